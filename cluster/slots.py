@@ -1,19 +1,84 @@
-"""Keys to hash slots, and slot-range helpers.
+"""Hash slots: key -> slot, and conversions between slot sets and range lists.
 
-A key maps to one of 16384 slots by CRC16/XMODEM of the key, or of its hash tag:
-the bytes between the first '{' and the first '}' after it, when at least one byte
-lies between them (so "foo{}{bar}" hashes the whole key).
+Redis Cluster maps every key to one of 16384 slots with CRC16 (the XMODEM
+variant, which is exactly what ``binascii.crc_hqx`` with a zero seed computes)
+of the key or of its ``{hash tag}``.
 """
-from binascii import crc_hqx
+
+from __future__ import annotations
+
+import binascii
+from typing import Iterable, Iterator
+
+from cluster.errors import ClusterError
 
 CLUSTER_SLOTS = 16384
+_SLOT_MASK = CLUSTER_SLOTS - 1
+
+SlotRange = tuple[int, int]  # inclusive (start, end), like "0-5460" in CLUSTER NODES
 
 
 def key_hash_slot(key: bytes) -> int:
-    """The slot of `key`, as Redis's keyHashSlot computes it."""
+    """Return the slot of ``key`` following Redis's hash tag rule.
+
+    Only the bytes between the first ``{`` and the first ``}`` after it are
+    hashed, and only when there is at least one byte between them; otherwise
+    the whole key is hashed (so ``foo{}{bar}`` hashes the whole key).
+    """
     start = key.find(b"{")
     if start != -1:
         end = key.find(b"}", start + 1)
         if end > start + 1:
             key = key[start + 1:end]
-    return crc_hqx(key, 0) & 0x3FFF
+    return binascii.crc_hqx(key, 0) & _SLOT_MASK
+
+
+def parse_slot(value: bytes | str | int) -> int:
+    """Parse a slot argument the way Redis's ``getSlotOrReply`` does."""
+    try:
+        slot = int(value)
+    except (TypeError, ValueError):
+        raise ClusterError("Invalid or out of range slot") from None
+    if isinstance(value, (bytes, str)) and not _is_plain_integer(value):
+        raise ClusterError("Invalid or out of range slot")
+    if not 0 <= slot < CLUSTER_SLOTS:
+        raise ClusterError("Invalid or out of range slot")
+    return slot
+
+
+def _is_plain_integer(value: bytes | str) -> bool:
+    # int() accepts " 12", "1_2" and "+12"; Redis's string2ll does not.
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isdigit() and digits.isascii() and (digits == "0" or not digits.startswith("0"))
+
+
+def slots_to_ranges(slots: Iterable[int]) -> list[SlotRange]:
+    """Collapse slots (any order, duplicates allowed) into sorted inclusive ranges."""
+    ranges: list[SlotRange] = []
+    start = prev = None
+    for slot in sorted(set(slots)):
+        if prev is not None and slot == prev + 1:
+            prev = slot
+            continue
+        if start is not None:
+            ranges.append((start, prev))
+        start = prev = slot
+    if start is not None:
+        ranges.append((start, prev))
+    return ranges
+
+
+def ranges_to_slots(ranges: Iterable[SlotRange]) -> Iterator[int]:
+    """Expand inclusive ranges into slots."""
+    for start, end in ranges:
+        yield from range(start, end + 1)
+
+
+def count_slots(ranges: Iterable[SlotRange]) -> int:
+    return sum(end - start + 1 for start, end in ranges)
+
+
+def format_ranges(ranges: Iterable[SlotRange]) -> list[str]:
+    """Ranges as CLUSTER NODES prints them: ``"5"`` for one slot, ``"0-5460"`` otherwise."""
+    return [str(start) if start == end else f"{start}-{end}" for start, end in ranges]

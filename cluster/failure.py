@@ -1,0 +1,72 @@
+"""Failure detection: failure reports, PFAIL -> FAIL, the FAIL broadcast, clearing FAIL.
+
+A mixin of :class:`cluster.state.ClusterState`; it uses the state's node
+table, ``_now`` and effect helpers. PFAIL itself is set by ``cluster_cron``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cluster import messages as m
+from cluster.node_record import NODE_FAIL, NODE_MYSELF, NODE_PFAIL, ClusterNode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cluster.state import ClusterState
+
+FAIL_REPORT_VALIDITY_MULT = 2  # reports older than 2 * node_timeout are ignored
+FAIL_UNDO_TIME_MULT = 2        # a master with slots stays FAIL this long * node_timeout
+
+
+class FailureDetection:
+    def add_failure_report(self: ClusterState, failing: ClusterNode, sender: ClusterNode) -> bool:
+        """Record (or refresh) ``sender``'s report about ``failing``; True if it is new."""
+        is_new = sender.name not in failing.fail_reports
+        failing.fail_reports[sender.name] = self._now
+        return is_new
+
+    def node_failure_reports_count(self: ClusterState, node: ClusterNode) -> int:
+        """Valid reports, after dropping those older than the validity window."""
+        oldest = self._now - self.config.node_timeout * FAIL_REPORT_VALIDITY_MULT
+        reports = node.fail_reports
+        for name in [n for n, t in reports.items() if t < oldest]:
+            del reports[name]
+        return len(reports)
+
+    def mark_node_as_failing_if_needed(self: ClusterState, node: ClusterNode) -> None:
+        """PFAIL -> FAIL once a majority of the masters serving slots agree."""
+        if not node.flags & NODE_PFAIL or node.flags & NODE_FAIL:
+            return
+        needed_quorum = self.size // 2 + 1
+        failures = self.node_failure_reports_count(node)
+        if self.myself.is_voting_master:
+            failures += 1  # my own PFAIL counts as a report
+        if failures < needed_quorum:
+            return
+        self._log("notice", f"Marking node {node.name} as failing (quorum reached).")
+        node.flags = (node.flags | NODE_FAIL) & ~NODE_PFAIL
+        node.fail_time = self._now
+        # Replicas broadcast too: the quorum came from masters, they only help spread it.
+        self.send_fail(node.name)
+        self._update_state_later()
+        self._save()
+
+    def send_fail(self: ClusterState, node_name: str) -> None:
+        self.broadcast(m.Fail(self.build_header(), node_name))
+
+    def clear_node_failure_if_needed(self: ClusterState, node: ClusterNode) -> None:
+        """Called when a FAIL node answers: undo FAIL if nobody took over its slots."""
+        if not node.flags & NODE_FAIL or node.flags & NODE_MYSELF:
+            return
+        if node.is_replica or not node.slots:
+            # Nothing to fail over for a replica or an empty master: clear at once.
+            kind = "replica" if node.is_replica else "master without slots"
+            self._log("notice", f"Clear FAIL state for node {node.name}: {kind} is reachable again.")
+        elif self._now - node.fail_time > self.config.node_timeout * FAIL_UNDO_TIME_MULT:
+            self._log("notice", f"Clear FAIL state for node {node.name}: is reachable again and "
+                                "nobody is serving its slots after some time.")
+        else:
+            return
+        node.flags &= ~NODE_FAIL
+        self._update_state_later()
+        self._save()

@@ -1,0 +1,319 @@
+"""Deterministic cluster simulator: many real ClusterStates on a virtual clock.
+
+A second adapter next to cluster/bus.py. Every message goes through the real
+codec (``messages.encode`` then ``messages.decode``), so byte counts are what
+the bus would carry; links behave like TCP connections (ordered, closed on
+both sides, refused by a dead node, timing out across a partition), with a
+configurable latency, jitter and message loss. The same seed gives the same
+run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+from cluster import messages as m
+from cluster import nodesconf
+from cluster.effects import CloseLink, Connect, Log, SaveConfig, Send
+from cluster.node_record import NODE_FAIL, NODE_HANDSHAKE, NODE_PFAIL
+from cluster.slots import CLUSTER_SLOTS
+from cluster.state import ClusterConfig, ClusterState
+
+CRON_PERIOD_MS = 100
+
+
+@dataclass
+class SimNode:
+    index: int
+    ip: str
+    port: int
+    state: ClusterState | None = None
+    alive: bool = True
+    saved_config: str = ""  # the last nodes.conf text, for restarts
+    bytes_sent: int = 0
+    messages_sent: int = 0
+    logs: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def cport(self) -> int:
+        return self.port + 10000
+
+
+@dataclass
+class _Link:
+    owner: int       # node index
+    peer_link: int   # the other end's link id
+    open: bool = True
+    last_delivery: int = 0
+
+
+class Simulation:
+    def __init__(self, n: int, *, seed: int = 1, node_timeout: int = 5000,
+                 latency_ms: int = 1, jitter_ms: int = 0, loss: float = 0.0,
+                 keep_logs: bool = False):
+        self.rng = random.Random(seed)
+        self.now = 0
+        self.node_timeout = node_timeout
+        self.latency_ms = latency_ms
+        self.jitter_ms = jitter_ms
+        self.loss = loss
+        self.keep_logs = keep_logs
+        self._queue: list[tuple[int, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._link_ids = itertools.count(1)
+        self.links: dict[int, _Link] = {}
+        self.groups: dict[int, int] | None = None  # node index -> partition group
+        self.nodes = [SimNode(i, "127.0.0.1", 7000 + i) for i in range(n)]
+        self._by_address = {(node.ip, node.cport): node for node in self.nodes}
+        for node in self.nodes:
+            self._boot(node, loaded=None)
+        self.total_bytes = 0
+        self.total_messages = 0
+        self.dropped_messages = 0
+
+    # ------------------------------------------------------------------
+    # Node lifecycle
+    # ------------------------------------------------------------------
+
+    def _boot(self, node: SimNode, loaded) -> None:
+        config = ClusterConfig(port=node.port, node_timeout=self.node_timeout)
+        node.state = ClusterState(config, random.Random(self.rng.getrandbits(64)), self.now,
+                                  loaded=loaded)
+        node.alive = True
+        self._apply(node, node.state.take_effects(self.now))
+        # Cron phases differ per node, as real processes started at different times.
+        self._schedule(self.rng.randrange(CRON_PERIOD_MS), lambda: self._cron(node, node.state))
+
+    def _cron(self, node: SimNode, state: ClusterState) -> None:
+        if not node.alive or node.state is not state:
+            return  # killed or restarted since this cron was scheduled
+        self._apply(node, state.cluster_cron(self.now))
+        self._schedule(CRON_PERIOD_MS, lambda: self._cron(node, state))
+
+    def kill(self, i: int) -> None:
+        """kill -9: the process is gone, its peers see their links reset."""
+        node = self.nodes[i]
+        node.alive = False
+        for link_id, link in list(self.links.items()):
+            if link.owner == i and link.open:
+                self._close_pair(link_id, notify_owner=False)
+
+    def restart(self, i: int) -> None:
+        """Start the node again from its last saved nodes.conf."""
+        node = self.nodes[i]
+        loaded = nodesconf.parse(node.saved_config) if node.saved_config else None
+        self._boot(node, loaded)
+
+    def partition(self, *groups) -> None:
+        """Nodes in different groups cannot exchange anything (nodes not listed: group -1)."""
+        self.groups = {}
+        for g, members in enumerate(groups):
+            for i in members:
+                self.groups[i] = g
+
+    def heal(self) -> None:
+        self.groups = None
+
+    def _reachable(self, a: int, b: int) -> bool:
+        if self.groups is None:
+            return True
+        return self.groups.get(a, -1) == self.groups.get(b, -1)
+
+    # ------------------------------------------------------------------
+    # Effects
+    # ------------------------------------------------------------------
+
+    def _schedule(self, delay: int, action: Callable[[], None]) -> None:
+        heapq.heappush(self._queue, (self.now + delay, next(self._seq), action))
+
+    def _delay(self) -> int:
+        if self.jitter_ms:
+            return self.latency_ms + self.rng.randrange(self.jitter_ms + 1)
+        return self.latency_ms
+
+    def _apply(self, node: SimNode, effects) -> None:
+        for effect in effects:
+            kind = type(effect)
+            if kind is Send:
+                self._send(node, effect)
+            elif kind is Connect:
+                self._connect(node, effect)
+            elif kind is CloseLink:
+                self._close_pair(effect.link_id, notify_owner=False)
+            elif kind is SaveConfig:
+                node.saved_config = nodesconf.render(node.state)
+            elif kind is Log and self.keep_logs:
+                node.logs.append((self.now, effect.level, effect.text))
+
+    def _send(self, node: SimNode, effect: Send) -> None:
+        link = self.links.get(effect.link_id)
+        if link is None or not link.open:
+            return
+        frame = m.encode(effect.message)
+        node.bytes_sent += len(frame)
+        node.messages_sent += 1
+        self.total_bytes += len(frame)
+        self.total_messages += 1
+        peer = self.links[link.peer_link]
+        if self.loss and self.rng.random() < self.loss:
+            self.dropped_messages += 1
+            return
+        # TCP keeps order on a link: never deliver before the previous message.
+        at = max(self.now + self._delay(), peer.last_delivery)
+        peer.last_delivery = at
+        peer_link_id = link.peer_link
+        self._schedule(at - self.now, lambda: self._deliver(peer_link_id, frame, node.index))
+
+    def _deliver(self, link_id: int, frame: bytes, from_index: int) -> None:
+        link = self.links.get(link_id)
+        if link is None or not link.open or not self._reachable(from_index, link.owner):
+            self.dropped_messages += 1
+            return
+        target = self.nodes[link.owner]
+        if not target.alive:
+            return
+        self._apply(target, target.state.process_packet(link_id, m.decode(frame), self.now))
+
+    def _connect(self, node: SimNode, effect: Connect) -> None:
+        target = self._by_address.get((effect.ip, effect.cport))
+        state = node.state
+
+        def fail() -> None:
+            if node.alive and node.state is state:
+                self._apply(node, state.link_connect_failed(effect.node_name, self.now))
+
+        if target is None or not target.alive:
+            self._schedule(self._delay(), fail)  # connection refused
+            return
+        if not self._reachable(node.index, target.index):
+            self._schedule(effect.timeout_ms, fail)  # SYNs vanish until the timeout
+            return
+
+        def established() -> None:
+            if not (node.alive and node.state is state):
+                return
+            if not target.alive or not self._reachable(node.index, target.index):
+                fail()
+                return
+            out_id, in_id = next(self._link_ids), next(self._link_ids)
+            self.links[out_id] = _Link(node.index, in_id)
+            self.links[in_id] = _Link(target.index, out_id)
+            self._apply(target, target.state.link_accepted(in_id, self.now, node.ip, target.ip))
+            self._apply(node, state.link_connected(effect.node_name, out_id, self.now,
+                                                   target.ip, node.ip))
+
+        self._schedule(2 * self._delay(), established)
+
+    def _close_pair(self, link_id: int, notify_owner: bool) -> None:
+        link = self.links.pop(link_id, None)
+        if link is None:
+            return
+        link.open = False
+        if notify_owner:
+            owner = self.nodes[link.owner]
+            if owner.alive:
+                self._apply(owner, owner.state.link_closed(link_id, self.now))
+        peer_id = link.peer_link
+        # The FIN or RST reaches the other side after the latency.
+        self._schedule(self._delay(), lambda: self._close_pair(peer_id, notify_owner=True))
+
+    # ------------------------------------------------------------------
+    # Running
+    # ------------------------------------------------------------------
+
+    def run_until(self, predicate: Callable[[], bool] | None, limit_ms: int,
+                  check_every_ms: int = 100) -> int | None:
+        """Advance the clock until ``predicate()`` holds (checked every ``check_every_ms``)
+        or ``limit_ms`` passes. Returns the elapsed virtual ms, or None on timeout."""
+        start = self.now
+        deadline = start + limit_ms
+        next_check = start
+        while True:
+            if predicate is not None and self.now >= next_check:
+                if predicate():
+                    return self.now - start
+                next_check = self.now + check_every_ms
+            horizon = min(deadline, next_check) if predicate is not None else deadline
+            if self._queue and self._queue[0][0] <= horizon:
+                at, _, action = heapq.heappop(self._queue)
+                self.now = at
+                action()
+                continue
+            self.now = horizon  # nothing happens before the horizon: jump to it
+            if self.now >= deadline:
+                if predicate is None:
+                    return limit_ms
+                return self.now - start if predicate() else None
+
+    def run_for(self, ms: int) -> None:
+        self.run_until(None, ms)
+
+    # ------------------------------------------------------------------
+    # Setting up a cluster, and observing it
+    # ------------------------------------------------------------------
+
+    def assign_slots(self, masters: int | None = None) -> None:
+        """Spread the 16384 slots over the first ``masters`` nodes; distinct config epochs,
+        as ``redis-cli --cluster create`` sets them."""
+        masters = masters or len(self.nodes)
+        for i in range(masters):
+            start = i * CLUSTER_SLOTS // masters
+            end = (i + 1) * CLUSTER_SLOTS // masters - 1
+            node = self.nodes[i]
+            self._apply(node, node.state.add_slots_range([start, end], self.now))
+            self._apply(node, node.state.set_config_epoch(i + 1, self.now))
+
+    def meet_all(self, pattern: str = "star") -> None:
+        """Every node meets node 0 ("star", as redis-cli does) or its predecessor ("chain")."""
+        for node in self.nodes[1:]:
+            other = self.nodes[0] if pattern == "star" else self.nodes[node.index - 1]
+            self._apply(node, node.state.meet(other.ip, other.port, None, self.now))
+
+    def alive_nodes(self) -> list[SimNode]:
+        return [n for n in self.nodes if n.alive]
+
+    def full_knowledge(self) -> bool:
+        """Every live node knows every other live node by its real id, out of handshake."""
+        alive = self.alive_nodes()
+        names = [n.state.myself.name for n in alive]
+        for node in alive:
+            known = node.state.nodes
+            if len(known) < len(alive):
+                return False
+            for name in names:
+                peer = known.get(name)
+                if peer is None or peer.flags & NODE_HANDSHAKE:
+                    return False
+        return True
+
+    def flagged_everywhere(self, i: int, flag: int = NODE_FAIL) -> bool:
+        name = self.nodes[i].state.myself.name
+        for node in self.alive_nodes():
+            if node.index == i:
+                continue
+            peer = node.state.nodes.get(name)
+            if peer is None or not peer.flags & flag:
+                return False
+        return True
+
+    def healthy_everywhere(self) -> bool:
+        """No live node sees another live node as PFAIL or FAIL, and every state is ok."""
+        names = {n.state.myself.name for n in self.alive_nodes()}
+        for node in self.alive_nodes():
+            if not node.state.state_ok:
+                return False
+            for peer in node.state.nodes.values():
+                if peer.name in names and peer.flags & (NODE_PFAIL | NODE_FAIL):
+                    return False
+        return True
+
+    def failed_pairs(self) -> list[tuple[int, str]]:
+        """(observer index, node name) for every FAIL flag a live node holds about a live node."""
+        names = {n.state.myself.name for n in self.alive_nodes()}
+        return [(node.index, peer.name) for node in self.alive_nodes()
+                for peer in node.state.nodes.values()
+                if peer.name in names and peer.flags & NODE_FAIL]

@@ -1,0 +1,892 @@
+"""THE cluster state machine: nodes, flags, epochs, slots and failure detection.
+
+Rules of this file:
+
+1. No I/O. No sockets, no clock, no files, no gevent. Time comes in as
+   ``now_ms``; randomness from the ``random.Random`` we were given.
+2. Every public entry point (``process_packet``, ``cluster_cron``,
+   ``link_*`` and the admin methods in :mod:`cluster.admin`) returns a list of
+   effects (:mod:`cluster.effects`) for the adapter to carry out, in order.
+3. Work Redis defers to ``clusterBeforeSleep`` (update the cluster state, save
+   the config) is flagged while handling a call and done once at its end.
+
+The logic follows Redis's ``cluster_legacy.c``; functions carry the Redis
+names in snake_case (see the table in ``cluster/__init__.py``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+from cluster import messages as m
+from cluster.admin import ClusterAdmin
+from cluster.effects import (CloseLink, Connect, Effect, LinkId, Log, ReplicationChanged,
+                             SaveConfig, Send, DeliverPublish)
+from cluster.failure import FailureDetection
+from cluster.node_record import (
+    NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_MYSELF,
+    NODE_NOADDR, NODE_NOFAILOVER, NODE_PFAIL, NODE_SLAVE, ClusterNode,
+    random_node_name)
+from cluster.slots import CLUSTER_SLOTS, slots_to_ranges
+from cluster.slot_config import SlotConfig
+
+CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
+
+
+@dataclass
+class ClusterConfig:
+    """Tunables, named as the redis.conf options they mirror."""
+    port: int
+    cport: int = 0                      # 0: port + 10000
+    node_timeout: int = 15000           # cluster-node-timeout, ms
+    require_full_coverage: bool = True  # cluster-require-full-coverage
+    allow_replica_migration: bool = True
+    announce_ip: str = ""               # cluster-announce-ip
+    blacklist_ttl: int = 60000          # CLUSTER FORGET ban, ms
+    ping_interval: int = 0              # hidden cluster-ping-interval; 0: node_timeout/2
+
+    def __post_init__(self) -> None:
+        if not self.cport:
+            self.cport = self.port + 10000
+
+
+@dataclass
+class DataHooks:
+    """What the cluster needs from the data side, handed in by node.py."""
+    count_keys_in_slot: Callable[[int], int] = lambda slot: 0
+    delete_keys_in_slot: Callable[[int], int] = lambda slot: 0
+    repl_offset: Callable[[], int] = lambda: 0
+    db_size: Callable[[], int] = lambda: 0
+
+
+@dataclass(slots=True)
+class ClusterLink:
+    link_id: LinkId
+    node: ClusterNode | None  # None for an inbound link whose peer is not known yet
+    inbound: bool
+    ctime: int
+    peer_ip: str = ""
+    local_ip: str = ""
+
+
+@dataclass
+class LoadedNode:
+    """A node as read back from nodes.conf (see cluster.nodesconf)."""
+    name: str
+    ip: str
+    port: int
+    cport: int
+    flags: int
+    master_name: str | None
+    ping_sent: int
+    pong_received: int
+    config_epoch: int
+    link_connected: bool
+    slots: list[tuple[int, int]]
+    shard_id: str = ""
+    migrating: dict[int, str] = field(default_factory=dict)
+    importing: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedConfig:
+    current_epoch: int
+    last_vote_epoch: int
+    nodes: list[LoadedNode]
+
+
+class ClusterState(FailureDetection, SlotConfig, ClusterAdmin):
+    def __init__(self, config: ClusterConfig, rng: random.Random, now_ms: int,
+                 hooks: DataHooks | None = None, loaded: LoadedConfig | None = None):
+        self.config = config
+        self.rng = rng
+        self.hooks = hooks or DataHooks()
+        self.nodes: dict[str, ClusterNode] = {}
+        self.slots: list[ClusterNode | None] = [None] * CLUSTER_SLOTS
+        self.slots_assigned = 0
+        self.owner_not_claiming_slot: set[int] = set()
+        self.migrating_slots_to: dict[int, ClusterNode] = {}
+        self.importing_slots_from: dict[int, ClusterNode] = {}
+        self.current_epoch = 0
+        self.last_vote_epoch = 0
+        self.state_ok = False  # Redis starts in FAIL
+        self.size = 0          # masters serving at least one slot
+        self.links: dict[LinkId, ClusterLink] = {}
+        self.blacklist: dict[str, int] = {}  # node name -> expiry (FORGET)
+        self.stats_sent = [0] * m.MESSAGE_TYPE_COUNT
+        self.stats_received = [0] * m.MESSAGE_TYPE_COUNT
+        self.stats_pfail_nodes = 0
+        # Fault hooks for tests (DEBUG DROP-CLUSTER-PACKET-FILTER, partitions).
+        self.drop_packet_filter = -1  # -1 none, -2 every type, else one message type
+        self.isolated_nodes: set[str] = set()
+        self._start_ms = now_ms
+        self._among_minority_time: int | None = None  # last time we were in a minority
+        self._cron_iteration = 0
+        self._now = now_ms
+        self._effects: list[Effect] = []
+        self._todo_update_state = False
+        self._todo_save = False
+        self._todo_fsync = False
+        self._node_list: list[ClusterNode] | None = None
+        self._pfail_nodes: list[ClusterNode] = []
+        if loaded is None:
+            me = ClusterNode(random_node_name(rng), NODE_MYSELF | NODE_MASTER, now_ms)
+            me.shard_id = random_node_name(rng)
+            self.myself = me
+            self._init_myself_address()
+            self.add_node(me)
+            self._log("notice", f"No cluster configuration found, I'm {me.name}")
+            self._todo_save = self._todo_fsync = True  # a new identity must be durable
+        else:
+            self._restore(loaded, now_ms)
+
+    # ------------------------------------------------------------------
+    # Entry-point plumbing
+    # ------------------------------------------------------------------
+
+    def _begin(self, now_ms: int) -> None:
+        # Effects are not reset here: the constructor's (first save, logs) wait
+        # for the first entry point or take_effects().
+        self._now = now_ms
+
+    def _finish(self) -> list[Effect]:
+        """Redis's clusterBeforeSleep: deferred state update and config save."""
+        if self._todo_update_state:
+            self._todo_update_state = False
+            self.update_cluster_state()
+        if self._todo_save:
+            self._effects.append(SaveConfig(self._todo_fsync))
+            self._todo_save = self._todo_fsync = False
+        effects, self._effects = self._effects, []
+        return effects
+
+    def take_effects(self, now_ms: int) -> list[Effect]:
+        """Effects pending since the last call (the constructor's initial save, for one)."""
+        self._begin(now_ms)
+        return self._finish()
+
+    def _log(self, level: str, text: str) -> None:
+        self._effects.append(Log(level, text))
+
+    def _save(self, fsync: bool = False) -> None:
+        self._todo_save = True
+        self._todo_fsync = self._todo_fsync or fsync
+
+    def _update_state_later(self) -> None:
+        self._todo_update_state = True
+
+    # ------------------------------------------------------------------
+    # Node table
+    # ------------------------------------------------------------------
+
+    def _init_myself_address(self) -> None:
+        me = self.myself
+        me.ip = self.config.announce_ip
+        me.port = self.config.port
+        me.cport = self.config.cport
+
+    def add_node(self, node: ClusterNode) -> None:
+        self.nodes[node.name] = node
+        self._node_list = None
+
+    def node_list(self) -> list[ClusterNode]:
+        # Random picks need indexable storage; rebuilt only when the table changes.
+        if self._node_list is None:
+            self._node_list = list(self.nodes.values())
+        return self._node_list
+
+    def lookup_node(self, name: str) -> ClusterNode | None:
+        return self.nodes.get(name)
+
+    def del_node(self, node: ClusterNode) -> None:
+        """clusterDelNode: unassign its slots, drop its reports and links, forget it."""
+        for slot in list(node.slots):
+            self._del_slot(slot)
+        for slot, peer in list(self.importing_slots_from.items()):
+            if peer is node:
+                del self.importing_slots_from[slot]
+        for slot, peer in list(self.migrating_slots_to.items()):
+            if peer is node:
+                del self.migrating_slots_to[slot]
+        for other in self.nodes.values():
+            other.fail_reports.pop(node.name, None)
+            if other.master_name == node.name:
+                other.master_name = None
+        for link_id in (node.link, node.inbound_link):
+            if link_id is not None:
+                self.free_link(link_id)
+        del self.nodes[node.name]
+        self._node_list = None
+
+    def rename_node(self, node: ClusterNode, new_name: str) -> None:
+        self._log("debug", f"Renaming node {node.name} into {new_name}")
+        del self.nodes[node.name]
+        node.name = new_name
+        self.add_node(node)
+
+    def _add_slot(self, slot: int, node: ClusterNode) -> None:
+        old = self.slots[slot]
+        if old is node:
+            return
+        if old is None:
+            self.slots_assigned += 1
+        else:
+            old.slots.discard(slot)
+            old.slots_changed()
+        node.slots.add(slot)
+        node.slots_changed()
+        self.slots[slot] = node
+
+    def _del_slot(self, slot: int) -> None:
+        old = self.slots[slot]
+        if old is None:
+            return
+        old.slots.discard(slot)
+        old.slots_changed()
+        self.slots[slot] = None
+        self.slots_assigned -= 1
+
+    def master_of(self, node: ClusterNode) -> ClusterNode | None:
+        """The node itself if a master, else its master (when known)."""
+        if node.is_master:
+            return node
+        return self.nodes.get(node.master_name) if node.master_name else None
+
+    def replicas_of(self, node: ClusterNode) -> list[ClusterNode]:
+        return [n for n in self.nodes.values() if n.master_name == node.name]
+
+    def set_node_as_master(self, node: ClusterNode) -> None:
+        if node.is_master:
+            return
+        node.flags = (node.flags & ~NODE_SLAVE) | NODE_MASTER
+        node.master_name = None
+        self._save()
+        self._update_state_later()
+
+    def set_my_master(self, master: ClusterNode) -> None:
+        """clusterSetMaster: become a replica of ``master`` (replication itself is node.py's)."""
+        me = self.myself
+        for slot in list(me.slots):
+            self._del_slot(slot)
+        me.flags = (me.flags & ~NODE_MASTER) | NODE_SLAVE
+        me.master_name = master.name
+        me.shard_id = master.shard_id
+        self._effects.append(ReplicationChanged(master.name, master.ip, master.port))
+        self._save(fsync=True)
+        self._update_state_later()
+
+    # ------------------------------------------------------------------
+    # Links
+    # ------------------------------------------------------------------
+
+    def link_accepted(self, link_id: LinkId, now_ms: int, peer_ip: str = "",
+                      local_ip: str = "") -> list[Effect]:
+        """A peer connected to our bus port. Its node is learned from its first packet."""
+        self._begin(now_ms)
+        self.links[link_id] = ClusterLink(link_id, None, True, now_ms, peer_ip, local_ip)
+        return self._finish()
+
+    def link_connected(self, node_name: str, link_id: LinkId, now_ms: int,
+                       peer_ip: str = "", local_ip: str = "") -> list[Effect]:
+        """Our Connect succeeded: bind the link and send MEET or PING at once."""
+        self._begin(now_ms)
+        node = self.nodes.get(node_name)
+        if node is None or node.link is not None:
+            # Forgotten (e.g. handshake timeout) while we were connecting.
+            self._effects.append(CloseLink(link_id))
+            return self._finish()
+        node.connecting = False
+        node.link = link_id
+        self.links[link_id] = ClusterLink(link_id, node, False, now_ms, peer_ip or node.ip,
+                                          local_ip)
+        # Keep an older pending ping time: a reconnect must not reset the PFAIL clock.
+        old_ping_sent = node.ping_sent
+        if node.flags & NODE_MEET:
+            self.send_ping(link_id, m.MEET)
+        else:
+            self.send_ping(link_id, m.PING)
+        if old_ping_sent:
+            node.ping_sent = old_ping_sent
+        return self._finish()
+
+    def link_connect_failed(self, node_name: str, now_ms: int) -> list[Effect]:
+        self._begin(now_ms)
+        node = self.nodes.get(node_name)
+        if node is not None:
+            node.connecting = False
+            self._log("debug", f"Connection with Node {node_name} at {node.ip}:{node.cport} failed")
+        return self._finish()
+
+    def link_closed(self, link_id: LinkId, now_ms: int) -> list[Effect]:
+        """The peer closed the link, or it broke. Unknown ids are ignored."""
+        self._begin(now_ms)
+        self._forget_link(link_id)
+        return self._finish()
+
+    def _forget_link(self, link_id: LinkId) -> ClusterLink | None:
+        link = self.links.pop(link_id, None)
+        if link is not None and link.node is not None:
+            node = link.node
+            if node.link == link_id:
+                node.link = None
+            if node.inbound_link == link_id:
+                node.inbound_link = None
+                node.no_inbound_since = self._now
+        return link
+
+    def free_link(self, link_id: LinkId) -> None:
+        """freeClusterLink: forget the link and ask the adapter to close it."""
+        if self._forget_link(link_id) is not None:
+            self._effects.append(CloseLink(link_id))
+
+    def _bind_inbound_link(self, node: ClusterNode, link: ClusterLink) -> None:
+        if node.inbound_link == link.link_id:
+            return
+        if node.inbound_link is not None:
+            # A peer has one inbound link; an older one is stale (it reconnected).
+            self.free_link(node.inbound_link)
+        link.node = node
+        node.inbound_link = link.link_id
+
+    # ------------------------------------------------------------------
+    # Sending
+    # ------------------------------------------------------------------
+
+    def _send(self, link_id: LinkId, msg: m.Message) -> None:
+        link = self.links.get(link_id)
+        if link is None:
+            return
+        if link.node is not None and link.node.name in self.isolated_nodes:
+            return  # fault hook: traffic to this node is dropped
+        self.stats_sent[msg.TYPE] += 1
+        self._effects.append(Send(link_id, msg))
+
+    def build_header(self) -> m.Header:
+        """clusterBuildMessageHdr. A replica advertises its master's slots and epoch."""
+        me = self.myself
+        master = self.master_of(me)
+        return m.Header(
+            sender=me.name,
+            current_epoch=self.current_epoch,
+            config_epoch=master.config_epoch if master else 0,
+            repl_offset=self.hooks.repl_offset(),
+            flags=me.flags,
+            master_id=None if me.is_master else me.master_name,
+            ip=self.config.announce_ip,
+            port=self.config.port,
+            cport=self.config.cport,
+            cluster_ok=self.state_ok,
+            mflags=0,
+            shard_id=me.shard_id,
+            slots=master.slot_ranges if master else [],
+        )
+
+    @staticmethod
+    def _gossip_entry(node: ClusterNode) -> m.GossipEntry:
+        return m.GossipEntry(node.name, node.pong_received // 1000, node.ip,
+                             node.port, node.cport, node.flags)
+
+    def send_ping(self, link_id: LinkId, msg_type: int) -> None:
+        """clusterSendPing: a heartbeat with max(3, N/10) random nodes plus every PFAIL node."""
+        link = self.links.get(link_id)
+        if link is None:
+            return
+        receiver = link.node
+        nodes = self.node_list()
+        # Two fewer: myself and the receiver are never gossiped.
+        freshnodes = len(nodes) - 2
+        wanted = min(max(3, len(nodes) // 10), freshnodes)
+        if receiver is not None and msg_type == m.PING:
+            receiver.ping_sent = self._now
+        gossip: list[m.GossipEntry] = []
+        chosen: set[str] = set()
+        maxiter = wanted * 3
+        rng = self.rng
+        while freshnodes > 0 and len(gossip) < wanted and maxiter > 0:
+            maxiter -= 1
+            node = nodes[int(rng.random() * len(nodes))]
+            if node.flags & (NODE_MYSELF | NODE_PFAIL) or node is receiver:
+                continue  # PFAIL nodes are all added below
+            # Nodes still in handshake or with no address are not worth gossiping,
+            # and neither are disconnected nodes without slots.
+            if node.flags & (NODE_HANDSHAKE | NODE_NOADDR) or (node.link is None and not node.slots):
+                freshnodes -= 1
+                continue
+            if node.name in chosen:
+                continue
+            chosen.add(node.name)
+            gossip.append(self._gossip_entry(node))
+            freshnodes -= 1
+        # Every PFAIL node, so failure reports reach a majority of masters in time.
+        for node in self._pfail_nodes:
+            if node.flags & NODE_PFAIL and not node.flags & (NODE_HANDSHAKE | NODE_NOADDR):
+                if self.nodes.get(node.name) is node:
+                    gossip.append(self._gossip_entry(node))
+        cls = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}[msg_type]
+        if msg_type == m.MEET and receiver is not None:
+            receiver.meet_sent = self._now
+        self._send(link_id, cls(self.build_header(), gossip))
+
+    def broadcast(self, msg: m.Message) -> None:
+        """clusterBroadcastMessage: to every connected node but myself and handshakes."""
+        for node in self.node_list():
+            if node.link is None or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
+                continue
+            self._send(node.link, msg)
+
+    def broadcast_pong(self) -> None:
+        for node in self.node_list():
+            if node.link is None or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
+                continue
+            self.send_ping(node.link, m.PONG)
+
+    def send_update(self, link_id: LinkId | None, node: ClusterNode) -> None:
+        """clusterSendUpdate: tell a stale node who really owns ``node``'s slots."""
+        if link_id is None:
+            return
+        slots = node.slot_ranges
+        if self.owner_not_claiming_slot:
+            # Slots the owner stopped claiming are not ours to assert.
+            slots = slots_to_ranges(s for s in node.slots if s not in self.owner_not_claiming_slot)
+        self._send(link_id, m.Update(self.build_header(), node.config_epoch, node.name, slots))
+
+    # ------------------------------------------------------------------
+    # Receiving: clusterProcessPacket
+    # ------------------------------------------------------------------
+
+    def process_packet(self, link_id: LinkId, msg: m.Message, now_ms: int) -> list[Effect]:
+        self._begin(now_ms)
+        link = self.links.get(link_id)
+        if link is None:
+            return self._finish()
+        t = msg.TYPE
+        sender_name = msg.sender if t in (m.PUBLISH, m.PUBLISHSHARD) else msg.header.sender
+        if sender_name in self.isolated_nodes:
+            return self._finish()  # fault hook: as if the packet never arrived
+        self.stats_received[t] += 1
+        if self.drop_packet_filter == -2 or self.drop_packet_filter == t:
+            return self._finish()
+
+        if t in (m.PUBLISH, m.PUBLISHSHARD):
+            if sender_name in self.nodes:
+                self._effects.append(DeliverPublish(msg.channel, msg.message, t == m.PUBLISHSHARD))
+            return self._finish()
+
+        hdr = msg.header
+        sender = self.nodes.get(hdr.sender)
+        if sender is not None and sender.in_handshake:
+            sender = None
+        if sender is not None:
+            if link.inbound:
+                self._bind_inbound_link(sender, link)
+            self._update_sender_info(sender, hdr)
+
+        if t in (m.PING, m.MEET):
+            self._process_ping_or_meet(link, msg, sender)
+        if t in (m.PING, m.PONG, m.MEET):
+            self._process_heartbeat(link, msg, sender)
+        elif t == m.FAIL:
+            self._process_fail(msg, sender)
+        elif t == m.UPDATE:
+            self._process_update(msg, sender)
+        # FAILOVER_AUTH_REQUEST / ACK and MFSTART: elections come with issue 5.
+        return self._finish()
+
+    def _update_sender_info(self, sender: ClusterNode, hdr: m.Header) -> None:
+        sender.data_received = self._now
+        if hdr.current_epoch > self.current_epoch:
+            self.current_epoch = hdr.current_epoch  # not worth a save on its own
+        if hdr.config_epoch > sender.config_epoch and hdr.master_id is None:
+            sender.config_epoch = hdr.config_epoch
+            self._save(fsync=True)
+            self._update_state_later()
+        sender.repl_offset = hdr.repl_offset
+        sender.flags = (sender.flags & ~NODE_NOFAILOVER) | (hdr.flags & NODE_NOFAILOVER)
+
+    def _process_ping_or_meet(self, link: ClusterLink, msg: m.Heartbeat,
+                              sender: ClusterNode | None) -> None:
+        hdr = msg.header
+        me = self.myself
+        # Learn my own address from the socket, as Redis does without cluster-announce-ip.
+        if (msg.TYPE == m.MEET or not me.ip) and not self.config.announce_ip and link.local_ip:
+            if me.ip != link.local_ip:
+                me.ip = link.local_ip
+                self._log("notice", f"IP address for this node updated to {me.ip}")
+                self._save()
+        if sender is None and msg.TYPE == m.MEET:
+            if self._blacklisted(hdr.sender):
+                return  # FORGET means: ignore this node for a while, MEETs included
+            node = ClusterNode(random_node_name(self.rng), NODE_HANDSHAKE, self._now)
+            node.ip = hdr.ip or link.peer_ip
+            node.port = hdr.port
+            node.cport = hdr.cport
+            self.add_node(node)
+            self._save()
+            # Not trusted yet: only updates known nodes, adds nothing.
+            self.process_gossip_section(msg.gossip, None)
+        self.send_ping(link.link_id, m.PONG)
+
+    def _process_heartbeat(self, link: ClusterLink, msg: m.Heartbeat,
+                           sender: ClusterNode | None) -> None:
+        hdr = msg.header
+        t = msg.TYPE
+        if not link.inbound:
+            node = link.node
+            if node.in_handshake:
+                if sender is not None:
+                    # We already know this node under its real name.
+                    self._log("verbose", f"Handshake: we already know node {sender.name}, "
+                                         "updating the address if needed.")
+                    if self.node_update_address_if_needed(sender, link, hdr):
+                        self._save()
+                        self._update_state_later()
+                    self.del_node(node)
+                    return
+                self.rename_node(node, hdr.sender)
+                self._log("debug", f"Handshake with node {node.name} completed.")
+                node.flags &= ~NODE_HANDSHAKE
+                node.flags |= hdr.flags & (NODE_MASTER | NODE_SLAVE)
+                node.shard_id = hdr.shard_id
+                self._save()
+                sender = node
+                self._update_sender_info(sender, hdr)
+            elif node.name != hdr.sender:
+                self._log("debug", f"PONG contains mismatching sender ID. About node {node.name} "
+                                   f"added {self._now - node.ctime} ms ago, having flags {node.flags}")
+                node.flags |= NODE_NOADDR
+                node.ip, node.port, node.cport = "", 0, 0
+                self.free_link(link.link_id)
+                self._save()
+                return
+
+        if sender is not None and t == m.PING and self.node_update_address_if_needed(sender, link, hdr):
+            self._save()
+            self._update_state_later()
+
+        if not link.inbound and t == m.PONG:
+            node = link.node
+            node.pong_received = self._now
+            node.ping_sent = 0
+            node.flags &= ~NODE_MEET  # reliable MEET: the peer answered
+            if node.timed_out:
+                node.flags &= ~NODE_PFAIL
+                self._update_state_later()
+            elif node.failed:
+                self.clear_node_failure_if_needed(node)
+
+        if sender is None:
+            return
+        self._update_role(sender, hdr)
+
+        sender_master = self.master_of(sender)
+        dirty_slots = sender_master is not None and hdr.slots != sender_master.slot_ranges
+        if sender.is_master and dirty_slots:
+            self.update_slots_config_with(sender, hdr.config_epoch, hdr.slots)
+        if dirty_slots:
+            self._send_update_if_stale(sender, link, hdr)
+        if sender.is_master and self.myself.is_master and hdr.config_epoch == self.myself.config_epoch:
+            self.handle_config_epoch_collision(sender)
+        self.process_gossip_section(msg.gossip, sender)
+
+    def _update_role(self, sender: ClusterNode, hdr: m.Header) -> None:
+        if hdr.master_id is None:
+            self.set_node_as_master(sender)
+            return
+        if sender.is_master:
+            # A master turned into a replica: its slots are no longer its own.
+            self._log("notice", f"Node {sender.name} is now a replica")
+            for slot in list(sender.slots):
+                self._del_slot(slot)
+            sender.flags = (sender.flags & ~NODE_MASTER) | NODE_SLAVE
+            self._save()
+            self._update_state_later()
+        master = self.nodes.get(hdr.master_id)
+        if master is not None and sender.master_name != master.name:
+            sender.master_name = master.name
+            sender.shard_id = master.shard_id
+            self._save()
+
+    def _send_update_if_stale(self, sender: ClusterNode, link: ClusterLink, hdr: m.Header) -> None:
+        """The sender claims slots a node with a newer configEpoch owns: tell it (UPDATE)."""
+        for start, end in hdr.slots:
+            for slot in range(start, end + 1):
+                owner = self.slots[slot]
+                if owner is None or owner is sender or slot in self.owner_not_claiming_slot:
+                    continue
+                if owner.config_epoch > hdr.config_epoch:
+                    self._log("verbose", f"Node {sender.name} has old slots configuration, "
+                                         f"sending an UPDATE message about {owner.name}")
+                    # Redis reports only the first such owner per packet.
+                    self.send_update(sender.link if sender.link is not None else link.link_id, owner)
+                    return
+
+    def node_update_address_if_needed(self, node: ClusterNode, link: ClusterLink,
+                                      hdr: m.Header) -> bool:
+        if node is self.myself:
+            return False
+        ip = hdr.ip or link.peer_ip
+        if not ip or (node.ip == ip and node.port == hdr.port and node.cport == hdr.cport):
+            return False
+        node.ip, node.port, node.cport = ip, hdr.port, hdr.cport
+        if node.link is not None and node.link != link.link_id:
+            self.free_link(node.link)
+        node.flags &= ~NODE_NOADDR
+        self._log("notice", f"Address updated for node {node.name}, now {ip}:{hdr.port}")
+        return True
+
+    def _process_fail(self, msg: m.Fail, sender: ClusterNode | None) -> None:
+        if sender is None:
+            self._log("verbose", f"Ignoring FAIL message from unknown node {msg.header.sender} "
+                                 f"about {msg.node_id}")
+            return
+        failing = self.nodes.get(msg.node_id)
+        if failing is None or failing.flags & (NODE_FAIL | NODE_MYSELF):
+            return
+        self._log("notice", f"FAIL message received from {sender.name} about {failing.name}")
+        failing.flags = (failing.flags | NODE_FAIL) & ~NODE_PFAIL
+        failing.fail_time = self._now
+        self._update_state_later()
+        self._save()
+
+    def _process_update(self, msg: m.Update, sender: ClusterNode | None) -> None:
+        if sender is None:
+            return
+        node = self.nodes.get(msg.node_id)
+        if node is None or node.config_epoch >= msg.config_epoch:
+            return
+        if node.is_replica:
+            self.set_node_as_master(node)
+        node.config_epoch = msg.config_epoch
+        self._save(fsync=True)
+        self.update_slots_config_with(node, msg.config_epoch, msg.slots)
+
+    # ------------------------------------------------------------------
+    # Gossip
+    # ------------------------------------------------------------------
+
+    def process_gossip_section(self, gossip: list[m.GossipEntry], sender: ClusterNode | None) -> None:
+        now = self._now
+        me = self.myself
+        reporter = sender is not None and sender.is_voting_master
+        for g in gossip:
+            flags = g.flags
+            node = self.nodes.get(g.node_id)
+            if node is not None:
+                if reporter and node is not me:
+                    if flags & (NODE_FAIL | NODE_PFAIL):
+                        if self.add_failure_report(node, sender):
+                            self._log("verbose", f"Node {sender.name} reported node {node.name} "
+                                                 "as not reachable.")
+                        self.mark_node_as_failing_if_needed(node)
+                    elif node.fail_reports.pop(sender.name, None) is not None:
+                        self._log("verbose", f"Node {sender.name} reported node {node.name} "
+                                             "is back online.")
+                # Someone heard from it recently: no need to ping it ourselves so soon.
+                if not flags & (NODE_FAIL | NODE_PFAIL) and node.ping_sent == 0 \
+                        and not node.fail_reports:
+                    pongtime = g.pong_received_s * 1000
+                    if node.pong_received < pongtime <= now + 500:
+                        node.pong_received = pongtime
+                # It was unreachable and is healthy at another address: follow it.
+                if node.flags & (NODE_FAIL | NODE_PFAIL) and not flags & (NODE_NOADDR | NODE_FAIL | NODE_PFAIL) \
+                        and (node.ip, node.port, node.cport) != (g.ip, g.port, g.cport) and g.ip:
+                    if node.link is not None:
+                        self.free_link(node.link)
+                    node.ip, node.port, node.cport = g.ip, g.port, g.cport
+                    node.flags &= ~NODE_NOADDR
+            elif sender is not None and not flags & NODE_NOADDR and g.ip \
+                    and not self._blacklisted(g.node_id):
+                # No handshake: we trust the sender, and the node will answer our PING.
+                node = ClusterNode(g.node_id, flags & (NODE_MASTER | NODE_SLAVE | NODE_NOFAILOVER | NODE_FAIL), now)
+                if node.failed:
+                    node.fail_time = now
+                node.ip, node.port, node.cport = g.ip, g.port, g.cport
+                self.add_node(node)
+                self._save()
+
+    def _blacklisted(self, name: str) -> bool:
+        expiry = self.blacklist.get(name)
+        if expiry is None:
+            return False
+        if expiry <= self._now:
+            del self.blacklist[name]
+            return False
+        return True
+
+    # ------------------------------------------------------------------
+    # clusterCron
+    # ------------------------------------------------------------------
+
+    @property
+    def handshake_timeout(self) -> int:
+        return max(self.config.node_timeout, 1000)
+
+    @property
+    def ping_interval(self) -> int:
+        return self.config.ping_interval or self.config.node_timeout // 2
+
+    def cluster_cron(self, now_ms: int) -> list[Effect]:
+        """Run every 100 ms: reconnect, ping, detect failures, time out handshakes."""
+        self._begin(now_ms)
+        self._cron_iteration += 1
+        now = now_ms
+        nt = self.config.node_timeout
+        handshake_timeout = self.handshake_timeout
+        # A MEET is resent until answered, a few times within the handshake timeout.
+        meet_retry = max(100, handshake_timeout // 3)
+
+        pfail_nodes = []
+        for node in list(self.node_list()):
+            if node.flags & (NODE_MYSELF | NODE_NOADDR):
+                continue
+            if node.flags & NODE_PFAIL:
+                pfail_nodes.append(node)
+            if node.in_handshake and now - node.ctime > handshake_timeout:
+                self._log("verbose", f"Handshake with node {node.name} ({node.ip}:{node.port}) "
+                                     "timed out")
+                self.del_node(node)
+                continue
+            if node.link is None:
+                if not node.connecting:
+                    node.connecting = True
+                    # If we can't connect, this pending "ping" is what lets PFAIL happen.
+                    if node.ping_sent == 0:
+                        node.ping_sent = now
+                    self._effects.append(Connect(node.name, node.ip, node.cport,
+                                                 max(100, min(nt // 2, 5000))))
+            elif node.flags & NODE_MEET and now - node.meet_sent >= meet_retry:
+                self.send_ping(node.link, m.MEET)
+            elif not node.in_handshake and node.inbound_link is None \
+                    and now - node.no_inbound_since > handshake_timeout:
+                # It answers us but never connects back: it may have dropped us
+                # (its handshake timed out). A MEET makes it add us again.
+                node.no_inbound_since = now
+                self.send_ping(node.link, m.MEET)
+        self.stats_pfail_nodes = len(pfail_nodes)
+        self._pfail_nodes = pfail_nodes
+
+        # About once a second, ping the node with the oldest pong among 5 random ones.
+        if self._cron_iteration % 10 == 0:
+            nodes = self.node_list()
+            best = None
+            for _ in range(5):
+                node = nodes[int(self.rng.random() * len(nodes))]
+                if node.link is None or node.ping_sent != 0 or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
+                    continue
+                if best is None or node.pong_received < best.pong_received:
+                    best = node
+            if best is not None:
+                self._log("debug", f"Pinging node {best.name}")
+                self.send_ping(best.link, m.PING)
+
+        ping_interval = self.ping_interval
+        for node in list(self.node_list()):
+            if node.flags & (NODE_MYSELF | NODE_NOADDR | NODE_HANDSHAKE):
+                continue
+            if self.nodes.get(node.name) is not node:
+                continue
+            ping_delay = now - node.ping_sent
+            data_delay = now - node.data_received
+            link = self.links.get(node.link) if node.link is not None else None
+            # A link whose ping went unanswered for half the timeout, with no
+            # data either, is probably stuck: drop it, the next cron reconnects.
+            if link is not None and now - link.ctime > nt and node.ping_sent \
+                    and ping_delay > nt // 2 and data_delay > nt // 2:
+                self.free_link(link.link_id)
+                link = None
+            if link is not None and node.ping_sent == 0 and now - node.pong_received > ping_interval:
+                self.send_ping(link.link_id, m.PING)
+                continue
+            if node.ping_sent == 0:
+                continue
+            if min(ping_delay, data_delay) > nt and not node.flags & (NODE_PFAIL | NODE_FAIL):
+                self._log("debug", f"*** NODE {node.name} possibly failing")
+                node.flags |= NODE_PFAIL
+                self._update_state_later()
+                if self.myself.is_voting_master and self.size == 1:
+                    self.mark_node_as_failing_if_needed(node)
+
+        if self.blacklist:
+            for name in [n for n, exp in self.blacklist.items() if exp <= now]:
+                del self.blacklist[name]
+        if not self.state_ok:
+            self._update_state_later()
+        return self._finish()
+
+    # ------------------------------------------------------------------
+    # clusterUpdateState
+    # ------------------------------------------------------------------
+
+    def update_cluster_state(self) -> None:
+        now = self._now
+        me = self.myself
+        if me.is_master and not self.state_ok and now - self._start_ms < CLUSTER_WRITABLE_DELAY:
+            return  # give a restarted master time to learn the new configuration
+        ok = True
+        if self.config.require_full_coverage:
+            if self.slots_assigned < CLUSTER_SLOTS:
+                ok = False
+            else:
+                ok = not any(n.flags & NODE_FAIL and n.slots for n in self.nodes.values())
+        size = reachable = 0
+        for n in self.nodes.values():
+            if n.flags & NODE_MASTER and n.slots:
+                size += 1
+                if not n.flags & (NODE_FAIL | NODE_PFAIL):
+                    reachable += 1
+        self.size = size
+        if reachable < size // 2 + 1:
+            ok = False
+            self._among_minority_time = now
+        if ok != self.state_ok:
+            rejoin_delay = min(max(self.config.node_timeout, 500), 5000)
+            if ok and me.is_master and self._among_minority_time is not None \
+                    and now - self._among_minority_time < rejoin_delay:
+                return  # just rejoined the majority: let the others reconfigure us first
+            self._log("notice", f"Cluster state changed: {'ok' if ok else 'fail'}")
+            self.state_ok = ok
+
+    # ------------------------------------------------------------------
+    # Restore from nodes.conf
+    # ------------------------------------------------------------------
+
+    def _restore(self, loaded: LoadedConfig, now_ms: int) -> None:
+        self.current_epoch = loaded.current_epoch
+        self.last_vote_epoch = loaded.last_vote_epoch
+        myself = None
+        for rec in loaded.nodes:
+            node = ClusterNode(rec.name, rec.flags & ~(NODE_PFAIL | NODE_HANDSHAKE | NODE_MEET), now_ms)
+            node.ip, node.port, node.cport = rec.ip, rec.port, rec.cport
+            node.master_name = rec.master_name
+            node.config_epoch = rec.config_epoch
+            node.shard_id = rec.shard_id
+            node.ping_sent = now_ms if rec.ping_sent else 0
+            node.pong_received = now_ms if rec.pong_received else 0
+            if node.failed:
+                node.fail_time = now_ms
+            self.add_node(node)
+            for start, end in rec.slots:
+                for slot in range(start, end + 1):
+                    self._add_slot(slot, node)
+            if node.is_myself:
+                myself = node
+        if myself is None:
+            raise ValueError("nodes.conf has no 'myself' node")
+        for rec in loaded.nodes:
+            for slot, peer in rec.migrating.items():
+                if peer in self.nodes:
+                    self.migrating_slots_to[slot] = self.nodes[peer]
+            for slot, peer in rec.importing.items():
+                if peer in self.nodes:
+                    self.importing_slots_from[slot] = self.nodes[peer]
+        for node in self.nodes.values():
+            if not node.shard_id:
+                master = self.nodes.get(node.master_name) if node.master_name else None
+                node.shard_id = master.shard_id if master and master.shard_id else random_node_name(self.rng)
+        self.myself = myself
+        myself.port, myself.cport = self.config.port, self.config.cport
+        if self.config.announce_ip:
+            myself.ip = self.config.announce_ip
+        self._log("notice", f"Node configuration loaded, I'm {myself.name}")
