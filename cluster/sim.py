@@ -34,6 +34,7 @@ class SimNode:
     state: ClusterState | None = None
     alive: bool = True
     saved_config: str = ""  # the last nodes.conf text, for restarts
+    config_dirty: bool = False
     bytes_sent: int = 0
     messages_sent: int = 0
     logs: list[tuple[int, str, str]] = field(default_factory=list)
@@ -98,6 +99,9 @@ class Simulation:
         """kill -9: the process is gone, its peers see their links reset."""
         node = self.nodes[i]
         node.alive = False
+        if node.config_dirty:
+            node.saved_config = nodesconf.render(node.state)
+            node.config_dirty = False
         for link_id, link in list(self.links.items()):
             if link.owner == i and link.open:
                 self._close_pair(link_id, notify_owner=False)
@@ -145,7 +149,9 @@ class Simulation:
             elif kind is CloseLink:
                 self._close_pair(effect.link_id, notify_owner=False)
             elif kind is SaveConfig:
-                node.saved_config = nodesconf.render(node.state)
+                # Rendering every save would dominate the run; a kill renders
+                # the file the node had (nearly: the last save's content).
+                node.config_dirty = True
             elif kind is Log and self.keep_logs:
                 node.logs.append((self.now, effect.level, effect.text))
 

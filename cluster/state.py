@@ -401,24 +401,30 @@ class ClusterState(FailureDetection, SlotConfig, ClusterAdmin):
         if receiver is not None and msg_type == m.PING:
             receiver.ping_sent = self._now
         gossip: list[m.GossipEntry] = []
-        chosen: set[str] = set()
+        chosen: set[ClusterNode] = set()
         maxiter = wanted * 3
-        rng = self.rng
-        while freshnodes > 0 and len(gossip) < wanted and maxiter > 0:
+        count = len(nodes)
+        rand = self.rng.random
+        entry = m.GossipEntry
+        needed = wanted
+        while freshnodes > 0 and needed > 0 and maxiter > 0:
             maxiter -= 1
-            node = nodes[int(rng.random() * len(nodes))]
-            if node.flags & (NODE_MYSELF | NODE_PFAIL) or node is receiver:
+            node = nodes[int(rand() * count)]
+            flags = node.flags
+            if flags & (NODE_MYSELF | NODE_PFAIL) or node is receiver:
                 continue  # PFAIL nodes are all added below
             # Nodes still in handshake or with no address are not worth gossiping,
             # and neither are disconnected nodes without slots.
-            if node.flags & (NODE_HANDSHAKE | NODE_NOADDR) or (node.link is None and not node.slots):
+            if flags & (NODE_HANDSHAKE | NODE_NOADDR) or (node.link is None and not node.slots):
                 freshnodes -= 1
                 continue
-            if node.name in chosen:
+            if node in chosen:
                 continue
-            chosen.add(node.name)
-            gossip.append(self._gossip_entry(node))
+            chosen.add(node)
+            gossip.append(entry(node.name, node.pong_received // 1000, node.ip,
+                                node.port, node.cport, flags))
             freshnodes -= 1
+            needed -= 1
         # Every PFAIL node, so failure reports reach a majority of masters in time.
         for node in self._pfail_nodes:
             if node.flags & NODE_PFAIL and not node.flags & (NODE_HANDSHAKE | NODE_NOADDR):
@@ -731,82 +737,72 @@ class ClusterState(FailureDetection, SlotConfig, ClusterAdmin):
         """Run every 100 ms: reconnect, ping, detect failures, time out handshakes."""
         self._begin(now_ms)
         self._cron_iteration += 1
+        if self._cron_iteration % 10 == 0:
+            self._ping_oldest_of_random_sample()
         now = now_ms
         nt = self.config.node_timeout
+        half_timeout = nt // 2
         handshake_timeout = self.handshake_timeout
         # A MEET is resent until answered, a few times within the handshake timeout.
         meet_retry = max(100, handshake_timeout // 3)
-
+        connect_timeout = max(100, min(half_timeout, 5000))
+        ping_interval = self.ping_interval
+        links = self.links
         pfail_nodes = []
-        for node in list(self.node_list()):
-            if node.flags & (NODE_MYSELF | NODE_NOADDR):
+        # One pass over the nodes (Redis makes two; merged, as this loop is the
+        # hot spot of a large simulated cluster). node_list() is rebuilt, never
+        # mutated, when nodes come and go, so deleting while iterating is safe.
+        for node in self.node_list():
+            flags = node.flags
+            if flags & (NODE_MYSELF | NODE_NOADDR):
                 continue
-            if node.flags & NODE_PFAIL:
+            if flags & NODE_PFAIL:
                 pfail_nodes.append(node)
-            if node.in_handshake and now - node.ctime > handshake_timeout:
+            if flags & NODE_HANDSHAKE and now - node.ctime > handshake_timeout:
                 self._log("verbose", f"Handshake with node {node.name} ({node.ip}:{node.port}) "
                                      "timed out")
                 self.del_node(node)
                 continue
-            if node.link is None:
+            link = links.get(node.link) if node.link is not None else None
+            if link is None:
                 if not node.connecting:
                     node.connecting = True
                     # If we can't connect, this pending "ping" is what lets PFAIL happen.
                     if node.ping_sent == 0:
                         node.ping_sent = now
-                    self._effects.append(Connect(node.name, node.ip, node.cport,
-                                                 max(100, min(nt // 2, 5000))))
-            elif node.flags & NODE_MEET and now - node.meet_sent >= meet_retry:
-                self.send_ping(node.link, m.MEET)
-            elif not node.in_handshake and node.inbound_link is None \
+                    self._effects.append(Connect(node.name, node.ip, node.cport, connect_timeout))
+            elif flags & NODE_MEET:
+                if now - node.meet_sent >= meet_retry:
+                    self.send_ping(link.link_id, m.MEET)
+            elif not flags & NODE_HANDSHAKE and node.inbound_link is None \
                     and now - node.no_inbound_since > handshake_timeout:
                 # It answers us but never connects back: it may have dropped us
                 # (its handshake timed out). A MEET makes it add us again.
                 node.no_inbound_since = now
-                self.send_ping(node.link, m.MEET)
-        self.stats_pfail_nodes = len(pfail_nodes)
-        self._pfail_nodes = pfail_nodes
-
-        # About once a second, ping the node with the oldest pong among 5 random ones.
-        if self._cron_iteration % 10 == 0:
-            nodes = self.node_list()
-            best = None
-            for _ in range(5):
-                node = nodes[int(self.rng.random() * len(nodes))]
-                if node.link is None or node.ping_sent != 0 or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
-                    continue
-                if best is None or node.pong_received < best.pong_received:
-                    best = node
-            if best is not None:
-                self._log("debug", f"Pinging node {best.name}")
-                self.send_ping(best.link, m.PING)
-
-        ping_interval = self.ping_interval
-        for node in list(self.node_list()):
-            if node.flags & (NODE_MYSELF | NODE_NOADDR | NODE_HANDSHAKE):
+                self.send_ping(link.link_id, m.MEET)
+            if flags & NODE_HANDSHAKE:
                 continue
-            if self.nodes.get(node.name) is not node:
-                continue
-            ping_delay = now - node.ping_sent
+
+            ping_sent = node.ping_sent
             data_delay = now - node.data_received
-            link = self.links.get(node.link) if node.link is not None else None
             # A link whose ping went unanswered for half the timeout, with no
-            # data either, is probably stuck: drop it, the next cron reconnects.
-            if link is not None and now - link.ctime > nt and node.ping_sent \
-                    and ping_delay > nt // 2 and data_delay > nt // 2:
+            # data either, is probably stuck: drop it, a later cron reconnects.
+            if link is not None and ping_sent and now - link.ctime > nt \
+                    and now - ping_sent > half_timeout and data_delay > half_timeout:
                 self.free_link(link.link_id)
                 link = None
-            if link is not None and node.ping_sent == 0 and now - node.pong_received > ping_interval:
-                self.send_ping(link.link_id, m.PING)
+            if ping_sent == 0:
+                if link is not None and now - node.pong_received > ping_interval:
+                    self.send_ping(link.link_id, m.PING)
                 continue
-            if node.ping_sent == 0:
-                continue
-            if min(ping_delay, data_delay) > nt and not node.flags & (NODE_PFAIL | NODE_FAIL):
+            if min(now - ping_sent, data_delay) > nt and not flags & (NODE_PFAIL | NODE_FAIL):
                 self._log("debug", f"*** NODE {node.name} possibly failing")
                 node.flags |= NODE_PFAIL
                 self._update_state_later()
                 if self.myself.is_voting_master and self.size == 1:
                     self.mark_node_as_failing_if_needed(node)
+        self.stats_pfail_nodes = len(pfail_nodes)
+        self._pfail_nodes = pfail_nodes
 
         if self.blacklist:
             for name in [n for n, exp in self.blacklist.items() if exp <= now]:
@@ -814,6 +810,20 @@ class ClusterState(FailureDetection, SlotConfig, ClusterAdmin):
         if not self.state_ok:
             self._update_state_later()
         return self._finish()
+
+    def _ping_oldest_of_random_sample(self) -> None:
+        """About once a second, ping the node with the oldest pong among 5 random ones."""
+        nodes = self.node_list()
+        best = None
+        for _ in range(5):
+            node = nodes[int(self.rng.random() * len(nodes))]
+            if node.link is None or node.ping_sent != 0 or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
+                continue
+            if best is None or node.pong_received < best.pong_received:
+                best = node
+        if best is not None:
+            self._log("debug", f"Pinging node {best.name}")
+            self.send_ping(best.link, m.PING)
 
     # ------------------------------------------------------------------
     # clusterUpdateState

@@ -1,0 +1,195 @@
+"""One greenlet per client: recv -> parse -> execute -> one send per read.
+
+All complete commands of one read are executed and their replies sent with one send()
+(the biggest single win for pipelined clients). A client that keeps pipelining never
+blocks in recv(), and gevent only switches greenlets when one blocks, so the loop yields
+every YIELD_EVERY commands to let other clients and the cluster cron run.
+
+Out-of-band messages (MONITOR lines, pub/sub) written by *other* greenlets go through
+`push_raw`: they are queued and written by a short-lived writer greenlet, so a slow
+client never blocks the greenlet that produced the message, and the bytes queued for a
+client are capped (the client is closed past the cap, like Redis's
+client-output-buffer-limit).
+"""
+import socket
+import time
+
+import gevent
+from loguru import logger
+
+from commands.executor import process_command
+from commands.resp import ProtocolError, QueryBufferLimit, encode
+
+RECV_SIZE = 64 * 1024
+YIELD_EVERY = 64
+PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # bytes queued for a client by other greenlets
+
+
+class Client:
+    """A connected client and everything Redis keeps per client."""
+
+    def __init__(self, server, sock, address, parser):
+        self.server = server
+        self.sock = sock
+        self.id = server.new_client_id()
+        self.addr_text = "%s:%d" % address[:2]
+        try:
+            laddr = sock.getsockname()
+            self.laddr_text = "%s:%d" % laddr[:2]
+        except OSError:
+            self.laddr_text = "?:0"
+        self.fd = sock.fileno()
+        self.parser = parser
+        self.name = None
+        self.lib_name = None
+        self.lib_ver = None
+        self.resp3 = False
+        self.authenticated = not server.settings.requirepass
+        self.created = time.time()
+        self.last_interaction = time.monotonic()
+        self.last_command = "NULL"
+        self.multi = None             # list of queued (cmd, argv) while in MULTI
+        self.multi_error = False      # a queued command was rejected: EXEC aborts
+        self.watched = set()
+        self.dirty_cas = False        # a WATCHed key changed
+        self.asking = False
+        self.readonly = False
+        self.pubsub_mode = False
+        self.monitor = False
+        self.close_after_reply = False
+        self.closed = False
+        self.killed = False
+        self.query_buffer_peak = 0
+        self._outbox = []             # queued out-of-band bytes
+        self._outbox_bytes = 0
+        self._writer = None           # greenlet flushing _outbox
+
+    # ------------------------------------------------------------ the loop
+
+    def serve(self):
+        sock = self.sock
+        parser = self.parser
+        server = self.server
+        since_yield = 0
+        try:
+            while not self.close_after_reply:
+                data = sock.recv(RECV_SIZE)
+                if not data:
+                    break
+                server.net_input_bytes += len(data)
+                self.last_interaction = time.monotonic()
+                out = []
+                try:
+                    parser.feed(data)
+                    while True:
+                        argv = parser.get()
+                        if argv is None:
+                            break
+                        self.last_command = argv[0]
+                        encode(process_command(self, argv), out, self.resp3)
+                        if self.close_after_reply:
+                            break
+                        since_yield += 1
+                        if since_yield >= YIELD_EVERY:
+                            since_yield = 0
+                            if out:
+                                self.write(b"".join(out))
+                                out = []
+                            gevent.sleep(0)
+                            if self.closed:
+                                return
+                except ProtocolError as exc:
+                    out.append(b"-ERR Protocol error: %s\r\n" % str(exc).encode())
+                    self.close_after_reply = True
+                    logger.debug("protocol error from client {}: {}", self.addr_text, exc)
+                except QueryBufferLimit:
+                    logger.warning("closing client {}: query buffer over "
+                                   "client-query-buffer-limit", self.addr_text)
+                    self.close_after_reply = True
+                if out:
+                    self.write(b"".join(out))
+        except OSError:
+            pass  # the peer reset the connection: normal
+        finally:
+            self.close()
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, data: bytes) -> None:
+        """Write replies from this client's own greenlet (after queued pushes, if any)."""
+        if self._writer is not None or self._outbox:
+            self._queue(data)
+            return
+        self._send_all(data)
+
+    def push_raw(self, data: bytes) -> None:
+        """Queue bytes from another greenlet (MONITOR, pub/sub); never blocks the caller."""
+        if self.closed:
+            return
+        self._queue(data)
+
+    def _queue(self, data: bytes) -> None:
+        self._outbox.append(data)
+        self._outbox_bytes += len(data)
+        if self._outbox_bytes > PUSH_BUFFER_LIMIT:
+            logger.warning("closing client {}: output buffer over the limit", self.addr_text)
+            self.close()
+            return
+        if self._writer is None:
+            self._writer = gevent.spawn(self._drain_outbox)
+
+    def _drain_outbox(self) -> None:
+        try:
+            while self._outbox and not self.closed:
+                data = b"".join(self._outbox)
+                self._outbox.clear()
+                self._outbox_bytes = 0
+                self._send_all(data)
+        except OSError:
+            self.close()
+        finally:
+            self._writer = None
+
+    def _send_all(self, data: bytes) -> None:
+        # send() in a loop: sendall() on gevent sockets costs an extra syscall per call.
+        self.server.net_output_bytes += len(data)
+        view = memoryview(data)
+        sent = self.sock.send(view)
+        while sent < len(view):
+            view = view[sent:]
+            sent = self.sock.send(view)
+
+    # ------------------------------------------------------------ closing
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        server = self.server
+        server.clients.pop(self.id, None)
+        server.monitors.discard(self)
+        for key in self.watched:
+            watchers = server.keyspace.watchers.get(key)
+            if watchers is not None:
+                watchers.discard(self)
+                if not watchers:
+                    del server.keyspace.watchers[key]
+        self.watched.clear()
+        for hook in server.close_hooks:
+            hook(self)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        writer = self._writer
+        if writer is not None and writer is not gevent.getcurrent():
+            writer.kill(block=False)
+
+    def kill(self) -> None:
+        """CLIENT KILL: close the socket so the client's greenlet leaves recv()."""
+        self.killed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.close()

@@ -1,0 +1,61 @@
+"""What every command can reach: the node-wide state on the client side.
+
+One Server per process. It holds the settings, the keyspace, the connected clients, the
+statistics INFO reports, and the seams to the cluster (`cluster`, a read-only view set by
+node.py once the bus exists) and to routing (`router`).
+"""
+import os
+import time
+
+
+class Server:
+    def __init__(self, settings, keyspace):
+        self.settings = settings
+        self.keyspace = keyspace
+        self.clients = {}             # client id -> Client
+        self.next_client_id = 1
+        self.monitors = set()         # clients in MONITOR mode
+        self.start_time = time.time()
+        self.start_monotonic = time.monotonic()
+        self.run_id = os.urandom(20).hex()
+        self.last_save = int(time.time())
+        self.shutdown_requested = None   # set by node.py: fn() that stops the node
+        self.cluster = None           # read-only cluster view (the bus issue)
+        self.router = None            # fn(client, cmd, argv) -> error reply or None
+        self.cluster_commands = None  # the CLUSTER command backend
+        self.close_hooks = []         # fn(client) run when a client disconnects
+        # INFO stats
+        self.total_connections = 0
+        self.total_commands = 0
+        self.rejected_connections = 0
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+        self.error_replies = 0
+        self.errorstats = {}          # error code -> count
+        self.unexpected_errors = 0
+
+    def new_client_id(self) -> int:
+        cid = self.next_client_id
+        self.next_client_id += 1
+        return cid
+
+    def count_error(self, code: str) -> None:
+        self.error_replies += 1
+        self.errorstats[code] = self.errorstats.get(code, 0) + 1
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT."""
+        from commands.table import all_commands
+        for cmd in all_commands():
+            for c in [cmd, *cmd.subcommands.values()]:
+                c.calls = c.rejected_calls = c.failed_calls = 0
+                c.usec = 0.0
+        self.total_connections = self.total_commands = self.rejected_connections = 0
+        self.net_input_bytes = self.net_output_bytes = 0
+        self.error_replies = 0
+        self.errorstats.clear()
+        ks = self.keyspace
+        ks.expired_keys = ks.keyspace_hits = ks.keyspace_misses = 0
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.start_monotonic

@@ -1,0 +1,149 @@
+"""From a parsed request to a reply value: Redis's processCommand + call.
+
+`process_command` does the checks Redis makes before running a command, in Redis's order:
+lookup (unknown command / subcommand), arity, authentication, MULTI queueing, cluster
+routing; `call` runs the handler and keeps the statistics (commandstats, errorstats) and
+feeds MONITOR.
+"""
+import time
+
+from loguru import logger
+
+from commands.resp import QUEUED, ReplyError
+from commands.table import COMMANDS
+
+# Commands a client in MULTI runs at once instead of queueing (Redis's processCommand).
+_NOT_QUEUED = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
+
+
+def _args_preview(argv) -> str:
+    """The "with args beginning with: 'a' 'b' " part of an unknown-command error."""
+    text = ""
+    for arg in argv:
+        if len(text) >= 128:
+            break
+        text += "'%s' " % arg.decode("utf-8", "replace")[:128 - len(text)]
+    return text
+
+
+def lookup_command(argv):
+    """(Command, error) for argv: resolves subcommands; error is a ReplyError or None."""
+    name = argv[0]
+    cmd = COMMANDS.get(name)
+    if cmd is None:
+        cmd = COMMANDS.get(name.lower())
+        if cmd is None:
+            return None, ReplyError(
+                "ERR unknown command '%s', with args beginning with: %s"
+                % (name.decode("utf-8", "replace")[:128], _args_preview(argv[1:])))
+    if cmd.subcommands:
+        if len(argv) == 1:
+            return cmd, ReplyError("ERR wrong number of arguments for '%s' command" % cmd.name)
+        sub = cmd.subcommands.get(argv[1].lower())
+        if sub is None:
+            return cmd, ReplyError("ERR unknown subcommand '%s'. Try %s HELP."
+                                   % (argv[1].decode("utf-8", "replace")[:128],
+                                      cmd.name.upper()))
+        cmd = sub
+    if not cmd.arity_ok(len(argv)):
+        return cmd, ReplyError("ERR wrong number of arguments for '%s' command"
+                               % cmd.full_name)
+    return cmd, None
+
+
+def process_command(client, argv):
+    """Run one client request and return its reply value."""
+    cmd, error = lookup_command(argv)
+    if error is not None:
+        return reject(client, error, cmd)
+
+    server = client.server
+    if server.settings.requirepass and not client.authenticated \
+            and "no-auth" not in cmd.flags:
+        return reject(client, ReplyError("NOAUTH Authentication required."), cmd)
+
+    router = server.router
+    if router is not None and (cmd.has_keys or cmd.name == "exec"):
+        error = router(client, cmd, argv)
+        if error is not None:
+            return reject(client, error, cmd)
+
+    if client.pubsub_mode and not client.resp3 and "pubsub-ok" not in cmd.flags:
+        return reject(client, ReplyError(
+            "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+            "/ RESET are allowed in this context" % cmd.full_name), cmd)
+
+    if client.multi is not None and (cmd.container or cmd).name.encode() not in _NOT_QUEUED:
+        client.multi.append((cmd, argv))
+        return QUEUED
+
+    return call(client, cmd, argv)
+
+
+def reject(client, error, cmd=None):
+    """A command refused before it ran (Redis's rejectCommand): inside MULTI it also
+    dooms the transaction."""
+    if cmd is not None:
+        cmd.rejected_calls += 1
+    if client.multi is not None:
+        client.multi_error = True
+    client.server.count_error(error.code)
+    return error
+
+
+def call(client, cmd, argv):
+    """Run a command's handler: statistics, errors, MONITOR (Redis's call())."""
+    server = client.server
+    if server.monitors and "admin" not in cmd.flags:
+        feed_monitors(client, argv)
+    start = time.perf_counter()
+    try:
+        reply = cmd.handler(client, argv)
+    except ReplyError as exc:
+        reply = exc
+    except Exception:
+        logger.exception("command {} raised", cmd.full_name)
+        server.unexpected_errors += 1
+        reply = ReplyError("ERR internal error while running '%s'" % cmd.full_name)
+    cmd.usec += (time.perf_counter() - start) * 1e6
+    cmd.calls += 1
+    server.total_commands += 1
+    if isinstance(reply, ReplyError):
+        cmd.failed_calls += 1
+        server.count_error(reply.code)
+    if client.asking and cmd.name != "asking" and client.multi is None:
+        client.asking = False
+    return reply
+
+
+def feed_monitors(client, argv) -> None:
+    """Send one MONITOR line: +<time> [0 <addr>] "arg" ... to every monitoring client."""
+    args = " ".join('"%s"' % _repr_arg(a) for a in argv)
+    line = ("+%.6f [0 %s] %s\r\n" % (time.time(), client.addr_text, args)).encode()
+    for monitor in list(client.server.monitors):
+        if monitor is not client:
+            monitor.push_raw(line)
+
+
+def _repr_arg(arg: bytes) -> str:
+    """An argument as Redis's sdscatrepr prints it (escapes, \\xHH for non-printables)."""
+    out = []
+    for b in arg:
+        ch = chr(b)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
+        elif 32 <= b < 127:
+            out.append(ch)
+        else:
+            out.append("\\x%02x" % b)
+    return "".join(out)

@@ -1,0 +1,140 @@
+"""The command table: one entry per command, declared next to its implementation.
+
+An entry says what Redis's command table says: name, arity (negative = at least that many
+arguments), flags, key positions (first, last, step; last -1 = the last argument) and the
+ACL categories. The table drives dispatch and arity errors, and it is what COMMAND,
+COMMAND INFO/COUNT/DOCS/GETKEYS report, so redis-py's RedisCluster can route from it.
+
+    @command("get", 2, "readonly fast", keys=(1, 1, 1), group="string")
+    def get(ctx, key): ...
+
+Handlers receive the calling Context and the command's arguments after the name.
+"""
+from dataclasses import dataclass, field
+
+# Flags that also put a command in an ACL category, as Redis derives them.
+_FLAG_CATEGORIES = {"write": "@write", "readonly": "@read", "admin": "@admin",
+                    "fast": "@fast", "pubsub": "@pubsub", "blocking": "@blocking"}
+
+_GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash",
+                     "list": "@list", "set": "@set", "sorted-set": "@sortedset",
+                     "connection": "@connection", "transactions": "@transaction",
+                     "pubsub": "@pubsub", "server": None, "cluster": None}
+
+
+@dataclass(eq=False)
+class Command:
+    name: str
+    handler: object
+    arity: int
+    flags: frozenset
+    first_key: int = 0
+    last_key: int = 0
+    key_step: int = 0
+    group: str = "generic"
+    summary: str = ""
+    since: str = "1.0.0"
+    complexity: str = ""
+    categories: tuple = ()
+    subcommands: dict = field(default_factory=dict)
+    container: object = None          # the parent command of a subcommand
+    # Precomputed for the hot path.
+    is_write: bool = False
+    has_keys: bool = False
+    movable_keys: bool = False
+    key_finder: object = None         # for movable keys: fn(argv) -> list of key indexes
+    # Statistics (INFO commandstats).
+    calls: int = 0
+    usec: float = 0.0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+
+    @property
+    def full_name(self) -> str:
+        if self.container is not None:
+            return "%s|%s" % (self.container.name, self.name)
+        return self.name
+
+    def key_indexes(self, argv) -> list:
+        """Indexes into argv (argv[0] = command name) of the keys this call touches."""
+        if self.key_finder is not None:
+            return self.key_finder(argv)
+        if not self.first_key:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.key_step))
+
+    def arity_ok(self, argc: int) -> bool:
+        return argc == self.arity if self.arity >= 0 else argc >= -self.arity
+
+
+COMMANDS: dict = {}        # lower-case bytes name -> Command
+
+
+def _make(name, arity, flags, keys, group, summary, since, complexity, key_finder,
+          categories, handler):
+    flagset = frozenset(flags.split())
+    first, last, step = keys or (0, 0, 0)
+    cats = []
+    for flag in sorted(flagset):
+        if flag in _FLAG_CATEGORIES:
+            cats.append(_FLAG_CATEGORIES[flag])
+    if "write" not in flagset and "readonly" not in flagset and "admin" not in flagset:
+        pass
+    group_cat = _GROUP_CATEGORIES.get(group)
+    if group_cat:
+        cats.append(group_cat)
+    if "admin" in flagset or "dangerous" in flagset:
+        cats.append("@dangerous")
+    if "slow" in flagset or "fast" not in flagset:
+        cats.append("@slow")
+    cats.extend(categories)
+    cmd = Command(name=name, handler=handler, arity=arity, flags=flagset, first_key=first,
+                  last_key=last, key_step=step, group=group, summary=summary, since=since,
+                  complexity=complexity, categories=tuple(dict.fromkeys(cats)))
+    cmd.is_write = "write" in flagset
+    cmd.movable_keys = key_finder is not None
+    cmd.key_finder = key_finder
+    cmd.has_keys = bool(first) or cmd.movable_keys
+    return cmd
+
+
+def command(name, arity, flags="", keys=None, group="generic", summary="", since="1.0.0",
+            complexity="", key_finder=None, categories=()):
+    """Register a top-level command."""
+    def register(handler):
+        cmd = _make(name, arity, flags, keys, group, summary, since, complexity,
+                    key_finder, categories, handler)
+        COMMANDS[name.encode()] = cmd
+        return handler
+    return register
+
+
+def container(name, arity=-2, group="server", summary="", since="1.0.0", flags=""):
+    """Register a command made of subcommands (CONFIG, CLIENT, CLUSTER...)."""
+    cmd = _make(name, arity, flags, None, group, summary, since, "", None, (), None)
+    COMMANDS[name.encode()] = cmd
+    return cmd
+
+
+def subcommand(parent: Command, name, arity, flags="", keys=None, summary="",
+               since="1.0.0", complexity="", key_finder=None):
+    """Register `parent name` (arity counts the parent's name too, as Redis does)."""
+    def register(handler):
+        cmd = _make(name, arity, flags, keys, parent.group, summary, since, complexity,
+                    key_finder, (), handler)
+        cmd.container = parent
+        parent.subcommands[name.encode()] = cmd
+        return handler
+    return register
+
+
+def lookup(name: bytes):
+    cmd = COMMANDS.get(name)
+    if cmd is None:
+        cmd = COMMANDS.get(name.lower())
+    return cmd
+
+
+def all_commands():
+    return list(COMMANDS.values())

@@ -1,0 +1,173 @@
+"""A Redis Cluster node: `python node.py -p 7001` serves clients on 7001.
+
+The composition root: parse the settings (a redis.conf-style file first, then command-line
+flags, which win), build the keyspace, the client side and the cluster seam, run until
+SIGTERM/SIGINT, then stop accepting, close the clients and exit 0.
+"""
+import fcntl
+import os
+import signal
+import sys
+
+import gevent
+import gevent.event
+from loguru import logger
+
+from commands import load_all_commands
+from commands.context import Server
+from commands.keyspace import Keyspace
+from commands.listener import ClientListener
+from commands.settings import SETTINGS, Settings, SettingError, parse_config_file
+
+USAGE = """usage: python node.py [/path/to/node.conf] [options]
+
+Options are redis.conf directives as flags (command-line flags win over the file):
+  -p, --port N                      client port (default 6379; cluster bus on N+10000)
+  --bind ADDR                       address to listen on (default 127.0.0.1)
+  --dir PATH                        working directory for nodes.conf (default .)
+  --cluster-config-file FILE        default nodes-<port>.conf in --dir
+  --cluster-node-timeout MS         default 15000
+  --loglevel debug|verbose|notice|warning
+  --logfile FILE                    log to FILE as well as stderr
+  --requirepass PASSWORD
+  --maxclients N
+  --proto-max-bulk-len BYTES        e.g. 512mb
+  --client-query-buffer-limit BYTES e.g. 1gb
+Any other directive CONFIG GET knows (e.g. --cluster-announce-ip) is accepted too."""
+
+CRON_INTERVAL = 0.1
+LOG_LEVELS = {"debug": "DEBUG", "verbose": 15, "notice": "INFO", "warning": "WARNING"}
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_arguments(args) -> Settings:
+    settings = Settings()
+    if args and not args[0].startswith("-"):
+        path = args.pop(0)
+        try:
+            for number, name, value in parse_config_file(path):
+                try:
+                    settings.set(name, value, at_startup=True)
+                except SettingError as exc:
+                    raise UsageError("%s line %d: '%s %s': %s" % (path, number, name, value, exc))
+        except OSError as exc:
+            raise UsageError("can't open config file '%s': %s" % (path, exc.strerror))
+        settings.config_file = os.path.abspath(path)
+    while args:
+        flag = args.pop(0)
+        if flag in ("-h", "--help"):
+            print(USAGE)
+            sys.exit(0)
+        if flag == "-p":
+            name = "port"
+        elif flag.startswith("--") and flag[2:].lower() in SETTINGS:
+            name = flag[2:].lower()
+        else:
+            raise UsageError("unknown option '%s' (see --help)" % flag)
+        if not args:
+            raise UsageError("option '%s' needs a value" % flag)
+        value = args.pop(0)
+        try:
+            settings.set(name, value, at_startup=True)
+        except SettingError as exc:
+            raise UsageError("'%s %s': %s" % (flag, value, exc))
+    if not os.path.isdir(settings.dir):
+        raise UsageError("can't chdir to '%s': No such file or directory" % settings.dir)
+    if settings.port > 55535 and not settings.cluster_port:
+        raise UsageError("port %d is too high: the cluster bus port (port + 10000) "
+                         "must be below 65536" % settings.port)
+    return settings
+
+
+def setup_logging(settings, tag: str) -> None:
+    logger.remove()
+    fmt = ("%d:M {time:DD MMM YYYY HH:mm:ss.SSS} %s {level: <7} {message}"
+           % (os.getpid(), tag))
+    level = LOG_LEVELS[settings.loglevel]
+    logger.add(sys.stderr, format=fmt, level=level, backtrace=False, diagnose=False)
+    if settings.logfile:
+        logger.add(settings.logfile, format=fmt, level=level, backtrace=False,
+                   diagnose=False)
+
+
+def lock_cluster_config(path: str):
+    """Hold an exclusive flock on nodes.conf for the life of the process, like Redis."""
+    try:
+        handle = open(path, "a+")
+    except OSError as exc:
+        raise UsageError("can't open the cluster config file %s: %s" % (path, exc.strerror))
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise UsageError("Sorry, the cluster configuration file %s is already used by a "
+                         "different Redis Cluster node. Please make sure that different "
+                         "nodes use different cluster configuration files." % path)
+    return handle
+
+
+class Node:
+    """Everything one process runs, wired together."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.keyspace = Keyspace()
+        self.server = Server(settings, self.keyspace)
+        self.server.shutdown_requested = self.request_stop
+        load_all_commands()
+        self.listener = ClientListener(self.server, settings.bind, settings.port)
+        self.stopped = gevent.event.Event()
+        self._cron = None
+
+    def start(self) -> None:
+        self.listener.start()
+        self._cron = gevent.spawn(self._server_cron)
+        logger.info("Ready to accept connections on {}:{} (cluster bus seam: port {})",
+                    self.settings.bind, self.listener.port, self.settings.port + 10000)
+
+    def _server_cron(self) -> None:
+        """Redis's serverCron for the data side: LRU clock and active expiry."""
+        while not self.stopped.is_set():
+            try:
+                self.keyspace.tick_lru_clock()
+                self.keyspace.active_expire_cycle()
+            except Exception:
+                logger.exception("server cron failed")
+            self.stopped.wait(CRON_INTERVAL)
+
+    def request_stop(self) -> None:
+        self.stopped.set()
+
+    def run_until_stopped(self) -> None:
+        self.stopped.wait()
+        logger.info("Received shutdown request, closing clients and exiting")
+        self.listener.stop()
+        if self._cron is not None:
+            self._cron.kill()
+
+
+def main(argv) -> int:
+    try:
+        settings = parse_arguments(list(argv))
+        setup_logging(settings, "%d" % settings.port)
+        config_lock = lock_cluster_config(settings.cluster_config_path())
+        node = Node(settings)
+        try:
+            node.start()
+        except OSError as exc:
+            raise UsageError("Could not create server TCP listening socket %s:%d: %s"
+                             % (settings.bind, settings.port, exc.strerror or exc))
+    except UsageError as exc:
+        print("Error: %s" % exc, file=sys.stderr)
+        return 1
+    gevent.signal_handler(signal.SIGTERM, node.request_stop)
+    gevent.signal_handler(signal.SIGINT, node.request_stop)
+    node.run_until_stopped()
+    config_lock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

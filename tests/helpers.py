@@ -1,0 +1,213 @@
+"""Test helpers: free ports, real node.py / redis-server processes, a raw RESP client.
+
+Processes are started on loopback, tracked by pid and killed in teardown. Every wait
+polls with a deadline.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    """A free loopback port whose port+10000 (the cluster bus) is free too."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        try:
+            with socket.socket() as s2:
+                s2.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair found")
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
+    """Poll `predicate` until it returns a truthy value; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError("timed out after %.1fs waiting for %s (last error: %r)"
+                         % (timeout, message, last_exc))
+
+
+def port_open(port, host="127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Process:
+    """A server process on loopback, killed by pid on stop()."""
+
+    def __init__(self, args, port, cwd, log_path):
+        self.port = port
+        self.cwd = cwd
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(args, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.pid = self.proc.pid
+
+    def wait_ready(self, timeout=10.0):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("process exited with %s:\n%s"
+                                     % (self.proc.returncode, self.output()))
+            return port_open(self.port)
+        wait_until(ready, timeout, message="port %d to accept" % self.port)
+        return self
+
+    def output(self) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def signal(self, sig):
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout=5.0):
+        if self.proc.poll() is None:
+            self.signal(signal.SIGKILL)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self.log.close()
+
+
+def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0):
+    """Start `python node.py -p PORT` in its own temporary folder."""
+    port = port or free_port()
+    cwd = cwd or tempfile.mkdtemp(prefix="node-%d-" % port)
+    args = [PYTHON, os.path.join(ROOT, "node.py"), "-p", str(port), "--dir", cwd, *extra]
+    proc = Process(args, port, cwd, os.path.join(cwd, "node.log"))
+    return proc.wait_ready(timeout) if wait else proc
+
+
+def start_redis(*extra, port=None, cluster=False):
+    """Start a real redis-server (no persistence) on a free loopback port."""
+    port = port or free_port()
+    cwd = tempfile.mkdtemp(prefix="redis-%d-" % port)
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", cwd]
+    if cluster:
+        args += ["--cluster-enabled", "yes", "--cluster-config-file",
+                 os.path.join(cwd, "nodes.conf")]
+    args += list(extra)
+    return Process(args, port, cwd, os.path.join(cwd, "redis.log")).wait_ready()
+
+
+# ---------------------------------------------------------------- a raw RESP client
+
+class RespError(Exception):
+    pass
+
+
+class RawClient:
+    """Sends commands and returns replies as typed trees, so tests compare exact types.
+
+    A reply is (type char, value): ('+', 'OK'), ('-', 'ERR ...'), (':', 5),
+    ('$', b'bytes' or None), ('*', [..] or None), ('%', [(k, v), ...]), ('~', [..]),
+    (',', '1.5'), ('#', True), ('_', None), ('=', b'txt:...'), ('>', [...]).
+    """
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+
+    def close(self):
+        self.sock.close()
+
+    @staticmethod
+    def encode(args) -> bytes:
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, str):
+                a = a.encode()
+            elif isinstance(a, (int, float)):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def send_raw(self, data: bytes):
+        self.sock.sendall(data)
+
+    def call(self, *args):
+        self.sock.sendall(self.encode(args))
+        return self.read_reply()
+
+    def pipeline(self, commands):
+        self.sock.sendall(b"".join(self.encode(c) for c in commands))
+        return [self.read_reply() for _ in commands]
+
+    def _line(self) -> bytes:
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line = bytes(self.buf[:i])
+                del self.buf[:i + 2]
+                return line
+            self._fill()
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("connection closed by server")
+        self.buf += data
+
+    def _exact(self, n) -> bytes:
+        while len(self.buf) < n + 2:
+            self._fill()
+        data = bytes(self.buf[:n])
+        del self.buf[:n + 2]
+        return data
+
+    def read_reply(self):
+        line = self._line()
+        kind, rest = chr(line[0]), line[1:]
+        if kind in "+-":
+            return (kind, rest.decode(errors="replace"))
+        if kind == ":":
+            return (kind, int(rest))
+        if kind in ",(":
+            return (kind, rest.decode())
+        if kind == "#":
+            return (kind, rest == b"t")
+        if kind == "_":
+            return (kind, None)
+        if kind in "$=!":
+            n = int(rest)
+            return (kind, None if n < 0 else self._exact(n))
+        if kind in "*~>":
+            n = int(rest)
+            return (kind, None if n < 0 else [self.read_reply() for _ in range(n)])
+        if kind == "%" or kind == "|":
+            n = int(rest)
+            return (kind, [(self.read_reply(), self.read_reply()) for _ in range(n)])
+        raise RespError("bad reply line %r" % line)
