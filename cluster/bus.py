@@ -1,0 +1,366 @@
+"""The gevent adapter of the cluster state machine: sockets in, effects out.
+
+- a listener on the bus port (port + 10000) accepts inbound links;
+- every link, inbound or outbound, has one reader greenlet (recv -> FrameReader
+  -> ``state.process_packet``) and one writer greenlet draining its queue;
+- the cron greenlet calls ``state.cluster_cron`` every 100 ms;
+- effects are carried out in order: sends are queued, connects spawn a
+  greenlet, nodes.conf is written in gevent's threadpool (one save at a
+  time; saves requested meanwhile are merged into one more).
+
+Nothing that happens on one link (a bad frame, a reset, a bug in the state
+machine while handling its packet) may stop the cron or the other links: such
+a link is closed and logged, and the node goes on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+from typing import Any, Callable
+
+import gevent
+import gevent.event
+import gevent.pool
+import gevent.queue
+import gevent.server
+import gevent.socket
+from loguru import logger
+
+from cluster import messages as m
+from cluster import nodesconf
+from cluster.effects import (CloseLink, Connect, DeliverPublish, Log, ReplicationChanged,
+                             SaveConfig, Send)
+from cluster.errors import BusProtocolError
+from cluster.state import ClusterState
+
+CRON_PERIOD = 0.1
+RECV_SIZE = 64 * 1024
+SENDBUF_LIMIT = 16 * 1024 * 1024  # a peer that stops reading must not grow our memory forever
+
+# Redis log levels -> loguru levels.
+LOG_LEVELS = {"debug": "DEBUG", "verbose": "DEBUG", "notice": "INFO", "warning": "WARNING"}
+
+
+class Clock:
+    """Milliseconds that never jump (monotonic) but read like wall-clock time.
+
+    Redis prints ping/pong times of CLUSTER NODES as Unix ms and gossips pong
+    times in seconds to other nodes, so the state's clock is anchored to the
+    wall clock once at start.
+    """
+
+    def __init__(self) -> None:
+        self._wall0 = time.time() * 1000.0
+        self._mono0 = time.monotonic()
+
+    def now_ms(self) -> int:
+        return int(self._wall0 + (time.monotonic() - self._mono0) * 1000.0)
+
+
+class _Link:
+    __slots__ = ("id", "sock", "inbound", "peer", "ctime", "queue", "queued_bytes",
+                 "bytes_sent", "bytes_received", "closed", "writer")
+
+    def __init__(self, link_id: int, sock: socket.socket, inbound: bool, peer: str, ctime: int):
+        self.id = link_id
+        self.sock = sock
+        self.inbound = inbound
+        self.peer = peer
+        self.ctime = ctime
+        self.queue: gevent.queue.Queue = gevent.queue.Queue()
+        self.queued_bytes = 0
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self.closed = False
+        self.writer: gevent.Greenlet | None = None
+
+
+class ClusterBus:
+    def __init__(self, state: ClusterState, bind_host: str, cport: int,
+                 config_path: str | None = None, *, clock: Clock | None = None,
+                 on_publish: Callable[[bytes, bytes, bool], None] | None = None,
+                 on_replication_changed: Callable[[ReplicationChanged], None] | None = None,
+                 log: Callable[[str, str], None] | None = None,
+                 max_frame: int = m.MAX_FRAME_BYTES):
+        self.state = state
+        self.bind_host = bind_host
+        self.cport = cport
+        self.config_path = config_path
+        self.clock = clock or Clock()
+        self.on_publish = on_publish
+        self.on_replication_changed = on_replication_changed
+        self._log = log or self._loguru
+        self.max_frame = max_frame
+        self.links: dict[int, _Link] = {}
+        self._ids = itertools.count(1)
+        self._greenlets = gevent.pool.Pool(None)  # unbounded, but killable at stop()
+        self._server: gevent.server.StreamServer | None = None
+        self._stopping = gevent.event.Event()
+        self._saving = False
+        self._pending_save: tuple[str, bool] | None = None
+        # Counters (CLUSTER INFO, benchmarks, tests).
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self.invalid_frames = 0
+        self.links_buffer_limit_exceeded = 0
+        self.save_errors = 0
+
+    @staticmethod
+    def _loguru(level: str, text: str) -> None:
+        logger.log(LOG_LEVELS.get(level, "INFO"), text)
+
+    # ------------------------------------------------------------------
+    # Life cycle
+    # ------------------------------------------------------------------
+
+    def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self.bind_host else socket.AF_INET
+        listener = gevent.socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.bind_host, self.cport))
+        listener.listen(511)
+        self._server = gevent.server.StreamServer(listener, self._handle_inbound,
+                                                  spawn=self._greenlets)
+        self._server.start()
+        self._greenlets.spawn(self._cron_loop)
+        self.execute(self.state.take_effects(self.now_ms()))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.close()
+        for link in list(self.links.values()):
+            self._close(link, notify_state=False)
+        self._greenlets.kill(block=True, timeout=2)
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    def _cron_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.execute(self.state.cluster_cron(self.now_ms()))
+            except Exception:  # a bug must not stop failure detection for good
+                logger.exception("cluster cron failed")
+            self._stopping.wait(CRON_PERIOD)
+
+    # ------------------------------------------------------------------
+    # Effects
+    # ------------------------------------------------------------------
+
+    def execute(self, effects) -> None:
+        """Carry out effects returned by any state call (node.py uses it for commands too)."""
+        for effect in effects:
+            kind = type(effect)
+            if kind is Send:
+                self._queue_send(effect.link_id, effect.message)
+            elif kind is Log:
+                self._log(effect.level, effect.text)
+            elif kind is SaveConfig:
+                self._request_save(effect.fsync)
+            elif kind is Connect:
+                self._greenlets.spawn(self._connect, effect)
+            elif kind is CloseLink:
+                link = self.links.get(effect.link_id)
+                if link is not None:
+                    self._close(link, notify_state=False)
+            elif kind is DeliverPublish:
+                if self.on_publish is not None:
+                    self.on_publish(effect.channel, effect.message, effect.sharded)
+            elif kind is ReplicationChanged:
+                if self.on_replication_changed is not None:
+                    self.on_replication_changed(effect)
+
+    def _queue_send(self, link_id, msg: m.Message) -> None:
+        link = self.links.get(link_id)
+        if link is None or link.closed:
+            return
+        frame = m.encode(msg)
+        link.queued_bytes += len(frame)
+        if link.queued_bytes > SENDBUF_LIMIT:
+            self.links_buffer_limit_exceeded += 1
+            self._log("warning", f"Freeing cluster link to {link.peer}: send buffer over "
+                                 f"{SENDBUF_LIMIT} bytes")
+            self._close(link, notify_state=True)
+            return
+        link.queue.put(frame)
+
+    # ------------------------------------------------------------------
+    # nodes.conf
+    # ------------------------------------------------------------------
+
+    def _request_save(self, fsync: bool) -> None:
+        if self.config_path is None:
+            return
+        # Render now, in this greenlet, so the file matches the state at this instant.
+        text = nodesconf.render(self.state)
+        if self._saving:
+            fsync = fsync or (self._pending_save is not None and self._pending_save[1])
+            self._pending_save = (text, fsync)
+            return
+        self._saving = True
+        self._greenlets.spawn(self._save_loop, text, fsync)
+
+    def _save_loop(self, text: str, fsync: bool) -> None:
+        try:
+            while True:
+                try:
+                    gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
+                except OSError as exc:
+                    self.save_errors += 1
+                    self._log("warning", f"Could not save the cluster config file "
+                                         f"{self.config_path}: {exc.strerror or exc}")
+                if self._pending_save is None:
+                    return
+                text, fsync = self._pending_save
+                self._pending_save = None
+        finally:
+            self._saving = False
+
+    def save_config_now(self, fsync: bool = True) -> None:
+        """CLUSTER SAVECONFIG: save and wait; raises OSError on failure."""
+        if self.config_path is None:
+            return
+        text = nodesconf.render(self.state)
+        gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
+
+    # ------------------------------------------------------------------
+    # Links
+    # ------------------------------------------------------------------
+
+    def _new_link(self, sock: socket.socket, inbound: bool) -> _Link:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = sock.getpeername()
+        link = _Link(next(self._ids), sock, inbound, f"{peer[0]}:{peer[1]}", self.now_ms())
+        self.links[link.id] = link
+        link.writer = self._greenlets.spawn(self._write_loop, link)
+        return link
+
+    def _handle_inbound(self, sock: socket.socket, address) -> None:
+        if self._stopping.is_set():
+            sock.close()
+            return
+        try:
+            link = self._new_link(sock, inbound=True)
+        except OSError:
+            sock.close()
+            return
+        self._execute_safely(link, lambda: self.state.link_accepted(
+            link.id, self.now_ms(), peer_ip=address[0], local_ip=sock.getsockname()[0]))
+        # The StreamServer closes the socket when this handler returns, so the
+        # handler itself is the link's reader.
+        self._read_loop(link)
+
+    def _connect(self, effect: Connect) -> None:
+        try:
+            sock = gevent.socket.create_connection((effect.ip, effect.cport),
+                                                   timeout=effect.timeout_ms / 1000.0)
+            sock.settimeout(None)
+            link = self._new_link(sock, inbound=False)
+        except OSError as exc:
+            self._log("debug", f"Unable to connect to Cluster Node [{effect.ip}]:{effect.cport} -> {exc}")
+            self.execute(self.state.link_connect_failed(effect.node_name, self.now_ms()))
+            return
+        if self._stopping.is_set():
+            self._close(link, notify_state=False)
+            return
+        peer_ip, local_ip = sock.getpeername()[0], sock.getsockname()[0]
+        self._execute_safely(link, lambda: self.state.link_connected(
+            effect.node_name, link.id, self.now_ms(), peer_ip=peer_ip, local_ip=local_ip))
+        self._read_loop(link)
+
+    def _execute_safely(self, link: _Link, call: Callable[[], Any]) -> bool:
+        try:
+            self.execute(call())
+            return True
+        except Exception:
+            logger.exception(f"cluster bus: error handling link {link.peer}; closing it")
+            self._close(link, notify_state=True)
+            return False
+
+    def _read_loop(self, link: _Link) -> None:
+        reader = m.FrameReader(self.max_frame)
+        sock = link.sock
+        try:
+            while not link.closed:
+                try:
+                    data = sock.recv(RECV_SIZE)
+                except OSError:
+                    break
+                if not data:
+                    break
+                link.bytes_received += len(data)
+                self.bytes_received += len(data)
+                try:
+                    messages = reader.feed(data)
+                except BusProtocolError as exc:
+                    self.invalid_frames += 1
+                    self._log("warning", f"Bad message received on the cluster bus from "
+                                         f"{link.peer}: {exc}; closing the link")
+                    break
+                for msg in messages:
+                    if link.closed:
+                        break
+                    if not self._execute_safely(
+                            link, lambda msg=msg: self.state.process_packet(link.id, msg, self.now_ms())):
+                        return
+                # A peer that keeps our receive buffer full must not starve the cron.
+                gevent.sleep(0)
+        finally:
+            self._close(link, notify_state=True)
+
+    def _write_loop(self, link: _Link) -> None:
+        sock = link.sock
+        queue = link.queue
+        while True:
+            frame = queue.get()
+            if frame is None:  # the close marker
+                return
+            chunks = [frame]
+            closing = False
+            while not queue.empty():  # batch everything queued into one send
+                more = queue.get_nowait()
+                if more is None:
+                    closing = True
+                    break
+                chunks.append(more)
+            data = b"".join(chunks)
+            try:
+                sock.sendall(data)
+            except OSError:
+                self._close(link, notify_state=True)
+                return
+            link.queued_bytes -= len(data)
+            link.bytes_sent += len(data)
+            self.bytes_sent += len(data)
+            if closing:
+                return
+
+    def _close(self, link: _Link, notify_state: bool) -> None:
+        if link.closed:
+            return
+        link.closed = True
+        self.links.pop(link.id, None)
+        link.queue.put(None)
+        try:
+            link.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        link.sock.close()
+        if notify_state:
+            try:
+                self.execute(self.state.link_closed(link.id, self.now_ms()))
+            except Exception:
+                logger.exception("cluster bus: error while closing a link")
+
+    def link_info(self, link_id) -> dict[str, Any]:
+        """What CLUSTER LINKS needs from the adapter (see cluster.describe.cluster_links)."""
+        link = self.links.get(link_id)
+        if link is None:
+            return {}
+        return {"events": "rw" if link.queued_bytes else "r",
+                "send-buffer-allocated": link.queued_bytes,
+                "send-buffer-used": link.queued_bytes}
+
