@@ -50,7 +50,7 @@ class Client:
         self.last_command = "NULL"
         self.multi = None             # list of queued (cmd, argv) while in MULTI
         self.multi_error = False      # a queued command was rejected: EXEC aborts
-        self.watched = set()
+        self.watched = {}             # WATCHed key -> it existed when watched
         self.dirty_cas = False        # a WATCHed key changed
         self.asking = False
         self.readonly = False
@@ -168,13 +168,7 @@ class Client:
         server = self.server
         server.clients.pop(self.id, None)
         server.monitors.discard(self)
-        for key in self.watched:
-            watchers = server.keyspace.watchers.get(key)
-            if watchers is not None:
-                watchers.discard(self)
-                if not watchers:
-                    del server.keyspace.watchers[key]
-        self.watched.clear()
+        server.keyspace.unwatch_all(self)
         for hook in server.close_hooks:
             hook(self)
         try:

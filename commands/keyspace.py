@@ -138,6 +138,20 @@ class Keyspace:
             for client in clients:
                 client.dirty_cas = True
 
+    def watch(self, client, key: bytes) -> None:
+        """WATCH: remember whether the key existed, to spot its expiry at EXEC."""
+        client.watched[key] = self.exists(key)
+        self.watchers.setdefault(key, set()).add(client)
+
+    def unwatch_all(self, client) -> None:
+        for key in client.watched:
+            clients = self.watchers.get(key)
+            if clients is not None:
+                clients.discard(client)
+                if not clients:
+                    del self.watchers[key]
+        client.watched.clear()
+
     def modified(self, key: bytes) -> None:
         """Called by commands that change a value in place (APPEND, SETRANGE, HSET...)."""
         self.dirty += 1

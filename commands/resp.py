@@ -97,27 +97,75 @@ class RequestParser:
         self._max_query = max_query_buffer
 
     def feed(self, data) -> None:
-        if self._inline or (self._scanner is None and not self._reader.has_data()
-                            and data[:1] != b"*"):
+        if self._inline or (self._scanner is None and data[:1] != b"*"):
             self._feed_inline(data)
             return
         self._reader.feed(data)
         pending = self._pending
+        first_new = len(pending)
         gets = self._reader.gets
+        error = None
         try:
             cmd = gets()
             while cmd is not False:
                 pending.append(cmd)
-                if not self._reader.has_data():
-                    break
                 cmd = gets()
         except hiredis.ProtocolError as exc:
-            pending.append(ProtocolError(_hiredis_error_text(str(exc))))
-            return
-        if self._reader.has_data():
-            self._check_incomplete(data, pending)
-        else:
+            error = exc
+        try:
+            view = memoryview(data)
+            start = self._start_of_unparsed(view, pending[first_new:])
+            if error is not None:
+                self._after_hiredis_error(data, start, error)
+            elif self._reader.len() > self._max_query and (start is None or start < len(data)):
+                raise QueryBufferLimit()
+            elif start is not None and start < len(data):
+                # A command begins here and is incomplete: walk its headers for the limits.
+                self._scanner = _HeaderScanner(self._max_bulk)
+                self._scanner.scan(view[start:])
+        except (ProtocolError, QueryBufferLimit) as exc:
+            # Reported by get() after the commands that came before it, as Redis does.
+            pending.append(exc)
+
+    def _start_of_unparsed(self, view, completed):
+        """Offset in this read where the bytes hiredis has not returned as commands begin,
+        or None when that is still inside a command that began in an earlier read.
+
+        Tracking this costs a little arithmetic per command, but hiredis cannot tell us:
+        it consumes a lone type byte, so its buffer can look empty mid-command.
+        """
+        start = 0
+        scanner = self._scanner
+        if scanner is not None:
+            # The first command completed now (if any) began in an earlier read.
+            scanner.scan(view)
+            if not scanner.done:
+                return None
             self._scanner = None
+            start = scanner.consumed_in_last
+            completed = completed[1:]
+        for cmd in completed:
+            if type(cmd) is list:
+                try:
+                    start += _encoded_size(cmd)
+                except TypeError:
+                    return None                 # a nested non-bulk: get() reports it
+            elif cmd is None:
+                start += 5                      # '*-1\r\n'
+            else:
+                return None                     # not a command: get() reports it
+        return start
+
+    def _after_hiredis_error(self, data, start, exc) -> None:
+        # Redis accepts an inline command right after a multibulk one in the same read;
+        # hiredis does not. If the byte hiredis choked on starts a new command and is not
+        # '*', it is an inline command: parse the rest of the read as inline.
+        if start is not None and data[start:start + 1] not in (b"*", b""):
+            self._reader = hiredis.Reader()
+            self._scanner = None
+            self._feed_inline(bytes(data[start:]))
+            return
+        self._pending.append(ProtocolError(_hiredis_error_text(str(exc))))
 
     def get(self):
         """The next complete command (a list of bytes), or None when more input is needed."""
@@ -139,26 +187,6 @@ class RequestParser:
         return None
 
     # -- incomplete multibulk: enforce the limits hiredis does not know about
-
-    def _check_incomplete(self, data, completed) -> None:
-        if self._reader.len() > self._max_query:
-            raise QueryBufferLimit()
-        view = memoryview(data)
-        scanner = self._scanner
-        start = 0
-        if scanner is not None:
-            # Continue the command that began in an earlier read; it is the first of the
-            # commands completed now, if any.
-            scanner.scan(view)
-            if not scanner.done:
-                return
-            start = scanner.consumed_in_last
-            completed = completed[1:]
-        # The incomplete command starts after the commands that began and ended here.
-        for cmd in completed:
-            start += _encoded_size(cmd)
-        self._scanner = _HeaderScanner(self._max_bulk)
-        self._scanner.scan(view[start:])
 
     # -- inline commands
 
@@ -232,6 +260,9 @@ class _HeaderScanner:
 
     def _header(self, line) -> None:
         if self.args_left < 0:
+            if line[:1] != b"*":
+                self.done = True        # not a multibulk: hiredis reports the error
+                return
             count = _parse_int(line[1:])
             if count is None or count > PROTO_MAX_MULTIBULK:
                 raise ProtocolError("invalid multibulk length")

@@ -1,0 +1,172 @@
+"""The RESP codec without sockets: request parsing, limits, and reply encoding."""
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from commands.resp import (NULL_ARRAY, Bool, ProtocolError, Push, QueryBufferLimit, Raw,
+                           ReplyError, RequestParser, SetReply, Status, Verbatim, encode_one,
+                           format_double, split_args)
+
+
+def encode_request(*args) -> bytes:
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def parse_chunks(chunks, **limits):
+    parser = RequestParser(**limits)
+    commands = []
+    for chunk in chunks:
+        parser.feed(chunk)
+        while True:
+            cmd = parser.get()
+            if cmd is None:
+                break
+            commands.append(cmd)
+    return commands
+
+
+STREAM = (encode_request(b"SET", b"key", b"value\r\nwith crlf") +
+          encode_request(b"GET", b"key") + b"PING\r\n" + b'ECHO "a b"\r\n' +
+          encode_request(b"MSET", b"", b"\x00\xff", b"*3\r\n$1\r\n", b"x" * 300))
+EXPECTED = [[b"SET", b"key", b"value\r\nwith crlf"], [b"GET", b"key"], [b"PING"],
+            [b"ECHO", b"a b"], [b"MSET", b"", b"\x00\xff", b"*3\r\n$1\r\n", b"x" * 300]]
+
+
+def test_whole_stream_in_one_read():
+    assert parse_chunks([STREAM]) == EXPECTED
+
+
+@pytest.mark.parametrize("cut", range(1, len(STREAM)))
+def test_split_at_every_byte_boundary(cut):
+    assert parse_chunks([STREAM[:cut], STREAM[cut:]]) == EXPECTED
+
+
+def test_one_byte_at_a_time():
+    assert parse_chunks([STREAM[i:i + 1] for i in range(len(STREAM))]) == EXPECTED
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.binary(max_size=40), min_size=1, max_size=5), min_size=1,
+                max_size=8), st.lists(st.integers(1, 50), min_size=1, max_size=40))
+def test_random_commands_random_splits(commands, sizes):
+    stream = b"".join(encode_request(*c) for c in commands)
+    chunks, pos, i = [], 0, 0
+    while pos < len(stream):
+        n = sizes[i % len(sizes)]
+        chunks.append(stream[pos:pos + n])
+        pos += n
+        i += 1
+    assert parse_chunks(chunks) == commands
+
+
+def test_inline_commands_and_quotes():
+    assert parse_chunks([b"set k 'a b'\r\nget   k\n\r\n"]) == [[b"set", b"k", b"a b"],
+                                                             [b"get", b"k"]]
+    assert split_args(b'"\\x41\\n" plain') == [b"A\n", b"plain"]
+    with pytest.raises(ValueError):
+        split_args(b'"unterminated')
+
+
+def test_inline_unbalanced_quotes_is_a_protocol_error():
+    with pytest.raises(ProtocolError, match="unbalanced quotes"):
+        parse_chunks([b'set "k v\r\n'])
+
+
+def test_inline_too_big():
+    with pytest.raises(ProtocolError, match="too big inline request"):
+        parse_chunks([b"x" * (70 * 1024)])
+
+
+def test_empty_and_null_multibulk_are_ignored():
+    assert parse_chunks([b"*0\r\n*-1\r\n" + encode_request(b"PING")]) == [[b"PING"]]
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"*abc\r\n", "invalid multibulk length"),
+    (b"*1\r\n$x\r\n", "invalid bulk length"),
+    (b"*1\r\n$-5\r\n", "invalid bulk length"),
+    (b"*1\r\nfoo\r\n", "expected '$', got 'f'"),
+    (b"*1\r\n:5\r\n", "expected '$', got ':'"),
+])
+def test_malformed_multibulk(data, message):
+    with pytest.raises(ProtocolError, match=message.replace("$", r"\$")):
+        parse_chunks([data])
+
+
+def test_bulk_longer_than_proto_max_bulk_len_is_refused_at_its_header():
+    limit = 1024 * 1024
+    with pytest.raises(ProtocolError, match="invalid bulk length"):
+        parse_chunks([b"*2\r\n$3\r\nGET\r\n$%d\r\nabc" % (limit + 1)], max_bulk_len=limit)
+
+
+def test_huge_declared_bulk_after_complete_commands_in_same_read():
+    data = encode_request(b"PING") * 3 + b"*2\r\n$3\r\nSET\r\n$999999999999\r\n"
+    parser = RequestParser(max_bulk_len=1024 * 1024)
+    parser.feed(data)
+    assert [parser.get() for _ in range(3)] == [[b"PING"]] * 3
+    with pytest.raises(ProtocolError, match="invalid bulk length"):
+        parser.get()
+
+
+def test_header_split_across_reads_is_checked():
+    parser = RequestParser(max_bulk_len=1024 * 1024)
+    parser.feed(b"*2\r\n$3\r\nGET\r\n$99")
+    assert parser.get() is None
+    parser.feed(b"99999999\r\n")
+    with pytest.raises(ProtocolError, match="invalid bulk length"):
+        parser.get()
+
+
+def test_multibulk_count_over_limit():
+    with pytest.raises(ProtocolError, match="invalid multibulk length"):
+        parse_chunks([b"*99999999999\r\n"])
+
+
+def test_query_buffer_limit():
+    limit = 1024 * 1024
+    parser = RequestParser(max_bulk_len=10 * limit, max_query_buffer=limit)
+    parser.feed(b"*2\r\n$3\r\nSET\r\n$%d\r\n" % (5 * limit))
+    with pytest.raises(QueryBufferLimit):
+        for _ in range(20):
+            parser.feed(b"x" * 65536)
+            parser.get()
+
+
+def test_commands_before_a_protocol_error_still_run():
+    parser = RequestParser()
+    parser.feed(encode_request(b"PING") + b"*1\r\n$x\r\n")
+    assert parser.get() == [b"PING"]
+    with pytest.raises(ProtocolError):
+        parser.get()
+
+
+# ---------------------------------------------------------------- replies
+
+@pytest.mark.parametrize("value,resp2,resp3", [
+    (b"abc", b"$3\r\nabc\r\n", b"$3\r\nabc\r\n"),
+    (None, b"$-1\r\n", b"_\r\n"),
+    (7, b":7\r\n", b":7\r\n"),
+    (Status("OK"), b"+OK\r\n", b"+OK\r\n"),
+    (ReplyError("ERR bad\r\nthing"), b"-ERR bad  thing\r\n", b"-ERR bad  thing\r\n"),
+    ([b"a", 1, None], b"*3\r\n$1\r\na\r\n:1\r\n$-1\r\n", b"*3\r\n$1\r\na\r\n:1\r\n_\r\n"),
+    ({b"k": 1}, b"*2\r\n$1\r\nk\r\n:1\r\n", b"%1\r\n$1\r\nk\r\n:1\r\n"),
+    (SetReply([b"x"]), b"*1\r\n$1\r\nx\r\n", b"~1\r\n$1\r\nx\r\n"),
+    (Push([b"x"]), b"*1\r\n$1\r\nx\r\n", b">1\r\n$1\r\nx\r\n"),
+    (Bool(1), b":1\r\n", b"#t\r\n"),
+    (1.5, b"$3\r\n1.5\r\n", b",1.5\r\n"),
+    (Verbatim(b"hi"), b"$2\r\nhi\r\n", b"=6\r\ntxt:hi\r\n"),
+    (NULL_ARRAY, b"*-1\r\n", b"_\r\n"),
+    (Raw(b"+PONG\r\n"), b"+PONG\r\n", b"+PONG\r\n"),
+])
+def test_encode(value, resp2, resp3):
+    assert encode_one(value, resp3=False) == resp2
+    assert encode_one(value, resp3=True) == resp3
+
+
+def test_format_double():
+    assert format_double(3.0) == b"3"
+    assert format_double(0.1) == b"0.10000000000000001"
+    assert format_double(float("inf")) == b"inf"
+    assert format_double(float("-inf")) == b"-inf"
