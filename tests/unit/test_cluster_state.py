@@ -1,0 +1,347 @@
+import random
+import re
+
+import pytest
+
+from cluster import messages as m
+from cluster.effects import Connect, SaveConfig
+from cluster.errors import ClusterError
+from cluster.node_record import (NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_PFAIL,
+                                 NODE_MYSELF)
+from cluster.state import ClusterConfig, ClusterState
+from tests.unit.cluster_net import Net
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def full_mesh(net, n):
+    for j in range(1, n):
+        net.meet(j, 0)
+    net.advance(3000)
+    for i in range(n):
+        for j in range(n):
+            node = net.node(i, j)
+            assert node is not None and not node.flags & NODE_HANDSHAKE
+
+
+def with_slots(net, n):
+    per = 16384 // n
+    for i in range(n):
+        end = 16383 if i == n - 1 else (i + 1) * per - 1
+        net.apply(i, net.states[i].add_slots_range([i * per, end], net.now))
+        if len(net.states[i].nodes) == 1:
+            net.apply(i, net.states[i].set_config_epoch(i + 1, net.now))
+    net.settle()
+
+
+# ---------------------------------------------------------------- handshake
+
+def test_meet_creates_handshake_node_then_rename_on_pong():
+    net = Net(2)
+    a, b = net.states
+    effects = a.meet("127.0.0.1", 7001, None, net.now)
+    assert effects == []
+    [hs] = [n for n in a.nodes.values() if n is not a.myself]
+    assert re.fullmatch(r"[0-9a-f]{40}", hs.name) and hs.name != b.myself.name
+    assert hs.flags == NODE_HANDSHAKE | NODE_MEET
+    assert (hs.ip, hs.port, hs.cport) == ("127.0.0.1", 7001, 17001)
+    # The cron connects, sends MEET; b answers PONG; a renames the node.
+    net.advance(100)
+    node = net.node(0, 1)
+    assert node is hs and node.name == b.myself.name
+    assert node.flags & NODE_MASTER and not node.flags & (NODE_HANDSHAKE | NODE_MEET)
+    assert a.stats_sent[m.MEET] == 1 and b.stats_received[m.MEET] == 1
+    # b created a handshake node for a and completes it over its own link.
+    net.advance(200)
+    assert net.node(1, 0) is not None and not net.node(1, 0).flags & NODE_HANDSHAKE
+    assert b.myself.ip == "127.0.0.1"  # learned from the socket
+
+
+def test_meet_in_progress_is_not_duplicated():
+    net = Net(2)
+    a = net.states[0]
+    a.meet("127.0.0.1", 7001, None, net.now)
+    a.meet("127.0.0.1", 7001, 17001, net.now)
+    assert len(a.nodes) == 2
+
+
+def test_handshake_timeout():
+    net = Net(1, node_timeout=500)
+    a = net.states[0]
+    a.meet("127.0.0.1", 7005, None, net.now)  # nobody there
+    net.advance(900)
+    assert len(a.nodes) == 2
+    net.advance(300)  # handshake timeout is max(node_timeout, 1000)
+    assert len(a.nodes) == 1
+
+
+def test_reliable_meet_resent_until_answered():
+    net = Net(2, node_timeout=3000)
+    a, b = net.states
+    b.set_drop_packet_filter(m.MEET)
+    net.meet(0, 1)
+    net.advance(1500)
+    assert b.stats_received[m.MEET] >= 2  # resent, all dropped
+    assert net.node(0, 1) is None
+    b.set_drop_packet_filter(-1)
+    net.advance(1200)
+    assert net.node(0, 1) is not None and not net.node(0, 1).flags & NODE_HANDSHAKE
+
+
+def test_gossip_discovery_through_a_common_node():
+    net = Net(3)
+    net.meet(0, 1)
+    net.meet(2, 1)
+    net.advance(3000)
+    for i in range(3):
+        for j in range(3):
+            assert net.node(i, j) is not None and not net.node(i, j).flags & NODE_HANDSHAKE
+
+
+# ---------------------------------------------------------------- epochs and slots
+
+def test_config_epoch_collision_smaller_id_bumps():
+    net = Net(2)
+    net.meet(0, 1)
+    net.advance(1000)
+    a, b = net.states
+    assert a.myself.config_epoch != b.myself.config_epoch
+    smaller, greater = sorted([a, b], key=lambda s: s.myself.name)
+    assert greater.myself.config_epoch == 0
+    assert smaller.myself.config_epoch == 1
+
+
+def test_higher_config_epoch_wins_slot_claims():
+    net = Net(2)
+    a, b = net.states
+    net.apply(0, a.add_slots_range([0, 100], net.now))
+    net.apply(0, a.set_config_epoch(1, net.now))
+    net.apply(1, b.add_slots_range([0, 100], net.now))
+    net.apply(1, b.set_config_epoch(2, net.now))
+    net.settle()
+    net.meet(0, 1)
+    net.advance(1000)
+    assert not a.myself.slots
+    assert a.slots[50] is net.node(0, 1)
+    assert b.slots[50] is b.myself
+
+
+def test_update_message_rebinds_slots():
+    net = Net(3)
+    full_mesh(net, 3)
+    a = net.states[0]
+    b_name, c_name = net.states[1].myself.name, net.states[2].myself.name
+    a._begin(net.now)
+    a._add_slot(5, a.nodes[b_name])
+    a.nodes[b_name].config_epoch = 3
+    a._finish()
+    c_link = a.nodes[c_name].inbound_link
+    hdr = net.states[2].build_header()
+    effects = a.process_packet(c_link, m.Update(hdr, 7, c_name, [(5, 5)]), net.now)
+    assert a.slots[5] is a.nodes[c_name]
+    assert a.nodes[c_name].config_epoch == 7
+    assert SaveConfig(True) in effects
+    # A stale UPDATE (not newer) is ignored.
+    a.process_packet(c_link, m.Update(hdr, 2, b_name, [(5, 5)]), net.now)
+    assert a.slots[5] is a.nodes[c_name]
+
+
+def test_stale_claim_gets_an_update():
+    net = Net(2)
+    full_mesh(net, 2)
+    a, b = net.states
+    b_name = b.myself.name
+    net.apply(0, a.add_slots_range([0, 10], net.now))
+    a.myself.config_epoch = 5
+    net.settle()
+    net.advance(1000)
+    assert b.slots[3] is b.nodes[a.myself.name]
+    before = a.stats_sent[m.UPDATE]
+    # b pretends to own slot 3 with an old epoch in a heartbeat.
+    hdr = b.build_header()
+    hdr.slots, hdr.config_epoch = [(3, 3)], 1
+    a.process_packet(a.nodes[b_name].inbound_link, m.Ping(hdr, []), net.now)
+    assert a.stats_sent[m.UPDATE] == before + 1
+    assert a.slots[3] is a.myself
+
+
+def test_cluster_state_needs_full_coverage_and_writable_delay():
+    net = Net(3)
+    full_mesh(net, 3)
+    assert not any(s.state_ok for s in net.states)
+    with_slots(net, 3)
+    net.advance(1500)
+    assert all(s.state_ok for s in net.states)
+    net.apply(0, net.states[0].del_slots([0], net.now))
+    net.settle()
+    assert not net.states[0].state_ok
+
+
+# ---------------------------------------------------------------- failure detection
+
+def test_pfail_then_fail_then_broadcast_then_clear():
+    nt = 1000
+    net = Net(3, node_timeout=nt)
+    with_slots(net, 3)
+    full_mesh(net, 3)
+    net.advance(500)
+    a, b, c = net.states
+    c_name = c.myself.name
+    net.down(2)
+    net.advance(900)
+    assert not a.nodes[c_name].flags & (NODE_PFAIL | NODE_FAIL)
+    net.advance(1000)
+    assert a.nodes[c_name].flags & NODE_FAIL and b.nodes[c_name].flags & NODE_FAIL
+    assert a.stats_sent[m.FAIL] + b.stats_sent[m.FAIL] >= 1
+    assert not a.state_ok  # c's slots are not served
+    assert a.count_failure_reports(c_name, net.now) <= 1
+    # c comes back: a master with slots stays FAIL for 2 * node_timeout.
+    fail_time = a.nodes[c_name].fail_time
+    net.revive(2)
+    net.advance(300)
+    assert a.nodes[c_name].flags & NODE_FAIL
+    # Cleared by the first PONG after that (pings go out every node_timeout/2).
+    net.advance(fail_time + 2 * nt + nt - net.now)
+    assert not a.nodes[c_name].flags & (NODE_FAIL | NODE_PFAIL)
+    net.advance(nt)
+    assert all(s.state_ok for s in net.states)
+
+
+def test_fail_of_master_without_slots_clears_at_once():
+    net = Net(4, node_timeout=1000)
+    with_slots(net, 3)  # node 3 has no slots
+    full_mesh(net, 4)
+    net.advance(500)
+    net.down(3)
+    net.advance(2500)
+    name = net.states[3].myself.name
+    assert net.states[0].nodes[name].flags & NODE_FAIL
+    net.revive(3)
+    net.advance(400)
+    assert not net.states[0].nodes[name].flags & NODE_FAIL
+
+
+def test_fail_message_from_known_sender():
+    net = Net(3)
+    full_mesh(net, 3)
+    a, b, c = net.states
+    hdr = b.build_header()
+    a.process_packet(a.nodes[b.myself.name].inbound_link, m.Fail(hdr, c.myself.name), net.now)
+    assert a.nodes[c.myself.name].flags & NODE_FAIL
+
+
+def test_isolated_node_hook_drops_all_traffic():
+    net = Net(3, node_timeout=1000)
+    with_slots(net, 3)
+    full_mesh(net, 3)
+    net.advance(500)
+    c_name = net.states[2].myself.name
+    for s in net.states[:2]:
+        s.isolate_node(c_name)
+    net.advance(3000)
+    assert net.states[0].nodes[c_name].flags & NODE_FAIL
+    for s in net.states[:2]:
+        s.isolate_node(c_name, False)
+
+
+# ---------------------------------------------------------------- admin errors
+
+def fresh(port=7000):
+    return ClusterState(ClusterConfig(port=port), random.Random(3), 0)
+
+
+@pytest.mark.parametrize("args,error", [
+    (("127.0.0.1", "abc", None), "Invalid TCP base port specified: abc"),
+    (("127.0.0.1", "80", "abc"), "Invalid TCP bus port specified: abc"),
+    (("localhost", "80", None), "Invalid node address specified: localhost:80"),
+    (("127.0.0.1", "0", None), "Invalid node address specified: 127.0.0.1:0"),
+    (("127.0.0.1", "-5", None), "Invalid node address specified: 127.0.0.1:-5"),
+    (("127.0.0.1", "80", "99999"), "Invalid node address specified: 127.0.0.1:80"),
+])
+def test_meet_errors(args, error):
+    with pytest.raises(ClusterError) as exc:
+        fresh().meet(*args, 0)
+    assert str(exc.value) == error
+
+
+def test_slot_command_errors():
+    s = fresh()
+    s.add_slots(["1", "2"], 0)
+    cases = [
+        (lambda: s.add_slots(["99999"], 0), "Invalid or out of range slot"),
+        (lambda: s.add_slots(["1"], 0), "Slot 1 is already busy"),
+        (lambda: s.add_slots(["6000", "6000"], 0), "Slot 6000 specified multiple times"),
+        (lambda: s.del_slots(["7000"], 0), "Slot 7000 is already unassigned"),
+        (lambda: s.add_slots_range(["10", "5"], 0), "start slot number 10 is greater than end slot number 5"),
+        (lambda: s.add_slots_range(["10"], 0), "wrong number of arguments for 'cluster|addslotsrange' command"),
+        (lambda: s.set_config_epoch("-1", 0), "Invalid config epoch specified: -1"),
+        (lambda: s.forget(s.myself.name, 0), "I tried hard but I can't forget myself..."),
+        (lambda: s.forget("abc", 0), "Unknown node abc"),
+        (lambda: s.count_failure_reports("abc", 0), "Unknown node abc"),
+    ]
+    for call, error in cases:
+        with pytest.raises(ClusterError) as exc:
+            call()
+        assert str(exc.value) == error
+    assert s.myself.slots == {1, 2}  # all or nothing
+    s.del_slots_range(["1", "2"], 0)
+    assert not s.myself.slots and s.slots_assigned == 0
+
+
+def test_epoch_commands():
+    s = fresh()
+    s.set_config_epoch("5", 0)
+    assert (s.myself.config_epoch, s.current_epoch) == (5, 5)
+    with pytest.raises(ClusterError, match="^Node config epoch is already non-zero$"):
+        s.set_config_epoch("6", 0)
+    assert s.bump_epoch(0)[0] == "STILL 5"
+    t = fresh()
+    assert t.bump_epoch(0)[0] == "BUMPED 1"
+    t.meet("127.0.0.1", 7001, None, 0)
+    with pytest.raises(ClusterError, match="only when the node does not know any other node"):
+        t.set_config_epoch("3", 0)
+
+
+def test_forget_blacklists_for_60_seconds():
+    net = Net(3)
+    full_mesh(net, 3)
+    a = net.states[0]
+    c_name = net.states[2].myself.name
+    net.apply(0, a.forget(c_name, net.now))
+    net.settle()
+    assert c_name not in a.nodes
+    net.advance(5000)  # b keeps gossiping c, a ignores it
+    assert c_name not in a.nodes
+    net.advance(60000)
+    assert c_name in a.nodes
+
+
+def test_reset_hard_takes_a_new_identity():
+    net = Net(2)
+    full_mesh(net, 2)
+    a = net.states[0]
+    old = a.myself.name
+    a.add_slots(["1"], net.now)
+    effects = a.reset(True, net.now)
+    assert a.myself.name != old and len(a.nodes) == 1 and not a.myself.slots
+    assert a.myself.flags == NODE_MYSELF | NODE_MASTER
+    assert a.current_epoch == 0 and SaveConfig(True) in effects
+    with pytest.raises(ClusterError, match="containing keys"):
+        ClusterState(ClusterConfig(port=1), random.Random(1), 0,
+                     hooks=type("H", (), {"db_size": lambda self: 3, "repl_offset": lambda self: 0})()
+                     ).reset(False, 0)
+
+
+def test_first_effects_save_the_new_identity():
+    s = fresh()
+    effects = s.take_effects(0)
+    assert SaveConfig(True) in effects
+    assert s.take_effects(0) == []
+
+
+def test_connect_effect_for_unlinked_node():
+    s = fresh()
+    s.meet("127.0.0.1", 7001, None, 0)
+    effects = s.cluster_cron(100)
+    assert [type(e) for e in effects if isinstance(e, Connect)] == [Connect]
+    assert s.cluster_cron(200) == [] or not any(isinstance(e, Connect) for e in s.cluster_cron(300))

@@ -1,0 +1,48 @@
+import pytest
+
+from cluster.errors import ClusterError
+from cluster.slots import (count_slots, format_ranges, key_hash_slot, parse_slot,
+                           ranges_to_slots, slots_to_ranges)
+
+
+@pytest.mark.parametrize("key,slot", [
+    (b"123456789", 0x31C3 & 0x3FFF),
+    (b"somekey", 11058),
+    (b"foo{hash_tag}", 2515),
+    (b"bar{hash_tag}", 2515),
+])
+def test_key_hash_slot_vectors(key, slot):
+    assert key_hash_slot(key) == slot
+
+
+def test_hash_tag_rules():
+    # Empty tag: the whole key is hashed.
+    assert key_hash_slot(b"foo{}{bar}") != key_hash_slot(b"bar")
+    assert key_hash_slot(b"foo{}{bar}") == key_hash_slot(b"foo{}{bar}")
+    # Only up to the first '}' after the first '{'.
+    assert key_hash_slot(b"foo{{bar}}zap") == key_hash_slot(b"{bar")
+    assert key_hash_slot(b"foo{bar}{zap}") == key_hash_slot(b"bar")
+    assert key_hash_slot(b"{user1000}.following") == key_hash_slot(b"{user1000}.followers")
+    assert key_hash_slot(b"no-close{brace") == key_hash_slot(b"no-close{brace")
+
+
+def test_ranges_round_trip():
+    slots = {0, 1, 2, 5, 7, 8, 16383}
+    ranges = slots_to_ranges(slots)
+    assert ranges == [(0, 2), (5, 5), (7, 8), (16383, 16383)]
+    assert set(ranges_to_slots(ranges)) == slots
+    assert count_slots(ranges) == len(slots)
+    assert format_ranges(ranges) == ["0-2", "5", "7-8", "16383"]
+    assert slots_to_ranges([]) == []
+
+
+@pytest.mark.parametrize("arg", [b"-1", b"16384", b"abc", b"", b"01", b" 1", b"1.0"])
+def test_parse_slot_rejects(arg):
+    with pytest.raises(ClusterError, match="^Invalid or out of range slot$"):
+        parse_slot(arg)
+
+
+def test_parse_slot_accepts():
+    assert parse_slot(b"0") == 0
+    assert parse_slot("16383") == 16383
+    assert parse_slot(42) == 42
