@@ -164,7 +164,9 @@ class Simulation:
         node.messages_sent += 1
         self.total_bytes += len(frame)
         self.total_messages += 1
-        peer = self.links[link.peer_link]
+        peer = self.links.get(link.peer_link)
+        if peer is None:  # the other end already closed: the bytes go nowhere
+            return
         if self.loss and self.rng.random() < self.loss:
             self.dropped_messages += 1
             return
@@ -300,6 +302,18 @@ class Simulation:
         name = self.nodes[i].state.myself.name
         for node in self.alive_nodes():
             if node.index == i:
+                continue
+            peer = node.state.nodes.get(name)
+            if peer is None or not peer.flags & flag:
+                return False
+        return True
+
+    def flagged_everywhere_from(self, i: int, observers, flag: int = NODE_FAIL) -> bool:
+        """Node ``i`` carries ``flag`` in the view of every live node in ``observers``."""
+        name = self.nodes[i].state.myself.name
+        for j in observers:
+            node = self.nodes[j]
+            if not node.alive or j == i:
                 continue
             peer = node.state.nodes.get(name)
             if peer is None or not peer.flags & flag:
