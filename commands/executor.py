@@ -16,6 +16,10 @@ from commands.table import COMMANDS
 _NOT_QUEUED = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
 
 
+# Command names as clients spell them ("GET", "get") -> Command: saves a lower() per call.
+_BY_SPELLING: dict = {}
+
+
 def _args_preview(argv) -> str:
     """The "with args beginning with: 'a' 'b' " part of an unknown-command error."""
     text = ""
@@ -29,13 +33,15 @@ def _args_preview(argv) -> str:
 def lookup_command(argv):
     """(Command, error) for argv: resolves subcommands; error is a ReplyError or None."""
     name = argv[0]
-    cmd = COMMANDS.get(name)
+    cmd = _BY_SPELLING.get(name)
     if cmd is None:
         cmd = COMMANDS.get(name.lower())
         if cmd is None:
             return None, ReplyError(
                 "ERR unknown command '%s', with args beginning with: %s"
                 % (name.decode("utf-8", "replace")[:128], _args_preview(argv[1:])))
+        if len(_BY_SPELLING) < 4096:
+            _BY_SPELLING[name] = cmd
     if cmd.subcommands:
         if len(argv) == 1:
             return cmd, ReplyError("ERR wrong number of arguments for '%s' command" % cmd.name)
@@ -54,11 +60,12 @@ def lookup_command(argv):
 def process_command(client, argv):
     """Run one client request and return its reply value."""
     cmd, error = lookup_command(argv)
+    client.last_command = cmd     # CLIENT LIST's cmd= (Redis sets it right after lookup)
     if error is not None:
         return reject(client, error, cmd)
 
     server = client.server
-    if server.settings.requirepass and not client.authenticated \
+    if not client.authenticated and server.settings.requirepass \
             and "no-auth" not in cmd.flags:
         return reject(client, ReplyError("NOAUTH Authentication required."), cmd)
 
@@ -94,8 +101,6 @@ def reject(client, error, cmd=None):
 def call(client, cmd, argv):
     """Run a command's handler: statistics, errors, MONITOR (Redis's call())."""
     server = client.server
-    if server.monitors and "admin" not in cmd.flags:
-        feed_monitors(client, argv)
     start = time.perf_counter()
     try:
         reply = cmd.handler(client, argv)
@@ -111,18 +116,22 @@ def call(client, cmd, argv):
     if isinstance(reply, ReplyError):
         cmd.failed_calls += 1
         server.count_error(reply.code)
+    # After the handler, as Redis does: AUTH/HELLO have redacted their secrets in argv by
+    # now, and a client that just ran MONITOR does not see its own MONITOR line.
+    if server.monitors and "admin" not in cmd.flags and "skip-monitor" not in cmd.flags:
+        feed_monitors(client, argv)
     if client.asking and cmd.name != "asking" and client.multi is None:
         client.asking = False
     return reply
 
 
 def feed_monitors(client, argv) -> None:
-    """Send one MONITOR line: +<time> [0 <addr>] "arg" ... to every monitoring client."""
+    """Send one MONITOR line: +<time> [0 <addr>] "arg" ... to every monitoring client,
+    the caller included when it is a monitor itself (Redis does the same)."""
     args = " ".join('"%s"' % _repr_arg(a) for a in argv)
     line = ("+%.6f [0 %s] %s\r\n" % (time.time(), client.addr_text, args)).encode()
     for monitor in list(client.server.monitors):
-        if monitor is not client:
-            monitor.push_raw(line)
+        monitor.push_raw(line)
 
 
 def _repr_arg(arg: bytes) -> str:

@@ -82,7 +82,8 @@ class RequestParser:
     or QueryBufferLimit; after that the stream is unusable and the client is closed.
     """
 
-    __slots__ = ("_reader", "_inline", "_scanner", "_max_bulk", "_max_query", "_pending")
+    __slots__ = ("_reader", "_inline", "_scanner", "_max_bulk", "_max_query", "_pending",
+                 "_head")
 
     def __init__(self, max_bulk_len=512 * 1024 * 1024, max_query_buffer=1024 * 1024 * 1024):
         self._reader = hiredis.Reader()
@@ -90,7 +91,8 @@ class RequestParser:
         self._scanner = None         # walks the headers of an incomplete multibulk command
         self._max_bulk = max_bulk_len
         self._max_query = max_query_buffer
-        self._pending = []           # commands parsed from the last chunk, not yet taken
+        self._pending = []           # commands parsed from the last chunk
+        self._head = 0               # index in _pending of the next command get() returns
 
     def set_limits(self, max_bulk_len, max_query_buffer):
         self._max_bulk = max_bulk_len
@@ -170,8 +172,9 @@ class RequestParser:
     def get(self):
         """The next complete command (a list of bytes), or None when more input is needed."""
         pending = self._pending
-        while pending:
-            cmd = pending.pop(0) if len(pending) > 1 else pending.pop()
+        while self._head < len(pending):
+            cmd = pending[self._head]
+            self._head += 1
             if type(cmd) is list:
                 for arg in cmd:
                     if type(arg) is not bytes:
@@ -184,6 +187,8 @@ class RequestParser:
             if isinstance(cmd, Exception):
                 raise cmd
             raise ProtocolError("expected '*', got '%s'" % _type_byte(cmd))
+        pending.clear()
+        self._head = 0
         return None
 
     # -- incomplete multibulk: enforce the limits hiredis does not know about
@@ -287,11 +292,15 @@ def _parse_int(text):
 
 
 def _encoded_size(cmd) -> int:
-    """Bytes a command took on the wire as a multibulk (the canonical encoding)."""
-    size = 3 + len(str(len(cmd)))
+    """Bytes a command took on the wire as a multibulk (the canonical encoding).
+
+    Runs for every command (see _start_of_unparsed), so the digit counts of the usual
+    short lengths are spelled out instead of formatting each number."""
+    count = len(cmd)
+    size = (4 if count < 10 else 3 + len(str(count))) + 5 * count
     for arg in cmd:
         n = len(arg)
-        size += 5 + n + len(str(n))
+        size += n + (1 if n < 10 else 2 if n < 100 else len(str(n)))
     return size
 
 

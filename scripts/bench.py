@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Single-node benchmark: our node.py vs redis-server, side by side in one run.
+
+    .venv/bin/python scripts/bench.py            # full run (-n 200000)
+    .venv/bin/python scripts/bench.py --quick    # -n 20000, 100k keys for memory
+
+Runs redis-benchmark (-t set,get,incr,mset -c 50) at -P 1 and -P 16 against each server
+and prints ops/s with the ratio ours / redis; then loads N keys with 10-byte values into
+each and compares our process's RSS with redis's used_memory_rss.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.helpers import RawClient, start_node, start_redis  # noqa: E402
+
+TESTS = "set,get,incr,mset"
+
+
+def run_benchmark(port, pipeline, requests, clients=50, tests=TESTS, extra=()):
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-t", tests, "-c", str(clients),
+         "-n", str(requests), "-P", str(pipeline), "-q", *extra],
+        capture_output=True, text=True, timeout=600).stdout
+    results = {}
+    for line in out.replace("\r", "\n").splitlines():
+        m = re.match(r"^(\S+)(?: \(.*\))?: ([\d.]+) requests per second", line.strip())
+        if m:
+            results[m.group(1).split()[0].lower()] = float(m.group(2))
+    return results
+
+
+def rss_bytes(pid) -> int:
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def info_field(port, field) -> int:
+    c = RawClient(port)
+    text = c.call("INFO", "memory")[1].decode()
+    c.close()
+    return int(re.search(r"^%s:(\d+)" % field, text, re.M).group(1))
+
+
+def load_keys(port, count, batch=10000):
+    c = RawClient(port)
+    value = b"v" * 10
+    for start in range(0, count, batch):
+        cmds = [("SET", b"key:%08d" % i, value) for i in range(start, min(count, start + batch))]
+        replies = c.pipeline(cmds)
+        assert all(r == ("+", "OK") for r in replies), replies[:3]
+    c.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller run")
+    parser.add_argument("--requests", type=int, default=None)
+    parser.add_argument("--keys", type=int, default=None, help="keys for the memory test")
+    args = parser.parse_args()
+    requests = args.requests or (20000 if args.quick else 200000)
+    keys = args.keys or (100000 if args.quick else 1000000)
+
+    ours = start_node("--loglevel", "warning")
+    ref = start_redis()
+    try:
+        print("redis-benchmark -t %s -c 50 -n %d" % (TESTS, requests))
+        print("%-6s %-4s %12s %12s %7s" % ("test", "-P", "ours ops/s", "redis ops/s", "ratio"))
+        for pipeline in (1, 16):
+            mine = run_benchmark(ours.port, pipeline, requests)
+            theirs = run_benchmark(ref.port, pipeline, requests)
+            for test in TESTS.split(","):
+                a, b = mine.get(test, 0.0), theirs.get(test, 0.0)
+                print("%-6s %-4d %12.0f %12.0f %6.2fx" % (test, pipeline, a, b, a / b if b else 0))
+        for server in (ours, ref):
+            RawClient(server.port).call("FLUSHALL")
+        time.sleep(0.2)
+        base_ours = rss_bytes(ours.pid)
+        t0 = time.monotonic()
+        load_keys(ours.port, keys)
+        t_ours = time.monotonic() - t0
+        t0 = time.monotonic()
+        load_keys(ref.port, keys)
+        t_ref = time.monotonic() - t0
+        ours_rss = rss_bytes(ours.pid)
+        redis_rss = info_field(ref.port, "used_memory_rss")
+        print()
+        print("memory after %d keys with 10-byte values:" % keys)
+        print("  ours  RSS %7.1f MB (%.1f MB before loading; load took %.1fs)"
+              % (ours_rss / 1e6, base_ours / 1e6, t_ours))
+        print("  redis used_memory_rss %7.1f MB (load took %.1fs)" % (redis_rss / 1e6, t_ref))
+        print("  ratio ours / redis: %.2fx" % (ours_rss / redis_rss))
+    finally:
+        ours.stop()
+        ref.stop()
+
+
+if __name__ == "__main__":
+    main()
