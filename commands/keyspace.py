@@ -59,6 +59,7 @@ class Keyspace:
         self.keyspace_misses = 0
         self.dirty = 0               # changes since start (INFO rdb_changes_since_last_save)
         self.on_delete = None        # hook: fn(key) when a key is removed (expiry included)
+        self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
         self._rng = random.Random()
 
     # ------------------------------------------------------------ reads
@@ -221,6 +222,8 @@ class Keyspace:
 
     def active_expire_cycle(self, budget_ms: float = 25.0) -> int:
         """Sample keys with a TTL; repeat while >25% of a sample had expired, within budget."""
+        if not self.active_expire_enabled:
+            return 0
         deadline = time.monotonic() + budget_ms / 1000.0
         removed = 0
         while self._ttl_keys:
