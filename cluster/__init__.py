@@ -1,0 +1,53 @@
+"""Everything between nodes: the Redis Cluster bus, in Python.
+
+Layout (one concern per file):
+
+    slots.py        key -> slot (CRC16 + hash tags), slot ranges
+    messages.py     bus wire format (msgpack frames), FrameReader, encode
+    node_record.py  ClusterNode (clusterNode) and node flags
+    config.py       ClusterConfig, DataHooks, LoadedConfig
+    state.py        ClusterState: the I/O-free state machine (packets, cron, cluster state)
+    links.py        link bookkeeping            gossip.py   heartbeats and gossip
+    failure.py      failure reports, FAIL       slot_config.py  slot ownership, epochs
+    admin.py        CLUSTER subcommands and fault hooks
+    effects.py      what the state asks an adapter to do
+    view.py         read-only view for commands/ (slot owner, cluster ok, role)
+    describe.py     CLUSTER NODES/INFO/SLOTS/SHARDS/LINKS text, nodes.conf lines
+    nodesconf.py    nodes.conf load/save (atomic, fsync)
+    bus.py          gevent adapter: sockets, link greenlets, cron greenlet
+    sim.py          deterministic simulator: many states on a virtual clock
+
+Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
+
+    clusterCron                          ClusterState.cluster_cron
+    clusterProcessPacket                 ClusterState.process_packet
+    clusterProcessGossipSection          Gossip.process_gossip_section
+    clusterSendPing                      Gossip.send_ping
+    clusterBuildMessageHdr               Gossip.build_header
+    clusterBroadcastMessage / Pong       Gossip.broadcast / broadcast_pong
+    clusterSendUpdate                    Gossip.send_update
+    clusterSendFail                      FailureDetection.send_fail
+    clusterStartHandshake                ClusterAdmin.start_handshake
+    clusterRenameNode                    ClusterState.rename_node
+    clusterDelNode                       ClusterState.del_node
+    clusterSetNodeAsMaster               ClusterState.set_node_as_master
+    clusterSetMaster                     ClusterState.set_my_master
+    nodeUpdateAddressIfNeeded            ClusterState.node_update_address_if_needed
+    clusterNodeAddFailureReport          FailureDetection.add_failure_report
+    clusterNodeFailureReportsCount       FailureDetection.node_failure_reports_count
+    markNodeAsFailingIfNeeded            FailureDetection.mark_node_as_failing_if_needed
+    clearNodeFailureIfNeeded             FailureDetection.clear_node_failure_if_needed
+    clusterUpdateSlotsConfigWith         SlotConfig.update_slots_config_with
+    clusterHandleConfigEpochCollision    SlotConfig.handle_config_epoch_collision
+    clusterBumpConfigEpochWithoutConsensus  SlotConfig.bump_config_epoch_without_consensus
+    clusterUpdateState                   ClusterState.update_cluster_state
+    clusterBlacklistExists               ClusterState._blacklisted
+    freeClusterLink                      LinkHandling.free_link
+    setClusterNodeToInboundClusterLink   LinkHandling._bind_inbound_link
+    clusterGenNodeDescription            describe.node_description
+    clusterGenNodesDescription           describe.cluster_nodes
+    genClusterInfoString                 describe.cluster_info
+    clusterSaveConfig / clusterLoadConfig  nodesconf.render + save / load + parse
+    keyHashSlot                          slots.key_hash_slot
+    clusterReadHandler                   bus.ClusterBus._read_loop (+ messages.FrameReader)
+"""

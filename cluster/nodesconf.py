@@ -17,7 +17,7 @@ from cluster.describe import node_description
 from cluster.errors import ConfigFileError
 from cluster.node_record import FLAGS_BY_NAME, NODE_HANDSHAKE
 from cluster.slots import CLUSTER_SLOTS
-from cluster.state import LoadedConfig, LoadedNode
+from cluster.config import LoadedConfig, LoadedNode
 
 if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState

@@ -17,87 +17,29 @@ names in snake_case (see the table in ``cluster/__init__.py``).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
-from typing import Callable
 
 from cluster import messages as m
 from cluster.admin import ClusterAdmin
-from cluster.effects import (CloseLink, Connect, Effect, LinkId, Log, ReplicationChanged,
-                             SaveConfig, Send, DeliverPublish)
+from cluster.effects import (Connect, DeliverPublish, Effect, LinkId, Log, ReplicationChanged,
+                             SaveConfig)
+from cluster.config import ClusterConfig, DataHooks, LoadedConfig
 from cluster.failure import FailureDetection
+from cluster.gossip import Gossip
+from cluster.links import ClusterLink, LinkHandling
 from cluster.node_record import (
     NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_MYSELF,
     NODE_NOADDR, NODE_NOFAILOVER, NODE_PFAIL, NODE_SLAVE, ClusterNode,
     random_node_name)
-from cluster.slots import CLUSTER_SLOTS, slots_to_ranges
+from cluster.slots import CLUSTER_SLOTS
 from cluster.slot_config import SlotConfig
+from cluster.view import ClusterView
 
 CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
 
 
-@dataclass
-class ClusterConfig:
-    """Tunables, named as the redis.conf options they mirror."""
-    port: int
-    cport: int = 0                      # 0: port + 10000
-    node_timeout: int = 15000           # cluster-node-timeout, ms
-    require_full_coverage: bool = True  # cluster-require-full-coverage
-    allow_replica_migration: bool = True
-    announce_ip: str = ""               # cluster-announce-ip
-    blacklist_ttl: int = 60000          # CLUSTER FORGET ban, ms
-    ping_interval: int = 0              # hidden cluster-ping-interval; 0: node_timeout/2
+class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAdmin):
+    """The cluster as this node sees it. ``view`` is the read-only face for commands/."""
 
-    def __post_init__(self) -> None:
-        if not self.cport:
-            self.cport = self.port + 10000
-
-
-@dataclass
-class DataHooks:
-    """What the cluster needs from the data side, handed in by node.py."""
-    count_keys_in_slot: Callable[[int], int] = lambda slot: 0
-    delete_keys_in_slot: Callable[[int], int] = lambda slot: 0
-    repl_offset: Callable[[], int] = lambda: 0
-    db_size: Callable[[], int] = lambda: 0
-
-
-@dataclass(slots=True)
-class ClusterLink:
-    link_id: LinkId
-    node: ClusterNode | None  # None for an inbound link whose peer is not known yet
-    inbound: bool
-    ctime: int
-    peer_ip: str = ""
-    local_ip: str = ""
-
-
-@dataclass
-class LoadedNode:
-    """A node as read back from nodes.conf (see cluster.nodesconf)."""
-    name: str
-    ip: str
-    port: int
-    cport: int
-    flags: int
-    master_name: str | None
-    ping_sent: int
-    pong_received: int
-    config_epoch: int
-    link_connected: bool
-    slots: list[tuple[int, int]]
-    shard_id: str = ""
-    migrating: dict[int, str] = field(default_factory=dict)
-    importing: dict[int, str] = field(default_factory=dict)
-
-
-@dataclass
-class LoadedConfig:
-    current_epoch: int
-    last_vote_epoch: int
-    nodes: list[LoadedNode]
-
-
-class ClusterState(FailureDetection, SlotConfig, ClusterAdmin):
     def __init__(self, config: ClusterConfig, rng: random.Random, now_ms: int,
                  hooks: DataHooks | None = None, loaded: LoadedConfig | None = None):
         self.config = config
@@ -141,6 +83,10 @@ class ClusterState(FailureDetection, SlotConfig, ClusterAdmin):
             self._todo_save = self._todo_fsync = True  # a new identity must be durable
         else:
             self._restore(loaded, now_ms)
+
+    @property
+    def view(self) -> ClusterView:
+        return ClusterView(self)
 
     # ------------------------------------------------------------------
     # Entry-point plumbing
@@ -276,187 +222,6 @@ class ClusterState(FailureDetection, SlotConfig, ClusterAdmin):
         self._effects.append(ReplicationChanged(master.name, master.ip, master.port))
         self._save(fsync=True)
         self._update_state_later()
-
-    # ------------------------------------------------------------------
-    # Links
-    # ------------------------------------------------------------------
-
-    def link_accepted(self, link_id: LinkId, now_ms: int, peer_ip: str = "",
-                      local_ip: str = "") -> list[Effect]:
-        """A peer connected to our bus port. Its node is learned from its first packet."""
-        self._begin(now_ms)
-        self.links[link_id] = ClusterLink(link_id, None, True, now_ms, peer_ip, local_ip)
-        return self._finish()
-
-    def link_connected(self, node_name: str, link_id: LinkId, now_ms: int,
-                       peer_ip: str = "", local_ip: str = "") -> list[Effect]:
-        """Our Connect succeeded: bind the link and send MEET or PING at once."""
-        self._begin(now_ms)
-        node = self.nodes.get(node_name)
-        if node is None or node.link is not None:
-            # Forgotten (e.g. handshake timeout) while we were connecting.
-            self._effects.append(CloseLink(link_id))
-            return self._finish()
-        node.connecting = False
-        node.link = link_id
-        self.links[link_id] = ClusterLink(link_id, node, False, now_ms, peer_ip or node.ip,
-                                          local_ip)
-        # Keep an older pending ping time: a reconnect must not reset the PFAIL clock.
-        old_ping_sent = node.ping_sent
-        if node.flags & NODE_MEET:
-            self.send_ping(link_id, m.MEET)
-        else:
-            self.send_ping(link_id, m.PING)
-        if old_ping_sent:
-            node.ping_sent = old_ping_sent
-        return self._finish()
-
-    def link_connect_failed(self, node_name: str, now_ms: int) -> list[Effect]:
-        self._begin(now_ms)
-        node = self.nodes.get(node_name)
-        if node is not None:
-            node.connecting = False
-            self._log("debug", f"Connection with Node {node_name} at {node.ip}:{node.cport} failed")
-        return self._finish()
-
-    def link_closed(self, link_id: LinkId, now_ms: int) -> list[Effect]:
-        """The peer closed the link, or it broke. Unknown ids are ignored."""
-        self._begin(now_ms)
-        self._forget_link(link_id)
-        return self._finish()
-
-    def _forget_link(self, link_id: LinkId) -> ClusterLink | None:
-        link = self.links.pop(link_id, None)
-        if link is not None and link.node is not None:
-            node = link.node
-            if node.link == link_id:
-                node.link = None
-            if node.inbound_link == link_id:
-                node.inbound_link = None
-                node.no_inbound_since = self._now
-        return link
-
-    def free_link(self, link_id: LinkId) -> None:
-        """freeClusterLink: forget the link and ask the adapter to close it."""
-        if self._forget_link(link_id) is not None:
-            self._effects.append(CloseLink(link_id))
-
-    def _bind_inbound_link(self, node: ClusterNode, link: ClusterLink) -> None:
-        if node.inbound_link == link.link_id:
-            return
-        if node.inbound_link is not None:
-            # A peer has one inbound link; an older one is stale (it reconnected).
-            self.free_link(node.inbound_link)
-        link.node = node
-        node.inbound_link = link.link_id
-
-    # ------------------------------------------------------------------
-    # Sending
-    # ------------------------------------------------------------------
-
-    def _send(self, link_id: LinkId, msg: m.Message) -> None:
-        link = self.links.get(link_id)
-        if link is None:
-            return
-        if link.node is not None and link.node.name in self.isolated_nodes:
-            return  # fault hook: traffic to this node is dropped
-        self.stats_sent[msg.TYPE] += 1
-        self._effects.append(Send(link_id, msg))
-
-    def build_header(self) -> m.Header:
-        """clusterBuildMessageHdr. A replica advertises its master's slots and epoch."""
-        me = self.myself
-        master = self.master_of(me)
-        return m.Header(
-            sender=me.name,
-            current_epoch=self.current_epoch,
-            config_epoch=master.config_epoch if master else 0,
-            repl_offset=self.hooks.repl_offset(),
-            flags=me.flags,
-            master_id=None if me.is_master else me.master_name,
-            ip=self.config.announce_ip,
-            port=self.config.port,
-            cport=self.config.cport,
-            cluster_ok=self.state_ok,
-            mflags=0,
-            shard_id=me.shard_id,
-            slots=master.slot_ranges if master else [],
-        )
-
-    @staticmethod
-    def _gossip_entry(node: ClusterNode) -> m.GossipEntry:
-        return m.GossipEntry(node.name, node.pong_received // 1000, node.ip,
-                             node.port, node.cport, node.flags)
-
-    def send_ping(self, link_id: LinkId, msg_type: int) -> None:
-        """clusterSendPing: a heartbeat with max(3, N/10) random nodes plus every PFAIL node."""
-        link = self.links.get(link_id)
-        if link is None:
-            return
-        receiver = link.node
-        nodes = self.node_list()
-        # Two fewer: myself and the receiver are never gossiped.
-        freshnodes = len(nodes) - 2
-        wanted = min(max(3, len(nodes) // 10), freshnodes)
-        if receiver is not None and msg_type == m.PING:
-            receiver.ping_sent = self._now
-        gossip: list[m.GossipEntry] = []
-        chosen: set[ClusterNode] = set()
-        maxiter = wanted * 3
-        count = len(nodes)
-        rand = self.rng.random
-        entry = m.GossipEntry
-        needed = wanted
-        while freshnodes > 0 and needed > 0 and maxiter > 0:
-            maxiter -= 1
-            node = nodes[int(rand() * count)]
-            flags = node.flags
-            if flags & (NODE_MYSELF | NODE_PFAIL) or node is receiver:
-                continue  # PFAIL nodes are all added below
-            # Nodes still in handshake or with no address are not worth gossiping,
-            # and neither are disconnected nodes without slots.
-            if flags & (NODE_HANDSHAKE | NODE_NOADDR) or (node.link is None and not node.slots):
-                freshnodes -= 1
-                continue
-            if node in chosen:
-                continue
-            chosen.add(node)
-            gossip.append(entry(node.name, node.pong_received // 1000, node.ip,
-                                node.port, node.cport, flags))
-            freshnodes -= 1
-            needed -= 1
-        # Every PFAIL node, so failure reports reach a majority of masters in time.
-        for node in self._pfail_nodes:
-            if node.flags & NODE_PFAIL and not node.flags & (NODE_HANDSHAKE | NODE_NOADDR):
-                if self.nodes.get(node.name) is node:
-                    gossip.append(self._gossip_entry(node))
-        cls = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}[msg_type]
-        if msg_type == m.MEET and receiver is not None:
-            receiver.meet_sent = self._now
-        self._send(link_id, cls(self.build_header(), gossip))
-
-    def broadcast(self, msg: m.Message) -> None:
-        """clusterBroadcastMessage: to every connected node but myself and handshakes."""
-        for node in self.node_list():
-            if node.link is None or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
-                continue
-            self._send(node.link, msg)
-
-    def broadcast_pong(self) -> None:
-        for node in self.node_list():
-            if node.link is None or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
-                continue
-            self.send_ping(node.link, m.PONG)
-
-    def send_update(self, link_id: LinkId | None, node: ClusterNode) -> None:
-        """clusterSendUpdate: tell a stale node who really owns ``node``'s slots."""
-        if link_id is None:
-            return
-        slots = node.slot_ranges
-        if self.owner_not_claiming_slot:
-            # Slots the owner stopped claiming are not ours to assert.
-            slots = slots_to_ranges(s for s in node.slots if s not in self.owner_not_claiming_slot)
-        self._send(link_id, m.Update(self.build_header(), node.config_epoch, node.name, slots))
 
     # ------------------------------------------------------------------
     # Receiving: clusterProcessPacket
@@ -667,59 +432,6 @@ class ClusterState(FailureDetection, SlotConfig, ClusterAdmin):
         node.config_epoch = msg.config_epoch
         self._save(fsync=True)
         self.update_slots_config_with(node, msg.config_epoch, msg.slots)
-
-    # ------------------------------------------------------------------
-    # Gossip
-    # ------------------------------------------------------------------
-
-    def process_gossip_section(self, gossip: list[m.GossipEntry], sender: ClusterNode | None) -> None:
-        now = self._now
-        me = self.myself
-        reporter = sender is not None and sender.is_voting_master
-        for g in gossip:
-            flags = g.flags
-            node = self.nodes.get(g.node_id)
-            if node is not None:
-                if reporter and node is not me:
-                    if flags & (NODE_FAIL | NODE_PFAIL):
-                        if self.add_failure_report(node, sender):
-                            self._log("verbose", f"Node {sender.name} reported node {node.name} "
-                                                 "as not reachable.")
-                        self.mark_node_as_failing_if_needed(node)
-                    elif node.fail_reports.pop(sender.name, None) is not None:
-                        self._log("verbose", f"Node {sender.name} reported node {node.name} "
-                                             "is back online.")
-                # Someone heard from it recently: no need to ping it ourselves so soon.
-                if not flags & (NODE_FAIL | NODE_PFAIL) and node.ping_sent == 0 \
-                        and not node.fail_reports:
-                    pongtime = g.pong_received_s * 1000
-                    if node.pong_received < pongtime <= now + 500:
-                        node.pong_received = pongtime
-                # It was unreachable and is healthy at another address: follow it.
-                if node.flags & (NODE_FAIL | NODE_PFAIL) and not flags & (NODE_NOADDR | NODE_FAIL | NODE_PFAIL) \
-                        and (node.ip, node.port, node.cport) != (g.ip, g.port, g.cport) and g.ip:
-                    if node.link is not None:
-                        self.free_link(node.link)
-                    node.ip, node.port, node.cport = g.ip, g.port, g.cport
-                    node.flags &= ~NODE_NOADDR
-            elif sender is not None and not flags & NODE_NOADDR and g.ip \
-                    and not self._blacklisted(g.node_id):
-                # No handshake: we trust the sender, and the node will answer our PING.
-                node = ClusterNode(g.node_id, flags & (NODE_MASTER | NODE_SLAVE | NODE_NOFAILOVER | NODE_FAIL), now)
-                if node.failed:
-                    node.fail_time = now
-                node.ip, node.port, node.cport = g.ip, g.port, g.cport
-                self.add_node(node)
-                self._save()
-
-    def _blacklisted(self, name: str) -> bool:
-        expiry = self.blacklist.get(name)
-        if expiry is None:
-            return False
-        if expiry <= self._now:
-            del self.blacklist[name]
-            return False
-        return True
 
     # ------------------------------------------------------------------
     # clusterCron

@@ -1,7 +1,7 @@
 """Simulated clusters: the real state machine and codec on a virtual clock."""
 import pytest
 
-from cluster.node_record import NODE_FAIL, NODE_PFAIL
+from cluster.node_record import NODE_FAIL
 from cluster.sim import Simulation
 
 

@@ -1,0 +1,59 @@
+"""Settings of the cluster state machine, its hooks into the data side, and the
+shape of a loaded nodes.conf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class ClusterConfig:
+    """Tunables, named as the redis.conf options they mirror."""
+    port: int
+    cport: int = 0                      # 0: port + 10000
+    node_timeout: int = 15000           # cluster-node-timeout, ms
+    require_full_coverage: bool = True  # cluster-require-full-coverage
+    allow_replica_migration: bool = True
+    announce_ip: str = ""               # cluster-announce-ip
+    blacklist_ttl: int = 60000          # CLUSTER FORGET ban, ms
+    ping_interval: int = 0              # hidden cluster-ping-interval; 0: node_timeout/2
+
+    def __post_init__(self) -> None:
+        if not self.cport:
+            self.cport = self.port + 10000
+
+
+@dataclass
+class DataHooks:
+    """What the cluster needs from the data side, handed in by node.py."""
+    count_keys_in_slot: Callable[[int], int] = lambda slot: 0
+    delete_keys_in_slot: Callable[[int], int] = lambda slot: 0
+    repl_offset: Callable[[], int] = lambda: 0
+    db_size: Callable[[], int] = lambda: 0
+
+
+@dataclass
+class LoadedNode:
+    """A node as read back from nodes.conf (see cluster.nodesconf)."""
+    name: str
+    ip: str
+    port: int
+    cport: int
+    flags: int
+    master_name: str | None
+    ping_sent: int
+    pong_received: int
+    config_epoch: int
+    link_connected: bool
+    slots: list[tuple[int, int]]
+    shard_id: str = ""
+    migrating: dict[int, str] = field(default_factory=dict)
+    importing: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedConfig:
+    current_epoch: int
+    last_vote_epoch: int
+    nodes: list[LoadedNode]

@@ -1,0 +1,176 @@
+"""Outgoing heartbeats and the gossip section: clusterSendPing, broadcasts, UPDATE,
+and clusterProcessGossipSection.
+
+A mixin of :class:`cluster.state.ClusterState`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cluster import messages as m
+from cluster.effects import LinkId, Send
+from cluster.node_record import (NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MYSELF,
+                                 NODE_NOADDR, NODE_NOFAILOVER, NODE_PFAIL, NODE_SLAVE,
+                                 ClusterNode)
+from cluster.slots import slots_to_ranges
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cluster.state import ClusterState
+
+
+class Gossip:
+
+    def _send(self: ClusterState, link_id: LinkId, msg: m.Message) -> None:
+        link = self.links.get(link_id)
+        if link is None:
+            return
+        if link.node is not None and link.node.name in self.isolated_nodes:
+            return  # fault hook: traffic to this node is dropped
+        self.stats_sent[msg.TYPE] += 1
+        self._effects.append(Send(link_id, msg))
+
+    def build_header(self: ClusterState) -> m.Header:
+        """clusterBuildMessageHdr. A replica advertises its master's slots and epoch."""
+        me = self.myself
+        master = self.master_of(me)
+        return m.Header(
+            sender=me.name,
+            current_epoch=self.current_epoch,
+            config_epoch=master.config_epoch if master else 0,
+            repl_offset=self.hooks.repl_offset(),
+            flags=me.flags,
+            master_id=None if me.is_master else me.master_name,
+            ip=self.config.announce_ip,
+            port=self.config.port,
+            cport=self.config.cport,
+            cluster_ok=self.state_ok,
+            mflags=0,
+            shard_id=me.shard_id,
+            slots=master.slot_ranges if master else [],
+        )
+
+    @staticmethod
+    def _gossip_entry(node: ClusterNode) -> m.GossipEntry:
+        return m.GossipEntry(node.name, node.pong_received // 1000, node.ip,
+                             node.port, node.cport, node.flags)
+
+    def send_ping(self: ClusterState, link_id: LinkId, msg_type: int) -> None:
+        """clusterSendPing: a heartbeat with max(3, N/10) random nodes plus every PFAIL node."""
+        link = self.links.get(link_id)
+        if link is None:
+            return
+        receiver = link.node
+        nodes = self.node_list()
+        # Two fewer: myself and the receiver are never gossiped.
+        freshnodes = len(nodes) - 2
+        wanted = min(max(3, len(nodes) // 10), freshnodes)
+        if receiver is not None and msg_type == m.PING:
+            receiver.ping_sent = self._now
+        gossip: list[m.GossipEntry] = []
+        chosen: set[ClusterNode] = set()
+        maxiter = wanted * 3
+        count = len(nodes)
+        rand = self.rng.random
+        entry = m.GossipEntry
+        needed = wanted
+        while freshnodes > 0 and needed > 0 and maxiter > 0:
+            maxiter -= 1
+            node = nodes[int(rand() * count)]
+            flags = node.flags
+            if flags & (NODE_MYSELF | NODE_PFAIL) or node is receiver:
+                continue  # PFAIL nodes are all added below
+            # Nodes still in handshake or with no address are not worth gossiping,
+            # and neither are disconnected nodes without slots.
+            if flags & (NODE_HANDSHAKE | NODE_NOADDR) or (node.link is None and not node.slots):
+                freshnodes -= 1
+                continue
+            if node in chosen:
+                continue
+            chosen.add(node)
+            gossip.append(entry(node.name, node.pong_received // 1000, node.ip,
+                                node.port, node.cport, flags))
+            freshnodes -= 1
+            needed -= 1
+        # Every PFAIL node, so failure reports reach a majority of masters in time.
+        for node in self._pfail_nodes:
+            if node.flags & NODE_PFAIL and not node.flags & (NODE_HANDSHAKE | NODE_NOADDR):
+                if self.nodes.get(node.name) is node:
+                    gossip.append(self._gossip_entry(node))
+        cls = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}[msg_type]
+        if msg_type == m.MEET and receiver is not None:
+            receiver.meet_sent = self._now
+        self._send(link_id, cls(self.build_header(), gossip))
+
+    def broadcast(self: ClusterState, msg: m.Message) -> None:
+        """clusterBroadcastMessage: to every connected node but myself and handshakes."""
+        for node in self.node_list():
+            if node.link is None or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
+                continue
+            self._send(node.link, msg)
+
+    def broadcast_pong(self: ClusterState) -> None:
+        for node in self.node_list():
+            if node.link is None or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
+                continue
+            self.send_ping(node.link, m.PONG)
+
+    def send_update(self: ClusterState, link_id: LinkId | None, node: ClusterNode) -> None:
+        """clusterSendUpdate: tell a stale node who really owns ``node``'s slots."""
+        if link_id is None:
+            return
+        slots = node.slot_ranges
+        if self.owner_not_claiming_slot:
+            # Slots the owner stopped claiming are not ours to assert.
+            slots = slots_to_ranges(s for s in node.slots if s not in self.owner_not_claiming_slot)
+        self._send(link_id, m.Update(self.build_header(), node.config_epoch, node.name, slots))
+
+
+    def process_gossip_section(self: ClusterState, gossip: list[m.GossipEntry], sender: ClusterNode | None) -> None:
+        now = self._now
+        me = self.myself
+        reporter = sender is not None and sender.is_voting_master
+        for g in gossip:
+            flags = g.flags
+            node = self.nodes.get(g.node_id)
+            if node is not None:
+                if reporter and node is not me:
+                    if flags & (NODE_FAIL | NODE_PFAIL):
+                        if self.add_failure_report(node, sender):
+                            self._log("verbose", f"Node {sender.name} reported node {node.name} "
+                                                 "as not reachable.")
+                        self.mark_node_as_failing_if_needed(node)
+                    elif node.fail_reports.pop(sender.name, None) is not None:
+                        self._log("verbose", f"Node {sender.name} reported node {node.name} "
+                                             "is back online.")
+                # Someone heard from it recently: no need to ping it ourselves so soon.
+                if not flags & (NODE_FAIL | NODE_PFAIL) and node.ping_sent == 0 \
+                        and not node.fail_reports:
+                    pongtime = g.pong_received_s * 1000
+                    if node.pong_received < pongtime <= now + 500:
+                        node.pong_received = pongtime
+                # It was unreachable and is healthy at another address: follow it.
+                if node.flags & (NODE_FAIL | NODE_PFAIL) and not flags & (NODE_NOADDR | NODE_FAIL | NODE_PFAIL) \
+                        and (node.ip, node.port, node.cport) != (g.ip, g.port, g.cport) and g.ip:
+                    if node.link is not None:
+                        self.free_link(node.link)
+                    node.ip, node.port, node.cport = g.ip, g.port, g.cport
+                    node.flags &= ~NODE_NOADDR
+            elif sender is not None and not flags & NODE_NOADDR and g.ip \
+                    and not self._blacklisted(g.node_id):
+                # No handshake: we trust the sender, and the node will answer our PING.
+                node = ClusterNode(g.node_id, flags & (NODE_MASTER | NODE_SLAVE | NODE_NOFAILOVER | NODE_FAIL), now)
+                if node.failed:
+                    node.fail_time = now
+                node.ip, node.port, node.cport = g.ip, g.port, g.cport
+                self.add_node(node)
+                self._save()
+
+    def _blacklisted(self: ClusterState, name: str) -> bool:
+        expiry = self.blacklist.get(name)
+        if expiry is None:
+            return False
+        if expiry <= self._now:
+            del self.blacklist[name]
+            return False
+        return True

@@ -1,0 +1,99 @@
+"""Bus links as the state machine sees them: bind, forget, free (Redis's clusterLink).
+
+A mixin of :class:`cluster.state.ClusterState`. The adapter owns the sockets;
+these methods are called when it accepts, connects or loses one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cluster import messages as m
+from cluster.effects import CloseLink, Effect, LinkId
+from cluster.node_record import NODE_MEET, ClusterNode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cluster.state import ClusterState
+
+
+@dataclass(slots=True)
+class ClusterLink:
+    link_id: LinkId
+    node: ClusterNode | None  # None for an inbound link whose peer is not known yet
+    inbound: bool
+    ctime: int
+    peer_ip: str = ""
+    local_ip: str = ""
+
+
+class LinkHandling:
+
+    def link_accepted(self: ClusterState, link_id: LinkId, now_ms: int, peer_ip: str = "",
+                      local_ip: str = "") -> list[Effect]:
+        """A peer connected to our bus port. Its node is learned from its first packet."""
+        self._begin(now_ms)
+        self.links[link_id] = ClusterLink(link_id, None, True, now_ms, peer_ip, local_ip)
+        return self._finish()
+
+    def link_connected(self: ClusterState, node_name: str, link_id: LinkId, now_ms: int,
+                       peer_ip: str = "", local_ip: str = "") -> list[Effect]:
+        """Our Connect succeeded: bind the link and send MEET or PING at once."""
+        self._begin(now_ms)
+        node = self.nodes.get(node_name)
+        if node is None or node.link is not None:
+            # Forgotten (e.g. handshake timeout) while we were connecting.
+            self._effects.append(CloseLink(link_id))
+            return self._finish()
+        node.connecting = False
+        node.link = link_id
+        self.links[link_id] = ClusterLink(link_id, node, False, now_ms, peer_ip or node.ip,
+                                          local_ip)
+        # Keep an older pending ping time: a reconnect must not reset the PFAIL clock.
+        old_ping_sent = node.ping_sent
+        if node.flags & NODE_MEET:
+            self.send_ping(link_id, m.MEET)
+        else:
+            self.send_ping(link_id, m.PING)
+        if old_ping_sent:
+            node.ping_sent = old_ping_sent
+        return self._finish()
+
+    def link_connect_failed(self: ClusterState, node_name: str, now_ms: int) -> list[Effect]:
+        self._begin(now_ms)
+        node = self.nodes.get(node_name)
+        if node is not None:
+            node.connecting = False
+            self._log("debug", f"Connection with Node {node_name} at {node.ip}:{node.cport} failed")
+        return self._finish()
+
+    def link_closed(self: ClusterState, link_id: LinkId, now_ms: int) -> list[Effect]:
+        """The peer closed the link, or it broke. Unknown ids are ignored."""
+        self._begin(now_ms)
+        self._forget_link(link_id)
+        return self._finish()
+
+    def _forget_link(self: ClusterState, link_id: LinkId) -> ClusterLink | None:
+        link = self.links.pop(link_id, None)
+        if link is not None and link.node is not None:
+            node = link.node
+            if node.link == link_id:
+                node.link = None
+            if node.inbound_link == link_id:
+                node.inbound_link = None
+                node.no_inbound_since = self._now
+        return link
+
+    def free_link(self: ClusterState, link_id: LinkId) -> None:
+        """freeClusterLink: forget the link and ask the adapter to close it."""
+        if self._forget_link(link_id) is not None:
+            self._effects.append(CloseLink(link_id))
+
+    def _bind_inbound_link(self: ClusterState, node: ClusterNode, link: ClusterLink) -> None:
+        if node.inbound_link == link.link_id:
+            return
+        if node.inbound_link is not None:
+            # A peer has one inbound link; an older one is stale (it reconnected).
+            self.free_link(node.inbound_link)
+        link.node = node
+        node.inbound_link = link.link_id
