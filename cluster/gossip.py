@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class Gossip:
-
     def _send(self: ClusterState, link_id: LinkId, msg: m.Message) -> None:
         link = self.links.get(link_id)
         if link is None:

@@ -28,7 +28,6 @@ class ClusterLink:
 
 
 class LinkHandling:
-
     def link_accepted(self: ClusterState, link_id: LinkId, now_ms: int, peer_ip: str = "",
                       local_ip: str = "") -> list[Effect]:
         """A peer connected to our bus port. Its node is learned from its first packet."""
