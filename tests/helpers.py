@@ -104,7 +104,10 @@ def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0):
     """Start `python node.py -p PORT` in its own temporary folder."""
     port = port or free_port()
     cwd = cwd or tempfile.mkdtemp(prefix="node-%d-" % port)
-    args = [PYTHON, os.path.join(ROOT, "node.py"), "-p", str(port), "--dir", cwd, *extra]
+    # A config file, like redis-server's, must come first; flags after it win over it.
+    conf = [extra[0]] if extra and not extra[0].startswith("-") else []
+    args = [PYTHON, os.path.join(ROOT, "node.py"), *conf, "-p", str(port), "--dir", cwd,
+            *extra[len(conf):]]
     proc = Process(args, port, cwd, os.path.join(cwd, "node.log"))
     return proc.wait_ready(timeout) if wait else proc
 
