@@ -132,7 +132,9 @@ class Node:
         while not self.stopped.is_set():
             try:
                 self.keyspace.tick_lru_clock()
-                self.keyspace.active_expire_cycle()
+                if self.server.active_expire_enabled:
+                    self.keyspace.active_expire_cycle()
+                self.server.sample_metrics()
             except Exception:
                 logger.exception("server cron failed")
             self.stopped.wait(CRON_INTERVAL)

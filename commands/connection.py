@@ -47,7 +47,7 @@ class Client:
         self.authenticated = not server.settings.requirepass
         self.created = time.time()
         self.last_interaction = time.monotonic()
-        self.last_command = "NULL"
+        self.last_command = None      # the Command last looked up (CLIENT LIST cmd=)
         self.multi = None             # list of queued (cmd, argv) while in MULTI
         self.multi_error = False      # a queued command was rejected: EXEC aborts
         self.watched = {}             # WATCHed key -> it existed when watched
@@ -85,7 +85,6 @@ class Client:
                         argv = parser.get()
                         if argv is None:
                             break
-                        self.last_command = argv[0]
                         encode(process_command(self, argv), out, self.resp3)
                         if self.close_after_reply:
                             break

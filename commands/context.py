@@ -4,8 +4,11 @@ One Server per process. It holds the settings, the keyspace, the connected clien
 statistics INFO reports, and the seams to the cluster (`cluster`, a read-only view set by
 node.py once the bus exists) and to routing (`router`).
 """
+import collections
 import os
 import time
+
+METRIC_SAMPLES = 16               # Redis's STATS_METRIC_SAMPLES: instantaneous_* averages
 
 
 class Server:
@@ -18,6 +21,7 @@ class Server:
         self.start_time = time.time()
         self.start_monotonic = time.monotonic()
         self.run_id = os.urandom(20).hex()
+        self.replid = os.urandom(20).hex()   # INFO master_replid
         self.last_save = int(time.time())
         self.shutdown_requested = None   # set by node.py: fn() that stops the node
         self.cluster = None           # read-only cluster view (the bus issue)
@@ -33,6 +37,10 @@ class Server:
         self.error_replies = 0
         self.errorstats = {}          # error code -> count
         self.unexpected_errors = 0
+        self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
+        self.memory_peak = 0          # INFO used_memory_peak
+        self._ops_samples = collections.deque(maxlen=METRIC_SAMPLES)
+        self._last_sample = (time.monotonic(), 0)
 
     def new_client_id(self) -> int:
         cid = self.next_client_id
@@ -56,6 +64,18 @@ class Server:
         self.errorstats.clear()
         ks = self.keyspace
         ks.expired_keys = ks.keyspace_hits = ks.keyspace_misses = 0
+
+    def sample_metrics(self) -> None:
+        """Called by the server cron every 100 ms: one ops/sec sample (trackInstantaneousMetric)."""
+        now = time.monotonic()
+        then, count = self._last_sample
+        if now > then:
+            self._ops_samples.append((self.total_commands - count) / (now - then))
+        self._last_sample = (now, self.total_commands)
+
+    def instantaneous_ops(self) -> int:
+        samples = self._ops_samples
+        return int(sum(samples) / len(samples)) if samples else 0
 
     def uptime(self) -> float:
         return time.monotonic() - self.start_monotonic

@@ -42,7 +42,7 @@ def lookup_command(argv):
                 % (name.decode("utf-8", "replace")[:128], _args_preview(argv[1:])))
         if len(_BY_SPELLING) < 4096:
             _BY_SPELLING[name] = cmd
-    if cmd.subcommands:
+    if cmd.subcommands and (len(argv) > 1 or cmd.handler is None):
         if len(argv) == 1:
             return cmd, ReplyError("ERR wrong number of arguments for '%s' command" % cmd.name)
         sub = cmd.subcommands.get(argv[1].lower())

@@ -37,6 +37,7 @@ class Setting:
     choices: tuple = ()
     mutable: bool = True
     doc: str = ""
+    clamp: tuple = None       # (low, high) Redis silently applies after validation (hz)
 
     def parse(self, text: str):
         if self.kind == "bool":
@@ -56,7 +57,15 @@ class Setting:
                     (self.maximum is not None and value > self.maximum):
                 raise SettingError("argument must be between %d and %d inclusive"
                                    % (self.minimum, self.maximum))
+            if self.clamp:
+                value = min(max(value, self.clamp[0]), self.clamp[1])
             return value
+        if self.kind == "save":
+            # "<seconds> <changes> [<seconds> <changes> ...]" or "" for no snapshots.
+            words = text.split()
+            if len(words) % 2 or not all(w.isdigit() for w in words):
+                raise SettingError("Invalid save parameters")
+            return " ".join(words)
         if self.kind == "enum":
             lowered = text.lower()
             if lowered not in self.choices:
@@ -105,13 +114,13 @@ SETTINGS = {s.name: s for s in [
     Setting("timeout", "int", 0, 0, 2 ** 31 - 1),
     Setting("tcp-keepalive", "int", 300, 0, 2 ** 31 - 1),
     Setting("databases", "int", 16, 1, 2 ** 31 - 1, mutable=False),
-    Setting("save", "string", ""),
+    Setting("save", "save", ""),
     Setting("appendonly", "bool", False),
     Setting("maxmemory", "memory", 0, 0, _MAX_LL),
     Setting("maxmemory-policy", "enum", "noeviction",
             choices=("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
                      "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
-    Setting("hz", "int", 10, 0, 2 ** 31 - 1),
+    Setting("hz", "int", 10, 0, 2 ** 31 - 1, clamp=(1, 500)),
     Setting("daemonize", "bool", False, mutable=False),
     Setting("repl-ping-replica-period", "int", 10, 1, 2 ** 31 - 1),
     Setting("repl-backlog-size", "memory", 1024 ** 2, 1, _MAX_LL),

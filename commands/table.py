@@ -16,6 +16,14 @@ from dataclasses import dataclass, field
 _FLAG_CATEGORIES = {"write": "@write", "readonly": "@read", "admin": "@admin",
                     "fast": "@fast", "pubsub": "@pubsub", "blocking": "@blocking"}
 
+# Redis's ACL categories in its own order (acl.c): COMMAND prints a command's categories
+# in this order, whatever order they were declared in.
+ACL_CATEGORY_ORDER = ("@keyspace", "@read", "@write", "@set", "@sortedset", "@list", "@hash",
+                      "@string", "@bitmap", "@hyperloglog", "@geo", "@stream", "@pubsub",
+                      "@admin", "@fast", "@slow", "@blocking", "@dangerous", "@connection",
+                      "@transaction", "@scripting")
+_CATEGORY_RANK = {name: rank for rank, name in enumerate(ACL_CATEGORY_ORDER)}
+
 _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash",
                      "list": "@list", "set": "@set", "sorted-set": "@sortedset",
                      "connection": "@connection", "transactions": "@transaction",
@@ -36,6 +44,7 @@ class Command:
     since: str = "1.0.0"
     complexity: str = ""
     categories: tuple = ()
+    tips: tuple = ()                  # Redis's command tips (request_policy:..., ...)
     subcommands: dict = field(default_factory=dict)
     container: object = None          # the parent command of a subcommand
     # Precomputed for the hot path.
@@ -72,26 +81,23 @@ COMMANDS: dict = {}        # lower-case bytes name -> Command
 
 
 def _make(name, arity, flags, keys, group, summary, since, complexity, key_finder,
-          categories, handler):
+          categories, handler, tips=(), is_container=False):
     flagset = frozenset(flags.split())
     first, last, step = keys or (0, 0, 0)
-    cats = []
-    for flag in sorted(flagset):
-        if flag in _FLAG_CATEGORIES:
-            cats.append(_FLAG_CATEGORIES[flag])
-    if "write" not in flagset and "readonly" not in flagset and "admin" not in flagset:
-        pass
-    group_cat = _GROUP_CATEGORIES.get(group)
-    if group_cat:
-        cats.append(group_cat)
-    if "admin" in flagset or "dangerous" in flagset:
-        cats.append("@dangerous")
-    if "slow" in flagset or "fast" not in flagset:
-        cats.append("@slow")
-    cats.extend(categories)
+    cats = set(categories)
+    if not is_container:
+        # What Redis's setImplicitACLCategories derives, plus the group's category.
+        cats.update(_FLAG_CATEGORIES[f] for f in flagset if f in _FLAG_CATEGORIES)
+        if _GROUP_CATEGORIES.get(group):
+            cats.add(_GROUP_CATEGORIES[group])
+        if "admin" in flagset or "dangerous" in flagset:
+            cats.add("@dangerous")
+    if "fast" not in flagset:
+        cats.add("@slow")
+    ordered = tuple(sorted(cats, key=lambda c: (_CATEGORY_RANK.get(c, len(_CATEGORY_RANK)), c)))
     cmd = Command(name=name, handler=handler, arity=arity, flags=flagset, first_key=first,
                   last_key=last, key_step=step, group=group, summary=summary, since=since,
-                  complexity=complexity, categories=tuple(dict.fromkeys(cats)))
+                  complexity=complexity, categories=ordered, tips=tuple(tips))
     cmd.is_write = "write" in flagset
     cmd.movable_keys = key_finder is not None
     cmd.key_finder = key_finder
@@ -100,29 +106,35 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
 
 
 def command(name, arity, flags="", keys=None, group="generic", summary="", since="1.0.0",
-            complexity="", key_finder=None, categories=()):
+            complexity="", key_finder=None, categories=(), tips=()):
     """Register a top-level command."""
     def register(handler):
         cmd = _make(name, arity, flags, keys, group, summary, since, complexity,
-                    key_finder, categories, handler)
+                    key_finder, categories, handler, tips)
         COMMANDS[name.encode()] = cmd
         return handler
     return register
 
 
-def container(name, arity=-2, group="server", summary="", since="1.0.0", flags=""):
-    """Register a command made of subcommands (CONFIG, CLIENT, CLUSTER...)."""
-    cmd = _make(name, arity, flags, None, group, summary, since, "", None, (), None)
+def container(name, arity=-2, group="server", summary="", since="1.0.0", flags="",
+              categories=(), tips=(), handler=None):
+    """Register a command made of subcommands (CONFIG, CLIENT, CLUSTER...).
+
+    `handler`, if given, runs when the command comes without a subcommand (COMMAND);
+    otherwise that is an arity error, as for CONFIG.
+    """
+    cmd = _make(name, arity, flags, None, group, summary, since, "", None, categories,
+                handler, tips, is_container=True)
     COMMANDS[name.encode()] = cmd
     return cmd
 
 
 def subcommand(parent: Command, name, arity, flags="", keys=None, summary="",
-               since="1.0.0", complexity="", key_finder=None):
+               since="1.0.0", complexity="", key_finder=None, categories=(), tips=()):
     """Register `parent name` (arity counts the parent's name too, as Redis does)."""
     def register(handler):
         cmd = _make(name, arity, flags, keys, parent.group, summary, since, complexity,
-                    key_finder, (), handler)
+                    key_finder, categories, handler, tips)
         cmd.container = parent
         parent.subcommands[name.encode()] = cmd
         return handler
