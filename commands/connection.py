@@ -54,6 +54,7 @@ class Client:
         self.dirty_cas = False        # a WATCHed key changed
         self.asking = False
         self.readonly = False
+        self.no_evict = False         # CLIENT NO-EVICT (shown in CLIENT LIST; never evicted)
         self.pubsub_mode = False
         self.monitor = False
         self.close_after_reply = False

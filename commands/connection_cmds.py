@@ -60,9 +60,7 @@ def reset(c, argv):
     if c.monitor:
         c.monitor = False
         server.monitors.discard(c)
-    for hook in getattr(server, "reset_hooks", ()):
-        hook(c)                       # pub/sub and friends drop their subscriptions
-    c.pubsub_mode = False
+    c.pubsub_mode = False             # (pub/sub will also drop its subscriptions here)
     c.asking = False
     c.readonly = False
     c.resp3 = False
@@ -172,9 +170,9 @@ def hello(c, argv):
                              % argv[i].decode("utf-8", "replace"))
     if c.server.settings.requirepass and not c.authenticated:
         raise ReplyError("NOAUTH HELLO must be called with the client already "
-                         "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
-                         "option can be used to authenticate the client and select the "
-                         "RESP protocol version at the same time")
+                         "authenticated, otherwise the HELLO AUTH <user> <pass> option can "
+                         "be used to authenticate the client and select the RESP protocol "
+                         "version at the same time")
     if proto is not None:
         c.resp3 = proto == 3
     return {"server": b"redis", "version": REDIS_VERSION.encode(),
@@ -239,9 +237,8 @@ _CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica"
 
 
 def client_type(c) -> str:
-    """Redis's getClientType. Monitors count as normal clients; we have no replicas yet."""
-    if getattr(c, "is_replica_link", False):
-        return "replica"
+    """Redis's getClientType. Monitors count as normal clients; replication links (and so
+    the master/replica types) do not exist yet."""
     return "pubsub" if c.pubsub_mode else "normal"
 
 
@@ -269,7 +266,7 @@ def client_flags(c) -> str:
         flags += "A"
     if c.readonly:
         flags += "r"
-    if getattr(c, "no_evict", False):
+    if c.no_evict:
         flags += "e"
     return flags or "N"
 
@@ -371,8 +368,6 @@ def client_list(c, argv):
             try:
                 wanted = int(raw)
             except ValueError:
-                wanted = 0
-            if wanted < 1:
                 raise ReplyError("ERR Invalid client ID")
             if wanted in clients:
                 chosen.append(clients[wanted])

@@ -44,17 +44,18 @@ _CONFIG_HELP = [
             complexity="O(N) when N is the number of configuration parameters provided")
 def config_get(c, argv):
     settings = c.server.settings
-    found = {}
+    found = {}                        # canonical name -> (name as answered, value)
     for raw in argv[2:]:
         pattern = raw.decode("utf-8", "replace")
         if not any(ch in pattern for ch in "*?["):
             # An exact name is answered under the spelling it was asked with, as Redis does.
             setting = SETTINGS.get(pattern.lower())
-            if setting is not None and pattern not in found:
-                found[pattern] = setting.format(settings.values[setting.name])
+            if setting is not None and setting.name not in found:
+                found[setting.name] = (pattern, setting.format(settings.values[setting.name]))
             continue
-        found.update(settings.get_matching(pattern))
-    return {name.encode(): value.encode() for name, value in found.items()}
+        for name, value in settings.get_matching(pattern).items():
+            found.setdefault(name, (name, value))
+    return {name.encode(): value.encode() for name, value in found.values()}
 
 
 @subcommand(CONFIG, "set", -4, _ADMIN, tips=_NODES_ALL_OK, since="2.0.0",
@@ -93,14 +94,14 @@ def _set_failed(name, reason) -> ReplyError:
                       % (name, reason))
 
 
-@subcommand(CONFIG, "resetstat", 2, _ADMIN, tips=_NODES_ALL_OK, since="2.0.0",
+@subcommand(CONFIG, "resetstat", 2, _ADMIN, since="2.0.0",
             summary="Reset the stats returned by INFO", complexity="O(1)")
 def config_resetstat(c, argv):
     c.server.reset_stats()
     return OK
 
 
-@subcommand(CONFIG, "rewrite", 2, _ADMIN, tips=_NODES_ALL_OK, since="2.8.0",
+@subcommand(CONFIG, "rewrite", 2, _ADMIN, since="2.8.0",
             summary="Rewrite the configuration file with the in memory configuration",
             complexity="O(1)")
 def config_rewrite(c, argv):

@@ -22,7 +22,7 @@ def parse_memory(text: str) -> int:
     lowered = text.strip().lower()
     digits = lowered.rstrip("kmgb")
     unit = lowered[len(digits):] or "b"
-    if unit not in _UNITS or not digits.lstrip("-").isdigit():
+    if unit not in _UNITS or not digits.isdigit():     # memtoull: no sign
         raise SettingError("argument must be a memory value")
     return int(digits) * _UNITS[unit]
 
