@@ -83,12 +83,8 @@ def parse_long_double(data):
     """Redis's string2ld: the long double in `data` (a Fraction) or None if invalid."""
     if not data or len(data) >= _MAX_LONG_DOUBLE_CHARS:
         return None
-    # string2ld copies the bytes into a C string, so strtold stops at an embedded NUL.
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        data = data[:nul]
-        if not data:
-            return Fraction(0)   # strtold parsed nothing and stopped at the NUL: 0
+    if b"\x00" in data:
+        return None              # strtold would stop early: Redis sees unparsed bytes
     match = _DECIMAL.match(data)
     if match:
         sign, digits, exp = match.groups()
