@@ -64,6 +64,8 @@ class Client:
         self._outbox = []             # queued out-of-band bytes
         self._outbox_bytes = 0
         self._writer = None           # greenlet flushing _outbox
+        self._sending = False         # write() is inside a send: pushes must queue
+        self.own_monitor_lines = []   # MONITOR lines of this monitor's own commands
 
     # ------------------------------------------------------------ the loop
 
@@ -87,6 +89,10 @@ class Client:
                         if argv is None:
                             break
                         encode(process_command(self, argv), out, self.resp3)
+                        if self.monitor and self.own_monitor_lines:
+                            # A monitor sees its own commands after their replies.
+                            out.extend(self.own_monitor_lines)
+                            self.own_monitor_lines.clear()
                         if self.close_after_reply:
                             break
                         since_yield += 1
@@ -120,7 +126,15 @@ class Client:
         if self._writer is not None or self._outbox:
             self._queue(data)
             return
-        self._send_all(data)
+        # While this send blocks, other greenlets may push (MONITOR lines): they queue
+        # behind it instead of starting a second writer on the same socket.
+        self._sending = True
+        try:
+            self._send_all(data)
+        finally:
+            self._sending = False
+        if self._outbox and self._writer is None and not self.closed:
+            self._writer = gevent.spawn(self._drain_outbox)
 
     def push_raw(self, data: bytes) -> None:
         """Queue bytes from another greenlet (MONITOR, pub/sub); never blocks the caller."""
@@ -135,7 +149,7 @@ class Client:
             logger.warning("closing client {}: output buffer over the limit", self.addr_text)
             self.close()
             return
-        if self._writer is None:
+        if self._writer is None and not self._sending:
             self._writer = gevent.spawn(self._drain_outbox)
 
     def _drain_outbox(self) -> None:

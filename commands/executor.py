@@ -131,7 +131,10 @@ def feed_monitors(client, argv) -> None:
     args = " ".join('"%s"' % _repr_arg(a) for a in argv)
     line = ("+%.6f [0 %s] %s\r\n" % (time.time(), client.addr_text, args)).encode()
     for monitor in list(client.server.monitors):
-        monitor.push_raw(line)
+        if monitor is client:
+            client.own_monitor_lines.append(line)   # written after this command's reply
+        else:
+            monitor.push_raw(line)
 
 
 def _repr_arg(arg: bytes) -> str:
