@@ -52,7 +52,7 @@ def peek_live(ks, key):
     value = ks.peek(key)
     if value is not None:
         when = ks.expires.get(key)
-        if when is not None and when <= now_ms():
+        if when is not None and when < now_ms():      # keyIsExpired: now > when
             return ks.get(key)       # expires it
     return value
 
@@ -281,9 +281,10 @@ def copy(c, argv):
         if opt == b"replace":
             replace = True
         elif opt == b"db" and i + 1 < len(argv):
-            db = parse_int64(argv[i + 1])
-            if db is None or not INT32_MIN <= db <= INT32_MAX:
-                raise ReplyError("ERR value is not an integer or out of range")
+            db = int_arg(argv[i + 1])
+            if not INT32_MIN <= db <= INT32_MAX:       # getIntFromObjectOrReply
+                raise ReplyError("ERR value is out of range, value must between %d and %d"
+                                 % (INT32_MIN, INT32_MAX))
             if not 0 <= db < c.server.settings.databases:
                 raise ReplyError("ERR DB index is out of range")
             i += 1

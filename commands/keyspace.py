@@ -71,7 +71,8 @@ class Keyspace:
         value = self.slots[slot].get(key)
         if value is None:
             return None
-        if self.expires and key in self.expires and self.expires[key] <= now_ms():
+        # Redis's keyIsExpired: expired once the clock is *past* the expire time.
+        if self.expires and key in self.expires and self.expires[key] < now_ms():
             self._expire(key, slot)
             return None
         self.lru[key] = self.lru_clock
@@ -234,7 +235,7 @@ class Keyspace:
                 if not self._ttl_keys:
                     break
                 key = self._ttl_keys[self._rng.randrange(len(self._ttl_keys))]
-                if self.expires[key] <= now:
+                if self.expires[key] < now:
                     self._expire(key, slot_of(key))
                     expired += 1
             removed += expired
@@ -276,7 +277,7 @@ class Keyspace:
             if table:
                 for key in list(table):
                     when = expires.get(key)
-                    if when is None or when > now:
+                    if when is None or when >= now:
                         yield key
 
     def random_key(self):
