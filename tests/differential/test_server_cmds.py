@@ -7,7 +7,10 @@ table order. Anything that changes server settings puts them back.
 """
 import pytest
 
+from commands import load_all_commands
 from commands.table import COMMANDS
+
+load_all_commands()      # the table is filled at import; parametrize reads it below
 
 
 def plain(reply):
