@@ -318,3 +318,18 @@ def test_object_encoding_of_strings(diff):
         diff.check(*cmd)
         diff.check("OBJECT", "ENCODING", "k")
         diff.check("OBJECT", "REFCOUNT", "k")
+
+
+def test_proto_max_bulk_len_limits_growth(diff):
+    diff.check("CONFIG", "SET", "proto-max-bulk-len", "1mb")
+    try:
+        mb = 1024 * 1024
+        diff.check_all([
+            ("SET", "s", "x" * 1000), ("APPEND", "s", "y" * (mb - 1000)), ("STRLEN", "s"),
+            ("APPEND", "s", "z"), ("STRLEN", "s"), ("SETRANGE", "s", str(mb - 1), "q"),
+            ("SETRANGE", "s", str(mb), "q"), ("SETRANGE", "new", str(mb), "q"),
+            ("SETRANGE", "new", str(mb - 2), "qq"), ("STRLEN", "new"),
+            ("SETRANGE", "new", "9223372036854775807", "x"), ("EXISTS", "nothing"),
+        ])
+    finally:
+        diff.check("CONFIG", "SET", "proto-max-bulk-len", "512mb")
