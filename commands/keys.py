@@ -48,12 +48,17 @@ def copy_value(value):
 
 def peek_live(ks, key):
     """The value at `key` without touching its LRU time (LOOKUP_NOTOUCH); an expired key
-    is deleted and reported missing."""
+    is deleted and reported missing. Counts a keyspace hit or miss, as Redis's read
+    lookups do."""
     value = ks.peek(key)
     if value is not None:
         when = ks.expires.get(key)
         if when is not None and when < now_ms():      # keyIsExpired: now > when
-            return ks.get(key)       # expires it
+            value = ks.get(key)      # expires it
+    if value is None:
+        ks.keyspace_misses += 1
+    else:
+        ks.keyspace_hits += 1
     return value
 
 
@@ -95,8 +100,8 @@ def exists(c, argv):
          summary="Returns the number of existing keys out of those specified after "
                  "updating the time they were last accessed.")
 def touch(c, argv):
-    get = c.server.keyspace.get
-    return sum(1 for key in argv[1:] if get(key) is not None)
+    lookup = c.server.keyspace.lookup_read
+    return sum(1 for key in argv[1:] if lookup(key) is not None)
 
 
 @command("type", 2, "readonly fast", keys=(1, 1, 1), since="1.0.0", complexity="O(1)",

@@ -308,3 +308,27 @@ def test_command_info_key_specs(diff):
                  ("COMMAND", "GETKEYS", "LCS", "a", "b", "IDX"),
                  ("COMMAND", "GETKEYS", "OBJECT", "ENCODING", "k")]:
         diff.check(*args)
+
+
+def test_keyspace_hits_and_misses(diff):
+    """Read lookups count INFO keyspace_hits/misses; write lookups do not."""
+    def stats(client):
+        info = client.call("INFO", "stats")[1].decode()
+        return [line for line in info.split("\r\n")
+                if line.startswith(("keyspace_hits:", "keyspace_misses:"))]
+
+    diff.check("SET", "{t}hk", "v")
+    for cmd in [("EXISTS", "{t}hk", "{t}no"), ("TYPE", "{t}hk"), ("TTL", "{t}no"),
+                ("OBJECT", "ENCODING", "{t}hk"), ("TOUCH", "{t}hk", "{t}no"),
+                ("STRLEN", "{t}hk"), ("GETRANGE", "{t}no", "0", "1"), ("INCR", "{t}n"),
+                ("EXPIRE", "{t}hk", "100"), ("LCS", "{t}hk", "{t}no"),
+                ("COPY", "{t}hk", "{t}hk2"), ("GETEX", "{t}hk"), ("GETDEL", "{t}hk2"),
+                ("MGET", "{t}hk", "{t}no"), ("SET", "{t}hk", "w", "GET"), ("KEYS", "*"),
+                ("RENAME", "{t}hk", "{t}hk3"), ("APPEND", "{t}hk3", "x"),
+                ("PERSIST", "{t}hk3"), ("SETNX", "{t}hk3", "y"), ("DEL", "{t}hk3")]:
+        diff.check("CONFIG", "RESETSTAT")
+        if cmd[0] == "KEYS":
+            diff.both(*cmd)
+        else:
+            diff.check(*cmd)
+        assert stats(diff.ours) == stats(diff.redis), cmd
