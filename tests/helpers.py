@@ -117,7 +117,7 @@ def start_redis(*extra, port=None, cluster=False):
     port = port or free_port()
     cwd = tempfile.mkdtemp(prefix="redis-%d-" % port)
     args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", cwd]
+            "--appendonly", "no", "--dir", cwd, "--enable-debug-command", "yes"]
     if cluster:
         args += ["--cluster-enabled", "yes", "--cluster-config-file",
                  os.path.join(cwd, "nodes.conf")]

@@ -22,8 +22,8 @@ def test_queued_command_errors_abort_with_execabort(diff):
 
 def test_runtime_errors_do_not_abort(diff):
     diff.check_all([
-        ("SET", "s", "notanumber"),
-        ("MULTI",), ("INCR", "s"), ("SET", "b", "2"), ("EXEC",), ("GET", "b"),
+        ("SET", "{t}s", "notanumber"),
+        ("MULTI",), ("INCR", "{t}s"), ("SET", "{t}b", "2"), ("EXEC",), ("GET", "{t}b"),
     ])
 
 
@@ -41,7 +41,7 @@ def _watch_scenario(port, other_action):
     """WATCH k, another client acts, then MULTI/SET/EXEC; returns the EXEC reply."""
     a, b = RawClient(port), RawClient(port)
     try:
-        a.call("SET", "k", "0")
+        a.call("SET", "k", "0")  # one key per transaction: no cross-slot concerns
         a.call("WATCH", "k")
         if other_action:
             b.call(*other_action)
@@ -54,7 +54,7 @@ def _watch_scenario(port, other_action):
 
 
 def test_watch_detects_changes_like_redis(diff):
-    for action in [None, ("SET", "k", "theirs"), ("DEL", "k"), ("SET", "other", "x"),
+    for action in [None, ("SET", "k", "theirs"), ("DEL", "k"), ("SET", "{k}other", "x"),
                    ("EXPIRE", "k", "100"), ("FLUSHALL",)]:
         diff.check("FLUSHALL")
         ours = _watch_scenario(diff.ours.sock.getpeername()[1], action)
@@ -68,14 +68,14 @@ def test_watched_key_that_expires_aborts_exec(diff):
     for client in (diff.ours, diff.redis):
         assert client.call("DEBUG", "SET-ACTIVE-EXPIRE", "0") == ("+", "OK")
     try:
-        diff.check("SET", "e", "v", "PX", "200")
-        diff.check("WATCH", "e")
+        diff.check("SET", "{e}", "v", "PX", "200")
+        diff.check("WATCH", "{e}")
         for client in (diff.ours, diff.redis):
-            deadline = client.call("PEXPIRETIME", "e")[1]
+            deadline = client.call("PEXPIRETIME", "{e}")[1]
             wait_until(lambda c=client: _server_ms(c) > deadline + 5, timeout=5,
                        message="the server clock to pass the key's expiry")
         diff.check("MULTI")
-        diff.check("SET", "x", "1")
+        diff.check("SET", "{e}x", "1")
         assert diff.check("EXEC")[0] in ("*", "_")
     finally:
         for client in (diff.ours, diff.redis):
