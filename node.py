@@ -6,6 +6,7 @@ SIGTERM/SIGINT, then stop accepting, close the clients and exit 0.
 """
 import fcntl
 import os
+import random
 import signal
 import sys
 
@@ -13,10 +14,16 @@ import gevent
 import gevent.event
 from loguru import logger
 
+from cluster import nodesconf
+from cluster.bus import ClusterBus, Clock
+from cluster.config import ClusterConfig, DataHooks
+from cluster.errors import ConfigFileError
+from cluster.state import ClusterState
 from commands import load_all_commands
 from commands.context import Server
 from commands.keyspace import Keyspace
 from commands.listener import ClientListener
+from commands.routing import Router
 from commands.settings import SETTINGS, Settings, SettingError, parse_config_file
 
 USAGE = """usage: python node.py [/path/to/node.conf] [options]
@@ -109,7 +116,8 @@ def lock_cluster_config(path: str):
 
 
 class Node:
-    """Everything one process runs, wired together."""
+    """Everything one process runs, wired together: the data (keyspace), the client side
+    (listener, commands, routing) and the cluster bus (state machine + gevent adapter)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -118,14 +126,67 @@ class Node:
         self.server.shutdown_requested = self.request_stop
         load_all_commands()
         self.listener = ClientListener(self.server, settings.bind, settings.port)
+        self.cluster_state, self.bus = self._build_cluster()
+        self.server.cluster = self.cluster_state.view
+        self.server.cluster_state = self.cluster_state
+        self.server.cluster_bus = self.bus
+        self.server.router = Router(self.cluster_state, self.keyspace, settings)
+        settings.listeners.append(self._on_setting_changed)
         self.stopped = gevent.event.Event()
         self._cron = None
 
+    def _build_cluster(self):
+        settings = self.settings
+        path = settings.cluster_config_path()
+        try:
+            loaded = nodesconf.load(path)
+        except ConfigFileError as exc:
+            raise UsageError("Unrecoverable error: corrupted cluster config file: %s" % exc)
+        keyspace = self.keyspace
+        hooks = DataHooks(count_keys_in_slot=keyspace.count_in_slot,
+                          delete_keys_in_slot=keyspace.delete_slot,
+                          repl_offset=lambda: 0,
+                          db_size=lambda: keyspace.size)
+        config = ClusterConfig(port=settings.port, cport=settings.cluster_port,
+                               node_timeout=settings.cluster_node_timeout,
+                               require_full_coverage=settings.cluster_require_full_coverage,
+                               allow_replica_migration=settings.cluster_allow_replica_migration,
+                               announce_ip=settings.cluster_announce_ip)
+        clock = Clock()
+        state = ClusterState(config, random.Random(), clock.now_ms(), hooks=hooks,
+                             loaded=loaded)
+        bus = ClusterBus(state, settings.bind, config.cport, path, clock=clock,
+                         on_publish=self._deliver_publish)
+        return state, bus
+
+    def _deliver_publish(self, channel: bytes, message: bytes, sharded: bool) -> None:
+        deliver = self.server.deliver_publish
+        if deliver is not None:
+            deliver(channel, message, sharded)
+
+    def _on_setting_changed(self, name, value) -> None:
+        """CONFIG SET of a cluster-* directive reaches the state machine's config."""
+        config = self.cluster_state.config
+        if name == "cluster-node-timeout":
+            config.node_timeout = value
+        elif name == "cluster-require-full-coverage":
+            config.require_full_coverage = value
+        elif name == "cluster-allow-replica-migration":
+            config.allow_replica_migration = value
+        elif name == "cluster-announce-ip":
+            config.announce_ip = value
+
     def start(self) -> None:
         self.listener.start()
+        try:
+            self.bus.start()
+        except OSError as exc:
+            self.listener.stop()
+            raise UsageError("Could not create the cluster bus listening socket %s:%d: %s"
+                             % (self.settings.bind, self.bus.cport, exc.strerror or exc))
         self._cron = gevent.spawn(self._server_cron)
-        logger.info("Ready to accept connections on {}:{} (cluster bus seam: port {})",
-                    self.settings.bind, self.listener.port, self.settings.port + 10000)
+        logger.info("Ready to accept connections on {}:{}, cluster bus on port {}",
+                    self.settings.bind, self.listener.port, self.bus.cport)
 
     def _server_cron(self) -> None:
         """Redis's serverCron for the data side: LRU clock and active expiry."""
@@ -146,6 +207,11 @@ class Node:
         self.stopped.wait()
         logger.info("Received shutdown request, closing clients and exiting")
         self.listener.stop()
+        self.bus.stop()
+        try:
+            self.bus.save_config_now(fsync=True)   # as Valkey 8 does at shutdown
+        except OSError as exc:
+            logger.warning("could not save the cluster config at shutdown: {}", exc)
         if self._cron is not None:
             self._cron.kill()
 
@@ -156,6 +222,7 @@ def main(argv) -> int:
         setup_logging(settings, "%d" % settings.port)
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
+        setup_logging(settings, "%d %s" % (settings.port, node.cluster_state.myself.name[:8]))
         try:
             node.start()
         except OSError as exc:

@@ -5,7 +5,8 @@ Each command family lives in its own module and registers its commands in the ta
 """
 import importlib
 
-FAMILIES = ("connection_cmds", "strings", "keys", "transactions", "server", "introspection")
+FAMILIES = ("connection_cmds", "strings", "keys", "transactions", "server", "introspection",
+            "cluster", "dump", "migrate")
 
 
 def load_all_commands() -> None:

@@ -24,9 +24,11 @@ class Server:
         self.replid = os.urandom(20).hex()   # INFO master_replid
         self.last_save = int(time.time())
         self.shutdown_requested = None   # set by node.py: fn() that stops the node
-        self.cluster = None           # read-only cluster view (the bus issue)
+        self.cluster = None           # read-only cluster view (cluster/view.py)
+        self.cluster_state = None     # the state machine, for CLUSTER subcommands
+        self.cluster_bus = None       # its gevent adapter (executes the state's effects)
+        self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus
         self.router = None            # fn(client, cmd, argv) -> error reply or None
-        self.cluster_commands = None  # the CLUSTER command backend
         self.close_hooks = []         # fn(client) run when a client disconnects
         # INFO stats
         self.total_connections = 0

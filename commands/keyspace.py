@@ -59,6 +59,10 @@ class Keyspace:
         self.keyspace_misses = 0
         self.dirty = 0               # changes since start (INFO rdb_changes_since_last_save)
         self.on_delete = None        # hook: fn(key) when a key is removed (expiry included)
+        # Blocked clients (commands/blocking.py): key -> deque of waiters, and the keys
+        # written since the last command that have waiters (Redis's ready_keys).
+        self.blocking_keys = {}
+        self.ready_keys = {}         # used as an ordered set
         self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
         self._rng = random.Random()
 
@@ -90,6 +94,14 @@ class Keyspace:
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None
 
+    def is_live(self, key: bytes) -> bool:
+        """Does the key exist and is it unexpired? Touches nothing, deletes nothing (the
+        lookup Redis's routing makes for keys of a migrating slot)."""
+        if self.slots[slot_of(key)].get(key) is None:
+            return False
+        when = self.expires.get(key)
+        return when is None or when >= now_ms()
+
     def peek(self, key: bytes):
         """The value without touching its LRU time or expiring it (DEBUG, cluster checks)."""
         return self.slots[slot_of(key)].get(key)
@@ -113,6 +125,8 @@ class Keyspace:
         self.dirty += 1
         if self.watchers:
             self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None
 
     def delete(self, key: bytes) -> bool:
         slot = slot_of(key)
@@ -159,6 +173,8 @@ class Keyspace:
         self.dirty += 1
         if self.watchers:
             self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None     # maybe a push: blocked clients may be served
 
     def flush(self) -> int:
         removed = self.size
