@@ -185,6 +185,10 @@ def lastsave(c, argv):
 
 _DEBUG_HELP = [
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
     "OBJECT <key>",
     "    Show low level info about the `key` and associated value.",
     "SET-ACTIVE-EXPIRE <0|1>",
@@ -204,7 +208,7 @@ def debug(c, argv):
     # DEBUG is one command with its own dispatch in Redis (not a container), hence its
     # own error for unknown subcommands and wrong argument counts.
     sub = argv[1].lower()
-    handler = _DEBUG.get((sub, len(argv)))
+    handler = _DEBUG.get((sub, len(argv))) or _DEBUG.get((sub, None))
     if handler is None:
         raise ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "
                          "Try DEBUG HELP." % argv[1].decode("utf-8", "replace"))
@@ -295,6 +299,13 @@ def _debug_help(c, argv):
 
 _DEBUG = {(b"sleep", 3): _debug_sleep, (b"object", 3): _debug_object,
           (b"set-active-expire", 3): _debug_set_active_expire, (b"help", 2): _debug_help}
+
+
+def register_debug(name: bytes, handler, argc=None) -> None:
+    """Add a DEBUG subcommand defined next to what it inspects (DIGEST and DIGEST-VALUE
+    live with the DUMP codecs in commands/dump.py). argc counts DEBUG and the
+    subcommand name too; None accepts any number of arguments."""
+    _DEBUG[(name, argc)] = handler
 
 
 # ---------------------------------------------------------------- SHUTDOWN and MONITOR

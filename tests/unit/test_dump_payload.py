@@ -1,0 +1,205 @@
+"""Our DUMP payload: round trips for every registered value type, and rejection of
+corrupt, truncated, foreign or re-versioned payloads with Redis's two error texts.
+
+The round-trip tests are driven by the codec registry: every type registered with
+commands.dump.register_value_codec is covered, built by real commands from SAMPLES. A
+registered type without a sample fails (add one); a sample whose command does not exist
+yet is skipped.
+"""
+import types
+
+import msgpack
+import pytest
+
+from commands import dump, load_all_commands
+from commands.context import Server
+from commands.executor import call, lookup_command
+from commands.keyspace import TYPE_NAMES, Keyspace
+from commands.resp import ReplyError
+from commands.settings import Settings
+
+load_all_commands()                   # the type modules register their codecs on import
+
+# type name -> list of (case id, commands building key "k")
+SAMPLES = {
+    "string": [
+        ("plain", [["SET", "k", "hello"]]),
+        ("empty", [["SET", "k", ""]]),
+        ("integer", [["SET", "k", "-9223372036854775808"]]),
+        ("binary", [["SET", "k", bytes(range(256))]]),
+        ("appended", [["SET", "k", "abc"], ["APPEND", "k", "def"]]),    # a bytearray
+        ("large", [["SET", "k", b"x" * (1 << 20)]]),
+    ],
+    "hash": [("fields", [["HSET", "k", "f1", "v1", "f2", b"\x00\xff", "", "empty"]])],
+    "list": [("items", [["RPUSH", "k", "a", "b", "a", ""]])],
+    "set": [("members", [["SADD", "k", "x", "y", "z", b"\x00"]]),
+            ("integers", [["SADD", "k", "1", "2", "-3"]])],
+    "zset": [("scores", [["ZADD", "k", "1.5", "a", "-inf", "b", "inf", "c", "0", "d"]])],
+    "stream": [("entries", [["XADD", "k", "1-1", "f", "v"], ["XADD", "k", "2-0", "g", "w"]])],
+}
+
+
+def _client():
+    server = Server(Settings(), Keyspace())
+    return types.SimpleNamespace(server=server, resp3=False, asking=False, multi=None,
+                                 multi_error=False, authenticated=True, watched={},
+                                 dirty_cas=False, pubsub_mode=False, monitor=False,
+                                 addr_text="127.0.0.1:1", last_command=None)
+
+
+def _run(c, *args):
+    argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    cmd, error = lookup_command(argv)
+    if error is not None:
+        raise error
+    reply = call(c, cmd, argv)
+    if isinstance(reply, ReplyError):
+        raise reply
+    return reply
+
+
+def _cases():
+    for type_name in sorted(dump.registered_types()):
+        for case_id, commands in SAMPLES.get(type_name, [("no-sample", None)]):
+            yield pytest.param(type_name, commands, id="%s-%s" % (type_name, case_id))
+
+
+@pytest.mark.parametrize("type_name,commands", list(_cases()))
+def test_round_trip_every_registered_type(type_name, commands):
+    if commands is None:
+        pytest.fail("type %r has a DUMP codec but no sample in SAMPLES" % type_name)
+    c = _client()
+    for args in commands:
+        if lookup_command([args[0].encode()])[0] is None:
+            pytest.skip("%s does not exist yet" % args[0])
+        _run(c, *args)
+    ks = c.server.keyspace
+    original = ks.get(b"k")
+    assert TYPE_NAMES[type(original)] == type_name
+
+    payload = _run(c, "DUMP", "k")
+    assert isinstance(payload, bytes)
+    _run(c, "RESTORE", "copy", "0", payload)
+    restored = ks.get(b"copy")
+    if type(original) is not bytes:   # immutable bytes may well be shared
+        assert restored is not original
+    assert TYPE_NAMES[type(restored)] == type_name
+    assert dump.value_digest(restored, False) == dump.value_digest(original, False)
+    if not dump.registered_types()[type_name].unordered:
+        assert dump.dump_payload(restored) == payload
+    # The restored value is independent of the original.
+    _run(c, "DEL", "k")
+    assert dump.value_digest(ks.get(b"copy"), False) == dump.value_digest(restored, False)
+
+
+def test_dump_missing_key_is_nil():
+    assert _run(_client(), "DUMP", "nope") is None
+
+
+def test_strings_restore_as_bytes_and_digest_ignores_representation():
+    value = dump.load_payload(dump.dump_payload(bytearray(b"abc")))
+    assert type(value) is bytes and value == b"abc"
+    assert dump.value_digest(bytearray(b"abc"), False) == dump.value_digest(b"abc", False)
+    assert dump.value_digest(b"abc", True) != dump.value_digest(b"abc", False)
+
+
+# ---------------------------------------------------------------- the footer
+
+def test_payload_layout():
+    payload = dump.dump_payload(b"hello")
+    version = int.from_bytes(payload[-10:-8], "little")
+    assert version == dump.PAYLOAD_VERSION
+    assert version > 12               # above every Redis RDB_VERSION: Redis refuses it
+    assert msgpack.unpackb(payload[:-10]) == ["string", b"hello"]
+
+
+def _bad_payload(payload):
+    with pytest.raises(ReplyError) as info:
+        dump.load_payload(payload)
+    return info.value.args[0]
+
+
+def test_every_flipped_byte_is_refused():
+    payload = dump.dump_payload(b"some value")
+    for i in range(len(payload)):
+        for bit in (0x01, 0x80):
+            corrupt = bytearray(payload)
+            corrupt[i] ^= bit
+            assert _bad_payload(bytes(corrupt)) == dump.BAD_PAYLOAD, (i, bit)
+
+
+def test_every_truncation_is_refused():
+    payload = dump.dump_payload(b"some value")
+    for n in range(len(payload)):
+        assert _bad_payload(payload[:n]) == dump.BAD_PAYLOAD, n
+    assert _bad_payload(payload + b"\x00") == dump.BAD_PAYLOAD
+
+
+def test_other_versions_are_refused_even_with_a_right_checksum():
+    body = msgpack.packb(["string", b"v"], use_bin_type=True)
+    assert dump.load_payload(dump.seal(body)) == b"v"
+    for version in (0, 10, 11, 12, dump.PAYLOAD_VERSION - 1, dump.PAYLOAD_VERSION + 1):
+        assert _bad_payload(dump.seal(body, version)) == dump.BAD_PAYLOAD, version
+
+
+def test_foreign_payloads_are_refused():
+    redis_7_0_dump_of_v = b"\x00\x01v\n\x00\x91\x08\xce\xb2\x198\x8a\xce"
+    assert _bad_payload(redis_7_0_dump_of_v) == dump.BAD_PAYLOAD
+    assert _bad_payload(b"garbage") == dump.BAD_PAYLOAD
+    assert _bad_payload(b"") == dump.BAD_PAYLOAD
+    assert _bad_payload(b"\x00" * 64) == dump.BAD_PAYLOAD
+
+
+@pytest.mark.parametrize("body", [
+    b"\xc1",                                                     # not msgpack
+    msgpack.packb(["string", b"v"], use_bin_type=True) + b"\x00",   # trailing bytes
+    msgpack.packb("string", use_bin_type=True),                  # not [tag, value]
+    msgpack.packb(["string", b"v", 1], use_bin_type=True),
+    msgpack.packb(["no-such-type", b"v"], use_bin_type=True),
+    msgpack.packb([b"string", b"v"], use_bin_type=True),         # tag must be text
+    msgpack.packb(["string", 5], use_bin_type=True),             # a string holds bytes
+    msgpack.packb(["string", "text"], use_bin_type=True),
+    msgpack.packb(["string", None], use_bin_type=True),
+], ids=["not-msgpack", "trailing", "no-list", "three-items", "unknown-type", "bytes-tag",
+        "int-value", "str-value", "nil-value"])
+def test_right_checksum_wrong_body_is_bad_data_format(body):
+    assert _bad_payload(dump.seal(body)) == dump.BAD_FORMAT
+
+
+def test_an_empty_collection_is_bad_data_format():
+    # A codec registered only for this test: its values are lists.
+    class Bag(list):
+        pass
+
+    dump.register_value_codec("test-bag", Bag, list, Bag)
+    try:
+        assert dump.load_payload(dump.dump_payload(Bag([b"a"]))) == [b"a"]
+        body = msgpack.packb(["test-bag", []], use_bin_type=True)
+        assert _bad_payload(dump.seal(body)) == dump.BAD_FORMAT
+    finally:
+        dump._BY_NAME.pop("test-bag")
+        dump._BY_CLASS.pop(Bag)
+
+
+def test_unordered_types_digest_independently_of_order():
+    class Members(list):
+        pass
+
+    dump.register_value_codec("test-members", Members, list, Members, unordered=True)
+    try:
+        a = Members([b"x", b"y", b"z"])
+        b = Members([b"z", b"x", b"y"])
+        assert dump.value_digest(a, False) == dump.value_digest(b, False)
+        assert dump.value_digest(a, False) != dump.value_digest(Members([b"x"]), False)
+    finally:
+        dump._BY_NAME.pop("test-members")
+        dump._BY_CLASS.pop(Members)
+
+
+def test_a_type_without_codec_cannot_be_dumped():
+    class Unregistered:
+        pass
+
+    with pytest.raises(ReplyError) as info:
+        dump.dump_payload(Unregistered())
+    assert info.value.args[0].startswith("ERR DUMP is not supported")
