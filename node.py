@@ -101,9 +101,11 @@ def setup_logging(settings, tag: str) -> None:
 
 
 def lock_cluster_config(path: str):
-    """Hold an exclusive flock on nodes.conf for the life of the process, like Redis."""
+    """Hold an exclusive flock for the life of the process, like Redis, so two nodes never
+    share a nodes.conf. The lock is taken on a sibling `<file>.lock`: nodes.conf itself is
+    replaced by rename on every save, which would drop a lock held on the old file."""
     try:
-        handle = open(path, "a+")
+        handle = open(path + ".lock", "a+")
     except OSError as exc:
         raise UsageError("can't open the cluster config file %s: %s" % (path, exc.strerror))
     try:

@@ -100,8 +100,12 @@ class Process:
         self.log.close()
 
 
-def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0):
-    """Start `python node.py -p PORT` in its own temporary folder."""
+def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True):
+    """Start `python node.py -p PORT` in its own temporary folder.
+
+    With slots=True (the default) the node claims all 16384 slots, a one-node cluster, and
+    this waits for cluster_state:ok, so keyed commands are served at once; tests of
+    cluster formation pass slots=False."""
     port = port or free_port()
     cwd = cwd or tempfile.mkdtemp(prefix="node-%d-" % port)
     # A config file, like redis-server's, must come first; flags after it win over it.
@@ -109,7 +113,30 @@ def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0):
     args = [PYTHON, os.path.join(ROOT, "node.py"), *conf, "-p", str(port), "--dir", cwd,
             *extra[len(conf):]]
     proc = Process(args, port, cwd, os.path.join(cwd, "node.log"))
-    return proc.wait_ready(timeout) if wait else proc
+    if not wait:
+        return proc
+    proc.wait_ready(timeout)
+    if slots:
+        password = None
+        if "--requirepass" in extra:
+            password = extra[list(extra).index("--requirepass") + 1]
+        own_all_slots(port, password)
+    return proc
+
+
+def own_all_slots(port, password=None, timeout=10.0):
+    """CLUSTER ADDSLOTSRANGE 0 16383 and wait until the node reports cluster_state:ok."""
+    client = RawClient(port)
+    try:
+        if password:
+            client.call("AUTH", password)
+        reply = client.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+        if reply != ("+", "OK") and "busy" not in str(reply[1]):
+            raise AssertionError("ADDSLOTSRANGE on %d failed: %r" % (port, reply))
+        wait_until(lambda: b"cluster_state:ok" in client.call("CLUSTER", "INFO")[1],
+                   timeout=timeout, interval=0.05, message="cluster_state:ok on %d" % port)
+    finally:
+        client.close()
 
 
 def start_redis(*extra, port=None, cluster=False):

@@ -6,7 +6,7 @@ identical, type by type (status vs bulk, error text included).
 """
 import pytest
 
-from tests.helpers import RawClient, wait_until
+from tests.helpers import RawClient, own_all_slots
 
 
 class Differential:
@@ -32,23 +32,9 @@ class Differential:
         self.redis.close()
 
 
-def _own_all_slots(port):
-    client = RawClient(port)
-    try:
-        reply = client.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
-        if reply[0] == "-" and "busy" not in reply[1] and "unknown" not in reply[1].lower():
-            raise AssertionError("ADDSLOTSRANGE on %d failed: %r" % (port, reply))
-        if reply == ("+", "OK") or "busy" in reply[1]:
-            wait_until(lambda: b"cluster_state:ok" in client.call("CLUSTER", "INFO")[1],
-                       timeout=10, message="cluster_state:ok on %d" % port)
-    finally:
-        client.close()
-
-
 @pytest.fixture(scope="session")
 def diff_servers(node, redis_server):
-    _own_all_slots(redis_server.port)
-    _own_all_slots(node.port)
+    own_all_slots(redis_server.port)   # our `node` fixture already owns them
     return node, redis_server
 
 
