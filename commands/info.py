@@ -28,15 +28,9 @@ _AVG_TTL_SAMPLE = 1000
 
 
 def server_role(server) -> str:
-    """'master' or 'slave', as INFO and HELLO spell it.
-
-    Replication comes with the cluster bus; until the cluster view says otherwise every
-    node is a master.
-    """
+    """'master' or 'slave', as INFO and HELLO spell it, from the cluster view."""
     view = server.cluster
-    if view is not None and getattr(view, "is_replica", False):
-        return "slave"
-    return "master"
+    return view.my_role if view is not None else "master"
 
 
 def select_sections(args) -> set:
@@ -128,10 +122,10 @@ def _server(server):
 
 
 def _clients(server):
-    bus_links = getattr(server.cluster, "link_count", 0) if server.cluster else 0
     return [
         "connected_clients:%d" % len(server.clients),
-        "cluster_connections:%d" % bus_links,
+        # The cluster view does not expose the bus links yet.
+        "cluster_connections:0",
         "maxclients:%d" % server.settings.maxclients,
         "client_recent_max_input_buffer:0",
         "client_recent_max_output_buffer:0",

@@ -309,3 +309,21 @@ def test_second_node_on_the_same_cluster_config_file_exits_1():
         assert RawClient(first.port).call("PING") == ("+", "PONG")
     finally:
         first.stop()
+
+
+def test_config_rewrite_updates_the_start_up_file(tmp_path):
+    """What `redis-cli --cluster set-timeout` does: CONFIG SET + CONFIG REWRITE."""
+    port = free_port()
+    conf = tmp_path / "node.conf"
+    conf.write_text("# my node\nport %d\nmaxclients 50\n" % port)
+    node = start_node(str(conf), port=port, cwd=str(tmp_path))
+    try:
+        c = RawClient(node.port)
+        assert c.call("CONFIG", "SET", "cluster-node-timeout", "5000") == ("+", "OK")
+        assert c.call("CONFIG", "SET", "maxclients", "60") == ("+", "OK")
+        assert c.call("CONFIG", "REWRITE") == ("+", "OK")
+        lines = conf.read_text().splitlines()
+        assert lines[0] == "# my node"
+        assert "maxclients 60" in lines and "cluster-node-timeout 5000" in lines
+    finally:
+        node.stop()
