@@ -90,11 +90,11 @@ def parse_long_double(data):
         sign, digits, exp = match.groups()
         exp = int(exp) if exp else 0
         whole, _, frac = digits.partition(b".")
-        mantissa = int(whole + frac or b"0")
+        mantissa = _int_from_digits(whole + frac or b"0")
         exp -= len(frac)
         if mantissa:
             # Huge exponents would build huge Fractions; decide them by magnitude alone.
-            magnitude = len(str(mantissa)) + exp
+            magnitude = len((whole + frac).lstrip(b"0")) + exp
             if magnitude > 4935:
                 return None                       # overflows to HUGE_VALL: refused
             if magnitude < -4955:
@@ -130,6 +130,27 @@ def parse_long_double(data):
     return value
 
 
+# Python refuses decimal int<->str conversions past 4300 digits (a guard against slow
+# quadratic conversions). Long doubles reach ~4950 digits and their inputs are capped at
+# 5 KB, so we convert in chunks below that limit.
+_CHUNK = 4000
+_CHUNK_SCALE = 10 ** _CHUNK
+
+
+def _int_from_digits(digits: bytes) -> int:
+    if len(digits) <= _CHUNK:
+        return int(digits)
+    return _int_from_digits(digits[:-_CHUNK]) * _CHUNK_SCALE + int(digits[-_CHUNK:])
+
+
+def _digits(value: int) -> bytes:
+    """The decimal digits of a non-negative int of any size."""
+    if value < _CHUNK_SCALE:
+        return b"%d" % value
+    high, low = divmod(value, _CHUNK_SCALE)
+    return _digits(high) + b"%0*d" % (_CHUNK, low)
+
+
 def add_long_double(a, b):
     """a + b rounded once, as the FPU adds; either may be an infinity tuple."""
     if type(a) is tuple or type(b) is tuple:
@@ -141,7 +162,7 @@ def format_long_double(value: Fraction) -> bytes:
     """ld2string(LD_STR_HUMAN): "%.17Lf" minus trailing zeros, "-0" printed as "0"."""
     negative = value < 0
     scaled = round(abs(value) * 10 ** 17)        # glibc rounds the exact value, ties to even
-    text = b"%018d" % scaled
+    text = _digits(scaled).rjust(18, b"0")
     whole, frac = text[:-17], text[-17:].rstrip(b"0")
     out = whole + b"." + frac if frac else whole
     if negative and out != b"0":
