@@ -56,7 +56,8 @@ def reset(c, argv):
     server = c.server
     c.multi = None
     c.multi_error = False
-    _unwatch_all(c)
+    server.keyspace.unwatch_all(c)
+    c.dirty_cas = False
     if c.monitor:
         c.monitor = False
         server.monitors.discard(c)
@@ -68,18 +69,6 @@ def reset(c, argv):
     # Back to the default user: with a password set, the client must AUTH again.
     c.authenticated = not server.settings.requirepass
     return RESET
-
-
-def _unwatch_all(c) -> None:
-    watchers_of = c.server.keyspace.watchers
-    for key in list(c.watched):
-        watchers = watchers_of.get(key)
-        if watchers is not None:
-            watchers.discard(c)
-            if not watchers:
-                del watchers_of[key]
-    c.watched.clear()
-    c.dirty_cas = False
 
 
 @command("select", 2, "loading stale fast", group="connection",

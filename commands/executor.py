@@ -81,6 +81,9 @@ def process_command(client, argv):
             "/ RESET are allowed in this context" % cmd.full_name), cmd)
 
     if client.multi is not None and (cmd.container or cmd).name.encode() not in _NOT_QUEUED:
+        if "no-multi" in cmd.flags:       # SHUTDOWN and friends
+            return reject(client, ReplyError("ERR Command not allowed inside a transaction"),
+                          cmd)
         client.multi.append((cmd, argv))
         return QUEUED
 

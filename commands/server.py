@@ -79,10 +79,12 @@ def config_set(c, argv):
             raise _set_failed(name, "duplicate parameter")
         seen.add(setting.name)
     for name, text in pairs:
+        setting = SETTINGS[name.lower()]
         try:
-            SETTINGS[name.lower()].parse(text)
+            setting.parse(text)
         except SettingError as exc:
-            raise _set_failed(name, str(exc))
+            # Redis names the setting here; the checks above echo the spelling.
+            raise _set_failed(setting.name, str(exc))
     settings = c.server.settings
     for name, text in pairs:
         settings.set(name, text)
@@ -335,6 +337,9 @@ def shutdown(c, argv):
 @command("monitor", 1, _ADMIN, group="server", since="1.0.0", complexity="",
          summary="Listen for all requests received by the server in real time")
 def monitor(c, argv):
+    if c.multi is not None:
+        # Inside EXEC: a transaction expects one reply per command (Redis's wording).
+        raise ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client")
     if not c.monitor:
         c.monitor = True
         c.server.monitors.add(c)

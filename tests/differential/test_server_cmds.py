@@ -212,6 +212,22 @@ def test_config_replies(diff, restore_config, args):
     diff.check(*args)
 
 
+def test_config_set_error_names(diff, restore_config):
+    diff.check("CONFIG", "SET", "MAXMEMORY", "abc")
+    diff.check("CONFIG", "SET", "Hz", "5", "HZ", "6")
+    diff.check("CONFIG", "SET", "DATABASES", "3")
+    diff.check("CONFIG", "SET", "NoSuch", "3")
+
+
+def test_shutdown_and_monitor_in_multi(diff):
+    diff.check("MULTI")
+    diff.check("SHUTDOWN")
+    diff.check("EXEC")
+    diff.check("MULTI")
+    diff.check("MONITOR")
+    diff.check("EXEC")
+
+
 def test_config_set_is_all_or_nothing(diff, restore_config):
     diff.check("CONFIG", "SET", "maxmemory", "1mb", "hz", "x")
     diff.check("CONFIG", "GET", "maxmemory")
