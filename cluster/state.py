@@ -32,12 +32,13 @@ from cluster.node_record import (
     random_node_name)
 from cluster.slots import CLUSTER_SLOTS
 from cluster.slot_config import SlotConfig
+from cluster.slot_migration import SlotMigration
 from cluster.view import ClusterView
 
 CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
 
 
-class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAdmin):
+class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAdmin, SlotMigration):
     """The cluster as this node sees it. ``view`` is the read-only face for commands/."""
 
     def __init__(self, config: ClusterConfig, rng: random.Random, now_ms: int,

@@ -249,6 +249,12 @@ def cluster_flushslots(c, argv):
     return OK
 
 
+@subcommand(CLUSTER, "setslot", -4, "admin stale", summary="Binds a hash slot to a node.")
+def cluster_setslot(c, argv):
+    run(c, c.server.cluster_state.set_slot, argv[2:])
+    return OK
+
+
 # ---------------------------------------------------------------- nodes and epochs
 
 @subcommand(CLUSTER, "meet", -4, "admin stale", summary="Forces a node to handshake with another node.")
