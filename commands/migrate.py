@@ -62,15 +62,29 @@ REDACTED = b"(redacted)"
 
 # ---------------------------------------------------------------- key positions
 
+_OPTION_ARGS = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
+
+
 def migrate_key_indexes(argv) -> list:
-    """The keys of a MIGRATE call (Redis's migrateGetKeys): argv[3], or what follows
-    KEYS. Like Redis it does not check the key argument is empty here; MIGRATE does."""
+    """The keys of a MIGRATE call, as Redis 7 finds them (COMMAND GETKEYS, routing).
+
+    Redis first tries its key specs: the KEYS keyword is searched backwards from the
+    second-to-last argument, and when it is absent the key is argv[3]. When it is there,
+    the spec is "incomplete" and migrateGetKeys parses the options instead: the keys
+    follow KEYS -- or there are none (an error) when the key argument is not empty."""
+    if not any(argv[i].lower() == b"keys" for i in range(len(argv) - 2, 1, -1)):
+        return [3]
     first, count = 3, 1
-    for i in range(6, len(argv)):
-        if argv[i].lower() == b"keys":
-            first = i + 1
-            count = len(argv) - first
+    i = 6
+    while i < len(argv):
+        word = argv[i].lower()
+        if word == b"keys":
+            if argv[3]:
+                count = 0
+            else:
+                first, count = i + 1, len(argv) - i - 1
             break
+        i += _OPTION_ARGS.get(word, 0) + 1
     return list(range(first, first + count))
 
 
