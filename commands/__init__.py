@@ -6,7 +6,8 @@ Each command family lives in its own module and registers its commands in the ta
 import importlib
 
 FAMILIES = ("connection_cmds", "strings", "keys", "transactions", "server", "introspection",
-            "cluster", "dump", "migrate")
+            "cluster", "dump", "migrate",
+            "lists", "zsets", "zsets_ranges", "zsets_setops", "blocking_cmds")
 
 
 def load_all_commands() -> None:

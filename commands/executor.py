@@ -9,6 +9,7 @@ import time
 
 from loguru import logger
 
+from commands.blocking import handle_clients_blocked_on_keys
 from commands.resp import QUEUED, ReplyError
 from commands.table import COMMANDS
 
@@ -125,6 +126,11 @@ def call(client, cmd, argv):
         feed_monitors(client, argv)
     if client.asking and cmd.name != "asking" and client.multi is None:
         client.asking = False
+    # Serve clients blocked on keys this command wrote, right after it, in this client's
+    # context (Redis's handleClientsBlockedOnKeys). Not between the commands of an EXEC:
+    # after the whole transaction.
+    if server.keyspace.ready_keys and client.multi is None:
+        handle_clients_blocked_on_keys(server.keyspace)
     return reply
 
 

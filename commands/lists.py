@@ -1,0 +1,620 @@
+"""List commands: pushes, pops, ranges, LPOS, LMOVE, LMPOP and their blocking forms.
+
+A list is a `ListValue`, a deque: O(1) at both ends like Redis's quicklist, and
+C-speed scans for the O(n) commands (LREM, LPOS, LINSERT). Redis 7.0 reports every list
+as "quicklist" (listpack lists came in 7.2), so OBJECT ENCODING does too.
+
+An empty list is never stored: a command that takes the last element deletes the key.
+
+Blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP) first try exactly what their
+non-blocking form does; only when every key is empty do they wait, through
+commands/blocking.py, with a `serve(key)` closure that performs the pop when a writer
+makes the key ready.
+"""
+import collections
+from itertools import islice
+
+from commands.blocking import block, can_block, parse_timeout
+from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
+from commands.keyspace import TYPE_NAMES, WRONGTYPE
+from commands.numbers import parse_int64
+from commands.resp import NULL_ARRAY, OK, ReplyError
+from commands.strings import SYNTAX_ERROR, int_arg
+from commands.table import command
+
+
+class ListValue(collections.deque):
+    """A Redis list."""
+    __slots__ = ()
+
+
+TYPE_NAMES[ListValue] = "list"
+OBJECT_ENCODINGS[ListValue] = lambda value: "quicklist"
+VALUE_COPIERS[ListValue] = ListValue
+
+OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
+
+
+# ---------------------------------------------------------------- helpers
+
+def read_list(c, key):
+    """lookupKeyRead + checkType: the list at `key` or None."""
+    value = c.server.keyspace.lookup_read(key)
+    if value is not None and type(value) is not ListValue:
+        raise ReplyError(WRONGTYPE)
+    return value
+
+
+def write_list(ks, key):
+    """lookupKeyWrite + checkType: the list at `key` or None."""
+    value = ks.get(key)
+    if value is not None and type(value) is not ListValue:
+        raise ReplyError(WRONGTYPE)
+    return value
+
+
+def changed(ks, key, lst) -> None:
+    """After an in-place change: delete an emptied list, else note the modification."""
+    if lst:
+        ks.modified(key)
+    else:
+        ks.delete(key)
+
+
+def push(ks, key, lst, elements, left: bool) -> int:
+    """Push onto `lst` (None: create the list). Returns the new length."""
+    if lst is None:
+        lst = ListValue()
+        if left:
+            lst.extendleft(elements)
+        else:
+            lst.extend(elements)
+        ks.set(key, lst)
+    else:
+        if left:
+            lst.extendleft(elements)
+        else:
+            lst.extend(elements)
+        ks.modified(key)
+    return len(lst)
+
+
+def pop_many(ks, key, lst, left: bool, count: int) -> list:
+    take = lst.popleft if left else lst.pop
+    items = [take() for _ in range(min(count, len(lst)))]
+    changed(ks, key, lst)
+    return items
+
+
+def pop_one(ks, key, lst, left: bool) -> bytes:
+    item = lst.popleft() if left else lst.pop()
+    changed(ks, key, lst)
+    return item
+
+
+def _where(arg: bytes) -> bool:
+    """LEFT -> True, RIGHT -> False (case-insensitive); syntax error otherwise."""
+    word = arg.lower()
+    if word == b"left":
+        return True
+    if word == b"right":
+        return False
+    raise ReplyError(SYNTAX_ERROR)
+
+
+def _long_arg(arg: bytes) -> int:
+    return int_arg(arg)
+
+
+# ---------------------------------------------------------------- pushes
+
+def _push_command(c, argv, left: bool, only_existing: bool):
+    ks = c.server.keyspace
+    key = argv[1]
+    lst = write_list(ks, key)
+    if lst is None and only_existing:
+        return 0
+    return push(ks, key, lst, argv[2:], left)
+
+
+@command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
+         summary="Prepends one or more elements to a list. Creates the key if it doesn't "
+                 "exist.", complexity="O(1) for each element added", since="1.0.0")
+def lpush(c, argv):
+    return _push_command(c, argv, left=True, only_existing=False)
+
+
+@command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
+         summary="Appends one or more elements to a list. Creates the key if it doesn't "
+                 "exist.", complexity="O(1) for each element added", since="1.0.0")
+def rpush(c, argv):
+    return _push_command(c, argv, left=False, only_existing=False)
+
+
+@command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
+         summary="Prepends one or more elements to a list only when the list exists.",
+         complexity="O(1) for each element added", since="2.2.0")
+def lpushx(c, argv):
+    return _push_command(c, argv, left=True, only_existing=True)
+
+
+@command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
+         summary="Appends an element to a list only when the list exists.",
+         complexity="O(1) for each element added", since="2.2.0")
+def rpushx(c, argv):
+    return _push_command(c, argv, left=False, only_existing=True)
+
+
+# ---------------------------------------------------------------- pops
+
+def _pop_command(c, argv, left: bool):
+    """LPOP/RPOP key [count]: without count a bulk (nil if none); with count an array
+    (a null array if the key does not exist)."""
+    if len(argv) > 3:
+        raise ReplyError("ERR wrong number of arguments for '%s' command"
+                         % argv[0].decode(errors="replace").lower())
+    has_count = len(argv) == 3
+    count = 0
+    if has_count:
+        count = parse_int64(argv[2])
+        if count is None or count < 0:
+            raise ReplyError(OUT_OF_RANGE_POSITIVE)
+    ks = c.server.keyspace
+    lst = write_list(ks, argv[1])
+    if lst is None:
+        return NULL_ARRAY if has_count else None
+    if not has_count:
+        return pop_one(ks, argv[1], lst, left)
+    if count == 0:
+        return []
+    return pop_many(ks, argv[1], lst, left, count)
+
+
+@command("lpop", -2, "write fast", keys=(1, 1, 1), group="list",
+         summary="Returns the first elements in a list after removing it. Deletes the list "
+                 "if the last element was popped.",
+         complexity="O(N) where N is the number of elements returned", since="1.0.0")
+def lpop(c, argv):
+    return _pop_command(c, argv, left=True)
+
+
+@command("rpop", -2, "write fast", keys=(1, 1, 1), group="list",
+         summary="Returns and removes the last elements of a list. Deletes the list if the "
+                 "last element was popped.",
+         complexity="O(N) where N is the number of elements returned", since="1.0.0")
+def rpop(c, argv):
+    return _pop_command(c, argv, left=False)
+
+
+# ---------------------------------------------------------------- reads
+
+@command("llen", 2, "readonly fast", keys=(1, 1, 1), group="list",
+         summary="Returns the length of a list.", complexity="O(1)", since="1.0.0")
+def llen(c, argv):
+    lst = read_list(c, argv[1])
+    return 0 if lst is None else len(lst)
+
+
+def _clamp_range(start: int, end: int, size: int):
+    """Redis's LRANGE/LTRIM index rules: (start, end) inclusive, or None when empty."""
+    if start < 0:
+        start += size
+    if end < 0:
+        end += size
+    if start < 0:
+        start = 0
+    if start > end or start >= size:
+        return None
+    if end >= size:
+        end = size - 1
+    return start, end
+
+
+def list_range(lst, start: int, end: int) -> list:
+    """Elements start..end (inclusive, already clamped), walking from the nearer end."""
+    size = len(lst)
+    if start <= size - 1 - end:
+        return list(islice(lst, start, end + 1))
+    tail = list(islice(reversed(lst), size - 1 - end, size - start))
+    tail.reverse()
+    return tail
+
+
+@command("lrange", 4, "readonly", keys=(1, 1, 1), group="list",
+         summary="Returns a range of elements from a list.",
+         complexity="O(S+N) where S is the distance of start offset from HEAD for small "
+                    "lists, from nearest end (HEAD or TAIL) for large lists; and N is the "
+                    "number of elements in the specified range.", since="1.0.0")
+def lrange(c, argv):
+    start, end = _long_arg(argv[2]), _long_arg(argv[3])
+    lst = read_list(c, argv[1])
+    if lst is None:
+        return []
+    bounds = _clamp_range(start, end, len(lst))
+    if bounds is None:
+        return []
+    return list_range(lst, *bounds)
+
+
+@command("lindex", 3, "readonly", keys=(1, 1, 1), group="list",
+         summary="Returns an element from a list by its index.",
+         complexity="O(N) where N is the number of elements to traverse to get to the "
+                    "element at index. This makes asking for the first or the last element "
+                    "of the list O(1).", since="1.0.0")
+def lindex(c, argv):
+    index = _long_arg(argv[2])
+    lst = read_list(c, argv[1])
+    if lst is None:
+        return None
+    if index < 0:
+        index += len(lst)
+    if not 0 <= index < len(lst):
+        return None
+    return lst[index]
+
+
+@command("lpos", -3, "readonly", keys=(1, 1, 1), group="list", since="6.0.6",
+         summary="Returns the index of matching elements in a list.",
+         complexity="O(N) where N is the number of elements in the list, for the average "
+                    "case. When searching for the first (or last) element, it takes "
+                    "constant time.")
+def lpos(c, argv):
+    element = argv[2]
+    rank, count, maxlen = 1, -1, 0
+    i = 3
+    while i < len(argv):
+        opt = argv[i].lower()
+        if i + 1 >= len(argv) or opt not in (b"rank", b"count", b"maxlen"):
+            raise ReplyError(SYNTAX_ERROR)
+        value = _long_arg(argv[i + 1])
+        if opt == b"rank":
+            if value == -(1 << 63):
+                value = -1     # Redis negates it in C: it stays negative and every match
+                #                counts, so it acts as -1
+            if value == 0:
+                raise ReplyError("ERR RANK can't be zero: use 1 to start from the first "
+                                 "match, 2 from the second ... or use negative to start "
+                                 "from the end of the list")
+            rank = value
+        elif opt == b"count":
+            if value < 0:
+                raise ReplyError("ERR COUNT can't be negative")
+            count = value
+        else:
+            if value < 0:
+                raise ReplyError("ERR MAXLEN can't be negative")
+            maxlen = value
+        i += 2
+    lst = read_list(c, argv[1])
+    if lst is None:
+        return [] if count != -1 else None
+    size = len(lst)
+    forward = rank > 0
+    skip = abs(rank) - 1
+    wanted = 1 if count == -1 else count      # 0 = every match
+    found = []
+    seq = lst if forward else reversed(lst)
+    for offset, item in enumerate(seq):
+        if maxlen and offset >= maxlen:
+            break
+        if item == element:
+            if skip:
+                skip -= 1
+                continue
+            found.append(offset if forward else size - 1 - offset)
+            if wanted and len(found) >= wanted:
+                break
+    if count != -1:
+        return found
+    return found[0] if found else None
+
+
+# ---------------------------------------------------------------- in-place changes
+
+@command("lset", 4, "write denyoom", keys=(1, 1, 1), group="list",
+         summary="Sets the value of an element in a list by its index.",
+         complexity="O(N) where N is the length of the list. Setting either the first or "
+                    "the last element of the list is O(1).", since="1.0.0")
+def lset(c, argv):
+    index = _long_arg(argv[2])
+    ks = c.server.keyspace
+    lst = write_list(ks, argv[1])
+    if lst is None:
+        raise ReplyError("ERR no such key")
+    if index < 0:
+        index += len(lst)
+    if not 0 <= index < len(lst):
+        raise ReplyError("ERR index out of range")
+    lst[index] = argv[3]
+    ks.modified(argv[1])
+    return OK
+
+
+@command("lrem", 4, "write", keys=(1, 1, 1), group="list",
+         summary="Removes elements from a list. Deletes the list if the last element was "
+                 "removed.",
+         complexity="O(N+M) where N is the length of the list and M is the number of "
+                    "elements removed.", since="1.0.0")
+def lrem(c, argv):
+    count = _long_arg(argv[2])
+    element = argv[3]
+    ks = c.server.keyspace
+    lst = write_list(ks, argv[1])
+    if lst is None:
+        return 0
+    limit = abs(count)
+    removed = 0
+    kept = []
+    seq = reversed(lst) if count < 0 else lst
+    for item in seq:
+        if item == element and (not limit or removed < limit):
+            removed += 1
+        else:
+            kept.append(item)
+    if removed:
+        if count < 0:
+            kept.reverse()
+        lst.clear()
+        lst.extend(kept)
+        changed(ks, argv[1], lst)
+    return removed
+
+
+@command("ltrim", 4, "write", keys=(1, 1, 1), group="list",
+         summary="Removes elements from both ends a list. Deletes the list if all elements "
+                 "were trimmed.",
+         complexity="O(N) where N is the number of elements to be removed by the "
+                    "operation.", since="1.0.0")
+def ltrim(c, argv):
+    start, end = _long_arg(argv[2]), _long_arg(argv[3])
+    ks = c.server.keyspace
+    lst = write_list(ks, argv[1])
+    if lst is None:
+        return OK
+    bounds = _clamp_range(start, end, len(lst))
+    if bounds is None:
+        lst.clear()
+    else:
+        first, last = bounds
+        for _ in range(len(lst) - 1 - last):
+            lst.pop()
+        for _ in range(first):
+            lst.popleft()
+    changed(ks, argv[1], lst)
+    return OK
+
+
+@command("linsert", 5, "write denyoom", keys=(1, 1, 1), group="list",
+         summary="Inserts an element before or after another element in a list.",
+         complexity="O(N) where N is the number of elements to traverse before seeing the "
+                    "value pivot. This means that inserting somewhere on the left end on "
+                    "the list (head) can be considered O(1) and inserting somewhere on the "
+                    "right end (tail) is O(N).", since="2.2.0")
+def linsert(c, argv):
+    where = argv[2].lower()
+    if where not in (b"before", b"after"):
+        raise ReplyError(SYNTAX_ERROR)
+    ks = c.server.keyspace
+    lst = write_list(ks, argv[1])
+    if lst is None:
+        return 0
+    try:
+        index = lst.index(argv[3])
+    except ValueError:
+        return -1
+    lst.insert(index if where == b"before" else index + 1, argv[4])
+    ks.modified(argv[1])
+    return len(lst)
+
+
+# ---------------------------------------------------------------- moves
+
+def move_element(ks, src, lst, dst, left_from: bool, left_to: bool):
+    """Pop from `lst` (at src) and push to dst; WRONGTYPE (nothing popped) if dst is not a
+    list. For src == dst the element is rotated."""
+    target = write_list(ks, dst)
+    item = lst.popleft() if left_from else lst.pop()
+    if dst == src:
+        target = lst
+    if target is lst:
+        if left_to:
+            lst.appendleft(item)
+        else:
+            lst.append(item)
+        ks.modified(src)
+        return item
+    changed(ks, src, lst)
+    push(ks, dst, target, (item,), left_to)
+    return item
+
+
+def _lmove(c, src, dst, left_from, left_to):
+    ks = c.server.keyspace
+    lst = write_list(ks, src)
+    if lst is None:
+        return None
+    return move_element(ks, src, lst, dst, left_from, left_to)
+
+
+@command("lmove", 5, "write denyoom", keys=(1, 2, 1), group="list", since="6.2.0",
+         summary="Returns an element after popping it from one list and pushing it to "
+                 "another. Deletes the list if the last element was moved.",
+         complexity="O(1)")
+def lmove(c, argv):
+    left_from, left_to = _where(argv[3]), _where(argv[4])
+    return _lmove(c, argv[1], argv[2], left_from, left_to)
+
+
+@command("rpoplpush", 3, "write denyoom", keys=(1, 2, 1), group="list", since="1.2.0",
+         summary="Returns the last element of a list after removing and pushing it to "
+                 "another list. Deletes the list if the last element was popped.",
+         complexity="O(1)")
+def rpoplpush(c, argv):
+    return _lmove(c, argv[1], argv[2], False, True)
+
+
+def _blocking_move(c, src, dst, left_from, left_to, timeout):
+    ks = c.server.keyspace
+    lst = write_list(ks, src)
+    if lst is not None:
+        return move_element(ks, src, lst, dst, left_from, left_to)
+    if not can_block(c):
+        return None
+
+    def serve(key):
+        current = ks.get(key)
+        if type(current) is not ListValue or not current:
+            return None
+        try:
+            return move_element(ks, key, current, dst, left_from, left_to)
+        except ReplyError as exc:
+            return exc                 # WRONGTYPE destination: the waiter gets the error
+    return block(c, [src], timeout, serve, None)
+
+
+@command("blmove", 6, "write denyoom noscript blocking", keys=(1, 2, 1), group="list",
+         since="6.2.0", complexity="O(1)",
+         summary="Pops an element from a list, pushes it to another list and returns it. "
+                 "Blocks until an element is available otherwise. Deletes the list if the "
+                 "last element was moved.")
+def blmove(c, argv):
+    left_from, left_to = _where(argv[3]), _where(argv[4])
+    timeout = parse_timeout(argv[5])
+    return _blocking_move(c, argv[1], argv[2], left_from, left_to, timeout)
+
+
+@command("brpoplpush", 4, "write denyoom noscript blocking", keys=(1, 2, 1), group="list",
+         since="2.2.0", complexity="O(1)",
+         summary="Pops an element from a list, pushes it to another list and returns it. "
+                 "Block until an element is available otherwise. Deletes the list if the "
+                 "last element was popped.")
+def brpoplpush(c, argv):
+    timeout = parse_timeout(argv[3])
+    return _blocking_move(c, argv[1], argv[2], False, True, timeout)
+
+
+# ---------------------------------------------------------------- BLPOP / BRPOP
+
+def _blocking_pop(c, argv, left: bool):
+    timeout = parse_timeout(argv[-1])
+    keys = argv[1:-1]
+    ks = c.server.keyspace
+    for key in keys:
+        lst = write_list(ks, key)
+        if lst:
+            return [key, pop_one(ks, key, lst, left)]
+    if not can_block(c):
+        return NULL_ARRAY
+
+    def serve(key):
+        lst = ks.get(key)
+        if type(lst) is not ListValue or not lst:
+            return None
+        return [key, pop_one(ks, key, lst, left)]
+    return block(c, keys, timeout, serve, NULL_ARRAY)
+
+
+@command("blpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list",
+         since="2.0.0", complexity="O(N) where N is the number of provided keys.",
+         summary="Removes and returns the first element in a list. Blocks until an element "
+                 "is available otherwise. Deletes the list if the last element was popped.")
+def blpop(c, argv):
+    return _blocking_pop(c, argv, left=True)
+
+
+@command("brpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list",
+         since="2.0.0", complexity="O(N) where N is the number of provided keys.",
+         summary="Removes and returns the last element in a list. Blocks until an element "
+                 "is available otherwise. Deletes the list if the last element was popped.")
+def brpop(c, argv):
+    return _blocking_pop(c, argv, left=False)
+
+
+# ---------------------------------------------------------------- LMPOP / BLMPOP
+
+def numkeys_finder(numkeys_index: int):
+    """key_finder for `... numkeys key [key ...] ...` commands (COMMAND GETKEYS, routing)."""
+    def find(argv):
+        if numkeys_index >= len(argv):
+            return []
+        n = parse_int64(argv[numkeys_index])
+        if n is None or n <= 0 or n > len(argv) - numkeys_index - 1:
+            return []
+        return list(range(numkeys_index + 1, numkeys_index + 1 + n))
+    return find
+
+
+def parse_numkeys(argv, index: int) -> int:
+    """numkeys as getRangeLongFromObjectOrReply(1, LONG_MAX) reads it, then checked
+    against the arguments left (a syntax error, as in Redis)."""
+    n = parse_int64(argv[index])
+    if n is None or n <= 0:
+        raise ReplyError("ERR numkeys should be greater than 0")
+    if n > len(argv) - index - 1:
+        raise ReplyError(SYNTAX_ERROR)
+    return n
+
+
+def parse_mpop_tail(argv, i: int, words: dict):
+    """The `<where> [COUNT count]` tail of LMPOP/ZMPOP: (where value, count)."""
+    if i >= len(argv):
+        raise ReplyError(SYNTAX_ERROR)
+    where = words.get(argv[i].lower())
+    if where is None:
+        raise ReplyError(SYNTAX_ERROR)
+    i += 1
+    count = 1
+    seen_count = False
+    while i < len(argv):
+        if argv[i].lower() == b"count" and i + 1 < len(argv) and not seen_count:
+            count = parse_int64(argv[i + 1])
+            if count is None or count <= 0:
+                raise ReplyError("ERR count should be greater than 0")
+            seen_count = True
+            i += 2
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+    return where, count
+
+
+def _lmpop(c, argv, numkeys_index: int, timeout):
+    n = parse_numkeys(argv, numkeys_index)
+    keys = argv[numkeys_index + 1:numkeys_index + 1 + n]
+    left, count = parse_mpop_tail(argv, numkeys_index + 1 + n,
+                                  {b"left": True, b"right": False})
+    ks = c.server.keyspace
+    for key in keys:
+        lst = write_list(ks, key)
+        if lst:
+            return [key, pop_many(ks, key, lst, left, count)]
+    if timeout is None or not can_block(c):
+        return NULL_ARRAY
+
+    def serve(key):
+        lst = ks.get(key)
+        if type(lst) is not ListValue or not lst:
+            return None
+        return [key, pop_many(ks, key, lst, left, count)]
+    return block(c, keys, timeout, serve, NULL_ARRAY)
+
+
+@command("lmpop", -4, "write", keys=None, key_finder=numkeys_finder(1), group="list",
+         since="7.0.0",
+         complexity="O(N+M) where N is the number of provided keys and M is the number of "
+                    "elements returned.",
+         summary="Returns multiple elements from a list after removing them. Deletes the "
+                 "list if the last element was popped.")
+def lmpop(c, argv):
+    return _lmpop(c, argv, 1, None)
+
+
+@command("blmpop", -5, "write blocking", keys=None, key_finder=numkeys_finder(2),
+         group="list", since="7.0.0",
+         complexity="O(N+M) where N is the number of provided keys and M is the number of "
+                    "elements returned.",
+         summary="Pops the first element from one of multiple lists. Blocks until an "
+                 "element is available otherwise. Deletes the list if the last element was "
+                 "popped.")
+def blmpop(c, argv):
+    timeout = parse_timeout(argv[1])
+    return _lmpop(c, argv, 2, timeout)
