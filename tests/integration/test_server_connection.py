@@ -134,7 +134,7 @@ def test_redis_cli_one_shots(node):
 
 
 def test_redis_cli_with_password(tmp_path):
-    node = start_node("--requirepass", "s3cret")
+    node = start_node("--requirepass", "s3cret", slots=False)
     try:
         port = str(node.port)
         assert run("redis-cli", "-p", port, "--no-auth-warning", "-a", "s3cret",
@@ -187,7 +187,7 @@ def test_monitor_sees_other_clients_commands(node):
 # ---------------------------------------------------------------- AUTH, CLIENT KILL
 
 def test_requirepass():
-    node = start_node("--requirepass", "pw")
+    node = start_node("--requirepass", "pw", slots=False)
     try:
         c = RawClient(node.port)
         assert c.call("PING") == ("-", "NOAUTH Authentication required.")
@@ -275,7 +275,7 @@ def test_debug_set_active_expire(raw):
 # ---------------------------------------------------------------- process lifetime
 
 def test_shutdown_exits_0():
-    node = start_node()
+    node = start_node(slots=False)
     try:
         c = RawClient(node.port)
         c.send_raw(RawClient.encode(["SHUTDOWN", "NOSAVE"]))
@@ -287,7 +287,7 @@ def test_shutdown_exits_0():
 
 
 def test_sigterm_exits_0():
-    node = start_node()
+    node = start_node(slots=False)
     try:
         RawClient(node.port).call("PING")
         node.signal(signal.SIGTERM)
@@ -297,7 +297,7 @@ def test_sigterm_exits_0():
 
 
 def test_second_node_on_the_same_cluster_config_file_exits_1():
-    first = start_node("--cluster-config-file", "shared.conf")
+    first = start_node("--cluster-config-file", "shared.conf", slots=False)
     try:
         proc = subprocess.run([PYTHON, os.path.join(ROOT, "node.py"), "-p", str(free_port()),
                                "--dir", first.cwd, "--cluster-config-file", "shared.conf"],
@@ -316,7 +316,7 @@ def test_config_rewrite_updates_the_start_up_file(tmp_path):
     port = free_port()
     conf = tmp_path / "node.conf"
     conf.write_text("# my node\nport %d\nmaxclients 50\n" % port)
-    node = start_node(str(conf), port=port, cwd=str(tmp_path))
+    node = start_node(str(conf), port=port, cwd=str(tmp_path), slots=False)
     try:
         c = RawClient(node.port)
         assert c.call("CONFIG", "SET", "cluster-node-timeout", "5000") == ("+", "OK")
@@ -325,5 +325,22 @@ def test_config_rewrite_updates_the_start_up_file(tmp_path):
         lines = conf.read_text().splitlines()
         assert lines[0] == "# my node"
         assert "maxclients 60" in lines and "cluster-node-timeout 5000" in lines
+    finally:
+        node.stop()
+
+
+def test_redis_py_cluster_client_starts_on_our_command_table():
+    """RedisCluster: CLUSTER SLOTS, then COMMAND for its CommandsParser, then routing."""
+    from redis.cluster import RedisCluster
+    node = start_node()                   # a one-node cluster owning every slot
+    try:
+        rc = RedisCluster(host="127.0.0.1", port=node.port, decode_responses=True)
+        try:
+            assert rc.set("a", "1") is True and rc.get("a") == "1"
+            parser = rc.commands_parser
+            assert parser.get_keys(rc, "MSET", "a", "1", "b", "2") == ["a", "b"]
+            assert rc.delete("a") == 1
+        finally:
+            rc.close()
     finally:
         node.stop()
