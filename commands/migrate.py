@@ -20,6 +20,8 @@ the moment it is serialized. A key that changed in flight is not deleted; it is 
 again in a follow-up round with REPLACE (or, if it was deleted meanwhile, deleted on the
 target with ASKING + DEL), until the target's copy is current (at most
 MAX_FOLLOW_UP_ROUNDS rounds; a key still changing after that stays here, not lost).
+Inside EXEC the transfer must not yield (other clients would run in the middle of the
+transaction), so there it uses a plain blocking socket and blocks the node, like Redis.
 
 `timeout` bounds every single socket operation (connect, each 64 KB write, each read),
 as in Redis; timeout <= 0 means 1000 ms. Connections are cached per host:port for 10 s
@@ -39,6 +41,7 @@ import time
 import gevent
 import hiredis
 from gevent import socket as gsocket
+from gevent.monkey import get_original
 
 from commands.dump import dump_payload
 from commands.keyspace import now_ms
@@ -109,22 +112,24 @@ class _ConnectError(Exception):
 
 
 class _TargetConnection:
-    __slots__ = ("sock", "reader", "db", "last_use")
+    __slots__ = ("sock", "reader", "db", "last_use", "cooperative")
 
-    def __init__(self, sock):
+    def __init__(self, sock, cooperative=True):
         self.sock = sock
         self.reader = hiredis.Reader()
         self.db = 0                   # a new connection is on db 0
         self.last_use = time.monotonic()
+        self.cooperative = cooperative    # a gevent socket (else a blocking one)
 
     def send(self, data: bytes) -> None:
         view = memoryview(data)
         try:
             for start in range(0, len(view), WRITE_CHUNK):
                 self.sock.sendall(view[start:start + WRITE_CHUNK])
-                # Loopback rarely blocks, so a big transfer would never let the other
-                # clients in: yield between chunks.
-                gevent.sleep(0)
+                if self.cooperative:
+                    # Loopback rarely blocks, so a big transfer would never let the
+                    # other clients in: yield between chunks.
+                    gevent.sleep(0)
         except OSError as exc:
             raise _TransferError.of(exc, writing=True) from None
 
@@ -171,8 +176,32 @@ def _checkout(host: bytes, port: bytes, timeout: float) -> _TargetConnection:
     return _TargetConnection(sock)
 
 
+def _connect_blocking(host: bytes, port: bytes, timeout: float) -> _TargetConnection:
+    """A plain blocking socket, for a MIGRATE inside EXEC: there it must block the whole
+    node, as Redis does, or other clients would run in the middle of the transaction."""
+    real_socket = get_original("socket", "socket")
+    real_getaddrinfo = get_original("socket", "getaddrinfo")
+    try:
+        infos = real_getaddrinfo(host.decode(), _atoi(port), 0, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError, OverflowError):
+        raise _ConnectError() from None
+    family, kind, proto, _, address = infos[0]
+    sock = real_socket(family, kind, proto)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(address)
+    except OSError as exc:
+        sock.close()
+        raise _TransferError.of(exc, writing=True) from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return _TargetConnection(sock, cooperative=False)
+
+
 def _checkin(host: bytes, port: bytes, conn: _TargetConnection) -> None:
     global _reaper
+    if not conn.cooperative:
+        conn.close()
+        return
     conn.last_use = time.monotonic()
     old = _cache.pop((host, port), None)
     if old is not None:               # another MIGRATE cached one meanwhile: keep one
@@ -302,14 +331,18 @@ def migrate(c, argv):
     if not keys:
         # Not an error: the keys often just expired meanwhile.
         return NOKEY
-    return _Migration(ks, argv[1], argv[2], db, timeout / 1000.0, opts).run(keys)
+    # Run by EXEC (the client is still "in MULTI" then): yielding would let other
+    # clients into the transaction, so this one blocks the node like Redis's MIGRATE.
+    atomic = c.multi is not None
+    return _Migration(ks, argv[1], argv[2], db, timeout / 1000.0, opts, atomic).run(keys)
 
 
 class _Migration:
     """One MIGRATE call: snapshot the keys, send them, apply the acknowledgements."""
 
-    def __init__(self, ks, host, port, db, timeout, opts):
+    def __init__(self, ks, host, port, db, timeout, opts, atomic=False):
         self.ks = ks
+        self.atomic = atomic          # inside EXEC: blocking socket, no yields
         self.host = host
         self.port = port
         self.db = db
@@ -370,7 +403,7 @@ class _Migration:
                 ttl, payload = snap
                 items.append((key, _resp(b"RESTORE-ASKING", key, b"%d" % ttl, payload,
                                          *suffix), 1))
-            if n % SNAPSHOT_YIELD_EVERY == 0:
+            if n % SNAPSHOT_YIELD_EVERY == 0 and not self.atomic:
                 gevent.sleep(0)       # a big batch must not starve the other clients
         return items
 
@@ -391,7 +424,10 @@ class _Migration:
 
     def _round(self, items, may_retry: bool) -> None:
         while True:
-            conn = _checkout(self.host, self.port, self.timeout)
+            if self.atomic:
+                conn = _connect_blocking(self.host, self.port, self.timeout)
+            else:
+                conn = _checkout(self.host, self.port, self.timeout)
             self.processed = 0
             try:
                 self._exchange(conn, items)

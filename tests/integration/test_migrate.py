@@ -394,3 +394,21 @@ def test_5000_keys_while_other_clients_are_served(nodes, src, dst):
     print("MIGRATE of 5000 keys: %d PINGs answered meanwhile, slowest %.1f ms"
           % (len(latencies), max(latencies) * 1000))
     assert max(latencies) < 0.5, (len(latencies), max(latencies))
+
+
+def test_migrate_inside_exec(nodes, src, dst):
+    src.call("MSET", "{t}a", "1", "{t}b", "2")
+    assert src.call("MULTI") == OK
+    assert src.call("MIGRATE", "127.0.0.1", nodes[1].port, "", 0, 5000, "KEYS", "{t}a",
+                    "{t}b") == ("+", "QUEUED")
+    assert src.call("EXISTS", "{t}a", "{t}b") == ("+", "QUEUED")
+    assert src.call("EXEC") == ("*", [OK, (":", 0)])
+    assert dst.call("MGET", "{t}a", "{t}b") == ("*", [("$", b"1"), ("$", b"2")])
+    assert src.call("MULTI") == OK
+    src.call("MIGRATE", "127.0.0.1", free_port(), "{t}a", 0, 300)
+    assert src.call("EXEC") == ("*", [NOKEY])
+    src.call("SET", "{t}c", "3")
+    assert src.call("MULTI") == OK
+    src.call("MIGRATE", "127.0.0.1", free_port(), "{t}c", 0, 300)
+    assert src.call("EXEC") == ("*", [IOERR_WRITING])
+    assert src.call("GET", "{t}c") == ("$", b"3")
