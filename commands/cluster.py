@@ -220,8 +220,6 @@ def cluster_addslots(c, argv):
 @subcommand(CLUSTER, "addslotsrange", -4, "admin stale", since="7.0.0",
             summary="Assigns new hash slot ranges to a node.")
 def cluster_addslotsrange(c, argv):
-    if len(argv) % 2:
-        raise ReplyError("ERR wrong number of arguments for 'cluster|addslotsrange' command")
     run(c, c.server.cluster_state.add_slots_range, argv[2:])
     return OK
 
@@ -235,8 +233,6 @@ def cluster_delslots(c, argv):
 @subcommand(CLUSTER, "delslotsrange", -4, "admin stale", since="7.0.0",
             summary="Sets hash slot ranges as unbound for a node.")
 def cluster_delslotsrange(c, argv):
-    if len(argv) % 2:
-        raise ReplyError("ERR wrong number of arguments for 'cluster|delslotsrange' command")
     run(c, c.server.cluster_state.del_slots_range, argv[2:])
     return OK
 
