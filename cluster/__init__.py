@@ -9,6 +9,9 @@ Layout (one concern per file):
     state.py        ClusterState: the I/O-free state machine (packets, cron, cluster state)
     links.py        link bookkeeping            gossip.py   heartbeats and gossip
     failure.py      failure reports, FAIL       slot_config.py  slot ownership, epochs
+    failover.py     replica elections, votes    manual_failover.py  CLUSTER FAILOVER, MFSTART
+    replication_state.py  CLUSTER REPLICATE, master link status, replica migration
+    restore.py      apply a loaded nodes.conf   slot_migration.py   CLUSTER SETSLOT
     admin.py        CLUSTER subcommands and fault hooks
     effects.py      what the state asks an adapter to do
     view.py         read-only view for commands/ (slot owner, cluster ok, role)
@@ -41,6 +44,22 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     clusterHandleConfigEpochCollision    SlotConfig.handle_config_epoch_collision
     clusterBumpConfigEpochWithoutConsensus  SlotConfig.bump_config_epoch_without_consensus
     clusterUpdateState                   ClusterState.update_cluster_state
+    clusterHandleSlaveFailover           Failover.handle_replica_failover
+    clusterGetSlaveRank                  Failover.get_replica_rank
+    clusterGetFailedPrimaryRank (Valkey) Failover.get_failed_master_rank
+    clusterLogCantFailover               Failover.log_cant_failover
+    clusterRequestFailoverAuth           Failover.request_failover_auth
+    clusterSendFailoverAuthIfNeeded      Failover.send_failover_auth_if_needed
+    clusterFailoverReplaceYourMaster     Failover.failover_replace_your_master
+    CLUSTER FAILOVER (clusterCommand)    ManualFailover.failover
+    clusterHandleManualFailover          ManualFailover.handle_manual_failover
+    manualFailoverCheckTimeout           ManualFailover.manual_failover_check_timeout
+    resetManualFailover                  ManualFailover.reset_manual_failover
+    CLUSTER REPLICATE (clusterCommand)   Replication.replicate
+    clusterUpdateMyselfFlags             Replication.update_myself_flags
+    clusterHandleSlaveMigration          Replication.handle_replica_migration
+    clusterCountNonFailingSlaves         Replication.count_non_failing_replicas
+    clusterLoadConfig (applying it)      ConfigRestore._restore
     clusterBlacklistExists               ClusterState._blacklisted
     freeClusterLink                      LinkHandling.free_link
     setClusterNodeToInboundClusterLink   LinkHandling._bind_inbound_link

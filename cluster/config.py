@@ -14,7 +14,11 @@ class ClusterConfig:
     cport: int = 0                      # 0: port + 10000
     node_timeout: int = 15000           # cluster-node-timeout, ms
     require_full_coverage: bool = True  # cluster-require-full-coverage
-    allow_replica_migration: bool = True
+    allow_replica_migration: bool = True  # cluster-allow-replica-migration
+    migration_barrier: int = 1          # cluster-migration-barrier
+    replica_no_failover: bool = False   # cluster-replica-no-failover (NOFAILOVER flag)
+    replica_validity_factor: int = 10   # cluster-replica-validity-factor; 0: any data age
+    repl_ping_replica_period: int = 10  # repl-ping-replica-period, seconds (data-age slack)
     announce_ip: str = ""               # cluster-announce-ip
     blacklist_ttl: int = 60000          # CLUSTER FORGET ban, ms
     ping_interval: int = 0              # hidden cluster-ping-interval; 0: node_timeout/2
@@ -29,8 +33,12 @@ class DataHooks:
     """What the cluster needs from the data side, handed in by node.py."""
     count_keys_in_slot: Callable[[int], int] = lambda slot: 0
     delete_keys_in_slot: Callable[[int], int] = lambda slot: 0
+    # A master's master_repl_offset; a replica's processed offset from its master.
     repl_offset: Callable[[], int] = lambda: 0
     db_size: Callable[[], int] = lambda: 0
+    # When the replication link is up: the ms time (the state's clock) of the last
+    # data or ping from the master, or None to treat the data as current.
+    master_last_interaction_ms: Callable[[], int | None] = lambda: None
 
 
 @dataclass

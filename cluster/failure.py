@@ -70,3 +70,18 @@ class FailureDetection:
         node.flags &= ~NODE_FAIL
         self._update_state_later()
         self._save()
+
+    def process_fail(self: ClusterState, msg: m.Fail, sender: ClusterNode | None) -> None:
+        """A FAIL message: believe it from any known node (the quorum was the sender's)."""
+        if sender is None:
+            self._log("verbose", f"Ignoring FAIL message from unknown node {msg.header.sender} "
+                                 f"about {msg.node_id}")
+            return
+        failing = self.nodes.get(msg.node_id)
+        if failing is None or failing.flags & (NODE_FAIL | NODE_MYSELF):
+            return
+        self._log("notice", f"FAIL message received from {sender.name} about {failing.name}")
+        failing.flags = (failing.flags | NODE_FAIL) & ~NODE_PFAIL
+        failing.fail_time = self._now
+        self._update_state_later()
+        self._save()

@@ -30,9 +30,12 @@ class Gossip:
         self._effects.append(Send(link_id, msg))
 
     def build_header(self: ClusterState) -> m.Header:
-        """clusterBuildMessageHdr. A replica advertises its master's slots and epoch."""
+        """clusterBuildMessageHdr. A replica advertises its master's slots and epoch, and
+        its own processed offset; a master in a manual failover sets PAUSED."""
         me = self.myself
         master = self.master_of(me)
+        # PAUSED tells the replica that the offset in this header will not move.
+        mflags = m.MFLAG_PAUSED if self.mf_end and me.is_master else 0
         return m.Header(
             sender=me.name,
             current_epoch=self.current_epoch,
@@ -44,7 +47,7 @@ class Gossip:
             port=self.config.port,
             cport=self.config.cport,
             cluster_ok=self.state_ok,
-            mflags=0,
+            mflags=mflags,
             shard_id=me.shard_id,
             slots=master.slot_ranges if master else [],
         )
@@ -108,9 +111,16 @@ class Gossip:
                 continue
             self._send(node.link, msg)
 
-    def broadcast_pong(self: ClusterState) -> None:
+    def broadcast_pong(self: ClusterState, local_replicas_only: bool = False) -> None:
+        """clusterBroadcastPong: to all, or (LOCAL_SLAVES) to the other replicas of my
+        master and to my own replicas."""
+        me = self.myself
         for node in self.node_list():
             if node.link is None or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
+                continue
+            if local_replicas_only and not (
+                    node.is_replica and node.master_name is not None
+                    and node.master_name in (me.master_name, me.name)):
                 continue
             self.send_ping(node.link, m.PONG)
 

@@ -15,7 +15,7 @@ NODE_MYSELF = 16
 NODE_HANDSHAKE = 32
 NODE_NOADDR = 64
 NODE_MEET = 128
-NODE_MIGRATE_TO = 256
+NODE_MIGRATE_TO = 256  # a master that has (or had) replicas: a replica-migration target
 NODE_NOFAILOVER = 512
 
 # CLUSTER NODES prints flags in this order; MEET and MIGRATE_TO are never printed.
@@ -45,7 +45,7 @@ class ClusterNode:
         "config_epoch", "master_name", "repl_offset", "slots", "_ranges",
         "ping_sent", "pong_received", "data_received", "fail_time", "voted_time",
         "fail_reports", "link", "inbound_link", "connecting", "meet_sent",
-        "no_inbound_since",
+        "no_inbound_since", "orphaned_time",
     )
 
     def __init__(self, name: str, flags: int, now_ms: int):
@@ -65,7 +65,7 @@ class ClusterNode:
         self.pong_received = 0
         self.data_received = 0
         self.fail_time = 0
-        self.voted_time = 0       # used by elections (issue 5)
+        self.voted_time = 0       # when I last voted for a replica of this master; 0: never
         # sender name -> time of its latest report that this node is PFAIL/FAIL
         self.fail_reports: dict[str, int] = {}
         self.link = None          # outbound link id
@@ -73,6 +73,7 @@ class ClusterNode:
         self.connecting = False   # a Connect effect is outstanding
         self.meet_sent = 0
         self.no_inbound_since = now_ms
+        self.orphaned_time = 0    # since when this master has had no working replica (migration)
 
     # Flag helpers, named as Redis's macros.
     @property

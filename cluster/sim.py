@@ -18,7 +18,7 @@ from typing import Callable
 
 from cluster import messages as m
 from cluster import nodesconf
-from cluster.effects import CloseLink, Connect, Log, SaveConfig, Send
+from cluster.effects import CloseLink, Connect, Log, ReplicationChanged, SaveConfig, Send
 from cluster.node_record import NODE_FAIL, NODE_HANDSHAKE, NODE_PFAIL
 from cluster.slots import CLUSTER_SLOTS
 from cluster.state import ClusterConfig, ClusterState
@@ -38,6 +38,7 @@ class SimNode:
     bytes_sent: int = 0
     messages_sent: int = 0
     logs: list[tuple[int, str, str]] = field(default_factory=list)
+    replicating_from: int | None = None  # index of the master our replication link goes to
 
     @property
     def cport(self) -> int:
@@ -70,6 +71,7 @@ class Simulation:
         self.groups: dict[int, int] | None = None  # node index -> partition group
         self.nodes = [SimNode(i, "127.0.0.1", 7000 + i) for i in range(n)]
         self._by_address = {(node.ip, node.cport): node for node in self.nodes}
+        self._by_port = {(node.ip, node.port): node for node in self.nodes}
         for node in self.nodes:
             self._boot(node, loaded=None)
         self.total_bytes = 0
@@ -82,6 +84,7 @@ class Simulation:
 
     def _boot(self, node: SimNode, loaded) -> None:
         config = ClusterConfig(port=node.port, node_timeout=self.node_timeout)
+        node.replicating_from = None
         node.state = ClusterState(config, random.Random(self.rng.getrandbits(64)), self.now,
                                   loaded=loaded)
         node.alive = True
@@ -105,6 +108,10 @@ class Simulation:
         for link_id, link in list(self.links.items()):
             if link.owner == i and link.open:
                 self._close_pair(link_id, notify_owner=False)
+        # Its replicas see their replication link reset too.
+        for other in self.alive_nodes():
+            if other.replicating_from == i:
+                self._schedule(self._delay(), self._master_link_down(other, other.state))
 
     def restart(self, i: int) -> None:
         """Start the node again from its last saved nodes.conf."""
@@ -154,6 +161,38 @@ class Simulation:
                 node.config_dirty = True
             elif kind is Log and self.keep_logs:
                 node.logs.append((self.now, effect.level, effect.text))
+            elif kind is ReplicationChanged:
+                self._replication_changed(node, effect)
+
+    # ------------------------------------------------------------------
+    # Replication links (no data: only the link status the election needs)
+    # ------------------------------------------------------------------
+
+    def _replication_changed(self, node: SimNode, effect: ReplicationChanged) -> None:
+        node.replicating_from = None
+        if effect.master_name is None:
+            return
+        target = self._by_port.get((effect.ip, effect.port))
+        if target is None:
+            return
+        state = node.state
+
+        def connected() -> None:
+            # The sync "completes" after a round trip if the master is there.
+            if node.alive and node.state is state and target.alive \
+                    and state.myself.master_name == effect.master_name \
+                    and self._reachable(node.index, target.index):
+                node.replicating_from = target.index
+                self._apply(node, state.set_master_link_status(True, self.now))
+
+        self._schedule(2 * self._delay(), connected)
+
+    def _master_link_down(self, node: SimNode, state: ClusterState) -> Callable[[], None]:
+        def down() -> None:
+            if node.alive and node.state is state:
+                node.replicating_from = None
+                self._apply(node, state.set_master_link_status(False, self.now))
+        return down
 
     def _send(self, node: SimNode, effect: Send) -> None:
         link = self.links.get(effect.link_id)
@@ -275,6 +314,12 @@ class Simulation:
             self._apply(node, node.state.add_slots_range([start, end], self.now))
             self._apply(node, node.state.set_config_epoch(i + 1, self.now))
 
+    def make_replicas(self, masters: int) -> None:
+        """CLUSTER REPLICATE: node i >= ``masters`` replicates node i % masters."""
+        for node in self.nodes[masters:]:
+            master = self.nodes[node.index % masters].state.myself.name
+            self._apply(node, node.state.replicate(master, self.now))
+
     def meet_all(self, pattern: str = "star") -> None:
         """Every node meets node 0 ("star", as redis-cli does) or its predecessor ("chain")."""
         for node in self.nodes[1:]:
@@ -337,3 +382,28 @@ class Simulation:
         return [(node.index, peer.name) for node in self.alive_nodes()
                 for peer in node.state.nodes.values()
                 if peer.name in names and peer.flags & NODE_FAIL]
+
+    def masters_serving_slots(self, observer: SimNode) -> dict[str, int]:
+        """master name -> slot count, as ``observer`` sees the slot table."""
+        counts: dict[str, int] = {}
+        for owner in observer.state.slots:
+            if owner is not None:
+                counts[owner.name] = counts.get(owner.name, 0) + 1
+        return counts
+
+    def slots_agreed_by_live_masters(self) -> bool:
+        """Every live node maps every slot to the same live master, which claims it itself."""
+        alive = self.alive_nodes()
+        by_name = {n.state.myself.name: n for n in alive}
+        reference = alive[0].state.slots
+        for node in alive:
+            table = node.state.slots
+            for slot in range(CLUSTER_SLOTS):
+                owner, ref = table[slot], reference[slot]
+                if owner is None or ref is None or owner.name != ref.name:
+                    return False
+        for slot, owner in enumerate(reference):
+            holder = by_name.get(owner.name)
+            if holder is None or holder.state.slots[slot] is not holder.state.myself:
+                return False
+        return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cluster import messages as m
 from cluster.node_record import ClusterNode
 from cluster.slots import SlotRange
 
@@ -72,19 +73,43 @@ class SlotConfig:
             # but anyone, whatever its epoch, may take them now.
             claimed_slots = {s for start, end in claimed for s in range(start, end + 1)}
             not_claiming.update(sender_slots - claimed_slots)
-        if not changed:
-            return
-        self._update_state_later()
-        self._save(fsync=True)
+        if changed:
+            self._update_state_later()
+            self._save(fsync=True)
+        my_master = self.nodes.get(me.master_name) if me.is_replica and me.master_name else None
+        grand_master = self.nodes.get(my_master.master_name) \
+            if my_master is not None and my_master.is_replica and my_master.master_name else None
         if new_master is not None and cur_master is not None and not cur_master.slots \
                 and (self.config.allow_replica_migration or len(sender.slots) == migrated_our_slots):
-            self._log("notice", "Configuration change detected. Reconfiguring myself "
-                                f"as a replica of {sender.name}")
+            # My master (or I) lost its last slot to the sender, say after a
+            # failover: follow the new owner of the shard.
+            self._log("warning", "Configuration change detected. Reconfiguring myself "
+                                 f"as a replica of {sender.name}")
             self.set_my_master(sender)
+        elif grand_master is not None and grand_master is not me:
+            # My master turned into a replica itself (it lost its slots); no slot
+            # move will ever concern me again, so re-point now. (A replica of a
+            # replica of myself can happen after TAKEOVER: leave that to the admin.)
+            self._log("warning", "I'm a sub-replica! Reconfiguring myself as a replica of "
+                                 f"grandmaster {grand_master.name}")
+            self.set_my_master(grand_master)
         elif dirty_slots:
             # We lost slots that still hold keys: the new owner's data wins.
             for slot in dirty_slots:
                 self.hooks.delete_keys_in_slot(slot)
+
+    def process_update(self: ClusterState, msg: m.Update, sender: ClusterNode | None) -> None:
+        """UPDATE: ``msg.node_id`` owns these slots under a newer configEpoch than we know."""
+        if sender is None:
+            return
+        node = self.nodes.get(msg.node_id)
+        if node is None or node.config_epoch >= msg.config_epoch:
+            return
+        if node.is_replica:
+            self.set_node_as_master(node)
+        node.config_epoch = msg.config_epoch
+        self._save(fsync=True)
+        self.update_slots_config_with(node, msg.config_epoch, msg.slots)
 
     def handle_config_epoch_collision(self: ClusterState, sender: ClusterNode) -> None:
         """Two masters with one configEpoch: the one with the smaller id takes a new epoch."""

@@ -23,13 +23,17 @@ from cluster.admin import ClusterAdmin
 from cluster.effects import (Connect, DeliverPublish, Effect, LinkId, Log, ReplicationChanged,
                              SaveConfig)
 from cluster.config import ClusterConfig, DataHooks, LoadedConfig
+from cluster.failover import Failover
 from cluster.failure import FailureDetection
 from cluster.gossip import Gossip
 from cluster.links import ClusterLink, LinkHandling
+from cluster.manual_failover import ManualFailover
 from cluster.node_record import (
-    NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_MYSELF,
+    NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_MIGRATE_TO, NODE_MYSELF,
     NODE_NOADDR, NODE_NOFAILOVER, NODE_PFAIL, NODE_SLAVE, ClusterNode,
     random_node_name)
+from cluster.replication_state import Replication
+from cluster.restore import ConfigRestore
 from cluster.slots import CLUSTER_SLOTS
 from cluster.slot_config import SlotConfig
 from cluster.slot_migration import SlotMigration
@@ -38,7 +42,8 @@ from cluster.view import ClusterView
 CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
 
 
-class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAdmin, SlotMigration):
+class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
+                   ManualFailover, Replication, ConfigRestore, ClusterAdmin, SlotMigration):
     """The cluster as this node sees it. ``view`` is the read-only face for commands/."""
 
     def __init__(self, config: ClusterConfig, rng: random.Random, now_ms: int,
@@ -74,6 +79,9 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
         self._todo_fsync = False
         self._node_list: list[ClusterNode] | None = None
         self._pfail_nodes: list[ClusterNode] = []
+        self._init_failover()
+        self._init_manual_failover()
+        self._init_replication()
         if loaded is None:
             me = ClusterNode(random_node_name(rng), NODE_MYSELF | NODE_MASTER, now_ms)
             me.shard_id = random_node_name(rng)
@@ -84,6 +92,7 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
             self._todo_save = self._todo_fsync = True  # a new identity must be durable
         else:
             self._restore(loaded, now_ms)
+        self.update_myself_flags()
 
     @property
     def view(self) -> ClusterView:
@@ -99,7 +108,15 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
         self._now = now_ms
 
     def _finish(self) -> list[Effect]:
-        """Redis's clusterBeforeSleep: deferred state update and config save."""
+        """Redis's clusterBeforeSleep: deferred failover steps, state update and config save."""
+        if self._todo_handle_manual_failover or self._todo_handle_failover:
+            # Checked as soon as the reason arises (the deciding ACK, the catch-up
+            # of a manual failover) instead of waiting for the next cron.
+            if self.myself.is_replica:
+                if self._todo_handle_manual_failover:
+                    self.handle_manual_failover()
+                self.handle_replica_failover()
+            self._todo_handle_failover = False
         if self._todo_update_state:
             self._todo_update_state = False
             self.update_cluster_state()
@@ -207,6 +224,10 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
     def set_node_as_master(self, node: ClusterNode) -> None:
         if node.is_master:
             return
+        if node.master_name and node is not self.myself:
+            # A promoted replica took over a shard that had replicas: if it ends
+            # up without any, spare replicas may migrate to it.
+            node.flags |= NODE_MIGRATE_TO
         node.flags = (node.flags & ~NODE_SLAVE) | NODE_MASTER
         node.master_name = None
         self._save()
@@ -217,10 +238,20 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
         me = self.myself
         for slot in list(me.slots):
             self._del_slot(slot)
-        me.flags = (me.flags & ~NODE_MASTER) | NODE_SLAVE
+        if me.is_master:
+            me.flags = (me.flags & ~(NODE_MASTER | NODE_MIGRATE_TO)) | NODE_SLAVE
+            # clusterCloseAllSlots: a replica has no slots to import or migrate.
+            self.importing_slots_from.clear()
+            self.migrating_slots_to.clear()
         me.master_name = master.name
         me.shard_id = master.shard_id
+        master.flags |= NODE_MIGRATE_TO
+        self.set_master_link_down_since(self._now)
         self._effects.append(ReplicationChanged(master.name, master.ip, master.port))
+        self.reset_manual_failover()
+        # A new master means a new election context (Valkey #782): no waiting
+        # for the retry time of an attempt made for the previous master.
+        self.failover_auth_time = 0
         self._save(fsync=True)
         self._update_state_later()
 
@@ -260,10 +291,16 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
         if t in (m.PING, m.PONG, m.MEET):
             self._process_heartbeat(link, msg, sender)
         elif t == m.FAIL:
-            self._process_fail(msg, sender)
+            self.process_fail(msg, sender)
         elif t == m.UPDATE:
-            self._process_update(msg, sender)
-        # FAILOVER_AUTH_REQUEST / ACK and MFSTART: elections come with issue 5.
+            self.process_update(msg, sender)
+        elif t == m.FAILOVER_AUTH_REQUEST:
+            if sender is not None:
+                self.send_failover_auth_if_needed(sender, hdr)
+        elif t == m.FAILOVER_AUTH_ACK:
+            self.process_failover_auth_ack(sender, hdr)
+        elif t == m.MFSTART:
+            self.process_mfstart(sender)
         return self._finish()
 
     def _update_sender_info(self, sender: ClusterNode, hdr: m.Header) -> None:
@@ -276,6 +313,11 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
             self._update_state_later()
         sender.repl_offset = hdr.repl_offset
         sender.flags = (sender.flags & ~NODE_NOFAILOVER) | (hdr.flags & NODE_NOFAILOVER)
+        if hdr.shard_id != sender.shard_id:
+            sender.shard_id = hdr.shard_id  # nodes learned from gossip get theirs here
+            self._save()
+        if self.mf_end:
+            self.note_paused_master_offset(sender, hdr)
 
     def _process_ping_or_meet(self, link: ClusterLink, msg: m.Heartbeat,
                               sender: ClusterNode | None) -> None:
@@ -371,13 +413,14 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
             self._log("notice", f"Node {sender.name} is now a replica")
             for slot in list(sender.slots):
                 self._del_slot(slot)
-            sender.flags = (sender.flags & ~NODE_MASTER) | NODE_SLAVE
+            sender.flags = (sender.flags & ~(NODE_MASTER | NODE_MIGRATE_TO)) | NODE_SLAVE
             self._save()
             self._update_state_later()
         master = self.nodes.get(hdr.master_id)
         if master is not None and sender.master_name != master.name:
             sender.master_name = master.name
             sender.shard_id = master.shard_id
+            master.flags |= NODE_MIGRATE_TO
             self._save()
 
     def _send_update_if_stale(self, sender: ClusterNode, link: ClusterLink, hdr: m.Header) -> None:
@@ -407,32 +450,6 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
         node.flags &= ~NODE_NOADDR
         self._log("notice", f"Address updated for node {node.name}, now {ip}:{hdr.port}")
         return True
-
-    def _process_fail(self, msg: m.Fail, sender: ClusterNode | None) -> None:
-        if sender is None:
-            self._log("verbose", f"Ignoring FAIL message from unknown node {msg.header.sender} "
-                                 f"about {msg.node_id}")
-            return
-        failing = self.nodes.get(msg.node_id)
-        if failing is None or failing.flags & (NODE_FAIL | NODE_MYSELF):
-            return
-        self._log("notice", f"FAIL message received from {sender.name} about {failing.name}")
-        failing.flags = (failing.flags | NODE_FAIL) & ~NODE_PFAIL
-        failing.fail_time = self._now
-        self._update_state_later()
-        self._save()
-
-    def _process_update(self, msg: m.Update, sender: ClusterNode | None) -> None:
-        if sender is None:
-            return
-        node = self.nodes.get(msg.node_id)
-        if node is None or node.config_epoch >= msg.config_epoch:
-            return
-        if node.is_replica:
-            self.set_node_as_master(node)
-        node.config_epoch = msg.config_epoch
-        self._save(fsync=True)
-        self.update_slots_config_with(node, msg.config_epoch, msg.slots)
 
     # ------------------------------------------------------------------
     # clusterCron
@@ -520,6 +537,13 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
         if self.blacklist:
             for name in [n for n, exp in self.blacklist.items() if exp <= now]:
                 del self.blacklist[name]
+        self.update_myself_flags()
+        self.manual_failover_cron()
+        self.manual_failover_check_timeout()
+        if self.myself.is_replica:
+            self.handle_manual_failover()
+            self.handle_replica_failover()
+            self.replica_migration_cron()
         if not self.state_ok:
             self._update_state_later()
         return self._finish()
@@ -570,46 +594,3 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, ClusterAd
                 return  # just rejoined the majority: let the others reconfigure us first
             self._log("notice", f"Cluster state changed: {'ok' if ok else 'fail'}")
             self.state_ok = ok
-
-    # ------------------------------------------------------------------
-    # Restore from nodes.conf
-    # ------------------------------------------------------------------
-
-    def _restore(self, loaded: LoadedConfig, now_ms: int) -> None:
-        self.current_epoch = loaded.current_epoch
-        self.last_vote_epoch = loaded.last_vote_epoch
-        myself = None
-        for rec in loaded.nodes:
-            node = ClusterNode(rec.name, rec.flags & ~(NODE_PFAIL | NODE_HANDSHAKE | NODE_MEET), now_ms)
-            node.ip, node.port, node.cport = rec.ip, rec.port, rec.cport
-            node.master_name = rec.master_name
-            node.config_epoch = rec.config_epoch
-            node.shard_id = rec.shard_id
-            node.ping_sent = now_ms if rec.ping_sent else 0
-            node.pong_received = now_ms if rec.pong_received else 0
-            if node.failed:
-                node.fail_time = now_ms
-            self.add_node(node)
-            for start, end in rec.slots:
-                for slot in range(start, end + 1):
-                    self._add_slot(slot, node)
-            if node.is_myself:
-                myself = node
-        if myself is None:
-            raise ValueError("nodes.conf has no 'myself' node")
-        for rec in loaded.nodes:
-            for slot, peer in rec.migrating.items():
-                if peer in self.nodes:
-                    self.migrating_slots_to[slot] = self.nodes[peer]
-            for slot, peer in rec.importing.items():
-                if peer in self.nodes:
-                    self.importing_slots_from[slot] = self.nodes[peer]
-        for node in self.nodes.values():
-            if not node.shard_id:
-                master = self.nodes.get(node.master_name) if node.master_name else None
-                node.shard_id = master.shard_id if master and master.shard_id else random_node_name(self.rng)
-        self.myself = myself
-        myself.port, myself.cport = self.config.port, self.config.cport
-        if self.config.announce_ip:
-            myself.ip = self.config.announce_ip
-        self._log("notice", f"Node configuration loaded, I'm {myself.name}")

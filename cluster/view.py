@@ -36,6 +36,10 @@ class ClusterView:
     def is_cluster_ok(self) -> bool:
         return self._state.state_ok
 
+    def writes_paused(self, now_ms: int) -> bool:
+        """A manual failover holds client writes on this master (CLUSTER FAILOVER)."""
+        return now_ms < self._state.manual_failover_pause_until_ms
+
     @property
     def myself(self) -> ClusterNode:
         return self._state.myself
