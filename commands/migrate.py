@@ -439,6 +439,9 @@ class _Migration:
                     may_retry = False
                     continue
                 raise
+            except BaseException:     # e.g. CLIENT KILL ended this greenlet mid-transfer
+                conn.close()
+                raise
             _checkin(self.host, self.port, conn)
             return
 

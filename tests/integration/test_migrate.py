@@ -412,3 +412,10 @@ def test_migrate_inside_exec(nodes, src, dst):
     src.call("MIGRATE", "127.0.0.1", free_port(), "{t}c", 0, 300)
     assert src.call("EXEC") == ("*", [IOERR_WRITING])
     assert src.call("GET", "{t}c") == ("$", b"3")
+
+
+def test_a_huge_timeout_is_accepted(nodes, src, dst):
+    src.call("SET", "k", "v")
+    assert src.call("MIGRATE", "127.0.0.1", nodes[1].port, "k", 0,
+                    "9223372036854775807") == OK
+    assert dst.call("GET", "k") == ("$", b"v")
