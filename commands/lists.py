@@ -15,6 +15,7 @@ import collections
 from itertools import islice
 
 from commands.blocking import block, can_block, parse_timeout
+from commands.dump import register_value_codec
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numbers import parse_int64
@@ -31,6 +32,15 @@ class ListValue(collections.deque):
 TYPE_NAMES[ListValue] = "list"
 OBJECT_ENCODINGS[ListValue] = lambda value: "quicklist"
 VALUE_COPIERS[ListValue] = ListValue
+
+
+def _list_from_plain(plain):
+    if type(plain) is not list or any(type(item) is not bytes for item in plain):
+        raise ValueError("bad list payload")
+    return ListValue(plain)
+
+
+register_value_codec("list", ListValue, list, _list_from_plain)
 
 OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
 

@@ -91,6 +91,32 @@ class ZSet:
         self.skiplist = len(self.scores) > entries or \
             any(len(m) > value for m in self.scores)
 
+    def to_plain(self) -> list:
+        """DUMP form: [member, score, member, score, ...] in rank order. The encoding is
+        not carried: like Redis loading an RDB, RESTORE picks it from the size."""
+        flat = []
+        for score, member in self.ordered:
+            flat.append(member)
+            flat.append(score)
+        return flat
+
+    @classmethod
+    def from_plain(cls, flat):
+        """RESTORE: validate and rebuild; ValueError/TypeError on anything malformed."""
+        if type(flat) is not list or len(flat) % 2:
+            raise ValueError("bad sorted set payload")
+        zs = cls()
+        longest = 0
+        for i in range(0, len(flat), 2):
+            member, score = flat[i], flat[i + 1]
+            if type(member) is not bytes or type(score) not in (float, int) \
+                    or score != score or member in zs.scores:
+                raise ValueError("bad sorted set member")
+            zs.add(member, float(score))
+            longest = max(longest, len(member))
+        zs.skiplist = len(zs) > ZSET_MAX_LISTPACK_ENTRIES or longest > ZSET_MAX_LISTPACK_VALUE
+        return zs
+
     def copy(self):
         other = ZSet(self.skiplist)
         other.scores = dict(self.scores)

@@ -10,6 +10,7 @@ a flat array in RESP2 and an array of [member, score] pairs in RESP3, as Redis 7
 import random
 
 from commands.blocking import block, can_block, parse_timeout
+from commands.dump import register_value_codec
 from commands.glob import matcher
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS, _parse_cursor
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
@@ -23,6 +24,7 @@ from commands.zset_type import ZSet, listpack_limits, parse_score
 TYPE_NAMES[ZSet] = "zset"
 OBJECT_ENCODINGS[ZSet] = lambda z: "skiplist" if z.skiplist else "listpack"
 VALUE_COPIERS[ZSet] = ZSet.copy
+register_value_codec("zset", ZSet, ZSet.to_plain, ZSet.from_plain)
 
 NOT_FLOAT = "ERR value is not a valid float"
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
