@@ -74,6 +74,11 @@ def process_command(client, argv):
     if router is not None and (cmd.has_keys or cmd.name == "exec"):
         error = router(client, cmd, argv)
         if error is not None:
+            if cmd.name == "exec":
+                # Redis discards the transaction with the redirection (processCommand):
+                # the client is out of MULTI, as after any EXEC.
+                from commands.transactions import discard_transaction
+                discard_transaction(client)
             return reject(client, error, cmd)
 
     if client.pubsub_mode and not client.resp3 and "pubsub-ok" not in cmd.flags:
