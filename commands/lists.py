@@ -252,10 +252,10 @@ def lrange(c, argv):
                     "element at index. This makes asking for the first or the last element "
                     "of the list O(1).", since="1.0.0")
 def lindex(c, argv):
-    index = _long_arg(argv[2])
-    lst = read_list(c, argv[1])
+    lst = read_list(c, argv[1])          # the key before the index, as in Redis
     if lst is None:
         return None
+    index = _long_arg(argv[2])
     if index < 0:
         index += len(lst)
     if not 0 <= index < len(lst):
@@ -326,11 +326,11 @@ def lpos(c, argv):
          complexity="O(N) where N is the length of the list. Setting either the first or "
                     "the last element of the list is O(1).", since="1.0.0")
 def lset(c, argv):
-    index = _long_arg(argv[2])
     ks = c.server.keyspace
-    lst = write_list(ks, argv[1])
+    lst = write_list(ks, argv[1])        # the key before the index, as in Redis
     if lst is None:
         raise ReplyError("ERR no such key")
+    index = _long_arg(argv[2])
     if index < 0:
         index += len(lst)
     if not 0 <= index < len(lst):
