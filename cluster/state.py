@@ -109,14 +109,18 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
 
     def _finish(self) -> list[Effect]:
         """Redis's clusterBeforeSleep: deferred failover steps, state update and config save."""
-        if self._todo_handle_manual_failover or self._todo_handle_failover:
-            # Checked as soon as the reason arises (the deciding ACK, the catch-up
-            # of a manual failover) instead of waiting for the next cron.
-            if self.myself.is_replica:
-                if self._todo_handle_manual_failover:
-                    self.handle_manual_failover()
-                self.handle_replica_failover()
-            self._todo_handle_failover = False
+        # Failover steps run as soon as their reason arises (the deciding ACK, the
+        # catch-up of a manual failover) instead of at the next cron. A step may
+        # ask for the next one (a manual failover schedules, then asks at once).
+        for _ in range(3):
+            if not (self._todo_handle_manual_failover or self._todo_handle_failover):
+                break
+            if not self.myself.is_replica:
+                self._todo_handle_manual_failover = self._todo_handle_failover = False
+                break
+            if self._todo_handle_manual_failover:
+                self.handle_manual_failover()
+            self.handle_replica_failover()
         if self._todo_update_state:
             self._todo_update_state = False
             self.update_cluster_state()
