@@ -14,7 +14,7 @@ from commands.dump import register_value_codec
 from commands.glob import matcher
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS, _parse_cursor
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
-from commands.lists import numkeys_finder, parse_mpop_tail, parse_numkeys
+from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.numbers import parse_int64
 from commands.resp import NULL_ARRAY, ReplyError, format_double
 from commands.strings import SYNTAX_ERROR, int_arg

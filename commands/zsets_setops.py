@@ -9,7 +9,7 @@ The steps follow Redis's zunionInterDiffGenericCommand in order, because that or
 decides which error a client sees: numkeys, then the keys (WRONGTYPE), then the options.
 """
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
-from commands.lists import numkeys_finder
+from commands.numkeys import numkeys_finder
 from commands.numbers import parse_int64
 from commands.resp import ReplyError
 from commands.strings import SYNTAX_ERROR, int_arg
