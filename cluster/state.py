@@ -237,6 +237,17 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         self._save()
         self._update_state_later()
 
+    def update_shard_id(self, node: ClusterNode, shard_id: str) -> None:
+        """updateShardId: a node's shard id from its header (nodes learned from gossip get
+        theirs here); my own follows my master's."""
+        if node.shard_id != shard_id:
+            node.shard_id = shard_id
+            self._save()
+        me = self.myself
+        if node is not me and me.master_name == node.name and me.shard_id != shard_id:
+            me.shard_id = shard_id
+            self._save(fsync=True)
+
     def set_my_master(self, master: ClusterNode) -> None:
         """clusterSetMaster: become a replica of ``master`` (replication itself is node.py's)."""
         me = self.myself
@@ -248,7 +259,8 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
             self.importing_slots_from.clear()
             self.migrating_slots_to.clear()
         me.master_name = master.name
-        me.shard_id = master.shard_id
+        if master.shard_id:
+            me.shard_id = master.shard_id  # else learned from its next header
         master.flags |= NODE_MIGRATE_TO
         self.set_master_link_down_since(self._now)
         self._effects.append(ReplicationChanged(master.name, master.ip, master.port))
@@ -318,8 +330,7 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         sender.repl_offset = hdr.repl_offset
         sender.flags = (sender.flags & ~NODE_NOFAILOVER) | (hdr.flags & NODE_NOFAILOVER)
         if hdr.shard_id != sender.shard_id:
-            sender.shard_id = hdr.shard_id  # nodes learned from gossip get theirs here
-            self._save()
+            self.update_shard_id(sender, hdr.shard_id)
         if self.mf_end:
             self.note_paused_master_offset(sender, hdr)
 
@@ -423,7 +434,8 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         master = self.nodes.get(hdr.master_id)
         if master is not None and sender.master_name != master.name:
             sender.master_name = master.name
-            sender.shard_id = master.shard_id
+            if master.shard_id:
+                sender.shard_id = master.shard_id
             master.flags |= NODE_MIGRATE_TO
             self._save()
 
