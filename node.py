@@ -20,6 +20,7 @@ from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
 from cluster.state import ClusterState
 from commands import load_all_commands
+from commands.blocking import redirect_blocked_clients
 from commands.context import Server
 from commands.keyspace import Keyspace
 from commands.listener import ClientListener
@@ -197,6 +198,10 @@ class Node:
                 self.keyspace.tick_lru_clock()
                 if self.server.active_expire_enabled:
                     self.keyspace.active_expire_cycle()
+                if self.keyspace.blocking_keys:
+                    # Clients blocked on a slot that moved away, or in a cluster that went
+                    # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
+                    redirect_blocked_clients(self.keyspace, self.server.router.blocked_key_error)
                 self.server.sample_metrics()
             except Exception:
                 logger.exception("server cron failed")

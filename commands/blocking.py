@@ -98,7 +98,7 @@ def block(c, keys, timeout: float, serve, timeout_reply):
         ks.blocking_keys.setdefault(key, collections.deque()).append(waiter)
     c.blocked_waiter = waiter
     c.blocked_input_bytes = 0
-    c.server.blocked_clients = getattr(c.server, "blocked_clients", 0) + 1
+    c.server.blocked_clients += 1
     try:
         _watch_input(c, waiter)
         deadline = time.monotonic() + timeout if timeout > 0 else None

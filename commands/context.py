@@ -18,6 +18,7 @@ class Server:
         self.clients = {}             # client id -> Client
         self.next_client_id = 1
         self.monitors = set()         # clients in MONITOR mode
+        self.blocked_clients = 0      # clients waiting in BLPOP & co (INFO clients)
         self.start_time = time.time()
         self.start_monotonic = time.monotonic()
         self.run_id = os.urandom(20).hex()

@@ -124,12 +124,12 @@ def _server(server):
 def _clients(server):
     return [
         "connected_clients:%d" % len(server.clients),
-        # The cluster view does not expose the bus links yet.
-        "cluster_connections:0",
+        "cluster_connections:%d" % (len(server.cluster_bus.links)
+                                    if server.cluster_bus is not None else 0),
         "maxclients:%d" % server.settings.maxclients,
         "client_recent_max_input_buffer:0",
         "client_recent_max_output_buffer:0",
-        "blocked_clients:0",
+        "blocked_clients:%d" % server.blocked_clients,
         "tracking_clients:0",
         "clients_in_timeout_table:0",
     ]

@@ -124,3 +124,20 @@ class Router:
         if owner is not myself:
             return redirect("MOVED", slot, owner)
         return None
+
+    def blocked_key_error(self, key):
+        """The error that ends a wait on `key` (BLPOP...), or None to keep waiting: the
+        cluster went down, or the key's slot is no longer served here (Redis's
+        clusterRedirectBlockedClientIfNeeded). A replica keeps READONLY readers of its
+        master's slots, and an importing slot keeps its waiters."""
+        state = self.state
+        if not state.state_ok:
+            return DOWN
+        slot = slot_of(key)
+        node = state.slots[slot]
+        me = state.myself
+        if node is me or slot in state.importing_slots_from:
+            return None
+        if node is not None and not me.is_master and me.master_name == node.name:
+            return None
+        return UNBOUND if node is None else redirect("MOVED", slot, node)
