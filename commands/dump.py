@@ -116,6 +116,18 @@ def _codec_of(value) -> ValueCodec:
     return codec
 
 
+def value_to_plain(value):
+    """(type name, plain value) of a live value: the codec without the DUMP framing
+    (the replication snapshot packs many values in one msgpack chunk)."""
+    codec = _codec_of(value)
+    return codec.type_name, codec.to_plain(value)
+
+
+def value_from_plain(type_name: str, plain):
+    """A new value from value_to_plain's output; raises on malformed input."""
+    return _BY_NAME[type_name].from_plain(plain)
+
+
 def _string_to_plain(value) -> bytes:
     return bytes(value)
 
