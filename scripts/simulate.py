@@ -3,11 +3,19 @@
 
     python scripts/simulate.py --nodes 50 100 200 --node-timeout 5000 --seed 1
     python scripts/simulate.py --nodes 30 --loss 0.05 --latency 2 --jitter 3
+    python scripts/simulate.py --nodes 50 --replicas 1 --kill-masters 1 5 --seeds 1 2 3
 
 For each size: MEET every node to node 0 (as redis-cli --cluster create does),
 measure the virtual time to full knowledge, the idle bus load over
 --measure seconds, then kill one master and measure the time until every
 survivor flags it FAIL. Deterministic for a given seed.
+
+With --replicas R the first N/(R+1) nodes are masters and the others their
+replicas; --kill-masters K1 K2 ... then kills K1 masters at once, waits for
+recovery, kills K2 more, ... and prints for each round the time from the kill
+to every shard having a new master and cluster_state ok on every live node,
+plus how many elections were held (more than one per shard means a split vote
+or an expired attempt).
 """
 import argparse
 import os
@@ -18,6 +26,49 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cluster.node_record import NODE_FAIL  # noqa: E402
 from cluster.sim import Simulation  # noqa: E402
+
+
+def run_failovers(n: int, seed: int, args) -> list[dict]:
+    """Kill masters in rounds; per round: failover time and elections held."""
+    masters = n // (args.replicas + 1)
+    sim = Simulation(n, seed=seed, node_timeout=args.node_timeout, latency_ms=args.latency,
+                     jitter_ms=args.jitter, loss=args.loss, keep_logs=True)
+    sim.assign_slots(masters)
+    sim.meet_all(args.pattern)
+    limit = args.limit * 1000
+    sim.run_until(sim.full_knowledge, limit)
+    sim.make_replicas(masters)
+    sim.run_until(lambda: all(x.state.state_ok for x in sim.nodes)
+                  and all(x.state.master_link_up for x in sim.nodes[masters:]), limit)
+    sim.run_for(args.node_timeout)
+    rounds = []
+    for count in args.kill_masters:
+        # Only shards that can recover: a master with slots and a live replica.
+        followed = {x.state.myself.master_name for x in sim.alive_nodes() if x.state.myself.is_replica}
+        current = [x for x in sim.alive_nodes() if x.state.myself.is_master
+                   and x.state.myself.slots and x.state.myself.name in followed]
+        victims = sim.rng.sample(current, min(count, len(current)))
+        names = {v.state.myself.name for v in victims}
+        replicas = [x for x in sim.alive_nodes() if x.state.myself.master_name in names]
+        elections_before = _elections(sim)
+        for v in victims:
+            sim.kill(v.index)
+
+        def recovered() -> bool:
+            live = sim.alive_nodes()
+            owners = {x.state.myself.master_name for x in replicas if x.state.myself.is_replica}
+            return not (owners & names) and all(x.state.state_ok for x in live)
+
+        took = sim.run_until(recovered, limit)
+        rounds.append({"killed": len(victims), "failover_ms": took,
+                       "elections": _elections(sim) - elections_before})
+        sim.run_for(2 * args.node_timeout)
+    return rounds
+
+
+def _elections(sim: Simulation) -> int:
+    return sum(1 for x in sim.nodes for _, _, text in x.logs
+               if text.startswith("Starting a failover election"))
 
 
 def run(n: int, args) -> dict:
@@ -56,7 +107,24 @@ def main() -> None:
     parser.add_argument("--pattern", choices=["star", "chain"], default="star")
     parser.add_argument("--measure", type=int, default=10, help="idle seconds measured")
     parser.add_argument("--limit", type=int, default=120, help="virtual seconds before giving up")
+    parser.add_argument("--replicas", type=int, default=0, help="replicas per master")
+    parser.add_argument("--kill-masters", type=int, nargs="+", default=[],
+                        help="kill this many masters at once, round after round")
+    parser.add_argument("--seeds", type=int, nargs="+", help="failover runs: several seeds")
     args = parser.parse_args()
+    if args.kill_masters:
+        if not args.replicas:
+            parser.error("--kill-masters needs --replicas")
+        print(f"node_timeout={args.node_timeout}ms latency={args.latency}ms jitter={args.jitter}ms "
+              f"loss={args.loss} replicas/master={args.replicas}")
+        print(f"{'nodes':>6} {'seed':>5} {'killed':>7} {'failover_s':>11} {'elections':>10}")
+        for n in args.nodes:
+            for seed in args.seeds or [args.seed]:
+                for r in run_failovers(n, seed, args):
+                    took = "-" if r["failover_ms"] is None else f"{r['failover_ms'] / 1000:.1f}"
+                    print(f"{n:>6} {seed:>5} {r['killed']:>7} {took:>11} {r['elections']:>10}",
+                          flush=True)
+        return
     print(f"node_timeout={args.node_timeout}ms latency={args.latency}ms jitter={args.jitter}ms "
           f"loss={args.loss} seed={args.seed} pattern={args.pattern}")
     print(f"{'nodes':>6} {'converge_s':>10} {'detect_s':>9} {'bytes/node/s':>13} "
