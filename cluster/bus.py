@@ -155,6 +155,8 @@ class ClusterBus:
         for effect in effects:
             kind = type(effect)
             if kind is Send:
+                if type(effect.message) is m.FailoverAuthAck and not self._vote_is_durable():
+                    continue
                 self._queue_send(effect.link_id, effect.message)
             elif kind is Log:
                 self._log(effect.level, effect.text)
@@ -218,6 +220,18 @@ class ClusterBus:
                 self._pending_save = None
         finally:
             self._saving = False
+
+    def _vote_is_durable(self) -> bool:
+        """A vote leaves only once lastVoteEpoch is on disk: after a crash and restart a
+        master must not vote twice in one epoch (Redis fsyncs before the ACK is written)."""
+        try:
+            self.save_config_now(fsync=True)
+        except OSError as exc:
+            self.save_errors += 1
+            self._log("warning", f"Could not save the cluster config file {self.config_path} "
+                                 f"before a failover vote, not voting: {exc.strerror or exc}")
+            return False
+        return True
 
     def save_config_now(self, fsync: bool = True) -> None:
         """CLUSTER SAVECONFIG: save and wait; raises OSError on failure."""
