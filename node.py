@@ -202,6 +202,9 @@ class Node:
                     # Clients blocked on a slot that moved away, or in a cluster that went
                     # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
                     redirect_blocked_clients(self.keyspace, self.server.router.blocked_key_error)
+                if self.server.pubsub is not None:
+                    # Shard channels of slots that left this shard: subscribers are told.
+                    self.server.pubsub.cron()
                 self.server.sample_metrics()
             except Exception:
                 logger.exception("server cron failed")

@@ -7,7 +7,7 @@ import importlib
 
 FAMILIES = ("connection_cmds", "strings", "keys", "transactions", "server", "introspection",
             "cluster", "cluster_debug", "dump", "migrate",
-            "lists", "zsets", "zsets_ranges", "zsets_setops", "blocking_cmds")
+            "lists", "zsets", "zsets_ranges", "zsets_setops", "blocking_cmds", "pubsub")
 
 
 def load_all_commands() -> None:

@@ -22,7 +22,7 @@ from commands.resp import ProtocolError, QueryBufferLimit, encode
 
 RECV_SIZE = 64 * 1024
 YIELD_EVERY = 64
-PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # bytes queued for a client by other greenlets
+PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with no limit set
 
 
 class Client:
@@ -56,6 +56,7 @@ class Client:
         self.readonly = False
         self.no_evict = False         # CLIENT NO-EVICT (shown in CLIENT LIST; never evicted)
         self.pubsub_mode = False
+        self.subscriptions = None     # pub/sub channels & patterns (commands/pubsub.py)
         self.monitor = False
         self.close_after_reply = False
         self.closed = False
@@ -65,6 +66,7 @@ class Client:
         self._outbox_bytes = 0
         self._writer = None           # greenlet flushing _outbox
         self._sending = False         # write() is inside a send: pushes must queue
+        self._soft_limit_since = None  # when _outbox_bytes went over the soft limit
         self.own_monitor_lines = []   # MONITOR lines of this monitor's own commands
 
     # ------------------------------------------------------------ the loop
@@ -145,8 +147,10 @@ class Client:
     def _queue(self, data: bytes) -> None:
         self._outbox.append(data)
         self._outbox_bytes += len(data)
-        if self._outbox_bytes > PUSH_BUFFER_LIMIT:
-            logger.warning("closing client {}: output buffer over the limit", self.addr_text)
+        if self._over_output_limit():
+            logger.warning("Client {} closed for overcoming of output buffer limits "
+                           "({} bytes queued, class {})", self.addr_text,
+                           self._outbox_bytes, self.output_buffer_class())
             self.close()
             return
         if self._writer is None and not self._sending:
@@ -157,12 +161,42 @@ class Client:
             while self._outbox and not self.closed:
                 data = b"".join(self._outbox)
                 self._outbox.clear()
-                self._outbox_bytes = 0
                 self._send_all(data)
+                # Counted until written: bytes stuck in a send to a client that does not
+                # read are memory the output buffer limit must see.
+                self._outbox_bytes -= len(data)
         except OSError:
             self.close()
         finally:
             self._writer = None
+
+    def output_buffer_class(self) -> str:
+        """Which client-output-buffer-limit class applies (Redis's getClientType; a
+        MONITOR counts as normal)."""
+        if getattr(self, "replica", None) is not None:
+            return "slave"
+        return "pubsub" if self.pubsub_mode else "normal"
+
+    def _over_output_limit(self) -> bool:
+        """client-output-buffer-limit on the bytes queued by push_raw (Redis's
+        checkClientOutputBufferLimits): over the hard limit closes at once; over the soft
+        limit closes once it has lasted more than soft_seconds, counted from the first
+        push seen over it and reset by a push seen under it."""
+        klass = self.output_buffer_class()
+        hard, soft, soft_seconds = self.server.settings.client_output_buffer_limit[klass]
+        if not hard and klass == "normal":
+            hard = PUSH_BUFFER_LIMIT   # "normal 0 0 0" (no limit) would let MONITOR grow
+        used = self._outbox_bytes
+        if hard and used >= hard:
+            return True
+        if soft and used >= soft:
+            now = time.monotonic()
+            if self._soft_limit_since is None:
+                self._soft_limit_since = now
+                return False
+            return now - self._soft_limit_since > soft_seconds
+        self._soft_limit_since = None
+        return False
 
     def _send_all(self, data: bytes) -> None:
         # send() in a loop: sendall() on gevent sockets costs an extra syscall per call.

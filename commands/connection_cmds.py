@@ -61,7 +61,9 @@ def reset(c, argv):
     if c.monitor:
         c.monitor = False
         server.monitors.discard(c)
-    c.pubsub_mode = False             # (pub/sub will also drop its subscriptions here)
+    if server.pubsub is not None:
+        server.pubsub.forget_client(c)    # every subscription, silently, as Redis does
+    c.pubsub_mode = False
     c.asking = False
     c.readonly = False
     c.resp3 = False
@@ -276,14 +278,16 @@ def client_info_line(c, current_argv=None) -> str:
     omem = c._outbox_bytes
     cmd = c.last_command
     events = "rw" if c._writer is not None else "r"
-    return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 "
-            "ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=%d multi-mem=%d rbs=0 rbp=0 obl=0 "
+    subs = c.subscriptions
+    sub, psub, ssub = (len(t) for t in subs.tables) if subs is not None else (0, 0, 0)
+    return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d "
+            "ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=%d multi-mem=%d rbs=0 rbp=0 obl=0 "
             "oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=default redir=-1 resp=%d "
             "lib-name=%s lib-ver=%s"
             % (c.id, c.addr_text, c.laddr_text, c.fd, _text(c.name),
                max(0, int(now - c.created)),
                max(0, int(time.monotonic() - c.last_interaction)), client_flags(c),
-               -1 if c.multi is None else len(c.multi), argv_mem, multi_mem,
+               sub, psub, ssub, -1 if c.multi is None else len(c.multi), argv_mem, multi_mem,
                len(c._outbox), omem, argv_mem + multi_mem + omem, events,
                cmd.full_name if cmd is not None else "NULL", 3 if c.resp3 else 2,
                _text(c.lib_name), _text(c.lib_ver)))

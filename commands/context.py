@@ -29,6 +29,7 @@ class Server:
         self.cluster_state = None     # the state machine, for CLUSTER subcommands
         self.cluster_bus = None       # its gevent adapter (executes the state's effects)
         self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus
+        self.pubsub = None            # the Pub/Sub registry (commands/pubsub.py), on first use
         self.router = None            # fn(client, cmd, argv) -> error reply or None
         self.close_hooks = []         # fn(client) run when a client disconnects
         # INFO stats

@@ -82,9 +82,12 @@ def process_command(client, argv):
             return reject(client, error, cmd)
 
     if client.pubsub_mode and not client.resp3 and "pubsub-ok" not in cmd.flags:
-        return reject(client, ReplyError(
-            "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
-            "/ RESET are allowed in this context" % cmd.full_name), cmd)
+        text = ("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+                "/ RESET are allowed in this context" % cmd.full_name)
+        # A refused EXEC answers as Redis's execCommandAbort does.
+        prefix = "EXECABORT Transaction discarded because of: " if cmd.name == "exec" \
+            else "ERR "
+        return reject(client, ReplyError(prefix + text), cmd)
 
     if client.multi is not None and (cmd.container or cmd).name.encode() not in _NOT_QUEUED:
         if "no-multi" in cmd.flags:       # SHUTDOWN and friends

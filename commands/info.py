@@ -187,6 +187,7 @@ def _persistence(server):
 
 def _stats(server):
     ks = server.keyspace
+    pubsub = server.pubsub.counts() if server.pubsub is not None else (0, 0, 0)
     return [
         "total_connections_received:%d" % server.total_connections,
         "total_commands_processed:%d" % server.total_commands,
@@ -199,9 +200,9 @@ def _stats(server):
         "evicted_clients:0",
         "keyspace_hits:%d" % ks.keyspace_hits,
         "keyspace_misses:%d" % ks.keyspace_misses,
-        "pubsub_channels:0",
-        "pubsub_patterns:0",
-        "pubsubshard_channels:0",
+        "pubsub_channels:%d" % pubsub[0],
+        "pubsub_patterns:%d" % pubsub[1],
+        "pubsubshard_channels:%d" % pubsub[2],
         "unexpected_error_replies:%d" % server.unexpected_errors,
         "total_error_replies:%d" % server.error_replies,
     ]

@@ -61,6 +61,8 @@ def shown_flags(cmd) -> list:
 
 
 def key_access_flags(cmd) -> list:
+    if "pubsubshard" in cmd.flags:
+        return ["not_key"]            # shard channels: routed like keys, not keys
     if "write" in cmd.flags:
         return ["RW", "access", "update"]
     return ["RO", "access"]

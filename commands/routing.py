@@ -16,6 +16,9 @@ None (serve it here) or the error Redis would give, decided in Redis's order:
     RESTORE-ASKING): served, unless several keys are involved and some are missing
     (-TRYAGAIN)
  7. a READONLY client reading a slot my master serves, while I am its replica: served
+    (sharded Pub/Sub -- commands flagged "pubsubshard" -- is served there without
+    READONLY, never counts as missing keys during a migration, and follows
+    cluster-allow-pubsubshard-when-down instead of cluster-allow-reads-when-down)
  8. someone else owns the slot                  -MOVED <slot> <ip>:<port>
 
 Most commands have one key: the fast path checks "the slot is mine, nothing is open,
@@ -77,8 +80,10 @@ class Router:
         is_write = False
         is_migrate = False
         asking_cmd = False
+        pubsubshard = False
         for cmd, argv in commands:
             is_write = is_write or cmd.is_write
+            pubsubshard = pubsubshard or "pubsubshard" in cmd.flags
             is_migrate = is_migrate or cmd.name == "migrate"
             asking_cmd = asking_cmd or "asking" in cmd.flags
             for index in cmd.key_indexes(argv):
@@ -98,7 +103,8 @@ class Router:
                     if this_slot != slot:
                         return CROSSSLOT
                     multiple_keys = True
-                if migrating or importing:
+                # A shard channel is served by the source until the slot is handed over.
+                if (migrating or importing) and not pubsubshard:
                     if self.keyspace.is_live(key):
                         existing += 1
                     else:
@@ -107,9 +113,12 @@ class Router:
             return None                 # no keys after all (e.g. an empty EXEC)
 
         if not state.state_ok:
-            if not self.settings.cluster_allow_reads_when_down:
+            if pubsubshard:
+                if not self.settings.cluster_allow_pubsubshard_when_down:
+                    return DOWN
+            elif not self.settings.cluster_allow_reads_when_down:
                 return DOWN
-            if is_write:
+            elif is_write:
                 return DOWN_READONLY
 
         if (migrating or importing) and is_migrate:
@@ -122,7 +131,7 @@ class Router:
             if multiple_keys and missing:
                 return TRYAGAIN
             return None
-        if client.readonly and not is_write and not myself.is_master and \
+        if (client.readonly or pubsubshard) and not is_write and not myself.is_master and \
                 myself.master_name == owner.name:
             return None
         if owner is not myself:

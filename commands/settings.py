@@ -66,6 +66,8 @@ class Setting:
             if len(words) % 2 or not all(w.isdigit() for w in words):
                 raise SettingError("Invalid save parameters")
             return " ".join(words)
+        if self.kind == "obuf":
+            return parse_output_buffer_limits(text)
         if self.kind == "enum":
             lowered = text.lower()
             if lowered not in self.choices:
@@ -79,7 +81,46 @@ class Setting:
             return "yes" if value else "no"
         if value is None:
             return ""
+        if self.kind == "obuf":
+            return " ".join("%s %d %d %d" % (klass, *value[klass]) for klass in OBUF_CLASSES)
         return str(value)
+
+
+# client-output-buffer-limit: class -> (hard bytes, soft bytes, soft seconds); 0 = none.
+OBUF_CLASSES = ("normal", "slave", "pubsub")
+_OBUF_CLASS_NAMES = {"normal": "normal", "slave": "slave", "replica": "slave",
+                     "pubsub": "pubsub"}
+OBUF_DEFAULTS = {"normal": (0, 0, 0), "slave": (256 * 1024 ** 2, 64 * 1024 ** 2, 60),
+                 "pubsub": (32 * 1024 ** 2, 8 * 1024 ** 2, 60)}
+
+
+def parse_output_buffer_limits(text: str) -> dict:
+    """'<class> <hard> <soft> <soft_seconds> ...' -> the classes given (Redis's
+    setConfigClientOutputBufferLimitOption: the whole value is checked before any of it
+    applies; classes not named keep their limits)."""
+    from commands.resp import split_args
+    try:
+        words = [w.decode() for w in split_args(text.encode())]
+    except (ValueError, UnicodeDecodeError):
+        raise SettingError("Wrong number of arguments in buffer limit configuration.")
+    if len(words) % 4:
+        raise SettingError("Wrong number of arguments in buffer limit configuration.")
+    limits = {}
+    for i in range(0, len(words), 4):
+        klass = _OBUF_CLASS_NAMES.get(words[i].lower())
+        if klass is None:           # "master" too: Redis refuses a limit for it
+            raise SettingError("Invalid client class specified in buffer limit "
+                               "configuration.")
+        try:
+            hard, soft = parse_memory(words[i + 1]), parse_memory(words[i + 2])
+            seconds = int(words[i + 3], 10)
+        except (SettingError, ValueError):
+            seconds = -1
+        if seconds < 0:
+            raise SettingError("Error in hard, soft or soft_seconds setting in buffer "
+                               "limit configuration.")
+        limits[klass] = (hard, soft, seconds)
+    return limits
 
 
 _MAX_LL = 2 ** 63 - 1
@@ -124,6 +165,8 @@ SETTINGS = {s.name: s for s in [
     Setting("daemonize", "bool", False, mutable=False),
     Setting("repl-ping-replica-period", "int", 10, 1, 2 ** 31 - 1),
     Setting("repl-backlog-size", "memory", 1024 ** 2, 1, _MAX_LL),
+    Setting("client-output-buffer-limit", "obuf", OBUF_DEFAULTS,
+            doc="per client class: hard limit, soft limit, soft seconds"),
 ]}
 
 
@@ -148,7 +191,10 @@ class Settings:
             raise SettingError("Bad directive or wrong number of arguments")
         if not setting.mutable and not at_startup:
             raise SettingError("can't set immutable config")
-        self.values[setting.name] = setting.parse(text)
+        value = setting.parse(text)
+        if setting.kind == "obuf":          # only the classes given change
+            value = {**self.values[setting.name], **value}
+        self.values[setting.name] = value
         if not at_startup:
             for listener in self.listeners:
                 listener(setting.name, self.values[setting.name])
