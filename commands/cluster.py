@@ -93,6 +93,13 @@ def run(c, operation, *args):
     return result
 
 
+def _wrong_number_of_arguments(argv) -> ReplyError:
+    # Subcommands with optional arguments check their count themselves in Redis, and
+    # name the subcommand as the client typed it.
+    return ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "
+                      "Try CLUSTER HELP." % argv[1].decode("utf-8", "replace"))
+
+
 def _int_arg(data) -> int:
     value = parse_int64(data)
     if value is None:
@@ -256,8 +263,7 @@ def cluster_setslot(c, argv):
 @subcommand(CLUSTER, "meet", -4, "admin stale", summary="Forces a node to handshake with another node.")
 def cluster_meet(c, argv):
     if len(argv) > 5:
-        raise ReplyError("ERR unknown subcommand or wrong number of arguments for 'meet'. "
-                         "Try CLUSTER HELP.")
+        raise _wrong_number_of_arguments(argv)
     cport = argv[4] if len(argv) == 5 else None
     run(c, c.server.cluster_state.meet, argv[2], argv[3], cport)
     return OK
@@ -272,7 +278,7 @@ def cluster_forget(c, argv):
 @subcommand(CLUSTER, "reset", -2, "admin stale noscript", summary="Resets a node.")
 def cluster_reset(c, argv):
     if len(argv) > 3:
-        raise ReplyError("ERR syntax error")
+        raise _wrong_number_of_arguments(argv)
     hard = False
     if len(argv) == 3:
         mode = argv[2].lower()

@@ -109,7 +109,7 @@ def test_cluster_meet_argument_errors(procs):
         (("MEET", "127.0.0.1", "7000", "0"), "ERR Invalid node address specified: 127.0.0.1:7000"),
         (("MEET", "127.0.0.1"), "ERR wrong number of arguments for 'cluster|meet' command"),
         (("MEET", "127.0.0.1", "7000", "1", "2"),
-         "ERR unknown subcommand or wrong number of arguments for 'meet'. Try CLUSTER HELP."),
+         "ERR unknown subcommand or wrong number of arguments for 'MEET'. Try CLUSTER HELP."),
     ]
     for args, error in cases:
         assert call(port, "CLUSTER", *args) == ("-", error), args
