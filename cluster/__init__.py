@@ -35,6 +35,7 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     clusterDelNode                       ClusterState.del_node
     clusterSetNodeAsMaster               ClusterState.set_node_as_master
     clusterSetMaster                     ClusterState.set_my_master
+    updateShardId                        ClusterState.update_shard_id
     nodeUpdateAddressIfNeeded            ClusterState.node_update_address_if_needed
     clusterNodeAddFailureReport          FailureDetection.add_failure_report
     clusterNodeFailureReportsCount       FailureDetection.node_failure_reports_count
