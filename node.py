@@ -24,6 +24,8 @@ from commands.blocking import redirect_blocked_clients
 from commands.context import Server
 from commands.keyspace import Keyspace
 from commands.listener import ClientListener
+from commands.replica_link import replication_changed
+from commands.replication import Replication
 from commands.routing import Router
 from commands.settings import SETTINGS, Settings, SettingError, parse_config_file
 
@@ -128,6 +130,7 @@ class Node:
         self.server = Server(settings, self.keyspace)
         self.server.shutdown_requested = self.request_stop
         load_all_commands()
+        self.replication = Replication(self.server)
         self.listener = ClientListener(self.server, settings.bind, settings.port)
         self.cluster_state, self.bus = self._build_cluster()
         self.server.cluster = self.cluster_state.view
@@ -148,8 +151,9 @@ class Node:
         keyspace = self.keyspace
         hooks = DataHooks(count_keys_in_slot=keyspace.count_in_slot,
                           delete_keys_in_slot=keyspace.delete_slot,
-                          repl_offset=lambda: 0,
-                          db_size=lambda: keyspace.size)
+                          repl_offset=lambda: self.replication.offset,
+                          db_size=lambda: keyspace.size,
+                          master_last_interaction_ms=self._master_last_interaction_ms)
         config = ClusterConfig(port=settings.port, cport=settings.cluster_port,
                                node_timeout=settings.cluster_node_timeout,
                                require_full_coverage=settings.cluster_require_full_coverage,
@@ -159,8 +163,25 @@ class Node:
         state = ClusterState(config, random.Random(), clock.now_ms(), hooks=hooks,
                              loaded=loaded)
         bus = ClusterBus(state, settings.bind, config.cport, path, clock=clock,
-                         on_publish=self._deliver_publish)
+                         on_publish=self._deliver_publish,
+                         on_replication_changed=self._on_replication_changed)
         return state, bus
+
+    def _on_replication_changed(self, effect) -> None:
+        """The cluster made us a replica of a master, or a master (commands/replica_link)."""
+        replication_changed(self.replication, effect, self.settings.port,
+                            self._on_master_link_status)
+
+    def _on_master_link_status(self, up: bool) -> None:
+        """The replica link went up or down: the state measures our data's age from it."""
+        self.bus.execute(self.cluster_state.set_master_link_status(up, self.bus.now_ms()))
+
+    def _master_last_interaction_ms(self):
+        """When our master last sent us something, on the state's clock (data age)."""
+        link = self.replication.link
+        if link is None or not link.link_up:
+            return None
+        return self.bus.now_ms() - int(link.last_interaction_ms_ago())
 
     def _deliver_publish(self, channel: bytes, message: bytes, sharded: bool) -> None:
         deliver = self.server.deliver_publish
@@ -178,6 +199,8 @@ class Node:
             config.allow_replica_migration = value
         elif name == "cluster-announce-ip":
             config.announce_ip = value
+        elif name == "repl-backlog-size":
+            self.replication.resize_backlog(value)
 
     def start(self) -> None:
         self.listener.start()
@@ -196,8 +219,10 @@ class Node:
         while not self.stopped.is_set():
             try:
                 self.keyspace.tick_lru_clock()
-                if self.server.active_expire_enabled:
+                # A replica leaves expiry to its master, whose DELs it receives.
+                if self.server.active_expire_enabled and self.replication.is_master:
                     self.keyspace.active_expire_cycle()
+                self.replication.cron()
                 if self.keyspace.blocking_keys:
                     # Clients blocked on a slot that moved away, or in a cluster that went
                     # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
@@ -216,6 +241,8 @@ class Node:
     def run_until_stopped(self) -> None:
         self.stopped.wait()
         logger.info("Received shutdown request, closing clients and exiting")
+        if self.replication.link is not None:
+            self.replication.link.stop()
         self.listener.stop()
         self.bus.stop()
         try:

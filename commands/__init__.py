@@ -7,7 +7,8 @@ import importlib
 
 FAMILIES = ("connection_cmds", "strings", "keys", "transactions", "server", "introspection",
             "cluster", "cluster_debug", "dump", "migrate",
-            "lists", "zsets", "zsets_ranges", "zsets_setops", "blocking_cmds", "pubsub")
+            "lists", "zsets", "zsets_ranges", "zsets_setops", "blocking_cmds",
+            "replication_cmds", "pubsub")
 
 
 def load_all_commands() -> None:

@@ -170,6 +170,15 @@ def cluster_slaves(c, argv):
     return _replicas(c, argv)
 
 
+@subcommand(CLUSTER, "replicate", 3, "admin stale noscript", since="3.0.0",
+            summary="Configure a node as replica of a master node.")
+def cluster_replicate(c, argv):
+    # The state checks Redis's conditions (known master, not myself, empty if a master);
+    # its ReplicationChanged effect starts the replication link (commands/replica_link).
+    run(c, c.server.cluster_state.replicate, argv[2])
+    return OK
+
+
 def _replicas(c, argv):
     state = c.server.cluster_state
     name = argv[2].decode("utf-8", "replace")

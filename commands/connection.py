@@ -68,6 +68,11 @@ class Client:
         self._sending = False         # write() is inside a send: pushes must queue
         self._soft_limit_since = None  # when _outbox_bytes went over the soft limit
         self.own_monitor_lines = []   # MONITOR lines of this monitor's own commands
+        # Replication (commands/replication.py, replica_link.py, propagation.py)
+        self.is_master_link = False   # the connection our master streams commands on
+        self.replica = None           # on a master: the ReplicaState of a replica's link
+        self.propagate_as = None      # set by a handler: propagate these argvs instead
+        self.woff = 0                 # stream offset after this client's last write (WAIT)
 
     # ------------------------------------------------------------ the loop
 
@@ -137,6 +142,11 @@ class Client:
             self._sending = False
         if self._outbox and self._writer is None and not self.closed:
             self._writer = gevent.spawn(self._drain_outbox)
+
+    @property
+    def pending_push_bytes(self) -> int:
+        """Bytes queued by push_raw and not yet handed to the socket (backpressure)."""
+        return self._outbox_bytes
 
     def push_raw(self, data: bytes) -> None:
         """Queue bytes from another greenlet (MONITOR, pub/sub); never blocks the caller."""

@@ -228,8 +228,11 @@ _CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica"
 
 
 def client_type(c) -> str:
-    """Redis's getClientType. Monitors count as normal clients; replication links (and so
-    the master/replica types) do not exist yet."""
+    """Redis's getClientType. Monitors count as normal clients."""
+    if c.is_master_link:
+        return "master"
+    if c.replica is not None:
+        return "replica"
     return "pubsub" if c.pubsub_mode else "normal"
 
 
@@ -243,6 +246,10 @@ def _parse_type(name: bytes) -> str:
 def client_flags(c) -> str:
     """The flags= field, letters in Redis's order (catClientInfoString)."""
     flags = ""
+    if c.replica is not None:
+        flags += "S"
+    if c.is_master_link:
+        flags += "M"
     if c.monitor:
         flags += "O"
     if c.pubsub_mode:

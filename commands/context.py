@@ -31,6 +31,9 @@ class Server:
         self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus
         self.pubsub = None            # the Pub/Sub registry (commands/pubsub.py), on first use
         self.router = None            # fn(client, cmd, argv) -> error reply or None
+        self.replication = None       # commands/replication.py: ids, offsets, replicas
+        self.propagator = None        # commands/propagation.py: what call() propagates
+        self.read_only_replica = False  # keyless writes get -READONLY (a replica)
         self.close_hooks = []         # fn(client) run when a client disconnects
         # INFO stats
         self.total_connections = 0

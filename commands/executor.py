@@ -16,6 +16,8 @@ from commands.table import COMMANDS
 # Commands a client in MULTI runs at once instead of queueing (Redis's processCommand).
 _NOT_QUEUED = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
 
+READONLY_REPLICA = ReplyError("READONLY You can't write against a read only replica.")
+
 
 # Command names as clients spell them ("GET", "get") -> Command: saves a lower() per call.
 _BY_SPELLING: dict = {}
@@ -70,8 +72,10 @@ def process_command(client, argv):
             and "no-auth" not in cmd.flags:
         return reject(client, ReplyError("NOAUTH Authentication required."), cmd)
 
+    # The replication link from our master obeys: no redirects, no read-only refusal.
+    obey = client.is_master_link
     router = server.router
-    if router is not None and (cmd.has_keys or cmd.name == "exec"):
+    if router is not None and (cmd.has_keys or cmd.name == "exec") and not obey:
         error = router(client, cmd, argv)
         if error is not None:
             if cmd.name == "exec":
@@ -80,6 +84,10 @@ def process_command(client, argv):
                 from commands.transactions import discard_transaction
                 discard_transaction(client)
             return reject(client, error, cmd)
+
+    # Keyed writes were redirected to the master above; what is left is keyless.
+    if server.read_only_replica and cmd.is_write and not obey:
+        return reject(client, READONLY_REPLICA, cmd)
 
     if client.pubsub_mode and not client.resp3 and "pubsub-ok" not in cmd.flags:
         text = ("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
@@ -111,8 +119,16 @@ def reject(client, error, cmd=None):
 
 
 def call(client, cmd, argv):
-    """Run a command's handler: statistics, errors, MONITOR (Redis's call())."""
+    """Run a command's handler: statistics, errors, MONITOR, propagation to replicas
+    (Redis's call(); commands/propagation.py has the propagation rule)."""
     server = client.server
+    prop = server.propagator
+    if prop is not None and (prop.active or prop.depth):
+        prop.begin()
+        client.propagate_as = None
+        dirty = server.keyspace.dirty
+    else:
+        prop = None
     start = time.perf_counter()
     try:
         reply = cmd.handler(client, argv)
@@ -134,12 +150,23 @@ def call(client, cmd, argv):
         feed_monitors(client, argv)
     if client.asking and cmd.name != "asking" and client.multi is None:
         client.asking = False
-    # Serve clients blocked on keys this command wrote, right after it, in this client's
-    # context (Redis's handleClientsBlockedOnKeys). Not between the commands of an EXEC:
-    # after the whole transaction.
+    if prop is None:
+        _serve_blocked_clients(client, server)
+        return reply
+    try:
+        prop.after_command(client, cmd, argv, dirty, server.keyspace.dirty)
+        _serve_blocked_clients(client, server)
+    finally:
+        prop.end(client)
+    return reply
+
+
+def _serve_blocked_clients(client, server) -> None:
+    """Serve clients blocked on keys this command wrote, right after it, in this client's
+    context (Redis's handleClientsBlockedOnKeys). Not between the commands of an EXEC:
+    after the whole transaction."""
     if server.keyspace.ready_keys and client.multi is None:
         handle_clients_blocked_on_keys(server.keyspace)
-    return reply
 
 
 def feed_monitors(client, argv) -> None:

@@ -187,6 +187,7 @@ def _persistence(server):
 
 def _stats(server):
     ks = server.keyspace
+    repl = server.replication
     pubsub = server.pubsub.counts() if server.pubsub is not None else (0, 0, 0)
     return [
         "total_connections_received:%d" % server.total_connections,
@@ -195,6 +196,9 @@ def _stats(server):
         "total_net_input_bytes:%d" % server.net_input_bytes,
         "total_net_output_bytes:%d" % server.net_output_bytes,
         "rejected_connections:%d" % server.rejected_connections,
+        "sync_full:%d" % (repl.sync_full if repl is not None else 0),
+        "sync_partial_ok:%d" % (repl.sync_partial_ok if repl is not None else 0),
+        "sync_partial_err:%d" % (repl.sync_partial_err if repl is not None else 0),
         "expired_keys:%d" % ks.expired_keys,
         "evicted_keys:0",
         "evicted_clients:0",
@@ -209,6 +213,9 @@ def _stats(server):
 
 
 def _replication(server):
+    if server.replication is not None:
+        from commands.replication_cmds import info_lines
+        return info_lines(server)
     return [
         "role:%s" % server_role(server),
         "connected_slaves:0",

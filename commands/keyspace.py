@@ -60,6 +60,9 @@ class Keyspace:
         self.keyspace_misses = 0
         self.dirty = 0               # changes since start (INFO rdb_changes_since_last_save)
         self.on_delete = None        # hook: fn(key) when a key is removed (expiry included)
+        # hook: fn(key) for a removal no command asked for (expiry, a lost slot's keys),
+        # which replicas learn as a DEL (commands/propagation.py)
+        self.propagate_deletion = None
         # Blocked clients (commands/blocking.py): key -> deque of waiters, and the keys
         # written since the last command that have waiters (Redis's ready_keys).
         self.blocking_keys = {}
@@ -237,6 +240,8 @@ class Keyspace:
         self._remove(key, slot)
         self.expired_keys += 1
         self.dirty += 1
+        if self.propagate_deletion is not None:
+            self.propagate_deletion(key)
 
     def active_expire_cycle(self, budget_ms: float = 25.0) -> int:
         """Sample keys with a TTL; repeat while >25% of a sample had expired, within budget."""
@@ -283,6 +288,8 @@ class Keyspace:
         keys = list(self.slots[slot])
         for key in keys:
             self._remove(key, slot)
+            if self.propagate_deletion is not None:
+                self.propagate_deletion(key)
         self.dirty += len(keys)
         return len(keys)
 
