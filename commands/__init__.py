@@ -6,7 +6,7 @@ Each command family lives in its own module and registers its commands in the ta
 import importlib
 
 FAMILIES = ("connection_cmds", "strings", "keys", "transactions", "server", "introspection",
-            "cluster", "cluster_debug", "dump", "migrate",
+            "cluster", "cluster_debug", "dump", "migrate", "hashes", "sets",
             "lists", "zsets", "zsets_ranges", "zsets_setops", "blocking_cmds",
             "replication_cmds", "pubsub")
 
