@@ -155,10 +155,9 @@ class Node:
                           db_size=lambda: keyspace.size,
                           master_last_interaction_ms=self._master_last_interaction_ms)
         config = ClusterConfig(port=settings.port, cport=settings.cluster_port,
-                               node_timeout=settings.cluster_node_timeout,
-                               require_full_coverage=settings.cluster_require_full_coverage,
-                               allow_replica_migration=settings.cluster_allow_replica_migration,
-                               announce_ip=settings.cluster_announce_ip)
+                               replica_no_failover=settings.cluster_replica_no_failover)
+        for name, field in self._CLUSTER_CONFIG_FIELDS.items():
+            setattr(config, field, settings.values[name])
         clock = Clock()
         state = ClusterState(config, random.Random(), clock.now_ms(), hooks=hooks,
                              loaded=loaded)
@@ -188,17 +187,23 @@ class Node:
         if deliver is not None:
             deliver(channel, message, sharded)
 
+    # CONFIG SET of these directives reaches the cluster state machine's config.
+    _CLUSTER_CONFIG_FIELDS = {
+        "cluster-node-timeout": "node_timeout",
+        "cluster-require-full-coverage": "require_full_coverage",
+        "cluster-allow-replica-migration": "allow_replica_migration",
+        "cluster-announce-ip": "announce_ip",
+        "cluster-migration-barrier": "migration_barrier",
+        "cluster-replica-validity-factor": "replica_validity_factor",
+        "repl-ping-replica-period": "repl_ping_replica_period",
+    }
+
     def _on_setting_changed(self, name, value) -> None:
-        """CONFIG SET of a cluster-* directive reaches the state machine's config."""
-        config = self.cluster_state.config
-        if name == "cluster-node-timeout":
-            config.node_timeout = value
-        elif name == "cluster-require-full-coverage":
-            config.require_full_coverage = value
-        elif name == "cluster-allow-replica-migration":
-            config.allow_replica_migration = value
-        elif name == "cluster-announce-ip":
-            config.announce_ip = value
+        field = self._CLUSTER_CONFIG_FIELDS.get(name)
+        if field is not None:
+            setattr(self.cluster_state.config, field, value)
+        elif name == "cluster-replica-no-failover":
+            self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
 

@@ -323,6 +323,16 @@ def cluster_bumpepoch(c, argv):
     return Status(text)
 
 
+@subcommand(CLUSTER, "failover", -2, "admin stale", since="3.0.0",
+            summary="Forces a replica to perform a manual failover of its master.")
+def cluster_failover(c, argv):
+    if len(argv) > 3:
+        raise ReplyError("ERR unknown subcommand or wrong number of arguments for "
+                         "'failover'. Try CLUSTER HELP.")
+    run(c, c.server.cluster_state.failover, argv[2] if len(argv) == 3 else None)
+    return OK
+
+
 # ---------------------------------------------------------------- per-client flags
 
 @command("asking", 1, "fast", group="cluster", since="3.0.0",

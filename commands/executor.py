@@ -7,6 +7,7 @@ feeds MONITOR.
 """
 import time
 
+import gevent
 from loguru import logger
 
 from commands.blocking import handle_clients_blocked_on_keys
@@ -104,7 +105,19 @@ def process_command(client, argv):
         client.multi.append((cmd, argv))
         return QUEUED
 
+    if cmd.is_write:
+        state = server.cluster_state
+        if state is not None and state.manual_failover_pause_until_ms:
+            hold_while_writes_paused(server)
     return call(client, cmd, argv)
+
+
+def hold_while_writes_paused(server) -> None:
+    """A manual failover pauses writes on this master (Redis's CLIENT PAUSE WRITE): the
+    writing client waits in its own greenlet until the pause ends (at most ~10 s)."""
+    state, bus = server.cluster_state, server.cluster_bus
+    while state.writes_paused(bus.now_ms()):
+        gevent.sleep(0.01)
 
 
 def reject(client, error, cmd=None):
