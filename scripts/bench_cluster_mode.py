@@ -182,16 +182,26 @@ def load_slots(port, keys_total, slots=1000):
     return per * slots
 
 
+def cpu_seconds(pid) -> float:
+    """utime + stime of a process, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reshard_time(cl, keys_total):
+    """(seconds, keys loaded, keys moved, CPU seconds of each node during the reshard)."""
     a, b = cl.ports[0], cl.ports[1]
     loaded = load_slots(a, keys_total)
+    cpu0 = [cpu_seconds(p.pid) for p in cl.procs]
     t0 = time.monotonic()
     redis_cli("--cluster", "reshard", "127.0.0.1:%d" % a, "--cluster-from", node_id(a),
               "--cluster-to", node_id(b), "--cluster-slots", 1000, "--cluster-yes",
               timeout=1800)
     took = time.monotonic() - t0
+    cpu = [cpu_seconds(p.pid) - c for p, c in zip(cl.procs, cpu0)]
     moved = RawClient(b).call("DBSIZE")[1]
-    return took, loaded, moved
+    return took, loaded, moved, cpu
 
 
 def main():
@@ -235,11 +245,13 @@ def main():
             for cl in (ours, ref):
                 for p in cl.ports:
                     RawClient(p).call("FLUSHALL")
-            t_ours, loaded, moved_ours = reshard_time(ours, keys)
-            t_ref, _, moved_ref = reshard_time(ref, keys)
+            t_ours, loaded, moved_ours, cpu_ours = reshard_time(ours, keys)
+            t_ref, _, moved_ref, cpu_ref = reshard_time(ref, keys)
             print("redis-cli --cluster reshard of 1000 slots holding %d keys" % loaded)
-            print("  ours  %7.1f s (%d keys moved)" % (t_ours, moved_ours))
-            print("  redis %7.1f s (%d keys moved)" % (t_ref, moved_ref))
+            print("  ours  %7.1f s (%d keys moved; CPU s source/target/other: %s)"
+                  % (t_ours, moved_ours, "/".join("%.1f" % c for c in cpu_ours)))
+            print("  redis %7.1f s (%d keys moved; CPU s source/target/other: %s)"
+                  % (t_ref, moved_ref, "/".join("%.1f" % c for c in cpu_ref)))
             print("  ratio ours / redis time: %.1fx" % (t_ours / t_ref if t_ref else 0))
     finally:
         ours.stop()
