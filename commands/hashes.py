@@ -257,6 +257,7 @@ def hincrbyfloat(c, argv):
             raise ReplyError("ERR increment would produce NaN or Infinity")
         return format_long_double(result)
 
+    # (Replicas get HSET with the result: commands/repl_rewrites.py.)
     return _incr_field(c, argv[1], argv[2], compute)
 
 
