@@ -192,7 +192,7 @@ def keys_of(argv_in_command):
         cmd = cmd.subcommands.get(args[1].lower())
     if cmd is None:
         raise ReplyError("ERR Invalid command specified")
-    if not cmd.has_keys:
+    if not cmd.has_keys or "pubsubshard" in cmd.flags:     # shard channels are not keys
         raise ReplyError("ERR The command has no key arguments")
     if not cmd.arity_ok(len(args)):
         raise ReplyError("ERR Invalid number of arguments specified for command")
