@@ -18,6 +18,7 @@ value type in O(1) (`type(v) is Hash`), and the flag has to live on the value so
 COPY and DUMP carry it along.
 """
 from commands import keys as _keys
+from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
                               format_long_double, parse_int64, parse_long_double)
@@ -71,6 +72,26 @@ def new_hash(pairs, max_entries, max_value) -> Hash:
     h.listpack = len(h) <= max_entries and \
         all(len(f) <= max_value and len(v) <= max_value for f, v in h.items())
     return h
+
+
+def _hash_to_plain(h) -> dict:
+    """DUMP/MIGRATE/replication: a dict copy; msgpack keeps its order, so a listpack hash
+    arrives in its own order (digests sort dicts, so the order does not matter there)."""
+    return dict(h)
+
+
+def _hash_from_plain(plain) -> Hash:
+    """RESTORE: like Redis loading a hash, the encoding follows the contents (with the
+    default limits: a payload carries no CONFIG)."""
+    if type(plain) is not dict:
+        raise TypeError("a hash payload holds a map")
+    for field, value in plain.items():
+        if type(field) is not bytes or type(value) is not bytes:
+            raise TypeError("hash fields and values are bytes")
+    return new_hash(plain, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE)
+
+
+register_value_codec("hash", Hash, _hash_to_plain, _hash_from_plain)
 
 
 # ---------------------------------------------------------------- lookups and mutators

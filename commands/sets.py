@@ -17,6 +17,7 @@ A subclass rather than a plain set so the type is told apart from other values i
 and the flag travels with the value through RENAME, COPY and DUMP.
 """
 from commands import keys as _keys
+from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numbers import INT64_MAX, parse_int64
 from commands.resp import ReplyError, SetReply
@@ -74,6 +75,24 @@ def members_in_order(s) -> list:
     if s.intset:
         return sorted(s, key=int)
     return list(s)
+
+
+def _set_to_plain(s) -> list:
+    return list(s)
+
+
+def _set_from_plain(plain) -> RSet:
+    """RESTORE: like Redis loading a set, an intset iff the members allow it (with the
+    default limit: a payload carries no CONFIG); duplicates mean a corrupt payload."""
+    if type(plain) is not list or not all(type(m) is bytes for m in plain):
+        raise TypeError("a set payload holds a list of bytes")
+    s = new_set(plain, SET_MAX_INTSET_ENTRIES)
+    if len(s) != len(plain):
+        raise ValueError("duplicate set members")
+    return s
+
+
+register_value_codec("set", RSet, _set_to_plain, _set_from_plain, unordered=True)
 
 
 # ---------------------------------------------------------------- lookups and mutators
