@@ -1,24 +1,25 @@
 #!/usr/bin/env python3
 """Cluster bus benchmark: our node.py against redis-server --cluster-enabled yes, same run.
 
-    .venv/bin/python scripts/bench_cluster.py            # full run (a few minutes)
-    .venv/bin/python scripts/bench_cluster.py --quick    # short run (about a minute)
-    .venv/bin/python scripts/bench_cluster.py --no-sim   # skip the simulator table
+    .venv/bin/python scripts/bench_cluster.py            # full run (about 10 minutes)
+    .venv/bin/python scripts/bench_cluster.py --quick    # short run (2-3 minutes)
+    .venv/bin/python scripts/bench_cluster.py --parts converge detect --runs 9 --verbose
 
 Measures, for both implementations, on loopback, every process in its own temp dir with
 no persistence:
 
-- MEET convergence for 3/10/20 nodes: every node is sent CLUSTER MEET to the first (as
+- MEET convergence for 3/10/20 nodes (cluster-node-timeout 15000, the default): every node is sent CLUSTER MEET to the first (as
   redis-cli --cluster create does); the time from the first MEET until every node's
   CLUSTER NODES lists all nodes, each `connected` and without handshake/noaddr flags;
 - failure detection: 3 masters with slots, cluster-node-timeout 1000; one is kill -9'd;
-  the time until every survivor flags it `fail` (median of --runs runs);
+  the time until every survivor flags it `fail`;
 - bus bytes per node per second at 10 and 30 idle nodes, node timeout 1000 and 5000:
   `ss -tin` is sampled at the start and end of an idle window and bytes_received is
   summed over the TCP connections whose local or peer port is one of the nodes' bus
   ports (each byte is counted once, by its receiver), divided by nodes and seconds.
 
-Then the simulator's table (scripts/simulate.py) for 50/100/200 nodes. Targets: time
+Times are medians of --runs runs, ours and Redis alternating. Then the simulator's table
+(scripts/simulate.py) for 50/100/200 nodes. Targets: time
 ratios <= 1.0x Redis, bus bytes <= 0.25x Redis. Every process started is killed by pid at
 the end, also on Ctrl-C. Everything is bounded: node counts are fixed and every wait has a
 deadline.
@@ -312,11 +313,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="fewer sizes and runs, 5 s idle windows (about a minute)")
+                        help="fewer sizes and runs, 5 s idle windows")
     parser.add_argument("--runs", type=int, default=None,
-                        help="repetitions of the detection test (default 3, quick 1)")
+                        help="repetitions of each timing test; the median is reported "
+                             "(default 5, quick 3)")
+    parser.add_argument("--verbose", action="store_true", help="print every sample")
     parser.add_argument("--window", type=float, default=None,
                         help="idle seconds measured for bus bytes (default 15, quick 5)")
+    parser.add_argument("--parts", nargs="+", default=["converge", "detect", "bytes", "sim"],
+                        choices=["converge", "detect", "bytes", "sim"],
+                        help="which measurements to run (default: all)")
     parser.add_argument("--no-sim", action="store_true", help="skip the simulator table")
     parser.add_argument("--sim-nodes", type=int, nargs="+", default=None,
                         help="simulator sizes (default 50 100 200, quick 50 100)")
@@ -325,7 +331,7 @@ def main() -> int:
         print("needs redis-server and ss (iproute2) on PATH", file=sys.stderr)
         return 2
     quick = args.quick
-    runs = args.runs or (1 if quick else 3)
+    runs = args.runs or (3 if quick else 5)
     window = args.window or (5.0 if quick else 15.0)
     sizes = [3, 10] if quick else [3, 10, 20]
     bus_cases = [(10, 1000), (10, 5000)] if quick else [(10, 1000), (10, 5000), (30, 1000),
@@ -334,27 +340,42 @@ def main() -> int:
     used: set = set()
     lines = []
 
+    print("median of %d runs for times; %.0f s idle windows for bytes" % (runs, window))
+
     def report(line: str) -> None:
         lines.append(line)
         print(line, flush=True)
 
     print("%-36s %12s %12s %9s %7s" % ("metric", "ours", "redis", "ratio", "target"))
     try:
-        for n in sizes:
-            ours = measure_convergence("ours", n, used)
-            ref = measure_convergence("redis", n, used)
-            report(row("MEET convergence, %d nodes" % n, ours, ref, 1.0, " s"))
-        ours = statistics.median(measure_detection("ours", used) for _ in range(runs))
-        ref = statistics.median(measure_detection("redis", used) for _ in range(runs))
-        report(row("kill -9 -> FAIL everywhere (nt 1000)", ours, ref, 1.0, " s"))
-        for n, nt in bus_cases:
+        def median(what, measure, *measure_args):
+            # Gossip picks peers at random, so single runs scatter widely: alternate the
+            # two implementations run by run (so a burst of load hits both) and report
+            # the medians.
+            samples = {"ours": [], "redis": []}
+            for _ in range(runs):
+                for kind in ("ours", "redis"):
+                    samples[kind].append(measure(kind, *measure_args))
+            if args.verbose:
+                for kind, values in samples.items():
+                    print("  %s %s: %s" % (what, kind, " ".join("%.2f" % v for v in values)),
+                          flush=True)
+            return statistics.median(samples["ours"]), statistics.median(samples["redis"])
+
+        for n in sizes if "converge" in args.parts else []:
+            what = "MEET convergence, %d nodes" % n
+            report(row(what, *median(what, measure_convergence, n, used), 1.0, " s"))
+        if "detect" in args.parts:
+            what = "kill -9 -> FAIL everywhere (nt 1000)"
+            report(row(what, *median(what, measure_detection, used), 1.0, " s"))
+        for n, nt in bus_cases if "bytes" in args.parts else []:
             ours = measure_bus_bytes("ours", n, nt, window, used)
             ref = measure_bus_bytes("redis", n, nt, window, used)
             report(row("bus B/node/s, %d nodes, nt %d" % (n, nt), ours, ref, 0.25, "", "%.0f"))
     finally:
         _kill_all()
 
-    if not args.no_sim:
+    if "sim" in args.parts and not args.no_sim:
         print("\nsimulator (scripts/simulate.py, virtual time, real codec and state machine):",
               flush=True)
         subprocess.run([PYTHON, os.path.join(ROOT, "scripts", "simulate.py"), "--nodes",
