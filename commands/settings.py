@@ -165,6 +165,11 @@ SETTINGS = {s.name: s for s in [
     Setting("daemonize", "bool", False, mutable=False),
     Setting("repl-ping-replica-period", "int", 10, 1, 2 ** 31 - 1),
     Setting("repl-backlog-size", "memory", 1024 ** 2, 1, _MAX_LL),
+    # Collection encodings (hashes.py, sets.py). Redis 7.0's built-in defaults: its
+    # redis.conf sets 128 hash entries, but a server started without one uses 512.
+    Setting("hash-max-listpack-entries", "int", 512, 0, _MAX_LL),
+    Setting("hash-max-listpack-value", "int", 64, 0, _MAX_LL),
+    Setting("set-max-intset-entries", "int", 512, 0, _MAX_LL),
     Setting("client-output-buffer-limit", "obuf", OBUF_DEFAULTS,
             doc="per client class: hard limit, soft limit, soft seconds"),
 ]}
