@@ -28,8 +28,9 @@ from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 
-# Redis 7.0's built-in defaults (config.c). redis.conf ships 128 entries, but a server
-# started without a config file -- like the reference in our tests -- uses 512.
+# Redis 7.0's built-in defaults (config.c), also the defaults in settings.py. redis.conf
+# ships 128 entries, but a server started without one -- like our tests' reference --
+# uses 512. RESTORE uses these: a payload carries no CONFIG.
 HASH_MAX_LISTPACK_ENTRIES = 512
 HASH_MAX_LISTPACK_VALUE = 64
 
@@ -60,10 +61,9 @@ _keys.VALUE_COPIERS[Hash] = _copy_hash
 
 
 def limits(c):
-    """(max listpack entries, max listpack value length), from CONFIG when it has them."""
+    """(max listpack entries, max listpack value length): CONFIG's current values."""
     settings = c.server.settings
-    return (getattr(settings, "hash_max_listpack_entries", HASH_MAX_LISTPACK_ENTRIES),
-            getattr(settings, "hash_max_listpack_value", HASH_MAX_LISTPACK_VALUE))
+    return settings.hash_max_listpack_entries, settings.hash_max_listpack_value
 
 
 def new_hash(pairs, max_entries, max_value) -> Hash:

@@ -26,7 +26,7 @@ from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 
-SET_MAX_INTSET_ENTRIES = 512          # Redis 7.0's default
+SET_MAX_INTSET_ENTRIES = 512          # Redis 7.0's default (CONFIG; RESTORE uses it)
 SPOP_MOVE_STRATEGY_MUL = 5            # t_set.c: when SPOP keeps the few and rebuilds
 LONG_MAX = INT64_MAX
 
@@ -55,7 +55,7 @@ _keys.VALUE_COPIERS[RSet] = _copy_set
 
 
 def max_intset_entries(c) -> int:
-    return getattr(c.server.settings, "set_max_intset_entries", SET_MAX_INTSET_ENTRIES)
+    return c.server.settings.set_max_intset_entries
 
 
 def is_integer(member) -> bool:

@@ -403,3 +403,25 @@ def test_dump_restore_round_trip(diff):
         diff.check("HLEN", key + "2")
     diff.check("HGETALL", "{d}b2")                 # a listpack keeps its order
     check_unordered(diff, "HGETALL", "{d}a2", paired=True)
+
+
+def test_encoding_limits_follow_config(diff):
+    try:
+        diff.check("CONFIG", "SET", "hash-max-listpack-entries", "2")
+        diff.check("CONFIG", "SET", "hash-max-listpack-value", "3")
+        diff.check_all([
+            ("CONFIG", "GET", "hash-max-listpack-entries"),
+            ("CONFIG", "GET", "hash-max-listpack-value"),
+            ("HSET", "a", "f1", "v", "f2", "v"), ("OBJECT", "ENCODING", "a"),
+            ("HSET", "a", "f3", "v"), ("OBJECT", "ENCODING", "a"),
+            ("HSET", "b", "abc", "xyz"), ("OBJECT", "ENCODING", "b"),
+            ("HSET", "c", "abcd", "x"), ("OBJECT", "ENCODING", "c"),
+            ("HINCRBYFLOAT", "d", "f", "1.5"), ("OBJECT", "ENCODING", "d"),
+            ("HINCRBYFLOAT", "d", "f", "0.25"), ("OBJECT", "ENCODING", "d"),
+            ("CONFIG", "SET", "hash-max-listpack-entries", "-1"),
+            ("CONFIG", "SET", "hash-max-listpack-entries", "abc"),
+        ])
+    finally:
+        for client in (diff.ours, diff.redis):
+            client.call("CONFIG", "SET", "hash-max-listpack-entries", "512")
+            client.call("CONFIG", "SET", "hash-max-listpack-value", "64")
