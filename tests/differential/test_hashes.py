@@ -425,3 +425,35 @@ def test_encoding_limits_follow_config(diff):
         for client in (diff.ours, diff.redis):
             client.call("CONFIG", "SET", "hash-max-listpack-entries", "512")
             client.call("CONFIG", "SET", "hash-max-listpack-value", "64")
+
+
+def test_sampling_index_follows_every_change(diff):
+    """A big hash gets a hash-ordered index for HSCAN/HRANDFIELD (scanning.py): after
+    any mix of changes, samples and scans must see exactly the live fields."""
+    import random
+    rng = random.Random(7)
+    client = diff.ours
+    args = []
+    for i in range(700):
+        args += ["f%d" % i, "v"]
+    client.call("HSET", "h", *args)
+    client.call("HRANDFIELD", "h", "5")               # builds the index
+    for step in range(300):
+        op = rng.randrange(4)
+        if op == 0:
+            client.call("HSET", "h", "n%d" % rng.randrange(1000), "v")
+        elif op == 1:
+            client.call("HDEL", "h", "f%d" % rng.randrange(700), "n%d" % rng.randrange(1000))
+        elif op == 2:
+            client.call("HINCRBY", "h", "c%d" % rng.randrange(50), "1")
+        else:
+            client.call("HSETNX", "h", "x%d" % rng.randrange(50), "v")
+        live = set(plain(client.call("HKEYS", "h")))
+        assert set(plain(client.call("HRANDFIELD", "h", "-20"))) <= live
+        if step % 50 == 0:
+            assert sorted(full_scan(client, "HSCAN", "h", count=37)[::2]) == sorted(live)
+    fields = sorted(live)
+    client.call("HDEL", "h", *fields[10:])             # far below the index threshold
+    live = set(plain(client.call("HKEYS", "h")))
+    assert sorted(full_scan(client, "HSCAN", "h", count=3)[::2]) == sorted(live)
+    assert set(plain(client.call("HRANDFIELD", "h", "-30"))) <= live

@@ -429,3 +429,37 @@ def test_encoding_limit_follows_config(diff):
     finally:
         for client in (diff.ours, diff.redis):
             client.call("CONFIG", "SET", "set-max-intset-entries", "512")
+
+
+def test_sampling_index_follows_every_change(diff):
+    """A big set gets a hash-ordered index for SSCAN/SPOP/SRANDMEMBER (scanning.py):
+    after any mix of changes, samples and scans must see exactly the live members."""
+    import random
+    rng = random.Random(7)
+    client = diff.ours
+    client.call("SADD", "{i}s", *["m%d" % i for i in range(700)])
+    client.call("SRANDMEMBER", "{i}s", "5")          # builds the index
+    for step in range(300):
+        op = rng.randrange(6)
+        if op == 0:
+            client.call("SADD", "{i}s", "n%d" % rng.randrange(1000))
+        elif op == 1:
+            client.call("SREM", "{i}s", "m%d" % rng.randrange(700))
+        elif op == 2:
+            client.call("SPOP", "{i}s", str(rng.randrange(1, 4)))
+        elif op == 3:
+            client.call("SMOVE", "{i}s", "{i}t", "m%d" % rng.randrange(700))
+        elif op == 4:
+            client.call("SMOVE", "{i}t", "{i}s", "m%d" % rng.randrange(700))
+        else:
+            client.call("SPOP", "{i}s")
+        live = set(plain(client.call("SMEMBERS", "{i}s")))
+        assert set(plain(client.call("SRANDMEMBER", "{i}s", "-20"))) <= live
+        if step % 50 == 0:
+            assert sorted(full_scan(client, "SSCAN", "{i}s", count=37)) == sorted(live)
+    # Shrinking far below the index threshold and growing again stays consistent.
+    client.call("SPOP", "{i}s", str(len(live) - 10))
+    client.call("SADD", "{i}s", *["z%d" % i for i in range(600)])
+    live = set(plain(client.call("SMEMBERS", "{i}s")))
+    assert sorted(full_scan(client, "SSCAN", "{i}s", count=50)) == sorted(live)
+    assert set(plain(client.call("SRANDMEMBER", "{i}s", "300"))) <= live
