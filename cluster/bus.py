@@ -99,7 +99,8 @@ class ClusterBus:
         self._server: gevent.server.StreamServer | None = None
         self._stopping = gevent.event.Event()
         self._saving = False
-        self._pending_save: tuple[str, bool] | None = None
+        self._save_wanted = False   # nodes.conf is behind the state
+        self._save_fsync = False    # ... and the next save must fsync
         # Counters (CLUSTER INFO, benchmarks, tests).
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -194,30 +195,29 @@ class ClusterBus:
     # ------------------------------------------------------------------
 
     def _request_save(self, fsync: bool) -> None:
+        """Mark nodes.conf dirty. One saver greenlet renders the state when it gets to
+        it, so a burst of changes (a reshard moves a slot every few ms) costs one write,
+        not one per change; an fsync asked for by any of them is kept."""
         if self.config_path is None:
             return
-        # Render now, in this greenlet, so the file matches the state at this instant.
-        text = nodesconf.render(self.state)
-        if self._saving:
-            fsync = fsync or (self._pending_save is not None and self._pending_save[1])
-            self._pending_save = (text, fsync)
-            return
-        self._saving = True
-        self._greenlets.spawn(self._save_loop, text, fsync)
+        self._save_wanted = True
+        self._save_fsync = self._save_fsync or fsync
+        if not self._saving:
+            self._saving = True
+            self._greenlets.spawn(self._save_loop)
 
-    def _save_loop(self, text: str, fsync: bool) -> None:
+    def _save_loop(self) -> None:
         try:
-            while True:
+            while self._save_wanted:
+                # Render here, without yielding, so the file is the state at one instant.
+                text, fsync = nodesconf.render(self.state), self._save_fsync
+                self._save_wanted = self._save_fsync = False
                 try:
                     gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
                 except OSError as exc:
                     self.save_errors += 1
                     self._log("warning", f"Could not save the cluster config file "
                                          f"{self.config_path}: {exc.strerror or exc}")
-                if self._pending_save is None:
-                    return
-                text, fsync = self._pending_save
-                self._pending_save = None
         finally:
             self._saving = False
 
