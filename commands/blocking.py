@@ -35,6 +35,7 @@ from gevent.event import Event
 
 from commands.keyspace import slot_of
 from commands.numbers import parse_long_double, round_long_double
+from commands.propagation import propagate_served
 from commands.resp import ReplyError
 
 RECV_SIZE = 64 * 1024
@@ -164,6 +165,9 @@ def handle_clients_blocked_on_keys(ks) -> None:
                     continue
                 reply = waiter.serve(key)
                 if reply is not None:
+                    if not isinstance(reply, ReplyError):
+                        # The pop reaches replicas now, after the write that served it.
+                        propagate_served(waiter.client, reply)
                     finish(ks, waiter, reply)
                     # The served command may have emptied (or retyped) the key; the next
                     # waiter's serve() finds out and returns None.

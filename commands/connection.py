@@ -73,6 +73,9 @@ class Client:
         self.replica = None           # on a master: the ReplicaState of a replica's link
         self.propagate_as = None      # set by a handler: propagate these argvs instead
         self.woff = 0                 # stream offset after this client's last write (WAIT)
+        self.prop_depth = 0           # nesting of call() (EXEC) for the propagation unit
+        self.prop_unit = None         # argvs this client's running command propagates
+        self.argv = None              # the running command's argv, while propagating
 
     # ------------------------------------------------------------ the loop
 

@@ -136,9 +136,8 @@ def call(client, cmd, argv):
     (Redis's call(); commands/propagation.py has the propagation rule)."""
     server = client.server
     prop = server.propagator
-    if prop is not None and (prop.active or prop.depth):
-        prop.begin()
-        client.propagate_as = None
+    if prop is not None and (prop.active or client.prop_depth):
+        prop.begin(client, argv)
         dirty = server.keyspace.dirty
     else:
         prop = None
@@ -167,7 +166,7 @@ def call(client, cmd, argv):
         _serve_blocked_clients(client, server)
         return reply
     try:
-        prop.after_command(client, cmd, argv, dirty, server.keyspace.dirty)
+        prop.after_command(client, cmd, argv, reply, dirty, server.keyspace.dirty)
         _serve_blocked_clients(client, server)
     finally:
         prop.end(client)

@@ -3,23 +3,30 @@
 The rule, applied by `call()` after every command while a replication stream exists:
 
 * a handler that set `c.propagate_as` (a list of argv lists, possibly empty) is propagated
-  as exactly those commands. Handlers do this for commands whose effect depends on the
-  moment or on chance, so the replica ends in the master's state instead of redoing the
-  computation: SET EX/PX and SETEX -> SET PXAT <absolute ms>, EXPIRE & co -> PEXPIREAT (or
-  DEL when the time has passed), GETEX -> PEXPIREAT/PERSIST, INCRBYFLOAT -> SET KEEPTTL,
-  HINCRBYFLOAT -> HSET, SPOP -> SREM, BLPOP & co -> their non-blocking pop, RESTORE with a
-  relative TTL -> RESTORE ABSTTL, MIGRATE -> DEL of the moved keys;
+  as exactly those commands;
 * otherwise a command flagged `write` that changed the dataset (keyspace.dirty moved) is
-  propagated verbatim;
+  propagated verbatim, unless commands/repl_rewrites.py has a rewrite for it: commands
+  whose effect depends on the moment or on chance are propagated as their *effect*, so
+  the replica ends in the master's state instead of redoing the computation (SET EX ->
+  SET PXAT <absolute ms>, EXPIRE -> PEXPIREAT, SPOP -> SREM, BLPOP -> LPOP, ...);
 * deletions without a command of their own (expiry, lazy or active; keys of a lost slot)
   are propagated as DEL through `propagate()` (keyspace.propagate_deletion), and so are
-  the pops done for blocked clients (BLPOP served by a later LPUSH).
+  the pops done for blocked clients, in the context of the write that served them
+  (`propagate_served`), while the blocked command itself then propagates nothing.
 
 Everything one client command causes (the command, the commands of its EXEC, the DELs
 of keys it found expired, the blocked clients it served) forms one unit, handed to the
-replication stream when the outermost `call()` ends; a unit of more than one command is
-wrapped in MULTI/EXEC, as Redis 7 does, so a replica applies it atomically.
+replication stream when that client's outermost `call()` ends; a unit of more than one
+command is wrapped in MULTI/EXEC by the stream, as Redis 7 does.
+
+Units are per client, not global: a handler may yield (BLPOP waiting, MIGRATE on the
+network) and other clients' commands run meanwhile, each flushing its own unit. Code
+that propagates from outside a handler's argv finds the unit of the call running in the
+current greenlet, if any.
 """
+import gevent
+
+from commands.repl_rewrites import rewrite_for
 
 
 def encode_command(argv) -> bytes:
@@ -30,53 +37,71 @@ def encode_command(argv) -> bytes:
     return b"".join(out)
 
 
-def rewrite(c, *argvs) -> None:
-    """Propagate the running command as `argvs` instead of its own argv ([] = nothing)."""
-    c.propagate_as = [[a if isinstance(a, bytes) else str(a).encode() for a in argv]
-                      for argv in argvs]
-
-
 def propagate(server, argv) -> None:
-    """Add a command to the stream from outside a handler's own argv (served blocked
-    clients, expiry). Joins the running unit, or forms a unit of its own."""
+    """Add a command to the stream from outside a handler's own argv (expiry...). Joins
+    the unit of the call running in this greenlet, or forms a unit of its own."""
     prop = server.propagator
     if prop is not None and prop.active:
         prop.add(argv)
 
 
-class Propagator:
-    """Collects the unit of the command being run and hands it to `sink(commands)`,
-    which returns the stream offset after it (a client's WAIT waits for that offset)."""
+def propagate_served(client, reply) -> None:
+    """A blocked client was served by the write running now (commands/blocking.py): its
+    pop joins this write's unit, in order, and its own call propagates nothing."""
+    prop = getattr(client.server, "propagator", None)     # None in bare unit-test servers
+    if prop is None or not prop.active or client.prop_depth == 0:
+        return
+    client.propagate_as = []
+    forms = rewrite_for(client.last_command, client, client.argv, reply)
+    for argv in forms or ():
+        prop.add(argv)
 
-    __slots__ = ("sink", "active", "depth", "unit")
+
+class Propagator:
+    """Collects each client's unit and hands it to `sink(commands)`, which returns the
+    stream offset after it (the offset that client's WAIT waits for)."""
+
+    __slots__ = ("sink", "active", "running")
 
     def __init__(self, sink):
         self.sink = sink
         self.active = False      # a stream exists (backlog or replicas): replication sets it
-        self.depth = 0           # nesting of call() (EXEC runs its commands through call())
-        self.unit = []
+        self.running = {}        # greenlet -> the client whose call() runs in it
 
-    def begin(self) -> None:
-        self.depth += 1
+    def begin(self, client, argv) -> None:
+        if not client.prop_depth:
+            client.prop_unit = []
+            self.running[gevent.getcurrent()] = client
+        client.prop_depth += 1
+        client.propagate_as = None
+        client.argv = argv
 
-    def after_command(self, client, cmd, argv, dirty_before: int, dirty_after: int) -> None:
+    def after_command(self, client, cmd, argv, reply, dirty_before: int,
+                      dirty_after: int) -> None:
         explicit = client.propagate_as
         if explicit is not None:
             client.propagate_as = None
-            self.unit.extend(explicit)
+            client.prop_unit.extend(explicit)
         elif cmd.is_write and dirty_after != dirty_before:
-            self.unit.append(argv)
+            forms = rewrite_for(cmd, client, argv, reply)
+            if forms is None:
+                client.prop_unit.append(argv)
+            else:
+                client.prop_unit.extend(forms)
 
     def end(self, client) -> None:
-        self.depth -= 1
-        if self.depth or not self.unit:
+        client.prop_depth -= 1
+        if client.prop_depth:
             return
-        unit, self.unit = self.unit, []
-        if self.active:
+        if self.running.get(gevent.getcurrent()) is client:
+            del self.running[gevent.getcurrent()]
+        unit, client.prop_unit = client.prop_unit, None
+        if unit and self.active:
             client.woff = self.sink(unit)
 
     def add(self, argv) -> None:
-        if self.depth:
-            self.unit.append(argv)
+        client = self.running.get(gevent.getcurrent())
+        if client is not None:
+            client.prop_unit.append(argv)
         elif self.active:
             self.sink([argv])
