@@ -55,7 +55,8 @@ _keys.VALUE_COPIERS[RSet] = _copy_set
 
 
 def max_intset_entries(c) -> int:
-    return c.server.settings.set_max_intset_entries
+    # The values dict, not settings.set_max_intset_entries (see hashes.limits).
+    return c.server.settings.values["set-max-intset-entries"]
 
 
 def is_integer(member) -> bool:
