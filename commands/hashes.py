@@ -14,8 +14,8 @@ A hash value is a `Hash`: a dict subclass (field -> value, both bytes) with two 
   sample big hashes; every mutation below keeps it current.
 
 A subclass rather than a plain dict because the type must be told apart from every other
-value type in O(1) (`type(v) is Hash`), and the flag has to live on the value so RENAME,
-COPY and DUMP carry it along.
+value type in O(1) (`type(v) is Hash`), and the flag has to live on the value so RENAME
+and COPY carry it along (RESTORE recomputes it, as Redis does when it loads a hash).
 """
 from commands import keys as _keys
 from commands.dump import register_value_codec

@@ -14,7 +14,8 @@ A set value is an `RSet`: a Python set of bytes members with two slots.
   sample big sets; the mutators below keep it current.
 
 A subclass rather than a plain set so the type is told apart from other values in O(1)
-and the flag travels with the value through RENAME, COPY and DUMP.
+and the flag travels with the value through RENAME and COPY (RESTORE recomputes it,
+as Redis does when it loads a set).
 """
 from commands import keys as _keys
 from commands.dump import register_value_codec
@@ -22,7 +23,7 @@ from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numbers import INT64_MAX, parse_int64
 from commands.resp import ReplyError, SetReply
 from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member,
-                               random_members, rng, scan_collection)
+                               random_members, scan_collection)
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 
