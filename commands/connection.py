@@ -195,13 +195,17 @@ class Client:
         checkClientOutputBufferLimits): over the hard limit closes at once; over the soft
         limit closes once it has lasted more than soft_seconds, counted from the first
         push seen over it and reset by a push seen under it."""
-        klass = self.output_buffer_class()
-        hard, soft, soft_seconds = self.server.settings.client_output_buffer_limit[klass]
-        if not hard and klass == "normal":
-            hard = PUSH_BUFFER_LIMIT   # "normal 0 0 0" (no limit) would let MONITOR grow
+        # Runs for every message to every subscriber: plain lookups, no helper calls for
+        # the common pub/sub case (a replica link is never subscribed).
+        klass = "pubsub" if self.pubsub_mode else self.output_buffer_class()
+        hard, soft, soft_seconds = \
+            self.server.settings.values["client-output-buffer-limit"][klass]
         used = self._outbox_bytes
-        if hard and used >= hard:
-            return True
+        if hard:
+            if used >= hard:
+                return True
+        elif klass == "normal" and used >= PUSH_BUFFER_LIMIT:
+            return True                # "normal 0 0 0" (no limit) would let MONITOR grow
         if soft and used >= soft:
             now = time.monotonic()
             if self._soft_limit_since is None:
