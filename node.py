@@ -224,8 +224,10 @@ class Node:
         while not self.stopped.is_set():
             try:
                 self.keyspace.tick_lru_clock()
-                # A replica leaves expiry to its master, whose DELs it receives.
-                if self.server.active_expire_enabled and self.replication.is_master:
+                # A replica leaves expiry to its master, whose DELs it receives; a master
+                # whose writes a manual failover holds expires nothing meanwhile.
+                if self.server.active_expire_enabled and self.replication.is_master \
+                        and not self.replication.writes_paused():
                     self.keyspace.active_expire_cycle()
                 self.replication.cron()
                 if self.keyspace.blocking_keys:

@@ -26,7 +26,7 @@ current greenlet, if any.
 """
 import gevent
 
-from commands.repl_rewrites import rewrite_for
+from commands.repl_rewrites import ALWAYS_PROPAGATED, rewrite_for
 
 
 def encode_command(argv) -> bytes:
@@ -82,7 +82,8 @@ class Propagator:
         if explicit is not None:
             client.propagate_as = None
             client.prop_unit.extend(explicit)
-        elif cmd.is_write and dirty_after != dirty_before:
+        elif cmd.is_write and (dirty_after != dirty_before
+                               or cmd.name in ALWAYS_PROPAGATED):
             forms = rewrite_for(cmd, client, argv, reply)
             if forms is None:
                 client.prop_unit.append(argv)

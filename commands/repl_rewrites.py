@@ -149,6 +149,10 @@ REWRITES = {
 }
 
 
+# Propagated even when they changed nothing (Redis's forceCommandPropagation).
+ALWAYS_PROPAGATED = frozenset(("flushall", "flushdb"))
+
+
 def rewrite_for(cmd, c, argv, reply):
     """The argvs to propagate for `cmd` (None: argv itself)."""
     if cmd is None:

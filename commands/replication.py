@@ -166,6 +166,13 @@ class Replication:
         if self.propagator.active:
             self.propagator.add([b"DEL", key])
 
+    def writes_paused(self) -> bool:
+        """A manual failover holds writes (CLUSTER FAILOVER): the stream must stand still
+        too, or the replica could never reach our offset. Redis also skips its PINGs and
+        GETACKs then."""
+        state, bus = self.server.cluster_state, self.server.cluster_bus
+        return state is not None and bus is not None and state.writes_paused(bus.now_ms())
+
     def cron(self) -> None:
         """From the server cron (100 ms): PING replicas every repl-ping-replica-period,
         so they can tell a silent master from a dead one."""
@@ -173,7 +180,8 @@ class Replication:
         if now - self._last_ping < self.server.settings.repl_ping_replica_period:
             return
         self._last_ping = now
-        if self.is_master and self.replicas and self.backlog is not None:
+        if self.is_master and self.replicas and self.backlog is not None \
+                and not self.writes_paused():
             self.feed(_PING)
 
     # ------------------------------------------------------------ PSYNC
@@ -304,7 +312,8 @@ class Replication:
 
         def send():
             self._getack_pending = False
-            if self.is_master and self.replicas and self.backlog is not None:
+            if self.is_master and self.replicas and self.backlog is not None \
+                    and not self.writes_paused():
                 self.feed(_GETACK)
         gevent.get_hub().loop.run_callback(send)
 

@@ -1,0 +1,120 @@
+"""What commands leave in the replication stream: verbatim writes, rewrites of the
+non-deterministic ones, expiry DELs, MULTI/EXEC units, nothing for reads and no-ops."""
+import types
+
+import hiredis
+
+from commands import load_all_commands
+from commands.context import Server
+from commands.executor import call, lookup_command
+from commands.keyspace import Keyspace, now_ms
+from commands.replication import Replication
+from commands.resp import ReplyError
+from commands.settings import Settings
+
+load_all_commands()
+
+
+def _setup():
+    server = Server(Settings(), Keyspace())
+    repl = Replication(server)
+    repl._create_backlog()
+    client = types.SimpleNamespace(
+        server=server, resp3=False, asking=False, multi=None, multi_error=False,
+        authenticated=True, watched={}, dirty_cas=False, pubsub_mode=False, monitor=False,
+        addr_text="127.0.0.1:1", last_command=None, prop_depth=0, prop_unit=None,
+        argv=None, propagate_as=None, woff=0, is_master_link=False, closed=False)
+    return server, repl, client
+
+
+def _run(c, *args):
+    argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    cmd, error = lookup_command(argv)
+    assert error is None, error
+    c.last_command = cmd
+    if c.multi is not None and cmd.name not in ("exec", "multi"):
+        c.multi.append((cmd, argv))
+        return None
+    return call(c, cmd, argv)
+
+
+def _stream(repl, start=1):
+    reader = hiredis.Reader()
+    reader.feed(repl.backlog.read_from(start))
+    out = []
+    while (item := reader.gets()) is not False:
+        out.append([a.decode() for a in item])
+    return out
+
+
+def test_writes_verbatim_reads_and_noops_not_at_all():
+    server, repl, c = _setup()
+    _run(c, "SET", "k", "v")
+    _run(c, "GET", "k")
+    _run(c, "DEL", "missing")
+    _run(c, "RPUSH", "l", "a", "b")
+    assert _stream(repl) == [["SET", "k", "v"], ["RPUSH", "l", "a", "b"]]
+    assert c.woff == repl.offset == repl.backlog.end_offset
+
+
+def test_relative_times_become_absolute():
+    server, repl, c = _setup()
+    before = now_ms()
+    _run(c, "SET", "a", "1", "EX", "100")
+    _run(c, "SETEX", "b", "100", "2")
+    _run(c, "SET", "e", "3")
+    _run(c, "EXPIRE", "e", "100")
+    _run(c, "SET", "g", "4")
+    _run(c, "GETEX", "g", "PX", "100000")
+    _run(c, "GETEX", "g", "PERSIST")
+    _run(c, "SET", "d", "5")
+    _run(c, "EXPIRE", "d", "-1")
+    stream = _stream(repl)
+    ks = server.keyspace
+    assert stream[0] == ["SET", "a", "1", "PXAT", str(ks.expires[b"a"])]
+    assert int(stream[0][4]) >= before + 100000
+    assert stream[1] == ["SET", "b", "2", "PXAT", str(ks.expires[b"b"])]
+    assert stream[3] == ["PEXPIREAT", "e", str(ks.expires[b"e"])]
+    assert stream[5][:2] == ["PEXPIREAT", "g"] and stream[6] == ["PERSIST", "g"]
+    assert stream[7:] == [["SET", "d", "5"], ["DEL", "d"]]
+
+
+def test_chance_and_floats_propagate_their_result():
+    server, repl, c = _setup()
+    _run(c, "SET", "f", "1.5")
+    reply = _run(c, "INCRBYFLOAT", "f", "0.25")
+    _run(c, "RPUSH", "l", "x")
+    _run(c, "BLPOP", "l", "0")
+    stream = _stream(repl)
+    assert stream[1] == ["SET", "f", reply.decode(), "KEEPTTL"]
+    assert stream[3] == ["LPOP", "l"]
+    if lookup_command([b"spop", b"s"])[1] is None:
+        _run(c, "SADD", "s", "a", "b", "c")
+        popped = _run(c, "SPOP", "s")
+        assert _stream(repl)[-1] == ["SREM", "s", popped.decode()]
+
+
+def test_expiry_is_a_del_and_a_transaction_one_unit():
+    server, repl, c = _setup()
+    ks = server.keyspace
+    _run(c, "SET", "{t}gone", "v")
+    ks.expires[b"{t}gone"] = now_ms() - 1      # expired, not yet deleted
+    ks._ttl_pos[b"{t}gone"] = len(ks._ttl_keys)
+    ks._ttl_keys.append(b"{t}gone")
+    start = repl.offset + 1
+    _run(c, "MULTI")
+    c.multi = []
+    _run(c, "GET", "{t}gone")
+    _run(c, "SET", "{t}b", "1")
+    _run(c, "INCR", "{t}b")
+    _run(c, "EXEC")
+    assert _stream(repl, start) == [["MULTI"], ["DEL", "{t}gone"], ["SET", "{t}b", "1"],
+                                    ["INCR", "{t}b"], ["EXEC"]]
+
+
+def test_flushall_always_and_errors_never():
+    server, repl, c = _setup()
+    _run(c, "FLUSHALL")
+    _run(c, "SET", "s", "abc")
+    assert isinstance(_run(c, "INCR", "s"), ReplyError)
+    assert _stream(repl) == [["FLUSHALL"], ["SET", "s", "abc"]]
