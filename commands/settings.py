@@ -175,19 +175,29 @@ SETTINGS = {s.name: s for s in [
 ]}
 
 
+class _Values(dict):
+    """name -> value, mirrored as a plain attribute of the Settings ('-' spelled '_'), so
+    `settings.requirepass` on a hot path is an ordinary attribute read, not a
+    __getattr__ fallback (which costs about 1 us)."""
+
+    def __init__(self, owner, initial):
+        super().__init__()
+        self._owner = owner
+        for name, value in initial.items():
+            self[name] = value
+
+    def __setitem__(self, name, value):
+        super().__setitem__(name, value)
+        setattr(self._owner, name.replace("-", "_"), value)
+
+
 class Settings:
     """Current values, readable as attributes with '-' spelled '_' (settings.maxclients)."""
 
     def __init__(self):
-        self.values = {name: s.default for name, s in SETTINGS.items()}
         self.config_file = None     # the file given at start-up, for CONFIG REWRITE
         self.listeners = []         # fn(name, value) after a successful CONFIG SET
-
-    def __getattr__(self, attr):
-        try:
-            return self.__dict__["values"][attr.replace("_", "-")]
-        except KeyError:
-            raise AttributeError(attr) from None
+        self.values = _Values(self, {name: s.default for name, s in SETTINGS.items()})
 
     def set(self, name: str, text: str, at_startup: bool = False) -> None:
         """Parse and store one directive; SettingError for an unknown name or bad value."""

@@ -19,6 +19,7 @@ class FakeServer:
         self.close_hooks = []
         self.settings = FakeSettings()
         self.net_input_bytes = 0
+        self.blocked_clients = 0
 
 
 class FakeClient:

@@ -92,8 +92,6 @@ def test_round_trip_every_registered_type(type_name, commands):
     assert dump.value_digest(ks.get(b"copy"), False) == dump.value_digest(restored, False)
 
 
-@pytest.mark.xfail(strict=False, reason="until every type module registers its DUMP codec "
-                   "(hash, list, set, zset were written without one); drop this marker then")
 def test_every_value_type_has_a_codec():
     """A type without a codec cannot be DUMPed or MIGRATEd (resharding would fail on
     its keys): its module must call commands.dump.register_value_codec."""
