@@ -30,6 +30,7 @@ from commands import snapshot
 from commands.connection import Client
 from commands.executor import process_command
 from commands.propagation import encode_command
+from commands.repl_backlog import ReplBacklog
 
 CONNECT_TIMEOUT = 5.0
 REPL_TIMEOUT = 60.0                # repl-timeout: a master silent this long is gone
@@ -52,11 +53,11 @@ def replication_changed(replication, effect, my_port: int, on_link_status=None) 
             replication.link = None
             replication.shift_replid()
             if replication.backlog is None:
-                replication._create_backlog()
+                replication.create_backlog()
             logger.info("MASTER MODE enabled")
         if effect.flush_data:
             server.keyspace.flush()
-        replication._update_activity()
+        replication.update_activity()
         return
     link = replication.link
     if link is not None and (link.host, link.port) == (effect.ip, effect.port):
@@ -71,7 +72,7 @@ def replication_changed(replication, effect, my_port: int, on_link_status=None) 
         replication.unblock_waits()
     replication.link = ReplicaLink(replication, effect.ip, effect.port, my_port,
                                    on_link_status)
-    replication._update_activity()
+    replication.update_activity()
     if effect.flush_data:
         server.keyspace.flush()
     logger.info("Connecting to MASTER {}:{}", effect.ip, effect.port)
@@ -281,7 +282,6 @@ class ReplicaLink:
                                 % (item,)[:100])
 
     def _end_full_sync(self, offset: int) -> None:
-        from commands.repl_backlog import ReplBacklog
         repl = self.replication
         repl.replid = self.full_sync_replid
         repl.replid2, repl.second_offset = "0" * 40, -1

@@ -47,6 +47,7 @@ from commands.executor import lookup_command
 from commands.keyspace import slot_of
 from commands.propagation import Propagator, encode_command
 from commands.repl_backlog import ReplBacklog
+from commands.resp import ReplyError
 
 SYNC_QUEUE_LIMIT = 1024 * 1024     # snapshot pauses while more is queued for the replica
 NO_REPLID = "0" * 40
@@ -108,13 +109,13 @@ class Replication:
     def is_master(self) -> bool:
         return self.link is None
 
-    def _update_activity(self) -> None:
+    def update_activity(self) -> None:
         self.propagator.active = self.is_master and self.backlog is not None
         self.server.read_only_replica = not self.is_master
 
-    def _create_backlog(self) -> None:
+    def create_backlog(self) -> None:
         self.backlog = ReplBacklog(self.server.settings.repl_backlog_size, self.offset)
-        self._update_activity()
+        self.update_activity()
 
     def resize_backlog(self, size: int) -> None:
         if self.backlog is not None:
@@ -223,7 +224,7 @@ class Replication:
             # Redis too starts a new history when the first replica attaches.
             self.replid = new_replid()
             self.replid2, self.second_offset = NO_REPLID, -1
-            self._create_backlog()
+            self.create_backlog()
         logger.info("Replica {} asks for synchronization; starting a full resync from "
                     "offset {}", replica.name, self.offset)
         client.push_raw(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset))
@@ -298,9 +299,11 @@ class Replication:
         self.wait_clients.append(entry)
         self.request_acks()
         try:
-            block(client, [], timeout_ms / 1000.0, None, None)
+            reply = block(client, [], timeout_ms / 1000.0, None, None)
         finally:
             self.wait_clients.remove(entry)
+        if isinstance(reply, ReplyError):
+            return reply                # CLIENT UNBLOCK .. ERROR
         return self.count_acks(target)
 
     def request_acks(self) -> None:

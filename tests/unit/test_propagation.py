@@ -18,7 +18,7 @@ load_all_commands()
 def _setup():
     server = Server(Settings(), Keyspace())
     repl = Replication(server)
-    repl._create_backlog()
+    repl.create_backlog()
     client = types.SimpleNamespace(
         server=server, resp3=False, asking=False, multi=None, multi_error=False,
         authenticated=True, watched={}, dirty_cas=False, pubsub_mode=False, monitor=False,
