@@ -107,17 +107,25 @@ def process_command(client, argv):
 
     if cmd.is_write:
         state = server.cluster_state
-        if state is not None and state.manual_failover_pause_until_ms:
-            hold_while_writes_paused(server)
+        if state is not None and state.manual_failover_pause_until_ms \
+                and hold_while_writes_paused(server):
+            # Redis processes a paused command again from the start: the failover that
+            # paused it has usually made us a replica, so it gets -MOVED to the new master
+            # (run here, it would be acknowledged and then lost with our data).
+            return process_command(client, argv)
     return call(client, cmd, argv)
 
 
-def hold_while_writes_paused(server) -> None:
+def hold_while_writes_paused(server) -> bool:
     """A manual failover pauses writes on this master (Redis's CLIENT PAUSE WRITE): the
-    writing client waits in its own greenlet until the pause ends (at most ~10 s)."""
+    writing client waits in its own greenlet until the pause ends (at most ~10 s).
+    Returns whether it waited."""
     state, bus = server.cluster_state, server.cluster_bus
+    held = False
     while state.writes_paused(bus.now_ms()):
+        held = True
         gevent.sleep(0.01)
+    return held
 
 
 def reject(client, error, cmd=None):
