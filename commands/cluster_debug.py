@@ -78,6 +78,13 @@ def debug_cluster_isolate(c, argv):
     # Unisolating an id we no longer know is allowed: a forgotten node must not leave a
     # filter behind that cannot be removed.
     state.isolate_node(node_id, bool(flag))
+    if not flag and state.lookup_node(node_id) is not None:
+        # A PING sent while isolated was dropped, not delayed: unlike a firewall's drop
+        # (TCP retransmits it after the heal), nothing would ever answer it, and the node
+        # would stay PFAIL while its own packets arrive again. Reconnecting the outbound
+        # link sends a fresh PING, keeping the pending ping's time (link_connected).
+        bus = c.server.cluster_bus
+        bus.execute(state.kill_links("to", node_id, bus.now_ms()))
     return OK
 
 
