@@ -48,8 +48,15 @@ class FailureDetection:
         node.fail_time = self._now
         # Replicas broadcast too: the quorum came from masters, they only help spread it.
         self.send_fail(node.name)
+        self._schedule_election_if_my_master(node)
         self._update_state_later()
         self._save()
+
+    def _schedule_election_if_my_master(self: ClusterState, node: ClusterNode) -> None:
+        """My master just became FAIL: schedule the election in this call (Redis waits for
+        the next cron tick, up to 100 ms later; the election delay itself is unchanged)."""
+        if self.myself.is_replica and self.myself.master_name == node.name:
+            self._todo_handle_failover = True
 
     def send_fail(self: ClusterState, node_name: str) -> None:
         self.broadcast(m.Fail(self.build_header(), node_name))
@@ -83,5 +90,6 @@ class FailureDetection:
         self._log("notice", f"FAIL message received from {sender.name} about {failing.name}")
         failing.flags = (failing.flags | NODE_FAIL) & ~NODE_PFAIL
         failing.fail_time = self._now
+        self._schedule_election_if_my_master(failing)
         self._update_state_later()
         self._save()
