@@ -21,7 +21,7 @@ from commands import keys as _keys
 from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
-                              format_long_double, parse_int64, parse_long_double)
+                              format_long_double, parse_int64, parse_long_double, check_random_picks)
 from commands.resp import OK, ReplyError
 from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member,
                                random_members, random_positions, scan_collection)
@@ -395,6 +395,7 @@ def hrandfield(c, argv):
     h = read_hash(c, argv[1])
     if h is None or count == 0:
         return []
+    check_random_picks(count)
     if count < 0 or count == 1:
         fields = random_members(h, -count if count < 0 else 1, distinct=False)
     elif count >= len(h):

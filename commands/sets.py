@@ -20,7 +20,7 @@ as Redis does when it loads a set).
 from commands import keys as _keys
 from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
-from commands.numbers import INT64_MAX, parse_int64
+from commands.numbers import INT64_MAX, check_random_picks, parse_int64
 from commands.resp import ReplyError, SetReply
 from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member,
                                random_members, scan_collection)
@@ -332,6 +332,7 @@ def srandmember(c, argv):
     s = read_set(c, argv[1])
     if s is None or count == 0:
         return []
+    check_random_picks(count)
     if count < 0 or count == 1:
         return random_members(s, -count if count < 0 else 1, distinct=False)
     if count >= len(s):

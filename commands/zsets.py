@@ -15,7 +15,7 @@ from commands.glob import matcher
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS, _parse_cursor
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
-from commands.numbers import parse_int64
+from commands.numbers import check_random_picks, parse_int64
 from commands.resp import NULL_ARRAY, ReplyError, format_double
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
@@ -420,6 +420,7 @@ def zrandmember(c, argv):
     zs = read_zset(c, argv[1])
     if zs is None or count == 0:
         return []
+    check_random_picks(count)
     ordered = zs.ordered
     n = len(ordered)
     if count < 0:

@@ -170,7 +170,9 @@ def test_spop_properties(diff, size):
 def test_srandmember_arguments(diff, key, args):
     diff.check("SADD", "one", "7")
     if key == "one" and args[0] == "-" + I64_MAX:
-        pytest.skip("a valid huge negative count: both would build a reply that big")
+        # redis-server 7.0.15 dies building that reply; we refuse it.
+        assert diff.ours.call("SRANDMEMBER", key, *args)[1].startswith("ERR value is out of")
+        return
     diff.check("SRANDMEMBER", key, *args)
 
 
