@@ -19,7 +19,7 @@ and COPY carry it along (RESTORE recomputes it, as Redis does when it loads a ha
 """
 from commands import keys as _keys
 from commands.dump import register_value_codec
-from commands.keyspace import TYPE_NAMES, WRONGTYPE
+from commands.keyspace import TYPE_NAMES
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
                               format_long_double, parse_int64, parse_long_double, check_random_picks)
 from commands.resp import OK, ReplyError
@@ -27,6 +27,7 @@ from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member
                                random_members, random_positions, scan_collection)
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
+from commands.typed_lookup import typed_lookups
 
 # Redis 7.0's built-in defaults (config.c), also the defaults in settings.py. redis.conf
 # ships 128 entries, but a server started without one -- like our tests' reference --
@@ -99,20 +100,7 @@ register_value_codec("hash", Hash, _hash_to_plain, _hash_from_plain)
 
 # ---------------------------------------------------------------- lookups and mutators
 
-def read_hash(c, key):
-    """lookupKeyRead + checkType: the hash at `key` or None."""
-    value = c.server.keyspace.lookup_read(key)
-    if value is not None and type(value) is not Hash:
-        raise ReplyError(WRONGTYPE)
-    return value
-
-
-def _write_hash(c, key):
-    """lookupKeyWrite + checkType: the hash at `key` or None (no hit/miss counting)."""
-    value = c.server.keyspace.get(key)
-    if value is not None and type(value) is not Hash:
-        raise ReplyError(WRONGTYPE)
-    return value
+read_hash, write_hash = typed_lookups(Hash)
 
 
 def _check_lengths(h, args, max_value) -> None:
@@ -152,7 +140,7 @@ def _set_pairs(c, argv, name):
     if argc % 2:
         raise ReplyError("ERR wrong number of arguments for '%s' command" % name)
     key = argv[1]
-    h = _write_hash(c, key)
+    h = write_hash(c.server.keyspace, key)
     created = h is None
     if created:
         h = Hash()
@@ -195,7 +183,7 @@ def hmset(c, argv):
          summary="Set the value of a hash field, only if the field does not exist")
 def hsetnx(c, argv):
     key, field = argv[1], argv[2]
-    h = _write_hash(c, key)
+    h = write_hash(c.server.keyspace, key)
     if h is not None and field in h:
         return 0                 # an unused long value does not convert the hash
     created = h is None
@@ -213,7 +201,7 @@ def hsetnx(c, argv):
          summary="Delete one or more hash fields")
 def hdel(c, argv):
     key = argv[1]
-    h = _write_hash(c, key)
+    h = write_hash(c.server.keyspace, key)
     if h is None:
         return 0
     deleted = 0
@@ -238,7 +226,7 @@ def hdel(c, argv):
 def _incr_field(c, key, field, compute):
     """HINCRBY/HINCRBYFLOAT: `compute(old bytes or None)` gives the new value (bytes) or
     raises; the field is stored with hashTypeSet's length checks."""
-    h = _write_hash(c, key)
+    h = write_hash(c.server.keyspace, key)
     old = h.get(field) if h is not None else None
     new = compute(old)
     created = h is None

@@ -17,12 +17,13 @@ from itertools import islice
 from commands.blocking import block, can_block, parse_timeout
 from commands.dump import register_value_codec
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
-from commands.keyspace import TYPE_NAMES, WRONGTYPE
+from commands.keyspace import TYPE_NAMES
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.numbers import parse_int64
 from commands.resp import NULL_ARRAY, OK, ReplyError
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
+from commands.typed_lookup import typed_lookups
 
 
 class ListValue(collections.deque):
@@ -48,20 +49,7 @@ OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
 
 # ---------------------------------------------------------------- helpers
 
-def read_list(c, key):
-    """lookupKeyRead + checkType: the list at `key` or None."""
-    value = c.server.keyspace.lookup_read(key)
-    if value is not None and type(value) is not ListValue:
-        raise ReplyError(WRONGTYPE)
-    return value
-
-
-def write_list(ks, key):
-    """lookupKeyWrite + checkType: the list at `key` or None."""
-    value = ks.get(key)
-    if value is not None and type(value) is not ListValue:
-        raise ReplyError(WRONGTYPE)
-    return value
+read_list, write_list = typed_lookups(ListValue)
 
 
 def changed(ks, key, lst) -> None:

@@ -26,6 +26,7 @@ from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member
                                random_members, scan_collection)
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
+from commands.typed_lookup import typed_lookups
 
 SET_MAX_INTSET_ENTRIES = 512          # Redis 7.0's default (CONFIG; RESTORE uses it)
 SPOP_MOVE_STRATEGY_MUL = 5            # t_set.c: when SPOP keeps the few and rebuilds
@@ -99,20 +100,7 @@ register_value_codec("set", RSet, _set_to_plain, _set_from_plain, unordered=True
 
 # ---------------------------------------------------------------- lookups and mutators
 
-def read_set(c, key):
-    """lookupKeyRead + checkType: the set at `key` or None."""
-    value = c.server.keyspace.lookup_read(key)
-    if value is not None and type(value) is not RSet:
-        raise ReplyError(WRONGTYPE)
-    return value
-
-
-def _write_set(c, key):
-    """lookupKeyWrite + checkType: the set at `key` or None (no hit/miss counting)."""
-    value = c.server.keyspace.get(key)
-    if value is not None and type(value) is not RSet:
-        raise ReplyError(WRONGTYPE)
-    return value
+read_set, write_set = typed_lookups(RSet)
 
 
 def _add(s, member, max_entries) -> bool:
@@ -155,7 +143,7 @@ def _after_removals(c, key, s) -> None:
          summary="Add one or more members to a set")
 def sadd(c, argv):
     key = argv[1]
-    s = _write_set(c, key)
+    s = write_set(c.server.keyspace, key)
     limit = max_intset_entries(c)
     if s is None:
         s = RSet()
@@ -178,7 +166,7 @@ def sadd(c, argv):
          summary="Remove one or more members from a set")
 def srem(c, argv):
     key = argv[1]
-    s = _write_set(c, key)
+    s = write_set(c.server.keyspace, key)
     if s is None:
         return 0
     removed = 0
@@ -239,7 +227,7 @@ def spop(c, argv):
     key = argv[1]
     if len(argv) == 3:
         return _spop_count(c, key, _positive_long(argv[2]))
-    s = _write_set(c, key)
+    s = write_set(c.server.keyspace, key)
     if s is None:
         return None
     member = random_member(s)
@@ -249,7 +237,7 @@ def spop(c, argv):
 
 
 def _spop_count(c, key, count):
-    s = _write_set(c, key)
+    s = write_set(c.server.keyspace, key)
     if s is None or count == 0:
         return SetReply()
     size = len(s)

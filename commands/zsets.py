@@ -13,12 +13,13 @@ from commands.blocking import block, can_block, parse_timeout
 from commands.dump import register_value_codec
 from commands.glob import matcher
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS, _parse_cursor
-from commands.keyspace import TYPE_NAMES, WRONGTYPE
+from commands.keyspace import TYPE_NAMES
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.numbers import check_random_picks, parse_int64
 from commands.resp import NULL_ARRAY, ReplyError, format_double
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
+from commands.typed_lookup import typed_lookups
 from commands.zset_type import ZSet, listpack_limits, parse_score
 
 TYPE_NAMES[ZSet] = "zset"
@@ -34,20 +35,7 @@ LONG_MAX = (1 << 63) - 1
 
 # ---------------------------------------------------------------- helpers
 
-def read_zset(c, key):
-    """lookupKeyRead + checkType: the sorted set at `key` or None."""
-    value = c.server.keyspace.lookup_read(key)
-    if value is not None and type(value) is not ZSet:
-        raise ReplyError(WRONGTYPE)
-    return value
-
-
-def write_zset(ks, key):
-    """lookupKeyWrite + checkType."""
-    value = ks.get(key)
-    if value is not None and type(value) is not ZSet:
-        raise ReplyError(WRONGTYPE)
-    return value
+read_zset, write_zset = typed_lookups(ZSet)
 
 
 def score_arg(arg: bytes) -> float:
