@@ -115,7 +115,11 @@ def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True)
     proc = Process(args, port, cwd, os.path.join(cwd, "node.log"))
     if not wait:
         return proc
-    proc.wait_ready(timeout)
+    try:
+        proc.wait_ready(timeout)
+    except BaseException:
+        proc.stop()             # the caller never got it: it would outlive the test
+        raise
     if slots:
         password = None
         if "--requirepass" in extra:
@@ -149,7 +153,12 @@ def start_redis(*extra, port=None, cluster=False):
         args += ["--cluster-enabled", "yes", "--cluster-config-file",
                  os.path.join(cwd, "nodes.conf")]
     args += list(extra)
-    return Process(args, port, cwd, os.path.join(cwd, "redis.log")).wait_ready()
+    proc = Process(args, port, cwd, os.path.join(cwd, "redis.log"))
+    try:
+        return proc.wait_ready()
+    except BaseException:
+        proc.stop()
+        raise
 
 
 # ---------------------------------------------------------------- a raw RESP client
