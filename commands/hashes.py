@@ -23,8 +23,9 @@ from commands.keyspace import TYPE_NAMES
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
                               format_long_double, parse_int64, parse_long_double, check_random_picks)
 from commands.resp import OK, ReplyError
-from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member,
-                               random_members, random_positions, scan_collection)
+from commands.scanning import (INDEX_MIN_SIZE, parse_cursor, parse_scan_options,
+                               random_member, random_members, random_positions,
+                               scan_collection)
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.typed_lookup import typed_lookups
@@ -414,11 +415,11 @@ def hrandfield(c, argv):
                     "elements inside the collection..",
          summary="Incrementally iterate hash fields and associated values")
 def hscan(c, argv):
-    cursor = _keys._parse_cursor(argv[2])
+    cursor = parse_cursor(argv[2])
     h = read_hash(c, argv[1])
     if h is None:
         return [b"0", []]                     # options are not even parsed
-    count, accept = parse_scan_options(argv, 3)
+    count, accept, _ = parse_scan_options(argv, 3)
     next_cursor, fields = scan_collection(h, cursor, count, h.listpack)
     if fields is None:
         fields = h                            # the whole hash, in its order

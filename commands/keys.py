@@ -15,6 +15,7 @@ from commands.glob import matcher
 from commands.keyspace import TYPE_NAMES, now_ms
 from commands.numbers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, parse_int64
 from commands.resp import OK, ReplyError, Status
+from commands.scanning import parse_cursor, parse_scan_options
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command, container, subcommand
 
@@ -333,28 +334,6 @@ def keys(c, argv):
     return [key for key in found if accept(key)]
 
 
-def _parse_cursor(arg) -> int:
-    """SCAN's cursor as strtoul reads it: a leading space is refused, '+'/'-' are
-    accepted (-1 wraps around), an empty string is 0, and it must fit in 64 bits."""
-    text = arg.split(b"\x00", 1)[0]
-    if arg[:1].isspace():
-        raise ReplyError("ERR invalid cursor")
-    sign = 1
-    if text[:1] in (b"+", b"-"):
-        sign = -1 if text[:1] == b"-" else 1
-        text = text[1:]
-    if text and not text.isdigit():
-        raise ReplyError("ERR invalid cursor")
-    if not text:
-        if arg.split(b"\x00", 1)[0]:     # just a sign: strtoul stops before it
-            raise ReplyError("ERR invalid cursor")
-        return 0
-    value = int(text)
-    if value >= 1 << 64:
-        raise ReplyError("ERR invalid cursor")
-    return (sign * value) % (1 << 64)
-
-
 @command("scan", -2, "readonly", tips=("nondeterministic_output", "request_policy:special"),
          since="2.8.0",
          complexity="O(1) for every call. O(N) for a complete iteration, including enough "
@@ -362,29 +341,11 @@ def _parse_cursor(arg) -> int:
                     "elements inside the collection.",
          summary="Iterates over the key names in the database.")
 def scan(c, argv):
-    cursor = _parse_cursor(argv[1])
-    count = 10
-    pattern = None
-    type_name = None
-    i = 2
-    while i < len(argv):
-        opt = argv[i].lower()
-        more = i + 1 < len(argv)
-        if opt == b"count" and more:
-            count = int_arg(argv[i + 1])
-            if count < 1:
-                raise ReplyError(SYNTAX_ERROR)
-        elif opt == b"match" and more:
-            pattern = argv[i + 1] if argv[i + 1] != b"*" else None
-        elif opt == b"type" and more:
-            type_name = argv[i + 1].decode("latin-1").lower()
-        else:
-            raise ReplyError(SYNTAX_ERROR)
-        i += 2
+    cursor = parse_cursor(argv[1])
+    count, accept, type_name = parse_scan_options(argv, 2, allow_type=True)
     ks = c.server.keyspace
     # The keyspace cursor is a slot number: anything past the last slot ends the scan.
     next_cursor, found = ks.scan(min(cursor, CLUSTER_SLOTS), count)
-    accept = matcher(pattern) if pattern is not None else None
     out = []
     for key in found:
         if accept is not None and not accept(key):

@@ -24,11 +24,11 @@ import random
 from sortedcontainers import SortedList
 
 from commands.glob import matcher
-from commands.numbers import parse_int64
+from commands.numbers import NOT_INTEGER, parse_int64
 from commands.resp import ReplyError
 
 SYNTAX_ERROR = "ERR syntax error"
-NOT_INTEGER = "ERR value is not an integer or out of range"
+INVALID_CURSOR = "ERR invalid cursor"
 
 _MASK = (1 << 64) - 1
 
@@ -115,13 +115,37 @@ def random_positions(size: int, count: int) -> list:
     return sorted(rng.sample(range(size), count))
 
 
-# ---------------------------------------------------------------- HSCAN / SSCAN
+# ---------------------------------------------------------------- SCAN HSCAN SSCAN ZSCAN
 
-def parse_scan_options(argv, start):
-    """(count, match function or None) from COUNT/MATCH options at argv[start:], as
-    Redis's scanGenericCommand parses them (TYPE is only for SCAN)."""
+def parse_cursor(arg) -> int:
+    """A SCAN cursor as strtoul reads it: a leading space is refused, '+'/'-' are
+    accepted (-1 wraps around), an empty string is 0, and it must fit in 64 bits."""
+    if arg[:1].isspace():
+        raise ReplyError(INVALID_CURSOR)
+    text = whole = arg.split(b"\x00", 1)[0]
+    sign = 1
+    if text[:1] in (b"+", b"-"):
+        sign = -1 if text[:1] == b"-" else 1
+        text = text[1:]
+    if text and not text.isdigit():
+        raise ReplyError(INVALID_CURSOR)
+    if not text:
+        if whole:                        # just a sign: strtoul stops before it
+            raise ReplyError(INVALID_CURSOR)
+        return 0
+    value = int(text)
+    if value >= 1 << 64:
+        raise ReplyError(INVALID_CURSOR)
+    return (sign * value) % (1 << 64)
+
+
+def parse_scan_options(argv, start, allow_type=False):
+    """(count, match function or None, TYPE name or None) from the options at
+    argv[start:], as Redis's scanGenericCommand parses them (TYPE only when allowed:
+    SCAN takes it, the collection scans do not)."""
     count = 10
     accept = None
+    type_name = None
     i = start
     while i < len(argv):
         opt = argv[i].lower()
@@ -135,10 +159,12 @@ def parse_scan_options(argv, start):
             # Exactly "*" disables matching, so "*" also returns empty members (an
             # empty string matches no other pattern in Redis).
             accept = None if argv[i + 1] == b"*" else matcher(argv[i + 1])
+        elif allow_type and opt == b"type" and i + 1 < len(argv):
+            type_name = argv[i + 1].decode("latin-1").lower()
         else:
             raise ReplyError(SYNTAX_ERROR)
         i += 2
-    return count, accept
+    return count, accept, type_name
 
 
 def scan_collection(collection, cursor: int, count: int, compact: bool):

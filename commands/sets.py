@@ -22,8 +22,8 @@ from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numbers import INT64_MAX, check_random_picks, parse_int64
 from commands.resp import ReplyError, SetReply
-from commands.scanning import (INDEX_MIN_SIZE, parse_scan_options, random_member,
-                               random_members, scan_collection)
+from commands.scanning import (INDEX_MIN_SIZE, parse_cursor, parse_scan_options,
+                               random_member, random_members, scan_collection)
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.typed_lookup import typed_lookups
@@ -337,11 +337,11 @@ def srandmember(c, argv):
                     "elements inside the collection..",
          summary="Incrementally iterate Set elements")
 def sscan(c, argv):
-    cursor = _keys._parse_cursor(argv[2])
+    cursor = parse_cursor(argv[2])
     s = read_set(c, argv[1])
     if s is None:
         return [b"0", []]                     # options are not even parsed
-    count, accept = parse_scan_options(argv, 3)
+    count, accept, _ = parse_scan_options(argv, 3)
     next_cursor, members = scan_collection(s, cursor, count, s.intset)
     if members is None:
         members = members_in_order(s)

@@ -10,7 +10,8 @@ Score ranges and lex ranges are turned into index ranges by bisecting, so every 
 command costs O(log n) plus the items it touches.
 
 Redis's "listpack" vs "skiplist" encoding is only reported (OBJECT ENCODING) and used to
-decide ZSCAN's shape; the flag follows Redis 7.0's conversion rules: a set becomes a skip
+decide ZSCAN's shape (a skip list is scanned through the hash-ordered `index` of
+commands/scanning.py, which the mutators below keep current once it is built); the flag follows Redis 7.0's conversion rules: a set becomes a skip
 list once it has more than zset-max-listpack-entries elements or a member longer than
 zset-max-listpack-value bytes, and only commands that build a new set (the *STORE ones)
 go back to listpack.
@@ -19,8 +20,6 @@ Also here: score parsing exactly as Redis's strtod-based helpers, and range spec
 """
 import math
 import re
-import zlib
-from bisect import bisect_left
 
 from sortedcontainers import SortedList
 
@@ -36,16 +35,20 @@ def listpack_limits(settings):
 
 
 class ZSet:
-    __slots__ = ("scores", "ordered", "skiplist", "_scan_order")
+    __slots__ = ("scores", "ordered", "skiplist", "index")
 
     def __init__(self, skiplist=False):
         self.scores = {}               # member -> score
         self.ordered = SortedList()    # (score, member)
         self.skiplist = skiplist       # Redis's encoding, for OBJECT ENCODING and ZSCAN
-        self._scan_order = None        # cached [(hash, member)] for ZSCAN, see scan()
+        self.index = None              # scanning.MemberIndex, built by the first ZSCAN
 
     def __len__(self):
         return len(self.scores)
+
+    def __iter__(self):
+        """The members, in no particular order (what scanning.py indexes)."""
+        return iter(self.scores)
 
     # ------------------------------------------------------------ updates
 
@@ -57,25 +60,29 @@ class ZSet:
             if old == score:
                 return
             self.ordered.remove((old, member))
+        elif self.index is not None:
+            self.index.add(member)
         self.scores[member] = score
         self.ordered.add((score, member))
-        self._scan_order = None
 
     def remove(self, member: bytes) -> bool:
         score = self.scores.pop(member, None)
         if score is None:
             return False
         self.ordered.remove((score, member))
-        self._scan_order = None
+        if self.index is not None:
+            self.index.discard(member)
         return True
 
     def pop_range(self, start: int, stop: int) -> list:
         """Remove and return the (score, member) items with ranks in [start, stop)."""
         items = self.ordered[start:stop]
         del self.ordered[start:stop]
+        index = self.index
         for _, member in items:
             del self.scores[member]
-        self._scan_order = None
+            if index is not None:
+                index.discard(member)
         return items
 
     def note_member_size(self, member: bytes, settings) -> None:
@@ -156,24 +163,6 @@ class ZSet:
         start = _bisect_members(self.ordered, n, lambda m: lex_gte_min(m, lo))
         stop = _bisect_members(self.ordered, n, lambda m: not lex_lte_max(m, hi))
         return start, max(start, stop)
-
-    def scan(self, cursor: int, count: int, skip_encoding=False):
-        """(next cursor, members) of one ZSCAN call on a skip-list-encoded set.
-
-        Members are visited in order of a 32-bit hash; the cursor is the next hash
-        value, so a member present for the whole scan is returned exactly once even if
-        others come and go, as SCAN guarantees."""
-        order = self._scan_order
-        if order is None:
-            order = self._scan_order = sorted((zlib.crc32(m), m) for m in self.scores)
-        i = bisect_left(order, (cursor,))
-        taken = []
-        while i < len(order) and len(taken) < count:
-            h = order[i][0]
-            while i < len(order) and order[i][0] == h:    # a whole hash bucket at once
-                taken.append(order[i][1])
-                i += 1
-        return (order[i][0] if i < len(order) else 0), taken
 
 
 def bisect_left_score(ordered, score: float) -> int:

@@ -11,12 +11,12 @@ import random
 
 from commands.blocking import block, can_block, parse_timeout
 from commands.dump import register_value_codec
-from commands.glob import matcher
-from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS, _parse_cursor
+from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
 from commands.keyspace import TYPE_NAMES
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.numbers import check_random_picks, parse_int64
 from commands.resp import NULL_ARRAY, ReplyError, format_double
+from commands.scanning import parse_cursor, parse_scan_options, scan_collection
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.typed_lookup import typed_lookups
@@ -433,35 +433,18 @@ def zrandmember(c, argv):
                     "elements inside the collection..",
          summary="Iterates over members and scores of a sorted set.")
 def zscan(c, argv):
-    cursor = _parse_cursor(argv[2])
+    cursor = parse_cursor(argv[2])
     zs = read_zset(c, argv[1])
     if zs is None:
         return [b"0", []]             # Redis answers before it looks at the options
-    count = 10
-    pattern = None
-    i = 3
-    while i < len(argv):
-        opt = argv[i].lower()
-        more = i + 1 < len(argv)
-        if opt == b"count" and more:
-            count = int_arg(argv[i + 1])
-            if count < 1:
-                raise ReplyError(SYNTAX_ERROR)
-        elif opt == b"match" and more:
-            pattern = argv[i + 1] if argv[i + 1] != b"*" else None
-        else:
-            raise ReplyError(SYNTAX_ERROR)
-        i += 2
-    if zs.skiplist:
-        next_cursor, members = zs.scan(cursor, count)
-    else:
-        # A listpack is returned whole in one call, as Redis does.
-        next_cursor, members = 0, [member for _, member in zs.ordered]
-    accept = matcher(pattern) if pattern is not None else None
+    count, accept, _ = parse_scan_options(argv, 3)
+    next_cursor, members = scan_collection(zs, cursor, count, not zs.skiplist)
+    if members is None:
+        members = [member for _, member in zs.ordered]    # whole, in listpack order
+    scores = zs.scores
     out = []
     for member in members:
-        if accept is not None and not accept(member):
-            continue
-        out.append(member)
-        out.append(format_double(zs.scores[member]))
+        if accept is None or accept(member):
+            out.append(member)
+            out.append(format_double(scores[member]))
     return [b"%d" % next_cursor, out]

@@ -5,6 +5,7 @@ import math
 import pytest
 from sortedcontainers import SortedList
 
+from commands.scanning import scan_collection
 from commands.zset_type import (ZSet, parse_lex_range, parse_score, parse_score_range)
 
 
@@ -90,11 +91,17 @@ def test_pop_range_and_scan():
     assert [m for _, m in zs.pop_range(0, 3)] == [b"m0", b"m1", b"m2"]
     seen, cursor = [], 0
     while True:
-        cursor, members = zs.scan(cursor, 25)
+        cursor, members = scan_collection(zs, cursor, 25, compact=False)
         seen += members
         if cursor == 0:
             break
     assert sorted(seen) == sorted(b"m%d" % i for i in range(3, 300))
+    # The index built by the scan follows later changes.
+    zs.pop_range(0, 2)
+    zs.remove(b"m10")
+    zs.add(b"new", 1.5)
+    zs.add(b"m20", 99.0)                # a score change: still one member
+    assert sorted(zs.index.items) == sorted((hash(m) & (1 << 64) - 1, m) for m in zs)
 
 
 @pytest.mark.parametrize("text, value", [(b"1", 1.0), (b"-1.5", -1.5), (b"+3", 3.0),
