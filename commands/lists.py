@@ -16,6 +16,7 @@ from itertools import islice
 
 from commands.blocking import block, can_block, parse_timeout
 from commands.dump import register_value_codec
+from commands.index_range import clamp_range
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
 from commands.keyspace import TYPE_NAMES
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
@@ -194,21 +195,6 @@ def llen(c, argv):
     return 0 if lst is None else len(lst)
 
 
-def _clamp_range(start: int, end: int, size: int):
-    """Redis's LRANGE/LTRIM index rules: (start, end) inclusive, or None when empty."""
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    if start < 0:
-        start = 0
-    if start > end or start >= size:
-        return None
-    if end >= size:
-        end = size - 1
-    return start, end
-
-
 def list_range(lst, start: int, end: int) -> list:
     """Elements start..end (inclusive, already clamped), walking from the nearer end."""
     size = len(lst)
@@ -229,7 +215,7 @@ def lrange(c, argv):
     lst = read_list(c, argv[1])
     if lst is None:
         return []
-    bounds = _clamp_range(start, end, len(lst))
+    bounds = clamp_range(start, end, len(lst))
     if bounds is None:
         return []
     return list_range(lst, *bounds)
@@ -370,7 +356,7 @@ def ltrim(c, argv):
     lst = write_list(ks, argv[1])
     if lst is None:
         return OK
-    bounds = _clamp_range(start, end, len(lst))
+    bounds = clamp_range(start, end, len(lst))
     if bounds is None:
         lst.clear()
     else:

@@ -9,11 +9,12 @@ The argument handling follows Redis's zrangeGenericCommand step by step, because
 order of its checks decides which error a client sees: options first, then conflicting
 options, then the range itself, and only then the key.
 """
+from commands.index_range import clamp_range
 from commands.resp import ReplyError
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.zset_type import ZSet, parse_lex_range, parse_score_range
-from commands.zsets import pairs_reply, read_zset, store_zset, write_zset
+from commands.zsets import changed, pairs_reply, read_zset, store_zset, write_zset
 
 NOT_FLOAT_RANGE = "ERR min or max is not a float"
 NOT_LEX_RANGE = "ERR min or max not valid string range item"
@@ -35,32 +36,33 @@ def lex_range_arg(min_arg, max_arg):
     return spec
 
 
-def rank_window(start: int, end: int, size: int):
-    """Z*RANGE's index rules: [start, stop) or None when empty."""
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    if start < 0:
-        start = 0
-    if start > end or start >= size:
-        return None
-    if end >= size:
-        end = size - 1
-    return start, end + 1
+def parse_range(kind, min_arg, max_arg):
+    """The range spec of one kind: two ranks, a score range or a lex range."""
+    if kind == RANK:
+        return int_arg(min_arg), int_arg(max_arg)
+    if kind == SCORE:
+        return score_range_arg(min_arg, max_arg)
+    return lex_range_arg(min_arg, max_arg)
+
+
+def range_window(zs, kind, spec):
+    """[start, stop) ranks of the elements `spec` covers; empty when start >= stop.
+    Ranks follow LRANGE's index rules (commands/index_range.py)."""
+    if kind == RANK:
+        bounds = clamp_range(spec[0], spec[1], len(zs))
+        return (0, 0) if bounds is None else (bounds[0], bounds[1] + 1)
+    if kind == SCORE:
+        return zs.score_range(spec)
+    return zs.lex_range(spec)
 
 
 def select(zs, kind, spec, reverse, offset, limit) -> list:
     """The (score, member) items a range asks for, in reply order."""
+    start, stop = range_window(zs, kind, spec)
     if kind == RANK:
-        window = rank_window(spec[0], spec[1], len(zs))
-        if window is None:
-            return []
-        start, stop = window
         if reverse:      # ranks count from the highest score
             start, stop = len(zs) - stop, len(zs) - start
         return zs.items(start, stop, reverse)
-    start, stop = zs.score_range(spec) if kind == SCORE else zs.lex_range(spec)
     if offset < 0:
         return []        # Redis's skip loop runs past the end for a negative offset
     if reverse:
@@ -108,12 +110,7 @@ def zrange_generic(c, argv, key_index, store, kind=None, reverse=None):
                          "BYLEX")
     if reverse and kind != RANK:
         min_i, max_i = max_i, min_i          # given as max, min
-    if kind == RANK:
-        spec = (int_arg(argv[min_i]), int_arg(argv[max_i]))
-    elif kind == SCORE:
-        spec = score_range_arg(argv[min_i], argv[max_i])
-    else:
-        spec = lex_range_arg(argv[min_i], argv[max_i])
+    spec = parse_range(kind, argv[min_i], argv[max_i])
 
     ks = c.server.keyspace
     src = argv[key_index]
@@ -234,33 +231,17 @@ def zlexcount(c, argv):
 # ---------------------------------------------------------------- removals by range
 
 def _zremrange(c, argv, kind):
-    if kind == RANK:
-        spec = (int_arg(argv[2]), int_arg(argv[3]))
-    elif kind == SCORE:
-        spec = score_range_arg(argv[2], argv[3])
-    else:
-        spec = lex_range_arg(argv[2], argv[3])
+    spec = parse_range(kind, argv[2], argv[3])
     ks = c.server.keyspace
     key = argv[1]
     zs = write_zset(ks, key)
     if zs is None:
         return 0
-    if kind == RANK:
-        window = rank_window(spec[0], spec[1], len(zs))
-        if window is None:
-            return 0
-        start, stop = window
-    elif kind == SCORE:
-        start, stop = zs.score_range(spec)
-    else:
-        start, stop = zs.lex_range(spec)
+    start, stop = range_window(zs, kind, spec)
     if start >= stop:
         return 0
     removed = len(zs.pop_range(start, stop))
-    if len(zs):
-        ks.modified(key)
-    else:
-        ks.delete(key)
+    changed(ks, key, zs)
     return removed
 
 
