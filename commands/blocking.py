@@ -36,7 +36,7 @@ from gevent.event import Event
 from commands.keyspace import slot_of
 from commands.numbers import parse_long_double, round_long_double
 from commands.propagation import propagate_served
-from commands.resp import ReplyError
+from commands.resp import NULL_ARRAY, ReplyError
 
 RECV_SIZE = 64 * 1024
 FOREVER = 1e9           # longer timeouts (decades) are waited for as "forever"
@@ -121,6 +121,28 @@ def block(c, keys, timeout: float, serve, timeout_reply):
         if not waiter.done:
             _unregister(ks, waiter)           # timed out
     return waiter.reply if waiter.done else waiter.timeout_reply
+
+
+def pop_first_or_block(c, keys, lookup, cls, take, timeout):
+    """The shape BLPOP, LMPOP, BZPOPMIN, ZMPOP... share: `take(key, value)` from the first
+    of `keys` holding a non-empty value (`lookup` is the family's typed write lookup, so
+    another type is WRONGTYPE); when all are empty, NULL_ARRAY at once if `timeout` is
+    None (the non-blocking forms) or blocking is denied, else wait for a writer to fill
+    one (a key that then holds another type than `cls` keeps the client waiting)."""
+    ks = c.server.keyspace
+    for key in keys:
+        value = lookup(ks, key)
+        if value:
+            return take(key, value)
+    if timeout is None or not can_block(c):
+        return NULL_ARRAY
+
+    def serve(key):
+        value = ks.get(key)
+        if type(value) is not cls or not value:
+            return None
+        return take(key, value)
+    return block(c, keys, timeout, serve, NULL_ARRAY)
 
 
 def finish(ks, waiter, reply) -> None:

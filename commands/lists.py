@@ -14,7 +14,7 @@ makes the key ready.
 import collections
 from itertools import islice
 
-from commands.blocking import block, can_block, parse_timeout
+from commands.blocking import block, can_block, parse_timeout, pop_first_or_block
 from commands.dump import register_value_codec
 from commands.index_range import clamp_range
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
@@ -482,21 +482,9 @@ def brpoplpush(c, argv):
 
 def _blocking_pop(c, argv, left: bool):
     timeout = parse_timeout(argv[-1])
-    keys = argv[1:-1]
     ks = c.server.keyspace
-    for key in keys:
-        lst = write_list(ks, key)
-        if lst:
-            return [key, pop_one(ks, key, lst, left)]
-    if not can_block(c):
-        return NULL_ARRAY
-
-    def serve(key):
-        lst = ks.get(key)
-        if type(lst) is not ListValue or not lst:
-            return None
-        return [key, pop_one(ks, key, lst, left)]
-    return block(c, keys, timeout, serve, NULL_ARRAY)
+    return pop_first_or_block(c, argv[1:-1], write_list, ListValue,
+                              lambda key, lst: [key, pop_one(ks, key, lst, left)], timeout)
 
 
 @command("blpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list",
@@ -523,19 +511,9 @@ def _lmpop(c, argv, numkeys_index: int, timeout):
     left, count = parse_mpop_tail(argv, numkeys_index + 1 + n,
                                   {b"left": True, b"right": False})
     ks = c.server.keyspace
-    for key in keys:
-        lst = write_list(ks, key)
-        if lst:
-            return [key, pop_many(ks, key, lst, left, count)]
-    if timeout is None or not can_block(c):
-        return NULL_ARRAY
-
-    def serve(key):
-        lst = ks.get(key)
-        if type(lst) is not ListValue or not lst:
-            return None
-        return [key, pop_many(ks, key, lst, left, count)]
-    return block(c, keys, timeout, serve, NULL_ARRAY)
+    return pop_first_or_block(c, keys, write_list, ListValue,
+                              lambda key, lst: [key, pop_many(ks, key, lst, left, count)],
+                              timeout)
 
 
 @command("lmpop", -4, "write", keys=None, key_finder=numkeys_finder(1), group="list",

@@ -9,13 +9,13 @@ a flat array in RESP2 and an array of [member, score] pairs in RESP3, as Redis 7
 """
 import random
 
-from commands.blocking import block, can_block, parse_timeout
+from commands.blocking import parse_timeout, pop_first_or_block
 from commands.dump import register_value_codec
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
 from commands.keyspace import TYPE_NAMES
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.numbers import check_random_picks, parse_int64
-from commands.resp import NULL_ARRAY, ReplyError, format_double
+from commands.resp import ReplyError, format_double
 from commands.scanning import parse_cursor, parse_scan_options, scan_collection
 from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
@@ -294,25 +294,12 @@ def zpopmax(c, argv):
 
 def _bzpop(c, argv, maximum: bool):
     timeout = parse_timeout(argv[-1])
-    keys = argv[1:-1]
     ks = c.server.keyspace
 
     def take(key, zs):
         score, member = pop_items(ks, key, zs, maximum, 1)[0]
         return [key, member, score]
-    for key in keys:
-        zs = write_zset(ks, key)
-        if zs:
-            return take(key, zs)
-    if not can_block(c):
-        return NULL_ARRAY
-
-    def serve(key):
-        zs = ks.get(key)
-        if type(zs) is not ZSet or not len(zs):
-            return None
-        return take(key, zs)
-    return block(c, keys, timeout, serve, NULL_ARRAY)
+    return pop_first_or_block(c, argv[1:-1], write_zset, ZSet, take, timeout)
 
 
 @command("bzpopmin", -3, "write noscript blocking fast", keys=(1, -2, 1),
@@ -341,19 +328,9 @@ def _zmpop(c, argv, numkeys_index: int, timeout):
     maximum, count = parse_mpop_tail(argv, numkeys_index + 1 + n,
                                      {b"min": False, b"max": True})
     ks = c.server.keyspace
-    for key in keys:
-        zs = write_zset(ks, key)
-        if zs:
-            return [key, nested_pairs(pop_items(ks, key, zs, maximum, count))]
-    if timeout is None or not can_block(c):
-        return NULL_ARRAY
-
-    def serve(key):
-        zs = ks.get(key)
-        if type(zs) is not ZSet or not len(zs):
-            return None
-        return [key, nested_pairs(pop_items(ks, key, zs, maximum, count))]
-    return block(c, keys, timeout, serve, NULL_ARRAY)
+    return pop_first_or_block(
+        c, keys, write_zset, ZSet,
+        lambda key, zs: [key, nested_pairs(pop_items(ks, key, zs, maximum, count))], timeout)
 
 
 @command("zmpop", -4, "write", keys=None, key_finder=numkeys_finder(1),
