@@ -3,10 +3,10 @@
 A subcommand of CLIENT (commands/connection_cmds.py), registered here because it belongs
 to the blocked-clients machinery in commands/blocking.py.
 """
+from commands.args import int_arg
 from commands.blocking import unblock_client
 from commands.connection_cmds import CLIENT
 from commands.resp import ReplyError
-from commands.strings import int_arg
 from commands.table import subcommand
 
 

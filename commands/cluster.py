@@ -8,7 +8,7 @@ returns (send, connect, save nodes.conf...) are carried out by the bus adapter.
 from cluster import describe
 from cluster.errors import ClusterError
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
-from commands.numbers import NOT_INTEGER, parse_int64
+from commands.args import int_arg
 from commands.resp import OK, ReplyError, Status, Verbatim
 from commands.table import command, container, subcommand
 
@@ -98,13 +98,6 @@ def _wrong_number_of_arguments(argv) -> ReplyError:
     # name the subcommand as the client typed it.
     return ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "
                       "Try CLUSTER HELP." % argv[1].decode("utf-8", "replace"))
-
-
-def _int_arg(data) -> int:
-    value = parse_int64(data)
-    if value is None:
-        raise ReplyError(NOT_INTEGER)
-    return value
 
 
 # ---------------------------------------------------------------- introspection
@@ -210,7 +203,7 @@ def cluster_keyslot(c, argv):
 @subcommand(CLUSTER, "countkeysinslot", 3, "stale",
             summary="Returns the number of keys in a hash slot.")
 def cluster_countkeysinslot(c, argv):
-    slot = _int_arg(argv[2])
+    slot = int_arg(argv[2])
     if slot < 0 or slot >= CLUSTER_SLOTS:
         raise ReplyError("ERR Invalid slot")
     return c.server.keyspace.count_in_slot(slot)
@@ -219,8 +212,8 @@ def cluster_countkeysinslot(c, argv):
 @subcommand(CLUSTER, "getkeysinslot", 4, "stale",
             summary="Returns the key names in a hash slot.")
 def cluster_getkeysinslot(c, argv):
-    slot = _int_arg(argv[2])
-    count = _int_arg(argv[3])
+    slot = int_arg(argv[2])
+    count = int_arg(argv[3])
     if slot < 0 or slot >= CLUSTER_SLOTS or count < 0:
         raise ReplyError("ERR Invalid slot or number of keys")
     return c.server.keyspace.keys_in_slot(slot, count)

@@ -6,11 +6,11 @@ ACL users: the only user is "default", whose password is `requirepass`.
 import hmac
 import time
 
+from commands.args import SYNTAX_ERROR
 from commands.info import REDIS_VERSION, server_role
 from commands.resp import OK, PONG, ReplyError, Status, Verbatim
 from commands.table import command, container, subcommand
 
-SYNTAX_ERROR = "ERR syntax error"
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
 NO_PASSWORD = ("ERR AUTH <password> called without any password configured for the default "
                "user. Are you sure your configuration is correct?")

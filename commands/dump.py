@@ -57,8 +57,9 @@ import struct
 
 import msgpack
 
+from commands.args import SYNTAX_ERROR, int_arg
 from commands.keyspace import TYPE_NAMES, now_ms
-from commands.numbers import INT64_MAX, NOT_INTEGER, parse_int64
+from commands.numbers import INT64_MAX
 from commands.resp import OK, ReplyError, Status
 from commands.server import register_debug
 from commands.table import command
@@ -71,7 +72,6 @@ _CHECK_PERSON = b"node-dump"          # BLAKE2b personalization: ties the sum to
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 BAD_FORMAT = "ERR Bad data format"
 BUSYKEY = "BUSYKEY Target key name already exists."
-SYNTAX_ERROR = "ERR syntax error"
 
 
 # ---------------------------------------------------------------- the codec registry
@@ -213,12 +213,12 @@ def _parse_restore_options(argv):
         elif option == b"absttl":
             absttl = True
         elif option == b"idletime" and more >= 1 and freq is None:
-            idle = _int_arg(argv[i + 1])
+            idle = int_arg(argv[i + 1])
             if idle < 0:
                 raise ReplyError("ERR Invalid IDLETIME value, must be >= 0")
             i += 1
         elif option == b"freq" and more >= 1 and idle is None:
-            freq = _int_arg(argv[i + 1])
+            freq = int_arg(argv[i + 1])
             if not 0 <= freq <= 255:
                 raise ReplyError("ERR Invalid FREQ value, must be >= 0 and <= 255")
             i += 1
@@ -230,13 +230,6 @@ def _parse_restore_options(argv):
     return replace, absttl, idle
 
 
-def _int_arg(arg) -> int:
-    value = parse_int64(arg)
-    if value is None:
-        raise ReplyError(NOT_INTEGER)
-    return value
-
-
 def restore_generic(c, argv):
     """RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] (restoreCommand)."""
     replace, absttl, idle = _parse_restore_options(argv)
@@ -244,7 +237,7 @@ def restore_generic(c, argv):
     key = argv[1]
     if not replace and ks.get(key) is not None:
         raise ReplyError(BUSYKEY)
-    ttl = _int_arg(argv[2])
+    ttl = int_arg(argv[2])
     if ttl < 0:
         raise ReplyError("ERR Invalid TTL value, must be >= 0")
     value = load_payload(argv[3])

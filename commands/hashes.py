@@ -18,6 +18,7 @@ value type in O(1) (`type(v) is Hash`), and the flag has to live on the value so
 and COPY carry it along (RESTORE recomputes it, as Redis does when it loads a hash).
 """
 from commands import keys as _keys
+from commands.args import LONG_MAX, SYNTAX_ERROR, int_arg, ranged_int_arg
 from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
@@ -26,7 +27,6 @@ from commands.resp import OK, ReplyError
 from commands.scanning import (INDEX_MIN_SIZE, parse_cursor, parse_scan_options,
                                random_member, random_members, random_positions,
                                scan_collection)
-from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.typed_lookup import typed_lookups
 
@@ -36,7 +36,6 @@ from commands.typed_lookup import typed_lookups
 HASH_MAX_LISTPACK_ENTRIES = 512
 HASH_MAX_LISTPACK_VALUE = 64
 
-LONG_MAX = INT64_MAX
 
 
 class Hash(dict):
@@ -356,15 +355,6 @@ def hgetall(c, argv):
 
 # ---------------------------------------------------------------- HRANDFIELD
 
-def _range_long(arg) -> int:
-    """getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)."""
-    value = int_arg(arg)
-    if value < -LONG_MAX:
-        raise ReplyError("ERR value is out of range, value must between %d and %d"
-                         % (-LONG_MAX, LONG_MAX))
-    return value
-
-
 @command("hrandfield", -2, "readonly", keys=(1, 1, 1), group="hash", since="6.2.0",
          tips=("nondeterministic_output",),
          complexity="O(N) where N is the number of fields returned",
@@ -373,7 +363,7 @@ def hrandfield(c, argv):
     if len(argv) == 2:
         h = read_hash(c, argv[1])
         return None if h is None else random_member(h)
-    count = _range_long(argv[2])
+    count = ranged_int_arg(argv[2], -LONG_MAX, LONG_MAX)
     withvalues = False
     if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withvalues"):
         raise ReplyError(SYNTAX_ERROR)

@@ -11,12 +11,12 @@ copy COPY needs). Strings are registered below.
 import copy as _copy
 
 from cluster.slots import CLUSTER_SLOTS
+from commands.args import SYNTAX_ERROR, int_arg, ranged_int_arg
 from commands.glob import matcher
 from commands.keyspace import TYPE_NAMES, now_ms
 from commands.numbers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, parse_int64
 from commands.resp import OK, ReplyError, Status
 from commands.scanning import parse_cursor, parse_scan_options
-from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command, container, subcommand
 
 OBJ_SHARED_INTEGERS = 10000          # Redis shares the objects of integers 0..9999
@@ -287,10 +287,7 @@ def copy(c, argv):
         if opt == b"replace":
             replace = True
         elif opt == b"db" and i + 1 < len(argv):
-            db = int_arg(argv[i + 1])
-            if not INT32_MIN <= db <= INT32_MAX:       # getIntFromObjectOrReply
-                raise ReplyError("ERR value is out of range, value must between %d and %d"
-                                 % (INT32_MIN, INT32_MAX))
+            db = ranged_int_arg(argv[i + 1], INT32_MIN, INT32_MAX)   # getIntFromObjectOrReply
             if not 0 <= db < c.server.settings.databases:
                 raise ReplyError("ERR DB index is out of range")
             i += 1

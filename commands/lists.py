@@ -14,15 +14,14 @@ makes the key ready.
 import collections
 from itertools import islice
 
+from commands.args import SYNTAX_ERROR, int_arg, positive_long_arg
 from commands.blocking import block, can_block, parse_timeout, pop_first_or_block
 from commands.dump import register_value_codec
 from commands.index_range import clamp_range
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
 from commands.keyspace import TYPE_NAMES
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
-from commands.numbers import parse_int64
 from commands.resp import NULL_ARRAY, OK, ReplyError
-from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.typed_lookup import typed_lookups
 
@@ -45,7 +44,6 @@ def _list_from_plain(plain):
 
 register_value_codec("list", ListValue, list, _list_from_plain)
 
-OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
 
 
 # ---------------------------------------------------------------- helpers
@@ -102,10 +100,6 @@ def _where(arg: bytes) -> bool:
     raise ReplyError(SYNTAX_ERROR)
 
 
-def _long_arg(arg: bytes) -> int:
-    return int_arg(arg)
-
-
 # ---------------------------------------------------------------- pushes
 
 def _push_command(c, argv, left: bool, only_existing: bool):
@@ -156,9 +150,7 @@ def _pop_command(c, argv, left: bool):
     has_count = len(argv) == 3
     count = 0
     if has_count:
-        count = parse_int64(argv[2])
-        if count is None or count < 0:
-            raise ReplyError(OUT_OF_RANGE_POSITIVE)
+        count = positive_long_arg(argv[2])
     ks = c.server.keyspace
     lst = write_list(ks, argv[1])
     if lst is None:
@@ -211,7 +203,7 @@ def list_range(lst, start: int, end: int) -> list:
                     "lists, from nearest end (HEAD or TAIL) for large lists; and N is the "
                     "number of elements in the specified range.", since="1.0.0")
 def lrange(c, argv):
-    start, end = _long_arg(argv[2]), _long_arg(argv[3])
+    start, end = int_arg(argv[2]), int_arg(argv[3])
     lst = read_list(c, argv[1])
     if lst is None:
         return []
@@ -230,7 +222,7 @@ def lindex(c, argv):
     lst = read_list(c, argv[1])          # the key before the index, as in Redis
     if lst is None:
         return None
-    index = _long_arg(argv[2])
+    index = int_arg(argv[2])
     if index < 0:
         index += len(lst)
     if not 0 <= index < len(lst):
@@ -251,7 +243,7 @@ def lpos(c, argv):
         opt = argv[i].lower()
         if i + 1 >= len(argv) or opt not in (b"rank", b"count", b"maxlen"):
             raise ReplyError(SYNTAX_ERROR)
-        value = _long_arg(argv[i + 1])
+        value = int_arg(argv[i + 1])
         if opt == b"rank":
             if value == -(1 << 63):
                 value = -1     # Redis negates it in C: it stays negative and every match
@@ -305,7 +297,7 @@ def lset(c, argv):
     lst = write_list(ks, argv[1])        # the key before the index, as in Redis
     if lst is None:
         raise ReplyError("ERR no such key")
-    index = _long_arg(argv[2])
+    index = int_arg(argv[2])
     if index < 0:
         index += len(lst)
     if not 0 <= index < len(lst):
@@ -321,7 +313,7 @@ def lset(c, argv):
          complexity="O(N+M) where N is the length of the list and M is the number of "
                     "elements removed.", since="1.0.0")
 def lrem(c, argv):
-    count = _long_arg(argv[2])
+    count = int_arg(argv[2])
     element = argv[3]
     ks = c.server.keyspace
     lst = write_list(ks, argv[1])
@@ -351,7 +343,7 @@ def lrem(c, argv):
          complexity="O(N) where N is the number of elements to be removed by the "
                     "operation.", since="1.0.0")
 def ltrim(c, argv):
-    start, end = _long_arg(argv[2]), _long_arg(argv[3])
+    start, end = int_arg(argv[2]), int_arg(argv[3])
     ks = c.server.keyspace
     lst = write_list(ks, argv[1])
     if lst is None:

@@ -43,9 +43,9 @@ import hiredis
 from gevent import socket as gsocket
 from gevent.monkey import get_original
 
+from commands.args import SYNTAX_ERROR, int_arg
 from commands.dump import dump_payload
 from commands.keyspace import now_ms
-from commands.numbers import NOT_INTEGER, parse_int64
 from commands.resp import OK, ReplyError, Status
 from commands.table import command
 
@@ -56,7 +56,6 @@ MAX_FOLLOW_UP_ROUNDS = 8
 SNAPSHOT_YIELD_EVERY = 256            # serialize this many keys between yields
 DEFAULT_TIMEOUT_MS = 1000
 
-SYNTAX_ERROR = "ERR syntax error"
 KEYS_NEED_EMPTY_KEY = ("ERR When using MIGRATE KEYS option, the key argument must be set "
                        "to the empty string")
 NOKEY = Status("NOKEY")
@@ -306,13 +305,6 @@ def _parse_options(argv) -> _Options:
     return opts
 
 
-def _long_arg(arg) -> int:
-    value = parse_int64(arg)
-    if value is None:
-        raise ReplyError(NOT_INTEGER)
-    return value
-
-
 @command("migrate", -6, "write", keys=(3, 3, 1), key_finder=migrate_key_indexes,
          categories=("@dangerous",), tips=("nondeterministic_output",), since="2.6.0",
          summary="Atomically transfers a key from one Redis instance to another.",
@@ -322,8 +314,8 @@ def _long_arg(arg) -> int:
                     "the two instances is performed.")
 def migrate(c, argv):
     opts = _parse_options(argv)
-    timeout = _long_arg(argv[5])
-    db = _long_arg(argv[4])
+    timeout = int_arg(argv[5])
+    db = int_arg(argv[4])
     if timeout <= 0:
         timeout = DEFAULT_TIMEOUT_MS
     ks = c.server.keyspace

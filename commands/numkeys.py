@@ -1,9 +1,9 @@
 """Arguments of the `numkeys key [key ...]` commands (LMPOP, ZMPOP, ZUNION, ...): the
 key finder COMMAND GETKEYS and routing use, numkeys itself, and the MPOP option tail.
 """
+from commands.args import SYNTAX_ERROR
 from commands.numbers import parse_int64
 from commands.resp import ReplyError
-from commands.strings import SYNTAX_ERROR
 
 
 def numkeys_finder(numkeys_index: int):

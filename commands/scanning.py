@@ -23,11 +23,10 @@ import random
 
 from sortedcontainers import SortedList
 
+from commands.args import SYNTAX_ERROR, int_arg
 from commands.glob import matcher
-from commands.numbers import NOT_INTEGER, parse_int64
 from commands.resp import ReplyError
 
-SYNTAX_ERROR = "ERR syntax error"
 INVALID_CURSOR = "ERR invalid cursor"
 
 _MASK = (1 << 64) - 1
@@ -150,9 +149,7 @@ def parse_scan_options(argv, start, allow_type=False):
     while i < len(argv):
         opt = argv[i].lower()
         if opt == b"count" and i + 1 < len(argv):
-            count = parse_int64(argv[i + 1])
-            if count is None:
-                raise ReplyError(NOT_INTEGER)
+            count = int_arg(argv[i + 1])
             if count < 1:
                 raise ReplyError(SYNTAX_ERROR)
         elif opt == b"match" and i + 1 < len(argv):

@@ -9,11 +9,11 @@ import time
 from loguru import logger
 
 from commands import info
+from commands.args import SYNTAX_ERROR
 from commands.resp import OK, Raw, ReplyError, Status, Verbatim
 from commands.settings import SETTINGS, SettingError
 from commands.table import command, container, subcommand
 
-SYNTAX_ERROR = "ERR syntax error"
 _ADMIN = "admin noscript loading stale"
 _NODES_ALL_OK = ("request_policy:all_nodes", "response_policy:all_succeeded")
 _SHARDS_ALL_OK = ("request_policy:all_shards", "response_policy:all_succeeded")

@@ -18,19 +18,18 @@ and the flag travels with the value through RENAME and COPY (RESTORE recomputes 
 as Redis does when it loads a set).
 """
 from commands import keys as _keys
+from commands.args import LONG_MAX, SYNTAX_ERROR, positive_long_arg, ranged_int_arg
 from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
-from commands.numbers import INT64_MAX, check_random_picks, parse_int64
+from commands.numbers import check_random_picks, parse_int64
 from commands.resp import ReplyError, SetReply
 from commands.scanning import (INDEX_MIN_SIZE, parse_cursor, parse_scan_options,
                                random_member, random_members, scan_collection)
-from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.typed_lookup import typed_lookups
 
 SET_MAX_INTSET_ENTRIES = 512          # Redis 7.0's default (CONFIG; RESTORE uses it)
 SPOP_MOVE_STRATEGY_MUL = 5            # t_set.c: when SPOP keeps the few and rebuilds
-LONG_MAX = INT64_MAX
 
 
 class RSet(set):
@@ -207,14 +206,6 @@ def smove(c, argv):
     return 1
 
 
-def _positive_long(arg) -> int:
-    """getPositiveLongFromObjectOrReply: any failure gets the same message."""
-    value = parse_int64(arg)
-    if value is None or value < 0:
-        raise ReplyError("ERR value is out of range, must be positive")
-    return value
-
-
 @command("spop", -2, "write fast", keys=(1, 1, 1), group="set", since="1.0.0",
          tips=("nondeterministic_output",),
          complexity="Without the count argument O(1), otherwise O(N) where N is the value "
@@ -226,7 +217,7 @@ def spop(c, argv):
         raise ReplyError(SYNTAX_ERROR)
     key = argv[1]
     if len(argv) == 3:
-        return _spop_count(c, key, _positive_long(argv[2]))
+        return _spop_count(c, key, positive_long_arg(argv[2]))
     s = write_set(c.server.keyspace, key)
     if s is None:
         return None
@@ -313,10 +304,7 @@ def srandmember(c, argv):
     if len(argv) == 2:
         s = read_set(c, argv[1])
         return None if s is None else random_member(s)
-    count = int_arg(argv[2])
-    if count < -LONG_MAX:
-        raise ReplyError("ERR value is out of range, value must between %d and %d"
-                         % (-LONG_MAX, LONG_MAX))
+    count = ranged_int_arg(argv[2], -LONG_MAX, LONG_MAX)
     s = read_set(c, argv[1])
     if s is None or count == 0:
         return []

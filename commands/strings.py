@@ -10,13 +10,13 @@ looks at the key, INCRBY parses its increment before it checks the key's type).
 """
 from fractions import Fraction
 
+from commands.args import SYNTAX_ERROR, int_arg
 from commands.keyspace import WRONGTYPE, now_ms
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, add_long_double,
                               format_long_double, parse_int64, parse_long_double)
 from commands.resp import OK, ReplyError
 from commands.table import command
 
-SYNTAX_ERROR = "ERR syntax error"
 TOO_BIG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
 
@@ -33,14 +33,6 @@ def _string_for_write(ks, key):
     value = ks.get(key)
     if value is not None and type(value) is not bytes and type(value) is not bytearray:
         raise ReplyError(WRONGTYPE)
-    return value
-
-
-def int_arg(arg) -> int:
-    """A 64-bit integer argument (getLongLongFromObjectOrReply)."""
-    value = parse_int64(arg)
-    if value is None:
-        raise ReplyError(NOT_INTEGER)
     return value
 
 

@@ -9,15 +9,15 @@ a flat array in RESP2 and an array of [member, score] pairs in RESP3, as Redis 7
 """
 import random
 
+from commands.args import LONG_MAX, SYNTAX_ERROR, positive_long_arg, ranged_int_arg
 from commands.blocking import parse_timeout, pop_first_or_block
 from commands.dump import register_value_codec
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
 from commands.keyspace import TYPE_NAMES
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
-from commands.numbers import check_random_picks, parse_int64
+from commands.numbers import check_random_picks
 from commands.resp import ReplyError, format_double
 from commands.scanning import parse_cursor, parse_scan_options, scan_collection
-from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.typed_lookup import typed_lookups
 from commands.zset_type import ZSet, listpack_limits, parse_score
@@ -29,8 +29,6 @@ register_value_codec("zset", ZSet, ZSet.to_plain, ZSet.from_plain)
 
 NOT_FLOAT = "ERR value is not a valid float"
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
-OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
-LONG_MAX = (1 << 63) - 1
 
 
 # ---------------------------------------------------------------- helpers
@@ -260,9 +258,7 @@ def _zpop(c, argv, maximum: bool):
         raise ReplyError(SYNTAX_ERROR)
     count = 1
     if len(argv) == 3:
-        count = parse_int64(argv[2])
-        if count is None or count < 0:
-            raise ReplyError(OUT_OF_RANGE_POSITIVE)
+        count = positive_long_arg(argv[2])
     ks = c.server.keyspace
     zs = write_zset(ks, argv[1])
     if zs is None or count == 0:
@@ -376,10 +372,7 @@ def zrandmember(c, argv):
     if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withscores"):
         raise ReplyError(SYNTAX_ERROR)
     withscores = len(argv) == 4
-    count = int_arg(argv[2])
-    if count < -LONG_MAX:
-        raise ReplyError("ERR value is out of range, value must between -%d and %d"
-                         % (LONG_MAX, LONG_MAX))
+    count = ranged_int_arg(argv[2], -LONG_MAX, LONG_MAX)
     if withscores and (count > LONG_MAX // 2 or count < -(LONG_MAX // 2)):
         raise ReplyError("ERR value is out of range")
     zs = read_zset(c, argv[1])

@@ -9,9 +9,9 @@ The argument handling follows Redis's zrangeGenericCommand step by step, because
 order of its checks decides which error a client sees: options first, then conflicting
 options, then the range itself, and only then the key.
 """
+from commands.args import SYNTAX_ERROR, int_arg
 from commands.index_range import clamp_range
 from commands.resp import ReplyError
-from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.zset_type import ZSet, parse_lex_range, parse_score_range
 from commands.zsets import changed, pairs_reply, read_zset, store_zset, write_zset

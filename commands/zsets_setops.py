@@ -8,11 +8,11 @@ ZINTER, which also fixes the order in which SUM adds the scores.
 The steps follow Redis's zunionInterDiffGenericCommand in order, because that order
 decides which error a client sees: numkeys, then the keys (WRONGTYPE), then the options.
 """
+from commands.args import SYNTAX_ERROR, int_arg
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numkeys import numkeys_finder
 from commands.numbers import parse_int64
 from commands.resp import ReplyError
-from commands.strings import SYNTAX_ERROR, int_arg
 from commands.table import command
 from commands.zset_type import ZSet, parse_score
 from commands.zsets import pairs_reply, store_zset
