@@ -1,5 +1,6 @@
 """Arguments of the `numkeys key [key ...]` commands (LMPOP, ZMPOP, ZUNION, ...): the
-key finder COMMAND GETKEYS and routing use, numkeys itself, and the MPOP option tail.
+key finder COMMAND GETKEYS and routing use, numkeys itself, the MPOP option tail and the
+LIMIT of SINTERCARD/ZINTERCARD.
 """
 from commands.args import SYNTAX_ERROR
 from commands.numbers import parse_int64
@@ -49,3 +50,11 @@ def parse_mpop_tail(argv, i: int, words: dict):
         else:
             raise ReplyError(SYNTAX_ERROR)
     return where, count
+
+
+def parse_intercard_limit(arg) -> int:
+    """SINTERCARD/ZINTERCARD's LIMIT: 0 (no limit) or more."""
+    limit = parse_int64(arg)
+    if limit is None or limit < 0:
+        raise ReplyError("ERR LIMIT can't be negative")
+    return limit

@@ -21,6 +21,7 @@ from commands import keys as _keys
 from commands.args import LONG_MAX, SYNTAX_ERROR, positive_long_arg, ranged_int_arg
 from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
+from commands.numkeys import numkeys_finder, parse_intercard_limit
 from commands.numbers import check_random_picks, parse_int64
 from commands.resp import ReplyError, SetReply
 from commands.scanning import (INDEX_MIN_SIZE, parse_cursor, parse_scan_options,
@@ -460,17 +461,8 @@ def sdiffstore(c, argv):
     return _store(c, argv[1], _difference(_sources(c, argv[2:], True)))
 
 
-def _sintercard_keys(argv) -> list:
-    """Key positions of SINTERCARD numkeys key [key ...]: none when numkeys is invalid
-    (the command then answers with its own error)."""
-    numkeys = parse_int64(argv[1]) if len(argv) > 1 else None
-    if numkeys is None or numkeys < 1 or numkeys > len(argv) - 2:
-        return []
-    return list(range(2, 2 + numkeys))
-
-
 @command("sintercard", -3, "readonly", group="set", since="7.0.0",
-         key_finder=_sintercard_keys,
+         key_finder=numkeys_finder(1),
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and "
                     "M is the number of sets.",
          summary="Intersect multiple sets and return the cardinality of the result")
@@ -484,9 +476,7 @@ def sintercard(c, argv):
     i = 2 + numkeys
     while i < len(argv):
         if argv[i].lower() == b"limit" and i + 1 < len(argv):
-            limit = parse_int64(argv[i + 1])
-            if limit is None or limit < 0:
-                raise ReplyError("ERR LIMIT can't be negative")
+            limit = parse_intercard_limit(argv[i + 1])
             i += 2
         else:
             raise ReplyError(SYNTAX_ERROR)

@@ -10,8 +10,7 @@ decides which error a client sees: numkeys, then the keys (WRONGTYPE), then the 
 """
 from commands.args import SYNTAX_ERROR, int_arg
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
-from commands.numkeys import numkeys_finder
-from commands.numbers import parse_int64
+from commands.numkeys import numkeys_finder, parse_intercard_limit
 from commands.resp import ReplyError
 from commands.table import command
 from commands.zset_type import ZSet, parse_score
@@ -83,9 +82,7 @@ def _parse(c, argv, numkeys_index, op, store, card_only):
             withscores = True
             j += 1
         elif card_only and left >= 2 and word == b"limit":
-            limit = parse_int64(argv[j + 1])
-            if limit is None or limit < 0:
-                raise ReplyError("ERR LIMIT can't be negative")
+            limit = parse_intercard_limit(argv[j + 1])
             j += 2
         else:
             raise ReplyError(SYNTAX_ERROR)
