@@ -24,7 +24,7 @@ from commands.keyspace import TYPE_NAMES
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
                               format_long_double, parse_int64, parse_long_double, check_random_picks)
 from commands.resp import OK, ReplyError
-from commands.scanning import (INDEX_MIN_SIZE, parse_cursor, parse_scan_options,
+from commands.scanning import (drop_index_if_small, parse_cursor, parse_scan_options,
                                random_member, random_members, random_positions,
                                scan_collection)
 from commands.table import command
@@ -214,12 +214,8 @@ def hdel(c, argv):
             if not h:
                 break            # Redis stops and deletes the key once it is empty
     if deleted:
-        if not h:
-            c.server.keyspace.delete(key)
-        else:
-            if h.index is not None and len(h) < INDEX_MIN_SIZE // 2:
-                h.index = None   # small again: sampling copies, scans return it whole
-            c.server.keyspace.modified(key)
+        drop_index_if_small(h)
+        c.server.keyspace.modified_or_deleted(key, h)
     return deleted
 
 

@@ -172,6 +172,14 @@ class Keyspace:
                     del self.watchers[key]
         client.watched.clear()
 
+    def modified_or_deleted(self, key: bytes, collection) -> None:
+        """After members were removed in place: Redis never keeps an empty collection,
+        so an emptied one is deleted; otherwise it was modified."""
+        if collection:
+            self.modified(key)
+        else:
+            self.delete(key)
+
     def modified(self, key: bytes) -> None:
         """Called by commands that change a value in place (APPEND, SETRANGE, HSET...)."""
         self.dirty += 1

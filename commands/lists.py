@@ -51,14 +51,6 @@ register_value_codec("list", ListValue, list, _list_from_plain)
 read_list, write_list = typed_lookups(ListValue)
 
 
-def changed(ks, key, lst) -> None:
-    """After an in-place change: delete an emptied list, else note the modification."""
-    if lst:
-        ks.modified(key)
-    else:
-        ks.delete(key)
-
-
 def push(ks, key, lst, elements, left: bool) -> int:
     """Push onto `lst` (None: create the list). Returns the new length."""
     if lst is None:
@@ -80,13 +72,13 @@ def push(ks, key, lst, elements, left: bool) -> int:
 def pop_many(ks, key, lst, left: bool, count: int) -> list:
     take = lst.popleft if left else lst.pop
     items = [take() for _ in range(min(count, len(lst)))]
-    changed(ks, key, lst)
+    ks.modified_or_deleted(key, lst)
     return items
 
 
 def pop_one(ks, key, lst, left: bool) -> bytes:
     item = lst.popleft() if left else lst.pop()
-    changed(ks, key, lst)
+    ks.modified_or_deleted(key, lst)
     return item
 
 
@@ -333,7 +325,7 @@ def lrem(c, argv):
             kept.reverse()
         lst.clear()
         lst.extend(kept)
-        changed(ks, argv[1], lst)
+        ks.modified_or_deleted(argv[1], lst)
     return removed
 
 
@@ -357,7 +349,7 @@ def ltrim(c, argv):
             lst.pop()
         for _ in range(first):
             lst.popleft()
-    changed(ks, argv[1], lst)
+    ks.modified_or_deleted(argv[1], lst)
     return OK
 
 
@@ -400,7 +392,7 @@ def move_element(ks, src, lst, dst, left_from: bool, left_to: bool):
             lst.append(item)
         ks.modified(src)
         return item
-    changed(ks, src, lst)
+    ks.modified_or_deleted(src, lst)
     push(ks, dst, target, (item,), left_to)
     return item
 

@@ -77,6 +77,13 @@ class MemberIndex:
         return items[end - 1][0] + 1, members
 
 
+def drop_index_if_small(collection) -> None:
+    """After removals: a collection small again needs no index (sampling copies, scans
+    return it whole), so its memory goes back."""
+    if collection.index is not None and len(collection) < INDEX_MIN_SIZE // 2:
+        collection.index = None
+
+
 def ensure_index(collection) -> MemberIndex:
     """The collection's index, built on first use (the class has an `index` slot)."""
     if collection.index is None:

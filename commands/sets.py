@@ -24,7 +24,7 @@ from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numkeys import numkeys_finder, parse_intercard_limit
 from commands.numbers import check_random_picks, parse_int64
 from commands.resp import ReplyError, SetReply
-from commands.scanning import (INDEX_MIN_SIZE, parse_cursor, parse_scan_options,
+from commands.scanning import (drop_index_if_small, parse_cursor, parse_scan_options,
                                random_member, random_members, scan_collection)
 from commands.table import command
 from commands.typed_lookup import typed_lookups
@@ -126,13 +126,8 @@ def _remove(s, member) -> bool:
 
 
 def _after_removals(c, key, s) -> None:
-    """Delete the key of an emptied set (Redis never keeps an empty one), else signal."""
-    if not s:
-        c.server.keyspace.delete(key)
-        return
-    if s.index is not None and len(s) < INDEX_MIN_SIZE // 2:
-        s.index = None       # small again: sampling copies, scans return it whole
-    c.server.keyspace.modified(key)
+    drop_index_if_small(s)
+    c.server.keyspace.modified_or_deleted(key, s)
 
 
 # ---------------------------------------------------------------- single-set writes

@@ -59,13 +59,6 @@ def nested_pairs(items) -> list:
     return [[member, score] for score, member in items]
 
 
-def changed(ks, key, zs) -> None:
-    if len(zs):
-        ks.modified(key)
-    else:
-        ks.delete(key)
-
-
 def store_zset(ks, key, zs, settings) -> int:
     """Store a set built by a *STORE command (or delete `key` if it is empty)."""
     if not len(zs):
@@ -183,7 +176,7 @@ def zrem(c, argv):
             if not len(zs):
                 break
     if removed:
-        changed(ks, argv[1], zs)
+        ks.modified_or_deleted(argv[1], zs)
     return removed
 
 
@@ -249,7 +242,7 @@ def pop_items(ks, key, zs, maximum: bool, count: int) -> list:
         items.reverse()
     else:
         items = zs.pop_range(0, count)
-    changed(ks, key, zs)
+    ks.modified_or_deleted(key, zs)
     return items
 
 

@@ -14,7 +14,7 @@ from commands.index_range import clamp_range
 from commands.resp import ReplyError
 from commands.table import command
 from commands.zset_type import ZSet, parse_lex_range, parse_score_range
-from commands.zsets import changed, pairs_reply, read_zset, store_zset, write_zset
+from commands.zsets import pairs_reply, read_zset, store_zset, write_zset
 
 NOT_FLOAT_RANGE = "ERR min or max is not a float"
 NOT_LEX_RANGE = "ERR min or max not valid string range item"
@@ -241,7 +241,7 @@ def _zremrange(c, argv, kind):
     if start >= stop:
         return 0
     removed = len(zs.pop_range(start, stop))
-    changed(ks, key, zs)
+    ks.modified_or_deleted(key, zs)
     return removed
 
 
