@@ -1,6 +1,22 @@
-"""Helpers for the differential tests of collections (hashes, sets): comparing replies
-whose order Redis does not define, RESP3 sessions, and complete cursor scans."""
+"""Helpers for the differential tests of collections (hashes, sets, lists, sorted sets):
+tables of cases run in both protocols, comparing replies whose order Redis does not
+define, RESP3 sessions, complete cursor scans and DUMP/RESTORE round trips."""
 from contextlib import contextmanager
+
+
+def in_one_slot(command, key_names):
+    """`command` with the arguments named in `key_names` given the hash tag {t}, so that
+    multi-key commands are legal in a cluster."""
+    return tuple("{t}" + a if isinstance(a, str) and a in key_names else a for a in command)
+
+
+def check_cases(diff, commands, key_names=(), protocols=(2, 3)):
+    """From an empty keyspace, each command compared (diff.check) in each protocol."""
+    for proto in protocols:
+        diff.check("FLUSHALL")
+        if proto == 3:
+            diff.both("HELLO", "3")
+        diff.check_all([in_one_slot(command, key_names) for command in commands])
 
 
 def plain(reply):
@@ -70,3 +86,15 @@ def full_scan(client, command, key, count=10, match=None, limit=100000):
 def pairs(flat):
     """A flat field/value list as a sorted list of (field, value)."""
     return sorted(zip(flat[::2], flat[1::2]))
+
+
+def check_restored_copies(diff, keys, size_command):
+    """Each server DUMPs each key and RESTOREs its own payload to key + "2"; the copies'
+    encodings and sizes must agree."""
+    for key in keys:
+        for client in (diff.ours, diff.redis):
+            kind, payload = client.call("DUMP", key)
+            assert kind == "$" and payload
+            assert client.call("RESTORE", key + "2", "0", payload) == ("+", "OK")
+        diff.check("OBJECT", "ENCODING", key + "2")
+        diff.check(size_command, key + "2")

@@ -3,27 +3,12 @@
 (data present, MULTI, argument errors); tests/integration/test_blocking.py blocks."""
 import pytest
 
+from tests.differential.collections_util import check_cases
+
 SEED = [("RPUSH", "l", "a", "b", "c", "a", "b", "c", "a")]
-
-
-def resp3(diff):
-    diff.both("HELLO", "3")
-
 
 # Key names in CASES, put in one hash slot so multi-key commands are legal in a cluster.
 KEY_NAMES = {"l", "n", "d", "s", "none", "bin"}
-
-
-def tagged(command):
-    return tuple("{t}" + a if isinstance(a, str) and a in KEY_NAMES else a for a in command)
-
-
-def run(diff, commands, protocols=(2, 3)):
-    for proto in protocols:
-        diff.check("FLUSHALL")
-        if proto == 3:
-            resp3(diff)
-        diff.check_all([tagged(cmd) for cmd in SEED + commands])
 
 
 CASES = {
@@ -114,19 +99,15 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_list_commands(diff, name):
-    run(diff, CASES[name])
+    check_cases(diff, SEED + CASES[name], KEY_NAMES)
 
 
 def test_multi_blocking_commands_do_not_block(diff):
-    for proto in (2, 3):
-        diff.check("FLUSHALL")
-        if proto == 3:
-            resp3(diff)
-        diff.check_all([("MULTI",), ("BLPOP", "{t}a", 0), ("BRPOP", "{t}a", "{t}b", 0),
-                        ("BLMOVE", "{t}a", "{t}b", "LEFT", "LEFT", 0),
-                        ("BRPOPLPUSH", "{t}a", "{t}b", 0),
-                        ("BLMPOP", 0, 1, "{t}a", "LEFT"), ("BZPOPMIN", "{t}z", 0),
-                        ("RPUSH", "{t}a", "x"), ("BLPOP", "{t}a", 0), ("EXEC",)])
+    check_cases(diff, [("MULTI",), ("BLPOP", "{t}a", 0), ("BRPOP", "{t}a", "{t}b", 0),
+                       ("BLMOVE", "{t}a", "{t}b", "LEFT", "LEFT", 0),
+                       ("BRPOPLPUSH", "{t}a", "{t}b", 0),
+                       ("BLMPOP", 0, 1, "{t}a", "LEFT"), ("BZPOPMIN", "{t}z", 0),
+                       ("RPUSH", "{t}a", "x"), ("BLPOP", "{t}a", 0), ("EXEC",)])
 
 
 def test_large_list_ranges(diff):

@@ -3,24 +3,14 @@ exactly in RESP2 and RESP3 (where scores are doubles and pairs are nested).
 ZRANDMEMBER and ZSCAN of big sets are not deterministic: they get property checks."""
 import pytest
 
+from tests.differential.collections_util import check_cases
+
 SEED = [("ZADD", "z", "1", "a", "2", "b", "2", "c", "3.5", "d", "-inf", "m", "+inf", "p",
          "0.1", "e")]
 LEX = [("ZADD", "lx", "0", "a", "0", "b", "0", "bb", "0", "c", "0", "d", "0", "", "0", "\xff")]
 
 # Key names used below, put in one hash slot so multi-key commands are legal in a cluster.
 KEY_NAMES = {"z", "lx", "none", "s", "d", "y", "w", "st", "n"}
-
-
-def tagged(command):
-    return tuple("{t}" + a if isinstance(a, str) and a in KEY_NAMES else a for a in command)
-
-
-def run(diff, commands, protocols=(2, 3)):
-    for proto in protocols:
-        diff.check("FLUSHALL")
-        if proto == 3:
-            diff.both("HELLO", "3")
-        diff.check_all([tagged(cmd) for cmd in SEED + LEX + commands])
 
 
 CASES = {
@@ -192,7 +182,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_zset_commands(diff, name):
-    run(diff, CASES[name])
+    check_cases(diff, SEED + LEX + CASES[name], KEY_NAMES)
 
 
 def test_encoding_conversions(diff):
