@@ -172,7 +172,16 @@ def one_sync(real: bool, keys: int, pipe_file: str) -> float:
         wait_until(lambda: info(replica).get("master_link_status") == "up" and
                    call(replica, "DBSIZE") == keys, timeout=600, interval=0.02,
                    message="full sync")
-        return time.monotonic() - t0
+        took = time.monotonic() - t0
+        # The keys are really there, with their values: a sample, read with READONLY.
+        c = RawClient(replica, timeout=30)
+        try:
+            assert c.call("READONLY")[1] == "OK"
+            for i in range(0, keys, max(1, keys // 100)):
+                assert c.call("GET", b"key:%d" % i)[1] == b"%010d" % i, i
+        finally:
+            c.close()
+        return took
     finally:
         for p in procs:
             p.stop()
