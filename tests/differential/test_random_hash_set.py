@@ -13,10 +13,11 @@ a listpack hash and an intset in a defined order and we must match it exactly; a
 hashtable's order is Redis's own, so a reply that differs only in order is accepted when
 a collection it came from is a hashtable in Redis.
 """
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.differential.collections_util import plain, unordered
+from tests.differential.sequences import check_sequence, sequence_settings
 
 HASHES = [b"{r}h1", b"{r}h2"]
 SETS = [b"{r}s1", b"{r}s2", b"{r}s3"]
@@ -147,15 +148,10 @@ def _same(diff, cmd, ours, ref) -> bool:
     return unordered(ours, paired) == unordered(ref, paired)
 
 
-@settings(max_examples=50, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
+@sequence_settings(50)
 @given(st.lists(commands, min_size=1, max_size=30))
 def test_random_hash_set_sequences(diff, sequence):
-    diff.check("FLUSHALL")
-    for cmd in sequence:
-        ours, ref = diff.both(*cmd)
-        assert _same(diff, cmd, ours, ref), \
-            "command %r:\n  ours:  %r\n  redis: %r" % (cmd, ours, ref)
+    check_sequence(diff, sequence,
+                   same=lambda cmd, ours, ref: _same(diff, cmd, ours, ref))
     for key in KEYS:            # the encodings every sequence ends with
         diff.check(b"OBJECT", b"ENCODING", key)

@@ -7,8 +7,10 @@ range commands only touch keys whose members all have score 0 (Redis documents l
 only for equal scores), and scores are binary-exact values so sums do not depend on
 the order in which they are added. ZRANDMEMBER is non-deterministic and left out.
 """
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.differential.sequences import check_sequence, sequence_settings
 
 LIST_KEYS = [b"{r}l1", b"{r}l2", b"{r}s"]          # {r}s sometimes holds a string
 ELEMENTS = [b"a", b"b", b"c", b"", b"\x00\xff", b"1", b"-1"]
@@ -108,27 +110,13 @@ zset_commands = st.one_of(
 )
 
 
-def _run(diff, sequence, resp3):
-    diff.check("FLUSHALL")
-    if resp3:
-        diff.both("HELLO", "3")
-    for cmd in sequence:
-        ours, ref = diff.both(*cmd)
-        assert ours == ref, "command %r:\n  ours:  %r\n  redis: %r" % (cmd, ours, ref)
-
-
-_SETTINGS = settings(max_examples=50, deadline=None, derandomize=True,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                            HealthCheck.too_slow])
-
-
-@_SETTINGS
+@sequence_settings(50)
 @given(st.lists(list_commands, min_size=1, max_size=25), st.booleans())
 def test_random_list_sequences(diff, sequence, resp3):
-    _run(diff, sequence, resp3)
+    check_sequence(diff, sequence, resp3)
 
 
-@_SETTINGS
+@sequence_settings(50)
 @given(st.lists(zset_commands, min_size=1, max_size=25), st.booleans())
 def test_random_zset_sequences(diff, sequence, resp3):
-    _run(diff, sequence, resp3)
+    check_sequence(diff, sequence, resp3)

@@ -8,8 +8,10 @@ expires during a run and replies are deterministic) or not positive (the key is 
 at once, also deterministic). Only clock-dependent replies are compared loosely:
 TTL/PTTL within a tolerance, KEYS as a set.
 """
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.differential.sequences import check_sequence, sequence_settings
 
 KEYS = [b"{r}a", b"{r}b", b"{r}c", b"{r}\x00\xff"]
 VALUES = [b"", b"0", b"1", b"-1", b"10", b"007", b"abc", b"x\x00y", b"1.5", b"-0.25",
@@ -103,12 +105,7 @@ def _same(cmd, ours, ref) -> bool:
     return False
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
+@sequence_settings(60)
 @given(st.lists(commands, min_size=1, max_size=25))
 def test_random_sequences(diff, sequence):
-    diff.check("FLUSHALL")
-    for cmd in sequence:
-        ours, ref = diff.both(*cmd)
-        assert _same(cmd, ours, ref), "command %r:\n  ours:  %r\n  redis: %r" % (cmd, ours, ref)
+    check_sequence(diff, sequence, same=_same)
