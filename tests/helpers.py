@@ -48,6 +48,16 @@ def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
                          % (timeout, message, last_exc))
 
 
+def next_pubsub_message(pubsub, timeout=5.0):
+    """The next non-subscription message of a redis-py PubSub, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+        if msg is not None:
+            return msg
+    raise AssertionError("no message within %.1fs" % timeout)
+
+
 def port_open(port, host="127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.2):

@@ -9,14 +9,6 @@ import pytest
 import redis
 
 
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def r(node, request):
-    client = redis.Redis(port=node.port, protocol=request.param, socket_timeout=10)
-    client.flushall()
-    yield client
-    client.close()
-
-
 # ---------------------------------------------------------------- hashes
 
 def test_hash_basics(r):

@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 
-from tests.helpers import RawClient, wait_until
+from tests.helpers import RawClient, next_pubsub_message, wait_until
 from tests.integration.cluster_helpers import rss_kb
 
 OBUF_DEFAULT = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
@@ -23,16 +23,6 @@ def r(node):
     yield client
     client.config_set("client-output-buffer-limit", OBUF_DEFAULT)
     client.close()
-
-
-def _message(pubsub, timeout=5.0):
-    """The next non-subscription message, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
-        if msg is not None:
-            return msg
-    raise AssertionError("no message within %.1fs" % timeout)
 
 
 def _numsub(r, channel) -> int:
@@ -50,7 +40,7 @@ def test_redis_py_channels_and_patterns(node, r, protocol):
         assert r.publish("news", "hello") == 1
         assert r.publish("sport.tennis", "ace") == 1
         assert r.publish("weather", "rain") == 0
-        first, second = _message(p), _message(p)
+        first, second = next_pubsub_message(p), next_pubsub_message(p)
         assert (first["type"], first["channel"], first["data"]) == ("message", b"news", b"hello")
         assert (second["type"], second["pattern"], second["channel"], second["data"]) == \
             ("pmessage", b"sport.*", b"sport.tennis", b"ace")
@@ -73,7 +63,7 @@ def test_many_messages_in_order(node, r):
         for i in range(2000):
             pipe.publish("seq", str(i))
         assert pipe.execute() == [1] * 2000
-        got = [int(_message(p)["data"]) for _ in range(2000)]
+        got = [int(next_pubsub_message(p)["data"]) for _ in range(2000)]
         assert got == list(range(2000))
     finally:
         p.close()
@@ -142,10 +132,10 @@ def test_hard_limit_disconnects_a_subscriber_that_never_reads(node, r):
                 pipe.publish("flood", payload)
             pipe.execute()
             sent += 20
-            while _message(reader)["data"] != payload:
+            while next_pubsub_message(reader)["data"] != payload:
                 pass
             for _ in range(19):
-                _message(reader)
+                next_pubsub_message(reader)
         assert _numsub(r, "flood") == 1, "the silent subscriber is still subscribed"
         wait_until(lambda: _closed_by_peer(sock), timeout=5, message="connection closed")
         # The kernel's socket buffers absorb a few MB before anything queues in the node.

@@ -19,7 +19,7 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 
 from cluster.slots import key_hash_slot
-from tests.helpers import RawClient, wait_until
+from tests.helpers import RawClient, next_pubsub_message, wait_until
 from tests.integration.cluster_util import Cluster, cluster_info, node_id, value
 
 RANGES = [[(0, 5460)], [(5461, 10922)], [(10923, 16383)], []]
@@ -113,7 +113,7 @@ def test_patterns_and_redis_py_across_nodes(cluster):
         # Published on B: B's subscriber directly, the others through the bus.
         assert clients[1].publish("metrics.cpu", "42") == 1
         for i, p in enumerate(pubsubs):
-            msg = _get(p)
+            msg = next_pubsub_message(p, timeout=10.0)
             if i % 2 == 0:
                 assert (msg["type"], msg["pattern"], msg["data"]) == \
                     ("pmessage", b"metrics.*", b"42")
@@ -124,15 +124,6 @@ def test_patterns_and_redis_py_across_nodes(cluster):
             p.close()
         for client in clients:
             client.close()
-
-
-def _get(pubsub, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
-        if msg is not None:
-            return msg
-    raise AssertionError("no message within %.1fs" % timeout)
 
 
 def test_subscribe_on_a_replica_needs_no_redirection(cluster):

@@ -12,14 +12,6 @@ import redis
 from tests.helpers import wait_until
 
 
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def r(node, request):
-    client = redis.Redis(port=node.port, protocol=request.param, socket_timeout=10)
-    client.flushall()
-    yield client
-    client.close()
-
-
 def test_set_get_and_options(r):
     assert r.set("k", "v") is True
     assert r.get("k") == b"v"
