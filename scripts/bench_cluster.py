@@ -8,6 +8,9 @@
 Measures, for both implementations, on loopback, every process in its own temp dir with
 no persistence:
 
+- failover time (kill -9 of a master -> its replica promoted and cluster_state:ok on all
+  survivors, 3 masters + 3 replicas, node_timeout 1000 and 5000) and the time of a full
+  sync of 1M keys to a new replica (parts "failover" and "sync", from bench_failover.py);
 - MEET convergence for 3/10/20 nodes (cluster-node-timeout 15000, the default): every node is sent CLUSTER MEET to the first (as
   redis-cli --cluster create does); the time from the first MEET until every node's
   CLUSTER NODES lists all nodes, each `connected` and without handshake/noaddr flags;
@@ -38,6 +41,10 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.helpers import free_port  # noqa: E402
+
 PYTHON = sys.executable
 SLOTS = 16384
 
@@ -68,24 +75,6 @@ def _kill_all() -> None:
 
 atexit.register(_kill_all)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-
-
-def free_port(used: set) -> int:
-    """A loopback port whose port+10000 (the bus) is free too, not handed out before."""
-    for _ in range(500):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 10000 > 65535 or port in used:
-            continue
-        try:
-            with socket.socket() as s2:
-                s2.bind(("127.0.0.1", port + 10000))
-        except OSError:
-            continue
-        used.add(port)
-        return port
-    raise RuntimeError("no free port pair")
 
 
 class Node:
@@ -320,8 +309,9 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print every sample")
     parser.add_argument("--window", type=float, default=None,
                         help="idle seconds measured for bus bytes (default 15, quick 5)")
-    parser.add_argument("--parts", nargs="+", default=["converge", "detect", "bytes", "sim"],
-                        choices=["converge", "detect", "bytes", "sim"],
+    parser.add_argument("--parts", nargs="+",
+                        default=["converge", "detect", "bytes", "failover", "sync", "sim"],
+                        choices=["converge", "detect", "bytes", "failover", "sync", "sim"],
                         help="which measurements to run (default: all)")
     parser.add_argument("--no-sim", action="store_true", help="skip the simulator table")
     parser.add_argument("--sim-nodes", type=int, nargs="+", default=None,
@@ -374,6 +364,16 @@ def main() -> int:
             report(row("bus B/node/s, %d nodes, nt %d" % (n, nt), ours, ref, 0.25, "", "%.0f"))
     finally:
         _kill_all()
+
+    # Failover and full-sync times (3 masters + 3 replicas) live in bench_failover.py;
+    # the same measurements run here so one command gives the whole cluster table.
+    if "failover" in args.parts or "sync" in args.parts:
+        import bench_failover
+        print()
+        if "failover" in args.parts:
+            bench_failover.bench_failover(runs, [1000, 5000])
+        if "sync" in args.parts:
+            bench_failover.bench_sync(runs, 100_000 if quick else 1_000_000)
 
     if "sim" in args.parts and not args.no_sim:
         print("\nsimulator (scripts/simulate.py, virtual time, real codec and state machine):",
