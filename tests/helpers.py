@@ -15,19 +15,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable
 
 
-def free_port() -> int:
-    """A free loopback port whose port+10000 (the cluster bus) is free too."""
-    for _ in range(200):
+def free_port(used=None) -> int:
+    """A free loopback port whose port+10000 (the cluster bus) is free too; with a set
+    `used`, also one not in it, and it is added (for many nodes started together)."""
+    for _ in range(500):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port + 10000 > 65535:
+        if port + 10000 > 65535 or (used is not None and port in used):
             continue
         try:
             with socket.socket() as s2:
                 s2.bind(("127.0.0.1", port + 10000))
         except OSError:
             continue
+        if used is not None:
+            used.add(port)
         return port
     raise RuntimeError("no free port pair found")
 

@@ -6,7 +6,6 @@ Layout of a "pair" (ours and redis alike): A serves slots 0-8191, B serves 8192-
 slot M (A's) is half-migrated: A MIGRATING to B, B IMPORTING from A, with {M}on_a stored on
 A only and {M}on_b stored on B only.
 """
-import re
 import signal
 import subprocess
 
@@ -48,14 +47,19 @@ def _setup_pair(real):
     return cl
 
 
-@pytest.fixture(scope="module")
-def pairs():
-    ours = _setup_pair(real=False)
+def _ours_and_redis(start):
+    """start(real=False) and start(real=True); ours is stopped if redis's fails."""
+    ours = start(real=False)
     try:
-        ref = _setup_pair(real=True)
+        return ours, start(real=True)
     except BaseException:
         ours.stop()
         raise
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    ours, ref = _ours_and_redis(_setup_pair)
     yield ours, ref
     ours.stop()
     ref.stop()
@@ -279,12 +283,7 @@ def _one_node(real):
 
 @pytest.fixture
 def singles():
-    ours = _one_node(False)
-    try:
-        ref = _one_node(True)
-    except BaseException:
-        ours.stop()
-        raise
+    ours, ref = _ours_and_redis(_one_node)
     yield ours, ref
     ours.stop()
     ref.stop()
