@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/bench.py            # full run (-n 200000)
     .venv/bin/python scripts/bench.py --quick    # -n 20000, 100k keys for memory
+    .venv/bin/python scripts/bench.py --types    # lpush,lpop,sadd,hset,zadd,lrange_100
 
 Runs redis-benchmark (-t set,get,incr,mset -c 50) at -P 1 and -P 16 against each server
 and prints ops/s with the ratio ours / redis; then loads N keys with 10-byte values into
@@ -21,6 +22,7 @@ sys.path.insert(0, ROOT)
 from tests.helpers import RawClient, start_node, start_redis  # noqa: E402
 
 TESTS = "set,get,incr,mset"
+TYPE_TESTS = "lpush,lpop,sadd,hset,zadd,lrange_100"
 
 
 def run_benchmark(port, pipeline, requests, clients=50, tests=TESTS, extra=()):
@@ -66,21 +68,26 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller run")
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--keys", type=int, default=None, help="keys for the memory test")
+    parser.add_argument("--types", action="store_true",
+                        help="the data-type commands (%s) instead, no memory test" % TYPE_TESTS)
     args = parser.parse_args()
     requests = args.requests or (20000 if args.quick else 200000)
     keys = args.keys or (100000 if args.quick else 1000000)
+    tests = TYPE_TESTS if args.types else TESTS
 
     ours = start_node("--loglevel", "warning")
     ref = start_redis()
     try:
-        print("redis-benchmark -t %s -c 50 -n %d" % (TESTS, requests))
-        print("%-6s %-4s %12s %12s %7s" % ("test", "-P", "ours ops/s", "redis ops/s", "ratio"))
+        print("redis-benchmark -t %s -c 50 -n %d" % (tests, requests))
+        print("%-10s %-4s %12s %12s %7s" % ("test", "-P", "ours ops/s", "redis ops/s", "ratio"))
         for pipeline in (1, 16):
-            mine = run_benchmark(ours.port, pipeline, requests)
-            theirs = run_benchmark(ref.port, pipeline, requests)
-            for test in TESTS.split(","):
+            mine = run_benchmark(ours.port, pipeline, requests, tests=tests)
+            theirs = run_benchmark(ref.port, pipeline, requests, tests=tests)
+            for test in tests.split(","):
                 a, b = mine.get(test, 0.0), theirs.get(test, 0.0)
-                print("%-6s %-4d %12.0f %12.0f %6.2fx" % (test, pipeline, a, b, a / b if b else 0))
+                print("%-10s %-4d %12.0f %12.0f %6.2fx" % (test, pipeline, a, b, a / b if b else 0))
+        if args.types:
+            return
         for server in (ours, ref):
             RawClient(server.port).call("FLUSHALL")
         time.sleep(0.2)
