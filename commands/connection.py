@@ -186,7 +186,7 @@ class Client:
     def output_buffer_class(self) -> str:
         """Which client-output-buffer-limit class applies (Redis's getClientType; a
         MONITOR counts as normal)."""
-        if getattr(self, "replica", None) is not None:
+        if self.replica is not None:
             return "slave"
         return "pubsub" if self.pubsub_mode else "normal"
 

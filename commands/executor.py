@@ -15,7 +15,7 @@ from commands.resp import QUEUED, ReplyError
 from commands.table import COMMANDS
 
 # Commands a client in MULTI runs at once instead of queueing (Redis's processCommand).
-_NOT_QUEUED = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
+_NOT_QUEUED = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
 
 READONLY_REPLICA = ReplyError("READONLY You can't write against a read only replica.")
 
@@ -98,7 +98,7 @@ def process_command(client, argv):
             else "ERR "
         return reject(client, ReplyError(prefix + text), cmd)
 
-    if client.multi is not None and (cmd.container or cmd).name.encode() not in _NOT_QUEUED:
+    if client.multi is not None and (cmd.container or cmd).name not in _NOT_QUEUED:
         if "no-multi" in cmd.flags:       # SHUTDOWN and friends
             return reject(client, ReplyError("ERR Command not allowed inside a transaction"),
                           cmd)

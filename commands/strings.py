@@ -47,10 +47,13 @@ def check_length(c, size, append) -> None:
 @command("get", 2, "readonly fast", keys=(1, 1, 1), group="string", complexity="O(1)",
          summary="Returns the string value of a key.")
 def get(c, argv):
-    value = get_string(c, argv[1])
+    # get_string inlined: GET is the hottest command, and a call costs more than the check.
+    value = c.server.keyspace.lookup_read(argv[1])
+    if value is None or type(value) is bytes:
+        return value
     if type(value) is bytearray:
         return bytes(value)
-    return value
+    raise ReplyError(WRONGTYPE)
 
 
 # SET / GETEX option flags (Redis's OBJ_SET_* / OBJ_* bits).
@@ -73,10 +76,10 @@ def parse_set_options(argv, start, for_set):
     The same expire option may be repeated (the last one wins), as in Redis."""
     flags = 0
     expire = None
+    allowed = _SET_ONLY if for_set else _GETEX_ONLY
     i, argc = start, len(argv)
     while i < argc:
         flag = _OPTIONS.get(argv[i].lower(), 0)
-        allowed = _SET_ONLY if for_set else _GETEX_ONLY
         if not flag or flags & _CONFLICTS[flag] or \
                 (flag & (_SET_ONLY | _GETEX_ONLY) and not flag & allowed):
             raise ReplyError(SYNTAX_ERROR)
