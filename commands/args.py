@@ -8,6 +8,13 @@ SYNTAX_ERROR = "ERR syntax error"
 OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
 LONG_MAX = INT64_MAX
 
+# HRANDFIELD/SRANDMEMBER/ZRANDMEMBER with a negative count reply with that many picks.
+# Redis 7.0 accepts any int64 there and builds the reply; a huge count exhausts memory
+# (redis-server 7.0.15 dies on SRANDMEMBER k -4611686018427387903). We refuse replies
+# with more than this many elements, so no client can make the node grow without bound.
+MAX_RANDOM_PICKS = 1 << 23
+TOO_MANY_PICKS = "ERR value is out of range: more than %d random picks" % MAX_RANDOM_PICKS
+
 
 def int_arg(arg) -> int:
     """A 64-bit integer argument (getLongLongFromObjectOrReply)."""
@@ -24,6 +31,12 @@ def ranged_int_arg(arg, low: int, high: int) -> int:
         raise ReplyError("ERR value is out of range, value must between %d and %d"
                          % (low, high))
     return value
+
+
+def check_random_picks(count: int) -> None:
+    """Refuse a negative (repeating) count past MAX_RANDOM_PICKS; see above."""
+    if count < -MAX_RANDOM_PICKS:
+        raise ReplyError(TOO_MANY_PICKS)
 
 
 def positive_long_arg(arg) -> int:

@@ -18,11 +18,12 @@ value type in O(1) (`type(v) is Hash`), and the flag has to live on the value so
 and COPY carry it along (RESTORE recomputes it, as Redis does when it loads a hash).
 """
 from commands import keys as _keys
-from commands.args import LONG_MAX, SYNTAX_ERROR, int_arg, ranged_int_arg
+from commands.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, int_arg,
+                           ranged_int_arg)
 from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
-                              format_long_double, parse_int64, parse_long_double, check_random_picks)
+                              format_long_double, parse_int64, parse_long_double)
 from commands.resp import OK, ReplyError
 from commands.scanning import (drop_index_if_small, parse_cursor, parse_scan_options,
                                random_member, random_members, random_positions,

@@ -23,19 +23,6 @@ INT32_MAX = (1 << 31) - 1
 
 NOT_INTEGER = "ERR value is not an integer or out of range"
 
-# HRANDFIELD/SRANDMEMBER/ZRANDMEMBER with a negative count reply with that many picks.
-# Redis 7.0 accepts any int64 there and builds the reply; a huge count exhausts memory
-# (redis-server 7.0.15 dies on SRANDMEMBER k -4611686018427387903). We refuse replies
-# with more than this many elements, so no client can make the node grow without bound.
-MAX_RANDOM_PICKS = 1 << 23
-TOO_MANY_PICKS = "ERR value is out of range: more than %d random picks" % MAX_RANDOM_PICKS
-
-
-def check_random_picks(count: int) -> None:
-    """Refuse a negative (repeating) count past MAX_RANDOM_PICKS; see above."""
-    if count < -MAX_RANDOM_PICKS:
-        from commands.resp import ReplyError
-        raise ReplyError(TOO_MANY_PICKS)
 NOT_FLOAT = "ERR value is not a valid float"
 
 

@@ -18,11 +18,12 @@ and the flag travels with the value through RENAME and COPY (RESTORE recomputes 
 as Redis does when it loads a set).
 """
 from commands import keys as _keys
-from commands.args import LONG_MAX, SYNTAX_ERROR, positive_long_arg, ranged_int_arg
+from commands.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, positive_long_arg,
+                           ranged_int_arg)
 from commands.dump import register_value_codec
 from commands.keyspace import TYPE_NAMES, WRONGTYPE
 from commands.numkeys import numkeys_finder, parse_intercard_limit
-from commands.numbers import check_random_picks, parse_int64
+from commands.numbers import parse_int64
 from commands.resp import ReplyError, SetReply
 from commands.scanning import (drop_index_if_small, parse_cursor, parse_scan_options,
                                random_member, random_members, scan_collection)

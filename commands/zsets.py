@@ -9,13 +9,14 @@ a flat array in RESP2 and an array of [member, score] pairs in RESP3, as Redis 7
 """
 import random
 
-from commands.args import LONG_MAX, SYNTAX_ERROR, positive_long_arg, ranged_int_arg
+from commands.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, positive_long_arg,
+                           ranged_int_arg)
 from commands.blocking import parse_timeout, pop_first_or_block
 from commands.dump import register_value_codec
 from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
 from commands.keyspace import TYPE_NAMES
+from commands.numbers import NOT_FLOAT
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
-from commands.numbers import check_random_picks
 from commands.resp import ReplyError, format_double
 from commands.scanning import parse_cursor, parse_scan_options, scan_collection
 from commands.table import command
@@ -27,7 +28,6 @@ OBJECT_ENCODINGS[ZSet] = lambda z: "skiplist" if z.skiplist else "listpack"
 VALUE_COPIERS[ZSet] = ZSet.copy
 register_value_codec("zset", ZSet, ZSet.to_plain, ZSet.from_plain)
 
-NOT_FLOAT = "ERR value is not a valid float"
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 
 
