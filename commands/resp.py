@@ -15,6 +15,8 @@ model: bytes = bulk string, int = integer, None = null, list/tuple = array, Stat
 string, ReplyError = error, float = double, dict = map, SetReply = set, Verbatim = verbatim
 string, Bool = boolean, Push = push message, Raw = bytes already encoded.
 """
+import math
+
 import hiredis
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024  # Redis: longest inline request / header line
@@ -404,13 +406,16 @@ def _is_hex(c) -> bool:
 
 # ---------------------------------------------------------------- reply encoding
 
+_INF = math.inf
+
+
 def format_double(value: float) -> bytes:
     """A double as Redis prints it (%.17g, with inf/-inf/nan spelled Redis's way)."""
     if value != value:
         return b"nan"
-    if value == float("inf"):
+    if value == _INF:
         return b"inf"
-    if value == float("-inf"):
+    if value == -_INF:
         return b"-inf"
     if value == int(value) and abs(value) < 1e17:
         return b"%d" % int(value)
