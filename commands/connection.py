@@ -15,6 +15,7 @@ import socket
 import time
 
 import gevent
+import gevent.event
 from loguru import logger
 
 from commands.executor import process_command
@@ -23,6 +24,11 @@ from commands.resp import ProtocolError, QueryBufferLimit, encode
 RECV_SIZE = 64 * 1024
 YIELD_EVERY = 64
 PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with no limit set
+# Replies waiting for a client that does not read: past this, stop reading its requests
+# until they drain (backpressure). Redis keeps reading and buffers without a limit for
+# normal clients; we buffer as much as any sane pipeline needs, then push back.
+REPLY_BACKLOG_LIMIT = 64 * 1024 * 1024
+CLOSE_FLUSH_SECONDS = 5.0              # how long the last replies may take before a close
 
 
 class Client:
@@ -65,7 +71,7 @@ class Client:
         self._outbox = []             # queued out-of-band bytes
         self._outbox_bytes = 0
         self._writer = None           # greenlet flushing _outbox
-        self._sending = False         # write() is inside a send: pushes must queue
+        self._drained = gevent.event.Event()   # set when the writer empties the outbox
         self._soft_limit_since = None  # when _outbox_bytes went over the soft limit
         self.own_monitor_lines = []   # MONITOR lines of this monitor's own commands
         # Replication (commands/replication.py, replica_link.py, propagation.py)
@@ -124,6 +130,9 @@ class Client:
                     self.close_after_reply = True
                 if out:
                     self.write(b"".join(out))
+                if self._outbox_bytes > REPLY_BACKLOG_LIMIT:
+                    self._wait_for_drain()
+            self._flush_before_close()
         except OSError:
             pass  # the peer reset the connection: normal
         finally:
@@ -132,19 +141,40 @@ class Client:
     # ------------------------------------------------------------ writing
 
     def write(self, data: bytes) -> None:
-        """Write replies from this client's own greenlet (after queued pushes, if any)."""
+        """Write replies from this client's own greenlet, never waiting for the client.
+
+        What the socket takes now is sent; the rest goes to the writer greenlet and this
+        greenlet goes back to reading. Waiting in send() instead would deadlock a client
+        that sends its whole pipeline before reading any reply (its writes block on our
+        full receive buffer while we block on its full one); Redis never waits either.
+        """
         if self._writer is not None or self._outbox:
-            self._queue(data)
+            self._queue(data, reply=True)
             return
-        # While this send blocks, other greenlets may push (MONITOR lines): they queue
-        # behind it instead of starting a second writer on the same socket.
-        self._sending = True
+        self.server.net_output_bytes += len(data)
         try:
-            self._send_all(data)
-        finally:
-            self._sending = False
-        if self._outbox and self._writer is None and not self.closed:
-            self._writer = gevent.spawn(self._drain_outbox)
+            # The gevent socket would wait on EAGAIN; its non-blocking socket does not.
+            sent = self.sock._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            self.server.net_output_bytes -= len(data) - sent   # counted when really sent
+            self._queue(data[sent:], reply=True)
+
+    def _wait_for_drain(self) -> None:
+        """Backpressure: stop reading until the queued replies drop under the limit."""
+        while self._outbox_bytes > REPLY_BACKLOG_LIMIT and not self.closed:
+            self._drained.clear()
+            self._drained.wait(1.0)
+
+    def _flush_before_close(self) -> None:
+        """QUIT or a protocol error: the last replies go out before the socket closes."""
+        if not self._outbox or self.closed:
+            return
+        with gevent.Timeout(CLOSE_FLUSH_SECONDS, False):
+            while self._outbox and not self.closed:
+                self._drained.clear()
+                self._drained.wait(0.5)
 
     @property
     def pending_push_bytes(self) -> int:
@@ -157,16 +187,18 @@ class Client:
             return
         self._queue(data)
 
-    def _queue(self, data: bytes) -> None:
+    def _queue(self, data: bytes, reply: bool = False) -> None:
         self._outbox.append(data)
         self._outbox_bytes += len(data)
-        if self._over_output_limit():
+        # The output limits are for pushes (pub/sub, MONITOR); replies to the client's
+        # own requests are bounded by backpressure in serve() instead.
+        if not reply and self._over_output_limit():
             logger.warning("Client {} closed for overcoming of output buffer limits "
                            "({} bytes queued, class {})", self.addr_text,
                            self._outbox_bytes, self.output_buffer_class())
             self.close()
             return
-        if self._writer is None and not self._sending:
+        if self._writer is None:
             self._writer = gevent.spawn(self._drain_outbox)
 
     def _drain_outbox(self) -> None:
@@ -178,10 +210,12 @@ class Client:
                 # Counted until written: bytes stuck in a send to a client that does not
                 # read are memory the output buffer limit must see.
                 self._outbox_bytes -= len(data)
+                self._drained.set()
         except OSError:
             self.close()
         finally:
             self._writer = None
+            self._drained.set()
 
     def output_buffer_class(self) -> str:
         """Which client-output-buffer-limit class applies (Redis's getClientType; a

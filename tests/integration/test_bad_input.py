@@ -144,3 +144,29 @@ def test_big_pipeline_is_answered_in_order(node):
     assert all(r == ("+", "OK") for r in replies[:n])
     assert replies[n][0] == "$" and len(replies[n][1]) == 16
     c.close()
+
+
+def test_client_that_writes_its_whole_pipeline_before_reading(node):
+    """1M pipelined commands sent before any reply is read (23 MB): the node must keep
+    reading while replies pile up, as Redis does, instead of deadlocking in send()."""
+    import threading
+    n = 1_000_000
+    command = RawClient.encode(["GET", "{p}:1"])
+    sock = socket.create_connection(("127.0.0.1", node.port), timeout=60)
+    sent = []
+
+    def send_all():
+        sock.sendall(command * n)
+        sent.append(True)
+    writer = threading.Thread(target=send_all, daemon=True)
+    writer.start()
+    writer.join(timeout=60)
+    assert sent, "the node stopped reading: the pipeline could not be written"
+    expected = b"$-1\r\n" * n
+    received = bytearray()
+    while len(received) < len(expected):
+        chunk = sock.recv(1 << 20)
+        assert chunk, "connection closed early"
+        received += chunk
+    assert received == expected
+    sock.close()
