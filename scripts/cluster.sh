@@ -186,6 +186,7 @@ stop() {
 clean() {
     stop
     rm -rf "$RUN"
+    rmdir "$ROOT/run" 2>/dev/null || true
     echo "removed $RUN"
 }
 
@@ -194,5 +195,5 @@ case "${1:-}" in
     stop) stop ;;
     status) status ;;
     clean) clean ;;
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
