@@ -32,6 +32,9 @@ carry, and back:
     register_value_codec("hash", Hash, to_plain, from_plain)
     register_value_codec("set", SetValue, to_plain, from_plain, unordered=True)
 
+(Type modules call it through commands/value_types.register_type, which also registers
+the type's name, encoding and COPY.)
+
 * `type_name` is the Redis type name (what TYPE answers); it is the tag in the payload, so
   it must never change once payloads exist.
 * `python_class` is the class (or a tuple of classes) stored in the keyspace for that type.

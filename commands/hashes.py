@@ -17,11 +17,8 @@ A subclass rather than a plain dict because the type must be told apart from eve
 value type in O(1) (`type(v) is Hash`), and the flag has to live on the value so RENAME
 and COPY carry it along (RESTORE recomputes it, as Redis does when it loads a hash).
 """
-from commands import keys as _keys
 from commands.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, int_arg,
                            ranged_int_arg)
-from commands.dump import register_value_codec
-from commands.keyspace import TYPE_NAMES
 from commands.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
                               format_long_double, parse_int64, parse_long_double)
 from commands.resp import OK, ReplyError
@@ -30,6 +27,7 @@ from commands.scanning import (drop_index_if_small, parse_cursor, parse_scan_opt
                                scan_collection)
 from commands.table import command
 from commands.typed_lookup import typed_lookups
+from commands.value_types import register_type
 
 # Redis 7.0's built-in defaults (config.c), also the defaults in settings.py. redis.conf
 # ships 128 entries, but a server started without one -- like our tests' reference --
@@ -48,9 +46,6 @@ class Hash(dict):
         self.index = None
 
 
-TYPE_NAMES[Hash] = "hash"
-
-
 def _copy_hash(value):
     """COPY: an independent hash in the same encoding (Redis's hashTypeDup)."""
     copy = Hash(value)
@@ -58,8 +53,6 @@ def _copy_hash(value):
     return copy
 
 
-_keys.OBJECT_ENCODINGS[Hash] = lambda h: "listpack" if h.listpack else "hashtable"
-_keys.VALUE_COPIERS[Hash] = _copy_hash
 
 
 def limits(c):
@@ -96,7 +89,8 @@ def _hash_from_plain(plain) -> Hash:
     return new_hash(plain, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE)
 
 
-register_value_codec("hash", Hash, _hash_to_plain, _hash_from_plain)
+register_type(Hash, "hash", lambda h: "listpack" if h.listpack else "hashtable", _copy_hash,
+              _hash_to_plain, _hash_from_plain)
 
 
 # ---------------------------------------------------------------- lookups and mutators

@@ -16,14 +16,12 @@ from itertools import islice
 
 from commands.args import SYNTAX_ERROR, int_arg, positive_long_arg
 from commands.blocking import block, can_block, parse_timeout, pop_first_or_block
-from commands.dump import register_value_codec
 from commands.index_range import clamp_range
-from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
-from commands.keyspace import TYPE_NAMES
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.resp import NULL_ARRAY, OK, ReplyError
 from commands.table import command
 from commands.typed_lookup import typed_lookups
+from commands.value_types import register_type
 
 
 class ListValue(collections.deque):
@@ -31,9 +29,6 @@ class ListValue(collections.deque):
     __slots__ = ()
 
 
-TYPE_NAMES[ListValue] = "list"
-OBJECT_ENCODINGS[ListValue] = lambda value: "quicklist"
-VALUE_COPIERS[ListValue] = ListValue
 
 
 def _list_from_plain(plain):
@@ -42,7 +37,8 @@ def _list_from_plain(plain):
     return ListValue(plain)
 
 
-register_value_codec("list", ListValue, list, _list_from_plain)
+# Redis 7.0 reports every list as a quicklist.
+register_type(ListValue, "list", lambda value: "quicklist", ListValue, list, _list_from_plain)
 
 
 

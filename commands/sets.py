@@ -17,11 +17,9 @@ A subclass rather than a plain set so the type is told apart from other values i
 and the flag travels with the value through RENAME and COPY (RESTORE recomputes it,
 as Redis does when it loads a set).
 """
-from commands import keys as _keys
 from commands.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, positive_long_arg,
                            ranged_int_arg)
-from commands.dump import register_value_codec
-from commands.keyspace import TYPE_NAMES, WRONGTYPE
+from commands.keyspace import WRONGTYPE
 from commands.numkeys import numkeys_finder, parse_intercard_limit
 from commands.numbers import parse_int64
 from commands.resp import ReplyError, SetReply
@@ -29,6 +27,7 @@ from commands.scanning import (drop_index_if_small, parse_cursor, parse_scan_opt
                                random_member, random_members, scan_collection)
 from commands.table import command
 from commands.typed_lookup import typed_lookups
+from commands.value_types import register_type
 
 SET_MAX_INTSET_ENTRIES = 512          # Redis 7.0's default (CONFIG; RESTORE uses it)
 SPOP_MOVE_STRATEGY_MUL = 5            # t_set.c: when SPOP keeps the few and rebuilds
@@ -43,9 +42,6 @@ class RSet(set):
         self.index = None
 
 
-TYPE_NAMES[RSet] = "set"
-
-
 def _copy_set(value):
     """COPY: an independent set in the same encoding (Redis's setTypeDup)."""
     copy = RSet(value)
@@ -53,8 +49,6 @@ def _copy_set(value):
     return copy
 
 
-_keys.OBJECT_ENCODINGS[RSet] = lambda s: "intset" if s.intset else "hashtable"
-_keys.VALUE_COPIERS[RSet] = _copy_set
 
 
 def max_intset_entries(c) -> int:
@@ -96,7 +90,8 @@ def _set_from_plain(plain) -> RSet:
     return s
 
 
-register_value_codec("set", RSet, _set_to_plain, _set_from_plain, unordered=True)
+register_type(RSet, "set", lambda s: "intset" if s.intset else "hashtable", _copy_set,
+              _set_to_plain, _set_from_plain, unordered=True)
 
 
 # ---------------------------------------------------------------- lookups and mutators

@@ -12,21 +12,17 @@ import random
 from commands.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, positive_long_arg,
                            ranged_int_arg)
 from commands.blocking import parse_timeout, pop_first_or_block
-from commands.dump import register_value_codec
-from commands.keys import OBJECT_ENCODINGS, VALUE_COPIERS
-from commands.keyspace import TYPE_NAMES
 from commands.numbers import NOT_FLOAT
 from commands.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.resp import ReplyError, format_double
 from commands.scanning import parse_cursor, parse_scan_options, scan_collection
 from commands.table import command
 from commands.typed_lookup import typed_lookups
+from commands.value_types import register_type
 from commands.zset_type import ZSet, listpack_limits, parse_score
 
-TYPE_NAMES[ZSet] = "zset"
-OBJECT_ENCODINGS[ZSet] = lambda z: "skiplist" if z.skiplist else "listpack"
-VALUE_COPIERS[ZSet] = ZSet.copy
-register_value_codec("zset", ZSet, ZSet.to_plain, ZSet.from_plain)
+register_type(ZSet, "zset", lambda z: "skiplist" if z.skiplist else "listpack", ZSet.copy,
+              ZSet.to_plain, ZSet.from_plain)
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 
