@@ -237,10 +237,15 @@ def test_debug_sleep_blocks_the_whole_node(node):
     try:
         thread = threading.Thread(target=sleeper.call, args=("DEBUG", "SLEEP", "0.5"))
         thread.start()
-        time.sleep(0.1)                              # let DEBUG SLEEP reach the node
-        start = time.monotonic()
-        assert other.call("PING") == ("+", "PONG")
-        assert time.monotonic() - start > 0.25
+
+        def ping_was_held():
+            # Before DEBUG SLEEP arrives a PING is answered at once; once it runs, the
+            # whole node is asleep and a PING waits for it.
+            start = time.monotonic()
+            assert other.call("PING") == ("+", "PONG")
+            return time.monotonic() - start > 0.25
+        wait_until(ping_was_held, timeout=5, interval=0.001,
+                   message="a PING held by DEBUG SLEEP")
         thread.join(5)
     finally:
         sleeper.close()
