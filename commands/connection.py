@@ -90,11 +90,21 @@ class Client:
         parser = self.parser
         server = self.server
         since_yield = 0
+        # After a read that drained the socket (less than a full buffer), the next recv()
+        # would almost surely fail with EAGAIN and then wait: gevent raises and catches
+        # that in Python for every request of a request/response client. Waiting for
+        # readability first skips the failing syscall and the exception.
+        wait_readable = sock._wait
+        read_event = sock._read_event
+        drained = False
         try:
             while not self.close_after_reply:
+                if drained:
+                    wait_readable(read_event)
                 data = sock.recv(RECV_SIZE)
                 if not data:
                     break
+                drained = len(data) < RECV_SIZE
                 server.net_input_bytes += len(data)
                 self.last_interaction = time.monotonic()
                 out = []
