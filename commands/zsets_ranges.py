@@ -127,9 +127,18 @@ def zrange_generic(c, argv, key_index, store, kind=None, reverse=None):
     return [member for _, member in items]
 
 
+
+# COMMAND DOCS complexity texts, as Redis words them, shared by the range commands.
+_LOG_N_PLUS_M = "O(log(N)+M) with N being the number of elements in the sorted set and "
+_RANGE_COMPLEXITY = _LOG_N_PLUS_M + "M the number of elements returned."
+_RANGE_LIMIT_COMPLEXITY = (_LOG_N_PLUS_M + "M the number of elements being returned. If M "
+                           "is constant (e.g. always asking for the first 10 elements with "
+                           "LIMIT), you can consider it O(log(N)).")
+_REMRANGE_COMPLEXITY = _LOG_N_PLUS_M + "M the number of elements removed by the operation."
+
+
 @command("zrange", -4, "readonly", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements returned.",
+         complexity=_RANGE_COMPLEXITY,
          summary="Returns members in a sorted set within a range of indexes.")
 def zrange(c, argv):
     return zrange_generic(c, argv, 1, store=False)
@@ -137,16 +146,14 @@ def zrange(c, argv):
 
 @command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), group="sorted-set",
          since="6.2.0",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements stored into the destination key.",
+         complexity=_LOG_N_PLUS_M + "M the number of elements stored into the destination key.",
          summary="Stores a range of members from sorted set in a key.")
 def zrangestore(c, argv):
     return zrange_generic(c, argv, 2, store=True)
 
 
 @command("zrevrange", -4, "readonly", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements returned.",
+         complexity=_RANGE_COMPLEXITY,
          summary="Returns members in a sorted set within a range of indexes in reverse "
                  "order.")
 def zrevrange(c, argv):
@@ -155,10 +162,7 @@ def zrevrange(c, argv):
 
 @command("zrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
          since="1.0.5",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements being returned. If M is constant (e.g. always "
-                    "asking for the first 10 elements with LIMIT), you can consider it "
-                    "O(log(N)).",
+         complexity=_RANGE_LIMIT_COMPLEXITY,
          summary="Returns members in a sorted set within a range of scores.")
 def zrangebyscore(c, argv):
     return zrange_generic(c, argv, 1, store=False, kind=SCORE, reverse=False)
@@ -166,10 +170,7 @@ def zrangebyscore(c, argv):
 
 @command("zrevrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
          since="2.2.0",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements being returned. If M is constant (e.g. always "
-                    "asking for the first 10 elements with LIMIT), you can consider it "
-                    "O(log(N)).",
+         complexity=_RANGE_LIMIT_COMPLEXITY,
          summary="Returns members in a sorted set within a range of scores in reverse "
                  "order.")
 def zrevrangebyscore(c, argv):
@@ -178,10 +179,7 @@ def zrevrangebyscore(c, argv):
 
 @command("zrangebylex", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
          since="2.8.9",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements being returned. If M is constant (e.g. always "
-                    "asking for the first 10 elements with LIMIT), you can consider it "
-                    "O(log(N)).",
+         complexity=_RANGE_LIMIT_COMPLEXITY,
          summary="Returns members in a sorted set within a lexicographical range.")
 def zrangebylex(c, argv):
     return zrange_generic(c, argv, 1, store=False, kind=LEX, reverse=False)
@@ -189,10 +187,7 @@ def zrangebylex(c, argv):
 
 @command("zrevrangebylex", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
          since="2.8.9",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements being returned. If M is constant (e.g. always "
-                    "asking for the first 10 elements with LIMIT), you can consider it "
-                    "O(log(N)).",
+         complexity=_RANGE_LIMIT_COMPLEXITY,
          summary="Returns members in a sorted set within a lexicographical range in "
                  "reverse order.")
 def zrevrangebylex(c, argv):
@@ -247,8 +242,7 @@ def _zremrange(c, argv, kind):
 
 @command("zremrangebyrank", 4, "write", keys=(1, 1, 1), group="sorted-set",
          since="2.0.0",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements removed by the operation.",
+         complexity=_REMRANGE_COMPLEXITY,
          summary="Removes members in a sorted set within a range of indexes. Deletes the "
                  "sorted set if all members were removed.")
 def zremrangebyrank(c, argv):
@@ -257,8 +251,7 @@ def zremrangebyrank(c, argv):
 
 @command("zremrangebyscore", 4, "write", keys=(1, 1, 1), group="sorted-set",
          since="1.2.0",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements removed by the operation.",
+         complexity=_REMRANGE_COMPLEXITY,
          summary="Removes members in a sorted set within a range of scores. Deletes the "
                  "sorted set if all members were removed.")
 def zremrangebyscore(c, argv):
@@ -266,8 +259,7 @@ def zremrangebyscore(c, argv):
 
 
 @command("zremrangebylex", 4, "write", keys=(1, 1, 1), group="sorted-set", since="2.8.9",
-         complexity="O(log(N)+M) with N being the number of elements in the sorted set and "
-                    "M the number of elements removed by the operation.",
+         complexity=_REMRANGE_COMPLEXITY,
          summary="Removes members in a sorted set within a lexicographical range. Deletes "
                  "the sorted set if all members were removed.")
 def zremrangebylex(c, argv):

@@ -205,6 +205,7 @@ def test_copy_rename_keep_encoding(diff):
             reply = plain(client.call("SCAN", cursor, "TYPE", "hash", "COUNT", "1000"))
             cursor = reply[0]
             keys += reply[1]
+            assert len(keys) < 100000, "SCAN never returned cursor 0"
             if cursor == b"0":
                 break
         assert sorted(keys) == [b"{h}b", b"{h}c", b"{h}d", b"{h}e"]
@@ -342,6 +343,7 @@ def test_hscan_while_modifying(diff):
             # Churn outside the stable fields: delete old ones, add new ones.
             client.call("HDEL", "h", "f%d" % (900 + step % 100))
             client.call("HSET", "h", "new%d" % step, "x")
+            assert step < 2000, "HSCAN never returned cursor 0"
             if cursor == b"0":
                 break
         assert stable <= seen

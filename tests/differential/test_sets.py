@@ -338,6 +338,7 @@ def test_sscan_while_modifying(diff):
             step += 1
             client.call("SREM", "s", "churn%d" % (step % 200))
             client.call("SADD", "s", "new%d" % step)
+            assert step < 2000, "SSCAN never returned cursor 0"
             if cursor == b"0":
                 break
         assert stable <= seen

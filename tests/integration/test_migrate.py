@@ -379,7 +379,9 @@ def test_5000_keys_while_other_clients_are_served(nodes, src, dst):
     try:
         thread, result = _migrate_in_thread(nodes[0].port, nodes[1].port, "", "KEYS",
                                             *keys)
+        deadline = time.monotonic() + 60
         while thread.is_alive():
+            assert time.monotonic() < deadline, "MIGRATE of the keys did not finish in 60 s"
             start = time.monotonic()
             assert pinger.call("PING") == ("+", "PONG")
             latencies.append(time.monotonic() - start)
