@@ -20,14 +20,14 @@ from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
 from cluster.state import ClusterState
 from commands import load_all_commands
-from commands.blocking import redirect_blocked_clients
-from commands.context import Server
-from commands.keyspace import Keyspace
-from commands.listener import ClientListener
-from commands.replica_link import replication_changed
-from commands.replication import Replication
-from commands.routing import Router
-from commands.settings import SETTINGS, Settings, SettingError, parse_config_file
+from commands.server.blocking import redirect_blocked_clients
+from commands.server.context import Server
+from commands.data.keyspace import Keyspace
+from commands.server.listener import ClientListener
+from commands.replication.replica_link import replication_changed
+from commands.replication.master import Replication
+from commands.server.routing import Router
+from commands.server.settings import SETTINGS, Settings, SettingError, parse_config_file
 
 USAGE = """usage: python node.py [/path/to/node.conf] [options]
 

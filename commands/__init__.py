@@ -1,20 +1,30 @@
-"""Everything a client sees: the RESP server, the command table and the commands.
+"""Everything a client sees, in layers (each imports only from the layers listed before it):
 
-Each command family lives in its own module and registers its commands in the table
-(commands/table.py) when imported; `load_all_commands` imports them all.
+    data/          the keyspace and the value types: key -> value, expiry, per-slot index,
+                   the value classes and their codec registry. Knows nothing of clients.
+    server/        serving clients: RESP codec, connection greenlets, listener, executor,
+                   command table, settings, routing (MOVED/ASK), INFO, blocking waits,
+                   and the seam to the cluster bus.
+    replication/   master and replica sides, the backlog, propagation of writes.
+    pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
+    families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE.
+
+Each command module registers its commands in the table (commands/server/table.py) when
+imported; `load_all_commands` imports them all. tests/unit/test_layers.py checks the
+layer rules from the imports.
 """
 import importlib
 
-FAMILIES = ("connection_cmds", "strings", "keys", "transactions", "server", "introspection",
-            "cluster", "cluster_debug", "dump", "migrate", "hashes", "sets",
-            "lists", "zsets", "zsets_ranges", "zsets_setops", "blocking_cmds",
-            "replication_cmds", "pubsub")
+COMMAND_MODULES = (
+    "families.connection_cmds", "families.strings", "families.keys",
+    "families.transactions", "families.server_cmds", "families.introspection",
+    "families.cluster_cmds", "families.cluster_debug", "families.dump", "families.migrate",
+    "families.hashes", "families.sets", "families.lists", "families.zsets",
+    "families.zsets_ranges", "families.zsets_setops", "families.blocking_cmds",
+    "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
+)
 
 
 def load_all_commands() -> None:
-    for family in FAMILIES:
-        try:
-            importlib.import_module("commands." + family)
-        except ModuleNotFoundError as exc:
-            if exc.name != "commands." + family:
-                raise
+    for module in COMMAND_MODULES:
+        importlib.import_module("commands." + module)

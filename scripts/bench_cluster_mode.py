@@ -82,11 +82,11 @@ def routing_microbench():
     from cluster.config import ClusterConfig
     from cluster.state import ClusterState
     from commands import load_all_commands
-    from commands.context import Server
-    from commands.executor import lookup_command
-    from commands.keyspace import Keyspace
-    from commands.routing import Router
-    from commands.settings import Settings
+    from commands.server.context import Server
+    from commands.server.executor import lookup_command
+    from commands.data.keyspace import Keyspace
+    from commands.server.routing import Router
+    from commands.server.settings import Settings
     import random
 
     load_all_commands()

@@ -8,7 +8,7 @@ table order. Anything that changes server settings puts them back.
 import pytest
 
 from commands import load_all_commands
-from commands.table import COMMANDS
+from commands.server.table import COMMANDS
 
 load_all_commands()      # the table is filled at import; parametrize reads it below
 

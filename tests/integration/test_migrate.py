@@ -10,7 +10,7 @@ import time
 import hiredis
 import pytest
 
-from commands.dump import load_payload
+from commands.families.dump import load_payload
 from tests.helpers import RawClient, free_port, start_node, wait_until
 
 OK = ("+", "OK")

@@ -87,7 +87,7 @@ def populate_every_type(client, prefix):
     cmds += [["SET", f"{prefix}:n{i}", str(i)] for i in range(2000)]
     pipeline_in_batches(client, cmds)
     for cmd in optional:
-        # A type replicates once its module registers a value codec (commands/dump.py):
+        # A type replicates once its module registers a value codec (commands/families/dump.py):
         # DUMP tells.
         client.call(*cmd)
         if client.call("DUMP", cmd[1])[0] == "-":

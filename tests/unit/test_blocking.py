@@ -3,10 +3,10 @@ timeouts, and the cluster hooks that end waits with -MOVED / -CLUSTERDOWN."""
 import gevent
 import pytest
 
-from commands.blocking import (block, handle_clients_blocked_on_keys, parse_timeout,
+from commands.server.blocking import (block, handle_clients_blocked_on_keys, parse_timeout,
                                unblock_all, unblock_client, unblock_clients_on_slot)
-from commands.keyspace import Keyspace, slot_of
-from commands.resp import NULL_ARRAY, ReplyError
+from commands.data.keyspace import Keyspace, slot_of
+from commands.server.resp import NULL_ARRAY, ReplyError
 
 
 class FakeSettings:

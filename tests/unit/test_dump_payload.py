@@ -2,7 +2,7 @@
 corrupt, truncated, foreign or re-versioned payloads with Redis's two error texts.
 
 The round-trip tests are driven by the codec registry: every type registered with
-commands.dump.register_value_codec is covered, built by real commands from SAMPLES. A
+commands.families.dump.register_value_codec is covered, built by real commands from SAMPLES. A
 registered type without a sample fails (add one); a sample whose command does not exist
 yet is skipped.
 """
@@ -11,12 +11,13 @@ import types
 import msgpack
 import pytest
 
-from commands import dump, load_all_commands
-from commands.context import Server
-from commands.executor import call, lookup_command
-from commands.keyspace import TYPE_NAMES, Keyspace
-from commands.resp import ReplyError
-from commands.settings import Settings
+from commands import load_all_commands
+from commands.families import dump
+from commands.server.context import Server
+from commands.server.executor import call, lookup_command
+from commands.data.keyspace import TYPE_NAMES, Keyspace
+from commands.server.resp import ReplyError
+from commands.server.settings import Settings
 
 load_all_commands()                   # the type modules register their codecs on import
 
@@ -94,7 +95,7 @@ def test_round_trip_every_registered_type(type_name, commands):
 
 def test_every_value_type_has_a_codec():
     """A type without a codec cannot be DUMPed or MIGRATEd (resharding would fail on
-    its keys): its module must call commands.dump.register_value_codec."""
+    its keys): its module must call commands.families.dump.register_value_codec."""
     missing = sorted({name for cls, name in TYPE_NAMES.items()
                       if cls not in dump._BY_CLASS})
     assert not missing, "no DUMP codec registered for: %s" % ", ".join(missing)

@@ -6,10 +6,10 @@ from fractions import Fraction
 
 import pytest
 
-from commands.glob import match
-from commands.numbers import (format_long_double, parse_int64, parse_long_double,
+from commands.data.glob import match
+from commands.data.numbers import (format_long_double, parse_int64, parse_long_double,
                               round_long_double)
-from commands.strings import _lcs_at, lcs_rows
+from commands.families.strings import _lcs_at, lcs_rows
 
 
 @pytest.mark.parametrize("pattern,string,expected", [

@@ -5,12 +5,12 @@ import types
 import hiredis
 
 from commands import load_all_commands
-from commands.context import Server
-from commands.executor import call, lookup_command
-from commands.keyspace import Keyspace, now_ms
-from commands.replication import Replication
-from commands.resp import ReplyError
-from commands.settings import Settings
+from commands.server.context import Server
+from commands.server.executor import call, lookup_command
+from commands.data.keyspace import Keyspace, now_ms
+from commands.replication.master import Replication
+from commands.server.resp import ReplyError
+from commands.server.settings import Settings
 
 load_all_commands()
 

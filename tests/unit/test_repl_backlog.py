@@ -1,7 +1,7 @@
 """The replication backlog: circular buffer addressed by stream offsets."""
 import random
 
-from commands.repl_backlog import ReplBacklog
+from commands.replication.backlog import ReplBacklog
 
 
 def test_empty_backlog_offsets():

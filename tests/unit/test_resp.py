@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from commands.resp import (NULL_ARRAY, Bool, ProtocolError, Push, QueryBufferLimit, Raw,
+from commands.server.resp import (NULL_ARRAY, Bool, ProtocolError, Push, QueryBufferLimit, Raw,
                            ReplyError, RequestParser, SetReply, Status, Verbatim, encode_one,
                            format_double, split_args)
 

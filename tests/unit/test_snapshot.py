@@ -3,9 +3,9 @@ chunk within a budget, and a chunk's slot range replacing what the replica held 
 import pytest
 
 from cluster.slots import CLUSTER_SLOTS
-from commands import dump
-from commands.keyspace import Keyspace, now_ms, slot_of
-from commands.snapshot import SnapshotError, encode_end, encode_slots, load_chunk
+from commands.families import dump
+from commands.data.keyspace import Keyspace, now_ms, slot_of
+from commands.replication.snapshot import SnapshotError, encode_end, encode_slots, load_chunk
 from tests.unit.test_dump_payload import SAMPLES, _client, _run, lookup_command
 
 

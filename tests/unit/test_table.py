@@ -3,10 +3,10 @@ COMMAND replies built from it (no sockets)."""
 import pytest
 
 from commands import load_all_commands
-from commands.executor import lookup_command
-from commands.introspection import command_docs, command_entry, key_specs, keys_of
-from commands.resp import ReplyError, Status, encode_one
-from commands.table import (ACL_CATEGORY_ORDER, COMMANDS, Command, _make, all_commands,
+from commands.server.executor import lookup_command
+from commands.families.introspection import command_docs, command_entry, key_specs, keys_of
+from commands.server.resp import ReplyError, Status, encode_one
+from commands.server.table import (ACL_CATEGORY_ORDER, COMMANDS, Command, _make, all_commands,
                             lookup)
 
 load_all_commands()

@@ -1,0 +1,347 @@
+"""The data: key -> value, expiry, and the per-slot key index.
+
+Keys live in one dict per hash slot. That *is* the per-slot index the cluster needs
+(COUNTKEYSINSLOT is len(), GETKEYSINSLOT and deleting a slot's keys touch only that slot)
+and it costs no memory beyond the dicts themselves. It also gives SCAN an exact guarantee:
+the cursor walks slots, and a slot's keys are returned together, so a key present for the
+whole scan is returned exactly once.
+
+Values are Python objects: bytes or bytearray for strings (bytearray once modified in
+place by APPEND/SETRANGE, which is Redis's "raw" encoding), other types register their
+class in TYPE_NAMES.
+
+Expiry: absolute unix times in ms in `expires`. Keys are expired lazily on access and by
+`active_expire_cycle`, which samples keys with a TTL at random and repeats while more than
+a quarter of a sample was expired, like Redis's activeExpireCycle. Sampling at random
+needs O(1) random access, so keys with a TTL are also kept in a list (`_ttl_keys`, with
+their positions in `_ttl_pos`).
+"""
+import random
+import time
+from binascii import crc_hqx
+
+from cluster.slots import CLUSTER_SLOTS
+
+TYPE_NAMES = {bytes: "string", bytearray: "string"}
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+ACTIVE_EXPIRE_SAMPLE = 20
+ACTIVE_EXPIRE_REPEAT_RATIO = 0.25
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def slot_of(key: bytes) -> int:
+    """Same result as cluster.slots.key_hash_slot, inlined for the hot path."""
+    # `123 in key` (an int: "{") is a memchr; `b"{" in key` costs ~8x more in CPython.
+    if 123 in key:
+        start = key.index(b"{")
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    return crc_hqx(key, 0) & 0x3FFF
+
+
+class Keyspace:
+    def __init__(self):
+        self.slots = [dict() for _ in range(CLUSTER_SLOTS)]
+        self.size = 0
+        self.expires = {}            # key -> unix ms
+        self._ttl_keys = []          # keys with a TTL, for random sampling
+        self._ttl_pos = {}           # key -> index in _ttl_keys
+        self.watchers = {}           # key -> set of clients WATCHing it
+        self.lru = {}                # key -> LRU clock (seconds) of its last access
+        self.lru_clock = int(time.monotonic())
+        self.expired_keys = 0        # INFO stats
+        self.keyspace_hits = 0
+        self.keyspace_misses = 0
+        self.dirty = 0               # changes since start (INFO rdb_changes_since_last_save)
+        self.on_delete = None        # hook: fn(key) when a key is removed (expiry included)
+        # hook: fn(key) for a removal no command asked for (expiry, a lost slot's keys),
+        # which replicas learn as a DEL (commands/replication/propagation.py)
+        self.propagate_deletion = None
+        # Blocked clients (commands/server/blocking.py): key -> deque of waiters, and the keys
+        # written since the last command that have waiters (Redis's ready_keys).
+        self.blocking_keys = {}
+        self.ready_keys = {}         # used as an ordered set
+        self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
+        self._rng = random.Random()
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, key: bytes, slot: int = -1):
+        """The value of `key` or None; expires it first if its time has passed."""
+        if slot < 0:
+            slot = slot_of(key)
+        value = self.slots[slot].get(key)
+        if value is None:
+            return None
+        # Redis's keyIsExpired: expired once the clock is *past* the expire time.
+        if self.expires and key in self.expires and self.expires[key] < now_ms():
+            self._expire(key, slot)
+            return None
+        self.lru[key] = self.lru_clock
+        return value
+
+    def lookup_read(self, key: bytes):
+        """get() that also counts keyspace hits and misses, for read commands."""
+        value = self.get(key)
+        if value is None:
+            self.keyspace_misses += 1
+        else:
+            self.keyspace_hits += 1
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        return self.get(key) is not None
+
+    def is_live(self, key: bytes) -> bool:
+        """Does the key exist and is it unexpired? Touches nothing, deletes nothing (the
+        lookup Redis's routing makes for keys of a migrating slot)."""
+        if self.slots[slot_of(key)].get(key) is None:
+            return False
+        when = self.expires.get(key)
+        return when is None or when >= now_ms()
+
+    def peek(self, key: bytes):
+        """The value without touching its LRU time or expiring it (DEBUG, cluster checks)."""
+        return self.slots[slot_of(key)].get(key)
+
+    def type_name(self, value) -> str:
+        return TYPE_NAMES[type(value)]
+
+    # ------------------------------------------------------------ writes
+
+    def set(self, key: bytes, value, keep_ttl: bool = False, slot: int = -1) -> None:
+        """Store `value`; the old TTL is dropped unless keep_ttl."""
+        if slot < 0:
+            slot = slot_of(key)
+        table = self.slots[slot]
+        if key not in table:
+            self.size += 1
+        table[key] = value
+        if not keep_ttl and key in self.expires:
+            self._forget_ttl(key)
+        self.lru[key] = self.lru_clock
+        self.dirty += 1
+        if self.watchers:
+            self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None
+
+    def delete(self, key: bytes) -> bool:
+        slot = slot_of(key)
+        if self.get(key, slot) is None:
+            return False
+        self._remove(key, slot)
+        self.dirty += 1
+        return True
+
+    def _remove(self, key, slot) -> None:
+        del self.slots[slot][key]
+        self.size -= 1
+        self.lru.pop(key, None)
+        if key in self.expires:
+            self._forget_ttl(key)
+        if self.watchers:
+            self.signal(key)
+        if self.on_delete is not None:
+            self.on_delete(key)
+
+    def signal(self, key: bytes) -> None:
+        """A key changed: make every transaction WATCHing it fail (Redis's touchWatchedKey)."""
+        clients = self.watchers.get(key)
+        if clients:
+            for client in clients:
+                client.dirty_cas = True
+
+    def watch(self, client, key: bytes) -> None:
+        """WATCH: remember whether the key existed, to spot its expiry at EXEC."""
+        client.watched[key] = self.exists(key)
+        self.watchers.setdefault(key, set()).add(client)
+
+    def unwatch_all(self, client) -> None:
+        for key in client.watched:
+            clients = self.watchers.get(key)
+            if clients is not None:
+                clients.discard(client)
+                if not clients:
+                    del self.watchers[key]
+        client.watched.clear()
+
+    def modified_or_deleted(self, key: bytes, collection) -> None:
+        """After members were removed in place: Redis never keeps an empty collection,
+        so an emptied one is deleted; otherwise it was modified."""
+        if collection:
+            self.modified(key)
+        else:
+            self.delete(key)
+
+    def modified(self, key: bytes) -> None:
+        """Called by commands that change a value in place (APPEND, SETRANGE, HSET...)."""
+        self.dirty += 1
+        if self.watchers:
+            self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None     # maybe a push: blocked clients may be served
+
+    def flush(self) -> int:
+        removed = self.size
+        if self.watchers:
+            for key in list(self.watchers):
+                if self.peek(key) is not None:
+                    self.signal(key)
+        for table in self.slots:
+            table.clear()
+        self.size = 0
+        self.expires.clear()
+        self._ttl_keys.clear()
+        self._ttl_pos.clear()
+        self.lru.clear()
+        self.dirty += removed
+        return removed
+
+    # ------------------------------------------------------------ expiry
+
+    def ttl_ms(self, key: bytes):
+        """Milliseconds to live: None if the key has no TTL (the caller checks existence)."""
+        when = self.expires.get(key)
+        if when is None:
+            return None
+        return when - now_ms()
+
+    def expire_at(self, key: bytes, when_ms: int) -> None:
+        """Set the absolute expiry of an existing key; a time in the past deletes it."""
+        if when_ms <= now_ms():
+            self._remove(key, slot_of(key))
+            self.dirty += 1
+            return
+        if key not in self._ttl_pos:
+            self._ttl_pos[key] = len(self._ttl_keys)
+            self._ttl_keys.append(key)
+        self.expires[key] = when_ms
+        self.dirty += 1
+        if self.watchers:
+            self.signal(key)
+
+    def persist(self, key: bytes) -> bool:
+        if key not in self.expires:
+            return False
+        self._forget_ttl(key)
+        self.dirty += 1
+        if self.watchers:
+            self.signal(key)
+        return True
+
+    def _forget_ttl(self, key) -> None:
+        del self.expires[key]
+        pos = self._ttl_pos.pop(key)
+        last = self._ttl_keys.pop()
+        if last is not key and pos < len(self._ttl_keys):
+            self._ttl_keys[pos] = last
+            self._ttl_pos[last] = pos
+
+    def _expire(self, key, slot) -> None:
+        self._remove(key, slot)
+        self.expired_keys += 1
+        self.dirty += 1
+        if self.propagate_deletion is not None:
+            self.propagate_deletion(key)
+
+    def active_expire_cycle(self, budget_ms: float = 25.0) -> int:
+        """Sample keys with a TTL; repeat while >25% of a sample had expired, within budget."""
+        if not self.active_expire_enabled:
+            return 0
+        deadline = time.monotonic() + budget_ms / 1000.0
+        removed = 0
+        while self._ttl_keys:
+            now = now_ms()
+            sample = min(ACTIVE_EXPIRE_SAMPLE, len(self._ttl_keys))
+            expired = 0
+            for _ in range(sample):
+                if not self._ttl_keys:
+                    break
+                key = self._ttl_keys[self._rng.randrange(len(self._ttl_keys))]
+                if self.expires[key] < now:
+                    self._expire(key, slot_of(key))
+                    expired += 1
+            removed += expired
+            if expired <= sample * ACTIVE_EXPIRE_REPEAT_RATIO or time.monotonic() > deadline:
+                break
+        return removed
+
+    def tick_lru_clock(self) -> None:
+        self.lru_clock = int(time.monotonic())
+
+    def idle_seconds(self, key: bytes) -> int:
+        return max(0, self.lru_clock - self.lru.get(key, self.lru_clock))
+
+    # ------------------------------------------------------------ whole-keyspace views
+
+    def count_in_slot(self, slot: int) -> int:
+        return len(self.slots[slot])
+
+    def keys_in_slot(self, slot: int, count: int) -> list:
+        keys = []
+        for key in self.slots[slot]:
+            if len(keys) >= count:
+                break
+            keys.append(key)
+        return keys
+
+    def delete_slot(self, slot: int) -> int:
+        keys = list(self.slots[slot])
+        for key in keys:
+            self._remove(key, slot)
+            if self.propagate_deletion is not None:
+                self.propagate_deletion(key)
+        self.dirty += len(keys)
+        return len(keys)
+
+    def iter_keys(self):
+        """Every live key (expired ones are skipped, not deleted)."""
+        now = now_ms()
+        expires = self.expires
+        for table in self.slots:
+            if table:
+                for key in list(table):
+                    when = expires.get(key)
+                    if when is None or when >= now:
+                        yield key
+
+    def random_key(self):
+        """A random live key, or None; tries random slots first, like dictGetFairRandomKey."""
+        if not self.size:
+            return None
+        for _ in range(100):
+            for _ in range(64):
+                table = self.slots[self._rng.randrange(CLUSTER_SLOTS)]
+                if table:
+                    break
+            else:
+                nonempty = [t for t in self.slots if t]
+                table = self._rng.choice(nonempty)
+            key = self._rng.choice(list(table))
+            if self.get(key) is not None:
+                return key
+            if not self.size:
+                return None
+        return None
+
+    def scan(self, cursor: int, count: int):
+        """(next cursor, keys) walking whole slots from `cursor` until `count` keys."""
+        keys = []
+        slot = cursor
+        visited = 0
+        while slot < CLUSTER_SLOTS:
+            table = self.slots[slot]
+            slot += 1
+            visited += 1
+            if table:
+                keys.extend(table)
+            if len(keys) >= count or visited >= count * 100:
+                break
+        return (slot if slot < CLUSTER_SLOTS else 0), keys

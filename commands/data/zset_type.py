@@ -1,0 +1,326 @@
+"""The sorted set value: a dict member -> score plus a SortedList of (score, member).
+
+Redis keeps a skip list (ordered by score, then member bytes) and a dict. We keep the same
+pair with sortedcontainers' SortedList in place of the skip list: tuples (score, member)
+order exactly as Redis orders elements (score numerically, ties by memcmp of the member),
+rank lookups and `list[i]` are O(log n), and slicing k items is O(log n + k). Nothing here
+sorts on a read.
+
+Score ranges and lex ranges are turned into index ranges by bisecting, so every range
+command costs O(log n) plus the items it touches.
+
+Redis's "listpack" vs "skiplist" encoding is only reported (OBJECT ENCODING) and used to
+decide ZSCAN's shape (a skip list is scanned through the hash-ordered `index` of
+commands/families/scanning.py, which the mutators below keep current once it is built); the flag follows Redis 7.0's conversion rules: a set becomes a skip
+list once it has more than zset-max-listpack-entries elements or a member longer than
+zset-max-listpack-value bytes, and only commands that build a new set (the *STORE ones)
+go back to listpack.
+
+Also here: score parsing exactly as Redis's strtod-based helpers, and range specs.
+"""
+import math
+import re
+
+from sortedcontainers import SortedList
+
+ZSET_MAX_LISTPACK_ENTRIES = 128
+ZSET_MAX_LISTPACK_VALUE = 64
+INF = math.inf
+
+
+def listpack_limits(settings):
+    """(entries, value) limits; the settings may not know these names yet."""
+    return (getattr(settings, "zset_max_listpack_entries", ZSET_MAX_LISTPACK_ENTRIES),
+            getattr(settings, "zset_max_listpack_value", ZSET_MAX_LISTPACK_VALUE))
+
+
+class ZSet:
+    __slots__ = ("scores", "ordered", "skiplist", "index")
+
+    def __init__(self, skiplist=False):
+        self.scores = {}               # member -> score
+        self.ordered = SortedList()    # (score, member)
+        self.skiplist = skiplist       # Redis's encoding, for OBJECT ENCODING and ZSCAN
+        self.index = None              # scanning.MemberIndex, built by the first ZSCAN
+
+    def __len__(self):
+        return len(self.scores)
+
+    def __iter__(self):
+        """The members, in no particular order (what scanning.py indexes)."""
+        return iter(self.scores)
+
+    # ------------------------------------------------------------ updates
+
+    def add(self, member: bytes, score: float) -> None:
+        """Insert or move `member` to `score`."""
+        score += 0.0                   # -0.0 -> 0.0: Redis's listpack stores it as "0"
+        old = self.scores.get(member)
+        if old is not None:
+            if old == score:
+                return
+            self.ordered.remove((old, member))
+        elif self.index is not None:
+            self.index.add(member)
+        self.scores[member] = score
+        self.ordered.add((score, member))
+
+    def remove(self, member: bytes) -> bool:
+        score = self.scores.pop(member, None)
+        if score is None:
+            return False
+        self.ordered.remove((score, member))
+        if self.index is not None:
+            self.index.discard(member)
+        return True
+
+    def pop_range(self, start: int, stop: int) -> list:
+        """Remove and return the (score, member) items with ranks in [start, stop)."""
+        items = self.ordered[start:stop]
+        del self.ordered[start:stop]
+        index = self.index
+        for _, member in items:
+            del self.scores[member]
+            if index is not None:
+                index.discard(member)
+        return items
+
+    def note_member_size(self, member: bytes, settings) -> None:
+        """After adding: switch to the skip-list encoding as Redis would."""
+        if not self.skiplist:
+            entries, value = listpack_limits(settings)
+            if len(self.scores) > entries or len(member) > value:
+                self.skiplist = True
+
+    def fit_encoding(self, settings) -> None:
+        """zsetConvertToListpackIfNeeded: a freshly built set may go back to listpack."""
+        entries, value = listpack_limits(settings)
+        self.skiplist = len(self.scores) > entries or \
+            any(len(m) > value for m in self.scores)
+
+    def to_plain(self) -> list:
+        """DUMP form: [member, score, member, score, ...] in rank order. The encoding is
+        not carried: like Redis loading an RDB, RESTORE picks it from the size."""
+        flat = []
+        for score, member in self.ordered:
+            flat.append(member)
+            flat.append(score)
+        return flat
+
+    @classmethod
+    def from_plain(cls, flat):
+        """RESTORE: validate and rebuild; ValueError/TypeError on anything malformed."""
+        if type(flat) is not list or len(flat) % 2:
+            raise ValueError("bad sorted set payload")
+        zs = cls()
+        longest = 0
+        for i in range(0, len(flat), 2):
+            member, score = flat[i], flat[i + 1]
+            if type(member) is not bytes or type(score) not in (float, int) \
+                    or score != score or member in zs.scores:
+                raise ValueError("bad sorted set member")
+            zs.add(member, float(score))
+            longest = max(longest, len(member))
+        zs.skiplist = len(zs) > ZSET_MAX_LISTPACK_ENTRIES or longest > ZSET_MAX_LISTPACK_VALUE
+        return zs
+
+    def copy(self):
+        other = ZSet(self.skiplist)
+        other.scores = dict(self.scores)
+        other.ordered = SortedList(self.ordered)
+        return other
+
+    # ------------------------------------------------------------ reads
+
+    def items(self, start: int, stop: int, reverse: bool = False) -> list:
+        """The (score, member) items with ranks in [start, stop), descending if reverse:
+        O(log n + k), never a scan from the head."""
+        if start >= stop:
+            return []
+        return list(self.ordered.islice(start, stop, reverse=reverse))
+
+    def rank(self, member: bytes):
+        score = self.scores.get(member)
+        if score is None:
+            return None
+        return self.ordered.index((score, member))
+
+    def score_range(self, spec) -> tuple:
+        """[start, stop) ranks of the elements whose scores are inside `spec`."""
+        lo, lo_ex, hi, hi_ex = spec
+        ordered = self.ordered
+        start = _first_above(ordered, lo) if lo_ex else bisect_left_score(ordered, lo)
+        stop = bisect_left_score(ordered, hi) if hi_ex else _first_above(ordered, hi)
+        return start, max(start, stop)
+
+    def lex_range(self, spec) -> tuple:
+        """[start, stop) ranks of the members inside the lex range `spec`.
+
+        Meaningful when all scores are equal (as Redis documents); otherwise, like Redis's
+        skip-list search, it bisects on members assuming they are ordered."""
+        lo, hi = spec
+        n = len(self.ordered)
+        start = _bisect_members(self.ordered, n, lambda m: lex_gte_min(m, lo))
+        stop = _bisect_members(self.ordered, n, lambda m: not lex_lte_max(m, hi))
+        return start, max(start, stop)
+
+
+def bisect_left_score(ordered, score: float) -> int:
+    """Rank of the first element with a score >= `score`."""
+    return ordered.bisect_left((score,))
+
+
+def _first_above(ordered, score: float) -> int:
+    """Rank of the first element with a score > `score`."""
+    if score == INF:
+        return len(ordered)
+    return ordered.bisect_left((math.nextafter(score, INF),))
+
+
+def _bisect_members(ordered, n, pred) -> int:
+    """First rank whose member satisfies `pred` (assumed monotonic), by binary search."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pred(ordered[mid][1]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+# ---------------------------------------------------------------- parsing scores
+
+# What C's strtod accepts (after optional leading white space, which callers decide on).
+_STRTOD = re.compile(
+    rb"[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?"
+    rb"|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+    rb"|(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?))")
+
+
+def _strtod(text: bytes):
+    """(value, bytes consumed) as strtod; consumed 0 when nothing parses. Overflow gives
+    +-inf, like HUGE_VAL; `underflow` tells a rounded-to-zero result apart."""
+    stripped = text.lstrip(b" \t\n\v\f\r")
+    match = _STRTOD.match(stripped)
+    if not match:
+        return 0.0, 0, False
+    word = match.group(0)
+    lower = word.lower().lstrip(b"+-")
+    negative = word[:1] == b"-"
+    if lower.startswith(b"nan"):
+        value = math.nan
+    elif lower.startswith(b"inf"):
+        value = -INF if negative else INF
+    elif lower.startswith(b"0x"):
+        text_hex = word.decode()
+        if "p" not in text_hex.lower():
+            text_hex += "p0"
+        try:
+            value = float.fromhex(text_hex)
+        except OverflowError:
+            value = -INF if negative else INF
+    else:
+        value = float(word)
+    if lower.startswith(b"0x"):
+        mantissa = lower[2:].split(b"p")[0]
+    else:
+        mantissa = lower.split(b"e")[0]
+    underflow = value == 0 and any(ch not in b"0." for ch in mantissa)
+    return value, len(text) - len(stripped) + len(word), underflow
+
+
+def parse_score(data: bytes):
+    """A score argument as getDoubleFromObject reads it: the whole string, no leading
+    space, no nan, no overflow or underflow. None when invalid."""
+    if not data or data[:1].isspace() or b"\x00" in data:
+        return None
+    value, used, underflow = _strtod(data)
+    if used != len(data) or value != value:
+        return None
+    if math.isinf(value) and not data.lower().lstrip(b"+-").startswith(b"inf"):
+        return None                                   # ERANGE overflow
+    if underflow:
+        return None                                   # ERANGE to zero
+    return value
+
+
+def _parse_range_bound(data: bytes):
+    """One bound of a score range (zslParseRange): strtod over the C string, so leading
+    space is fine, overflow gives inf and an empty string is 0. (value, exclusive)."""
+    exclusive = data[:1] == b"("
+    if exclusive:
+        data = data[1:]
+    data = data.split(b"\x00", 1)[0]     # C stops at the first NUL
+    value, used, _ = _strtod(data)
+    if used != len(data) or value != value:
+        return None
+    return value, exclusive
+
+
+def parse_score_range(min_arg: bytes, max_arg: bytes):
+    """(min, min_exclusive, max, max_exclusive) or None ("min or max is not a float")."""
+    lo = _parse_range_bound(min_arg)
+    hi = _parse_range_bound(max_arg)
+    if lo is None or hi is None:
+        return None
+    return lo[0], lo[1], hi[0], hi[1]
+
+
+# Lex bounds: (member, exclusive) or one of the two infinities.
+LEX_MIN = "-"
+LEX_MAX = "+"
+
+
+def _parse_lex_item(data: bytes):
+    if data == b"+":
+        return LEX_MAX
+    if data == b"-":
+        return LEX_MIN
+    if data[:1] == b"(":
+        return (data[1:], True)
+    if data[:1] == b"[":
+        return (data[1:], False)
+    return None
+
+
+def parse_lex_range(min_arg: bytes, max_arg: bytes):
+    """(min item, max item) or None ("min or max not valid string range item")."""
+    lo, hi = _parse_lex_item(min_arg), _parse_lex_item(max_arg)
+    if lo is None or hi is None:
+        return None
+    return lo, hi
+
+
+def lex_gte_min(member: bytes, lo) -> bool:
+    if lo == LEX_MIN:
+        return True
+    if lo == LEX_MAX:
+        return False
+    value, exclusive = lo
+    return member > value if exclusive else member >= value
+
+
+def lex_lte_max(member: bytes, hi) -> bool:
+    if hi == LEX_MAX:
+        return True
+    if hi == LEX_MIN:
+        return False
+    value, exclusive = hi
+    return member < value if exclusive else member <= value
+
+
+def lex_range_empty(spec) -> bool:
+    """zslLexValueGteMin/LteMax on an empty range: Redis answers empty at once."""
+    lo, hi = spec
+    if lo == LEX_MAX or hi == LEX_MIN:
+        return True
+    if lo == LEX_MIN or hi == LEX_MAX:
+        return False
+    (a, a_ex), (b, b_ex) = lo, hi
+    return a > b or (a == b and (a_ex or b_ex))
+
+
+def score_range_empty(spec) -> bool:
+    lo, lo_ex, hi, hi_ex = spec
+    return lo > hi or (lo == hi and (lo_ex or hi_ex))

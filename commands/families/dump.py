@@ -1,0 +1,363 @@
+"""DUMP / RESTORE / RESTORE-ASKING, our DUMP payload format, and the value digests.
+
+The payload
+-----------
+Redis's DUMP payload is an RDB fragment, which only Redis can read. Ours is our own, laid
+out like Redis's so the same kind of check applies (a version and a checksum at the end):
+
+    <msgpack body> <2-byte format version, little-endian> <8-byte checksum>
+
+    body     = msgpack [type name, plain value], e.g. ["string", b"hello"]
+    version  = PAYLOAD_VERSION (257). Redis's RDB versions are 1..12, so a real Redis
+               refuses our payloads on the version alone (even with
+               skip-checksum-validation), instead of misreading them as RDB.
+    checksum = BLAKE2b with an 8-byte digest over body + version.
+
+Why BLAKE2b-64 and not Redis's CRC-64: a CRC-64 in pure Python costs ~100 ns a byte
+(a megabyte value would stall the node for 0.1 s), and Python ships no CRC-64. zlib.crc32
+is fast but has only 32 bits. hashlib.blake2b is C, ~1 GB/s, and its 64 bits make an
+accidental match with a corrupt or foreign payload (a Redis payload ends in a CRC-64
+computed differently) a 2**-64 event. It is a checksum, not a signature: anyone may build
+a payload, as with Redis.
+
+RESTORE answers as Redis does: fewer than 10 bytes, another version or a wrong checksum ->
+`ERR DUMP payload version or checksum are wrong`; a payload whose checksum is right but
+whose body does not decode to a value of a known type -> `ERR Bad data format`.
+
+The codec registry (the contract for the type modules)
+------------------------------------------------------
+Each value type registers how to turn its Python value into a "plain" value msgpack can
+carry, and back:
+
+    register_value_codec("hash", Hash, to_plain, from_plain)
+    register_value_codec("set", SetValue, to_plain, from_plain, unordered=True)
+
+(Type modules call it through commands/value_types.register_type, which also registers
+the type's name, encoding and COPY.)
+
+* `type_name` is the Redis type name (what TYPE answers); it is the tag in the payload, so
+  it must never change once payloads exist.
+* `python_class` is the class (or a tuple of classes) stored in the keyspace for that type.
+  encode looks values up by exact `type(value)`.
+* `to_plain(value)` returns only: bytes, int (64-bit), float, bool, None, list, and dict
+  with bytes keys -- nested as needed. Members and field names are bytes, never str.
+  It must not keep references to the live value (copy what is mutable); it is called on
+  the live value and the result is packed at once.
+* `from_plain(plain)` gets what msgpack gives back for that (bytes stay bytes, lists are
+  lists, dicts are dicts) and returns a new value of `python_class`. It must *validate*:
+  on anything malformed raise ValueError/TypeError (any exception is turned into
+  `ERR Bad data format`). An empty collection is refused here generically (Redis never
+  stores one), so from_plain need not check that.
+* `unordered=True` for types whose to_plain order is arbitrary (sets): digests then sort
+  the elements, so two equal sets give one DEBUG DIGEST-VALUE on every node.
+
+Strings are registered below. MIGRATE (commands/families/migrate.py) uses `dump_payload`;
+DEBUG DIGEST and DIGEST-VALUE are registered here too because they hash the same plain
+form (redis-cli --cluster fix compares values across nodes with DIGEST-VALUE).
+"""
+import hashlib
+import struct
+
+import msgpack
+
+from commands.server.args import SYNTAX_ERROR, int_arg
+from commands.data.keyspace import TYPE_NAMES, now_ms
+from commands.data.numbers import INT64_MAX
+from commands.server.resp import OK, ReplyError, Status
+from commands.families.server_cmds import register_debug
+from commands.server.table import command
+
+PAYLOAD_VERSION = 257
+_FOOTER = struct.Struct("<H")
+_CHECK_SIZE = 8
+_CHECK_PERSON = b"node-dump"          # BLAKE2b personalization: ties the sum to this format
+
+BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_FORMAT = "ERR Bad data format"
+BUSYKEY = "BUSYKEY Target key name already exists."
+
+
+# ---------------------------------------------------------------- the codec registry
+
+class ValueCodec:
+    __slots__ = ("type_name", "to_plain", "from_plain", "unordered")
+
+    def __init__(self, type_name, to_plain, from_plain, unordered):
+        self.type_name = type_name
+        self.to_plain = to_plain
+        self.from_plain = from_plain
+        self.unordered = unordered
+
+
+_BY_CLASS: dict = {}                  # python class -> ValueCodec
+_BY_NAME: dict = {}                   # type name (payload tag) -> ValueCodec
+
+
+def register_value_codec(type_name: str, python_class, to_plain, from_plain,
+                         unordered: bool = False) -> None:
+    """Make values of `python_class` DUMP-able, RESTORE-able and MIGRATE-able
+    (see the module docstring for the contract)."""
+    codec = ValueCodec(type_name, to_plain, from_plain, unordered)
+    classes = python_class if isinstance(python_class, tuple) else (python_class,)
+    for cls in classes:
+        _BY_CLASS[cls] = codec
+    _BY_NAME[type_name] = codec
+
+
+def registered_types() -> dict:
+    """Type name -> ValueCodec, for tests that round-trip every registered type."""
+    return dict(_BY_NAME)
+
+
+def _codec_of(value) -> ValueCodec:
+    codec = _BY_CLASS.get(type(value))
+    if codec is None:
+        # A type module that forgot to register: say so rather than send something
+        # no node can read back.
+        raise ReplyError("ERR DUMP is not supported for values of type '%s'"
+                         % TYPE_NAMES.get(type(value), type(value).__name__))
+    return codec
+
+
+def value_to_plain(value):
+    """(type name, plain value) of a live value: the codec without the DUMP framing
+    (the replication snapshot packs many values in one msgpack chunk)."""
+    codec = _codec_of(value)
+    return codec.type_name, codec.to_plain(value)
+
+
+def value_from_plain(type_name: str, plain):
+    """A new value from value_to_plain's output; raises on malformed input."""
+    return _BY_NAME[type_name].from_plain(plain)
+
+
+def _string_to_plain(value) -> bytes:
+    return bytes(value)
+
+
+def _string_from_plain(plain) -> bytes:
+    if type(plain) is not bytes:
+        raise TypeError("a string payload holds bytes")
+    return plain
+
+
+register_value_codec("string", (bytes, bytearray), _string_to_plain, _string_from_plain)
+
+
+# ---------------------------------------------------------------- payload encode / decode
+
+def _checksum(data) -> bytes:
+    return hashlib.blake2b(data, digest_size=_CHECK_SIZE, person=_CHECK_PERSON).digest()
+
+
+def seal(body: bytes, version: int = PAYLOAD_VERSION) -> bytes:
+    """body + version + checksum: the payload framing (tests forge payloads with it)."""
+    signed = body + _FOOTER.pack(version)
+    return signed + _checksum(signed)
+
+
+def dump_payload(value) -> bytes:
+    """The DUMP payload of a live value (Redis's createDumpPayload)."""
+    codec = _codec_of(value)
+    return seal(msgpack.packb([codec.type_name, codec.to_plain(value)], use_bin_type=True))
+
+
+def payload_is_valid(payload: bytes) -> bool:
+    """Version and checksum check (Redis's verifyDumpPayload)."""
+    if len(payload) < 2 + _CHECK_SIZE:
+        return False
+    signed_end = len(payload) - _CHECK_SIZE
+    version, = _FOOTER.unpack_from(payload, signed_end - 2)
+    if version != PAYLOAD_VERSION:
+        return False
+    return _checksum(memoryview(payload)[:signed_end]) == payload[signed_end:]
+
+
+def load_payload(payload: bytes):
+    """A new value from a DUMP payload; ReplyError with Redis's text when it is bad."""
+    if not payload_is_valid(payload):
+        raise ReplyError(BAD_PAYLOAD)
+    body = memoryview(payload)[:len(payload) - _CHECK_SIZE - 2]
+    try:
+        tag, plain = msgpack.unpackb(body, raw=False, strict_map_key=False)
+        value = _BY_NAME[tag].from_plain(plain)
+    except Exception:                 # noqa: BLE001 - any malformed body is "bad data"
+        raise ReplyError(BAD_FORMAT) from None
+    if type(value) not in (bytes, bytearray) and not len(value):
+        raise ReplyError(BAD_FORMAT)  # Redis never stores an empty collection
+    return value
+
+
+# ---------------------------------------------------------------- DUMP / RESTORE
+
+@command("dump", 2, "readonly", keys=(1, 1, 1), tips=("nondeterministic_output",),
+         since="2.6.0", summary="Returns a serialized representation of the value stored "
+         "at a key.", complexity="O(1) to access the key and additional O(N*M) to "
+         "serialize it, where N is the number of Redis objects composing the value and M "
+         "their average size. For small string values the time complexity is thus "
+         "O(1)+O(1*M) where M is small, so simply O(1).")
+def dump(c, argv):
+    value = c.server.keyspace.lookup_read(argv[1])
+    if value is None:
+        return None
+    return dump_payload(value)
+
+
+def _parse_restore_options(argv):
+    """(replace, absttl, idle seconds or None) in Redis's order of checks."""
+    replace = absttl = False
+    idle = freq = None
+    i = 4
+    while i < len(argv):
+        option = argv[i].lower()
+        more = len(argv) - i - 1
+        if option == b"replace":
+            replace = True
+        elif option == b"absttl":
+            absttl = True
+        elif option == b"idletime" and more >= 1 and freq is None:
+            idle = int_arg(argv[i + 1])
+            if idle < 0:
+                raise ReplyError("ERR Invalid IDLETIME value, must be >= 0")
+            i += 1
+        elif option == b"freq" and more >= 1 and idle is None:
+            freq = int_arg(argv[i + 1])
+            if not 0 <= freq <= 255:
+                raise ReplyError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+            i += 1
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+        i += 1
+    # FREQ is checked and then ignored: we keep no per-key LFU counter (OBJECT FREQ
+    # reports a new key's counter for every key).
+    return replace, absttl, idle
+
+
+def restore_generic(c, argv):
+    """RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] (restoreCommand)."""
+    replace, absttl, idle = _parse_restore_options(argv)
+    ks = c.server.keyspace
+    key = argv[1]
+    if not replace and ks.get(key) is not None:
+        raise ReplyError(BUSYKEY)
+    ttl = int_arg(argv[2])
+    if ttl < 0:
+        raise ReplyError("ERR Invalid TTL value, must be >= 0")
+    value = load_payload(argv[3])
+
+    if replace:
+        ks.delete(key)
+    if ttl and not absttl:
+        ttl += now_ms()
+        if ttl > INT64_MAX:
+            ttl = -1                  # C's signed overflow: Redis sees a past time
+    if ttl and ttl <= now_ms():
+        # Already expired (checkAlreadyExpired): the old key, if any, is gone and no
+        # new one is created, yet the reply is OK.
+        return OK
+    ks.set(key, value)
+    if ttl:
+        ks.expire_at(key, ttl)
+    if idle is not None and "lfu" not in c.server.settings.maxmemory_policy:
+        ks.lru[key] = ks.lru_clock - idle
+    return OK
+
+
+_RESTORE_SUMMARY = "Creates a key from the serialized representation of a value."
+_RESTORE_COMPLEXITY = ("O(1) to create the new key and additional O(N*M) to reconstruct "
+                       "the serialized value, where N is the number of Redis objects "
+                       "composing the value and M their average size. For small string "
+                       "values the time complexity is thus O(1)+O(1*M) where M is small, "
+                       "so simply O(1). However for sorted set values the complexity is "
+                       "O(N*M*log(N)) because inserting values into sorted sets is "
+                       "O(log(N)).")
+
+
+@command("restore", -4, "write denyoom", keys=(1, 1, 1), categories=("@dangerous",),
+         since="2.6.0", summary=_RESTORE_SUMMARY, complexity=_RESTORE_COMPLEXITY)
+def restore(c, argv):
+    return restore_generic(c, argv)
+
+
+# The "asking" flag lets the router serve it in an importing slot without a separate
+# ASKING: this is what MIGRATE sends in cluster mode.
+@command("restore-asking", -4, "write denyoom asking", keys=(1, 1, 1),
+         categories=("@dangerous",), since="3.0.0",
+         summary="An internal command for migrating keys in a cluster.",
+         complexity=_RESTORE_COMPLEXITY)
+def restore_asking(c, argv):
+    return restore_generic(c, argv)
+
+
+# ---------------------------------------------------------------- digests (DEBUG)
+
+_ZERO_DIGEST = b"0" * 40
+
+
+def _canonical(plain, unordered=False) -> bytes:
+    """Bytes that depend only on the value, not on the order a dict or set was built in."""
+    if isinstance(plain, dict):
+        items = sorted((msgpack.packb(k, use_bin_type=True), _canonical(v))
+                       for k, v in plain.items())
+        return msgpack.packb(items, use_bin_type=True)
+    if unordered and isinstance(plain, list):
+        return msgpack.packb(sorted(_canonical(e) for e in plain), use_bin_type=True)
+    if isinstance(plain, list):
+        return msgpack.packb([_canonical(e) for e in plain], use_bin_type=True)
+    return msgpack.packb(plain, use_bin_type=True)
+
+
+def value_digest(value, has_expire: bool) -> bytes:
+    """20 bytes identifying a value: equal values give equal digests on every node.
+
+    Like Redis's xorObjectDigest it covers the type, the value and whether the key has
+    a TTL (not the TTL itself)."""
+    codec = _codec_of(value)
+    h = hashlib.sha1(codec.type_name.encode())
+    h.update(_canonical(codec.to_plain(value), codec.unordered))
+    if has_expire:
+        h.update(b"!!expire!!")
+    return h.digest()
+
+
+def _live_value(ks, key):
+    """The value without touching its LRU time; an expired key is expired and missing."""
+    value = ks.peek(key)
+    if value is not None and key in ks.expires and ks.expires[key] < now_ms():
+        value = ks.get(key)
+    return value
+
+
+def debug_digest_value(c, argv):
+    """DEBUG DIGEST-VALUE key...: one hex digest per key, 40 zeros for a missing key."""
+    ks = c.server.keyspace
+    replies = []
+    for key in argv[2:]:
+        value = _live_value(ks, key)
+        if value is None:
+            replies.append(Status(_ZERO_DIGEST.decode()))
+        else:
+            digest = value_digest(value, key in ks.expires)
+            replies.append(Status(digest.hex()))
+    return replies
+
+
+def debug_digest(c, argv):
+    """DEBUG DIGEST: one hex digest of the whole dataset (keys, values, TTLs), 40 zeros
+    when it is empty. Keys are XORed in, so the order they are visited in does not
+    matter (computeDatasetDigest)."""
+    ks = c.server.keyspace
+    total = 0
+    for key in ks.iter_keys():
+        value = ks.peek(key)
+        h = hashlib.sha1(key)
+        h.update(value_digest(value, False))
+        when = ks.expires.get(key)
+        if when is not None:
+            h.update(b"!!expire!!%d" % when)
+        total ^= int.from_bytes(h.digest(), "big")
+    return Status("%040x" % total)
+
+
+register_debug(b"digest-value", debug_digest_value)
+register_debug(b"digest", debug_digest, argc=2)

@@ -1,0 +1,227 @@
+"""COMMAND: the command table as Redis 7 reports it.
+
+redis-py's RedisCluster reads COMMAND at start-up (first/last/step, the movablekeys flag,
+key specs) and asks COMMAND GETKEYS for movable-keys commands; redis-cli 7 reads COMMAND
+DOCS for its interactive hints. Reply shapes follow redis-server 7.0.15:
+
+    [name, arity, [flags], first, last, step, [@categories], [tips], [key specs],
+     [subcommands in the same shape]]
+
+Key specs are derived from (first, last, step): one "index" begin_search plus a "range"
+find_keys, with RO/RW access flags from the command's readonly/write flag. Redis writes
+finer flags per command (OW, RM, insert, delete...); nothing we know of routes on them.
+"""
+import fnmatch
+
+from commands.server.resp import ReplyError, Status
+from commands.server.table import COMMANDS, all_commands, container, subcommand
+
+# The flags COMMAND shows, in Redis's order (addReplyCommandFlags). Our table spells them
+# with dashes; flags not listed here (pubsub-ok, may-replicate...) are internal.
+_SHOWN_FLAGS = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript",
+                "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking",
+                "fast", "no_auth", "no_mandatory_keys", "no_async_loading", "no_multi",
+                "movablekeys", "allow_busy")
+
+_FLAGS = "loading stale"
+_ORDER_TIP = ("nondeterministic_output_order",)
+
+_COMMAND_HELP = [
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+# ---------------------------------------------------------------- reply building
+
+def shown_flags(cmd) -> list:
+    names = {flag.replace("-", "_") for flag in cmd.flags}
+    if cmd.movable_keys:
+        names.add("movablekeys")
+    return [Status(flag) for flag in _SHOWN_FLAGS if flag in names]
+
+
+def key_access_flags(cmd) -> list:
+    if "pubsubshard" in cmd.flags:
+        return ["not_key"]            # shard channels: routed like keys, not keys
+    if "write" in cmd.flags:
+        return ["RW", "access", "update"]
+    return ["RO", "access"]
+
+
+def key_specs(cmd) -> list:
+    flags = [Status(f) for f in key_access_flags(cmd)]
+    if cmd.movable_keys:
+        # Keys found by code (numkeys arguments, options): Redis's "unknown" spec.
+        return [{"flags": flags + [Status("variable_flags")],
+                 "begin_search": {"type": b"unknown", "spec": {}},
+                 "find_keys": {"type": b"unknown", "spec": {}}}]
+    if not cmd.first_key:
+        return []
+    last = cmd.last_key - cmd.first_key if cmd.last_key >= 0 else cmd.last_key
+    return [{"flags": flags,
+             "begin_search": {"type": b"index", "spec": {"index": cmd.first_key}},
+             "find_keys": {"type": b"range",
+                           "spec": {"lastkey": last, "keystep": cmd.key_step, "limit": 0}}}]
+
+
+def command_entry(cmd) -> list:
+    """One command's COMMAND / COMMAND INFO entry."""
+    return [cmd.full_name.encode(), cmd.arity, shown_flags(cmd), cmd.first_key,
+            cmd.last_key, cmd.key_step, [Status(cat) for cat in cmd.categories],
+            [tip.encode() for tip in cmd.tips], key_specs(cmd),
+            [command_entry(sub) for sub in cmd.subcommands.values()]]
+
+
+def command_docs(cmd) -> dict:
+    docs = {"summary": cmd.summary.encode(), "since": cmd.since.encode(),
+            "group": cmd.group.encode()}
+    if cmd.complexity:
+        docs["complexity"] = cmd.complexity.encode()
+    if cmd.subcommands:
+        docs["subcommands"] = {sub.full_name.encode(): command_docs(sub)
+                               for sub in cmd.subcommands.values()}
+    return docs
+
+
+def find_by_full_name(name: bytes):
+    """'get' or 'config|get' (any case) -> Command or None."""
+    parent_name, _, sub_name = name.lower().partition(b"|")
+    cmd = COMMANDS.get(parent_name)
+    if cmd is None or not sub_name:
+        return cmd
+    return cmd.subcommands.get(sub_name)
+
+
+def _everything():
+    for cmd in all_commands():
+        yield cmd
+        yield from cmd.subcommands.values()
+
+
+# ---------------------------------------------------------------- COMMAND
+
+def command_all(c, argv):
+    return [command_entry(cmd) for cmd in all_commands()]
+
+
+# COMMAND alone lists every command; its categories come from Redis's json (connection),
+# not from its group (server).
+COMMAND = container("command", -1, group="server", since="2.8.13", flags=_FLAGS,
+                    categories=("@connection",), tips=_ORDER_TIP, handler=command_all,
+                    summary="Get array of Redis command details")
+
+
+@subcommand(COMMAND, "count", 2, _FLAGS, categories=("@connection",), since="2.8.13",
+            summary="Get total number of Redis commands", complexity="O(1)")
+def command_count(c, argv):
+    return len(COMMANDS)
+
+
+@subcommand(COMMAND, "list", -2, _FLAGS, categories=("@connection",), tips=_ORDER_TIP,
+            since="7.0.0", summary="Get an array of Redis command names",
+            complexity="O(N) where N is the total number of Redis commands")
+def command_list(c, argv):
+    names = [cmd.full_name for cmd in _everything()]
+    if len(argv) == 2:
+        return [name.encode() for name in names]
+    if len(argv) != 5 or argv[2].lower() != b"filterby":
+        raise ReplyError("ERR syntax error")
+    kind, value = argv[3].lower(), argv[4].decode("utf-8", "replace")
+    if kind == b"module":
+        return []                     # no modules
+    if kind == b"aclcat":
+        wanted = "@" + value.lower()
+        return [cmd.full_name.encode() for cmd in _everything() if wanted in cmd.categories]
+    if kind == b"pattern":
+        return [name.encode() for name in names
+                if fnmatch.fnmatchcase(name, value.lower())]
+    raise ReplyError("ERR syntax error")
+
+
+@subcommand(COMMAND, "info", -2, _FLAGS, categories=("@connection",), tips=_ORDER_TIP,
+            since="2.8.13", summary="Get array of specific Redis command details, or all "
+            "when no argument is given.",
+            complexity="O(N) where N is the number of commands to look up")
+def command_info(c, argv):
+    if len(argv) == 2:
+        return command_all(c, argv)
+    entries = []
+    for name in argv[2:]:
+        cmd = find_by_full_name(name)
+        entries.append(command_entry(cmd) if cmd is not None else None)
+    return entries
+
+
+@subcommand(COMMAND, "docs", -2, _FLAGS, categories=("@connection",), tips=_ORDER_TIP,
+            since="7.0.0", summary="Get array of specific Redis command documentation",
+            complexity="O(N) where N is the number of commands to look up")
+def command_docs_(c, argv):
+    if len(argv) == 2:
+        chosen = all_commands()
+    else:
+        chosen = [cmd for cmd in map(find_by_full_name, argv[2:]) if cmd is not None]
+    return {cmd.full_name.encode(): command_docs(cmd) for cmd in chosen}
+
+
+def keys_of(argv_in_command):
+    """(Command, key indexes) for COMMAND GETKEYS[ANDFLAGS] <full command>, with Redis's
+    errors, checked in Redis's order: unknown command, no keys, arity, no keys found."""
+    args = argv_in_command
+    cmd = COMMANDS.get(args[0].lower())
+    if cmd is not None and cmd.subcommands and len(args) > 1:
+        cmd = cmd.subcommands.get(args[1].lower())
+    if cmd is None:
+        raise ReplyError("ERR Invalid command specified")
+    if not cmd.has_keys or "pubsubshard" in cmd.flags:     # shard channels are not keys
+        raise ReplyError("ERR The command has no key arguments")
+    if not cmd.arity_ok(len(args)):
+        raise ReplyError("ERR Invalid number of arguments specified for command")
+    indexes = cmd.key_indexes(args)
+    if not indexes and "no-mandatory-keys" not in cmd.flags:
+        raise ReplyError("ERR Invalid arguments specified for command")
+    return cmd, indexes
+
+
+@subcommand(COMMAND, "getkeys", -4, _FLAGS, categories=("@connection",), since="2.8.13",
+            summary="Extract keys given a full Redis command",
+            complexity="O(N) where N is the number of arguments to the command")
+def command_getkeys(c, argv):
+    args = argv[2:]
+    _, indexes = keys_of(args)
+    return [args[i] for i in indexes]
+
+
+@subcommand(COMMAND, "getkeysandflags", -4, _FLAGS, categories=("@connection",),
+            since="7.0.0", summary="Extract keys and access flags given a full Redis "
+            "command", complexity="O(N) where N is the number of arguments to the command")
+def command_getkeysandflags(c, argv):
+    args = argv[2:]
+    cmd, indexes = keys_of(args)
+    flags = [Status(f) for f in key_access_flags(cmd)]
+    return [[args[i], flags] for i in indexes]
+
+
+@subcommand(COMMAND, "help", 2, _FLAGS, categories=("@connection",), since="5.0.0",
+            summary="Show helpful text about the different subcommands", complexity="O(1)")
+def command_help(c, argv):
+    return [Status(line) for line in _COMMAND_HELP]

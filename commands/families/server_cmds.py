@@ -1,0 +1,346 @@
+"""Server commands: CONFIG INFO DBSIZE FLUSHALL FLUSHDB TIME LASTSAVE DEBUG SHUTDOWN MONITOR.
+
+Replies and errors are those of redis-server 7.0.15 in cluster mode. DEBUG is always
+enabled here (Redis 7 disables it unless enable-debug-command is set): test suites use
+DEBUG SLEEP to simulate a stuck node, and DEBUG SET-ACTIVE-EXPIRE to freeze expiry.
+"""
+import time
+
+from loguru import logger
+
+from commands.server import info
+from commands.server.args import SYNTAX_ERROR
+from commands.server.resp import OK, Raw, ReplyError, Status, Verbatim
+from commands.server.settings import SETTINGS, SettingError
+from commands.server.table import command, container, subcommand
+
+_ADMIN = "admin noscript loading stale"
+_NODES_ALL_OK = ("request_policy:all_nodes", "response_policy:all_succeeded")
+_SHARDS_ALL_OK = ("request_policy:all_shards", "response_policy:all_succeeded")
+
+
+# ---------------------------------------------------------------- CONFIG
+
+CONFIG = container("config", -2, group="server", since="2.0.0",
+                   summary="A container for server configuration commands")
+
+_CONFIG_HELP = [
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@subcommand(CONFIG, "get", -3, _ADMIN, since="2.0.0",
+            summary="Get the values of configuration parameters",
+            complexity="O(N) when N is the number of configuration parameters provided")
+def config_get(c, argv):
+    settings = c.server.settings
+    found = {}                        # canonical name -> (name as answered, value)
+    for raw in argv[2:]:
+        pattern = raw.decode("utf-8", "replace")
+        if not any(ch in pattern for ch in "*?["):
+            # An exact name is answered under the spelling it was asked with, as Redis does.
+            setting = SETTINGS.get(pattern.lower())
+            if setting is not None and setting.name not in found:
+                found[setting.name] = (pattern, setting.format(settings.values[setting.name]))
+            continue
+        for name, value in settings.get_matching(pattern).items():
+            found.setdefault(name, (name, value))
+    return {name.encode(): value.encode() for name, value in found.values()}
+
+
+@subcommand(CONFIG, "set", -4, _ADMIN, tips=_NODES_ALL_OK, since="2.0.0",
+            summary="Set configuration parameters to the given values",
+            complexity="O(N) when N is the number of configuration parameters provided")
+def config_set(c, argv):
+    """All pairs or none: every name and value is checked before any is applied."""
+    if len(argv) % 2:
+        raise ReplyError(SYNTAX_ERROR)
+    pairs = [(argv[i].decode("utf-8", "replace"), argv[i + 1].decode("utf-8", "replace"))
+             for i in range(2, len(argv), 2)]
+    seen = set()
+    for name, _ in pairs:
+        setting = SETTINGS.get(name.lower())
+        if setting is None:
+            raise ReplyError("ERR Unknown option or number of arguments for CONFIG SET - "
+                             "'%s'" % name)
+        if not setting.mutable:
+            raise _set_failed(name, "can't set immutable config")
+        if setting.name in seen:
+            raise _set_failed(name, "duplicate parameter")
+        seen.add(setting.name)
+    for name, text in pairs:
+        setting = SETTINGS[name.lower()]
+        try:
+            setting.parse(text)
+        except SettingError as exc:
+            # Redis names the setting here; the checks above echo the spelling.
+            raise _set_failed(setting.name, str(exc))
+    settings = c.server.settings
+    for name, text in pairs:
+        settings.set(name, text)
+    return OK
+
+
+def _set_failed(name, reason) -> ReplyError:
+    return ReplyError("ERR CONFIG SET failed (possibly related to argument '%s') - %s"
+                      % (name, reason))
+
+
+@subcommand(CONFIG, "resetstat", 2, _ADMIN, since="2.0.0",
+            summary="Reset the stats returned by INFO", complexity="O(1)")
+def config_resetstat(c, argv):
+    c.server.reset_stats()
+    return OK
+
+
+@subcommand(CONFIG, "rewrite", 2, _ADMIN, since="2.8.0",
+            summary="Rewrite the configuration file with the in memory configuration",
+            complexity="O(1)")
+def config_rewrite(c, argv):
+    try:
+        c.server.settings.rewrite()
+    except SettingError as exc:
+        raise ReplyError("ERR %s" % exc)
+    except OSError as exc:
+        logger.warning("CONFIG REWRITE failed: {}", exc)
+        raise ReplyError("ERR Rewriting config file: %s" % (exc.strerror or exc))
+    logger.info("CONFIG REWRITE executed with success.")
+    return OK
+
+
+@subcommand(CONFIG, "help", 2, "loading stale", since="5.0.0", complexity="O(1)",
+            summary="Show helpful text about the different subcommands")
+def config_help(c, argv):
+    return [Status(line) for line in _CONFIG_HELP]
+
+
+# ---------------------------------------------------------------- INFO and stats
+
+@command("info", -1, "loading stale", group="server", categories=("@dangerous",),
+         tips=("nondeterministic_output", "request_policy:all_shards",
+               "response_policy:special"),
+         summary="Get information and statistics about the server",
+         complexity="O(1)")
+def info_(c, argv):
+    text = info.generate(c.server, info.select_sections(argv[1:])).encode()
+    return Verbatim(text) if c.resp3 else text
+
+
+@command("dbsize", 1, "readonly fast", group="server", categories=("@keyspace",),
+         tips=("request_policy:all_shards", "response_policy:agg_sum"),
+         summary="Return the number of keys in the selected database", complexity="O(1)")
+def dbsize(c, argv):
+    return c.server.keyspace.size
+
+
+def _flush(c, argv):
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() not in (b"async", b"sync")):
+        raise ReplyError(SYNTAX_ERROR)
+    # ASYNC frees in the background in Redis; dropping our dicts is already O(1) for us
+    # apart from the garbage collector, so both modes flush at once.
+    c.server.keyspace.flush()
+    return OK
+
+
+@command("flushall", -1, "write", group="server", categories=("@keyspace", "@dangerous"),
+         tips=_SHARDS_ALL_OK, summary="Remove all keys from all databases",
+         complexity="O(N) where N is the total number of keys in all databases")
+def flushall(c, argv):
+    return _flush(c, argv)
+
+
+@command("flushdb", -1, "write", group="server", categories=("@keyspace", "@dangerous"),
+         tips=_SHARDS_ALL_OK, summary="Remove all keys from the current database",
+         complexity="O(N) where N is the number of keys in the selected database")
+def flushdb(c, argv):
+    return _flush(c, argv)
+
+
+@command("time", 1, "loading stale fast", group="server",
+         tips=("nondeterministic_output",), summary="Return the current server time",
+         since="2.6.0", complexity="O(1)")
+def time_(c, argv):
+    now = time.time()
+    seconds = int(now)
+    return [b"%d" % seconds, b"%d" % int((now - seconds) * 1e6)]
+
+
+@command("lastsave", 1, "loading stale fast", group="server",
+         categories=("@admin", "@dangerous"), tips=("nondeterministic_output",),
+         summary="Get the UNIX time stamp of the last successful save to disk",
+         complexity="O(1)")
+def lastsave(c, argv):
+    return c.server.last_save
+
+
+# ---------------------------------------------------------------- DEBUG
+
+_DEBUG_HELP = [
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "OBJECT <key>",
+    "    Show low level info about the `key` and associated value.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@command("debug", -2, _ADMIN, group="server", summary="A container for debugging commands",
+         complexity="Depends on subcommand.")
+def debug(c, argv):
+    # DEBUG is one command with its own dispatch in Redis (not a container), hence its
+    # own error for unknown subcommands and wrong argument counts.
+    sub = argv[1].lower()
+    handler = _DEBUG.get((sub, len(argv))) or _DEBUG.get((sub, None))
+    if handler is None:
+        raise ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "
+                         "Try DEBUG HELP." % argv[1].decode("utf-8", "replace"))
+    return handler(c, argv)
+
+
+def _debug_sleep(c, argv):
+    # Deliberately a blocking time.sleep, not gevent.sleep: Redis's DEBUG SLEEP stops the
+    # whole server (clients and the cluster bus), which is how tests simulate a stuck
+    # node. Like atof(), a non-number sleeps 0 seconds.
+    time.sleep(max(0.0, _atof(argv[2])))
+    return OK
+
+
+def _atof(raw: bytes) -> float:
+    """C atof: the longest numeric prefix, 0 when there is none."""
+    text = raw.decode("ascii", "replace").strip()
+    for end in range(len(text), 0, -1):
+        try:
+            value = float(text[:end])
+        except ValueError:
+            continue
+        return value if value == value else 0.0   # nan -> 0
+    return 0.0
+
+
+def _debug_object(c, argv):
+    ks = c.server.keyspace
+    key = argv[2]
+    value = ks.peek(key)
+    if value is None:
+        raise ReplyError("ERR no such key")
+    encoding = string_encoding(value) if type(value) in (bytes, bytearray) else \
+        getattr(value, "encoding", "raw")
+    return Status("Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d "
+                  "lru_seconds_idle:%d" % (id(value), encoding, _serialized_length(value),
+                                           ks.lru.get(key, ks.lru_clock) & 0xFFFFFF,
+                                           ks.idle_seconds(key)))
+
+
+def string_encoding(value) -> str:
+    """Redis's encoding of a string value: int, embstr (<= 44 bytes) or raw.
+
+    A value changed in place (APPEND, SETRANGE: a bytearray here) is raw, as in Redis.
+    """
+    if type(value) is bytearray:
+        return "raw"
+    if len(value) <= 20 and _is_canonical_int(value):
+        return "int"
+    return "embstr" if len(value) <= 44 else "raw"
+
+
+def _is_canonical_int(value: bytes) -> bool:
+    try:
+        number = int(value)
+    except ValueError:
+        return False
+    return b"%d" % number == value and -2 ** 63 <= number < 2 ** 63
+
+
+def _serialized_length(value) -> int:
+    """An estimate of the RDB length: Redis stores small integers in 2-5 bytes and strings
+    with a 1-5 byte length prefix; we do not LZF-compress, so long repetitive strings come
+    out longer than Redis's figure."""
+    if type(value) is bytes and string_encoding(value) == "int":
+        number = int(value)
+        if -2 ** 7 <= number < 2 ** 7:
+            return 2
+        if -2 ** 15 <= number < 2 ** 15:
+            return 3
+        if -2 ** 31 <= number < 2 ** 31:
+            return 5
+    if type(value) not in (bytes, bytearray):
+        return 0
+    n = len(value)
+    return n + (1 if n < 64 else 2 if n < 16384 else 5)
+
+
+def _debug_set_active_expire(c, argv):
+    # atoi() semantics: anything non-numeric is 0, any non-zero number enables.
+    c.server.active_expire_enabled = _atof(argv[2]) != 0
+    return OK
+
+
+def _debug_help(c, argv):
+    return [Status(line) for line in _DEBUG_HELP]
+
+
+_DEBUG = {(b"sleep", 3): _debug_sleep, (b"object", 3): _debug_object,
+          (b"set-active-expire", 3): _debug_set_active_expire, (b"help", 2): _debug_help}
+
+
+def register_debug(name: bytes, handler, argc=None) -> None:
+    """Add a DEBUG subcommand defined next to what it inspects (DIGEST and DIGEST-VALUE
+    live with the DUMP codecs in commands/families/dump.py). argc counts DEBUG and the
+    subcommand name too; None accepts any number of arguments."""
+    _DEBUG[(name, argc)] = handler
+
+
+# ---------------------------------------------------------------- SHUTDOWN and MONITOR
+
+@command("shutdown", -1, _ADMIN + " no-multi allow-busy", group="server",
+         summary="Synchronously save the dataset to disk and then shut down the server",
+         complexity="O(N) when saving, where N is the total number of keys in all databases")
+def shutdown(c, argv):
+    options = set()
+    for raw in argv[1:]:
+        option = raw.lower()
+        if option not in (b"nosave", b"save", b"now", b"force", b"abort"):
+            raise ReplyError(SYNTAX_ERROR)
+        options.add(option)
+    if {b"nosave", b"save"} <= options or (b"abort" in options and len(argv) > 2):
+        raise ReplyError(SYNTAX_ERROR)
+    if b"abort" in options:
+        raise ReplyError("ERR No shutdown in progress.")
+    # There is no dataset on disk to save: SAVE and NOSAVE both just stop. Like Redis, a
+    # successful SHUTDOWN sends no reply; the connection is closed as the node exits.
+    logger.warning("User requested shutdown...")
+    c.server.shutdown_requested()
+    c.close_after_reply = True
+    return Raw(b"")
+
+
+@command("monitor", 1, _ADMIN, group="server", since="1.0.0", complexity="",
+         summary="Listen for all requests received by the server in real time")
+def monitor(c, argv):
+    if c.multi is not None:
+        # Inside EXEC: a transaction expects one reply per command (Redis's wording).
+        raise ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client")
+    if not c.monitor:
+        c.monitor = True
+        c.server.monitors.add(c)
+    return OK

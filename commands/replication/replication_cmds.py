@@ -1,0 +1,154 @@
+"""REPLCONF, PSYNC, WAIT, ROLE and the INFO replication section.
+
+Replies and error texts are redis-server 7.0.15's; the work is done by the node's
+Replication (commands/replication/master.py) and, on a replica, its ReplicaLink
+(commands/replication/replica_link.py).
+"""
+import time
+
+from commands.data.numbers import NOT_INTEGER, parse_int64
+from commands.server.resp import OK, Raw, ReplyError
+from commands.server.table import command
+
+NO_REPLY = Raw(b"")
+SYNTAX_ERROR = "ERR syntax error"
+WAIT_ON_REPLICA = ("ERR WAIT cannot be used with replica instances. Please also note that "
+                   "since Redis 4.0 if a replica is configured to be writable (which is not "
+                   "the default) writes to replicas are just local and are not propagated.")
+NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+
+
+def _int(arg, error=NOT_INTEGER) -> int:
+    value = parse_int64(arg)
+    if value is None:
+        raise ReplyError(error)
+    return value
+
+
+# ---------------------------------------------------------------- master side
+
+@command("replconf", -1, "admin noscript loading stale allow-busy", group="server",
+         since="3.0.0", summary="An internal command for configuring the replication stream",
+         complexity="O(1)")
+def replconf(c, argv):
+    if len(argv) % 2 == 0:
+        raise ReplyError(SYNTAX_ERROR)
+    handshake = getattr(c, "repl_handshake", None)
+    if handshake is None:
+        handshake = c.repl_handshake = {}
+    for i in range(1, len(argv), 2):
+        option, value = argv[i].lower(), argv[i + 1]
+        if option == b"listening-port":
+            handshake["listening-port"] = _int(value)
+        elif option == b"ip-address":
+            handshake["ip-address"] = value.decode("utf-8", "replace")
+        elif option == b"capa":
+            handshake.setdefault("capa", set()).add(value.decode("utf-8", "replace").lower())
+        elif option == b"ack":
+            # From a replica only, and never answered (replconfCommand).
+            if c.replica is not None:
+                offset = parse_int64(value)
+                if offset is not None:
+                    c.server.replication.ack(c, offset)
+            return NO_REPLY
+        elif option == b"getack":
+            return NO_REPLY             # only meaningful from our master (replica_link)
+        else:
+            raise ReplyError("ERR Unrecognized REPLCONF option: %s"
+                             % argv[i].decode("utf-8", "replace"))
+    return OK
+
+
+@command("psync", -3, "admin noscript no-multi no-async-loading", group="server",
+         since="2.8.0", summary="Internal command used for replication",
+         complexity="")
+def psync(c, argv):
+    repl = c.server.replication
+    if c.replica is not None:
+        return NO_REPLY                 # already a replica: ignored, as in Redis
+    if not repl.is_master:
+        # We do not chain replicas: in a cluster they follow the master directly.
+        raise ReplyError(NOMASTERLINK)
+    offset = _int(argv[2])
+    replid = argv[1].decode("utf-8", "replace")
+    repl.attach_replica(c, replid, offset, getattr(c, "repl_handshake", {}))
+    return NO_REPLY
+
+
+@command("wait", 3, "noscript", group="generic", since="3.0.0",
+         tips=("request_policy:all_shards", "response_policy:agg_min"),
+         summary="Wait for the synchronous replication of all the write commands sent in "
+                 "the context of the current connection",
+         complexity="O(1)")
+def wait(c, argv):
+    repl = c.server.replication
+    if not repl.is_master:
+        raise ReplyError(WAIT_ON_REPLICA)
+    numreplicas = _int(argv[1])
+    timeout = _int(argv[2], "ERR timeout is not an integer or out of range")
+    if timeout < 0:
+        raise ReplyError("ERR timeout is negative")
+    return repl.wait(c, numreplicas, timeout)
+
+
+# ---------------------------------------------------------------- ROLE / INFO
+
+@command("role", 1, "noscript loading stale fast", group="server", since="2.8.12",
+         summary="Return the role of the instance in the context of replication",
+         complexity="O(1)")
+def role(c, argv):
+    repl = c.server.replication
+    link = repl.link
+    if link is None:
+        replicas = [[r.ip.encode(), b"%d" % r.port, b"%d" % r.ack_offset]
+                    for r in repl.replicas if r.state == "online"]
+        return [b"master", repl.offset, replicas]
+    offset = repl.offset if link.client is not None and link.state == "connected" else -1
+    return [b"slave", link.host.encode(), link.port, link.state.encode(), offset]
+
+
+def info_lines(server) -> list:
+    """The INFO replication section, field for field as redis-server 7.0.15."""
+    repl = server.replication
+    link = repl.link
+    lines = []
+    if link is None:
+        lines.append("role:master")
+    else:
+        now = time.time()
+        lines += ["role:slave",
+                  "master_host:%s" % link.host,
+                  "master_port:%d" % link.port,
+                  "master_link_status:%s" % ("up" if link.link_up else "down"),
+                  "master_last_io_seconds_ago:%d" % link.last_io_seconds(),
+                  "master_sync_in_progress:%d" % (link.state == "sync")]
+        linked = link.client is not None
+        lines += ["slave_read_repl_offset:%d" % (link.read_offset if linked else 1),
+                  "slave_repl_offset:%d" % (repl.offset if linked else 1)]
+        if link.state == "sync":
+            lines += ["master_sync_total_bytes:-1",
+                      "master_sync_read_bytes:%d" % link.sync_read_bytes,
+                      "master_sync_left_bytes:-1",
+                      "master_sync_perc:0.00",
+                      "master_sync_last_io_seconds_ago:%d" % link.last_io_seconds()]
+        if not link.link_up:
+            lines.append("master_link_down_since_seconds:%d"
+                         % (int(now - link.down_since) if link.synced_once else -1))
+        lines += ["slave_priority:100", "slave_read_only:1", "replica_announced:1"]
+    lines.append("connected_slaves:%d" % len(repl.replicas))
+    now = time.monotonic()
+    for i, r in enumerate(repl.replicas):
+        lines.append("slave%d:ip=%s,port=%d,state=%s,offset=%d,lag=%d"
+                     % (i, r.ip, r.port, r.state, r.ack_offset, int(now - r.ack_time)))
+    backlog = repl.backlog
+    lines += ["master_failover_state:no-failover",
+              "master_replid:%s" % repl.replid,
+              "master_replid2:%s" % repl.replid2,
+              "master_repl_offset:%d" % repl.offset,
+              "second_repl_offset:%d" % repl.second_offset,
+              "repl_backlog_active:%d" % (backlog is not None),
+              "repl_backlog_size:%d" % server.settings.repl_backlog_size,
+              "repl_backlog_first_byte_offset:%d"
+              % (backlog.first_byte_offset if backlog is not None else 0),
+              "repl_backlog_histlen:%d" % (backlog.histlen if backlog is not None else 0)]
+    return lines

@@ -1,0 +1,298 @@
+"""One greenlet per client: recv -> parse -> execute -> one send per read.
+
+All complete commands of one read are executed and their replies sent with one send()
+(the biggest single win for pipelined clients). A client that keeps pipelining never
+blocks in recv(), and gevent only switches greenlets when one blocks, so the loop yields
+every YIELD_EVERY commands to let other clients and the cluster cron run.
+
+Out-of-band messages (MONITOR lines, pub/sub) written by *other* greenlets go through
+`push_raw`: they are queued and written by a short-lived writer greenlet, so a slow
+client never blocks the greenlet that produced the message, and the bytes queued for a
+client are capped (the client is closed past the cap, like Redis's
+client-output-buffer-limit).
+"""
+import socket
+import time
+
+import gevent
+import gevent.event
+from loguru import logger
+
+from commands.server.executor import process_command
+from commands.server.resp import ProtocolError, QueryBufferLimit, encode
+
+RECV_SIZE = 64 * 1024
+YIELD_EVERY = 64
+PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with no limit set
+# Replies waiting for a client that does not read: past this, stop reading its requests
+# until they drain (backpressure). Redis keeps reading and buffers without a limit for
+# normal clients; we buffer as much as any sane pipeline needs, then push back.
+REPLY_BACKLOG_LIMIT = 64 * 1024 * 1024
+CLOSE_FLUSH_SECONDS = 5.0              # how long the last replies may take before a close
+
+
+class Client:
+    """A connected client and everything Redis keeps per client."""
+
+    def __init__(self, server, sock, address, parser):
+        self.server = server
+        self.sock = sock
+        self.id = server.new_client_id()
+        self.addr_text = "%s:%d" % address[:2]
+        try:
+            laddr = sock.getsockname()
+            self.laddr_text = "%s:%d" % laddr[:2]
+        except OSError:
+            self.laddr_text = "?:0"
+        self.fd = sock.fileno()
+        self.parser = parser
+        self.name = None
+        self.lib_name = None
+        self.lib_ver = None
+        self.resp3 = False
+        self.authenticated = not server.settings.requirepass
+        self.created = time.time()
+        self.last_interaction = time.monotonic()
+        self.last_command = None      # the Command last looked up (CLIENT LIST cmd=)
+        self.multi = None             # list of queued (cmd, argv) while in MULTI
+        self.multi_error = False      # a queued command was rejected: EXEC aborts
+        self.watched = {}             # WATCHed key -> it existed when watched
+        self.dirty_cas = False        # a WATCHed key changed
+        self.asking = False
+        self.readonly = False
+        self.no_evict = False         # CLIENT NO-EVICT (shown in CLIENT LIST; never evicted)
+        self.pubsub_mode = False
+        self.subscriptions = None     # pub/sub channels & patterns (commands/pubsub/channels.py)
+        self.monitor = False
+        self.close_after_reply = False
+        self.closed = False
+        self.killed = False
+        self.query_buffer_peak = 0
+        self._outbox = []             # queued out-of-band bytes
+        self._outbox_bytes = 0
+        self._writer = None           # greenlet flushing _outbox
+        self._drained = gevent.event.Event()   # set when the writer empties the outbox
+        self._soft_limit_since = None  # when _outbox_bytes went over the soft limit
+        self.own_monitor_lines = []   # MONITOR lines of this monitor's own commands
+        # Replication (commands/replication/master.py, replica_link.py, propagation.py)
+        self.is_master_link = False   # the connection our master streams commands on
+        self.replica = None           # on a master: the ReplicaState of a replica's link
+        self.propagate_as = None      # set by a handler: propagate these argvs instead
+        self.woff = 0                 # stream offset after this client's last write (WAIT)
+        self.prop_depth = 0           # nesting of call() (EXEC) for the propagation unit
+        self.prop_unit = None         # argvs this client's running command propagates
+        self.argv = None              # the running command's argv, while propagating
+
+    # ------------------------------------------------------------ the loop
+
+    def serve(self):
+        sock = self.sock
+        parser = self.parser
+        server = self.server
+        since_yield = 0
+        # After a read that drained the socket (less than a full buffer), the next recv()
+        # would almost surely fail with EAGAIN and then wait: gevent raises and catches
+        # that in Python for every request of a request/response client. Waiting for
+        # readability first skips the failing syscall and the exception.
+        wait_readable = sock._wait
+        read_event = sock._read_event
+        drained = False
+        try:
+            while not self.close_after_reply:
+                if drained:
+                    wait_readable(read_event)
+                data = sock.recv(RECV_SIZE)
+                if not data:
+                    break
+                drained = len(data) < RECV_SIZE
+                server.net_input_bytes += len(data)
+                self.last_interaction = time.monotonic()
+                out = []
+                try:
+                    parser.feed(data)
+                    while True:
+                        argv = parser.get()
+                        if argv is None:
+                            break
+                        encode(process_command(self, argv), out, self.resp3)
+                        if self.monitor and self.own_monitor_lines:
+                            # A monitor sees its own commands after their replies.
+                            out.extend(self.own_monitor_lines)
+                            self.own_monitor_lines.clear()
+                        if self.close_after_reply:
+                            break
+                        since_yield += 1
+                        if since_yield >= YIELD_EVERY:
+                            since_yield = 0
+                            if out:
+                                self.write(b"".join(out))
+                                out = []
+                            gevent.sleep(0)
+                            if self.closed:
+                                return
+                except ProtocolError as exc:
+                    out.append(b"-ERR Protocol error: %s\r\n" % str(exc).encode())
+                    self.close_after_reply = True
+                    logger.debug("protocol error from client {}: {}", self.addr_text, exc)
+                except QueryBufferLimit:
+                    logger.warning("closing client {}: query buffer over "
+                                   "client-query-buffer-limit", self.addr_text)
+                    self.close_after_reply = True
+                if out:
+                    self.write(b"".join(out))
+                if self._outbox_bytes > REPLY_BACKLOG_LIMIT:
+                    self._wait_for_drain()
+            self._flush_before_close()
+        except OSError:
+            pass  # the peer reset the connection: normal
+        finally:
+            self.close()
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, data: bytes) -> None:
+        """Write replies from this client's own greenlet, never waiting for the client.
+
+        What the socket takes now is sent; the rest goes to the writer greenlet and this
+        greenlet goes back to reading. Waiting in send() instead would deadlock a client
+        that sends its whole pipeline before reading any reply (its writes block on our
+        full receive buffer while we block on its full one); Redis never waits either.
+        """
+        if self._writer is not None or self._outbox:
+            self._queue(data, reply=True)
+            return
+        self.server.net_output_bytes += len(data)
+        try:
+            # The gevent socket would wait on EAGAIN; its non-blocking socket does not.
+            sent = self.sock._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            self.server.net_output_bytes -= len(data) - sent   # counted when really sent
+            self._queue(data[sent:], reply=True)
+
+    def _wait_for_drain(self) -> None:
+        """Backpressure: stop reading until the queued replies drop under the limit."""
+        while self._outbox_bytes > REPLY_BACKLOG_LIMIT and not self.closed:
+            self._drained.clear()
+            self._drained.wait(1.0)
+
+    def _flush_before_close(self) -> None:
+        """QUIT or a protocol error: the last replies go out before the socket closes."""
+        if not self._outbox or self.closed:
+            return
+        with gevent.Timeout(CLOSE_FLUSH_SECONDS, False):
+            while self._outbox and not self.closed:
+                self._drained.clear()
+                self._drained.wait(0.5)
+
+    @property
+    def pending_push_bytes(self) -> int:
+        """Bytes queued by push_raw and not yet handed to the socket (backpressure)."""
+        return self._outbox_bytes
+
+    def push_raw(self, data: bytes) -> None:
+        """Queue bytes from another greenlet (MONITOR, pub/sub); never blocks the caller."""
+        if self.closed:
+            return
+        self._queue(data)
+
+    def _queue(self, data: bytes, reply: bool = False) -> None:
+        self._outbox.append(data)
+        self._outbox_bytes += len(data)
+        # The output limits are for pushes (pub/sub, MONITOR); replies to the client's
+        # own requests are bounded by backpressure in serve() instead.
+        if not reply and self._over_output_limit():
+            logger.warning("Client {} closed for overcoming of output buffer limits "
+                           "({} bytes queued, class {})", self.addr_text,
+                           self._outbox_bytes, self.output_buffer_class())
+            self.close()
+            return
+        if self._writer is None:
+            self._writer = gevent.spawn(self._drain_outbox)
+
+    def _drain_outbox(self) -> None:
+        try:
+            while self._outbox and not self.closed:
+                data = b"".join(self._outbox)
+                self._outbox.clear()
+                self._send_all(data)
+                # Counted until written: bytes stuck in a send to a client that does not
+                # read are memory the output buffer limit must see.
+                self._outbox_bytes -= len(data)
+                self._drained.set()
+        except OSError:
+            self.close()
+        finally:
+            self._writer = None
+            self._drained.set()
+
+    def output_buffer_class(self) -> str:
+        """Which client-output-buffer-limit class applies (Redis's getClientType; a
+        MONITOR counts as normal)."""
+        if self.replica is not None:
+            return "slave"
+        return "pubsub" if self.pubsub_mode else "normal"
+
+    def _over_output_limit(self) -> bool:
+        """client-output-buffer-limit on the bytes queued by push_raw (Redis's
+        checkClientOutputBufferLimits): over the hard limit closes at once; over the soft
+        limit closes once it has lasted more than soft_seconds, counted from the first
+        push seen over it and reset by a push seen under it."""
+        # Runs for every message to every subscriber: plain lookups, no helper calls for
+        # the common pub/sub case (a replica link is never subscribed).
+        klass = "pubsub" if self.pubsub_mode else self.output_buffer_class()
+        hard, soft, soft_seconds = \
+            self.server.settings.values["client-output-buffer-limit"][klass]
+        used = self._outbox_bytes
+        if hard:
+            if used >= hard:
+                return True
+        elif klass == "normal" and used >= PUSH_BUFFER_LIMIT:
+            return True                # "normal 0 0 0" (no limit) would let MONITOR grow
+        if soft and used >= soft:
+            now = time.monotonic()
+            if self._soft_limit_since is None:
+                self._soft_limit_since = now
+                return False
+            return now - self._soft_limit_since > soft_seconds
+        self._soft_limit_since = None
+        return False
+
+    def _send_all(self, data: bytes) -> None:
+        # send() in a loop: sendall() on gevent sockets costs an extra syscall per call.
+        self.server.net_output_bytes += len(data)
+        view = memoryview(data)
+        sent = self.sock.send(view)
+        while sent < len(view):
+            view = view[sent:]
+            sent = self.sock.send(view)
+
+    # ------------------------------------------------------------ closing
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        server = self.server
+        server.clients.pop(self.id, None)
+        server.monitors.discard(self)
+        server.keyspace.unwatch_all(self)
+        for hook in server.close_hooks:
+            hook(self)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        writer = self._writer
+        if writer is not None and writer is not gevent.getcurrent():
+            writer.kill(block=False)
+
+    def kill(self) -> None:
+        """CLIENT KILL: close the socket so the client's greenlet leaves recv()."""
+        self.killed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.close()

@@ -1,0 +1,88 @@
+"""What every command can reach: the node-wide state on the client side.
+
+One Server per process. It holds the settings, the keyspace, the connected clients, the
+statistics INFO reports, and the seams to the cluster (`cluster`, a read-only view set by
+node.py once the bus exists) and to routing (`router`).
+"""
+import collections
+import os
+import time
+
+METRIC_SAMPLES = 16               # Redis's STATS_METRIC_SAMPLES: instantaneous_* averages
+
+
+class Server:
+    def __init__(self, settings, keyspace):
+        self.settings = settings
+        self.keyspace = keyspace
+        self.clients = {}             # client id -> Client
+        self.next_client_id = 1
+        self.monitors = set()         # clients in MONITOR mode
+        self.blocked_clients = 0      # clients waiting in BLPOP & co (INFO clients)
+        self.start_time = time.time()
+        self.start_monotonic = time.monotonic()
+        self.run_id = os.urandom(20).hex()
+        self.replid = os.urandom(20).hex()   # INFO master_replid
+        self.last_save = int(time.time())
+        self.shutdown_requested = None   # set by node.py: fn() that stops the node
+        self.cluster = None           # read-only cluster view (cluster/view.py)
+        self.cluster_state = None     # the state machine, for CLUSTER subcommands
+        self.cluster_bus = None       # its gevent adapter (executes the state's effects)
+        self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus
+        self.pubsub = None            # the Pub/Sub registry (commands/pubsub/channels.py), on first use
+        self.router = None            # fn(client, cmd, argv) -> error reply or None
+        self.replication = None       # commands/replication/master.py: ids, offsets, replicas
+        self.propagator = None        # commands/replication/propagation.py: what call() propagates
+        self.read_only_replica = False  # keyless writes get -READONLY (a replica)
+        self.close_hooks = []         # fn(client) run when a client disconnects
+        # INFO stats
+        self.total_connections = 0
+        self.total_commands = 0
+        self.rejected_connections = 0
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+        self.error_replies = 0
+        self.errorstats = {}          # error code -> count
+        self.unexpected_errors = 0
+        self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
+        self.memory_peak = 0          # INFO used_memory_peak
+        self._ops_samples = collections.deque(maxlen=METRIC_SAMPLES)
+        self._last_sample = (time.monotonic(), 0)
+
+    def new_client_id(self) -> int:
+        cid = self.next_client_id
+        self.next_client_id += 1
+        return cid
+
+    def count_error(self, code: str) -> None:
+        self.error_replies += 1
+        self.errorstats[code] = self.errorstats.get(code, 0) + 1
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT."""
+        from commands.server.table import all_commands
+        for cmd in all_commands():
+            for c in [cmd, *cmd.subcommands.values()]:
+                c.calls = c.rejected_calls = c.failed_calls = 0
+                c.usec = 0.0
+        self.total_connections = self.total_commands = self.rejected_connections = 0
+        self.net_input_bytes = self.net_output_bytes = 0
+        self.error_replies = 0
+        self.errorstats.clear()
+        ks = self.keyspace
+        ks.expired_keys = ks.keyspace_hits = ks.keyspace_misses = 0
+
+    def sample_metrics(self) -> None:
+        """Called by the server cron every 100 ms: one ops/sec sample (trackInstantaneousMetric)."""
+        now = time.monotonic()
+        then, count = self._last_sample
+        if now > then:
+            self._ops_samples.append((self.total_commands - count) / (now - then))
+        self._last_sample = (now, self.total_commands)
+
+    def instantaneous_ops(self) -> int:
+        samples = self._ops_samples
+        return int(sum(samples) / len(samples)) if samples else 0
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.start_monotonic

@@ -1,0 +1,225 @@
+"""From a parsed request to a reply value: Redis's processCommand + call.
+
+`process_command` does the checks Redis makes before running a command, in Redis's order:
+lookup (unknown command / subcommand), arity, authentication, MULTI queueing, cluster
+routing; `call` runs the handler and keeps the statistics (commandstats, errorstats) and
+feeds MONITOR.
+"""
+import time
+
+import gevent
+from loguru import logger
+
+from commands.server.blocking import handle_clients_blocked_on_keys
+from commands.server.resp import QUEUED, ReplyError
+from commands.server.table import COMMANDS
+
+# Commands a client in MULTI runs at once instead of queueing (Redis's processCommand).
+_NOT_QUEUED = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
+
+READONLY_REPLICA = ReplyError("READONLY You can't write against a read only replica.")
+
+
+# Command names as clients spell them ("GET", "get") -> Command: saves a lower() per call.
+_BY_SPELLING: dict = {}
+
+
+def _args_preview(argv) -> str:
+    """The "with args beginning with: 'a' 'b' " part of an unknown-command error."""
+    text = ""
+    for arg in argv:
+        if len(text) >= 128:
+            break
+        text += "'%s' " % arg.decode("utf-8", "replace")[:128 - len(text)]
+    return text
+
+
+def lookup_command(argv):
+    """(Command, error) for argv: resolves subcommands; error is a ReplyError or None."""
+    name = argv[0]
+    cmd = _BY_SPELLING.get(name)
+    if cmd is None:
+        cmd = COMMANDS.get(name.lower())
+        if cmd is None:
+            return None, ReplyError(
+                "ERR unknown command '%s', with args beginning with: %s"
+                % (name.decode("utf-8", "replace")[:128], _args_preview(argv[1:])))
+        if len(_BY_SPELLING) < 4096:
+            _BY_SPELLING[name] = cmd
+    if cmd.subcommands and (len(argv) > 1 or cmd.handler is None):
+        if len(argv) == 1:
+            return cmd, ReplyError("ERR wrong number of arguments for '%s' command" % cmd.name)
+        sub = cmd.subcommands.get(argv[1].lower())
+        if sub is None:
+            return cmd, ReplyError("ERR unknown subcommand '%s'. Try %s HELP."
+                                   % (argv[1].decode("utf-8", "replace")[:128],
+                                      cmd.name.upper()))
+        cmd = sub
+    if not cmd.arity_ok(len(argv)):
+        return cmd, ReplyError("ERR wrong number of arguments for '%s' command"
+                               % cmd.full_name)
+    return cmd, None
+
+
+def process_command(client, argv):
+    """Run one client request and return its reply value."""
+    cmd, error = lookup_command(argv)
+    client.last_command = cmd     # CLIENT LIST's cmd= (Redis sets it right after lookup)
+    if error is not None:
+        return reject(client, error, cmd)
+
+    server = client.server
+    if not client.authenticated and server.settings.requirepass \
+            and "no-auth" not in cmd.flags:
+        return reject(client, ReplyError("NOAUTH Authentication required."), cmd)
+
+    # The replication link from our master obeys: no redirects, no read-only refusal.
+    obey = client.is_master_link
+    router = server.router
+    if router is not None and (cmd.has_keys or cmd.name == "exec") and not obey:
+        error = router(client, cmd, argv)
+        if error is not None:
+            if cmd.name == "exec":
+                # Redis discards the transaction with the redirection (processCommand):
+                # the client is out of MULTI, as after any EXEC.
+                from commands.families.transactions import discard_transaction
+                discard_transaction(client)
+            return reject(client, error, cmd)
+
+    # Keyed writes were redirected to the master above; what is left is keyless.
+    if server.read_only_replica and cmd.is_write and not obey:
+        return reject(client, READONLY_REPLICA, cmd)
+
+    if client.pubsub_mode and not client.resp3 and "pubsub-ok" not in cmd.flags:
+        text = ("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+                "/ RESET are allowed in this context" % cmd.full_name)
+        # A refused EXEC answers as Redis's execCommandAbort does.
+        prefix = "EXECABORT Transaction discarded because of: " if cmd.name == "exec" \
+            else "ERR "
+        return reject(client, ReplyError(prefix + text), cmd)
+
+    if client.multi is not None and (cmd.container or cmd).name not in _NOT_QUEUED:
+        if "no-multi" in cmd.flags:       # SHUTDOWN and friends
+            return reject(client, ReplyError("ERR Command not allowed inside a transaction"),
+                          cmd)
+        client.multi.append((cmd, argv))
+        return QUEUED
+
+    if cmd.is_write:
+        state = server.cluster_state
+        if state is not None and state.manual_failover_pause_until_ms \
+                and hold_while_writes_paused(server):
+            # Redis processes a paused command again from the start: the failover that
+            # paused it has usually made us a replica, so it gets -MOVED to the new master
+            # (run here, it would be acknowledged and then lost with our data).
+            return process_command(client, argv)
+    return call(client, cmd, argv)
+
+
+def hold_while_writes_paused(server) -> bool:
+    """A manual failover pauses writes on this master (Redis's CLIENT PAUSE WRITE): the
+    writing client waits in its own greenlet until the pause ends (at most ~10 s).
+    Returns whether it waited."""
+    state, bus = server.cluster_state, server.cluster_bus
+    held = False
+    while state.writes_paused(bus.now_ms()):
+        held = True
+        gevent.sleep(0.01)
+    return held
+
+
+def reject(client, error, cmd=None):
+    """A command refused before it ran (Redis's rejectCommand): inside MULTI it also
+    dooms the transaction."""
+    if cmd is not None:
+        cmd.rejected_calls += 1
+    if client.multi is not None:
+        client.multi_error = True
+    client.server.count_error(error.code)
+    return error
+
+
+def call(client, cmd, argv):
+    """Run a command's handler: statistics, errors, MONITOR, propagation to replicas
+    (Redis's call(); commands/replication/propagation.py has the propagation rule)."""
+    server = client.server
+    prop = server.propagator
+    if prop is not None and (prop.active or client.prop_depth):
+        prop.begin(client, argv)
+        dirty = server.keyspace.dirty
+    else:
+        prop = None
+    start = time.perf_counter()
+    try:
+        reply = cmd.handler(client, argv)
+    except ReplyError as exc:
+        reply = exc
+    except Exception:
+        logger.exception("command {} raised", cmd.full_name)
+        server.unexpected_errors += 1
+        reply = ReplyError("ERR internal error while running '%s'" % cmd.full_name)
+    cmd.usec += (time.perf_counter() - start) * 1e6
+    cmd.calls += 1
+    server.total_commands += 1
+    if isinstance(reply, ReplyError):
+        cmd.failed_calls += 1
+        server.count_error(reply.code)
+    # After the handler, as Redis does: AUTH/HELLO have redacted their secrets in argv by
+    # now, and a client that just ran MONITOR does not see its own MONITOR line.
+    if server.monitors and "admin" not in cmd.flags and "skip-monitor" not in cmd.flags:
+        feed_monitors(client, argv)
+    if client.asking and cmd.name != "asking" and client.multi is None:
+        client.asking = False
+    if prop is None:
+        _serve_blocked_clients(client, server)
+        return reply
+    try:
+        prop.after_command(client, cmd, argv, reply, dirty, server.keyspace.dirty)
+        _serve_blocked_clients(client, server)
+    finally:
+        prop.end(client)
+    return reply
+
+
+def _serve_blocked_clients(client, server) -> None:
+    """Serve clients blocked on keys this command wrote, right after it, in this client's
+    context (Redis's handleClientsBlockedOnKeys). Not between the commands of an EXEC:
+    after the whole transaction."""
+    if server.keyspace.ready_keys and client.multi is None:
+        handle_clients_blocked_on_keys(server.keyspace)
+
+
+def feed_monitors(client, argv) -> None:
+    """Send one MONITOR line: +<time> [0 <addr>] "arg" ... to every monitoring client,
+    the caller included when it is a monitor itself (Redis does the same)."""
+    args = " ".join('"%s"' % _repr_arg(a) for a in argv)
+    line = ("+%.6f [0 %s] %s\r\n" % (time.time(), client.addr_text, args)).encode()
+    for monitor in list(client.server.monitors):
+        if monitor is client:
+            client.own_monitor_lines.append(line)   # written after this command's reply
+        else:
+            monitor.push_raw(line)
+
+
+def _repr_arg(arg: bytes) -> str:
+    """An argument as Redis's sdscatrepr prints it (escapes, \\xHH for non-printables)."""
+    out = []
+    for b in arg:
+        ch = chr(b)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
+        elif 32 <= b < 127:
+            out.append(ch)
+        else:
+            out.append("\\x%02x" % b)
+    return "".join(out)

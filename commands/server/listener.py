@@ -1,0 +1,55 @@
+"""The client port: a gevent StreamServer with one greenlet per connection."""
+import socket
+
+from gevent.pool import Pool
+from gevent.server import StreamServer
+from loguru import logger
+
+from commands.server.connection import Client
+from commands.server.resp import RequestParser
+
+MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
+
+
+class ClientListener:
+    def __init__(self, server, bind: str, port: int):
+        self.server = server
+        # A Pool with no size limit lets stop() kill the handlers still running.
+        self.pool = Pool(None)
+        self.stream = StreamServer((bind, port), self._handle, spawn=self.pool, backlog=511)
+
+    def start(self) -> None:
+        self.stream.start()
+
+    @property
+    def port(self) -> int:
+        return self.stream.server_port
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop accepting, close every client, wait up to `timeout` for their greenlets."""
+        self.stream.close()
+        for client in list(self.server.clients.values()):
+            client.kill()
+        self.pool.join(timeout=timeout)
+        self.pool.kill(block=True, timeout=timeout)
+
+    def _handle(self, sock, address) -> None:
+        server = self.server
+        settings = server.settings
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        if len(server.clients) >= settings.maxclients:
+            server.rejected_connections += 1
+            try:
+                sock.sendall(MAX_CLIENTS_REPLY)
+            except OSError:
+                pass
+            return
+        parser = RequestParser(settings.proto_max_bulk_len, settings.client_query_buffer_limit)
+        client = Client(server, sock, address, parser)
+        server.clients[client.id] = client
+        server.total_connections += 1
+        logger.debug("accepted client {} (id {})", client.addr_text, client.id)
+        client.serve()

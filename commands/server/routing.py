@@ -1,0 +1,156 @@
+"""Cluster routing: may this node run this keyed command? (Redis's getNodeByQuery)
+
+The executor calls the router before a command with keys runs (and for EXEC, which is
+checked as a whole: every key of the transaction must hash to one slot). The answer is
+None (serve it here) or the error Redis would give, decided in Redis's order:
+
+ 1. keys in different slots                     -CROSSSLOT
+ 2. the slot has no owner                       -CLUSTERDOWN Hash slot not served
+ 3. the cluster is down                         -CLUSTERDOWN The cluster is down
+                                                (reads may pass with
+                                                cluster-allow-reads-when-down)
+ 4. MIGRATE on an open (migrating or importing) slot is always served here
+ 5. I am migrating the slot, some keys are gone -ASK to the target if none exist here,
+                                                -TRYAGAIN if only some do
+ 6. I am importing the slot and the client said ASKING (or the command is
+    RESTORE-ASKING): served, unless several keys are involved and some are missing
+    (-TRYAGAIN)
+ 7. a READONLY client reading a slot my master serves, while I am its replica: served
+    (sharded Pub/Sub -- commands flagged "pubsubshard" -- is served there without
+    READONLY, never counts as missing keys during a migration, and follows
+    cluster-allow-pubsubshard-when-down instead of cluster-allow-reads-when-down)
+ 8. someone else owns the slot                  -MOVED <slot> <ip>:<port>
+
+Most commands have one key: the fast path checks "the slot is mine, nothing is open,
+the cluster is ok" and returns, without building any list.
+"""
+from binascii import crc_hqx
+
+from commands.data.keyspace import slot_of
+from commands.server.resp import ReplyError
+
+CROSSSLOT = ReplyError("CROSSSLOT Keys in request don't hash to the same slot")
+UNBOUND = ReplyError("CLUSTERDOWN Hash slot not served")
+DOWN = ReplyError("CLUSTERDOWN The cluster is down")
+DOWN_READONLY = ReplyError("CLUSTERDOWN The cluster is down and only accepts read commands")
+TRYAGAIN = ReplyError("TRYAGAIN Multiple keys request during rehashing of slot")
+
+
+def redirect(kind: str, slot: int, node) -> ReplyError:
+    """-MOVED or -ASK to a node, addressed by its ip (cluster-preferred-endpoint-type ip)."""
+    return ReplyError("%s %d %s:%d" % (kind, slot, node.ip, node.port))
+
+
+class Router:
+    """Decides, per keyed command, whether this node serves it (see module docstring)."""
+
+    def __init__(self, state, keyspace, settings):
+        # `state` is the cluster state machine, read here only: its slot table, open
+        # slots and cluster health. Nothing on this path changes it.
+        self.state = state
+        self.keyspace = keyspace
+        self.settings = settings
+
+    def __call__(self, client, cmd, argv):
+        state = self.state
+        # Fast path: one key, slot mine, nothing open, cluster ok.
+        if cmd.first_key == 1 and cmd.last_key == 1 and len(argv) > 1 and \
+                cmd.key_finder is None:
+            key = argv[1]
+            # slot_of inlined for keys without "{" (123): saves a call per command.
+            slot = slot_of(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
+            if state.slots[slot] is state.myself and state.state_ok and \
+                    slot not in state.migrating_slots_to:
+                return None
+            return self.route(client, [(cmd, argv)])
+        if cmd.name == "exec":
+            if client.multi is None:
+                return None             # EXEC without MULTI: the command says so
+            return self.route(client, client.multi)
+        return self.route(client, [(cmd, argv)])
+
+    def route(self, client, commands):
+        state = self.state
+        myself = state.myself
+        slot = -1
+        owner = None
+        first_key = None
+        multiple_keys = migrating = importing = False
+        missing = existing = 0
+        is_write = False
+        is_migrate = False
+        asking_cmd = False
+        pubsubshard = False
+        for cmd, argv in commands:
+            is_write = is_write or cmd.is_write
+            pubsubshard = pubsubshard or "pubsubshard" in cmd.flags
+            is_migrate = is_migrate or cmd.name == "migrate"
+            asking_cmd = asking_cmd or "asking" in cmd.flags
+            for index in cmd.key_indexes(argv):
+                key = argv[index]
+                this_slot = slot_of(key)
+                if first_key is None:
+                    first_key = key
+                    slot = this_slot
+                    owner = state.slots[slot]
+                    if owner is None:
+                        return UNBOUND
+                    if owner is myself and slot in state.migrating_slots_to:
+                        migrating = True
+                    elif slot in state.importing_slots_from:
+                        importing = True
+                elif key != first_key:
+                    if this_slot != slot:
+                        return CROSSSLOT
+                    multiple_keys = True
+                # A shard channel is served by the source until the slot is handed over.
+                if (migrating or importing) and not pubsubshard:
+                    if self.keyspace.is_live(key):
+                        existing += 1
+                    else:
+                        missing += 1
+        if owner is None:
+            return None                 # no keys after all (e.g. an empty EXEC)
+
+        if not state.state_ok:
+            if pubsubshard:
+                if not self.settings.cluster_allow_pubsubshard_when_down:
+                    return DOWN
+            elif not self.settings.cluster_allow_reads_when_down:
+                return DOWN
+            elif is_write:
+                return DOWN_READONLY
+
+        if (migrating or importing) and is_migrate:
+            return None
+        if migrating and missing:
+            if existing:
+                return TRYAGAIN
+            return redirect("ASK", slot, state.migrating_slots_to[slot])
+        if importing and (client.asking or asking_cmd):
+            if multiple_keys and missing:
+                return TRYAGAIN
+            return None
+        if (client.readonly or pubsubshard) and not is_write and not myself.is_master and \
+                myself.master_name == owner.name:
+            return None
+        if owner is not myself:
+            return redirect("MOVED", slot, owner)
+        return None
+
+    def blocked_key_error(self, key):
+        """The error that ends a wait on `key` (BLPOP...), or None to keep waiting: the
+        cluster went down, or the key's slot is no longer served here (Redis's
+        clusterRedirectBlockedClientIfNeeded). A replica keeps READONLY readers of its
+        master's slots, and an importing slot keeps its waiters."""
+        state = self.state
+        if not state.state_ok:
+            return DOWN
+        slot = slot_of(key)
+        node = state.slots[slot]
+        me = state.myself
+        if node is me or slot in state.importing_slots_from:
+            return None
+        if node is not None and not me.is_master and me.master_name == node.name:
+            return None
+        return UNBOUND if node is None else redirect("MOVED", slot, node)
