@@ -79,15 +79,16 @@ def cluster_throughput(ours, ref, requests):
 
 def routing_microbench():
     """ns per keyed command spent in routing, on a node that owns every slot."""
+    import random
+
     from cluster.config import ClusterConfig
     from cluster.state import ClusterState
     from commands import load_all_commands
+    from commands.data.keyspace import Keyspace
     from commands.server.context import Server
     from commands.server.executor import lookup_command
-    from commands.data.keyspace import Keyspace
     from commands.server.routing import Router
     from commands.server.settings import Settings
-    import random
 
     load_all_commands()
     settings = Settings()

@@ -1,19 +1,44 @@
-"""One call registers a value type everywhere the generic commands need to know it.
+"""What the generic commands need to know of every value type, and the one call that
+registers a type for all of it.
 
 TYPE and SCAN TYPE read its Redis type name (keyspace.TYPE_NAMES), OBJECT ENCODING asks
-it for its encoding (keys.OBJECT_ENCODINGS), COPY duplicates it (keys.VALUE_COPIERS), and
-DUMP/RESTORE/MIGRATE/replication serialize it (dump.register_value_codec).
+it for its encoding (OBJECT_ENCODINGS), COPY duplicates it (VALUE_COPIERS), and
+DUMP/RESTORE/MIGRATE/replication serialize it (value_codec.register_value_codec).
+Strings are registered here; each other type registers itself in its data/*_type.py.
 """
-from commands.families import keys
-from commands.families.dump import register_value_codec
+import copy as _copy
+
 from commands.data.keyspace import TYPE_NAMES
+from commands.data.numbers import parse_int64
+from commands.data.value_codec import register_value_codec
+
+EMBSTR_SIZE_LIMIT = 44               # strings up to this size are "embstr"
+
+
+def string_encoding(value) -> str:
+    """What Redis's tryObjectEncoding would have chosen for a string set whole."""
+    if type(value) is bytearray:
+        return "raw"                 # changed in place by APPEND/SETRANGE
+    if len(value) <= 20 and parse_int64(value) is not None:
+        return "int"
+    return "embstr" if len(value) <= EMBSTR_SIZE_LIMIT else "raw"
+
+
+OBJECT_ENCODINGS = {bytes: string_encoding, bytearray: string_encoding}
+VALUE_COPIERS = {bytes: lambda v: v, bytearray: bytearray}
+
+
+def copy_value(value):
+    """COPY's independent copy of a value."""
+    copier = VALUE_COPIERS.get(type(value))
+    return copier(value) if copier is not None else _copy.deepcopy(value)
 
 
 def register_type(python_class, type_name, encoding, copy, to_plain, from_plain,
                   unordered=False):
     """encoding(value) -> str; copy(value) -> an independent value; to_plain/from_plain
-    as dump.register_value_codec documents (unordered for sets: stable digests)."""
+    as value_codec.register_value_codec documents (unordered for sets: stable digests)."""
     TYPE_NAMES[python_class] = type_name
-    keys.OBJECT_ENCODINGS[python_class] = encoding
-    keys.VALUE_COPIERS[python_class] = copy
+    OBJECT_ENCODINGS[python_class] = encoding
+    VALUE_COPIERS[python_class] = copy
     register_value_codec(type_name, python_class, to_plain, from_plain, unordered=unordered)

@@ -23,6 +23,8 @@ import re
 
 from sortedcontainers import SortedList
 
+from commands.data.value_types import register_type
+
 ZSET_MAX_LISTPACK_ENTRIES = 128
 ZSET_MAX_LISTPACK_VALUE = 64
 INF = math.inf
@@ -324,3 +326,7 @@ def lex_range_empty(spec) -> bool:
 def score_range_empty(spec) -> bool:
     lo, lo_ex, hi, hi_ex = spec
     return lo > hi or (lo == hi and (lo_ex or hi_ex))
+
+
+register_type(ZSet, "zset", lambda z: "skiplist" if z.skiplist else "listpack", ZSet.copy,
+              ZSet.to_plain, ZSet.from_plain)

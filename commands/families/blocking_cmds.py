@@ -3,9 +3,9 @@
 A subcommand of CLIENT (commands/families/connection_cmds.py), registered here because it belongs
 to the blocked-clients machinery in commands/server/blocking.py.
 """
+from commands.families.connection_cmds import CLIENT
 from commands.server.args import int_arg
 from commands.server.blocking import unblock_client
-from commands.families.connection_cmds import CLIENT
 from commands.server.resp import ReplyError
 from commands.server.table import subcommand
 

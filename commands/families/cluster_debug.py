@@ -14,8 +14,8 @@ machine applies it where packets are received and sent.
 from cluster import messages as m
 from cluster.errors import ClusterError
 from commands.data.numbers import parse_int64
-from commands.server.resp import OK, ReplyError
 from commands.families.server_cmds import register_debug
+from commands.server.resp import OK, ReplyError
 
 _NOT_INTEGER = "ERR value is not an integer or out of range"
 

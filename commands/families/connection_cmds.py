@@ -54,10 +54,7 @@ def quit_(c, argv):
 def reset(c, argv):
     """Back to a fresh connection's state (Redis's clearClientConnectionState)."""
     server = c.server
-    c.multi = None
-    c.multi_error = False
-    server.keyspace.unwatch_all(c)
-    c.dirty_cas = False
+    c.discard_transaction()
     if c.monitor:
         c.monitor = False
         server.monitors.discard(c)

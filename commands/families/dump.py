@@ -24,34 +24,8 @@ RESTORE answers as Redis does: fewer than 10 bytes, another version or a wrong c
 `ERR DUMP payload version or checksum are wrong`; a payload whose checksum is right but
 whose body does not decode to a value of a known type -> `ERR Bad data format`.
 
-The codec registry (the contract for the type modules)
-------------------------------------------------------
-Each value type registers how to turn its Python value into a "plain" value msgpack can
-carry, and back:
-
-    register_value_codec("hash", Hash, to_plain, from_plain)
-    register_value_codec("set", SetValue, to_plain, from_plain, unordered=True)
-
-(Type modules call it through commands/value_types.register_type, which also registers
-the type's name, encoding and COPY.)
-
-* `type_name` is the Redis type name (what TYPE answers); it is the tag in the payload, so
-  it must never change once payloads exist.
-* `python_class` is the class (or a tuple of classes) stored in the keyspace for that type.
-  encode looks values up by exact `type(value)`.
-* `to_plain(value)` returns only: bytes, int (64-bit), float, bool, None, list, and dict
-  with bytes keys -- nested as needed. Members and field names are bytes, never str.
-  It must not keep references to the live value (copy what is mutable); it is called on
-  the live value and the result is packed at once.
-* `from_plain(plain)` gets what msgpack gives back for that (bytes stay bytes, lists are
-  lists, dicts are dicts) and returns a new value of `python_class`. It must *validate*:
-  on anything malformed raise ValueError/TypeError (any exception is turned into
-  `ERR Bad data format`). An empty collection is refused here generically (Redis never
-  stores one), so from_plain need not check that.
-* `unordered=True` for types whose to_plain order is arbitrary (sets): digests then sort
-  the elements, so two equal sets give one DEBUG DIGEST-VALUE on every node.
-
-Strings are registered below. MIGRATE (commands/families/migrate.py) uses `dump_payload`;
+The values come from the codec registry (commands/data/value_codec.py).
+MIGRATE (commands/families/migrate.py) uses `dump_payload`;
 DEBUG DIGEST and DIGEST-VALUE are registered here too because they hash the same plain
 form (redis-cli --cluster fix compares values across nodes with DIGEST-VALUE).
 """
@@ -60,11 +34,12 @@ import struct
 
 import msgpack
 
-from commands.server.args import SYNTAX_ERROR, int_arg
-from commands.data.keyspace import TYPE_NAMES, now_ms
+from commands.data.keyspace import now_ms
 from commands.data.numbers import INT64_MAX
-from commands.server.resp import OK, ReplyError, Status
+from commands.data.value_codec import UnsupportedValue, codec_named, codec_of
 from commands.families.server_cmds import register_debug
+from commands.server.args import SYNTAX_ERROR, int_arg
+from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import command
 
 PAYLOAD_VERSION = 257
@@ -77,74 +52,14 @@ BAD_FORMAT = "ERR Bad data format"
 BUSYKEY = "BUSYKEY Target key name already exists."
 
 
-# ---------------------------------------------------------------- the codec registry
-
-class ValueCodec:
-    __slots__ = ("type_name", "to_plain", "from_plain", "unordered")
-
-    def __init__(self, type_name, to_plain, from_plain, unordered):
-        self.type_name = type_name
-        self.to_plain = to_plain
-        self.from_plain = from_plain
-        self.unordered = unordered
-
-
-_BY_CLASS: dict = {}                  # python class -> ValueCodec
-_BY_NAME: dict = {}                   # type name (payload tag) -> ValueCodec
-
-
-def register_value_codec(type_name: str, python_class, to_plain, from_plain,
-                         unordered: bool = False) -> None:
-    """Make values of `python_class` DUMP-able, RESTORE-able and MIGRATE-able
-    (see the module docstring for the contract)."""
-    codec = ValueCodec(type_name, to_plain, from_plain, unordered)
-    classes = python_class if isinstance(python_class, tuple) else (python_class,)
-    for cls in classes:
-        _BY_CLASS[cls] = codec
-    _BY_NAME[type_name] = codec
-
-
-def registered_types() -> dict:
-    """Type name -> ValueCodec, for tests that round-trip every registered type."""
-    return dict(_BY_NAME)
-
-
-def _codec_of(value) -> ValueCodec:
-    codec = _BY_CLASS.get(type(value))
-    if codec is None:
-        # A type module that forgot to register: say so rather than send something
-        # no node can read back.
-        raise ReplyError("ERR DUMP is not supported for values of type '%s'"
-                         % TYPE_NAMES.get(type(value), type(value).__name__))
-    return codec
-
-
-def value_to_plain(value):
-    """(type name, plain value) of a live value: the codec without the DUMP framing
-    (the replication snapshot packs many values in one msgpack chunk)."""
-    codec = _codec_of(value)
-    return codec.type_name, codec.to_plain(value)
-
-
-def value_from_plain(type_name: str, plain):
-    """A new value from value_to_plain's output; raises on malformed input."""
-    return _BY_NAME[type_name].from_plain(plain)
-
-
-def _string_to_plain(value) -> bytes:
-    return bytes(value)
-
-
-def _string_from_plain(plain) -> bytes:
-    if type(plain) is not bytes:
-        raise TypeError("a string payload holds bytes")
-    return plain
-
-
-register_value_codec("string", (bytes, bytearray), _string_to_plain, _string_from_plain)
-
-
 # ---------------------------------------------------------------- payload encode / decode
+
+def _reply_codec_of(value):
+    try:
+        return codec_of(value)
+    except UnsupportedValue as exc:
+        raise ReplyError(str(exc)) from None
+
 
 def _checksum(data) -> bytes:
     return hashlib.blake2b(data, digest_size=_CHECK_SIZE, person=_CHECK_PERSON).digest()
@@ -158,7 +73,7 @@ def seal(body: bytes, version: int = PAYLOAD_VERSION) -> bytes:
 
 def dump_payload(value) -> bytes:
     """The DUMP payload of a live value (Redis's createDumpPayload)."""
-    codec = _codec_of(value)
+    codec = _reply_codec_of(value)
     return seal(msgpack.packb([codec.type_name, codec.to_plain(value)], use_bin_type=True))
 
 
@@ -180,7 +95,7 @@ def load_payload(payload: bytes):
     body = memoryview(payload)[:len(payload) - _CHECK_SIZE - 2]
     try:
         tag, plain = msgpack.unpackb(body, raw=False, strict_map_key=False)
-        value = _BY_NAME[tag].from_plain(plain)
+        value = codec_named(tag).from_plain(plain)
     except Exception:                 # noqa: BLE001 - any malformed body is "bad data"
         raise ReplyError(BAD_FORMAT) from None
     if type(value) not in (bytes, bytearray) and not len(value):
@@ -312,7 +227,7 @@ def value_digest(value, has_expire: bool) -> bytes:
 
     Like Redis's xorObjectDigest it covers the type, the value and whether the key has
     a TTL (not the TTL itself)."""
-    codec = _codec_of(value)
+    codec = _reply_codec_of(value)
     h = hashlib.sha1(codec.type_name.encode())
     h.update(_canonical(codec.to_plain(value), codec.unordered))
     if has_expire:

@@ -4,45 +4,22 @@ KEYS SCAN RANDOMKEY TOUCH and OBJECT, with Redis 7 semantics and errors.
 Commands that only *inspect* a key (EXISTS, TYPE, TTL, OBJECT) look it up without touching
 its LRU time, as Redis's LOOKUP_NOTOUCH does, so OBJECT IDLETIME stays meaningful.
 
-Other value types plug in through two registries here: OBJECT_ENCODINGS (type -> function
-giving OBJECT ENCODING's answer) and VALUE_COPIERS (type -> function making the independent
-copy COPY needs). Strings are registered below.
+OBJECT ENCODING and COPY ask the registries of commands/data/value_types.py, where every
+value type registers its encoding and its copier.
 """
-import copy as _copy
-
 from cluster.slots import CLUSTER_SLOTS
-from commands.server.args import SYNTAX_ERROR, int_arg, ranged_int_arg
 from commands.data.glob import matcher
 from commands.data.keyspace import TYPE_NAMES, now_ms
-from commands.data.numbers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, parse_int64
-from commands.server.resp import OK, ReplyError, Status
+from commands.data.numbers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
+from commands.data.value_types import OBJECT_ENCODINGS, copy_value, string_encoding
 from commands.families.scanning import parse_cursor, parse_scan_options
+from commands.server.args import SYNTAX_ERROR, int_arg, ranged_int_arg
+from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import command, container, subcommand
 
 OBJ_SHARED_INTEGERS = 10000          # Redis shares the objects of integers 0..9999
 OBJ_SHARED_REFCOUNT = 2147483647     # ... and reports INT_MAX as their refcount
 LFU_INIT_VAL = 5                     # a new key's LFU counter
-EMBSTR_SIZE_LIMIT = 44               # strings up to this size are "embstr"
-
-
-# ---------------------------------------------------------------- registries
-
-def string_encoding(value) -> str:
-    """What Redis's tryObjectEncoding would have chosen for a string set whole."""
-    if type(value) is bytearray:
-        return "raw"                 # changed in place by APPEND/SETRANGE
-    if len(value) <= 20 and parse_int64(value) is not None:
-        return "int"
-    return "embstr" if len(value) <= EMBSTR_SIZE_LIMIT else "raw"
-
-
-OBJECT_ENCODINGS = {bytes: string_encoding, bytearray: string_encoding}
-VALUE_COPIERS = {bytes: lambda v: v, bytearray: bytearray}
-
-
-def copy_value(value):
-    copier = VALUE_COPIERS.get(type(value))
-    return copier(value) if copier is not None else _copy.deepcopy(value)
 
 
 # ---------------------------------------------------------------- lookups

@@ -11,36 +11,16 @@ non-blocking form does; only when every key is empty do they wait, through
 commands/server/blocking.py, with a `serve(key)` closure that performs the pop when a writer
 makes the key ready.
 """
-import collections
 from itertools import islice
 
+from commands.data.index_range import clamp_range
+from commands.data.list_type import ListValue
+from commands.families.typed_lookup import typed_lookups
 from commands.server.args import SYNTAX_ERROR, int_arg, positive_long_arg
 from commands.server.blocking import block, can_block, parse_timeout, pop_first_or_block
-from commands.data.index_range import clamp_range
 from commands.server.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.server.resp import NULL_ARRAY, OK, ReplyError
 from commands.server.table import command
-from commands.families.typed_lookup import typed_lookups
-from commands.data.value_types import register_type
-
-
-class ListValue(collections.deque):
-    """A Redis list."""
-    __slots__ = ()
-
-
-
-
-def _list_from_plain(plain):
-    if type(plain) is not list or any(type(item) is not bytes for item in plain):
-        raise ValueError("bad list payload")
-    return ListValue(plain)
-
-
-# Redis 7.0 reports every list as a quicklist.
-register_type(ListValue, "list", lambda value: "quicklist", ListValue, list, _list_from_plain)
-
-
 
 # ---------------------------------------------------------------- helpers
 

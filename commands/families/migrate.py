@@ -43,9 +43,9 @@ import hiredis
 from gevent import socket as gsocket
 from gevent.monkey import get_original
 
-from commands.server.args import SYNTAX_ERROR, int_arg
-from commands.families.dump import dump_payload
 from commands.data.keyspace import now_ms
+from commands.families.dump import dump_payload
+from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import command
 

@@ -23,8 +23,8 @@ import random
 
 from sortedcontainers import SortedList
 
-from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.data.glob import matcher
+from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
 
 INVALID_CURSOR = "ERR invalid cursor"

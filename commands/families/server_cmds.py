@@ -8,6 +8,7 @@ import time
 
 from loguru import logger
 
+from commands.data.value_types import OBJECT_ENCODINGS, string_encoding
 from commands.server import info
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import OK, Raw, ReplyError, Status, Verbatim
@@ -243,32 +244,11 @@ def _debug_object(c, argv):
     value = ks.peek(key)
     if value is None:
         raise ReplyError("ERR no such key")
-    encoding = string_encoding(value) if type(value) in (bytes, bytearray) else \
-        getattr(value, "encoding", "raw")
+    encoding = OBJECT_ENCODINGS[type(value)](value)
     return Status("Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d "
                   "lru_seconds_idle:%d" % (id(value), encoding, _serialized_length(value),
                                            ks.lru.get(key, ks.lru_clock) & 0xFFFFFF,
                                            ks.idle_seconds(key)))
-
-
-def string_encoding(value) -> str:
-    """Redis's encoding of a string value: int, embstr (<= 44 bytes) or raw.
-
-    A value changed in place (APPEND, SETRANGE: a bytearray here) is raw, as in Redis.
-    """
-    if type(value) is bytearray:
-        return "raw"
-    if len(value) <= 20 and _is_canonical_int(value):
-        return "int"
-    return "embstr" if len(value) <= 44 else "raw"
-
-
-def _is_canonical_int(value: bytes) -> bool:
-    try:
-        number = int(value)
-    except ValueError:
-        return False
-    return b"%d" % number == value and -2 ** 63 <= number < 2 ** 63
 
 
 def _serialized_length(value) -> int:

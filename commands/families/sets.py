@@ -1,97 +1,26 @@
 """Set commands: SADD SREM SPOP SMOVE, the algebra (SINTER SUNION SDIFF, their STORE forms,
 SINTERCARD) and SSCAN, with Redis 7.0 semantics.
 
-A set value is an `RSet`: a Python set of bytes members with two slots.
-
-* `intset` mirrors Redis 7.0's encoding. A set is created as an intset when its first
-  member is a canonical 64-bit integer and becomes a hashtable for good once a
-  non-integer member arrives or it grows past set-max-intset-entries. A set built whole
-  (the STORE commands, SPOP's rebuild, RESTORE) is an intset iff all its members are
-  integers and it is small enough -- which is what Redis's createIntsetObject + adds
-  amount to. The encoding is visible beyond OBJECT ENCODING: an intset is kept sorted,
-  so Redis lists its members in numeric order, and we do the same (members_in_order).
-* `index` is the optional hash-ordered index (commands/families/scanning.py) used to scan and
-  sample big sets; the mutators below keep it current.
-
-A subclass rather than a plain set so the type is told apart from other values in O(1)
-and the flag travels with the value through RENAME and COPY (RESTORE recomputes it,
-as Redis does when it loads a set).
+A set value is an `RSet` (commands/data/set_type.py); the mutators below keep its
+intset flag and its scan index current.
 """
-from commands.server.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, positive_long_arg,
-                           ranged_int_arg)
 from commands.data.keyspace import WRONGTYPE
-from commands.server.numkeys import numkeys_finder, parse_intercard_limit
 from commands.data.numbers import parse_int64
-from commands.server.resp import ReplyError, SetReply
+from commands.data.set_type import RSet, is_integer, members_in_order, new_set
 from commands.families.scanning import (drop_index_if_small, parse_cursor, parse_scan_options,
-                               random_member, random_members, scan_collection)
-from commands.server.table import command
+                                        random_member, random_members, scan_collection)
 from commands.families.typed_lookup import typed_lookups
-from commands.data.value_types import register_type
+from commands.server.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, positive_long_arg,
+                                  ranged_int_arg)
+from commands.server.numkeys import numkeys_finder, parse_intercard_limit
+from commands.server.resp import ReplyError, SetReply
+from commands.server.table import command
 
-SET_MAX_INTSET_ENTRIES = 512          # Redis 7.0's default (CONFIG; RESTORE uses it)
 SPOP_MOVE_STRATEGY_MUL = 5            # t_set.c: when SPOP keeps the few and rebuilds
-
-
-class RSet(set):
-    __slots__ = ("intset", "index")
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.intset = False
-        self.index = None
-
-
-def _copy_set(value):
-    """COPY: an independent set in the same encoding (Redis's setTypeDup)."""
-    copy = RSet(value)
-    copy.intset = value.intset
-    return copy
-
-
-
 
 def max_intset_entries(c) -> int:
     # The values dict, not settings.set_max_intset_entries (see hashes.limits).
     return c.server.settings.values["set-max-intset-entries"]
-
-
-def is_integer(member) -> bool:
-    """Redis's isSdsRepresentableAsLongLong: canonical 64-bit decimal only."""
-    return parse_int64(member) is not None
-
-
-def new_set(members, max_entries) -> RSet:
-    """A set built whole, in the encoding Redis would give it (see the module doc)."""
-    s = RSet(members)
-    s.intset = len(s) <= max_entries and all(parse_int64(m) is not None for m in s)
-    return s
-
-
-def members_in_order(s) -> list:
-    """The members in the order Redis lists them: numeric for an intset."""
-    if s.intset:
-        return sorted(s, key=int)
-    return list(s)
-
-
-def _set_to_plain(s) -> list:
-    return list(s)
-
-
-def _set_from_plain(plain) -> RSet:
-    """RESTORE: like Redis loading a set, an intset iff the members allow it (with the
-    default limit: a payload carries no CONFIG); duplicates mean a corrupt payload."""
-    if type(plain) is not list or not all(type(m) is bytes for m in plain):
-        raise TypeError("a set payload holds a list of bytes")
-    s = new_set(plain, SET_MAX_INTSET_ENTRIES)
-    if len(s) != len(plain):
-        raise ValueError("duplicate set members")
-    return s
-
-
-register_type(RSet, "set", lambda s: "intset" if s.intset else "hashtable", _copy_set,
-              _set_to_plain, _set_from_plain, unordered=True)
 
 
 # ---------------------------------------------------------------- lookups and mutators

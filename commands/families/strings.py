@@ -10,10 +10,10 @@ looks at the key, INCRBY parses its increment before it checks the key's type).
 """
 from fractions import Fraction
 
-from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.data.keyspace import WRONGTYPE, now_ms
 from commands.data.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, add_long_double,
-                              format_long_double, parse_int64, parse_long_double)
+                                   format_long_double, parse_int64, parse_long_double)
+from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError
 from commands.server.table import command
 

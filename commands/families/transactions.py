@@ -7,8 +7,8 @@ marks a client `dirty_cas` when a key it watches changes, and EXEC then runs not
 returns a null array. A watched key that expires before EXEC counts as changed, as in
 Redis 7.
 """
-from commands.server.executor import call
 from commands.data.keyspace import now_ms
+from commands.server.executor import call
 from commands.server.resp import NULL_ARRAY, OK, ReplyError
 from commands.server.table import command
 
@@ -35,19 +35,19 @@ def exec_(c, argv):
         c.dirty_cas = True
     if c.multi_error or c.dirty_cas:
         aborted = c.multi_error
-        discard_transaction(c)
+        c.discard_transaction()
         if aborted:
             raise ReplyError(EXECABORT)
         return NULL_ARRAY
     queued = c.multi
-    unwatch_all(c)
+    c.unwatch_all()
     # The client stays "in MULTI" while the queue runs, as in Redis (ASKING, for one,
     # holds for the whole transaction).
     c.multi = []
     try:
         replies = [call(c, cmd, argv) for cmd, argv in queued]
     finally:
-        discard_transaction(c)
+        c.discard_transaction()
     return replies
 
 
@@ -56,7 +56,7 @@ def exec_(c, argv):
 def discard(c, argv):
     if c.multi is None:
         raise ReplyError("ERR DISCARD without MULTI")
-    discard_transaction(c)
+    c.discard_transaction()
     return OK
 
 
@@ -78,19 +78,8 @@ def watch(c, argv):
          summary="Forgets about watched keys of a transaction.", since="2.2.0",
          complexity="O(1)")
 def unwatch(c, argv):
-    unwatch_all(c)
+    c.unwatch_all()
     return OK
-
-
-def discard_transaction(c) -> None:
-    c.multi = None
-    c.multi_error = False
-    unwatch_all(c)
-
-
-def unwatch_all(c) -> None:
-    c.server.keyspace.unwatch_all(c)
-    c.dirty_cas = False
 
 
 def watched_key_expired(c) -> bool:

@@ -9,20 +9,16 @@ a flat array in RESP2 and an array of [member, score] pairs in RESP3, as Redis 7
 """
 import random
 
-from commands.server.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, positive_long_arg,
-                           ranged_int_arg)
-from commands.server.blocking import parse_timeout, pop_first_or_block
 from commands.data.numbers import NOT_FLOAT
+from commands.data.zset_type import ZSet, listpack_limits, parse_score
+from commands.families.scanning import parse_cursor, parse_scan_options, scan_collection
+from commands.families.typed_lookup import typed_lookups
+from commands.server.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, positive_long_arg,
+                                  ranged_int_arg)
+from commands.server.blocking import parse_timeout, pop_first_or_block
 from commands.server.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.server.resp import ReplyError, format_double
-from commands.families.scanning import parse_cursor, parse_scan_options, scan_collection
 from commands.server.table import command
-from commands.families.typed_lookup import typed_lookups
-from commands.data.value_types import register_type
-from commands.data.zset_type import ZSet, listpack_limits, parse_score
-
-register_type(ZSet, "zset", lambda z: "skiplist" if z.skiplist else "listpack", ZSet.copy,
-              ZSet.to_plain, ZSet.from_plain)
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 

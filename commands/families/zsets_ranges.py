@@ -9,12 +9,12 @@ The argument handling follows Redis's zrangeGenericCommand step by step, because
 order of its checks decides which error a client sees: options first, then conflicting
 options, then the range itself, and only then the key.
 """
-from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.data.index_range import clamp_range
-from commands.server.resp import ReplyError
-from commands.server.table import command
 from commands.data.zset_type import ZSet, parse_lex_range, parse_score_range
 from commands.families.zsets import pairs_reply, read_zset, store_zset, write_zset
+from commands.server.args import SYNTAX_ERROR, int_arg
+from commands.server.resp import ReplyError
+from commands.server.table import command
 
 NOT_FLOAT_RANGE = "ERR min or max is not a float"
 NOT_LEX_RANGE = "ERR min or max not valid string range item"

@@ -8,13 +8,13 @@ ZINTER, which also fixes the order in which SUM adds the scores.
 The steps follow Redis's zunionInterDiffGenericCommand in order, because that order
 decides which error a client sees: numkeys, then the keys (WRONGTYPE), then the options.
 """
-from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.data.keyspace import TYPE_NAMES, WRONGTYPE
+from commands.data.zset_type import ZSet, parse_score
+from commands.families.zsets import pairs_reply, store_zset
+from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.numkeys import numkeys_finder, parse_intercard_limit
 from commands.server.resp import ReplyError
 from commands.server.table import command
-from commands.data.zset_type import ZSet, parse_score
-from commands.families.zsets import pairs_reply, store_zset
 
 UNION, INTER, DIFF = "union", "inter", "diff"
 

@@ -13,7 +13,7 @@ get a "sunsubscribe" message (PubSubHub.cron, commands/pubsub/channels.py).
 
 Registry, reply encoding and delivery are shared with classic Pub/Sub (commands/pubsub/channels.py).
 """
-from commands.pubsub.channels import SHARD, propagate, subscribe_many, unsubscribe_many
+from commands.pubsub.hub import SHARD, propagate, subscribe_many, unsubscribe_many
 from commands.server.resp import ReplyError
 from commands.server.table import command
 
@@ -27,7 +27,7 @@ _CHANNELS = (1, -1, 1)              # every argument is a channel, routed like a
 def ssubscribe(c, argv):
     # Unlike SUBSCRIBE, not even inside MULTI (Redis's ssubscribeCommand): EXEC runs its
     # commands with c.multi set.
-    if getattr(c, "deny_blocking", False) or c.multi is not None:
+    if c.deny_blocking or c.multi is not None:
         raise ReplyError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
     return subscribe_many(c, SHARD, argv[1:])
 

@@ -41,12 +41,12 @@ import gevent
 from loguru import logger
 
 from cluster.slots import CLUSTER_SLOTS
+from commands.data.keyspace import slot_of
 from commands.replication import snapshot
+from commands.replication.backlog import ReplBacklog
+from commands.replication.propagation import Propagator, encode_command
 from commands.server.blocking import block, can_block, finish
 from commands.server.executor import lookup_command
-from commands.data.keyspace import slot_of
-from commands.replication.propagation import Propagator, encode_command
-from commands.replication.backlog import ReplBacklog
 from commands.server.resp import ReplyError
 
 SYNC_QUEUE_LIMIT = 1024 * 1024     # snapshot pauses while more is queued for the replica

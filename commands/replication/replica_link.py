@@ -27,10 +27,10 @@ import hiredis
 from loguru import logger
 
 from commands.replication import snapshot
+from commands.replication.backlog import ReplBacklog
+from commands.replication.propagation import encode_command
 from commands.server.connection import Client
 from commands.server.executor import process_command
-from commands.replication.propagation import encode_command
-from commands.replication.backlog import ReplBacklog
 
 CONNECT_TIMEOUT = 5.0
 REPL_TIMEOUT = 60.0                # repl-timeout: a master silent this long is gone

@@ -7,6 +7,7 @@ Replication (commands/replication/master.py) and, on a replica, its ReplicaLink
 import time
 
 from commands.data.numbers import NOT_INTEGER, parse_int64
+from commands.server import info
 from commands.server.resp import OK, Raw, ReplyError
 from commands.server.table import command
 
@@ -110,6 +111,8 @@ def role(c, argv):
 def info_lines(server) -> list:
     """The INFO replication section, field for field as redis-server 7.0.15."""
     repl = server.replication
+    if repl is None:
+        return info.idle_replication(server)
     link = repl.link
     lines = []
     if link is None:
@@ -152,3 +155,6 @@ def info_lines(server) -> list:
               % (backlog.first_byte_offset if backlog is not None else 0),
               "repl_backlog_histlen:%d" % (backlog.histlen if backlog is not None else 0)]
     return lines
+
+
+info.register_section("replication", info_lines)

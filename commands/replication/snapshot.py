@@ -17,7 +17,7 @@ each of them before loading the chunk's keys, so whatever it applied for those s
 before (commands queued ahead of the chunk) is replaced by the master's state as of the
 moment the chunk was built. Only non-empty slots have an entry. `entries` is flat,
 four items per key: key, type (0 for a string, else the type name of the value codec in
-commands/families/dump.py), plain value, absolute expire time in unix ms (0: none).
+commands/data/value_codec.py), plain value, absolute expire time in unix ms (0: none).
 
 `E` ends the snapshot and carries the master's replication offset at that moment: the
 replica's offset from then on.
@@ -27,8 +27,8 @@ Pure functions over a Keyspace: no sockets, no greenlets.
 import msgpack
 
 from cluster.slots import CLUSTER_SLOTS
-from commands.families.dump import value_from_plain, value_to_plain
 from commands.data.keyspace import now_ms
+from commands.data.value_codec import value_from_plain, value_to_plain
 
 CHUNK_BUDGET = 64 * 1024          # bytes of packed slots per chunk (whole slots: may exceed)
 

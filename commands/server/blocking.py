@@ -84,7 +84,7 @@ def parse_timeout(arg: bytes) -> float:
 
 def can_block(c) -> bool:
     """Blocking is denied inside MULTI/EXEC (c.multi is a list while EXEC runs)."""
-    return c.multi is None and not getattr(c, "deny_blocking", False)
+    return c.multi is None and not c.deny_blocking
 
 
 # ---------------------------------------------------------------- blocking

@@ -34,17 +34,22 @@ CLOSE_FLUSH_SECONDS = 5.0              # how long the last replies may take befo
 class Client:
     """A connected client and everything Redis keeps per client."""
 
-    def __init__(self, server, sock, address, parser):
+    def __init__(self, server, sock=None, address=None, parser=None):
+        """With no socket this is Redis's "fake client" (fd -1): it runs commands for
+        the node itself (loading an AOF, tests) and never reads or writes."""
         self.server = server
         self.sock = sock
         self.id = server.new_client_id()
-        self.addr_text = "%s:%d" % address[:2]
-        try:
-            laddr = sock.getsockname()
-            self.laddr_text = "%s:%d" % laddr[:2]
-        except OSError:
-            self.laddr_text = "?:0"
-        self.fd = sock.fileno()
+        self.addr_text = "%s:%d" % address[:2] if address else ""
+        self.laddr_text = ""
+        self.fd = -1
+        if sock is not None:
+            try:
+                laddr = sock.getsockname()
+                self.laddr_text = "%s:%d" % laddr[:2]
+            except OSError:
+                self.laddr_text = "?:0"
+            self.fd = sock.fileno()
         self.parser = parser
         self.name = None
         self.lib_name = None
@@ -58,6 +63,7 @@ class Client:
         self.multi_error = False      # a queued command was rejected: EXEC aborts
         self.watched = {}             # WATCHed key -> it existed when watched
         self.dirty_cas = False        # a WATCHed key changed
+        self.deny_blocking = False    # BLPOP & co answer at once (the master link; scripts)
         self.asking = False
         self.readonly = False
         self.no_evict = False         # CLIENT NO-EVICT (shown in CLIENT LIST; never evicted)
@@ -82,6 +88,18 @@ class Client:
         self.prop_depth = 0           # nesting of call() (EXEC) for the propagation unit
         self.prop_unit = None         # argvs this client's running command propagates
         self.argv = None              # the running command's argv, while propagating
+
+    # ------------------------------------------------------------ transaction state
+
+    def discard_transaction(self) -> None:
+        """Out of MULTI, nothing queued, nothing watched (Redis's discardTransaction)."""
+        self.multi = None
+        self.multi_error = False
+        self.unwatch_all()
+
+    def unwatch_all(self) -> None:
+        self.server.keyspace.unwatch_all(self)
+        self.dirty_cas = False
 
     # ------------------------------------------------------------ the loop
 

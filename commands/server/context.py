@@ -8,6 +8,8 @@ import collections
 import os
 import time
 
+from commands.server.table import all_commands
+
 METRIC_SAMPLES = 16               # Redis's STATS_METRIC_SAMPLES: instantaneous_* averages
 
 
@@ -60,7 +62,6 @@ class Server:
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT."""
-        from commands.server.table import all_commands
         for cmd in all_commands():
             for c in [cmd, *cmd.subcommands.values()]:
                 c.calls = c.rejected_calls = c.failed_calls = 0

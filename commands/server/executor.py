@@ -82,8 +82,7 @@ def process_command(client, argv):
             if cmd.name == "exec":
                 # Redis discards the transaction with the redirection (processCommand):
                 # the client is out of MULTI, as after any EXEC.
-                from commands.families.transactions import discard_transaction
-                discard_transaction(client)
+                client.discard_transaction()
             return reject(client, error, cmd)
 
     # Keyed writes were redirected to the master above; what is left is keyless.

@@ -14,6 +14,8 @@ import resource
 import sys
 import time
 
+from commands.server.table import all_commands
+
 REDIS_VERSION = "7.0.15"      # the Redis version whose behaviour the node reproduces
 
 # Section order of Redis's genRedisInfoString; INFO prints sections in this order whatever
@@ -212,10 +214,9 @@ def _stats(server):
     ]
 
 
-def _replication(server):
-    if server.replication is not None:
-        from commands.replication.replication_cmds import info_lines
-        return info_lines(server)
+def idle_replication(server):
+    """The replication section of a node without a Replication object (unit tests); the
+    replication layer registers the real one (register_section)."""
     return [
         "role:%s" % server_role(server),
         "connected_slaves:0",
@@ -252,7 +253,6 @@ def _modules(server):
 
 
 def _commandstats(server):
-    from commands.server.table import all_commands
     lines = []
     for top in all_commands():
         for cmd in (top, *top.subcommands.values()):
@@ -293,6 +293,13 @@ def _avg_ttl(ks) -> int:
 
 
 _GENERATORS = {"server": _server, "clients": _clients, "memory": _memory,
-               "persistence": _persistence, "stats": _stats, "replication": _replication,
+               "persistence": _persistence, "stats": _stats, "replication": idle_replication,
                "cpu": _cpu, "modules": _modules, "commandstats": _commandstats,
                "errorstats": _errorstats, "cluster": _cluster, "keyspace": _keyspace}
+
+
+def register_section(name: str, generate_lines) -> None:
+    """Let a layer above fill a section: generate_lines(server) -> list of 'field:value'
+    lines (replication and persistence register theirs when imported)."""
+    assert name in ALL_SECTIONS, name
+    _GENERATORS[name] = generate_lines

@@ -2,8 +2,8 @@
 key finder COMMAND GETKEYS and routing use, numkeys itself, the MPOP option tail and the
 LIMIT of SINTERCARD/ZINTERCARD.
 """
-from commands.server.args import SYNTAX_ERROR
 from commands.data.numbers import parse_int64
+from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import ReplyError
 
 

@@ -8,6 +8,8 @@ import fnmatch
 import os
 from dataclasses import dataclass
 
+from commands.server.resp import split_args
+
 
 class SettingError(ValueError):
     """A value Redis would refuse; the message is Redis's reason text."""
@@ -98,7 +100,6 @@ def parse_output_buffer_limits(text: str) -> dict:
     """'<class> <hard> <soft> <soft_seconds> ...' -> the classes given (Redis's
     setConfigClientOutputBufferLimitOption: the whole value is checked before any of it
     applies; classes not named keep their limits)."""
-    from commands.server.resp import split_args
     try:
         words = [w.decode() for w in split_args(text.encode())]
     except (ValueError, UnicodeDecodeError):
@@ -259,7 +260,6 @@ class Settings:
 
 def parse_config_file(path: str) -> list:
     """(line number, name, value) for each directive of a redis.conf-style file."""
-    from commands.server.resp import split_args
     directives = []
     with open(path, "rb") as f:
         for number, raw in enumerate(f, 1):

@@ -8,8 +8,8 @@ hashtables get property checks instead.
 """
 import pytest
 
-from tests.differential.collections_util import (check_restored_copies, check_unordered,
-                                                  full_scan, pairs, plain, resp3)
+from tests.differential.collections_util import (check_restored_copies, check_unordered, full_scan,
+                                                 pairs, plain, resp3)
 
 I64_MAX = "9223372036854775807"
 I64_MIN = "-9223372036854775808"

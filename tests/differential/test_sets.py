@@ -7,8 +7,8 @@ hashtables get property checks. Multi-key commands use keys with one hash tag.
 """
 import pytest
 
-from tests.differential.collections_util import (check_restored_copies, check_unordered,
-                                                  full_scan, plain, resp3, unordered)
+from tests.differential.collections_util import (check_restored_copies, check_unordered, full_scan,
+                                                 plain, resp3, unordered)
 
 I64_MAX = "9223372036854775807"
 I64_MIN = "-9223372036854775808"

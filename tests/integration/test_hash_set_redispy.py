@@ -8,7 +8,6 @@ keys are found through COMMAND GETKEYS, as its key positions move).
 import pytest
 import redis
 
-
 # ---------------------------------------------------------------- hashes
 
 def test_hash_basics(r):

@@ -3,9 +3,9 @@ timeouts, and the cluster hooks that end waits with -MOVED / -CLUSTERDOWN."""
 import gevent
 import pytest
 
-from commands.server.blocking import (block, handle_clients_blocked_on_keys, parse_timeout,
-                               unblock_all, unblock_client, unblock_clients_on_slot)
 from commands.data.keyspace import Keyspace, slot_of
+from commands.server.blocking import (block, handle_clients_blocked_on_keys, parse_timeout,
+                                      unblock_all, unblock_client, unblock_clients_on_slot)
 from commands.server.resp import NULL_ARRAY, ReplyError
 
 
@@ -27,6 +27,7 @@ class FakeClient:
     def __init__(self, server):
         self.server = server
         self.multi = None
+        self.deny_blocking = False
         self.sock = None
 
 

@@ -2,20 +2,21 @@
 corrupt, truncated, foreign or re-versioned payloads with Redis's two error texts.
 
 The round-trip tests are driven by the codec registry: every type registered with
-commands.families.dump.register_value_codec is covered, built by real commands from SAMPLES. A
+commands.data.value_codec.register_value_codec is covered, built by real commands from SAMPLES. A
 registered type without a sample fails (add one); a sample whose command does not exist
 yet is skipped.
 """
-import types
 
 import msgpack
 import pytest
 
 from commands import load_all_commands
+from commands.data import value_codec
+from commands.data.keyspace import TYPE_NAMES, Keyspace
 from commands.families import dump
+from commands.server.connection import Client
 from commands.server.context import Server
 from commands.server.executor import call, lookup_command
-from commands.data.keyspace import TYPE_NAMES, Keyspace
 from commands.server.resp import ReplyError
 from commands.server.settings import Settings
 
@@ -42,10 +43,7 @@ SAMPLES = {
 
 def _client():
     server = Server(Settings(), Keyspace())
-    return types.SimpleNamespace(server=server, resp3=False, asking=False, multi=None,
-                                 multi_error=False, authenticated=True, watched={},
-                                 dirty_cas=False, pubsub_mode=False, monitor=False,
-                                 addr_text="127.0.0.1:1", last_command=None)
+    return Client(server)
 
 
 def _run(c, *args):
@@ -60,7 +58,7 @@ def _run(c, *args):
 
 
 def _cases():
-    for type_name in sorted(dump.registered_types()):
+    for type_name in sorted(value_codec.registered_types()):
         for case_id, commands in SAMPLES.get(type_name, [("no-sample", None)]):
             yield pytest.param(type_name, commands, id="%s-%s" % (type_name, case_id))
 
@@ -86,7 +84,7 @@ def test_round_trip_every_registered_type(type_name, commands):
         assert restored is not original
     assert TYPE_NAMES[type(restored)] == type_name
     assert dump.value_digest(restored, False) == dump.value_digest(original, False)
-    if not dump.registered_types()[type_name].unordered:
+    if not value_codec.registered_types()[type_name].unordered:
         assert dump.dump_payload(restored) == payload
     # The restored value is independent of the original.
     _run(c, "DEL", "k")
@@ -95,9 +93,9 @@ def test_round_trip_every_registered_type(type_name, commands):
 
 def test_every_value_type_has_a_codec():
     """A type without a codec cannot be DUMPed or MIGRATEd (resharding would fail on
-    its keys): its module must call commands.families.dump.register_value_codec."""
+    its keys): its module must call commands.data.value_codec.register_value_codec."""
     missing = sorted({name for cls, name in TYPE_NAMES.items()
-                      if cls not in dump._BY_CLASS})
+                      if cls not in value_codec._BY_CLASS})
     assert not missing, "no DUMP codec registered for: %s" % ", ".join(missing)
 
 
@@ -180,29 +178,29 @@ def test_an_empty_collection_is_bad_data_format():
     class Bag(list):
         pass
 
-    dump.register_value_codec("test-bag", Bag, list, Bag)
+    value_codec.register_value_codec("test-bag", Bag, list, Bag)
     try:
         assert dump.load_payload(dump.dump_payload(Bag([b"a"]))) == [b"a"]
         body = msgpack.packb(["test-bag", []], use_bin_type=True)
         assert _bad_payload(dump.seal(body)) == dump.BAD_FORMAT
     finally:
-        dump._BY_NAME.pop("test-bag")
-        dump._BY_CLASS.pop(Bag)
+        value_codec._BY_NAME.pop("test-bag")
+        value_codec._BY_CLASS.pop(Bag)
 
 
 def test_unordered_types_digest_independently_of_order():
     class Members(list):
         pass
 
-    dump.register_value_codec("test-members", Members, list, Members, unordered=True)
+    value_codec.register_value_codec("test-members", Members, list, Members, unordered=True)
     try:
         a = Members([b"x", b"y", b"z"])
         b = Members([b"z", b"x", b"y"])
         assert dump.value_digest(a, False) == dump.value_digest(b, False)
         assert dump.value_digest(a, False) != dump.value_digest(Members([b"x"]), False)
     finally:
-        dump._BY_NAME.pop("test-members")
-        dump._BY_CLASS.pop(Members)
+        value_codec._BY_NAME.pop("test-members")
+        value_codec._BY_CLASS.pop(Members)
 
 
 def test_a_type_without_codec_cannot_be_dumped():

@@ -8,7 +8,7 @@ import pytest
 
 from commands.data.glob import match
 from commands.data.numbers import (format_long_double, parse_int64, parse_long_double,
-                              round_long_double)
+                                   round_long_double)
 from commands.families.strings import _lcs_at, lcs_rows
 
 

@@ -1,14 +1,14 @@
 """What commands leave in the replication stream: verbatim writes, rewrites of the
 non-deterministic ones, expiry DELs, MULTI/EXEC units, nothing for reads and no-ops."""
-import types
 
 import hiredis
 
 from commands import load_all_commands
-from commands.server.context import Server
-from commands.server.executor import call, lookup_command
 from commands.data.keyspace import Keyspace, now_ms
 from commands.replication.master import Replication
+from commands.server.connection import Client
+from commands.server.context import Server
+from commands.server.executor import call, lookup_command
 from commands.server.resp import ReplyError
 from commands.server.settings import Settings
 
@@ -19,11 +19,7 @@ def _setup():
     server = Server(Settings(), Keyspace())
     repl = Replication(server)
     repl.create_backlog()
-    client = types.SimpleNamespace(
-        server=server, resp3=False, asking=False, multi=None, multi_error=False,
-        authenticated=True, watched={}, dirty_cas=False, pubsub_mode=False, monitor=False,
-        addr_text="127.0.0.1:1", last_command=None, prop_depth=0, prop_unit=None,
-        argv=None, propagate_as=None, woff=0, is_master_link=False, closed=False)
+    client = Client(server)
     return server, repl, client
 
 

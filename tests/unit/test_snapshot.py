@@ -3,7 +3,7 @@ chunk within a budget, and a chunk's slot range replacing what the replica held 
 import pytest
 
 from cluster.slots import CLUSTER_SLOTS
-from commands.families import dump
+from commands.data import value_codec
 from commands.data.keyspace import Keyspace, now_ms, slot_of
 from commands.replication.snapshot import SnapshotError, encode_end, encode_slots, load_chunk
 from tests.unit.test_dump_payload import SAMPLES, _client, _run, lookup_command
@@ -30,14 +30,14 @@ def _sync(src: Keyspace, dst: Keyspace, budget=64 * 1024) -> int:
 
 
 def _plain(ks, key):
-    return dump.value_to_plain(ks.peek(key))
+    return value_codec.value_to_plain(ks.peek(key))
 
 
 def _populated():
     c = _client()
     built = []
     for type_name, cases in SAMPLES.items():
-        if type_name not in dump.registered_types():
+        if type_name not in value_codec.registered_types():
             continue
         for case_id, commands in cases:
             if lookup_command([commands[0][0].encode()])[0] is None:
@@ -62,7 +62,7 @@ def test_round_trip_of_every_registered_type_with_ttls():
     assert dst.size == src.size
     for key in keys + [b"k0", b"k2999"]:
         a, b = _plain(src, key), _plain(dst, key)
-        if dump.registered_types()[a[0]].unordered:
+        if value_codec.registered_types()[a[0]].unordered:
             a, b = (a[0], sorted(a[1])), (b[0], sorted(b[1]))
         assert a == b, key
     assert dst.expires == {keys[0]: when}

@@ -3,11 +3,11 @@ COMMAND replies built from it (no sockets)."""
 import pytest
 
 from commands import load_all_commands
-from commands.server.executor import lookup_command
 from commands.families.introspection import command_docs, command_entry, key_specs, keys_of
+from commands.server.executor import lookup_command
 from commands.server.resp import ReplyError, Status, encode_one
 from commands.server.table import (ACL_CATEGORY_ORDER, COMMANDS, Command, _make, all_commands,
-                            lookup)
+                                   lookup)
 
 load_all_commands()
 

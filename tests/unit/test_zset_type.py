@@ -5,8 +5,8 @@ import math
 import pytest
 from sortedcontainers import SortedList
 
+from commands.data.zset_type import ZSet, parse_lex_range, parse_score, parse_score_range
 from commands.families.scanning import scan_collection
-from commands.data.zset_type import (ZSet, parse_lex_range, parse_score, parse_score_range)
 
 
 class CountingMember(bytes):
