@@ -15,19 +15,22 @@ import gevent.event
 from loguru import logger
 
 from cluster import nodesconf
-from cluster.bus import ClusterBus, Clock
+from cluster.bus import Clock, ClusterBus
 from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
+from cluster.operations import ClusterOperations
 from cluster.state import ClusterState
+from cluster.view import ClusterView
 from commands import load_all_commands
+from commands.data.keyspace import Keyspace
+from commands.replication.master import Replication
+from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
 from commands.server.context import Server
-from commands.data.keyspace import Keyspace
 from commands.server.listener import ClientListener
-from commands.replication.replica_link import replication_changed
-from commands.replication.master import Replication
+from commands.server.resp import ReplyError
 from commands.server.routing import Router
-from commands.server.settings import SETTINGS, Settings, SettingError, parse_config_file
+from commands.server.settings import SETTINGS, SettingError, Settings, parse_config_file
 
 USAGE = """usage: python node.py [/path/to/node.conf] [options]
 
@@ -130,16 +133,29 @@ class Node:
         self.server = Server(settings, self.keyspace)
         self.server.shutdown_requested = self.request_stop
         load_all_commands()
-        self.replication = Replication(self.server)
+        self.replication = self._build_replication()
         self.listener = ClientListener(self.server, settings.bind, settings.port)
         self.cluster_state, self.bus = self._build_cluster()
-        self.server.cluster = self.cluster_state.view
-        self.server.cluster_state = self.cluster_state
-        self.server.cluster_bus = self.bus
-        self.server.router = Router(self.cluster_state, self.keyspace, settings)
+        # The two seams between commands/ and cluster/: a read-only view, and the runner
+        # of state-machine operations (which answers a ClusterError with an error reply).
+        view = ClusterView(self.cluster_state, self.bus)
+        self.server.cluster = view
+        self.server.cluster_ops = ClusterOperations(self.cluster_state, self.bus, ReplyError)
+        self.server.router = Router(view, self.keyspace, settings)
         settings.listeners.append(self._on_setting_changed)
         self.stopped = gevent.event.Event()
         self._cron = None
+
+    def _build_replication(self) -> Replication:
+        """The replication layer, and what it hooks into: the executor hands every write
+        to its propagator, the keyspace tells it of expired and evicted keys (replicas
+        get a DEL), and a closing client may be one of its replicas."""
+        replication = Replication(self.server)
+        self.server.replication = replication
+        self.server.propagator = replication.propagator
+        self.keyspace.propagate_deletion = replication.propagate_deletion
+        self.server.close_hooks.append(replication.on_client_close)
+        return replication
 
     def _build_cluster(self):
         settings = self.settings

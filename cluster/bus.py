@@ -101,6 +101,10 @@ class ClusterBus:
         self._saving = False
         self._save_wanted = False   # nodes.conf is behind the state
         self._save_fsync = False    # ... and the next save must fsync
+        # Set while client writes may run; cleared while a manual failover pauses them
+        # (writing clients wait on it: commands/server/executor.py).
+        self.writes_resumed = gevent.event.Event()
+        self.writes_resumed.set()
         # Counters (CLUSTER INFO, benchmarks, tests).
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -175,6 +179,18 @@ class ClusterBus:
             elif kind is ReplicationChanged:
                 if self.on_replication_changed is not None:
                     self.on_replication_changed(effect)
+        self._track_write_pause()
+
+    def _track_write_pause(self) -> None:
+        """Mirror the state's manual-failover write pause in `writes_resumed`. Every
+        change of the state passes through execute() (packets, cron, commands), and the
+        cron notices a pause that timed out, so waiters wake within one cron period."""
+        paused = self.state.writes_paused(self.now_ms())
+        if paused == self.writes_resumed.is_set():
+            if paused:
+                self.writes_resumed.clear()
+            else:
+                self.writes_resumed.set()
 
     def _queue_send(self, link_id, msg: m.Message) -> None:
         link = self.links.get(link_id)

@@ -37,14 +37,14 @@ from cluster.restore import ConfigRestore
 from cluster.slots import CLUSTER_SLOTS
 from cluster.slot_config import SlotConfig
 from cluster.slot_migration import SlotMigration
-from cluster.view import ClusterView
 
 CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
 
 
 class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
                    ManualFailover, Replication, ConfigRestore, ClusterAdmin, SlotMigration):
-    """The cluster as this node sees it. ``view`` is the read-only face for commands/."""
+    """The cluster as this node sees it. commands/ reads it through cluster/view.py and
+    changes it through cluster/operations.py."""
 
     def __init__(self, config: ClusterConfig, rng: random.Random, now_ms: int,
                  hooks: DataHooks | None = None, loaded: LoadedConfig | None = None):
@@ -93,10 +93,6 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         else:
             self._restore(loaded, now_ms)
         self.update_myself_flags()
-
-    @property
-    def view(self) -> ClusterView:
-        return ClusterView(self)
 
     # ------------------------------------------------------------------
     # Entry-point plumbing

@@ -1,63 +1,115 @@
-"""The read-only view of the cluster that commands/ uses for routing and replies.
+"""The read-only view of the cluster: everything commands/ may know about it.
 
-Everything here is O(1) per call: the state keeps a 16384-entry owner table.
-commands/ must not mutate the state through this view; mutations go through
-the ClusterState methods (meet, add_slots, ...) whose effects the bus runs.
+Routing (commands/server/routing.py), INFO, Pub/Sub, ROLE and the reading CLUSTER
+subcommands see the cluster only through this object; changes go through
+cluster/operations.py. The hot path (a keyed command on a slot we serve) reads four
+things here: the slot owner table, myself, the open slots and whether the cluster is ok.
+The first three are the state's own containers and node record, which live as long as
+the process (the state updates them in place), so they are plain attributes here, as
+cheap to read as on the state itself; the rest are methods and properties.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cluster import describe
 from cluster.node_record import ClusterNode
 
 if TYPE_CHECKING:  # pragma: no cover
+    from cluster.bus import ClusterBus
     from cluster.state import ClusterState
 
 
 class ClusterView:
-    __slots__ = ("_state",)
+    __slots__ = ("_state", "_bus", "slots", "myself", "migrating_slots_to",
+                 "importing_slots_from")
 
-    def __init__(self, state: ClusterState):
+    def __init__(self, state: ClusterState, bus: ClusterBus | None = None):
         self._state = state
+        self._bus = bus                      # for the clock and link facts; None in tests
+        self.slots = state.slots             # slot -> owning master (ClusterNode) or None
+        self.myself = state.myself           # this node's record
+        self.migrating_slots_to = state.migrating_slots_to      # slot -> target node
+        self.importing_slots_from = state.importing_slots_from  # slot -> source node
+
+    def _now_ms(self) -> int:
+        return self._bus.now_ms() if self._bus is not None else 0
+
+    # ------------------------------------------------------------ slots and health
+
+    @property
+    def cluster_ok(self) -> bool:
+        """cluster_state:ok (every slot served, or cluster-require-full-coverage no)."""
+        return self._state.state_ok
 
     def slot_owner(self, slot: int) -> ClusterNode | None:
         """The master serving ``slot`` (``.name``, ``.ip``, ``.port``), or None if unassigned."""
-        return self._state.slots[slot]
-
-    def slot_owner_address(self, slot: int) -> tuple[str, str, int] | None:
-        """(node id, ip, port) of the owner, for MOVED/ASK replies."""
-        node = self._state.slots[slot]
-        return None if node is None else (node.name, node.ip, node.port)
+        return self.slots[slot]
 
     def is_mine(self, slot: int) -> bool:
-        return self._state.slots[slot] is self._state.myself
+        return self.slots[slot] is self.myself
 
-    def is_cluster_ok(self) -> bool:
-        return self._state.state_ok
-
-    def writes_paused(self, now_ms: int) -> bool:
+    def writes_paused(self) -> bool:
         """A manual failover holds client writes on this master (CLUSTER FAILOVER)."""
-        return now_ms < self._state.manual_failover_pause_until_ms
+        return self._state.writes_paused(self._now_ms())
+
+    def wait_writes_resumed(self, timeout: float) -> bool:
+        """Block this greenlet until a manual failover's write pause ends (the bus sets
+        the event); False if it still holds after `timeout` seconds."""
+        if self._bus is None:
+            return True
+        return self._bus.writes_resumed.wait(timeout)
 
     @property
-    def myself(self) -> ClusterNode:
-        return self._state.myself
+    def writes_may_run(self) -> bool:
+        """The cheap check the executor makes before each write."""
+        return self._bus is None or self._bus.writes_resumed.is_set()
+
+    # ------------------------------------------------------------ nodes
 
     @property
     def my_role(self) -> str:
         """'master' or 'slave', as ROLE and INFO replication name them."""
-        return "master" if self._state.myself.is_master else "slave"
+        return "master" if self.myself.is_master else "slave"
 
     def my_master(self) -> ClusterNode | None:
-        me = self._state.myself
+        me = self.myself
         return None if me.is_master else self._state.nodes.get(me.master_name or "")
-
-    def migrating_to(self, slot: int) -> ClusterNode | None:
-        return self._state.migrating_slots_to.get(slot)
-
-    def importing_from(self, slot: int) -> ClusterNode | None:
-        return self._state.importing_slots_from.get(slot)
 
     def node(self, name: str) -> ClusterNode | None:
         return self._state.nodes.get(name)
+
+    def count_failure_reports(self, node_id) -> int:
+        """CLUSTER COUNT-FAILURE-REPORTS (raises ClusterError for an unknown node)."""
+        return self._state.count_failure_reports(node_id, self._now_ms())
+
+    # ------------------------------------------------------------ CLUSTER replies
+
+    def nodes_text(self) -> str:
+        return describe.cluster_nodes(self._state)
+
+    def info_text(self) -> str:
+        text = describe.cluster_info(self._state)
+        if self._bus is not None:
+            # The bus counts the links it closed for exceeding their send buffer.
+            text = text.replace("total_cluster_links_buffer_limit_exceeded:0",
+                                "total_cluster_links_buffer_limit_exceeded:%d"
+                                % self._bus.links_buffer_limit_exceeded)
+        return text
+
+    def slots_reply(self) -> list:
+        return describe.cluster_slots(self._state)
+
+    def shards_reply(self) -> list:
+        return describe.cluster_shards(self._state)
+
+    def links_reply(self) -> list:
+        return describe.cluster_links(self._state, self._bus.link_info)
+
+    def replica_lines(self, master_name: str) -> list:
+        return describe.cluster_replicas(self._state, master_name)
+
+    def connections(self) -> int:
+        """Open bus links (INFO cluster_connections)."""
+        return len(self._bus.links) if self._bus is not None else 0

@@ -1,11 +1,11 @@
 """The CLUSTER command, plus ASKING / READONLY / READWRITE.
 
 A thin layer: argument checks that need the keyspace are made here, everything about
-nodes, slots and epochs is a method of the cluster state machine (cluster/state.py and
-its mixins), which raises ClusterError with Redis's exact text. The effects a state method
-returns (send, connect, save nodes.conf...) are carried out by the bus adapter.
+nodes, slots and epochs is an operation of the cluster state machine, run through
+server.cluster_ops (cluster/operations.py: it carries out the effects and turns the
+state's ClusterError, which has Redis's exact text, into the error reply). Replies that
+describe the cluster come from the read-only view, server.cluster (cluster/view.py).
 """
-from cluster import describe
 from cluster.errors import ClusterError
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
 from commands.server.args import int_arg
@@ -79,20 +79,6 @@ _HELP = [
 ]
 
 
-def run(c, operation, *args):
-    """Call a state-machine operation with the bus clock, carry out its effects, and
-    turn its ClusterError into Redis's error reply. Returns the operation's result."""
-    server = c.server
-    bus = server.cluster_bus
-    try:
-        result = operation(*args, bus.now_ms())
-    except ClusterError as exc:
-        raise ReplyError("ERR %s" % exc) from None
-    effects = result[1] if isinstance(result, tuple) else result
-    bus.execute(effects)
-    return result
-
-
 def _wrong_number_of_arguments(argv) -> ReplyError:
     # Subcommands with optional arguments check their count themselves in Redis, and
     # name the subcommand as the client typed it.
@@ -109,46 +95,40 @@ def cluster_help(c, argv):
 
 @subcommand(CLUSTER, "info", 2, "loading stale", summary="Returns information about the state of a node.")
 def cluster_info(c, argv):
-    state = c.server.cluster_state
-    text = describe.cluster_info(state)
-    bus = c.server.cluster_bus
-    text = text.replace("total_cluster_links_buffer_limit_exceeded:0",
-                        "total_cluster_links_buffer_limit_exceeded:%d"
-                        % bus.links_buffer_limit_exceeded)
-    return Verbatim(text.encode())
+    return Verbatim(c.server.cluster.info_text().encode())
 
 
 @subcommand(CLUSTER, "nodes", 2, "loading stale", summary="Returns the cluster configuration for a node.")
 def cluster_nodes(c, argv):
-    return Verbatim(describe.cluster_nodes(c.server.cluster_state).encode())
+    return Verbatim(c.server.cluster.nodes_text().encode())
 
 
 @subcommand(CLUSTER, "myid", 2, "loading stale", summary="Returns the ID of a node.")
 def cluster_myid(c, argv):
-    return c.server.cluster_state.myself.name.encode()
+    return c.server.cluster.myself.name.encode()
 
 
 @subcommand(CLUSTER, "myshardid", 2, "loading stale", since="7.2.0",
             summary="Returns the shard ID of a node.")
 def cluster_myshardid(c, argv):
-    return c.server.cluster_state.myself.shard_id.encode()
+    return c.server.cluster.myself.shard_id.encode()
 
 
 @subcommand(CLUSTER, "slots", 2, "loading stale", summary="Returns the mapping of cluster slots to nodes.")
 def cluster_slots(c, argv):
-    return describe.cluster_slots(c.server.cluster_state)
+    return c.server.cluster.slots_reply()
 
 
 @subcommand(CLUSTER, "shards", 2, "loading stale", since="7.0.0",
             summary="Returns the mapping of cluster slots to shards.")
 def cluster_shards(c, argv):
-    return describe.cluster_shards(c.server.cluster_state)
+    return c.server.cluster.shards_reply()
 
 
 @subcommand(CLUSTER, "links", 2, "loading stale", since="7.0.0",
             summary="Returns a list of all TCP links to and from peer nodes.")
 def cluster_links(c, argv):
-    return describe.cluster_links(c.server.cluster_state, c.server.cluster_bus.link_info)
+    return c.server.cluster.links_reply()
 
 
 @subcommand(CLUSTER, "replicas", 3, "loading stale", since="5.0.0",
@@ -168,27 +148,26 @@ def cluster_slaves(c, argv):
 def cluster_replicate(c, argv):
     # The state checks Redis's conditions (known master, not myself, empty if a master);
     # its ReplicationChanged effect starts the replication link (commands/replica_link).
-    run(c, c.server.cluster_state.replicate, argv[2])
+    c.server.cluster_ops.run("replicate", argv[2])
     return OK
 
 
 def _replicas(c, argv):
-    state = c.server.cluster_state
+    view = c.server.cluster
     name = argv[2].decode("utf-8", "replace")
-    node = state.lookup_node(name)
+    node = view.node(name)
     if node is None:
         raise ReplyError("ERR Unknown node %s" % name)
     if not node.is_master:
         raise ReplyError("ERR The specified node is not a master")
-    return [line.encode() for line in describe.cluster_replicas(state, name)]
+    return [line.encode() for line in view.replica_lines(name)]
 
 
 @subcommand(CLUSTER, "count-failure-reports", 3, "admin stale",
             summary="Returns the number of active failure reports active for a node.")
 def cluster_count_failure_reports(c, argv):
-    state = c.server.cluster_state
     try:
-        return state.count_failure_reports(argv[2], c.server.cluster_bus.now_ms())
+        return c.server.cluster.count_failure_reports(argv[2])
     except ClusterError as exc:
         raise ReplyError("ERR %s" % exc) from None
 
@@ -221,28 +200,27 @@ def cluster_getkeysinslot(c, argv):
 
 @subcommand(CLUSTER, "addslots", -3, "admin stale", summary="Assigns new hash slots to a node.")
 def cluster_addslots(c, argv):
-    state = c.server.cluster_state
-    run(c, state.add_slots, argv[2:])
+    c.server.cluster_ops.run("add_slots", argv[2:])
     return OK
 
 
 @subcommand(CLUSTER, "addslotsrange", -4, "admin stale", since="7.0.0",
             summary="Assigns new hash slot ranges to a node.")
 def cluster_addslotsrange(c, argv):
-    run(c, c.server.cluster_state.add_slots_range, argv[2:])
+    c.server.cluster_ops.run("add_slots_range", argv[2:])
     return OK
 
 
 @subcommand(CLUSTER, "delslots", -3, "admin stale", summary="Sets hash slots as unbound for a node.")
 def cluster_delslots(c, argv):
-    run(c, c.server.cluster_state.del_slots, argv[2:])
+    c.server.cluster_ops.run("del_slots", argv[2:])
     return OK
 
 
 @subcommand(CLUSTER, "delslotsrange", -4, "admin stale", since="7.0.0",
             summary="Sets hash slot ranges as unbound for a node.")
 def cluster_delslotsrange(c, argv):
-    run(c, c.server.cluster_state.del_slots_range, argv[2:])
+    c.server.cluster_ops.run("del_slots_range", argv[2:])
     return OK
 
 
@@ -250,13 +228,13 @@ def cluster_delslotsrange(c, argv):
 def cluster_flushslots(c, argv):
     if c.server.keyspace.size:
         raise ReplyError("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.")
-    run(c, c.server.cluster_state.flush_slots)
+    c.server.cluster_ops.run("flush_slots")
     return OK
 
 
 @subcommand(CLUSTER, "setslot", -4, "admin stale", summary="Binds a hash slot to a node.")
 def cluster_setslot(c, argv):
-    run(c, c.server.cluster_state.set_slot, argv[2:])
+    c.server.cluster_ops.run("set_slot", argv[2:])
     return OK
 
 
@@ -267,13 +245,13 @@ def cluster_meet(c, argv):
     if len(argv) > 5:
         raise _wrong_number_of_arguments(argv)
     cport = argv[4] if len(argv) == 5 else None
-    run(c, c.server.cluster_state.meet, argv[2], argv[3], cport)
+    c.server.cluster_ops.run("meet", argv[2], argv[3], cport)
     return OK
 
 
 @subcommand(CLUSTER, "forget", 3, "admin stale", summary="Removes a node from the nodes table.")
 def cluster_forget(c, argv):
-    run(c, c.server.cluster_state.forget, argv[2])
+    c.server.cluster_ops.run("forget", argv[2])
     return OK
 
 
@@ -287,17 +265,16 @@ def cluster_reset(c, argv):
         if mode not in (b"hard", b"soft"):
             raise ReplyError("ERR syntax error")
         hard = mode == b"hard"
-    state = c.server.cluster_state
-    if state.myself.is_master and c.server.keyspace.size:
+    if c.server.cluster.myself.is_master and c.server.keyspace.size:
         raise ReplyError("ERR CLUSTER RESET can't be called with master nodes containing keys")
-    run(c, state.reset, hard)
+    c.server.cluster_ops.run("reset", hard)
     return OK
 
 
 @subcommand(CLUSTER, "saveconfig", 2, "admin stale", summary="Forces a node to save the cluster configuration to disk.")
 def cluster_saveconfig(c, argv):
     try:
-        c.server.cluster_bus.save_config_now(fsync=True)
+        c.server.cluster_ops.save_config()
     except OSError as exc:
         raise ReplyError("ERR error saving the cluster node config: %s"
                          % (exc.strerror or exc)) from None
@@ -306,13 +283,13 @@ def cluster_saveconfig(c, argv):
 
 @subcommand(CLUSTER, "set-config-epoch", 3, "admin stale", summary="Sets the configuration epoch for a new node.")
 def cluster_set_config_epoch(c, argv):
-    run(c, c.server.cluster_state.set_config_epoch, argv[2])
+    c.server.cluster_ops.run("set_config_epoch", argv[2])
     return OK
 
 
 @subcommand(CLUSTER, "bumpepoch", 2, "admin stale", summary="Advances the cluster config epoch.")
 def cluster_bumpepoch(c, argv):
-    text, _ = run(c, c.server.cluster_state.bump_epoch)
+    text = c.server.cluster_ops.run("bump_epoch")
     return Status(text)
 
 
@@ -322,7 +299,7 @@ def cluster_failover(c, argv):
     if len(argv) > 3:
         raise ReplyError("ERR unknown subcommand or wrong number of arguments for "
                          "'failover'. Try CLUSTER HELP.")
-    run(c, c.server.cluster_state.failover, argv[2] if len(argv) == 3 else None)
+    c.server.cluster_ops.run("failover", argv[2] if len(argv) == 3 else None)
     return OK
 
 

@@ -8,11 +8,10 @@ The first two behave like redis-server 7.0.15's. CLUSTER-ISOLATE is our own: the
 the tests run on have no netem and no root, so a partition is made inside the node. Cut
 node X off from the rest by isolating X on every other node and every other node on X.
 
-Each hook only sets state on the cluster state machine (cluster/admin.py); the state
-machine applies it where packets are received and sent.
+Each hook only sets state on the cluster state machine (cluster/admin.py), through
+server.cluster_ops; the state machine applies it where packets are received and sent.
 """
 from cluster import messages as m
-from cluster.errors import ClusterError
 from commands.data.numbers import parse_int64
 from commands.families.server_cmds import register_debug
 from commands.server.resp import OK, ReplyError
@@ -35,7 +34,7 @@ def debug_drop_cluster_packet_filter(c, argv):
         raise ReplyError(_NOT_INTEGER)
     if not -2 <= value < m.MESSAGE_TYPE_COUNT:
         value = -1
-    c.server.cluster_state.set_drop_packet_filter(value)
+    c.server.cluster_ops.set_drop_packet_filter(value)
     return OK
 
 
@@ -48,17 +47,11 @@ def debug_clusterlink(c, argv):
     links of myself replies +OK (there are none; 7.0.15 crashes on it)."""
     if argv[2].lower() != b"kill":
         raise _wrong_args(argv)
-    state = c.server.cluster_state
-    bus = c.server.cluster_bus
     node_id = argv[4].decode("utf-8", "replace")
     # Redis looks the node up before it looks at the direction.
-    if state.lookup_node(node_id) is None:
+    if c.server.cluster.node(node_id) is None:
         raise ReplyError("ERR Unknown node %s" % node_id)
-    try:
-        effects = state.kill_links(argv[3].decode("utf-8", "replace"), node_id, bus.now_ms())
-    except ClusterError as exc:
-        raise ReplyError("ERR %s" % exc) from None
-    bus.execute(effects)
+    c.server.cluster_ops.run("kill_links", argv[3].decode("utf-8", "replace"), node_id)
     return OK
 
 
@@ -66,25 +59,24 @@ def debug_cluster_isolate(c, argv):
     """DEBUG CLUSTER-ISOLATE <node-id> 0|1: with 1, every packet from the node is dropped
     on arrival and nothing is sent to it; links stay up, so the node sees silence (pings
     pending, then PFAIL), as behind a firewall that drops. 0 lets traffic through again."""
-    state = c.server.cluster_state
+    view = c.server.cluster
     node_id = argv[2].decode("utf-8", "replace")
     flag = parse_int64(argv[3])
     if flag not in (0, 1):
         raise ReplyError("ERR CLUSTER-ISOLATE takes 0 or 1")
-    if flag and state.lookup_node(node_id) is None:
+    if flag and view.node(node_id) is None:
         raise ReplyError("ERR Unknown node %s" % node_id)
-    if node_id == state.myself.name:
+    if node_id == view.myself.name:
         raise ReplyError("ERR Can't isolate myself")
     # Unisolating an id we no longer know is allowed: a forgotten node must not leave a
     # filter behind that cannot be removed.
-    state.isolate_node(node_id, bool(flag))
-    if not flag and state.lookup_node(node_id) is not None:
+    c.server.cluster_ops.isolate_node(node_id, bool(flag))
+    if not flag and view.node(node_id) is not None:
         # A PING sent while isolated was dropped, not delayed: unlike a firewall's drop
         # (TCP retransmits it after the heal), nothing would ever answer it, and the node
         # would stay PFAIL while its own packets arrive again. Reconnecting the outbound
         # link sends a fresh PING, keeping the pending ping's time (link_connected).
-        bus = c.server.cluster_bus
-        bus.execute(state.kill_links("to", node_id, bus.now_ms()))
+        c.server.cluster_ops.run("kill_links", "to", node_id)
     return OK
 
 

@@ -236,10 +236,8 @@ def hub(server) -> PubSubHub:
 
 def propagate(server, channel: bytes, message: bytes, sharded: bool) -> None:
     """Hand a PUBLISH (every node) or SPUBLISH (my shard) to the cluster bus."""
-    bus = server.cluster_bus
-    state = server.cluster_state
-    if bus is not None and state is not None:
-        bus.execute(state.publish(channel, message, sharded, bus.now_ms()))
+    if server.cluster_ops is not None:
+        server.cluster_ops.run("publish", channel, message, sharded)
 
 
 # ---------------------------------------------------------------- (un)subscribing

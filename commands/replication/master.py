@@ -98,10 +98,6 @@ class Replication:
         self.sync_full = self.sync_partial_ok = self.sync_partial_err = 0
         self._getack_pending = False
         self._last_ping = time.monotonic()
-        server.replication = self
-        server.propagator = self.propagator
-        server.keyspace.propagate_deletion = self._propagate_deletion
-        server.close_hooks.append(self._on_client_close)
 
     # ------------------------------------------------------------ role
 
@@ -163,7 +159,7 @@ class Replication:
         self.offset += len(data)
         self.backlog.append(data)
 
-    def _propagate_deletion(self, key: bytes) -> None:
+    def propagate_deletion(self, key: bytes) -> None:
         if self.propagator.active:
             self.propagator.add([b"DEL", key])
 
@@ -171,8 +167,8 @@ class Replication:
         """A manual failover holds writes (CLUSTER FAILOVER): the stream must stand still
         too, or the replica could never reach our offset. Redis also skips its PINGs and
         GETACKs then."""
-        state, bus = self.server.cluster_state, self.server.cluster_bus
-        return state is not None and bus is not None and state.writes_paused(bus.now_ms())
+        view = self.server.cluster
+        return view is not None and view.writes_paused()
 
     def cron(self) -> None:
         """From the server cron (100 ms): PING replicas every repl-ping-replica-period,
@@ -263,7 +259,7 @@ class Replication:
         while client.pending_push_bytes > SYNC_QUEUE_LIMIT and not client.closed:
             gevent.sleep(0.002)
 
-    def _on_client_close(self, client) -> None:
+    def on_client_close(self, client) -> None:
         replica = client.replica
         if replica is not None and replica in self.replicas:
             self.replicas.remove(replica)

@@ -12,7 +12,7 @@ The rule, applied by `call()` after every command while a replication stream exi
 * deletions without a command of their own (expiry, lazy or active; keys of a lost slot)
   are propagated as DEL through `propagate()` (keyspace.propagate_deletion), and so are
   the pops done for blocked clients, in the context of the write that served them
-  (`propagate_served`), while the blocked command itself then propagates nothing.
+  (`Propagator.served`), while the blocked command itself then propagates nothing.
 
 Everything one client command causes (the command, the commands of its EXEC, the DELs
 of keys it found expired, the blocked clients it served) forms one unit, handed to the
@@ -45,18 +45,6 @@ def propagate(server, argv) -> None:
         prop.add(argv)
 
 
-def propagate_served(client, reply) -> None:
-    """A blocked client was served by the write running now (commands/server/blocking.py): its
-    pop joins this write's unit, in order, and its own call propagates nothing."""
-    prop = getattr(client.server, "propagator", None)     # None in bare unit-test servers
-    if prop is None or not prop.active or client.prop_depth == 0:
-        return
-    client.propagate_as = []
-    forms = rewrite_for(client.last_command, client, client.argv, reply)
-    for argv in forms or ():
-        prop.add(argv)
-
-
 class Propagator:
     """Collects each client's unit and hands it to `sink(commands)`, which returns the
     stream offset after it (the offset that client's WAIT waits for)."""
@@ -67,6 +55,17 @@ class Propagator:
         self.sink = sink
         self.active = False      # a stream exists (backlog or replicas): replication sets it
         self.running = {}        # greenlet -> the client whose call() runs in it
+
+    def served(self, client, reply) -> None:
+        """A blocked client was served by the write running now (commands/server/
+        blocking.py): its pop joins this write's unit, in order, and its own call
+        propagates nothing."""
+        if not self.active or client.prop_depth == 0:
+            return
+        client.propagate_as = []
+        forms = rewrite_for(client.last_command, client, client.argv, reply)
+        for argv in forms or ():
+            self.add(argv)
 
     def begin(self, client, argv) -> None:
         if not client.prop_depth:

@@ -35,7 +35,6 @@ from gevent.event import Event
 
 from commands.data.keyspace import slot_of
 from commands.data.numbers import parse_long_double, round_long_double
-from commands.replication.propagation import propagate_served
 from commands.server.resp import NULL_ARRAY, ReplyError
 
 RECV_SIZE = 64 * 1024
@@ -189,7 +188,9 @@ def handle_clients_blocked_on_keys(ks) -> None:
                 if reply is not None:
                     if not isinstance(reply, ReplyError):
                         # The pop reaches replicas now, after the write that served it.
-                        propagate_served(waiter.client, reply)
+                        propagator = waiter.client.server.propagator
+                        if propagator is not None:
+                            propagator.served(waiter.client, reply)
                     finish(ks, waiter, reply)
                     # The served command may have emptied (or retyped) the key; the next
                     # waiter's serve() finds out and returns None.

@@ -1,8 +1,11 @@
 """What every command can reach: the node-wide state on the client side.
 
 One Server per process. It holds the settings, the keyspace, the connected clients, the
-statistics INFO reports, and the seams to the cluster (`cluster`, a read-only view set by
-node.py once the bus exists) and to routing (`router`).
+statistics INFO reports, and the handles node.py (the composition root) installs: the
+two seams to the cluster bus -- `cluster`, the read-only view (cluster/view.py), and
+`cluster_ops`, which runs state-machine operations (cluster/operations.py) -- the
+`router` (commands/server/routing.py) and the replication layer's `replication` and
+`propagator`.
 """
 import collections
 import os
@@ -28,8 +31,7 @@ class Server:
         self.last_save = int(time.time())
         self.shutdown_requested = None   # set by node.py: fn() that stops the node
         self.cluster = None           # read-only cluster view (cluster/view.py)
-        self.cluster_state = None     # the state machine, for CLUSTER subcommands
-        self.cluster_bus = None       # its gevent adapter (executes the state's effects)
+        self.cluster_ops = None       # runs cluster operations (cluster/operations.py)
         self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus
         self.pubsub = None            # the Pub/Sub registry (commands/pubsub/channels.py), on first use
         self.router = None            # fn(client, cmd, argv) -> error reply or None

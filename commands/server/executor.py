@@ -7,7 +7,6 @@ feeds MONITOR.
 """
 import time
 
-import gevent
 from loguru import logger
 
 from commands.server.blocking import handle_clients_blocked_on_keys
@@ -105,9 +104,8 @@ def process_command(client, argv):
         return QUEUED
 
     if cmd.is_write:
-        state = server.cluster_state
-        if state is not None and state.manual_failover_pause_until_ms \
-                and hold_while_writes_paused(server):
+        view = server.cluster
+        if view is not None and not view.writes_may_run and hold_while_writes_paused(view):
             # Redis processes a paused command again from the start: the failover that
             # paused it has usually made us a replica, so it gets -MOVED to the new master
             # (run here, it would be acknowledged and then lost with our data).
@@ -115,15 +113,14 @@ def process_command(client, argv):
     return call(client, cmd, argv)
 
 
-def hold_while_writes_paused(server) -> bool:
+def hold_while_writes_paused(view) -> bool:
     """A manual failover pauses writes on this master (Redis's CLIENT PAUSE WRITE): the
-    writing client waits in its own greenlet until the pause ends (at most ~10 s).
-    Returns whether it waited."""
-    state, bus = server.cluster_state, server.cluster_bus
+    writing client waits in its own greenlet until the bus says the pause ended (at most
+    ~10 s, the failover's timeout). Returns whether it waited."""
     held = False
-    while state.writes_paused(bus.now_ms()):
+    while view.writes_paused():
         held = True
-        gevent.sleep(0.01)
+        view.wait_writes_resumed(timeout=1.0)
     return held
 
 

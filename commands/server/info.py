@@ -126,8 +126,8 @@ def _server(server):
 def _clients(server):
     return [
         "connected_clients:%d" % len(server.clients),
-        "cluster_connections:%d" % (len(server.cluster_bus.links)
-                                    if server.cluster_bus is not None else 0),
+        "cluster_connections:%d" % (server.cluster.connections()
+                                    if server.cluster is not None else 0),
         "maxclients:%d" % server.settings.maxclients,
         "client_recent_max_input_buffer:0",
         "client_recent_max_output_buffer:0",

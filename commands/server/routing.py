@@ -44,23 +44,23 @@ def redirect(kind: str, slot: int, node) -> ReplyError:
 class Router:
     """Decides, per keyed command, whether this node serves it (see module docstring)."""
 
-    def __init__(self, state, keyspace, settings):
-        # `state` is the cluster state machine, read here only: its slot table, open
-        # slots and cluster health. Nothing on this path changes it.
-        self.state = state
+    def __init__(self, view, keyspace, settings):
+        # `view` is the read-only cluster view (cluster/view.py): its slot table, open
+        # slots and cluster health.
+        self.view = view
         self.keyspace = keyspace
         self.settings = settings
 
     def __call__(self, client, cmd, argv):
-        state = self.state
+        view = self.view
         # Fast path: one key, slot mine, nothing open, cluster ok.
         if cmd.first_key == 1 and cmd.last_key == 1 and len(argv) > 1 and \
                 cmd.key_finder is None:
             key = argv[1]
             # slot_of inlined for keys without "{" (123): saves a call per command.
             slot = slot_of(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
-            if state.slots[slot] is state.myself and state.state_ok and \
-                    slot not in state.migrating_slots_to:
+            if view.slots[slot] is view.myself and view.cluster_ok and \
+                    slot not in view.migrating_slots_to:
                 return None
             return self.route(client, [(cmd, argv)])
         if cmd.name == "exec":
@@ -70,8 +70,8 @@ class Router:
         return self.route(client, [(cmd, argv)])
 
     def route(self, client, commands):
-        state = self.state
-        myself = state.myself
+        view = self.view
+        myself = view.myself
         slot = -1
         owner = None
         first_key = None
@@ -92,12 +92,12 @@ class Router:
                 if first_key is None:
                     first_key = key
                     slot = this_slot
-                    owner = state.slots[slot]
+                    owner = view.slots[slot]
                     if owner is None:
                         return UNBOUND
-                    if owner is myself and slot in state.migrating_slots_to:
+                    if owner is myself and slot in view.migrating_slots_to:
                         migrating = True
-                    elif slot in state.importing_slots_from:
+                    elif slot in view.importing_slots_from:
                         importing = True
                 elif key != first_key:
                     if this_slot != slot:
@@ -112,7 +112,7 @@ class Router:
         if owner is None:
             return None                 # no keys after all (e.g. an empty EXEC)
 
-        if not state.state_ok:
+        if not view.cluster_ok:
             if pubsubshard:
                 if not self.settings.cluster_allow_pubsubshard_when_down:
                     return DOWN
@@ -126,7 +126,7 @@ class Router:
         if migrating and missing:
             if existing:
                 return TRYAGAIN
-            return redirect("ASK", slot, state.migrating_slots_to[slot])
+            return redirect("ASK", slot, view.migrating_slots_to[slot])
         if importing and (client.asking or asking_cmd):
             if multiple_keys and missing:
                 return TRYAGAIN
@@ -143,13 +143,13 @@ class Router:
         cluster went down, or the key's slot is no longer served here (Redis's
         clusterRedirectBlockedClientIfNeeded). A replica keeps READONLY readers of its
         master's slots, and an importing slot keeps its waiters."""
-        state = self.state
-        if not state.state_ok:
+        view = self.view
+        if not view.cluster_ok:
             return DOWN
         slot = slot_of(key)
-        node = state.slots[slot]
-        me = state.myself
-        if node is me or slot in state.importing_slots_from:
+        node = view.slots[slot]
+        me = view.myself
+        if node is me or slot in view.importing_slots_from:
             return None
         if node is not None and not me.is_master and me.master_name == node.name:
             return None

@@ -20,6 +20,7 @@ class FakeServer:
         self.settings = FakeSettings()
         self.net_input_bytes = 0
         self.blocked_clients = 0
+        self.propagator = None
 
 
 class FakeClient:

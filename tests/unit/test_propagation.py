@@ -18,6 +18,11 @@ load_all_commands()
 def _setup():
     server = Server(Settings(), Keyspace())
     repl = Replication(server)
+    # The wiring node.py does.
+    server.replication = repl
+    server.propagator = repl.propagator
+    server.keyspace.propagate_deletion = repl.propagate_deletion
+    server.close_hooks.append(repl.on_client_close)
     repl.create_backlog()
     client = Client(server)
     return server, repl, client
