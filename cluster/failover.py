@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from cluster import messages as m
 from cluster.effects import ReplicationChanged
+from cluster.epochs import next_epoch
 from cluster.node_record import NODE_NOFAILOVER, ClusterNode
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -193,7 +194,7 @@ class Failover:
             return
 
         if not self.failover_auth_sent:
-            self.current_epoch += 1
+            self.current_epoch = next_epoch(self.current_epoch)
             self.failover_auth_epoch = self.current_epoch
             self._log("warning", f"Starting a failover election for epoch {self.current_epoch}.")
             self.request_failover_auth()

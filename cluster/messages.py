@@ -42,6 +42,7 @@ from typing import Any, ClassVar, Union
 
 import msgpack
 
+from cluster.epochs import MAX_EPOCH
 from cluster.errors import BusProtocolError
 from cluster.slots import CLUSTER_SLOTS, SlotRange
 
@@ -302,8 +303,8 @@ def _header(value: Any) -> Header:
     state = _int(f[9], "cluster state", 1)
     return Header(
         sender=_node_id(f[0], "sender"),
-        current_epoch=_int(f[1], "currentEpoch"),
-        config_epoch=_int(f[2], "configEpoch"),
+        current_epoch=_int(f[1], "currentEpoch", MAX_EPOCH),
+        config_epoch=_int(f[2], "configEpoch", MAX_EPOCH),
         repl_offset=_int(f[3], "replication offset"),
         flags=_int(f[4], "flags", 0xFFFF),
         master_id=master,
@@ -368,7 +369,7 @@ def decode_body(body: bytes) -> Message:
         return Fail(_header(obj[1]), _node_id(obj[2], "failing node id"))
     if t == UPDATE:
         _list(obj, "UPDATE", 5)
-        return Update(_header(obj[1]), _int(obj[2], "UPDATE configEpoch"),
+        return Update(_header(obj[1]), _int(obj[2], "UPDATE configEpoch", MAX_EPOCH),
                       _node_id(obj[3], "UPDATE node id"), _slot_ranges(obj[4], "UPDATE slots"))
     if t in _HEADER_ONLY:
         _list(obj, "message", 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cluster import messages as m
+from cluster.epochs import next_epoch
 from cluster.node_record import ClusterNode
 from cluster.slots import SlotRange
 
@@ -118,7 +119,7 @@ class SlotConfig:
             return
         if sender.name <= me.name:
             return  # the other node moves; the greatest id never does
-        self.current_epoch += 1
+        self.current_epoch = next_epoch(self.current_epoch)
         me.config_epoch = self.current_epoch
         self._save(fsync=True)
         self._log("verbose", f"WARNING: configEpoch collision with node {sender.name}. "
@@ -129,7 +130,7 @@ class SlotConfig:
         me = self.myself
         max_epoch = max(self.current_epoch, *(n.config_epoch for n in self.nodes.values()))
         if me.config_epoch == 0 or me.config_epoch != max_epoch:
-            self.current_epoch += 1
+            self.current_epoch = next_epoch(self.current_epoch)
             me.config_epoch = self.current_epoch
             self._save(fsync=True)
             self._log("warning", f"New configEpoch set to {me.config_epoch}")

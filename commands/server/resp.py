@@ -1,14 +1,17 @@
 """RESP codec, no sockets: the request parser and the reply encoder.
 
-Requests are parsed by hiredis.Reader (a C parser, ~15x faster than pure Python) with two
-additions hiredis lacks, because it is a *reply* parser:
+Requests are parsed by hiredis.Reader (a C parser, ~15x faster than pure Python), which is
+a *reply* parser, so it only gets what it handles like Redis does:
 
-* inline commands (``PING\\r\\n`` typed into telnet or nc) are split here, with Redis's
-  quoting rules;
-* limits: hiredis waits forever for a declared ``$999999999999`` bulk. While a command is
-  incomplete we walk its headers ourselves (``_HeaderScanner``), so an oversized bulk or
-  multibulk count is refused at once with Redis's error, and the bytes buffered for one
-  command are capped by ``client-query-buffer-limit``.
+* hiredis sees only multibulk requests (``*``). A request that starts with any other byte
+  is an inline command (``PING\r\n`` typed into telnet or nc), split here with Redis's
+  quoting rules, whatever follows it.
+* hiredis allocates a slot per declared element the moment it reads ``*N``, and grows
+  then copies every bulk. So it never sees a count or length of five digits or more: the
+  read is handed to it only up to such a header, and the request holding the header is
+  parsed in Python (commands/server/multibulk.py) with Redis's limits and errors.
+* A request hiredis did not finish in one read, or rejected, is parsed again from its
+  first byte in Python: hiredis never carries state from one read to the next.
 
 Replies are Python values; ``encode`` turns them into RESP2 or RESP3 bytes. The value
 model: bytes = bulk string, int = integer, None = null, list/tuple = array, Status = simple
@@ -16,19 +19,20 @@ string, ReplyError = error, float = double, dict = map, SetReply = set, Verbatim
 string, Bool = boolean, Push = push message, Raw = bytes already encoded.
 """
 import math
+import re
 
 import hiredis
 
-PROTO_INLINE_MAX_SIZE = 64 * 1024  # Redis: longest inline request / header line
-PROTO_MAX_MULTIBULK = 1024 * 1024 * 1024
+from commands.server.multibulk import (PROTO_INLINE_MAX_SIZE, MultibulkCommand,
+                                       ProtocolError, QueryBufferLimit)
 
+__all__ = ["ProtocolError", "QueryBufferLimit", "RequestParser", "encode", "encode_one"]
 
-class ProtocolError(Exception):
-    """A malformed request: answer '-ERR Protocol error: <msg>' and close the client."""
-
-
-class QueryBufferLimit(Exception):
-    """One incomplete command grew past client-query-buffer-limit: close the client."""
+# Any RESP header with a count or length of 10000 or more: an aggregate (*, %, ~, >, |) or
+# a string (bulk, verbatim, blob error). It may match inside a payload too; then one
+# request is parsed in Python for nothing.
+_BIG_HEADER = re.compile(rb"[*%~>|$=!][0-9]{5}")
+_STAR = 42   # b"*"[0]
 
 
 # ---------------------------------------------------------------- reply value types
@@ -81,259 +85,154 @@ class RequestParser:
     """Turns a byte stream into commands (lists of bytes arguments).
 
     feed() one chunk, then call get() until it returns None. get() raises ProtocolError
-    or QueryBufferLimit; after that the stream is unusable and the client is closed.
+    or QueryBufferLimit after the commands that came before it; after that the stream is
+    unusable and the client is closed.
     """
 
-    __slots__ = ("_reader", "_inline", "_scanner", "_max_bulk", "_max_query", "_pending",
-                 "_head")
+    __slots__ = ("_reader", "_inline", "_command", "_max_bulk", "_max_query", "_pending",
+                 "_head", "_failed", "_python_only")
 
     def __init__(self, max_bulk_len=512 * 1024 * 1024, max_query_buffer=1024 * 1024 * 1024):
         self._reader = hiredis.Reader()
-        self._inline = bytearray()   # bytes of an inline command, or all input while inline
-        self._scanner = None         # walks the headers of an incomplete multibulk command
+        self._inline = b""           # the start of an inline command split across reads
+        self._command = None         # a MultibulkCommand parsed in Python, across reads
         self._max_bulk = max_bulk_len
         self._max_query = max_query_buffer
-        self._pending = []           # commands parsed from the last chunk
+        self._pending = []           # commands parsed, then at most one error at the end
         self._head = 0               # index in _pending of the next command get() returns
+        self._failed = False
+        self._python_only = False    # hiredis miscounted this read: Python parses the rest
 
     def set_limits(self, max_bulk_len, max_query_buffer):
         self._max_bulk = max_bulk_len
         self._max_query = max_query_buffer
 
     def feed(self, data) -> None:
-        if self._inline or (self._scanner is None and data[:1] != b"*"):
-            self._feed_inline(data)
+        if self._failed:
             return
-        self._reader.feed(data)
-        pending = self._pending
-        first_new = len(pending)
-        gets = self._reader.gets
-        error = None
+        pos, end = 0, len(data)
+        self._python_only = False
         try:
-            cmd = gets()
-            while cmd is not False:
-                pending.append(cmd)
-                cmd = gets()
-        except hiredis.ProtocolError as exc:
-            error = exc
-        try:
-            view = memoryview(data)
-            start = self._start_of_unparsed(view, pending[first_new:])
-            if error is not None:
-                self._after_hiredis_error(data, start, error)
-            elif self._reader.len() > self._max_query and (start is None or start < len(data)):
-                raise QueryBufferLimit()
-            elif start is not None and start < len(data):
-                # A command begins here and is incomplete: walk its headers for the limits.
-                self._scanner = _HeaderScanner(self._max_bulk)
-                self._scanner.scan(view[start:])
+            while pos < end:
+                if self._command is not None:
+                    pos, done = self._command.feed(data, pos)
+                    if done:
+                        if self._command.args:         # '*0' and '*-1' are ignored
+                            self._pending.append(self._command.args)
+                        self._command = None
+                elif self._inline or data[pos] != _STAR:
+                    pos = self._feed_inline(data, pos)
+                elif self._python_only:
+                    self._command = MultibulkCommand(self._max_bulk, self._max_query)
+                else:
+                    pos = self._feed_hiredis(data, pos)
         except (ProtocolError, QueryBufferLimit) as exc:
             # Reported by get() after the commands that came before it, as Redis does.
-            pending.append(exc)
+            self._pending.append(exc)
+            self._failed = True
+            self._command = None
 
-    def _start_of_unparsed(self, view, completed):
-        """Offset in this read where the bytes hiredis has not returned as commands begin,
-        or None when that is still inside a command that began in an earlier read.
-
-        Tracking this costs a little arithmetic per command, but hiredis cannot tell us:
-        it consumes a lone type byte, so its buffer can look empty mid-command.
-        """
-        start = 0
-        scanner = self._scanner
-        if scanner is not None:
-            # The first command completed now (if any) began in an earlier read.
-            scanner.scan(view)
-            if not scanner.done:
-                return None
-            self._scanner = None
-            start = scanner.consumed_in_last
-            completed = completed[1:]
-        for cmd in completed:
-            if type(cmd) is list:
-                try:
-                    start += _encoded_size(cmd)
-                except TypeError:
-                    return None                 # a nested non-bulk: get() reports it
-            elif cmd is None:
-                start += 5                      # '*-1\r\n'
-            else:
-                return None                     # not a command: get() reports it
-        return start
-
-    def _after_hiredis_error(self, data, start, exc) -> None:
-        # Redis accepts an inline command right after a multibulk one in the same read;
-        # hiredis does not. If the byte hiredis choked on starts a new command and is not
-        # '*', it is an inline command: parse the rest of the read as inline.
-        if start is not None and data[start:start + 1] not in (b"*", b""):
-            self._reader = hiredis.Reader()
-            self._scanner = None
-            self._feed_inline(bytes(data[start:]))
-            return
-        self._pending.append(ProtocolError(_hiredis_error_text(str(exc))))
+    def _feed_hiredis(self, data, pos) -> int:
+        """Parse complete requests from data[pos:] with hiredis, up to the first header it
+        must not see; return where the first request it did not finish begins (then that
+        one is parsed in Python from its first byte)."""
+        big = _BIG_HEADER.search(data, pos)
+        stop = len(data) if big is None else big.start()
+        offset = pos
+        if stop > pos:
+            reader = self._reader
+            reader.feed(data, pos, stop - pos)
+            pending = self._pending
+            parsed_before = len(pending)
+            drained = False       # hiredis said False: it holds nothing or part of a request
+            try:
+                cmd = reader.gets()
+                while cmd is not False:
+                    if type(cmd) is list:
+                        # Where the next request starts, from the canonical encoding
+                        # (hiredis refuses non-canonical headers). A non-bulk argument
+                        # (nested array, integer, ...) stops here: Python reports it.
+                        size = _encoded_size(cmd)
+                        if size < 0:
+                            break
+                        if cmd:
+                            pending.append(cmd)
+                    elif cmd is None:       # '*-1': ignored, like '*0'
+                        size = 5
+                    else:
+                        break               # not a '*' request: an inline one, see feed()
+                    offset += size
+                    cmd = reader.gets()
+                drained = True
+            except hiredis.ProtocolError:
+                pass                        # Python parses that request and says why
+            if offset != stop:
+                # hiredis holds part of a request (or choked on one): start it afresh.
+                self._reader = hiredis.Reader()
+            if offset > stop or (drained and offset < stop and data[offset] != _STAR):
+                # The sizes do not add up: hiredis took a status, verbatim or big-number
+                # element for a bulk ('*1\r\n+PING\r\n'). Redis refuses those; parse the
+                # read again in Python, which does. (A miscount that happens to land on a
+                # '*' goes unnoticed: that client's own stream is misread from there, no
+                # one else's.)
+                del pending[parsed_before:]
+                self._python_only = True
+                offset = pos
+        if offset < len(data) and data[offset] == _STAR:
+            self._command = MultibulkCommand(self._max_bulk, self._max_query)
+        return offset
 
     def get(self):
         """The next complete command (a list of bytes), or None when more input is needed."""
         pending = self._pending
-        while self._head < len(pending):
-            cmd = pending[self._head]
-            self._head += 1
-            if type(cmd) is list:
-                for arg in cmd:
-                    if type(arg) is not bytes:
-                        raise ProtocolError("expected '$', got '%s'" % _type_byte(arg))
-                if cmd:
-                    return cmd
-                continue                      # '*0': Redis silently ignores it
-            if cmd is None:                   # '*-1'
-                continue
-            if isinstance(cmd, Exception):
+        head = self._head
+        if head < len(pending):
+            cmd = pending[head]
+            self._head = head + 1
+            if type(cmd) is not list:
                 raise cmd
-            raise ProtocolError("expected '*', got '%s'" % _type_byte(cmd))
-        pending.clear()
-        self._head = 0
+            return cmd
+        if head:
+            pending.clear()
+            self._head = 0
         return None
 
-    # -- incomplete multibulk: enforce the limits hiredis does not know about
-
-    # -- inline commands
-
-    def _feed_inline(self, data) -> None:
-        buf = self._inline
-        buf += data
-        while buf:
-            if buf[:1] == b"*":
-                rest = bytes(buf)
-                buf.clear()
-                self.feed(rest)
-                return
-            nl = buf.find(b"\n")
-            if nl == -1:
-                if len(buf) > PROTO_INLINE_MAX_SIZE:
-                    self._pending.append(ProtocolError("too big inline request"))
-                return
-            line = bytes(buf[:nl])
-            del buf[:nl + 1]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            try:
-                args = split_args(line)
-            except ValueError:
-                self._pending.append(ProtocolError("unbalanced quotes in request"))
-                return
-            if args:
-                self._pending.append(args)
-
-
-class _HeaderScanner:
-    """Walks the headers of one incomplete multibulk command, skipping payloads.
-
-    It looks only at the bytes of the command hiredis is still waiting for, so the cost is
-    one step per argument, paid only for commands that span reads.
-    """
-
-    __slots__ = ("max_bulk", "line", "args_left", "skip", "done", "consumed_in_last")
-
-    def __init__(self, max_bulk):
-        self.max_bulk = max_bulk
-        self.line = bytearray()   # a header line split across reads
-        self.args_left = -1       # -1: the '*N' header is not read yet
-        self.skip = 0             # payload bytes (+ CRLF) still to skip
-        self.done = False
-        self.consumed_in_last = 0
-
-    def scan(self, view) -> None:
-        pos, end = 0, len(view)
-        while pos < end and not self.done:
-            if self.skip:
-                step = min(self.skip, end - pos)
-                self.skip -= step
-                pos += step
-                if not self.skip and self.args_left == 0:
-                    self.done = True
-                continue
-            nl = bytes(view[pos:min(end, pos + PROTO_INLINE_MAX_SIZE + 2)]).find(b"\n")
-            if nl == -1:
-                self.line += view[pos:end]
-                if len(self.line) > PROTO_INLINE_MAX_SIZE:
-                    raise ProtocolError("too big %s count string"
-                                        % ("mbulk" if self.args_left < 0 else "bulk"))
-                pos = end
-                break
-            self.line += view[pos:pos + nl]
-            pos += nl + 1
-            self._header(bytes(self.line).rstrip(b"\r"))
-            self.line.clear()
-        self.consumed_in_last = pos
-
-    def _header(self, line) -> None:
-        if self.args_left < 0:
-            if line[:1] != b"*":
-                self.done = True        # not a multibulk: hiredis reports the error
-                return
-            count = _parse_int(line[1:])
-            if count is None or count > PROTO_MAX_MULTIBULK:
-                raise ProtocolError("invalid multibulk length")
-            self.args_left = count
-            if count <= 0:
-                self.done = True
-            return
-        if line[:1] != b"$":
-            raise ProtocolError("expected '$', got '%s'" % line[:1].decode("latin-1"))
-        size = _parse_int(line[1:])
-        if size is None or size < 0 or size > self.max_bulk:
-            raise ProtocolError("invalid bulk length")
-        self.args_left -= 1
-        self.skip = size + 2
-
-
-def _parse_int(text):
-    try:
-        return int(text)
-    except ValueError:
-        return None
+    def _feed_inline(self, data, pos) -> int:
+        """One inline command, a line of arguments (Redis's processInlineBuffer); returns
+        where it ended, or buffers a line that has not ended yet."""
+        nl = data.find(b"\n", pos)
+        if nl == -1:
+            self._inline += data[pos:]
+            if len(self._inline) > PROTO_INLINE_MAX_SIZE:
+                raise ProtocolError("too big inline request")
+            return len(data)
+        line = self._inline + data[pos:nl] if self._inline else data[pos:nl]
+        self._inline = b""
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        try:
+            args = split_args(line)
+        except ValueError:
+            raise ProtocolError("unbalanced quotes in request") from None
+        if args:
+            self._pending.append(args)
+        return nl + 1
 
 
 def _encoded_size(cmd) -> int:
-    """Bytes a command took on the wire as a multibulk (the canonical encoding).
+    """Bytes a command took on the wire as a multibulk (hiredis accepts only the canonical
+    encoding), or -1 if an argument is not a bulk string.
 
-    Runs for every command (see _start_of_unparsed), so the digit counts of the usual
-    short lengths are spelled out instead of formatting each number."""
+    Runs for every command, so the digit counts of the usual short lengths are spelled out
+    instead of formatting each number."""
     count = len(cmd)
     size = (4 if count < 10 else 3 + len(str(count))) + 5 * count
     for arg in cmd:
+        if type(arg) is not bytes:
+            return -1
         n = len(arg)
         size += n + (1 if n < 10 else 2 if n < 100 else len(str(n)))
     return size
-
-
-def _type_byte(value) -> str:
-    if isinstance(value, bool):
-        return "#"
-    if isinstance(value, int):
-        return ":"
-    if isinstance(value, float):
-        return ","
-    if isinstance(value, list):
-        return "*"
-    if isinstance(value, dict):
-        return "%"
-    if value is None:
-        return "_"
-    if isinstance(value, Exception):
-        return "-"
-    return "+"
-
-
-def _hiredis_error_text(text: str) -> str:
-    # hiredis: "Bulk string length out of range", "Multi-bulk length out of range", ...
-    lowered = text.lower()
-    if "multi-bulk" in lowered or "aggregate" in lowered:
-        return "invalid multibulk length"
-    if "bulk" in lowered:
-        return "invalid bulk length"
-    if "reply type byte" in lowered:
-        return "expected '$', got '%s'" % text.rsplit('"', 2)[-2] if '"' in text else text
-    return text
 
 
 def split_args(line: bytes) -> list:

@@ -86,3 +86,18 @@ def test_minority_master_stops_then_rejoins_as_replica():
     assert sim.run_until(lambda: lonely.state.myself.is_replica and sim.healthy_everywhere(),
                          4 * NT) is not None
     assert lonely.state.myself.master_name == sim.nodes[7].state.myself.name
+
+
+@pytest.mark.timeout(60)
+def test_a_cluster_at_the_epoch_ceiling_still_fails_over():
+    # A frame can push every node to MAX_EPOCH (the largest epoch a frame may carry):
+    # the election epoch saturates there instead of overflowing, and the replica wins.
+    from cluster.epochs import MAX_EPOCH
+    sim = cluster_with_replicas(seed=7, n=6, masters=3)
+    for node in sim.nodes:
+        node.state.current_epoch = MAX_EPOCH
+    sim.kill(0)
+    took = sim.run_until(lambda: sim.nodes[3].state.myself.is_master
+                         and all(n.state.state_ok for n in sim.alive_nodes()), 4 * NT)
+    assert took is not None, "no failover at the epoch ceiling"
+    assert sim.nodes[3].state.myself.config_epoch == MAX_EPOCH

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cluster import messages as m
+from cluster.epochs import MAX_EPOCH, next_epoch
 from cluster.errors import BusProtocolError
 
 ID_A, ID_B, ID_C = "a" * 40, "b" * 40, "0123456789abcdef0123456789abcdef01234567"
@@ -181,3 +182,28 @@ def test_random_mutations_of_valid_frames():
             m.FrameReader().feed(bytes(data))
         except BusProtocolError:
             pass
+
+
+# ---------------------------------------------------------------- epochs (cluster/epochs.py)
+
+@pytest.mark.parametrize("msg", [
+    m.Ping(header(current_epoch=2 ** 64 - 1), []),
+    m.Pong(header(current_epoch=MAX_EPOCH + 1), []),
+    m.FailoverAuthRequest(header(config_epoch=2 ** 64 - 1)),
+    m.Update(header(), MAX_EPOCH + 1, ID_B, [(0, 16383)]),
+], ids=["ping-current", "pong-current", "auth-config", "update-config"])
+def test_an_epoch_past_max_epoch_is_refused_at_decode(msg):
+    # Adopted, 2^64-1 made the next election's epoch 2^64: unencodable, failover over.
+    with pytest.raises(BusProtocolError, match="[Ee]poch"):
+        m.decode(m.encode(msg))
+
+
+def test_max_epoch_itself_is_accepted():
+    msg = m.Ping(header(current_epoch=MAX_EPOCH, config_epoch=MAX_EPOCH), [])
+    assert m.decode(m.encode(msg)) == msg
+
+
+def test_next_epoch_saturates_at_max_epoch():
+    assert next_epoch(0) == 1
+    assert next_epoch(MAX_EPOCH - 1) == MAX_EPOCH
+    assert next_epoch(MAX_EPOCH) == MAX_EPOCH

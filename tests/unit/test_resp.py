@@ -1,4 +1,6 @@
 """The RESP codec without sockets: request parsing, limits, and reply encoding."""
+import tracemalloc
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -140,6 +142,110 @@ def test_commands_before_a_protocol_error_still_run():
     assert parser.get() == [b"PING"]
     with pytest.raises(ProtocolError):
         parser.get()
+
+
+# ---------------------------------------------------------------- hostile requests
+
+def parse_all(data, **limits):
+    """(commands, error) of one read: what get() returned until None or the error."""
+    parser = RequestParser(**limits)
+    parser.feed(data)
+    commands = []
+    try:
+        while (cmd := parser.get()) is not None:
+            commands.append(cmd)
+    except (ProtocolError, QueryBufferLimit) as exc:
+        return commands, exc
+    return commands, None
+
+
+def traced_peak(fn):
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("data", [b"*1073741824\r\n$1\r\na\r\n",
+                                  b"*2147483647\r\n$1\r\na\r\n",
+                                  b"*1\r\n$4\r\nPING\r\n*1073741824\r\n$1\r\na\r\n"])
+def test_a_huge_declared_count_allocates_nothing(data):
+    # hiredis allocated a list slot per declared element (8 GB here), which the garbage
+    # collector then walked and the disconnect freed: seconds of stall for every client.
+    parser = RequestParser()
+    peak = traced_peak(lambda: parser.feed(data))
+    assert peak < 1024 * 1024
+    assert parse_all(data) == ([[b"PING"]] if data.startswith(b"*1\r") else [], None)
+
+
+@pytest.mark.parametrize("data", [b"*2147483648\r\n$1\r\na\r\nXX",
+                                  b"*4294967295\r\n$1\r\na\r\n",
+                                  b"*18446744073709551616\r\n"])
+def test_a_count_over_int_max_is_refused_without_allocating(data):
+    # Redis 7.0 refuses counts over INT_MAX; hiredis raised MemoryError on 2^32-1.
+    result = []
+    peak = traced_peak(lambda: result.append(parse_all(data)))
+    assert peak < 1024 * 1024
+    commands, error = result[0]
+    assert commands == [] and str(error) == "invalid multibulk length"
+
+
+@pytest.mark.parametrize("data,expected", [
+    (b"*1\r\n$4\r\nPING\r\n-ERR x\r\n", [[b"PING"], [b"-ERR", b"x"]]),
+    (b"*1\r\n$4\r\n----------PIN", [[b"----"]]),        # then an unfinished inline line
+    (b"*1\r\n$4\r\nPING\r\n+OK\r\n:5\r\n", [[b"PING"], [b"+OK"], [b":5"]]),
+    (b"*1\r\n$4\r\nPING\r\n$4\r\nPING\r\n", [[b"PING"], [b"$4"], [b"PING"]]),
+    (b"*1\r\n$4\r\nPINGXX*-5\r\n*1\r\n$4\r\nPING\r\n", [[b"PING"], [b"PING"]]),
+])
+def test_a_line_that_does_not_start_with_a_star_is_an_inline_command(data, expected):
+    # Redis decides per request: '*' is a multibulk, anything else an inline command.
+    # hiredis parsed '-ERR x' as an error reply, and the client was dropped unanswered.
+    assert parse_all(data) == (expected, None)
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"*1\r\n+PING\r\n", "expected '$', got '+'"),
+    (b"*2\r\n$4\r\nPING\r\n*1\r\n", "expected '$', got '*'"),
+    (b"*1\r\n=8\r\ntxt:PING\r\n", "expected '$', got '='"),
+    (b"*01\r\n", "invalid multibulk length"),
+    (b"*1\r\n$01\r\na\r\n", "invalid bulk length"),
+    (b"*1\r\n$-1\r\n", "invalid bulk length"),
+])
+def test_non_bulk_elements_and_odd_numbers_are_refused_like_redis(data, message):
+    commands, error = parse_all(data)
+    assert commands == [] and str(error) == message
+
+
+def test_a_big_bulk_is_copied_once_into_a_buffer_of_its_size():
+    size = 8 * 1024 * 1024
+    head = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % size
+    chunks = [head] + [b"x" * 65536] * (size // 65536) + [b"\r\n"]
+    parser = RequestParser()
+
+    def feed():
+        for chunk in chunks:
+            parser.feed(chunk)
+    # hiredis grew a buffer to the bulk's size and then copied it out: twice the bulk.
+    assert traced_peak(feed) < size * 1.2
+    value = parser.get()[2]
+    assert type(value) is bytes and len(value) == size and value.count(b"x") == size
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([0, 1, 9, 99, 9999, 10000, 40000]),
+                         min_size=1, max_size=4), min_size=1, max_size=5),
+       st.lists(st.integers(1, 70000), min_size=1, max_size=20))
+def test_big_and_small_arguments_in_random_reads(shapes, sizes):
+    commands = [[bytes([65 + i % 26]) * n for i, n in enumerate(shape)] for shape in shapes]
+    stream = b"".join(encode_request(*c) for c in commands)
+    chunks, pos, i = [], 0, 0
+    while pos < len(stream):
+        chunks.append(stream[pos:pos + sizes[i % len(sizes)]])
+        pos += sizes[i % len(sizes)]
+        i += 1
+    assert parse_chunks(chunks) == [c for c in commands]
 
 
 # ---------------------------------------------------------------- replies
