@@ -9,7 +9,9 @@ server runs with skip-checksum-validation (a DEBUG setting) -- a wrong CRC all a
 "ERR DUMP payload version or checksum are wrong" (DumpPayloadError here). The version
 is checked even when the checksum is skipped. Then the body is decoded; a failure is
 "ERR Bad data format" (BadDataFormat), which includes an unknown type byte and an empty
-collection. Like Redis, bytes between the value's end and the footer are not looked at.
+collection. Like Redis, bytes between the value's end and the footer are not looked at;
+unlike Redis (whose reader runs on the whole buffer), a value must end before the footer
+rather than borrow bytes from it.
 """
 import struct
 

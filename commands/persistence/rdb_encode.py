@@ -19,7 +19,8 @@ The caller names the encoding, because the live value knows it (OBJECT ENCODING)
                                               skiplist from the tail
 
 With encoding None for a set, hash or zset the choice is Redis's with default thresholds
-(set-max-intset-entries 512, *-max-listpack-entries 128, *-max-listpack-value 64).
+(set-max-intset-entries 512, hash-max-listpack-entries 512, zset-max-listpack-entries
+128, *-max-listpack-value 64).
 
 Every blob (listpack, intset) is itself stored as an RDB string, so it is LZF-compressed
 when `compress` (rdbcompression) is on and that saves 4 bytes or more.
@@ -60,7 +61,8 @@ _TYPE_FOR = {
 
 # Redis 7.0's defaults, for encoding=None.
 SET_MAX_INTSET_ENTRIES = 512
-MAX_LISTPACK_ENTRIES = 128
+HASH_MAX_LISTPACK_ENTRIES = 512
+ZSET_MAX_LISTPACK_ENTRIES = 128
 MAX_LISTPACK_VALUE = 64
 _DOUBLE2LL_LIMIT = float((2 ** 63 - 1) // 2)
 
@@ -76,12 +78,12 @@ def default_encoding(kind: str, value) -> str:
             return "intset"
         return "hashtable"
     if kind == "hash":
-        if len(value) <= MAX_LISTPACK_ENTRIES and all(
+        if len(value) <= HASH_MAX_LISTPACK_ENTRIES and all(
                 len(f) <= MAX_LISTPACK_VALUE and len(v) <= MAX_LISTPACK_VALUE for f, v in value):
             return "listpack"
         return "hashtable"
     if kind == "zset":
-        if len(value) <= MAX_LISTPACK_ENTRIES and all(len(m) <= MAX_LISTPACK_VALUE for m, _ in value):
+        if len(value) <= ZSET_MAX_LISTPACK_ENTRIES and all(len(m) <= MAX_LISTPACK_VALUE for m, _ in value):
             return "listpack"
         return "skiplist"
     raise ValueError("unknown value kind %r" % (kind,))
