@@ -169,33 +169,47 @@ def _quicklist(buf, pos, end, version):
     return "list", out, pos
 
 
-def _blob_type(rdb_type):
-    def decode(buf, pos, end):
-        blob, pos = read_string(buf, pos, end)
-        return (*_decode_blob(rdb_type, blob), pos)
-    return decode
-
-
-def _decode_blob(rdb_type, blob):
-    if rdb_type == RDB_TYPE_HASH_LISTPACK:
-        pairs = _pairs(listpack.decode(blob), "Hash listpack")
-        _no_dups([f for f, _ in pairs], "hash fields")
-        return "hash", pairs
-    if rdb_type == RDB_TYPE_ZSET_LISTPACK:
-        return "zset", _zset_from_flat(listpack.decode_raw(blob), "Zset listpack")
-    if rdb_type == RDB_TYPE_SET_INTSET:
-        return "set", intset.decode(blob)
-    if rdb_type == RDB_TYPE_LIST_ZIPLIST:
-        return "list", ziplist.decode(blob)
-    if rdb_type == RDB_TYPE_HASH_ZIPLIST:
-        pairs = _pairs(ziplist.decode(blob), "Hash ziplist")
-        _no_dups([f for f, _ in pairs], "hash fields")
-        return "hash", pairs
-    if rdb_type == RDB_TYPE_ZSET_ZIPLIST:
-        return "zset", _zset_from_flat(ziplist.decode(blob), "Zset ziplist")
-    pairs = zipmap.decode(blob)                 # RDB_TYPE_HASH_ZIPMAP
+def _hash_listpack(blob):
+    pairs = _pairs(listpack.decode(blob), "Hash listpack")
     _no_dups([f for f, _ in pairs], "hash fields")
     return "hash", pairs
+
+
+def _zset_listpack(blob):
+    return "zset", _zset_from_flat(listpack.decode_raw(blob), "Zset listpack")
+
+
+def _set_intset(blob):
+    return "set", intset.decode(blob)
+
+
+def _list_ziplist(blob):
+    return "list", ziplist.decode(blob)
+
+
+def _hash_ziplist(blob):
+    pairs = _pairs(ziplist.decode(blob), "Hash ziplist")
+    _no_dups([f for f, _ in pairs], "hash fields")
+    return "hash", pairs
+
+
+def _zset_ziplist(blob):
+    return "zset", _zset_from_flat(ziplist.decode(blob), "Zset ziplist")
+
+
+def _hash_zipmap(blob):
+    pairs = zipmap.decode(blob)
+    _no_dups([f for f, _ in pairs], "hash fields")
+    return "hash", pairs
+
+
+def _blob_type(decode_blob):
+    """The decoder of a type whose value is one RDB string holding a blob."""
+    def decode(buf, pos, end):
+        blob, pos = read_string(buf, pos, end)
+        kind, value = decode_blob(blob)
+        return kind, value, pos
+    return decode
 
 
 DECODERS = {
@@ -208,10 +222,11 @@ DECODERS = {
     RDB_TYPE_LIST_QUICKLIST: lambda b, p, e: _quicklist(b, p, e, 1),
     RDB_TYPE_LIST_QUICKLIST_2: lambda b, p, e: _quicklist(b, p, e, 2),
 }
-for _t in (RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_SET_INTSET,
-           RDB_TYPE_ZSET_ZIPLIST, RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_LISTPACK,
-           RDB_TYPE_ZSET_LISTPACK):
-    DECODERS[_t] = _blob_type(_t)
+for _t, _f in ((RDB_TYPE_HASH_ZIPMAP, _hash_zipmap), (RDB_TYPE_LIST_ZIPLIST, _list_ziplist),
+               (RDB_TYPE_SET_INTSET, _set_intset), (RDB_TYPE_ZSET_ZIPLIST, _zset_ziplist),
+               (RDB_TYPE_HASH_ZIPLIST, _hash_ziplist), (RDB_TYPE_HASH_LISTPACK, _hash_listpack),
+               (RDB_TYPE_ZSET_LISTPACK, _zset_listpack)):
+    DECODERS[_t] = _blob_type(_f)
 assert set(DECODERS) == set(KIND_OF_TYPE)
 
 

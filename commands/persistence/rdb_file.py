@@ -48,20 +48,19 @@ from typing import NamedTuple, Optional
 from .checksum import crc64
 from .errors import RdbError, RdbTruncated
 from .rdb_constants import (
-    KIND_OF_TYPE, RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME,
+    RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME,
     RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ, RDB_OPCODE_FUNCTION,
     RDB_OPCODE_FUNCTION2, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB,
     RDB_OPCODE_SELECTDB, RDB_VERSION, REDIS_VERSION, unsupported_type_message,
 )
 from . import quicklist
 from .rdb_decode import DECODERS
-from .rdb_encode import encode_into
-from .rdb_strings import encode_length, encode_string, read_length, read_string
+from .rdb_encode import _STRING_ENCODINGS, encode_into
+from .rdb_strings import _LEN6, encode_length, encode_string, read_length, read_string
 
 _I64 = struct.Struct("<q")
 _I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
-_EMPTY_IS_FINE = "string"
 
 
 class Aux(NamedTuple):
@@ -119,7 +118,8 @@ class RdbWriter:
         self.packed_threshold = packed_threshold
         self._chunk_size = chunk_size
         self._parts = []
-        self._pending = 0         # bytes in _parts, approximately (flush trigger)
+        self._blocks = []         # joined groups of parts, not yet written
+        self._pending = 0         # bytes in _blocks
         self._crc = 0
         self.bytes_written = 0
         self.keys_written = 0
@@ -180,32 +180,50 @@ class RdbWriter:
             parts += (b"\xf8", encode_length(idle))
         if freq is not None:
             parts += (b"\xf9", bytes((freq,)))
-        type_at = len(parts)
-        parts.append(None)                  # the type byte, known once encoded
-        parts.append(encode_string(key, self.compress))
-        try:
-            rdb_type = encode_into(parts, kind, value, encoding, self.compress, self.fill,
-                                   self.packed_threshold)
-        except BaseException:
-            del parts[start:]
-            raise
-        parts[type_at] = _TYPE_BYTE[rdb_type]
+        # The key, inline for the common short non-numeric key (this runs per key).
+        n = len(key)
+        c = key[0] if n else 0
+        key_part = (_LEN6[n] + key if n < 64 and not (48 <= c <= 57 or c == 45)
+                    else encode_string(key, self.compress))
+        if kind == "string" and encoding in _STRING_ENCODINGS:
+            n = len(value)
+            c = value[0] if n else 0
+            if n < 21 and not (48 <= c <= 57 or c == 45):
+                parts += (b"\x00", key_part, _LEN6[n], value)
+            else:
+                parts += (b"\x00", key_part, encode_string(value, self.compress))
+        else:
+            type_at = len(parts)
+            parts += (None, key_part)         # the type byte, known once encoded
+            try:
+                rdb_type = encode_into(parts, kind, value, encoding, self.compress,
+                                       self.fill, self.packed_threshold)
+            except BaseException:
+                del parts[start:]
+                raise
+            parts[type_at] = _TYPE_BYTE[rdb_type]
         self.keys_written += 1
-        if len(parts) >= 4096:
+        if len(parts) >= 2048:
             self._maybe_flush()
 
     def _maybe_flush(self, force=False):
+        """Collapse the small parts into a block; write the blocks once they reach
+        chunk_size (or when forced). Joining every few thousand parts keeps the parts
+        list short without summing lengths on every key."""
         parts = self._parts
-        if not parts:
-            return
-        if not force and sum(map(len, parts)) < self._chunk_size:
-            return
-        chunk = b"".join(parts)
-        parts.clear()
-        if self._checksum:
-            self._crc = crc64(chunk, self._crc)
-        self._stream.write(chunk)
-        self.bytes_written += len(chunk)
+        if parts:
+            block = b"".join(parts)
+            parts.clear()
+            self._blocks.append(block)
+            self._pending += len(block)
+        if self._pending >= self._chunk_size or (force and self._pending):
+            chunk = b"".join(self._blocks) if len(self._blocks) > 1 else self._blocks[0]
+            self._blocks.clear()
+            self._pending = 0
+            if self._checksum:
+                self._crc = crc64(chunk, self._crc)
+            self._stream.write(chunk)
+            self.bytes_written += len(chunk)
 
     def finish(self):
         """EOF, then the CRC-64 (or zeros); everything is handed to the stream."""
@@ -306,7 +324,7 @@ class RdbReader:
         db = 0
         expire_ms = idle = freq = None
         decoders = DECODERS
-        kinds = KIND_OF_TYPE
+        new_tuple = tuple.__new__         # skips NamedTuple's Python-level __new__
         while True:
             buf = self._buf
             end = len(buf)
@@ -317,15 +335,37 @@ class RdbReader:
                 if pos >= end:
                     raise RdbTruncated(needed=pos + 1)
                 t = buf[pos]
-                decoder = decoders.get(t)
-                if decoder is not None:
-                    key, p = read_string(buf, pos + 1, end)
-                    kind, value, p = decoder(buf, p, end)
-                    pos = p
-                    if not value and kind != _EMPTY_IS_FINE:
-                        self.empty_keys_skipped += 1
+                if t < 20:
+                    # A key. Short keys and short string values inline: this runs per key.
+                    p = pos + 1
+                    if p < end and buf[p] < 64:
+                        q = p + 1 + buf[p]
+                        if q > end:
+                            raise RdbTruncated(needed=q)
+                        key = buf[p + 1:q]
                     else:
-                        yield KeyEntry(db, key, kind, value, expire_ms, idle, freq, t)
+                        key, q = read_string(buf, p, end)
+                    if t == 0:
+                        if q < end and buf[q] < 64:
+                            p = q + 1 + buf[q]
+                            if p > end:
+                                raise RdbTruncated(needed=p)
+                            value = buf[q + 1:p]
+                        else:
+                            value, p = read_string(buf, q, end)
+                        pos = p
+                        yield new_tuple(KeyEntry, (db, key, "string", value, expire_ms, idle,
+                                                   freq, 0))
+                        expire_ms = idle = freq = None
+                        continue
+                    decoder = decoders.get(t)
+                    if decoder is None:
+                        raise RdbError(unsupported_type_message(t))
+                    kind, value, pos = decoder(buf, q, end)
+                    if value:
+                        yield new_tuple(KeyEntry, (db, key, kind, value, expire_ms, idle, freq, t))
+                    else:
+                        self.empty_keys_skipped += 1
                     expire_ms = idle = freq = None
                     continue
                 if t == RDB_OPCODE_EXPIRETIME_MS:
