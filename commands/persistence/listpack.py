@@ -102,6 +102,24 @@ def encode_entry(s: bytes) -> bytes:
     return b"\xf0" + _U32.pack(n) + s + encode_backlen(n + 5)
 
 
+def encode_entries(elements) -> list:
+    """encode_entry for each element; the common short non-numeric string is inlined
+    (this is the hot loop of every list, hash and sorted set written)."""
+    hdr = _STR6_HDR
+    bl = _BYTE
+    out = []
+    append = out.append
+    for s in elements:
+        n = len(s)
+        if n < 64:
+            c = s[0] if n else 0
+            if not (48 <= c <= 57 or c == 45):      # cannot be an integer
+                append(hdr[n] + s + bl[n + 1])
+                continue
+        append(encode_entry(s))
+    return out
+
+
 def assemble(entries, count: int) -> bytes:
     """A listpack from already encoded entries (encode_entry / encode_int results)."""
     body = b"".join(entries)
@@ -110,7 +128,7 @@ def assemble(entries, count: int) -> bytes:
 
 def encode(elements) -> bytes:
     """The listpack of a sequence of byte strings, as Redis would build it by appending."""
-    entries = [encode_entry(e) for e in elements]
+    entries = encode_entries(elements)
     return assemble(entries, len(entries))
 
 
@@ -118,9 +136,9 @@ def _bad(why):
     return RdbError("Listpack integrity check failed: " + why)
 
 
-def decode_raw(blob) -> list:
-    """All entries of a listpack, validated; integer entries come back as int, strings
-    as bytes."""
+def decode(blob) -> list:
+    """All entries of a listpack, validated, as bytes (integers in decimal, as Redis
+    returns them)."""
     size = len(blob)
     if size < EMPTY_SIZE:
         raise _bad("shorter than its header")
@@ -130,68 +148,54 @@ def decode_raw(blob) -> list:
     end = size - 1
     if blob[end] != 0xFF:
         raise _bad("no terminator")
+    small = _SMALL_INT_BYTES
     out = []
     append = out.append
     p = HEADER_SIZE
     while p < end:
         b = blob[p]
-        if b < 0x80:
-            append(b)
-            if blob[p + 1] != 1:
-                raise _bad("bad backlen")
-            p += 2
-            continue
-        if b < 0xC0:
-            n = b & 0x3F
-            q = p + 1 + n                       # end of data; backlen = n+1 <= 64: 1 byte
+        if 0x80 <= b < 0xC0:                    # 6-bit string: the common case first
+            q = p + 1 + (b & 0x3F)              # end of data; backlen <= 64: one byte
             if q >= end:
                 raise _bad("entry past the end")
-            append(blob[p + 1:q])
-            if blob[q] != n + 1:
+            if blob[q] != q - p:
                 raise _bad("bad backlen")
+            append(blob[p + 1:q])
             p = q + 1
             continue
-        if b < 0xE0:
+        if b < 0x80:                            # 7-bit uint
+            if blob[p + 1] != 1:
+                raise _bad("bad backlen")
+            append(small[b])
+            p += 2
+            continue
+        if b < 0xE0:                            # 13-bit int
             v = ((b & 0x1F) << 8) | blob[p + 1]
-            append(v - 8192 if v >= 4096 else v)
+            append(b"%d" % (v - 8192 if v >= 4096 else v))
             size_ = 2
-        elif b < 0xF0:
-            n = ((b & 0x0F) << 8) | blob[p + 1]
-            size_ = 2 + n
+        elif b < 0xF0:                          # 12-bit string
+            size_ = 2 + (((b & 0x0F) << 8) | blob[p + 1])
             if p + size_ >= end:
                 raise _bad("entry past the end")
             append(blob[p + 2:p + size_])
-        elif b == 0xF0:
+        elif b == 0xF0:                         # 32-bit string
             if p + 5 >= end:
                 raise _bad("entry past the end")
-            n = _U32.unpack_from(blob, p + 1)[0]
-            size_ = 5 + n
+            size_ = 5 + _U32.unpack_from(blob, p + 1)[0]
             if p + size_ >= end:
                 raise _bad("entry past the end")
             append(blob[p + 5:p + size_])
-        elif b == 0xF1:
-            size_ = 3
-            if p + size_ >= end:
-                raise _bad("entry past the end")
-            append(_I16.unpack_from(blob, p + 1)[0])
-        elif b == 0xF2:
-            size_ = 4
-            if p + size_ >= end:
-                raise _bad("entry past the end")
-            v = blob[p + 1] | (blob[p + 2] << 8) | (blob[p + 3] << 16)
-            append(v - (1 << 24) if v >= 1 << 23 else v)
-        elif b == 0xF3:
-            size_ = 5
-            if p + size_ >= end:
-                raise _bad("entry past the end")
-            append(_I32.unpack_from(blob, p + 1)[0])
-        elif b == 0xF4:
-            size_ = 9
-            if p + size_ >= end:
-                raise _bad("entry past the end")
-            append(_I64.unpack_from(blob, p + 1)[0])
         else:
-            raise _bad("invalid entry encoding 0x%02x" % b)
+            size_ = _INT_SIZES.get(b)
+            if size_ is None:
+                raise _bad("invalid entry encoding 0x%02x" % b)
+            if p + size_ >= end:
+                raise _bad("entry past the end")
+            if b == 0xF2:                       # 24-bit: no struct code, assemble it
+                v = blob[p + 1] | (blob[p + 2] << 8) | (blob[p + 3] << 16)
+                append(b"%d" % (v - (1 << 24) if v >= 1 << 23 else v))
+            else:
+                append(b"%d" % _INT_STRUCTS[b].unpack_from(blob, p + 1)[0])
         q = p + size_
         backlen = encode_backlen(size_)
         r = q + len(backlen)
@@ -205,8 +209,5 @@ def decode_raw(blob) -> list:
     return out
 
 
-def decode(blob) -> list:
-    """All entries as bytes (integers in decimal, as Redis returns them)."""
-    small = _SMALL_INT_BYTES
-    return [e if e.__class__ is bytes else (small[e] if 0 <= e < 128 else b"%d" % e)
-            for e in decode_raw(blob)]
+_INT_SIZES = {0xF1: 3, 0xF2: 4, 0xF3: 5, 0xF4: 9}
+_INT_STRUCTS = {0xF1: _I16, 0xF3: _I32, 0xF4: _I64}

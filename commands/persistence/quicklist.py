@@ -46,11 +46,22 @@ def split(elements, fill: int = DEFAULT_FILL, packed_threshold: int = DEFAULT_PA
     PACKED nodes and the element itself for PLAIN ones."""
     fill = clamp_fill(fill)
     size_limit = _OPTIMIZATION_LEVEL[-fill - 1] if fill < 0 else None
-    encode_entry = listpack.encode_entry
     nodes = []
     entries = []            # encoded entries of the open (tail) packed node
     node_bytes = 0          # its listpack size
-    for e in elements:
+    if max(map(len, elements)) < packed_threshold:
+        encoded = listpack.encode_entries(elements)
+        # Fast path: if the whole list fits the limit even counted as one last insert,
+        # every insert was allowed (each estimate is below this one): a single node.
+        total = listpack.EMPTY_SIZE + sum(map(len, encoded))
+        if total + _SIZE_ESTIMATE_OVERHEAD <= (size_limit if size_limit is not None else
+                                               (_SIZE_SAFETY_LIMIT if len(encoded) <= fill
+                                                else -1)):
+            return [(PACKED, listpack.assemble(encoded, len(encoded)))]
+    else:
+        encoded = [None if len(e) >= packed_threshold else listpack.encode_entry(e)
+                   for e in elements]
+    for e, entry in zip(elements, encoded):
         n = len(e)
         if n >= packed_threshold:
             if entries:
@@ -58,7 +69,6 @@ def split(elements, fill: int = DEFAULT_FILL, packed_threshold: int = DEFAULT_PA
                 entries = []
             nodes.append((PLAIN, bytes(e)))
             continue
-        entry = encode_entry(e)
         if entries:
             estimate = node_bytes + n + _SIZE_ESTIMATE_OVERHEAD
             if size_limit is not None:

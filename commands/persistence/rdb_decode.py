@@ -66,11 +66,13 @@ def _no_dups(names, what):
 
 def _zset_from_flat(items, what):
     pairs = _pairs(items, what)
-    out = []
-    for member, score in pairs:
-        if member.__class__ is not bytes:
-            member = b"%d" % member
-        out.append((member, float(score) if score.__class__ is int else _parse_score(score)))
+    try:
+        out = [(member, float(score)) for member, score in pairs]
+    except ValueError:
+        out = [(member, _parse_score(score)) for member, score in pairs]   # names the culprit
+    for _, score in out:
+        if score != score:
+            raise RdbError("Zset with NAN score detected")
     _no_dups([m for m, _ in out], "zset members")
     return out
 
@@ -176,7 +178,7 @@ def _hash_listpack(blob):
 
 
 def _zset_listpack(blob):
-    return "zset", _zset_from_flat(listpack.decode_raw(blob), "Zset listpack")
+    return "zset", _zset_from_flat(listpack.decode(blob), "Zset listpack")
 
 
 def _set_intset(blob):

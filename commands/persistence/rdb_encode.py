@@ -122,20 +122,23 @@ def _sorted_zset(value):
 
 
 def zset_listpack(value) -> bytes:
+    """Members ascending by (score, member), each followed by its score entry."""
+    ordered = _sorted_zset(value)
+    members = listpack.encode_entries([m for m, _ in ordered])
     entries = []
-    encode_entry = listpack.encode_entry
-    for member, score in _sorted_zset(value):
-        entries.append(encode_entry(member))
-        entries.append(score_entry(score))
+    encode_int = listpack.encode_int
+    for entry, (_, score) in zip(members, ordered):
+        entries.append(entry)
+        # integral scores within +-2**62 are integer entries (double2ll), inline
+        if -_DOUBLE2LL_LIMIT <= score <= _DOUBLE2LL_LIMIT and score == int(score):
+            entries.append(encode_int(int(score)))
+        else:
+            entries.append(score_entry(score))
     return listpack.assemble(entries, len(entries))
 
 
 def hash_listpack(value) -> bytes:
-    encode_entry = listpack.encode_entry
-    entries = []
-    for f, v in value:
-        entries.append(encode_entry(f))
-        entries.append(encode_entry(v))
+    entries = listpack.encode_entries([x for pair in value for x in pair])
     return listpack.assemble(entries, len(entries))
 
 
