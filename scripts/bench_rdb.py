@@ -3,7 +3,6 @@ on disk), and optionally time redis-server SAVE / load of the same file.
 
     python scripts/bench_rdb.py [N] [--redis]
 """
-import io
 import os
 import random
 import re
@@ -15,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from commands.persistence import KeyEntry, RdbReader, RdbWriter  # noqa: E402
+from commands.persistence import RdbReader, RdbWriter  # noqa: E402
 
 
 def make_keys(n, seed=1):

@@ -55,7 +55,7 @@ from .rdb_constants import (
 )
 from . import quicklist
 from .rdb_decode import DECODERS
-from .rdb_encode import _STRING_ENCODINGS, encode_into
+from .rdb_encode import _STRING_ENCODINGS, encode_into, encode_legacy
 from .rdb_strings import _LEN6, encode_length, encode_string, read_length, read_string
 
 _I64 = struct.Struct("<q")
@@ -206,6 +206,19 @@ class RdbWriter:
         if len(parts) >= 2048:
             self._maybe_flush()
 
+    def write_legacy_key(self, key: bytes, rdb_type: int, value,
+                         expire_ms: Optional[int] = None):
+        """One key in a pre-7.0 type (ziplist, zipmap, quicklist v1, plain LIST/ZSET; see
+        rdb_encode.encode_legacy): what a Redis 6 or older file holds. Redis 7.0 never
+        writes these; this is for producing such files (tests, interop checks)."""
+        body = encode_legacy(rdb_type, value, self.compress)
+        if expire_ms is not None:
+            self._parts += (b"\xfc", _I64.pack(expire_ms))
+        self._parts += (_TYPE_BYTE[rdb_type], encode_string(key, self.compress), body)
+        self.keys_written += 1
+        if len(self._parts) >= 2048:
+            self._maybe_flush()
+
     def _maybe_flush(self, force=False):
         """Collapse the small parts into a block; write the blocks once they reach
         chunk_size (or when forced). Joining every few thousand parts keeps the parts
@@ -319,7 +332,7 @@ class RdbReader:
         digits = buf[5:9]
         if not digits.isdigit() or not 1 <= int(digits) <= RDB_VERSION:
             raise RdbError("Can't handle RDB format version %r" % digits.decode("latin-1"))
-        self.version = version = int(digits)
+        self.version = int(digits)
         pos = 9
         db = 0
         expire_ms = idle = freq = None

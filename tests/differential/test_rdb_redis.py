@@ -19,12 +19,12 @@ import time
 import pytest
 import redis
 
-from commands.persistence import (BadDataFormat, DumpPayloadError, KeyEntry, RdbReader,
-                                  RdbWriter, dump_payload, encode_legacy, load_payload)
+from commands.persistence import (Aux, BadDataFormat, DumpPayloadError, FunctionLibrary,
+                                  KeyEntry, RdbReader, RdbWriter, dump_payload, load_payload)
 from commands.persistence.rdb_constants import (
     RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST,
     RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_ZSET, RDB_TYPE_ZSET_ZIPLIST)
-from tests.helpers import free_port, start_redis
+from tests.helpers import start_redis
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
 
@@ -179,8 +179,8 @@ def test_redis_save_decodes(servers, tmp_path):
         e = entries[key]
         assert (e.kind, canon(e.kind, e.value)) == (kind, value), key
     assert entries[b"ttl"].expire_ms > time.time() * 1000
-    assert [e.code for e in events if type(e).__name__ == "FunctionLibrary"] == [LIB_CODE]
-    aux = {e.name: e.value for e in events if type(e).__name__ == "Aux"}
+    assert [e.code for e in events if isinstance(e, FunctionLibrary)] == [LIB_CODE]
+    aux = {e.name: e.value for e in events if isinstance(e, Aux)}
     assert aux[b"redis-ver"] == b"7.0.15" and aux[b"redis-bits"] == b"64"
 
 
@@ -239,10 +239,7 @@ def test_redis6_encodings_load_in_redis7(servers, tmp_path):
         w.write_header(ctime=int(time.time()))
         w.select_db(0, len(legacy), 0)
         for key, rdb_type, kind, value in legacy:
-            # The writer has no public path for legacy types (7.0 never writes them):
-            # append the record by hand, as a Redis 6 file holds it.
-            w._parts += (bytes((rdb_type,)), bytes((len(key),)) + key,
-                         encode_legacy(rdb_type, value))
+            w.write_legacy_key(key, rdb_type, value)
         w.finish()
     check_rdb(path)
     proc, r = servers("--dir", str(tmp_path), "--dbfilename", "legacy.rdb")

@@ -10,7 +10,6 @@ from commands.persistence import RdbError, RdbReader, RdbWriter, dump_payload, l
 from commands.persistence.rdb_constants import (
     RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST,
     RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_ZSET, RDB_TYPE_ZSET_ZIPLIST)
-from commands.persistence.rdb_encode import encode_legacy
 
 VALUES = [
     ("string", b"short", None), ("string", b"-123", None), ("string", b"q" * 200, None),
@@ -32,7 +31,7 @@ LEGACY = [
 
 def build_file():
     f = io.BytesIO()
-    w = RdbWriter(f, packed_threshold=4000)
+    w = RdbWriter(f, packed_threshold=4000, compress=False)
     w.write_header(ctime=0, used_mem=1)
     w.write_function(b"#!lua name=x\n")
     w.select_db(0, len(VALUES) + len(LEGACY), 1)
@@ -40,7 +39,7 @@ def build_file():
         w.write_key(b"k%d" % i, kind, value, enc, expire_ms=5 if i == 0 else None,
                     idle=3 if i == 1 else None, freq=4 if i == 2 else None)
     for i, (rdb_type, value) in enumerate(LEGACY):
-        w._parts += (bytes((rdb_type,)), b"\x02L%d" % i, encode_legacy(rdb_type, value, compress=False))
+        w.write_legacy_key(b"L%d" % i, rdb_type, value)
     w.finish()
     return f.getvalue()
 
