@@ -14,12 +14,16 @@ Decoding validates as intsetValidateIntegrity(deep=1): known width, size equal t
 header's count, not empty, strictly ascending (so no duplicates).
 """
 import struct
+import sys
+from array import array
 
 from .errors import RdbError
-from .rdb_strings import canonical_int
+from .rdb_strings import INT64_MAX, INT64_MIN
 
 _HDR = struct.Struct("<II")
-_FORMAT = {2: "h", 4: "i", 8: "q"}
+# array typecodes of exactly 2, 4 and 8 bytes on this platform
+_TYPECODE = {size: next(c for c in "hilq" if array(c).itemsize == size) for size in (2, 4, 8)}
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def width_for(lo: int, hi: int) -> int:
@@ -36,17 +40,23 @@ def encode_ints(values) -> bytes:
     if not vals:
         raise ValueError("an intset cannot be empty")
     width = width_for(vals[0], vals[-1])
-    return _HDR.pack(width, len(vals)) + struct.pack("<%d%s" % (len(vals), _FORMAT[width]), *vals)
+    packed = array(_TYPECODE[width], vals)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    return _HDR.pack(width, len(vals)) + packed.tobytes()
 
 
 def encode(members) -> bytes:
     """The intset of set members given as bytes; each must be a canonical int64."""
-    ints = []
-    for m in members:
-        v = canonical_int(m)
-        if v is None:
-            raise ValueError("intset member %r is not a canonical 64-bit integer" % (m,))
-        ints.append(v)
+    members = list(members)
+    try:
+        ints = [int(m) for m in members]
+    except (ValueError, TypeError):
+        ints = None
+    # int() also takes " 1", "+1", "01", "1_0": the round trip keeps only canonical forms
+    if ints is None or [b"%d" % v for v in ints] != members \
+            or not INT64_MIN <= min(ints) <= max(ints) <= INT64_MAX:
+        raise ValueError("intset members must be canonical 64-bit integers")
     if len(set(ints)) != len(ints):
         raise ValueError("duplicate intset members")
     return encode_ints(ints)
@@ -57,19 +67,19 @@ def decode_ints(blob) -> list:
     if size < 8:
         raise RdbError("Intset integrity check failed: shorter than its header")
     width, count = _HDR.unpack_from(blob, 0)
-    fmt = _FORMAT.get(width)
-    if fmt is None:
+    typecode = _TYPECODE.get(width)
+    if typecode is None:
         raise RdbError("Intset integrity check failed: unknown encoding %d" % width)
     if 8 + count * width != size:
         raise RdbError("Intset integrity check failed: size does not match its length")
     if count == 0:
         raise RdbError("Intset integrity check failed: empty intset")
-    vals = list(struct.unpack_from("<%d%s" % (count, fmt), blob, 8))
-    prev = vals[0]
-    for v in vals[1:]:
-        if v <= prev:
-            raise RdbError("Intset integrity check failed: not strictly ascending")
-        prev = v
+    packed = array(typecode, blob[8:])
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    vals = packed.tolist()
+    if sorted(set(vals)) != vals:
+        raise RdbError("Intset integrity check failed: not strictly ascending")
     return vals
 
 

@@ -153,11 +153,15 @@ def _quicklist(buf, pos, end, version):
     count, pos = read_length(buf, pos, end)
     _check_count(count, pos, end, 2 if version == 2 else 1)
     out = []
+    container = QUICKLIST_NODE_CONTAINER_PACKED
     for _ in range(count):
-        container = QUICKLIST_NODE_CONTAINER_PACKED
         if version == 2:
-            container, pos = read_length(buf, pos, end)
-            if container not in (QUICKLIST_NODE_CONTAINER_PACKED, QUICKLIST_NODE_CONTAINER_PLAIN):
+            # a container is an rdb length, 1 or 2: a single byte when valid
+            if pos >= end:
+                raise RdbTruncated(needed=pos + 1)
+            container = buf[pos]
+            pos += 1
+            if container != QUICKLIST_NODE_CONTAINER_PACKED and container != QUICKLIST_NODE_CONTAINER_PLAIN:
                 raise RdbError("Quicklist integrity check failed.")
         blob, pos = read_string(buf, pos, end)
         if not blob:
@@ -172,9 +176,13 @@ def _quicklist(buf, pos, end, version):
 
 
 def _hash_listpack(blob):
-    pairs = _pairs(listpack.decode(blob), "Hash listpack")
-    _no_dups([f for f, _ in pairs], "hash fields")
-    return "hash", pairs
+    items = listpack.decode(blob)
+    fields = items[0::2]
+    if len(items) & 1:
+        raise RdbError("Hash listpack with an odd number of entries")
+    if len(set(fields)) != len(fields):
+        raise RdbError("Duplicate hash fields detected")
+    return "hash", list(zip(fields, items[1::2]))
 
 
 def _zset_listpack(blob):
@@ -208,6 +216,12 @@ def _hash_zipmap(blob):
 def _blob_type(decode_blob):
     """The decoder of a type whose value is one RDB string holding a blob."""
     def decode(buf, pos, end):
+        if pos < end and buf[pos] < 64:               # a short blob, read inline
+            q = pos + 1 + buf[pos]
+            if q > end:
+                raise RdbTruncated(needed=q)
+            kind, value = decode_blob(buf[pos + 1:q])
+            return kind, value, q
         blob, pos = read_string(buf, pos, end)
         kind, value = decode_blob(blob)
         return kind, value, pos

@@ -33,6 +33,7 @@ v1 and the plain LIST / ZSET): Redis 7.0 still loads them, and the tests use the
 check the decoder against real files.
 """
 import math
+import operator
 import struct
 
 from . import intset, listpack, quicklist, ziplist, zipmap
@@ -116,9 +117,12 @@ def score_entry(score: float) -> bytes:
     return listpack.encode_entry(b"%.17g" % score)
 
 
+_BY_SCORE_THEN_MEMBER = operator.itemgetter(1, 0)
+
+
 def _sorted_zset(value):
     """Members ascending by (score, member): the order of Redis's listpack/skiplist."""
-    return sorted(value, key=lambda ms: (ms[1], ms[0]))
+    return sorted(value, key=_BY_SCORE_THEN_MEMBER)
 
 
 def zset_listpack(value) -> bytes:
@@ -130,7 +134,7 @@ def zset_listpack(value) -> bytes:
     for entry, (_, score) in zip(members, ordered):
         entries.append(entry)
         # integral scores within +-2**62 are integer entries (double2ll), inline
-        if -_DOUBLE2LL_LIMIT <= score <= _DOUBLE2LL_LIMIT and score == int(score):
+        if -_DOUBLE2LL_LIMIT <= score <= _DOUBLE2LL_LIMIT and score.is_integer():
             entries.append(encode_int(int(score)))
         else:
             entries.append(score_entry(score))
@@ -142,49 +146,88 @@ def hash_listpack(value) -> bytes:
     return listpack.assemble(entries, len(entries))
 
 
+def _write_quicklist(parts, value, compress, fill, packed_threshold):
+    nodes = quicklist.split(value, fill, packed_threshold)
+    parts.append(encode_length(len(nodes)))
+    for container, blob in nodes:
+        parts.append(b"\x02" if container == quicklist.PACKED else b"\x01")
+        parts.append(encode_string(blob, compress))
+    return RDB_TYPE_LIST_QUICKLIST_2
+
+
+def _write_hash_listpack(parts, value, compress, fill, packed_threshold):
+    parts.append(encode_string(hash_listpack(value), compress))
+    return RDB_TYPE_HASH_LISTPACK
+
+
+def _write_intset(parts, value, compress, fill, packed_threshold):
+    parts.append(encode_string(intset.encode(value), compress))
+    return RDB_TYPE_SET_INTSET
+
+
+def _write_zset_listpack(parts, value, compress, fill, packed_threshold):
+    parts.append(encode_string(zset_listpack(value), compress))
+    return RDB_TYPE_ZSET_LISTPACK
+
+
+def _write_set(parts, value, compress, fill, packed_threshold):
+    parts.append(encode_length(len(value)))
+    parts.extend([encode_string(m, compress) for m in value])
+    return RDB_TYPE_SET
+
+
+def _write_hash(parts, value, compress, fill, packed_threshold):
+    parts.append(encode_length(len(value)))
+    for f, v in value:
+        parts.append(encode_string(f, compress))
+        parts.append(encode_string(v, compress))
+    return RDB_TYPE_HASH
+
+
+def _write_zset_2(parts, value, compress, fill, packed_threshold):
+    parts.append(encode_length(len(value)))
+    for member, score in reversed(_sorted_zset(value)):
+        if score != score:
+            raise ValueError("a sorted set score cannot be NaN")
+        parts.append(encode_string(member, compress))
+        parts.append(_pack_double(score))
+    return RDB_TYPE_ZSET_2
+
+
+def _write_string(parts, value, compress, fill, packed_threshold):
+    parts.append(encode_string(value, compress))
+    return RDB_TYPE_STRING
+
+
+# (kind, encoding) -> writer(parts, value, compress, fill, packed_threshold) -> type byte
+_WRITERS = {
+    ("list", "quicklist"): _write_quicklist,
+    ("set", "intset"): _write_intset,
+    ("set", "hashtable"): _write_set,
+    ("hash", "listpack"): _write_hash_listpack,
+    ("hash", "hashtable"): _write_hash,
+    ("zset", "listpack"): _write_zset_listpack,
+    ("zset", "skiplist"): _write_zset_2,
+}
+for _encoding in _STRING_ENCODINGS:
+    _WRITERS["string", _encoding] = _write_string
+_WRITERS["list", None] = _write_quicklist
+
+
 def encode_into(parts: list, kind: str, value, encoding=None, compress: bool = True,
                 fill: int = quicklist.DEFAULT_FILL,
                 packed_threshold: int = quicklist.DEFAULT_PACKED_THRESHOLD) -> int:
     """Append the RDB form of `value` (without its type byte) to `parts`; return the type
     byte. The fast path of the file writer; see encode_value for the arguments."""
-    if kind == "string":
-        if encoding not in _STRING_ENCODINGS:
-            raise ValueError("unknown string encoding %r" % (encoding,))
-        parts.append(encode_string(value, compress))
-        return RDB_TYPE_STRING
-    if encoding is None:
-        encoding = default_encoding(kind, value)
-    rdb_type = rdb_type_for(kind, encoding)
-    if not value:
+    writer = _WRITERS.get((kind, encoding))
+    if writer is None:
+        if encoding is None and kind in ("set", "hash", "zset"):
+            writer = _WRITERS[kind, default_encoding(kind, value)]
+        else:
+            rdb_type_for(kind, encoding)          # raises the ValueError that explains
+    if not value and kind != "string":
         raise ValueError("Redis never stores an empty %s" % kind)
-    if rdb_type == RDB_TYPE_LIST_QUICKLIST_2:
-        nodes = quicklist.split(value, fill, packed_threshold)
-        parts.append(encode_length(len(nodes)))
-        for container, blob in nodes:
-            parts.append(b"\x02" if container == quicklist.PACKED else b"\x01")
-            parts.append(encode_string(blob, compress))
-    elif rdb_type == RDB_TYPE_HASH_LISTPACK:
-        parts.append(encode_string(hash_listpack(value), compress))
-    elif rdb_type == RDB_TYPE_SET_INTSET:
-        parts.append(encode_string(intset.encode(value), compress))
-    elif rdb_type == RDB_TYPE_ZSET_LISTPACK:
-        parts.append(encode_string(zset_listpack(value), compress))
-    elif rdb_type == RDB_TYPE_SET:
-        parts.append(encode_length(len(value)))
-        parts.extend([encode_string(m, compress) for m in value])
-    elif rdb_type == RDB_TYPE_HASH:
-        parts.append(encode_length(len(value)))
-        for f, v in value:
-            parts.append(encode_string(f, compress))
-            parts.append(encode_string(v, compress))
-    else:                                         # RDB_TYPE_ZSET_2
-        parts.append(encode_length(len(value)))
-        for member, score in reversed(_sorted_zset(value)):
-            if score != score:
-                raise ValueError("a sorted set score cannot be NaN")
-            parts.append(encode_string(member, compress))
-            parts.append(_pack_double(score))
-    return rdb_type
+    return writer(parts, value, compress, fill, packed_threshold)
 
 
 def encode_value(kind: str, value, encoding=None, *, compress: bool = True,

@@ -18,6 +18,8 @@ retry; a declared length is compared with `end` before anything is allocated.
 """
 import struct
 
+import lzf
+
 from . import compression
 from .errors import RdbError, RdbTruncated
 
@@ -28,6 +30,7 @@ _I16LE = struct.Struct("<h")
 _I32LE = struct.Struct("<i")
 _unpack_u32be = _U32BE.unpack_from
 _unpack_u64be = _U64BE.unpack_from
+_lzf_compress = lzf.compress
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -92,7 +95,7 @@ def encode_string(s: bytes, compress: bool = True) -> bytes:
                 if enc is not None:
                     return enc
     elif compress and n > 20:
-        packed = compression.compress(s)
+        packed = _lzf_compress(s, n - 5)      # = compression.compress, inlined (hot)
         if packed is not None:
             return b"\xc3" + encode_length(len(packed)) + encode_length(n) + packed
     if n < 64:
