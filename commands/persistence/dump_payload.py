@@ -55,6 +55,7 @@ def verify_payload(payload, skip_checksum: bool = False) -> int:
 def load_payload(payload, skip_checksum: bool = False):
     """(kind, value) of a DUMP payload; DumpPayloadError for a wrong footer,
     BadDataFormat for a body that does not decode."""
+    payload = bytes(payload)          # values are slices of it: bytes, not bytearray
     verify_payload(payload, skip_checksum)
     end = len(payload) - 10
     try:

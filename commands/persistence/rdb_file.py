@@ -180,10 +180,11 @@ class RdbWriter:
             parts += (b"\xf8", encode_length(idle))
         if freq is not None:
             parts += (b"\xf9", bytes((freq,)))
-        # The key, inline for the common short non-numeric key (this runs per key).
+        # The key, inline for the common short non-numeric key (this runs per key):
+        # up to 20 bytes neither the integer nor the LZF form applies.
         n = len(key)
         c = key[0] if n else 0
-        key_part = (_LEN6[n] + key if n < 64 and not (48 <= c <= 57 or c == 45)
+        key_part = (_LEN6[n] + key if n < 21 and not (48 <= c <= 57 or c == 45)
                     else encode_string(key, self.compress))
         if kind == "string" and encoding in _STRING_ENCODINGS:
             n = len(value)

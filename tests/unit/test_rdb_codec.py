@@ -328,6 +328,25 @@ def test_writer_streams_in_chunks():
     assert len(sink.writes) > 10 and max(sink.writes) < 1 << 18
 
 
+def test_long_keys_are_compressed_like_values():
+    """rdbSaveStringObject(key) goes through rdbSaveRawString: a key over 20 bytes is
+    LZF-compressed when that pays, like any string."""
+    f = io.BytesIO()
+    w = RdbWriter(f)
+    w.write_key(b"k" * 40, "string", b"v")
+    w.write_key(b"12345", "string", b"v")
+    w.finish()
+    data = f.getvalue()
+    assert b"\x00\xc3" in data and b"k" * 40 not in data
+    assert b"\x00\xc1\x39\x30\x01v" in data                 # key 12345 as an int16
+    assert [e.key for e in RdbReader(io.BytesIO(data))] == [b"k" * 40, b"12345"]
+
+
+def test_payload_from_bytearray_gives_bytes():
+    kind, value = load_payload(bytearray(dump_payload("list", [b"a", b"b"])))
+    assert value == [b"a", b"b"] and all(type(v) is bytes for v in value)
+
+
 def test_write_rdb_helper():
     f = io.BytesIO()
     write_rdb(f, [(b"k", "string", b"v", None, None)], header={"ctime": 0})
