@@ -248,6 +248,8 @@ assert set(DECODERS) == set(KIND_OF_TYPE)
 
 def decode_value(rdb_type: int, buf, pos: int = 0, end: int = None):
     """(kind, value, new_pos): the value of type `rdb_type` starting at buf[pos]."""
+    if type(buf) is not bytes:
+        buf = bytes(buf)        # values are slices of buf: make them bytes
     if end is None:
         end = len(buf)
     decoder = DECODERS.get(rdb_type)

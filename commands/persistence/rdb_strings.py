@@ -97,6 +97,8 @@ def encode_string(s: bytes, compress: bool = True) -> bytes:
     elif compress and n > 20:
         packed = _lzf_compress(s, n - 5)      # = compression.compress, inlined (hot)
         if packed is not None:
+            if n < 64:                        # both lengths fit one byte
+                return b"\xc3" + _LEN6[len(packed)] + _LEN6[n] + packed
             return b"\xc3" + encode_length(len(packed)) + encode_length(n) + packed
     if n < 64:
         return _LEN6[n] + s
@@ -159,8 +161,13 @@ def read_string(buf, pos: int, end: int):
             raise RdbTruncated(needed=pos + 5)
         return b"%d" % _I32LE.unpack_from(buf, pos + 1)[0], pos + 5
     if enc == 3:
-        clen, p = read_length(buf, pos + 1, end)
-        ulen, p = read_length(buf, p, end)
+        if pos + 3 <= end and buf[pos + 1] < 64 and buf[pos + 2] < 64:
+            clen = buf[pos + 1]               # both lengths in one byte: the common case
+            ulen = buf[pos + 2]
+            p = pos + 3
+        else:
+            clen, p = read_length(buf, pos + 1, end)
+            ulen, p = read_length(buf, p, end)
         q = p + clen
         if q > end:
             raise RdbTruncated(needed=q)
