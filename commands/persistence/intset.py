@@ -39,6 +39,10 @@ def encode_ints(values) -> bytes:
     vals = sorted(values)
     if not vals:
         raise ValueError("an intset cannot be empty")
+    return _pack_sorted(vals)
+
+
+def _pack_sorted(vals) -> bytes:
     width = width_for(vals[0], vals[-1])
     packed = array(_TYPECODE[width], vals)
     if _BIG_ENDIAN:
@@ -46,20 +50,25 @@ def encode_ints(values) -> bytes:
     return _HDR.pack(width, len(vals)) + packed.tobytes()
 
 
+_format_int = b"%d".__mod__
+
+
 def encode(members) -> bytes:
     """The intset of set members given as bytes; each must be a canonical int64."""
     members = list(members)
     try:
-        ints = [int(m) for m in members]
+        ints = list(map(int, members))
     except (ValueError, TypeError):
         ints = None
     # int() also takes " 1", "+1", "01", "1_0": the round trip keeps only canonical forms
-    if ints is None or [b"%d" % v for v in ints] != members \
-            or not INT64_MIN <= min(ints) <= max(ints) <= INT64_MAX:
+    if ints is None or list(map(_format_int, ints)) != members:
         raise ValueError("intset members must be canonical 64-bit integers")
-    if len(set(ints)) != len(ints):
+    vals = sorted(set(ints))
+    if len(vals) != len(ints):
         raise ValueError("duplicate intset members")
-    return encode_ints(ints)
+    if not vals or vals[0] < INT64_MIN or vals[-1] > INT64_MAX:
+        raise ValueError("an intset holds 1 or more 64-bit integers")
+    return _pack_sorted(vals)
 
 
 def decode_ints(blob) -> list:

@@ -120,10 +120,36 @@ def encode_entries(elements) -> list:
     return out
 
 
+def encode_pairs(pairs) -> bytes:
+    """The listpack field, value, field, value... of (field, value) pairs (a hash);
+    encode_entries' inline path, without building the flat list first."""
+    hdr = _STR6_HDR
+    bl = _BYTE
+    out = []
+    append = out.append
+    for f, v in pairs:
+        n = len(f)
+        c = f[0] if n else 0
+        if n < 64 and not (48 <= c <= 57 or c == 45):
+            append(hdr[n] + f + bl[n + 1])
+        else:
+            append(encode_entry(f))
+        n = len(v)
+        c = v[0] if n else 0
+        if n < 64 and not (48 <= c <= 57 or c == 45):
+            append(hdr[n] + v + bl[n + 1])
+        else:
+            append(encode_entry(v))
+    return assemble(out, len(out))
+
+
 def assemble(entries, count: int) -> bytes:
-    """A listpack from already encoded entries (encode_entry / encode_int results)."""
+    """A listpack from a list of already encoded entries (encode_entry / encode_int
+    results). The list is borrowed: the terminator joins it for one join, then leaves."""
+    entries.append(b"\xff")
     body = b"".join(entries)
-    return _HDR.pack(HEADER_SIZE + len(body) + 1, min(count, NUMELE_UNKNOWN)) + body + b"\xff"
+    entries.pop()
+    return _HDR.pack(HEADER_SIZE + len(body), min(count, NUMELE_UNKNOWN)) + body
 
 
 def encode(elements) -> bytes:

@@ -65,16 +65,20 @@ def _no_dups(names, what):
 
 
 def _zset_from_flat(items, what):
-    pairs = _pairs(items, what)
+    """member, score, member, score... (a zset listpack / ziplist) as (member, float)
+    pairs; C-level passes (slices, map) because this runs for every small zset."""
+    if len(items) & 1:
+        raise RdbError("%s with an odd number of entries" % what)
+    members = items[0::2]
     try:
-        out = [(member, float(score)) for member, score in pairs]
+        scores = list(map(float, items[1::2]))
     except ValueError:
-        out = [(member, _parse_score(score)) for member, score in pairs]   # names the culprit
-    for _, score in out:
-        if score != score:
-            raise RdbError("Zset with NAN score detected")
-    _no_dups([m for m, _ in out], "zset members")
-    return out
+        scores = [_parse_score(s) for s in items[1::2]]     # names the culprit
+    if any(map(math.isnan, scores)):
+        raise RdbError("Zset with NAN score detected")
+    if len(set(members)) != len(members):
+        raise RdbError("Duplicate zset members detected")
+    return list(zip(members, scores))
 
 
 def _string(buf, pos, end):

@@ -125,25 +125,40 @@ def _sorted_zset(value):
     return sorted(value, key=_BY_SCORE_THEN_MEMBER)
 
 
+_INF_ENTRY = listpack.encode_entry(b"inf")
+_NEG_INF_ENTRY = listpack.encode_entry(b"-inf")
+
+
 def zset_listpack(value) -> bytes:
     """Members ascending by (score, member), each followed by its score entry."""
     ordered = _sorted_zset(value)
     members = listpack.encode_entries([m for m, _ in ordered])
     entries = []
+    append = entries.append
     encode_int = listpack.encode_int
+    hdr = listpack._STR6_HDR
+    bl = listpack._BYTE
     for entry, (_, score) in zip(members, ordered):
-        entries.append(entry)
-        # integral scores within +-2**62 are integer entries (double2ll), inline
+        append(entry)
+        # score_entry, inlined: integral within +-2**62 -> integer entry (double2ll);
+        # else the "%.17g" text, which then always has a '.' or an exponent, so it is
+        # never taken for an integer, and is at most 24 bytes: a 6-bit string.
         if -_DOUBLE2LL_LIMIT <= score <= _DOUBLE2LL_LIMIT and score.is_integer():
-            entries.append(encode_int(int(score)))
+            append(encode_int(int(score)))
+        elif score == math.inf:
+            append(_INF_ENTRY)
+        elif score == -math.inf:
+            append(_NEG_INF_ENTRY)
+        elif score != score:
+            raise ValueError("a sorted set score cannot be NaN")
         else:
-            entries.append(score_entry(score))
+            text = b"%.17g" % score
+            append(hdr[len(text)] + text + bl[len(text) + 1])
     return listpack.assemble(entries, len(entries))
 
 
 def hash_listpack(value) -> bytes:
-    entries = listpack.encode_entries([x for pair in value for x in pair])
-    return listpack.assemble(entries, len(entries))
+    return listpack.encode_pairs(value)
 
 
 def _write_quicklist(parts, value, compress, fill, packed_threshold):

@@ -55,7 +55,7 @@ from .rdb_constants import (
 )
 from . import quicklist
 from .rdb_decode import DECODERS
-from .rdb_encode import _STRING_ENCODINGS, encode_into, encode_legacy
+from .rdb_encode import _STRING_ENCODINGS, _WRITERS, encode_into, encode_legacy
 from .rdb_strings import _LEN6, encode_length, encode_string, read_length, read_string
 
 _I64 = struct.Struct("<q")
@@ -196,9 +196,14 @@ class RdbWriter:
         else:
             type_at = len(parts)
             parts += (None, key_part)         # the type byte, known once encoded
+            writer = _WRITERS.get((kind, encoding)) if value else None
             try:
-                rdb_type = encode_into(parts, kind, value, encoding, self.compress,
-                                       self.fill, self.packed_threshold)
+                if writer is not None:
+                    rdb_type = writer(parts, value, self.compress, self.fill,
+                                      self.packed_threshold)
+                else:                         # default encoding, or the error to raise
+                    rdb_type = encode_into(parts, kind, value, encoding, self.compress,
+                                           self.fill, self.packed_threshold)
             except BaseException:
                 del parts[start:]
                 raise
