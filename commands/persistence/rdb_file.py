@@ -344,9 +344,9 @@ class RdbReader:
         expire_ms = idle = freq = None
         decoders = DECODERS
         new_tuple = tuple.__new__         # skips NamedTuple's Python-level __new__
+        buf = self._buf
+        end = len(buf)
         while True:
-            buf = self._buf
-            end = len(buf)
             try:
                 # One record per iteration; RdbTruncated anywhere in it means "read more
                 # and parse this record again" (the attributes above survive a retry
@@ -433,6 +433,8 @@ class RdbReader:
                 if not self._fill(pos, exc.needed):
                     raise RdbError("Unexpected EOF reading RDB file") from None
                 pos = 0
+                buf = self._buf
+                end = len(buf)
 
     @staticmethod
     def _old_function(buf, pos, end):
