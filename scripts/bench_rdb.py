@@ -1,4 +1,4 @@
-"""Encode + decode 1M mixed small keys with commands/persistence (an RDB in memory and
+"""Encode + decode 1M mixed small keys with commands/rdb (an RDB in memory and
 on disk), and optionally time redis-server SAVE / load of the same file.
 
     python scripts/bench_rdb.py [N] [--redis]
@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from commands.persistence import RdbReader, RdbWriter  # noqa: E402
+from commands.rdb import RdbReader, RdbWriter  # noqa: E402
 
 
 def make_keys(n, seed=1):

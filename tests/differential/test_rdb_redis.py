@@ -1,4 +1,4 @@
-"""The RDB / DUMP codec (commands/persistence) against a real redis-server 7.0.
+"""The RDB / DUMP codec (commands/rdb) against a real redis-server 7.0.
 
 * files we write are accepted by redis-check-rdb and loaded by redis-server with the
   values, TTLs and OBJECT ENCODINGs we wrote (and Redis's own DUMP of each loaded key
@@ -19,10 +19,10 @@ import time
 import pytest
 import redis
 
-from commands.persistence import (Aux, BadDataFormat, DumpPayloadError, FunctionLibrary,
+from commands.rdb import (Aux, BadDataFormat, DumpPayloadError, FunctionLibrary,
                                   KeyEntry, RdbReader, RdbWriter, ResizeDb, dump_payload,
                                   load_payload)
-from commands.persistence.rdb_constants import (
+from commands.rdb.rdb_constants import (
     RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST,
     RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_ZSET, RDB_TYPE_ZSET_ZIPLIST)
 from tests.helpers import start_redis
@@ -77,7 +77,7 @@ def canon(kind, value):
 
 
 def expected_string_encoding(value):
-    from commands.persistence.rdb_strings import canonical_int
+    from commands.rdb.rdb_strings import canonical_int
     if canonical_int(value) is not None:
         return "int"
     return "embstr" if len(value) <= 44 else "raw"
@@ -233,7 +233,7 @@ def test_dump_payloads_both_ways(servers):
         r.restore("bad", 0, bytes(payload))
     assert load_payload(bytes(payload), skip_checksum=True)[1] == b"hello world " * 10
     bad_body = b"\x02\x02\x01a\x01a\x0a\x00"         # a set with a duplicate member
-    from commands.persistence.checksum import crc64
+    from commands.rdb.checksum import crc64
     bad_body += crc64(bad_body).to_bytes(8, "little")
     with pytest.raises(BadDataFormat):
         load_payload(bad_body)

@@ -1,10 +1,12 @@
 """The layer rules of ARCHITECTURE.md, checked from the imports of every module.
 
+    commands/rdb           imports nothing of the project (sans-I/O codec of Redis's formats)
     commands/data          imports nothing else of commands/
     commands/server        data
-    commands/replication   data, server
+    commands/persistence   data, server, rdb
+    commands/replication   data, server, rdb, persistence
     commands/pubsub        data, server
-    commands/families      data, server (the command families sit on top)
+    commands/families      data, server, rdb, persistence (the command families sit on top)
     cluster/               never imports commands/
     node.py                the composition root: nothing imports it
 
@@ -23,11 +25,13 @@ MAX_MODULES = 20
 
 # commands/ layer -> the layers it may import from (besides itself).
 ALLOWED = {
+    "rdb": set(),
     "data": set(),
     "server": {"data"},
-    "replication": {"data", "server"},
+    "persistence": {"data", "server", "rdb"},
+    "replication": {"data", "server", "rdb", "persistence"},
     "pubsub": {"data", "server"},
-    "families": {"data", "server"},
+    "families": {"data", "server", "rdb", "persistence"},
 }
 
 
@@ -151,6 +155,15 @@ def project_files():
 def test_the_project_keeps_its_layers():
     graph, hidden = import_graph(project_files())
     assert breaches(graph, hidden) == []
+
+
+def test_imports_are_absolute():
+    """The checks above read absolute imports only; the project writes no other kind."""
+    for path in project_files():
+        tree = ast.parse(path.read_text(), str(path))
+        relative = [node.lineno for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.level]
+        assert relative == [], "%s: relative imports on lines %s" % (path, relative)
 
 
 def test_tests_and_scripts_do_not_import_node_py():

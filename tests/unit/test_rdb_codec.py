@@ -1,4 +1,4 @@
-"""Round trips and the file/payload level of the RDB codec (commands/persistence):
+"""Round trips and the file/payload level of the RDB codec (commands/rdb):
 every encoding through encode_value/decode_value and DUMP payloads, the incremental
 writer and reader (any chunk size, truncation, checksum, opcodes), and the errors."""
 import io
@@ -8,12 +8,12 @@ import struct
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from commands.persistence import (Aux, BadDataFormat, DumpPayloadError, FunctionLibrary,
+from commands.rdb import (Aux, BadDataFormat, DumpPayloadError, FunctionLibrary,
                                   KeyEntry, RdbError, RdbReader, RdbWriter, ResizeDb,
                                   SelectDb, decode_value, dump_payload, encode_legacy,
                                   encode_value, load_payload, write_rdb)
-from commands.persistence.checksum import crc64
-from commands.persistence.rdb_constants import (
+from commands.rdb.checksum import crc64
+from commands.rdb.rdb_constants import (
     RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST,
     RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_ZSET, RDB_TYPE_ZSET_ZIPLIST)
 
@@ -137,8 +137,8 @@ def test_decode_errors(rdb_type, body, why):
 
 
 def test_hash_listpack_duplicate_field():
-    from commands.persistence import listpack
-    from commands.persistence.rdb_strings import encode_string
+    from commands.rdb import listpack
+    from commands.rdb.rdb_strings import encode_string
     body = encode_string(listpack.encode([b"f", b"1", b"f", b"2"]))
     with pytest.raises(RdbError, match="Duplicate hash fields"):
         decode_value(16, body)

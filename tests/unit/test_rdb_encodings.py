@@ -1,4 +1,4 @@
-"""Byte-level checks of the RDB codec's building blocks (commands/persistence): RDB
+"""Byte-level checks of the RDB codec's building blocks (commands/rdb): RDB
 lengths and strings, listpack entries at every size boundary, intset widths, ziplist
 and zipmap, quicklist node splitting. The expected bytes are worked out from Redis
 7.0's listpack.c / rdb.c / quicklist.c rules (see the module docstrings)."""
@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from commands.persistence import RdbError, listpack, intset, quicklist, ziplist, zipmap
-from commands.persistence.rdb_strings import (canonical_int, encode_length, encode_string,
+from commands.rdb import RdbError, listpack, intset, quicklist, ziplist, zipmap
+from commands.rdb.rdb_strings import (canonical_int, encode_length, encode_string,
                                               read_length, read_string)
 
 

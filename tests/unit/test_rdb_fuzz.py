@@ -6,8 +6,8 @@ import math
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from commands.persistence import RdbError, RdbReader, RdbWriter, dump_payload, load_payload
-from commands.persistence.rdb_constants import (
+from commands.rdb import RdbError, RdbReader, RdbWriter, dump_payload, load_payload
+from commands.rdb.rdb_constants import (
     RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST,
     RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_ZSET, RDB_TYPE_ZSET_ZIPLIST)
 

@@ -34,8 +34,8 @@ element count matches the header (unless saturated).
 """
 import struct
 
-from .errors import RdbError
-from .rdb_strings import canonical_int
+from commands.rdb.errors import RdbError
+from commands.rdb.rdb_strings import canonical_int
 
 HEADER_SIZE = 6
 NUMELE_UNKNOWN = 65535

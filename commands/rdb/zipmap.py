@@ -15,7 +15,7 @@ encoder exists to produce Redis 2.4 era data for tests.
 """
 import struct
 
-from .errors import RdbError
+from commands.rdb.errors import RdbError
 
 _U32 = struct.Struct("<I")
 ZIPMAP_BIGLEN = 254

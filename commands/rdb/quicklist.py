@@ -20,7 +20,7 @@ A new element joins the tail node when _quicklistNodeAllowInsert says so:
 
 fill is clamped to -5..32767 as quicklistSetFill does.
 """
-from . import listpack
+from commands.rdb import listpack
 
 PLAIN = 1
 PACKED = 2

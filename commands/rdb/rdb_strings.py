@@ -20,8 +20,8 @@ import struct
 
 import lzf
 
-from . import compression
-from .errors import RdbError, RdbTruncated
+from commands.rdb import compression
+from commands.rdb.errors import RdbError, RdbTruncated
 
 _U16BE = struct.Struct(">H")
 _U32BE = struct.Struct(">I")

@@ -24,13 +24,13 @@ Modules, one concern each (their docstrings describe the byte layouts):
     rdb_file        incremental file writer (RdbWriter) and reader (RdbReader)
     dump_payload    DUMP / RESTORE payloads
 """
-from .dump_payload import dump_payload, load_payload, verify_payload
-from .errors import BadDataFormat, DumpPayloadError, RdbError, RdbTruncated
-from .rdb_constants import RDB_VERSION
-from .rdb_decode import decode_value
-from .rdb_encode import default_encoding, encode_legacy, encode_value
-from .rdb_file import (Aux, FunctionLibrary, KeyEntry, RdbReader, RdbWriter, ResizeDb,
-                       SelectDb, read_rdb, write_rdb)
+from commands.rdb.dump_payload import dump_payload, load_payload, verify_payload
+from commands.rdb.errors import BadDataFormat, DumpPayloadError, RdbError, RdbTruncated
+from commands.rdb.rdb_constants import RDB_VERSION
+from commands.rdb.rdb_decode import decode_value
+from commands.rdb.rdb_encode import default_encoding, encode_legacy, encode_value
+from commands.rdb.rdb_file import (Aux, FunctionLibrary, KeyEntry, RdbReader, RdbWriter, ResizeDb,
+                                   SelectDb, read_rdb, write_rdb)
 
 __all__ = [
     "Aux", "BadDataFormat", "DumpPayloadError", "FunctionLibrary", "KeyEntry",

@@ -45,18 +45,18 @@ import struct
 import time
 from typing import NamedTuple, Optional
 
-from .checksum import crc64
-from .errors import RdbError, RdbTruncated
-from .rdb_constants import (
-    RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME,
-    RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ, RDB_OPCODE_FUNCTION,
-    RDB_OPCODE_FUNCTION2, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB,
-    RDB_OPCODE_SELECTDB, RDB_VERSION, REDIS_VERSION, unsupported_type_message,
-)
-from . import quicklist
-from .rdb_decode import DECODERS
-from .rdb_encode import _STRING_ENCODINGS, _WRITERS, encode_into, encode_legacy
-from .rdb_strings import _LEN6, encode_length, encode_string, read_length, read_string
+from commands.rdb import quicklist
+from commands.rdb.checksum import crc64
+from commands.rdb.errors import RdbError, RdbTruncated
+from commands.rdb.rdb_constants import (RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME,
+                                        RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ,
+                                        RDB_OPCODE_FUNCTION, RDB_OPCODE_FUNCTION2, RDB_OPCODE_IDLE,
+                                        RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB,
+                                        RDB_OPCODE_SELECTDB, RDB_VERSION, REDIS_VERSION,
+                                        unsupported_type_message)
+from commands.rdb.rdb_decode import DECODERS
+from commands.rdb.rdb_encode import _STRING_ENCODINGS, _WRITERS, encode_into, encode_legacy
+from commands.rdb.rdb_strings import _LEN6, encode_length, encode_string, read_length, read_string
 
 _I64 = struct.Struct("<q")
 _I32 = struct.Struct("<i")

@@ -19,17 +19,18 @@ left (every element takes at least one byte) before the loop.
 import math
 import struct
 
-from . import intset, listpack, ziplist, zipmap
-from .errors import RdbError, RdbTruncated
-from .rdb_constants import (
-    KIND_OF_TYPE, QUICKLIST_NODE_CONTAINER_PACKED, QUICKLIST_NODE_CONTAINER_PLAIN,
-    RDB_TYPE_HASH, RDB_TYPE_HASH_LISTPACK, RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP,
-    RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2,
-    RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_STRING,
-    RDB_TYPE_ZSET, RDB_TYPE_ZSET_2, RDB_TYPE_ZSET_LISTPACK, RDB_TYPE_ZSET_ZIPLIST,
-    unsupported_type_message,
-)
-from .rdb_strings import read_length, read_string
+from commands.rdb import intset, listpack, ziplist, zipmap
+from commands.rdb.errors import RdbError, RdbTruncated
+from commands.rdb.rdb_constants import (KIND_OF_TYPE, QUICKLIST_NODE_CONTAINER_PACKED,
+                                        QUICKLIST_NODE_CONTAINER_PLAIN, RDB_TYPE_HASH,
+                                        RDB_TYPE_HASH_LISTPACK, RDB_TYPE_HASH_ZIPLIST,
+                                        RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST,
+                                        RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2,
+                                        RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_SET, RDB_TYPE_SET_INTSET,
+                                        RDB_TYPE_STRING, RDB_TYPE_ZSET, RDB_TYPE_ZSET_2,
+                                        RDB_TYPE_ZSET_LISTPACK, RDB_TYPE_ZSET_ZIPLIST,
+                                        unsupported_type_message)
+from commands.rdb.rdb_strings import read_length, read_string
 
 _DOUBLE = struct.Struct("<d")
 _unpack_double = _DOUBLE.unpack_from

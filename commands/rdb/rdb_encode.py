@@ -36,14 +36,14 @@ import math
 import operator
 import struct
 
-from . import intset, listpack, quicklist, ziplist, zipmap
-from .rdb_constants import (
-    RDB_TYPE_HASH, RDB_TYPE_HASH_LISTPACK, RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP,
-    RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2,
-    RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_STRING,
-    RDB_TYPE_ZSET, RDB_TYPE_ZSET_2, RDB_TYPE_ZSET_LISTPACK, RDB_TYPE_ZSET_ZIPLIST,
-)
-from .rdb_strings import canonical_int, encode_length, encode_string
+from commands.rdb import intset, listpack, quicklist, ziplist, zipmap
+from commands.rdb.rdb_constants import (RDB_TYPE_HASH, RDB_TYPE_HASH_LISTPACK,
+                                        RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST,
+                                        RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2,
+                                        RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_SET, RDB_TYPE_SET_INTSET,
+                                        RDB_TYPE_STRING, RDB_TYPE_ZSET, RDB_TYPE_ZSET_2,
+                                        RDB_TYPE_ZSET_LISTPACK, RDB_TYPE_ZSET_ZIPLIST)
+from commands.rdb.rdb_strings import canonical_int, encode_length, encode_string
 
 _DOUBLE = struct.Struct("<d")
 _pack_double = _DOUBLE.pack

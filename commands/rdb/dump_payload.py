@@ -15,12 +15,12 @@ rather than borrow bytes from it.
 """
 import struct
 
-from . import quicklist
-from .checksum import crc64
-from .errors import BadDataFormat, DumpPayloadError, RdbError
-from .rdb_constants import RDB_VERSION
-from .rdb_decode import decode_value
-from .rdb_encode import encode_into
+from commands.rdb import quicklist
+from commands.rdb.checksum import crc64
+from commands.rdb.errors import BadDataFormat, DumpPayloadError, RdbError
+from commands.rdb.rdb_constants import RDB_VERSION
+from commands.rdb.rdb_decode import decode_value
+from commands.rdb.rdb_encode import encode_into
 
 _FOOTER_VERSION = struct.Struct("<H").pack(RDB_VERSION)
 _U16 = struct.Struct("<H")

@@ -28,8 +28,8 @@ The encoder exists to produce Redis 6 era files (for tests and interop).
 """
 import struct
 
-from .errors import RdbError
-from .rdb_strings import canonical_int
+from commands.rdb.errors import RdbError
+from commands.rdb.rdb_strings import canonical_int
 
 HEADER_SIZE = 10
 _HDR = struct.Struct("<IIH")

@@ -17,8 +17,8 @@ import struct
 import sys
 from array import array
 
-from .errors import RdbError
-from .rdb_strings import INT64_MAX, INT64_MIN
+from commands.rdb.errors import RdbError
+from commands.rdb.rdb_strings import INT64_MAX, INT64_MIN
 
 _HDR = struct.Struct("<II")
 # array typecodes of exactly 2, 4 and 8 bytes on this platform

@@ -15,7 +15,7 @@ back-reference of 3 bytes yields at most 264 bytes: 88x).
 """
 import lzf
 
-from .errors import RdbError
+from commands.rdb.errors import RdbError
 
 # Strings up to this length are never compressed (rdbSaveRawString: "len > 20").
 MIN_COMPRESS_LEN = 21
