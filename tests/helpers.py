@@ -157,10 +157,11 @@ def own_all_slots(port, password=None, timeout=10.0):
 
 
 def start_redis(*extra, port=None, cluster=False):
-    """Start a real redis-server (no persistence) on a free loopback port."""
+    """Start a real redis-server (Redis's default save points, no AOF) on a free loopback
+    port, in a temporary folder."""
     port = port or free_port()
     cwd = tempfile.mkdtemp(prefix="redis-%d-" % port)
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
             "--appendonly", "no", "--dir", cwd, "--enable-debug-command", "yes"]
     if cluster:
         args += ["--cluster-enabled", "yes", "--cluster-config-file",

@@ -50,22 +50,23 @@ def new_hash(pairs, max_entries, max_value) -> Hash:
     return h
 
 
-def _hash_to_plain(h) -> dict:
-    """DUMP/MIGRATE/replication: a dict copy; msgpack keeps its order, so a listpack hash
-    arrives in its own order (digests sort dicts, so the order does not matter there)."""
-    return dict(h)
+def _hash_to_neutral(h) -> list:
+    """(field, value) pairs in the hash's order: a listpack hash is saved in its own
+    order, as Redis writes its listpack."""
+    return list(h.items())
 
 
-def _hash_from_plain(plain) -> Hash:
-    """RESTORE: like Redis loading a hash, the encoding follows the contents (with the
-    default limits: a payload carries no CONFIG)."""
-    if type(plain) is not dict:
-        raise TypeError("a hash payload holds a map")
-    for field, value in plain.items():
+def _hash_from_neutral(pairs) -> Hash:
+    """Loading (RDB, RESTORE): like Redis, the encoding follows the contents (with the
+    default limits: a payload carries no CONFIG); a repeated field is corrupt data."""
+    h = new_hash(pairs, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE)
+    if len(h) != len(pairs):
+        raise ValueError("duplicate hash fields")
+    for field, value in h.items():
         if type(field) is not bytes or type(value) is not bytes:
             raise TypeError("hash fields and values are bytes")
-    return new_hash(plain, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE)
+    return h
 
 
 register_type(Hash, "hash", lambda h: "listpack" if h.listpack else "hashtable", _copy_hash,
-              _hash_to_plain, _hash_from_plain)
+              _hash_to_neutral, _hash_from_neutral, unordered=True)

@@ -12,11 +12,11 @@ class ListValue(collections.deque):
     __slots__ = ()
 
 
-def _list_from_plain(plain):
-    if type(plain) is not list or any(type(item) is not bytes for item in plain):
+def _list_from_neutral(items):
+    if any(type(item) is not bytes for item in items):
         raise ValueError("bad list payload")
-    return ListValue(plain)
+    return ListValue(items)
 
 
 # Redis 7.0 reports every list as a quicklist.
-register_type(ListValue, "list", lambda value: "quicklist", ListValue, list, _list_from_plain)
+register_type(ListValue, "list", lambda value: "quicklist", ListValue, list, _list_from_neutral)

@@ -57,20 +57,21 @@ def members_in_order(s) -> list:
     return list(s)
 
 
-def _set_to_plain(s) -> list:
-    return list(s)
+def _set_to_neutral(s) -> list:
+    """The members; an intset in numeric order, as Redis's intset blob holds them."""
+    return members_in_order(s)
 
 
-def _set_from_plain(plain) -> RSet:
-    """RESTORE: like Redis loading a set, an intset iff the members allow it (with the
-    default limit: a payload carries no CONFIG); duplicates mean a corrupt payload."""
-    if type(plain) is not list or not all(type(m) is bytes for m in plain):
-        raise TypeError("a set payload holds a list of bytes")
-    s = new_set(plain, SET_MAX_INTSET_ENTRIES)
-    if len(s) != len(plain):
+def _set_from_neutral(members) -> RSet:
+    """Loading (RDB, RESTORE): like Redis, an intset iff the members allow it (with the
+    default limit: a payload carries no CONFIG); duplicates mean corrupt data."""
+    if not all(type(m) is bytes for m in members):
+        raise TypeError("a set holds bytes members")
+    s = new_set(members, SET_MAX_INTSET_ENTRIES)
+    if len(s) != len(members):
         raise ValueError("duplicate set members")
     return s
 
 
 register_type(RSet, "set", lambda s: "intset" if s.intset else "hashtable", _copy_set,
-              _set_to_plain, _set_from_plain, unordered=True)
+              _set_to_neutral, _set_from_neutral, unordered=True)

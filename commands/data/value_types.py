@@ -34,11 +34,12 @@ def copy_value(value):
     return copier(value) if copier is not None else _copy.deepcopy(value)
 
 
-def register_type(python_class, type_name, encoding, copy, to_plain, from_plain,
+def register_type(python_class, type_name, encoding, copy, to_neutral, from_neutral,
                   unordered=False):
-    """encoding(value) -> str; copy(value) -> an independent value; to_plain/from_plain
-    as value_codec.register_value_codec documents (unordered for sets: stable digests)."""
+    """encoding(value) -> str; copy(value) -> an independent value; to_neutral and
+    from_neutral as value_codec documents (unordered for sets and hashes: digests)."""
     TYPE_NAMES[python_class] = type_name
     OBJECT_ENCODINGS[python_class] = encoding
     VALUE_COPIERS[python_class] = copy
-    register_value_codec(type_name, python_class, to_plain, from_plain, unordered=unordered)
+    register_value_codec(type_name, python_class, to_neutral, from_neutral,
+                         encoding=encoding, unordered=unordered)

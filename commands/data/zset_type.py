@@ -100,24 +100,18 @@ class ZSet:
         self.skiplist = len(self.scores) > entries or \
             any(len(m) > value for m in self.scores)
 
-    def to_plain(self) -> list:
-        """DUMP form: [member, score, member, score, ...] in rank order. The encoding is
-        not carried: like Redis loading an RDB, RESTORE picks it from the size."""
-        flat = []
-        for score, member in self.ordered:
-            flat.append(member)
-            flat.append(score)
-        return flat
+    def to_neutral(self) -> list:
+        """The saved form (commands/rdb): (member, score) pairs in rank order. The
+        encoding is given apart; loading picks it from the size, as Redis does."""
+        return [(member, score) for score, member in self.ordered]
 
     @classmethod
-    def from_plain(cls, flat):
-        """RESTORE: validate and rebuild; ValueError/TypeError on anything malformed."""
-        if type(flat) is not list or len(flat) % 2:
-            raise ValueError("bad sorted set payload")
+    def from_neutral(cls, pairs):
+        """Loading (RDB, RESTORE): validate and rebuild; ValueError/TypeError on anything
+        malformed."""
         zs = cls()
         longest = 0
-        for i in range(0, len(flat), 2):
-            member, score = flat[i], flat[i + 1]
+        for member, score in pairs:
             if type(member) is not bytes or type(score) not in (float, int) \
                     or score != score or member in zs.scores:
                 raise ValueError("bad sorted set member")
@@ -329,4 +323,4 @@ def score_range_empty(spec) -> bool:
 
 
 register_type(ZSet, "zset", lambda z: "skiplist" if z.skiplist else "listpack", ZSet.copy,
-              ZSet.to_plain, ZSet.from_plain)
+              ZSet.to_neutral, ZSet.from_neutral)

@@ -1,51 +1,32 @@
-"""DUMP / RESTORE / RESTORE-ASKING, our DUMP payload format, and the value digests.
+"""DUMP / RESTORE / RESTORE-ASKING with Redis's own payload, and the value digests.
 
-The payload
------------
-Redis's DUMP payload is an RDB fragment, which only Redis can read. Ours is our own, laid
-out like Redis's so the same kind of check applies (a version and a checksum at the end):
+The payload is Redis's (commands/rdb/dump_payload.py): the value exactly as an RDB file
+holds it, the RDB version and a CRC-64, so DUMP output restores into a real redis-server
+and its DUMP output restores here; MIGRATE (commands/families/migrate.py) carries the same
+payload between our nodes and Redis's. The value goes through the codec registry
+(commands/data/value_codec.py): live value -> neutral form + encoding -> RDB bytes.
 
-    <msgpack body> <2-byte format version, little-endian> <8-byte checksum>
+RESTORE answers as Redis does: fewer than 10 bytes, a newer version or a wrong checksum ->
+`ERR DUMP payload version or checksum are wrong`; a payload whose footer is right but
+whose body does not decode to a value -> `ERR Bad data format`.
 
-    body     = msgpack [type name, plain value], e.g. ["string", b"hello"]
-    version  = PAYLOAD_VERSION (257). Redis's RDB versions are 1..12, so a real Redis
-               refuses our payloads on the version alone (even with
-               skip-checksum-validation), instead of misreading them as RDB.
-    checksum = BLAKE2b with an 8-byte digest over body + version.
-
-Why BLAKE2b-64 and not Redis's CRC-64: a CRC-64 in pure Python costs ~100 ns a byte
-(a megabyte value would stall the node for 0.1 s), and Python ships no CRC-64. zlib.crc32
-is fast but has only 32 bits. hashlib.blake2b is C, ~1 GB/s, and its 64 bits make an
-accidental match with a corrupt or foreign payload (a Redis payload ends in a CRC-64
-computed differently) a 2**-64 event. It is a checksum, not a signature: anyone may build
-a payload, as with Redis.
-
-RESTORE answers as Redis does: fewer than 10 bytes, another version or a wrong checksum ->
-`ERR DUMP payload version or checksum are wrong`; a payload whose checksum is right but
-whose body does not decode to a value of a known type -> `ERR Bad data format`.
-
-The values come from the codec registry (commands/data/value_codec.py).
-MIGRATE (commands/families/migrate.py) uses `dump_payload`;
-DEBUG DIGEST and DIGEST-VALUE are registered here too because they hash the same plain
+DEBUG DIGEST and DIGEST-VALUE are registered here too because they hash the same neutral
 form (redis-cli --cluster fix compares values across nodes with DIGEST-VALUE).
 """
 import hashlib
-import struct
 
 import msgpack
 
 from commands.data.keyspace import now_ms
 from commands.data.numbers import INT64_MAX
-from commands.data.value_codec import UnsupportedValue, codec_named, codec_of
+from commands.data.value_codec import UnsupportedValue, from_saved, to_saved
 from commands.families.server_cmds import register_debug
+from commands.rdb import BadDataFormat, DumpPayloadError, RdbError
+from commands.rdb import dump_payload as rdb_dump_payload
+from commands.rdb import load_payload as rdb_load_payload
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import command
-
-PAYLOAD_VERSION = 257
-_FOOTER = struct.Struct("<H")
-_CHECK_SIZE = 8
-_CHECK_PERSON = b"node-dump"          # BLAKE2b personalization: ties the sum to this format
 
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 BAD_FORMAT = "ERR Bad data format"
@@ -54,53 +35,29 @@ BUSYKEY = "BUSYKEY Target key name already exists."
 
 # ---------------------------------------------------------------- payload encode / decode
 
-def _reply_codec_of(value):
+def _saved_form(value):
     try:
-        return codec_of(value)
+        return to_saved(value)
     except UnsupportedValue as exc:
         raise ReplyError(str(exc)) from None
 
 
-def _checksum(data) -> bytes:
-    return hashlib.blake2b(data, digest_size=_CHECK_SIZE, person=_CHECK_PERSON).digest()
-
-
-def seal(body: bytes, version: int = PAYLOAD_VERSION) -> bytes:
-    """body + version + checksum: the payload framing (tests forge payloads with it)."""
-    signed = body + _FOOTER.pack(version)
-    return signed + _checksum(signed)
-
-
-def dump_payload(value) -> bytes:
-    """The DUMP payload of a live value (Redis's createDumpPayload)."""
-    codec = _reply_codec_of(value)
-    return seal(msgpack.packb([codec.type_name, codec.to_plain(value)], use_bin_type=True))
-
-
-def payload_is_valid(payload: bytes) -> bool:
-    """Version and checksum check (Redis's verifyDumpPayload)."""
-    if len(payload) < 2 + _CHECK_SIZE:
-        return False
-    signed_end = len(payload) - _CHECK_SIZE
-    version, = _FOOTER.unpack_from(payload, signed_end - 2)
-    if version != PAYLOAD_VERSION:
-        return False
-    return _checksum(memoryview(payload)[:signed_end]) == payload[signed_end:]
+def dump_payload(value, compress: bool = True) -> bytes:
+    """The DUMP payload of a live value (Redis's createDumpPayload); compress is
+    rdbcompression, as in Redis."""
+    kind, neutral, encoding = _saved_form(value)
+    return rdb_dump_payload(kind, neutral, encoding, compress)
 
 
 def load_payload(payload: bytes):
     """A new value from a DUMP payload; ReplyError with Redis's text when it is bad."""
-    if not payload_is_valid(payload):
-        raise ReplyError(BAD_PAYLOAD)
-    body = memoryview(payload)[:len(payload) - _CHECK_SIZE - 2]
     try:
-        tag, plain = msgpack.unpackb(body, raw=False, strict_map_key=False)
-        value = codec_named(tag).from_plain(plain)
-    except Exception:                 # noqa: BLE001 - any malformed body is "bad data"
+        kind, neutral = rdb_load_payload(payload)
+        return from_saved(kind, neutral)
+    except DumpPayloadError:
+        raise ReplyError(BAD_PAYLOAD) from None
+    except (BadDataFormat, RdbError, KeyError, ValueError, TypeError):
         raise ReplyError(BAD_FORMAT) from None
-    if type(value) not in (bytes, bytearray) and not len(value):
-        raise ReplyError(BAD_FORMAT)  # Redis never stores an empty collection
-    return value
 
 
 # ---------------------------------------------------------------- DUMP / RESTORE
@@ -115,7 +72,7 @@ def dump(c, argv):
     value = c.server.keyspace.lookup_read(argv[1])
     if value is None:
         return None
-    return dump_payload(value)
+    return dump_payload(value, c.server.settings.values["rdbcompression"])
 
 
 def _parse_restore_options(argv):
@@ -209,17 +166,12 @@ def restore_asking(c, argv):
 _ZERO_DIGEST = b"0" * 40
 
 
-def _canonical(plain, unordered=False) -> bytes:
-    """Bytes that depend only on the value, not on the order a dict or set was built in."""
-    if isinstance(plain, dict):
-        items = sorted((msgpack.packb(k, use_bin_type=True), _canonical(v))
-                       for k, v in plain.items())
-        return msgpack.packb(items, use_bin_type=True)
-    if unordered and isinstance(plain, list):
-        return msgpack.packb(sorted(_canonical(e) for e in plain), use_bin_type=True)
-    if isinstance(plain, list):
-        return msgpack.packb([_canonical(e) for e in plain], use_bin_type=True)
-    return msgpack.packb(plain, use_bin_type=True)
+def _canonical(neutral, unordered=False) -> bytes:
+    """Bytes that depend only on the value, not on the order a set or hash was built in."""
+    if unordered:
+        return msgpack.packb(sorted(msgpack.packb(e, use_bin_type=True) for e in neutral),
+                             use_bin_type=True)
+    return msgpack.packb(neutral, use_bin_type=True)
 
 
 def value_digest(value, has_expire: bool) -> bytes:
@@ -227,9 +179,9 @@ def value_digest(value, has_expire: bool) -> bytes:
 
     Like Redis's xorObjectDigest it covers the type, the value and whether the key has
     a TTL (not the TTL itself)."""
-    codec = _reply_codec_of(value)
-    h = hashlib.sha1(codec.type_name.encode())
-    h.update(_canonical(codec.to_plain(value), codec.unordered))
+    kind, neutral, _ = _saved_form(value)
+    h = hashlib.sha1(kind.encode())
+    h.update(_canonical(neutral, kind in ("set", "hash")))
     if has_expire:
         h.update(b"!!expire!!")
     return h.digest()

@@ -17,7 +17,7 @@ each of them before loading the chunk's keys, so whatever it applied for those s
 before (commands queued ahead of the chunk) is replaced by the master's state as of the
 moment the chunk was built. Only non-empty slots have an entry. `entries` is flat,
 four items per key: key, type (0 for a string, else the type name of the value codec in
-commands/data/value_codec.py), plain value, absolute expire time in unix ms (0: none).
+commands/data/value_codec.py), neutral value, absolute expire time in unix ms (0: none).
 
 `E` ends the snapshot and carries the master's replication offset at that moment: the
 replica's offset from then on.
@@ -28,7 +28,7 @@ import msgpack
 
 from cluster.slots import CLUSTER_SLOTS
 from commands.data.keyspace import now_ms
-from commands.data.value_codec import value_from_plain, value_to_plain
+from commands.data.value_codec import from_saved, to_saved
 
 CHUNK_BUDGET = 64 * 1024          # bytes of packed slots per chunk (whole slots: may exceed)
 
@@ -70,8 +70,8 @@ def encode_slots(keyspace, start: int, budget: int = CHUNK_BUDGET):
             elif kind is bytearray:
                 add((key, 0, bytes(value), when))
             else:
-                name, plain = value_to_plain(value)
-                add((key, name, plain, when))
+                name, neutral, _ = to_saved(value)
+                add((key, name, neutral, when))
         packed = msgpack.packb([slot - 1, entries], use_bin_type=True)
         parts.append(packed)
         size += len(packed)
@@ -115,7 +115,7 @@ def load_chunk(keyspace, payload: bytes):
                 key, kind, plain, when = entries[i:i + 4]
                 if when and when < now:
                     continue
-                value = plain if kind == 0 else value_from_plain(kind, plain)
+                value = plain if kind == 0 else from_saved(kind, plain)
                 keyspace.set(key, value, slot=slot)
                 if when:
                     keyspace.expire_at(key, when)

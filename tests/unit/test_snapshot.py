@@ -30,7 +30,8 @@ def _sync(src: Keyspace, dst: Keyspace, budget=64 * 1024) -> int:
 
 
 def _plain(ks, key):
-    return value_codec.value_to_plain(ks.peek(key))
+    kind, neutral, _ = value_codec.to_saved(ks.peek(key))
+    return kind, neutral
 
 
 def _populated():

@@ -1,0 +1,139 @@
+"""Background children: a forked process writes a point-in-time snapshot, as Redis does.
+
+BGSAVE, BGREWRITEAOF and the RDB a replica's full sync needs are written by a child
+process made with fork(). The child sees the dataset exactly as it was at the fork --
+the kernel copies a page only when one side writes it -- and writes it out with plain
+blocking I/O, while the parent keeps serving clients. This is what Redis does, and the
+reason we do it too: any in-process alternative (serializing a slot at a time between
+client commands) either blocks the node or is not a snapshot of one instant.
+
+Python's cost: a child that walks every object touches every reference count, so the
+pages holding the objects it reads get copied (measured in scripts/bench_persistence.py:
+RSS during BGSAVE). Two things keep that down: gc.freeze() before the fork moves every
+object to the permanent generation, so the child's collector (disabled anyway) and the
+parent's never walk -- and dirty -- the old objects; and the child never allocates much
+beyond its write buffer.
+
+Only one child runs at a time (Redis's hasActiveChildProcess): a BGSAVE asked for while
+an AOF rewrite runs is refused or scheduled, and so on. The server cron calls reap()
+every 100 ms; the child's exit status says whether its work succeeded.
+
+In the child: only the work function runs. No greenlet is ever switched to (the work is
+plain blocking code), signals are back to their defaults so the parent can stop it with
+SIGUSR1 (as Redis kills its children), and os._exit() ends it without running the
+parent's cleanup (atexit, buffered files, the gevent hub).
+"""
+import gc
+import os
+import signal
+import sys
+import time
+import traceback
+
+from loguru import logger
+
+CHILD_RDB = "rdb"                    # BGSAVE, full-sync RDB
+CHILD_AOF = "aof"                    # BGREWRITEAOF
+
+KILL_SIGNAL = signal.SIGUSR1         # Redis kills its children with SIGUSR1: no error
+
+
+class ChildBusy(Exception):
+    """Another child is running."""
+
+
+class Child:
+    __slots__ = ("pid", "kind", "purpose", "started", "on_done", "killed")
+
+    def __init__(self, pid, kind, purpose, on_done):
+        self.pid = pid
+        self.kind = kind
+        self.purpose = purpose
+        self.started = time.monotonic()
+        self.on_done = on_done          # fn(ok: bool, by_signal: bool)
+        self.killed = False
+
+
+class Children:
+    """The node's background child (at most one)."""
+
+    def __init__(self):
+        self.active = None
+        self.last_fork_usec = 0           # INFO latest_fork_usec
+        self.total_forks = 0              # INFO total_forks
+
+    def busy(self) -> bool:
+        return self.active is not None
+
+    def start(self, kind: str, purpose: str, work, on_done) -> int:
+        """Fork; the child runs work() -> bool and exits 0 on True. on_done(ok, by_signal)
+        runs in the parent once the child has been reaped. Raises ChildBusy, OSError."""
+        if self.active is not None:
+            raise ChildBusy(self.active.kind)
+        began = time.perf_counter()
+        gc.freeze()
+        try:
+            pid = os.fork()
+        except OSError:
+            gc.unfreeze()
+            raise
+        if pid == 0:
+            _run_child(work)              # never returns
+        gc.unfreeze()
+        self.last_fork_usec = int((time.perf_counter() - began) * 1e6)
+        self.total_forks += 1
+        self.active = Child(pid, kind, purpose, on_done)
+        return pid
+
+    def reap(self) -> None:
+        """From the server cron: if the child has exited, collect it and report."""
+        child = self.active
+        if child is None:
+            return
+        try:
+            pid, status = os.waitpid(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = child.pid, 1 << 8          # gone without a status: failed
+        if pid == 0:
+            return
+        self.active = None
+        by_signal = os.WIFSIGNALED(status)
+        ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        if by_signal and not child.killed:
+            logger.warning("Background {} terminated by signal {}", child.purpose,
+                           os.WTERMSIG(status))
+        child.on_done(ok, by_signal)
+
+    def kill(self) -> None:
+        """Stop the child now and wait for it (SHUTDOWN, FLUSHALL, a newer sync...);
+        its on_done still runs, with ok False."""
+        child = self.active
+        if child is None:
+            return
+        child.killed = True
+        try:
+            os.kill(child.pid, KILL_SIGNAL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(child.pid, 0)
+        except ChildProcessError:
+            pass
+        self.active = None
+        child.on_done(False, True)
+
+
+def _run_child(work) -> None:
+    status = 1
+    try:
+        for number in (signal.SIGTERM, signal.SIGINT, KILL_SIGNAL):
+            signal.signal(number, signal.SIG_DFL)
+        gc.disable()
+        status = 0 if work() else 1
+    except BaseException:             # noqa: BLE001 - report, then exit non-zero
+        try:
+            traceback.print_exc(file=sys.stderr)
+        except Exception:             # noqa: BLE001
+            pass
+    finally:
+        os._exit(status)
