@@ -172,42 +172,42 @@ class RdbWriter:
                   freq: Optional[int] = None):
         """One key: [EXPIRETIME_MS] [IDLE] [FREQ] type key value. idle (seconds) and freq
         (0..255) only when given, as Redis writes them only under an LRU / LFU policy."""
-        parts = self._parts
-        start = len(parts)
-        if expire_ms is not None:
-            parts += (b"\xfc", _I64.pack(expire_ms))
-        if idle is not None:
-            parts += (b"\xf8", encode_length(idle))
-        if freq is not None:
-            parts += (b"\xf9", bytes((freq,)))
         # The key, inline for the common short non-numeric key (this runs per key):
         # up to 20 bytes neither the integer nor the LZF form applies.
         n = len(key)
         c = key[0] if n else 0
         key_part = (_LEN6[n] + key if n < 21 and not (48 <= c <= 57 or c == 45)
                     else encode_string(key, self.compress))
-        if kind == "string" and encoding in _STRING_ENCODINGS:
-            n = len(value)
-            c = value[0] if n else 0
-            if n < 21 and not (48 <= c <= 57 or c == 45):
-                parts += (b"\x00", key_part, _LEN6[n], value)
+        parts = self._parts
+        start = len(parts)
+        try:
+            if expire_ms is not None:
+                parts += (b"\xfc", _I64.pack(expire_ms))
+            if idle is not None:
+                parts += (b"\xf8", encode_length(idle))
+            if freq is not None:
+                parts += (b"\xf9", bytes((freq,)))
+            if kind == "string" and encoding in _STRING_ENCODINGS:
+                n = len(value)
+                c = value[0] if n else 0
+                if n < 21 and not (48 <= c <= 57 or c == 45):
+                    parts += (b"\x00", key_part, _LEN6[n] + value)
+                else:
+                    parts += (b"\x00", key_part, encode_string(value, self.compress))
             else:
-                parts += (b"\x00", key_part, encode_string(value, self.compress))
-        else:
-            type_at = len(parts)
-            parts += (None, key_part)         # the type byte, known once encoded
-            writer = _WRITERS.get((kind, encoding)) if value else None
-            try:
+                type_at = len(parts)
+                parts += (None, key_part)         # the type byte, known once encoded
+                writer = _WRITERS.get((kind, encoding)) if value else None
                 if writer is not None:
                     rdb_type = writer(parts, value, self.compress, self.fill,
                                       self.packed_threshold)
-                else:                         # default encoding, or the error to raise
+                else:                             # default encoding, or the error to raise
                     rdb_type = encode_into(parts, kind, value, encoding, self.compress,
                                            self.fill, self.packed_threshold)
-            except BaseException:
-                del parts[start:]
-                raise
-            parts[type_at] = _TYPE_BYTE[rdb_type]
+                parts[type_at] = _TYPE_BYTE[rdb_type]
+        except BaseException:
+            del parts[start:]                     # a refused key leaves no trace
+            raise
         self.keys_written += 1
         if len(parts) >= 2048:
             self._maybe_flush()

@@ -347,6 +347,19 @@ def test_payload_from_bytearray_gives_bytes():
     assert value == [b"a", b"b"] and all(type(v) is bytes for v in value)
 
 
+def test_refused_key_leaves_no_trace():
+    f = io.BytesIO()
+    w = RdbWriter(f)
+    for bad in [(b"k", "set", [b"x"], "intset", 5), (b"k", "string", "text", None, 5),
+                (b"k", "hash", [], "listpack", None), (b"k", "list", [b"a"], "ziplist", 5)]:
+        with pytest.raises((ValueError, TypeError)):
+            w.write_key(*bad)
+    w.write_key(b"ok", "string", b"v")
+    w.finish()
+    assert list(RdbReader(io.BytesIO(f.getvalue()))) == [
+        KeyEntry(0, b"ok", "string", b"v", None, None, None, 0)]
+
+
 def test_write_rdb_helper():
     f = io.BytesIO()
     write_rdb(f, [(b"k", "string", b"v", None, None)], header={"ctime": 0})
