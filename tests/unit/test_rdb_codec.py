@@ -261,6 +261,32 @@ def test_reader_truncation_everywhere():
         assert type(info.value) is RdbError
 
 
+def test_reader_does_not_chase_impossible_lengths(tmp_path):
+    """A declared length past the end of a file (or of a stated size) fails without
+    reading the rest of the stream."""
+    data = b"REDIS0010\x00\x01k\x81" + (1 << 60).to_bytes(8, "big") + b"x" * 100_000
+
+    class Counting(io.BytesIO):
+        read_bytes = 0
+
+        def read(self, n=-1):
+            chunk = super().read(n)
+            Counting.read_bytes += len(chunk)
+            return chunk
+
+    with pytest.raises(RdbError, match="Unexpected EOF"):
+        list(RdbReader(Counting(data), chunk_size=64, size=len(data)))
+    assert Counting.read_bytes < 1000
+    path = tmp_path / "big.rdb"
+    path.write_bytes(data)
+    with open(path, "rb") as f:
+        reader = RdbReader(f, chunk_size=64)
+        assert reader._limit == len(data)
+        with pytest.raises(RdbError, match="Unexpected EOF"):
+            list(reader)
+        assert f.tell() < 1000
+
+
 def test_reader_checksum():
     data = bytearray(make_file())
     data[data.index(b"plain")] ^= 0x01      # inside a value: still well formed
