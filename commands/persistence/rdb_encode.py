@@ -277,7 +277,7 @@ def _old_double(score: float) -> bytes:
 def encode_legacy(rdb_type: int, value, compress: bool = True) -> bytes:
     """The body of a value in one of the pre-7.0 types (for producing Redis 6 era data):
     LIST, ZSET, HASH_ZIPMAP, LIST_ZIPLIST, ZSET_ZIPLIST, HASH_ZIPLIST, LIST_QUICKLIST
-    (one ziplist node per 128 elements, a size close to Redis 6's default)."""
+    (ziplist nodes of up to 128 elements; how a list is cut does not change what loads)."""
     if rdb_type == RDB_TYPE_LIST:
         return encode_length(len(value)) + b"".join(encode_string(e, compress) for e in value)
     if rdb_type == RDB_TYPE_ZSET:
