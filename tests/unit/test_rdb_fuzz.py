@@ -72,7 +72,8 @@ def read_all(data, **options):
         pass
 
 
-@settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(mutations(FILE), st.sampled_from([3, 64, 1 << 16]))
 def test_corrupt_files_raise_rdb_error_only(data, chunk_size):
     try:
