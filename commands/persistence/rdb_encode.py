@@ -75,7 +75,8 @@ def default_encoding(kind: str, value) -> str:
     if kind == "list":
         return "quicklist"
     if kind == "set":
-        if len(value) <= SET_MAX_INTSET_ENTRIES and all(canonical_int(m) is not None for m in value):
+        if len(value) <= SET_MAX_INTSET_ENTRIES and all(
+                canonical_int(m) is not None for m in value):
             return "intset"
         return "hashtable"
     if kind == "hash":
@@ -84,7 +85,8 @@ def default_encoding(kind: str, value) -> str:
             return "listpack"
         return "hashtable"
     if kind == "zset":
-        if len(value) <= ZSET_MAX_LISTPACK_ENTRIES and all(len(m) <= MAX_LISTPACK_VALUE for m, _ in value):
+        if len(value) <= ZSET_MAX_LISTPACK_ENTRIES and all(
+                len(m) <= MAX_LISTPACK_VALUE for m, _ in value):
             return "listpack"
         return "skiplist"
     raise ValueError("unknown value kind %r" % (kind,))
