@@ -166,7 +166,8 @@ def _quicklist(buf, pos, end, version):
                 raise RdbTruncated(needed=pos + 1)
             container = buf[pos]
             pos += 1
-            if container != QUICKLIST_NODE_CONTAINER_PACKED and container != QUICKLIST_NODE_CONTAINER_PLAIN:
+            if (container != QUICKLIST_NODE_CONTAINER_PACKED
+                    and container != QUICKLIST_NODE_CONTAINER_PLAIN):
                 raise RdbError("Quicklist integrity check failed.")
         blob, pos = read_string(buf, pos, end)
         if not blob:

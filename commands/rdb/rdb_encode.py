@@ -75,7 +75,8 @@ def default_encoding(kind: str, value) -> str:
     if kind == "list":
         return "quicklist"
     if kind == "set":
-        if len(value) <= SET_MAX_INTSET_ENTRIES and all(canonical_int(m) is not None for m in value):
+        if len(value) <= SET_MAX_INTSET_ENTRIES and all(
+                canonical_int(m) is not None for m in value):
             return "intset"
         return "hashtable"
     if kind == "hash":
@@ -84,7 +85,8 @@ def default_encoding(kind: str, value) -> str:
             return "listpack"
         return "hashtable"
     if kind == "zset":
-        if len(value) <= ZSET_MAX_LISTPACK_ENTRIES and all(len(m) <= MAX_LISTPACK_VALUE for m, _ in value):
+        if len(value) <= ZSET_MAX_LISTPACK_ENTRIES and all(
+                len(m) <= MAX_LISTPACK_VALUE for m, _ in value):
             return "listpack"
         return "skiplist"
     raise ValueError("unknown value kind %r" % (kind,))
@@ -277,7 +279,7 @@ def _old_double(score: float) -> bytes:
 def encode_legacy(rdb_type: int, value, compress: bool = True) -> bytes:
     """The body of a value in one of the pre-7.0 types (for producing Redis 6 era data):
     LIST, ZSET, HASH_ZIPMAP, LIST_ZIPLIST, ZSET_ZIPLIST, HASH_ZIPLIST, LIST_QUICKLIST
-    (one ziplist node per 128 elements, a size close to Redis 6's default)."""
+    (ziplist nodes of up to 128 elements; how a list is cut does not change what loads)."""
     if rdb_type == RDB_TYPE_LIST:
         return encode_length(len(value)) + b"".join(encode_string(e, compress) for e in value)
     if rdb_type == RDB_TYPE_ZSET:

@@ -32,7 +32,9 @@ It reads `chunk_size` bytes at a time into a window; a record is parsed from the
 and, if it runs past the window's end (RdbTruncated), more is read and that record is
 parsed again -- reading at least as far as the parser asked, and at least doubling the
 window for a record that keeps growing, so a big value costs O(size) overall. The data
-is CRC'd as the window slides. The stream must end where the RDB ends (for replication,
+is CRC'd as the window slides. Nothing is allocated from a declared length: data is
+read in bounded pieces, and when the stream's size is known (a regular file, or `size=`)
+a length reaching past it fails at once. The stream must end where the RDB ends (for replication,
 wrap the socket so it stops after the announced length); bytes read past the checksum
 are kept in `unconsumed` (e.g. the 40-byte mark of a diskless "$EOF:" transfer).
 
@@ -41,6 +43,9 @@ data, malformed values, "Unexpected EOF reading RDB file" on truncation, "RDB CR
 error" on a checksum mismatch (a stored checksum of 0 means "not computed" and is not
 checked, like Redis).
 """
+import io
+import os
+import stat
 import struct
 import time
 from typing import NamedTuple, Optional
@@ -172,42 +177,42 @@ class RdbWriter:
                   freq: Optional[int] = None):
         """One key: [EXPIRETIME_MS] [IDLE] [FREQ] type key value. idle (seconds) and freq
         (0..255) only when given, as Redis writes them only under an LRU / LFU policy."""
-        parts = self._parts
-        start = len(parts)
-        if expire_ms is not None:
-            parts += (b"\xfc", _I64.pack(expire_ms))
-        if idle is not None:
-            parts += (b"\xf8", encode_length(idle))
-        if freq is not None:
-            parts += (b"\xf9", bytes((freq,)))
         # The key, inline for the common short non-numeric key (this runs per key):
         # up to 20 bytes neither the integer nor the LZF form applies.
         n = len(key)
         c = key[0] if n else 0
         key_part = (_LEN6[n] + key if n < 21 and not (48 <= c <= 57 or c == 45)
                     else encode_string(key, self.compress))
-        if kind == "string" and encoding in _STRING_ENCODINGS:
-            n = len(value)
-            c = value[0] if n else 0
-            if n < 21 and not (48 <= c <= 57 or c == 45):
-                parts += (b"\x00", key_part, _LEN6[n], value)
+        parts = self._parts
+        start = len(parts)
+        try:
+            if expire_ms is not None:
+                parts += (b"\xfc", _I64.pack(expire_ms))
+            if idle is not None:
+                parts += (b"\xf8", encode_length(idle))
+            if freq is not None:
+                parts += (b"\xf9", bytes((freq,)))
+            if kind == "string" and encoding in _STRING_ENCODINGS:
+                n = len(value)
+                c = value[0] if n else 0
+                if n < 21 and not (48 <= c <= 57 or c == 45):
+                    parts += (b"\x00", key_part, _LEN6[n] + value)
+                else:
+                    parts += (b"\x00", key_part, encode_string(value, self.compress))
             else:
-                parts += (b"\x00", key_part, encode_string(value, self.compress))
-        else:
-            type_at = len(parts)
-            parts += (None, key_part)         # the type byte, known once encoded
-            writer = _WRITERS.get((kind, encoding)) if value else None
-            try:
+                type_at = len(parts)
+                parts += (None, key_part)         # the type byte, known once encoded
+                writer = _WRITERS.get((kind, encoding)) if value else None
                 if writer is not None:
                     rdb_type = writer(parts, value, self.compress, self.fill,
                                       self.packed_threshold)
-                else:                         # default encoding, or the error to raise
+                else:                             # default encoding, or the error to raise
                     rdb_type = encode_into(parts, kind, value, encoding, self.compress,
                                            self.fill, self.packed_threshold)
-            except BaseException:
-                del parts[start:]
-                raise
-            parts[type_at] = _TYPE_BYTE[rdb_type]
+                parts[type_at] = _TYPE_BYTE[rdb_type]
+        except BaseException:
+            del parts[start:]                     # a refused key leaves no trace
+            raise
         self.keys_written += 1
         if len(parts) >= 2048:
             self._maybe_flush()
@@ -285,8 +290,16 @@ class RdbReader:
     After a complete iteration: `version`, `checksum` (stored value, 0 when not
     computed), `empty_keys_skipped`, `unconsumed` (bytes read past the end)."""
 
-    def __init__(self, stream, *, verify_checksum: bool = True, chunk_size: int = 1 << 20):
+    def __init__(self, stream, *, verify_checksum: bool = True, chunk_size: int = 1 << 20,
+                 size: Optional[int] = None):
+        """size: the bytes the stream holds from here, when known (a replication transfer
+        announces it); by default a regular file's remaining size. A declared length
+        reaching past it fails at once instead of reading the rest of the stream."""
         self._stream = stream
+        if size is None:
+            size = _remaining_size(stream)
+        self._limit = size             # absolute offset where the data ends, or None
+        self._window_start = 0         # absolute offset of _buf[0]
         self.verify_checksum = verify_checksum
         self._chunk_size = chunk_size
         self.version = None
@@ -309,9 +322,13 @@ class RdbReader:
         if pos:
             self._crc = crc64(buf[:pos], self._crc)
             buf = buf[pos:]
+            self._window_start += pos
         want = len(buf) + self._chunk_size
         if needed is not None:
             want = max(want, needed - pos)
+            if self._limit is not None and self._window_start + needed - pos > self._limit:
+                self._buf = buf
+                return False             # it cannot be there: no point reading it all
         want = max(want, 2 * len(buf))               # a record that keeps growing
         chunks = [buf]
         have = len(buf)
@@ -467,6 +484,17 @@ class RdbReader:
         if self.verify_checksum and stored != 0 and stored != crc:
             raise RdbError("Wrong RDB checksum expected: (%x) but got (%x): RDB CRC error"
                            % (crc, stored))
+
+
+def _remaining_size(stream) -> Optional[int]:
+    """Bytes left in a regular file (from its current position), else None."""
+    try:
+        st = os.fstat(stream.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return st.st_size - stream.tell()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def read_rdb(stream, **options):

@@ -153,7 +153,8 @@ def decode(blob) -> list:
                 val = (_I32.unpack_from(b"\x00" + blob[p + 1:p + 4])[0] >> 8) if q <= end else None
             elif enc == 0xFE:
                 q = p + 2
-                val = (blob[p + 1] - 256 if blob[p + 1] > 127 else blob[p + 1]) if q <= end else None
+                v = blob[p + 1] if q <= end else 0
+                val = v - 256 if v > 127 else v
             elif 0xF1 <= enc <= 0xFD:
                 q = p + 1
                 val = (enc & 0x0F) - 1

@@ -133,7 +133,6 @@ def test_our_file_loads_in_redis(servers, tmp_path):
     proc, r = servers("--dir", str(tmp_path), "--dbfilename", "ours.rdb")
     assert r.dbsize() == len(keys)
     assert r.fcall("rdbfunc", 0) == 42
-    r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "200")
     for key, kind, value, enc, expire in keys:
         assert neutral(r, key) == (kind, canon(kind, value)), key
         want_enc = expected_string_encoding(value) if kind == "string" else enc

@@ -72,7 +72,8 @@ def read_all(data, **options):
         pass
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(mutations(FILE), st.sampled_from([3, 64, 1 << 16]))
 def test_corrupt_files_raise_rdb_error_only(data, chunk_size):
     try:
@@ -83,7 +84,7 @@ def test_corrupt_files_raise_rdb_error_only(data, chunk_size):
         pass
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(st.sampled_from(range(len(PAYLOADS))).flatmap(lambda i: mutations(PAYLOADS[i])))
 def test_corrupt_payloads_raise_rdb_error_only(payload):
     try:
