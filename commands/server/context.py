@@ -39,6 +39,10 @@ class Server:
         self.propagator = None        # commands/replication/propagation.py: what call() propagates
         self.read_only_replica = False  # keyless writes get -READONLY (a replica)
         self.close_hooks = []         # fn(client) run when a client disconnects
+        self.children = None          # commands/persistence/background.Children (node.py)
+        self.persistence = None       # commands/persistence/rdb_save.RdbPersistence
+        self.aof = None               # commands/persistence/aof (when built)
+        self.loading = False          # loading the dataset: commands get -LOADING
         # INFO stats
         self.total_connections = 0
         self.total_commands = 0
