@@ -227,6 +227,18 @@ def test_restore_idletime_and_freq(diff, payloads):
     diff.check("GET", "freq")
 
 
+def test_restore_freq_under_an_lfu_policy(diff, payloads):
+    check = lambda *args: check_restore(diff, "RESTORE", *args, payloads=payloads)  # noqa
+    diff.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    try:
+        check("freq2", "0", PAYLOAD, "FREQ", "100")
+        diff.check("OBJECT", "FREQ", "freq2")
+        diff.check("SET", "freq2", "new value")    # an overwrite keeps the counter (dbOverwrite)
+        diff.check("OBJECT", "FREQ", "freq2")
+    finally:
+        diff.check("CONFIG", "SET", "maxmemory-policy", "noeviction")
+
+
 def test_restored_strings_look_new(diff):
     for value in ("12345", "short", "x" * 100, ""):
         payloads = _own_payloads(diff, value=value)
