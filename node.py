@@ -18,6 +18,7 @@ from cluster import nodesconf
 from cluster.bus import ClusterBus, Clock
 from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
+from cluster.logging_levels import LOG_LEVELS
 from cluster.state import ClusterState
 from commands import load_all_commands
 from commands.blocking import redirect_blocked_clients
@@ -46,7 +47,6 @@ Options are redis.conf directives as flags (command-line flags win over the file
 Any other directive CONFIG GET knows (e.g. --cluster-announce-ip) is accepted too."""
 
 CRON_INTERVAL = 0.1
-LOG_LEVELS = {"debug": "DEBUG", "verbose": 15, "notice": "INFO", "warning": "WARNING"}
 
 
 class UsageError(Exception):

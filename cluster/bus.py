@@ -33,14 +33,12 @@ from cluster import nodesconf
 from cluster.effects import (CloseLink, Connect, DeliverPublish, Log, ReplicationChanged,
                              SaveConfig, Send)
 from cluster.errors import BusProtocolError
+from cluster.logging_levels import LOG_LEVELS
 from cluster.state import ClusterState
 
 CRON_PERIOD = 0.1
 RECV_SIZE = 64 * 1024
 SENDBUF_LIMIT = 16 * 1024 * 1024  # a peer that stops reading must not grow our memory forever
-
-# Redis log levels -> loguru levels.
-LOG_LEVELS = {"debug": "DEBUG", "verbose": "DEBUG", "notice": "INFO", "warning": "WARNING"}
 
 
 class Clock:
