@@ -19,7 +19,7 @@ from cluster.bus import ClusterBus, Clock
 from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
 from cluster.logging_levels import LOG_LEVELS
-from cluster.state import ClusterState
+from cluster.state import CRON_PERIOD_MS, ClusterState
 from commands import load_all_commands
 from commands.blocking import redirect_blocked_clients
 from commands.context import Server
@@ -46,7 +46,6 @@ Options are redis.conf directives as flags (command-line flags win over the file
   --client-query-buffer-limit BYTES e.g. 1gb
 Any other directive CONFIG GET knows (e.g. --cluster-announce-ip) is accepted too."""
 
-CRON_INTERVAL = 0.1
 
 
 class UsageError(Exception):
@@ -240,7 +239,7 @@ class Node:
                 self.server.sample_metrics()
             except Exception:
                 logger.exception("server cron failed")
-            self.stopped.wait(CRON_INTERVAL)
+            self.stopped.wait(CRON_PERIOD_MS / 1000.0)
 
     def request_stop(self) -> None:
         self.stopped.set()

@@ -3,7 +3,7 @@
 - a listener on the bus port (port + 10000) accepts inbound links;
 - every link, inbound or outbound, has one reader greenlet (recv -> FrameReader
   -> ``state.process_packet``) and one writer greenlet draining its queue;
-- the cron greenlet calls ``state.cluster_cron`` every 100 ms;
+- the cron greenlet calls ``state.cluster_cron`` every CRON_PERIOD_MS (100 ms);
 - effects are carried out in order: sends are queued, connects spawn a
   greenlet, nodes.conf is written in gevent's threadpool (one save at a
   time; saves requested meanwhile are merged into one more).
@@ -34,9 +34,8 @@ from cluster.effects import (CloseLink, Connect, DeliverPublish, Log, Replicatio
                              SaveConfig, Send)
 from cluster.errors import BusProtocolError
 from cluster.logging_levels import LOG_LEVELS
-from cluster.state import ClusterState
+from cluster.state import CRON_PERIOD_MS, ClusterState
 
-CRON_PERIOD = 0.1
 RECV_SIZE = 64 * 1024
 SENDBUF_LIMIT = 16 * 1024 * 1024  # a peer that stops reading must not grow our memory forever
 
@@ -143,7 +142,7 @@ class ClusterBus:
                 self.execute(self.state.cluster_cron(self.now_ms()))
             except Exception:  # a bug must not stop failure detection for good
                 logger.exception("cluster cron failed")
-            self._stopping.wait(CRON_PERIOD)
+            self._stopping.wait(CRON_PERIOD_MS / 1000.0)
 
     # ------------------------------------------------------------------
     # Effects

@@ -21,9 +21,7 @@ from cluster import nodesconf
 from cluster.effects import CloseLink, Connect, Log, ReplicationChanged, SaveConfig, Send
 from cluster.node_record import NODE_FAIL, NODE_HANDSHAKE, NODE_PFAIL
 from cluster.slots import CLUSTER_SLOTS
-from cluster.state import ClusterConfig, ClusterState
-
-CRON_PERIOD_MS = 100
+from cluster.state import CRON_PERIOD_MS, ClusterConfig, ClusterState
 
 
 @dataclass

@@ -40,6 +40,10 @@ from cluster.slot_migration import SlotMigration
 from cluster.view import ClusterView
 
 CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
+# clusterCron runs every 100 ms (Redis calls it from serverCron at hz 10). The one
+# period of the node: the bus's cron greenlet, the simulator's virtual cron and
+# node.py's data-side cron all tick at it.
+CRON_PERIOD_MS = 100
 
 
 class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
@@ -480,7 +484,7 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         return self.config.ping_interval or self.config.node_timeout // 2
 
     def cluster_cron(self, now_ms: int) -> list[Effect]:
-        """Run every 100 ms: reconnect, ping, detect failures, time out handshakes."""
+        """Run every CRON_PERIOD_MS: reconnect, ping, detect failures, time out handshakes."""
         self._begin(now_ms)
         self._cron_iteration += 1
         if self._cron_iteration % 10 == 0:
