@@ -143,10 +143,6 @@ class Node:
     def _build_cluster(self):
         settings = self.settings
         path = settings.cluster_config_path()
-        try:
-            loaded = nodesconf.load(path)
-        except ConfigFileError as exc:
-            raise UsageError("Unrecoverable error: corrupted cluster config file: %s" % exc)
         keyspace = self.keyspace
         hooks = DataHooks(count_keys_in_slot=keyspace.count_in_slot,
                           delete_keys_in_slot=keyspace.delete_slot,
@@ -158,8 +154,13 @@ class Node:
         for name, field in self._CLUSTER_CONFIG_FIELDS.items():
             setattr(config, field, settings.values[name])
         clock = Clock()
-        state = ClusterState(config, random.Random(), clock.now_ms(), hooks=hooks,
-                             loaded=loaded)
+        try:
+            # Both the parse and applying it to a new state may find the file corrupt.
+            loaded = nodesconf.load(path)
+            state = ClusterState(config, random.Random(), clock.now_ms(), hooks=hooks,
+                                 loaded=loaded)
+        except ConfigFileError as exc:
+            raise UsageError(str(exc))
         bus = ClusterBus(state, settings.bind, config.cport, path, clock=clock,
                          on_publish=self._deliver_publish,
                          on_replication_changed=self._on_replication_changed)

@@ -48,3 +48,38 @@ def test_bad_directive_in_config_file():
         f.write("port 7000\nmaxclients lots\n")
     code, output = run_node_expecting_failure(conf)
     assert code == 1 and "line 2" in output and "maxclients" in output, output
+
+
+def test_corrupted_nodes_conf_exits_1_with_one_line():
+    folder = tempfile.mkdtemp(prefix="conf-")
+    port = free_port()
+    with open(os.path.join(folder, "nodes-%d.conf" % port), "w") as f:
+        f.write("4b96f3a4b0c25bb0e4f29450c30b952f53421201 127.0.0.1:1@2 myself,wizard - 0 0 0 "
+                "connected\nvars currentEpoch 0 lastVoteEpoch 0\n")
+    code, output = run_node_expecting_failure("-p", str(port), "--dir", folder)
+    assert code == 1, output
+    assert output.strip().splitlines() == [output.strip()] and "Traceback" not in output, output
+    assert "Unrecoverable error: corrupted cluster config file" in output and "line 1" in output
+
+
+def test_a_config_the_state_cannot_restore_exits_1_with_one_line(monkeypatch, capsys, tmp_path):
+    """The state's own check (cluster/restore.py) ends start-up like a parse error does."""
+    import sys
+
+    from loguru import logger
+
+    import node
+    from cluster import nodesconf
+    from cluster.config import LoadedConfig
+
+    monkeypatch.setattr(nodesconf, "load", lambda path: LoadedConfig(
+        current_epoch=0, last_vote_epoch=0, nodes=[]))
+    try:
+        code = node.main(["-p", str(free_port()), "--dir", str(tmp_path)])
+    finally:
+        logger.remove()
+        logger.add(sys.stderr)
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err.splitlines() == ["Error: Unrecoverable error: corrupted cluster config file: "
+                                "no 'myself' node"], err
