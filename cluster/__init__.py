@@ -10,7 +10,7 @@ Layout (one concern per file):
     links.py        link bookkeeping            gossip.py   heartbeats and gossip
     failure.py      failure reports, FAIL       slot_config.py  slot ownership, epochs
     failover.py     replica elections, votes    manual_failover.py  CLUSTER FAILOVER, MFSTART
-    replication_state.py  CLUSTER REPLICATE, master link status, replica migration
+    replication_state.py  ReplicationState: CLUSTER REPLICATE, master link status, replica migration
     restore.py      apply a loaded nodes.conf   slot_migration.py   CLUSTER SETSLOT
     admin.py        CLUSTER subcommands and fault hooks
     effects.py      what the state asks an adapter to do
@@ -56,10 +56,10 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     clusterHandleManualFailover          ManualFailover.handle_manual_failover
     manualFailoverCheckTimeout           ManualFailover.manual_failover_check_timeout
     resetManualFailover                  ManualFailover.reset_manual_failover
-    CLUSTER REPLICATE (clusterCommand)   Replication.replicate
-    clusterUpdateMyselfFlags             Replication.update_myself_flags
-    clusterHandleSlaveMigration          Replication.handle_replica_migration
-    clusterCountNonFailingSlaves         Replication.count_non_failing_replicas
+    CLUSTER REPLICATE (clusterCommand)   ReplicationState.replicate
+    clusterUpdateMyselfFlags             ReplicationState.update_myself_flags
+    clusterHandleSlaveMigration          ReplicationState.handle_replica_migration
+    clusterCountNonFailingSlaves         ReplicationState.count_non_failing_replicas
     clusterLoadConfig (applying it)      ConfigRestore._restore
     clusterBlacklistExists               ClusterState._blacklisted
     freeClusterLink                      LinkHandling.free_link

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 REPLICA_MIGRATION_DELAY = 5000  # a master must stay orphaned this long before a replica moves
 
 
-class Replication:
+class ReplicationState:
     def _init_replication(self: ClusterState) -> None:
         self.master_link_up = False
         # When the link to the master went down; None: never connected since

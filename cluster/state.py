@@ -32,7 +32,7 @@ from cluster.node_record import (
     NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_MIGRATE_TO, NODE_MYSELF,
     NODE_NOADDR, NODE_NOFAILOVER, NODE_PFAIL, NODE_SLAVE, ClusterNode,
     random_node_name)
-from cluster.replication_state import Replication
+from cluster.replication_state import ReplicationState
 from cluster.restore import ConfigRestore
 from cluster.slots import CLUSTER_SLOTS
 from cluster.slot_config import SlotConfig
@@ -47,7 +47,7 @@ CRON_PERIOD_MS = 100
 
 
 class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
-                   ManualFailover, Replication, ConfigRestore, ClusterAdmin, SlotMigration):
+                   ManualFailover, ReplicationState, ConfigRestore, ClusterAdmin, SlotMigration):
     """The cluster as this node sees it. ``view`` is the read-only face for commands/."""
 
     def __init__(self, config: ClusterConfig, rng: random.Random, now_ms: int,
