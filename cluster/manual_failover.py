@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cluster import messages as m
-from cluster.effects import Effect
+from cluster.entry_point import entry_point
 from cluster.errors import ClusterError
 from cluster.node_record import ClusterNode
 
@@ -47,7 +47,8 @@ class ManualFailover:
     # The command (replica side)
     # ------------------------------------------------------------------
 
-    def failover(self: ClusterState, mode: str | bytes | None, now_ms: int) -> list[Effect]:
+    @entry_point
+    def failover(self: ClusterState, mode: str | bytes | None, now_ms: int) -> None:
         """CLUSTER FAILOVER [FORCE|TAKEOVER]; ``mode`` is None, 'force' or 'takeover'."""
         force = takeover = False
         if mode is not None:
@@ -66,7 +67,6 @@ class ManualFailover:
             raise ClusterError("I'm a replica but my master is unknown to me")
         if not force and (master.failed or master.link is None):
             raise ClusterError("Master is down or failed, please use CLUSTER FAILOVER FORCE")
-        self._begin(now_ms)
         self.reset_manual_failover()
         self.mf_end = now_ms + MF_TIMEOUT
         if takeover:
@@ -83,7 +83,6 @@ class ManualFailover:
             self._log("warning", "Manual failover user request accepted.")
             if master.link is not None:
                 self._send(master.link, m.MfStart(self.build_header()))
-        return self._finish()
 
     # ------------------------------------------------------------------
     # Master side

@@ -5,8 +5,10 @@ Rules of this file:
 1. No I/O. No sockets, no clock, no files, no gevent. Time comes in as
    ``now_ms``; randomness from the ``random.Random`` we were given.
 2. Every public entry point (``process_packet``, ``cluster_cron``,
-   ``link_*`` and the admin methods in :mod:`cluster.admin`) returns a list of
-   effects (:mod:`cluster.effects`) for the adapter to carry out, in order.
+   ``link_*`` and the admin methods in :mod:`cluster.admin`) is decorated with
+   ``@entry_point`` (:mod:`cluster.entry_point`) and returns an ``Outcome``: the
+   effects (:mod:`cluster.effects`) for the adapter to carry out, in order, plus
+   the reply of a CLUSTER subcommand.
 3. Work Redis defers to ``clusterBeforeSleep`` (update the cluster state, save
    the config) is flagged while handling a call and done once at its end.
 
@@ -20,8 +22,9 @@ import random
 
 from cluster import messages as m
 from cluster.admin import ClusterAdmin
-from cluster.effects import (Connect, DeliverPublish, Effect, LinkId, Log, ReplicationChanged,
+from cluster.effects import (Connect, DeliverPublish, LinkId, Log, Outcome, ReplicationChanged,
                              SaveConfig)
+from cluster.entry_point import entry_point
 from cluster.config import ClusterConfig, DataHooks, LoadedConfig
 from cluster.failover import Failover
 from cluster.failure import FailureDetection
@@ -77,7 +80,8 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         self._among_minority_time: int | None = None  # last time we were in a minority
         self._cron_iteration = 0
         self._now = now_ms
-        self._effects: list[Effect] = []
+        self._effects = Outcome()   # of the entry point running now (cluster.entry_point)
+        self._entered = False
         self._todo_update_state = False
         self._todo_save = False
         self._todo_fsync = False
@@ -103,15 +107,16 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         return ClusterView(self)
 
     # ------------------------------------------------------------------
-    # Entry-point plumbing
+    # Entry-point plumbing (used by cluster.entry_point, nothing else)
     # ------------------------------------------------------------------
 
-    def _begin(self, now_ms: int) -> None:
+    def _begin(self, now_ms: int | None) -> None:
         # Effects are not reset here: the constructor's (first save, logs) wait
         # for the first entry point or take_effects().
-        self._now = now_ms
+        if now_ms is not None:
+            self._now = now_ms
 
-    def _finish(self) -> list[Effect]:
+    def _finish(self) -> Outcome:
         """Redis's clusterBeforeSleep: deferred failover steps, state update and config save."""
         # Failover steps run as soon as their reason arises (the deciding ACK, the
         # catch-up of a manual failover) instead of at the next cron. A step may
@@ -131,13 +136,12 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         if self._todo_save:
             self._effects.append(SaveConfig(self._todo_fsync))
             self._todo_save = self._todo_fsync = False
-        effects, self._effects = self._effects, []
+        effects, self._effects = self._effects, Outcome()
         return effects
 
-    def take_effects(self, now_ms: int) -> list[Effect]:
+    @entry_point
+    def take_effects(self, now_ms: int) -> None:
         """Effects pending since the last call (the constructor's initial save, for one)."""
-        self._begin(now_ms)
-        return self._finish()
 
     def _log(self, level: str, text: str) -> None:
         self._effects.append(Log(level, text))
@@ -279,23 +283,23 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
     # Receiving: clusterProcessPacket
     # ------------------------------------------------------------------
 
-    def process_packet(self, link_id: LinkId, msg: m.Message, now_ms: int) -> list[Effect]:
-        self._begin(now_ms)
+    @entry_point
+    def process_packet(self, link_id: LinkId, msg: m.Message, now_ms: int) -> None:
         link = self.links.get(link_id)
         if link is None:
-            return self._finish()
+            return
         t = msg.TYPE
         sender_name = msg.sender if t in (m.PUBLISH, m.PUBLISHSHARD) else msg.header.sender
         if sender_name in self.isolated_nodes:
-            return self._finish()  # fault hook: as if the packet never arrived
+            return  # fault hook: as if the packet never arrived
         self.stats_received[t] += 1
         if self.drop_packet_filter == -2 or self.drop_packet_filter == t:
-            return self._finish()
+            return
 
         if t in (m.PUBLISH, m.PUBLISHSHARD):
             if sender_name in self.nodes:
                 self._effects.append(DeliverPublish(msg.channel, msg.message, t == m.PUBLISHSHARD))
-            return self._finish()
+            return
 
         hdr = msg.header
         sender = self.nodes.get(hdr.sender)
@@ -321,7 +325,6 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
             self.process_failover_auth_ack(sender, hdr)
         elif t == m.MFSTART:
             self.process_mfstart(sender)
-        return self._finish()
 
     def _update_sender_info(self, sender: ClusterNode, hdr: m.Header) -> None:
         sender.data_received = self._now
@@ -483,9 +486,9 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
     def ping_interval(self) -> int:
         return self.config.ping_interval or self.config.node_timeout // 2
 
-    def cluster_cron(self, now_ms: int) -> list[Effect]:
+    @entry_point
+    def cluster_cron(self, now_ms: int) -> None:
         """Run every CRON_PERIOD_MS: reconnect, ping, detect failures, time out handshakes."""
-        self._begin(now_ms)
         self._cron_iteration += 1
         if self._cron_iteration % 10 == 0:
             self._ping_oldest_of_random_sample()
@@ -571,7 +574,6 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
             self.replica_migration_cron()
         if not self.state_ok:
             self._update_state_later()
-        return self._finish()
 
     def _report_new_pfail(self) -> None:
         """A master that just flagged a node PFAIL pings the other masters with slots at

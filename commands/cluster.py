@@ -81,16 +81,16 @@ _HELP = [
 
 def run(c, operation, *args):
     """Call a state-machine operation with the bus clock, carry out its effects, and
-    turn its ClusterError into Redis's error reply. Returns the operation's result."""
+    turn its ClusterError into Redis's error reply. Returns the operation's reply
+    (its Outcome's ``reply``: see cluster/entry_point.py)."""
     server = c.server
     bus = server.cluster_bus
     try:
-        result = operation(*args, bus.now_ms())
+        outcome = operation(*args, bus.now_ms())
     except ClusterError as exc:
         raise ReplyError("ERR %s" % exc) from None
-    effects = result[1] if isinstance(result, tuple) else result
-    bus.execute(effects)
-    return result
+    bus.execute(outcome)
+    return outcome.reply
 
 
 def _wrong_number_of_arguments(argv) -> ReplyError:
@@ -186,11 +186,7 @@ def _replicas(c, argv):
 @subcommand(CLUSTER, "count-failure-reports", 3, "admin stale",
             summary="Returns the number of active failure reports active for a node.")
 def cluster_count_failure_reports(c, argv):
-    state = c.server.cluster_state
-    try:
-        return state.count_failure_reports(argv[2], c.server.cluster_bus.now_ms())
-    except ClusterError as exc:
-        raise ReplyError("ERR %s" % exc) from None
+    return run(c, c.server.cluster_state.count_failure_reports, argv[2])
 
 
 # ---------------------------------------------------------------- slots and keys
@@ -312,7 +308,7 @@ def cluster_set_config_epoch(c, argv):
 
 @subcommand(CLUSTER, "bumpepoch", 2, "admin stale", summary="Advances the cluster config epoch.")
 def cluster_bumpepoch(c, argv):
-    text, _ = run(c, c.server.cluster_state.bump_epoch)
+    text = run(c, c.server.cluster_state.bump_epoch)
     return Status(text)
 
 
