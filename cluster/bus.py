@@ -4,9 +4,12 @@
 - every link, inbound or outbound, has one reader greenlet (recv -> FrameReader
   -> ``state.process_packet``) and one writer greenlet draining its queue;
 - the cron greenlet calls ``state.cluster_cron`` every CRON_PERIOD_MS (100 ms);
-- effects are carried out in order: sends are queued, connects spawn a
-  greenlet, nodes.conf is written in gevent's threadpool (one save at a
-  time; saves requested meanwhile are merged into one more).
+- effects are carried out in order (this is a cluster.effect_runner.EffectRunner):
+  sends are queued, connects spawn a greenlet, nodes.conf is written in gevent's
+  threadpool, one save at a time. A save without fsync is left to a saver
+  greenlet (saves requested meanwhile are merged into one more); a save with
+  fsync is waited for, so what the state put after it (a vote) leaves only once
+  it is on disk.
 
 Nothing that happens on one link (a bad frame, a reset, a bug in the state
 machine while handling its packet) may stop the cron or the other links: such
@@ -22,6 +25,7 @@ from typing import Any, Callable
 
 import gevent
 import gevent.event
+import gevent.lock
 import gevent.pool
 import gevent.queue
 import gevent.server
@@ -30,6 +34,7 @@ from loguru import logger
 
 from cluster import messages as m
 from cluster import nodesconf
+from cluster.effect_runner import EffectRunner, NotDurable
 from cluster.effects import (CloseLink, Connect, DeliverPublish, Log, ReplicationChanged,
                              SaveConfig, Send)
 from cluster.errors import BusProtocolError
@@ -74,13 +79,14 @@ class _Link:
         self.writer: gevent.Greenlet | None = None
 
 
-class ClusterBus:
+class ClusterBus(EffectRunner):
     def __init__(self, state: ClusterState, bind_host: str, cport: int,
                  config_path: str | None = None, *, clock: Clock | None = None,
                  on_publish: Callable[[bytes, bytes, bool], None] | None = None,
                  on_replication_changed: Callable[[ReplicationChanged], None] | None = None,
                  log: Callable[[str, str], None] | None = None,
                  max_frame: int = m.MAX_FRAME_BYTES):
+        super().__init__()
         self.state = state
         self.bind_host = bind_host
         self.cport = cport
@@ -97,7 +103,9 @@ class ClusterBus:
         self._stopping = gevent.event.Event()
         self._saving = False
         self._save_wanted = False   # nodes.conf is behind the state
-        self._save_fsync = False    # ... and the next save must fsync
+        # One write of nodes.conf at a time, rendered under the lock: a later save
+        # always holds a later state and lands after an earlier one.
+        self._save_lock = gevent.lock.Semaphore()
         # Counters (CLUSTER INFO, benchmarks, tests).
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -148,30 +156,42 @@ class ClusterBus:
     # Effects
     # ------------------------------------------------------------------
 
-    def execute(self, effects) -> None:
-        """Carry out effects returned by any state call (node.py uses it for commands too)."""
-        for effect in effects:
-            kind = type(effect)
-            if kind is Send:
-                if type(effect.message) is m.FailoverAuthAck and not self._vote_is_durable():
-                    continue
-                self._queue_send(effect.link_id, effect.message)
-            elif kind is Log:
-                self._log(effect.level, effect.text)
-            elif kind is SaveConfig:
-                self._request_save(effect.fsync)
-            elif kind is Connect:
-                self._greenlets.spawn(self._connect, effect)
-            elif kind is CloseLink:
-                link = self.links.get(effect.link_id)
-                if link is not None:
-                    self._close(link, notify_state=False)
-            elif kind is DeliverPublish:
-                if self.on_publish is not None:
-                    self.on_publish(effect.channel, effect.message, effect.sharded)
-            elif kind is ReplicationChanged:
-                if self.on_replication_changed is not None:
-                    self.on_replication_changed(effect)
+    # ``execute(outcome)`` (EffectRunner) carries out what any state call returned;
+    # node.py and commands/ call it with the Outcome of the operations they run.
+
+    def send(self, effect: Send) -> None:
+        self._queue_send(effect.link_id, effect.message)
+
+    def log(self, effect: Log) -> None:
+        self._log(effect.level, effect.text)
+
+    def save_config(self, effect: SaveConfig) -> None:
+        if not effect.fsync:
+            self._request_save()
+            return
+        try:
+            self.save_config_now(fsync=True)
+        except OSError as exc:
+            self.save_errors += 1
+            self._log("warning", f"Could not save the cluster config file {self.config_path}, "
+                                 f"not sending what depends on it: {exc.strerror or exc}")
+            raise NotDurable(str(exc)) from None
+
+    def connect(self, effect: Connect) -> None:
+        self._greenlets.spawn(self._connect, effect)
+
+    def close_link(self, effect: CloseLink) -> None:
+        link = self.links.get(effect.link_id)
+        if link is not None:
+            self._close(link, notify_state=False)
+
+    def deliver_publish(self, effect: DeliverPublish) -> None:
+        if self.on_publish is not None:
+            self.on_publish(effect.channel, effect.message, effect.sharded)
+
+    def replication_changed(self, effect: ReplicationChanged) -> None:
+        if self.on_replication_changed is not None:
+            self.on_replication_changed(effect)
 
     def _queue_send(self, link_id, msg: m.Message) -> None:
         link = self.links.get(link_id)
@@ -191,14 +211,13 @@ class ClusterBus:
     # nodes.conf
     # ------------------------------------------------------------------
 
-    def _request_save(self, fsync: bool) -> None:
-        """Mark nodes.conf dirty. One saver greenlet renders the state when it gets to
-        it, so a burst of changes (a reshard moves a slot every few ms) costs one write,
-        not one per change; an fsync asked for by any of them is kept."""
+    def _request_save(self) -> None:
+        """Mark nodes.conf dirty (a save without fsync). One saver greenlet renders the
+        state when it gets to it, so a burst of changes (a reshard moves a slot every
+        few ms) costs one write, not one per change."""
         if self.config_path is None:
             return
         self._save_wanted = True
-        self._save_fsync = self._save_fsync or fsync
         if not self._saving:
             self._saving = True
             self._greenlets.spawn(self._save_loop)
@@ -206,11 +225,9 @@ class ClusterBus:
     def _save_loop(self) -> None:
         try:
             while self._save_wanted:
-                # Render here, without yielding, so the file is the state at one instant.
-                text, fsync = nodesconf.render(self.state), self._save_fsync
-                self._save_wanted = self._save_fsync = False
+                self._save_wanted = False
                 try:
-                    gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
+                    self.save_config_now(fsync=False)
                 except OSError as exc:
                     self.save_errors += 1
                     self._log("warning", f"Could not save the cluster config file "
@@ -218,24 +235,15 @@ class ClusterBus:
         finally:
             self._saving = False
 
-    def _vote_is_durable(self) -> bool:
-        """A vote leaves only once lastVoteEpoch is on disk: after a crash and restart a
-        master must not vote twice in one epoch (Redis fsyncs before the ACK is written)."""
-        try:
-            self.save_config_now(fsync=True)
-        except OSError as exc:
-            self.save_errors += 1
-            self._log("warning", f"Could not save the cluster config file {self.config_path} "
-                                 f"before a failover vote, not voting: {exc.strerror or exc}")
-            return False
-        return True
-
     def save_config_now(self, fsync: bool = True) -> None:
-        """CLUSTER SAVECONFIG: save and wait; raises OSError on failure."""
+        """Save and wait (CLUSTER SAVECONFIG, a durable SaveConfig, the saver greenlet);
+        raises OSError on failure."""
         if self.config_path is None:
             return
-        text = nodesconf.render(self.state)
-        gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
+        with self._save_lock:
+            # Rendered without yielding, so the file is the state at one instant.
+            text = nodesconf.render(self.state)
+            gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
 
     # ------------------------------------------------------------------
     # Links

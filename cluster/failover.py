@@ -313,7 +313,11 @@ class Failover:
                 return
         self.last_vote_epoch = self.current_epoch
         master.voted_time = now
-        self._save(fsync=True)  # a vote must never be given twice, even across a restart
+        # A vote must never be given twice in one epoch, even across a crash and
+        # restart: lastVoteEpoch is on disk before the ACK leaves (Redis fsyncs in
+        # clusterBeforeSleep, before it writes the ACK). So the durable save goes
+        # into the effect list now, ahead of the send, not at the end of the call.
+        self._save_now(fsync=True)
         if node.link is not None:
             self._send(node.link, m.FailoverAuthAck(self.build_header()))
         self._log("warning", f"Failover auth granted to {node.name} for epoch {self.current_epoch}")

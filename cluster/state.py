@@ -147,8 +147,15 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         self._effects.append(Log(level, text))
 
     def _save(self, fsync: bool = False) -> None:
+        """Save nodes.conf at the end of this call (clusterDoBeforeSleep's TODO_SAVE_CONFIG)."""
         self._todo_save = True
         self._todo_fsync = self._todo_fsync or fsync
+
+    def _save_now(self, fsync: bool) -> None:
+        """Save nodes.conf before the effects that follow: the adapter renders the whole
+        state when it saves, so a save pending from earlier in this call is covered."""
+        self._effects.append(SaveConfig(fsync or self._todo_fsync))
+        self._todo_save = self._todo_fsync = False
 
     def _update_state_later(self) -> None:
         self._todo_update_state = True
