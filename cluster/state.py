@@ -30,7 +30,7 @@ from cluster.failover import Failover
 from cluster.failure import FailureDetection
 from cluster.gossip import Gossip
 from cluster.links import ClusterLink, LinkHandling
-from cluster.manual_failover import ManualFailover
+from cluster.manual_failover import ManualFailover, MfPhase
 from cluster.node_record import (
     NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_MIGRATE_TO, NODE_MYSELF,
     NODE_NOADDR, NODE_NOFAILOVER, NODE_PFAIL, NODE_SLAVE, ClusterNode,
@@ -282,7 +282,7 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         self.reset_manual_failover()
         # A new master means a new election context (Valkey #782): no waiting
         # for the retry time of an attempt made for the previous master.
-        self.failover_auth_time = 0
+        self.election.reset()
         self._save(fsync=True)
         self._update_state_later()
 
@@ -345,7 +345,7 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         sender.flags = (sender.flags & ~NODE_NOFAILOVER) | (hdr.flags & NODE_NOFAILOVER)
         if hdr.shard_id != sender.shard_id:
             self.update_shard_id(sender, hdr.shard_id)
-        if self.mf_end:
+        if self.mf_phase is not MfPhase.NONE:
             self.note_paused_master_offset(sender, hdr)
 
     def _process_ping_or_meet(self, link: ClusterLink, msg: m.Heartbeat,
