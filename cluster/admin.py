@@ -9,14 +9,13 @@ Redis returns lives here, so every adapter gets identical errors.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from cluster import messages as m
 from cluster.effects import ReplicationChanged
 from cluster.entry_point import entry_point
 from cluster.errors import ClusterError
-from cluster.node_record import NODE_HANDSHAKE, NODE_MEET, ClusterNode, random_node_name
+from cluster.node_record import random_node_name
 from cluster.slots import CLUSTER_SLOTS, parse_slot
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,25 +57,9 @@ class ClusterAdmin:
             bus = _parse_int(cport)
             if bus is None:
                 raise ClusterError(f"Invalid TCP bus port specified: {_text(cport)}")
+        # The handshake itself: cluster/handshake.py.
         if not self.start_handshake(_text(ip), base, bus):
             raise ClusterError(f"Invalid node address specified: {_text(ip)}:{_text(port)}")
-
-    def start_handshake(self: ClusterState, ip: str, port: int, cport: int) -> bool:
-        """clusterStartHandshake: a HANDSHAKE|MEET node with a random name; the cron connects."""
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        if not (0 < port <= 65535 and 0 < cport <= 65535):
-            return False
-        norm = str(address)  # canonical text, so "::0:1" and "::1" are one address
-        for node in self.nodes.values():
-            if node.in_handshake and (node.ip, node.port, node.cport) == (norm, port, cport):
-                return True  # already in progress; Redis still replies OK
-        node = ClusterNode(random_node_name(self.rng), NODE_HANDSHAKE | NODE_MEET, self._now)
-        node.ip, node.port, node.cport = norm, port, cport
-        self.add_node(node)
-        return True
 
     # ------------------------------------------------------------------
     # Slots

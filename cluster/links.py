@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cluster import messages as m
 from cluster.effects import CloseLink, LinkId
 from cluster.entry_point import entry_point
-from cluster.node_record import NODE_MEET, ClusterNode
+from cluster.node_record import ClusterNode
 
 if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState
@@ -48,14 +47,7 @@ class LinkHandling:
         node.link = link_id
         self.links[link_id] = ClusterLink(link_id, node, False, now_ms, peer_ip or node.ip,
                                           local_ip)
-        # Keep an older pending ping time: a reconnect must not reset the PFAIL clock.
-        old_ping_sent = node.ping_sent
-        if node.flags & NODE_MEET:
-            self.send_ping(link_id, m.MEET)
-        else:
-            self.send_ping(link_id, m.PING)
-        if old_ping_sent:
-            node.ping_sent = old_ping_sent
+        self.link_connect_handler(node, link_id)  # MEET or PING: cluster/handshake.py
 
     @entry_point
     def link_connect_failed(self: ClusterState, node_name: str, now_ms: int) -> None:

@@ -29,6 +29,7 @@ from cluster.config import ClusterConfig, DataHooks, LoadedConfig
 from cluster.failover import Failover
 from cluster.failure import FailureDetection
 from cluster.gossip import Gossip
+from cluster.handshake import Handshake
 from cluster.links import ClusterLink, LinkHandling
 from cluster.manual_failover import ManualFailover, MfPhase
 from cluster.node_record import (
@@ -49,7 +50,7 @@ CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
 CRON_PERIOD_MS = 100
 
 
-class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
+class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
                    ManualFailover, ReplicationState, ConfigRestore, ClusterAdmin, SlotMigration):
     """The cluster as this node sees it. ``view`` is the read-only face for commands/."""
 
@@ -203,12 +204,6 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         del self.nodes[node.name]
         self._node_list = None
 
-    def rename_node(self, node: ClusterNode, new_name: str) -> None:
-        self._log("debug", f"Renaming node {node.name} into {new_name}")
-        del self.nodes[node.name]
-        node.name = new_name
-        self.add_node(node)
-
     def _add_slot(self, slot: int, node: ClusterNode) -> None:
         old = self.slots[slot]
         if old is node:
@@ -318,7 +313,7 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
             self._update_sender_info(sender, hdr)
 
         if t in (m.PING, m.MEET):
-            self._process_ping_or_meet(link, msg, sender)
+            self.process_ping_or_meet(link, msg, sender)  # cluster/handshake.py
         if t in (m.PING, m.PONG, m.MEET):
             self._process_heartbeat(link, msg, sender)
         elif t == m.FAIL:
@@ -348,60 +343,14 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         if self.mf_phase is not MfPhase.NONE:
             self.note_paused_master_offset(sender, hdr)
 
-    def _process_ping_or_meet(self, link: ClusterLink, msg: m.Heartbeat,
-                              sender: ClusterNode | None) -> None:
-        hdr = msg.header
-        me = self.myself
-        # Learn my own address from the socket, as Redis does without cluster-announce-ip.
-        if (msg.TYPE == m.MEET or not me.ip) and not self.config.announce_ip and link.local_ip:
-            if me.ip != link.local_ip:
-                me.ip = link.local_ip
-                self._log("notice", f"IP address for this node updated to {me.ip}")
-                self._save()
-        if sender is None and msg.TYPE == m.MEET:
-            if self._blacklisted(hdr.sender):
-                return  # FORGET means: ignore this node for a while, MEETs included
-            node = ClusterNode(random_node_name(self.rng), NODE_HANDSHAKE, self._now)
-            node.ip = hdr.ip or link.peer_ip
-            node.port = hdr.port
-            node.cport = hdr.cport
-            self.add_node(node)
-            self._save()
-            # Not trusted yet: only updates known nodes, adds nothing.
-            self.process_gossip_section(msg.gossip, None)
-        self.send_ping(link.link_id, m.PONG)
-
     def _process_heartbeat(self, link: ClusterLink, msg: m.Heartbeat,
                            sender: ClusterNode | None) -> None:
         hdr = msg.header
         t = msg.TYPE
         if not link.inbound:
-            node = link.node
-            if node.in_handshake:
-                if sender is not None:
-                    # We already know this node under its real name.
-                    self._log("verbose", f"Handshake: we already know node {sender.name}, "
-                                         "updating the address if needed.")
-                    if self.node_update_address_if_needed(sender, link, hdr):
-                        self._save()
-                        self._update_state_later()
-                    self.del_node(node)
-                    return
-                self.rename_node(node, hdr.sender)
-                self._log("debug", f"Handshake with node {node.name} completed.")
-                node.flags &= ~NODE_HANDSHAKE
-                node.flags |= hdr.flags & (NODE_MASTER | NODE_SLAVE)
-                node.shard_id = hdr.shard_id
-                self._save()
-                sender = node
-                self._update_sender_info(sender, hdr)
-            elif node.name != hdr.sender:
-                self._log("debug", f"PONG contains mismatching sender ID. About node {node.name} "
-                                   f"added {self._now - node.ctime} ms ago, having flags {node.flags}")
-                node.flags |= NODE_NOADDR
-                node.ip, node.port, node.cport = "", 0, 0
-                self.free_link(link.link_id)
-                self._save()
+            # The handshake's end (a rename), or a peer that changed its id.
+            go_on, sender = self.check_sender_on_outbound_link(link, hdr, sender)
+            if not go_on:
                 return
 
         if sender is not None and t == m.PING and self.node_update_address_if_needed(sender, link, hdr):
@@ -486,10 +435,6 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
     # ------------------------------------------------------------------
 
     @property
-    def handshake_timeout(self) -> int:
-        return max(self.config.node_timeout, 1000)
-
-    @property
     def ping_interval(self) -> int:
         return self.config.ping_interval or self.config.node_timeout // 2
 
@@ -519,30 +464,20 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
                 continue
             if flags & NODE_PFAIL:
                 pfail_nodes.append(node)
-            if flags & NODE_HANDSHAKE and now - node.ctime > handshake_timeout:
-                self._log("verbose", f"Handshake with node {node.name} ({node.ip}:{node.port}) "
-                                     "timed out")
-                self.del_node(node)
+            if flags & NODE_HANDSHAKE:
+                # Time out, connect, (re)send MEET: cluster/handshake.py.
+                self.handshake_cron(node, now, connect_timeout, meet_retry)
                 continue
             link = links.get(node.link) if node.link is not None else None
             if link is None:
-                if not node.connecting:
-                    node.connecting = True
-                    # If we can't connect, this pending "ping" is what lets PFAIL happen.
-                    if node.ping_sent == 0:
-                        node.ping_sent = now
-                    self._effects.append(Connect(node.name, node.ip, node.cport, connect_timeout))
+                self.connect_to(node, now, connect_timeout)
             elif flags & NODE_MEET:
-                if now - node.meet_sent >= meet_retry:
-                    self.send_ping(link.link_id, m.MEET)
-            elif not flags & NODE_HANDSHAKE and node.inbound_link is None \
-                    and now - node.no_inbound_since > handshake_timeout:
+                self.resend_meet_if_due(node, link.link_id, now, meet_retry)
+            elif node.inbound_link is None and now - node.no_inbound_since > handshake_timeout:
                 # It answers us but never connects back: it may have dropped us
                 # (its handshake timed out). A MEET makes it add us again.
                 node.no_inbound_since = now
                 self.send_ping(link.link_id, m.MEET)
-            if flags & NODE_HANDSHAKE:
-                continue
 
             ping_sent = node.ping_sent
             data_delay = now - node.data_received
@@ -581,6 +516,15 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
             self.replica_migration_cron()
         if not self.state_ok:
             self._update_state_later()
+
+    def connect_to(self, node: ClusterNode, now: int, timeout_ms: int) -> None:
+        """Ask the adapter for a link to the node's bus port, unless one is on its way."""
+        if not node.connecting:
+            node.connecting = True
+            # If we can't connect, this pending "ping" is what lets PFAIL happen.
+            if node.ping_sent == 0:
+                node.ping_sent = now
+            self._effects.append(Connect(node.name, node.ip, node.cport, timeout_ms))
 
     def _report_new_pfail(self) -> None:
         """A master that just flagged a node PFAIL pings the other masters with slots at
