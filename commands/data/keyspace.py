@@ -37,11 +37,12 @@ def now_ms() -> int:
 def slot_of(key: bytes) -> int:
     """Same result as cluster.slots.key_hash_slot, inlined for the hot path."""
     # `123 in key` (an int: "{") is a memchr; `b"{" in key` costs ~8x more in CPython.
+    # Two partition() calls cost ~260 ns against ~450 for index() and find(key, start),
+    # whose argument parsing is slow: hash-tagged keys are the rule in transactions.
     if 123 in key:
-        start = key.index(b"{")
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            key = key[start + 1:end]
+        tag, closed, _ = key.partition(b"{")[2].partition(b"}")
+        if tag and closed:
+            key = tag
     return crc_hqx(key, 0) & 0x3FFF
 
 
