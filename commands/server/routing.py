@@ -33,6 +33,8 @@ DOWN = ReplyError("CLUSTERDOWN The cluster is down")
 DOWN_READONLY = ReplyError("CLUSTERDOWN The cluster is down and only accepts read commands")
 TRYAGAIN = ReplyError("TRYAGAIN Multiple keys request during rehashing of slot")
 
+_ONLY_ARGV1 = (1,)     # key_indexes() of a one-key command (first = last = 1)
+
 
 def redirect(kind: str, slot: int, node) -> ReplyError:
     """-MOVED or -ASK to a node, addressed by its ip (cluster-preferred-endpoint-type ip)."""
@@ -78,17 +80,25 @@ class Router:
         is_migrate = False
         asking_cmd = False
         pubsubshard = False
+        # EXEC checks its whole queue here, without yielding: the per-command work is
+        # kept small. Flags are read once per run of the same command, and a key equal
+        # to the first one needs no slot computed.
+        last_cmd = None
+        one_key = False
         for cmd, argv in commands:
-            is_write = is_write or cmd.is_write
-            pubsubshard = pubsubshard or "pubsubshard" in cmd.flags
-            is_migrate = is_migrate or cmd.name == "migrate"
-            asking_cmd = asking_cmd or "asking" in cmd.flags
-            for index in cmd.key_indexes(argv):
+            if cmd is not last_cmd:
+                last_cmd = cmd
+                is_write = is_write or cmd.is_write
+                pubsubshard = pubsubshard or "pubsubshard" in cmd.flags
+                is_migrate = is_migrate or cmd.name == "migrate"
+                asking_cmd = asking_cmd or "asking" in cmd.flags
+                one_key = cmd.first_key == 1 and cmd.last_key == 1 and \
+                    cmd.key_finder is None
+            for index in _ONLY_ARGV1 if one_key and len(argv) > 1 else cmd.key_indexes(argv):
                 key = argv[index]
-                this_slot = slot_of(key)
                 if first_key is None:
                     first_key = key
-                    slot = this_slot
+                    slot = slot_of(key)
                     owner = view.slots[slot]
                     if owner is None:
                         return UNBOUND
@@ -97,7 +107,7 @@ class Router:
                     elif slot in view.importing_slots_from:
                         importing = True
                 elif key != first_key:
-                    if this_slot != slot:
+                    if slot_of(key) != slot:
                         return CROSSSLOT
                     multiple_keys = True
                 # A shard channel is served by the source until the slot is handed over.
