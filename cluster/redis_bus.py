@@ -189,15 +189,21 @@ def _pack_header(h: m.Header, msg_type: int, totlen: int, count: int = 0,
         h.current_epoch, h.config_epoch, h.repl_offset & _MAX_U64,
         _name_bytes(h.sender), slots_to_bitmap(h.slots),
         _name_bytes(h.master_id) if h.master_id else _NULL_NAME,
-        h.ip.encode("ascii")[:NET_IP_STR_LEN - 1], extensions, b"",
+        _ip_bytes(h.ip), extensions, b"",
         0, h.cport, h.flags, 0 if h.cluster_ok else 1,
         bytes([h.mflags if mflags is None else mflags, 0, 0]))
+
+
+def _ip_bytes(ip: str) -> bytes:
+    # Total: an ip learned over the compact format is any short string; a non-ASCII
+    # one must not make every Redis-format heartbeat fail to encode.
+    return ip.encode("ascii", "replace")[:NET_IP_STR_LEN - 1]
 
 
 def _gossip_entry(g: m.GossipEntry) -> bytes:
     # ping_sent is not carried by our messages (no receiver reads it): 0.
     return GOSSIP.pack(_name_bytes(g.node_id), 0, g.pong_received_s & _MAX_U32,
-                       g.ip.encode("ascii")[:NET_IP_STR_LEN - 1], g.port, g.cport,
+                       _ip_bytes(g.ip), g.port, g.cport,
                        g.flags, 0, 0)
 
 

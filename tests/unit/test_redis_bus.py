@@ -222,3 +222,10 @@ def test_fuzz_random_bytes_after_a_valid_prefix(tail):
         rb.decode_frame(frame)
     except BusProtocolError:
         pass
+
+
+def test_encoding_is_total_for_what_the_compact_format_lets_in():
+    """An ip learned over the compact format may be any string of up to 46 characters."""
+    odd = m.Ping(header(ip="é" * 46), [m.GossipEntry(ID_B, 2 ** 40, "ü", 1, 2, 3)])
+    decoded = rb.decode(rb.encode(odd))
+    assert decoded.header.ip == "?" * 45 and decoded.gossip[0].ip == "?"
