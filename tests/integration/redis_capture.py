@@ -31,14 +31,18 @@ class FakeBusPeer:
         self.conns: list[socket.socket] = []
         self.buffers: dict[socket.socket, bytearray] = {}
         self.frames: list[tuple[socket.socket, bytes]] = []  # (connection, raw message)
+        # What our headers (and the automatic PONGs) say about us.
         self.slots: list[tuple[int, int]] = []
         self.config_epoch = 0
+        self.current_epoch = 0
+        self.master_id: str | None = None
 
     def header(self, **overrides) -> m.Header:
-        fields = dict(sender=self.name, current_epoch=0, config_epoch=self.config_epoch,
-                      repl_offset=0, flags=1, master_id=None, ip="", port=self.port,
-                      cport=self.cport, cluster_ok=True, mflags=0, shard_id=self.name,
-                      slots=self.slots)
+        fields = dict(sender=self.name, current_epoch=self.current_epoch,
+                      config_epoch=self.config_epoch, repl_offset=0,
+                      flags=2 if self.master_id else 1, master_id=self.master_id, ip="",
+                      port=self.port, cport=self.cport, cluster_ok=True, mflags=0,
+                      shard_id=self.master_id or self.name, slots=self.slots)
         fields.update(overrides)
         return m.Header(**fields)
 
@@ -95,13 +99,16 @@ class FakeBusPeer:
                 except OSError:
                     pass
 
-    def wait_for(self, msg_type: int, timeout: float = 15.0, after: int = 0) -> bytes:
-        """The first captured message of `msg_type` (from index `after`), pumping until
-        it arrives."""
+    def wait_for(self, msg_type: int, timeout: float = 15.0, after: int = 0,
+                 sender: str | None = None, match=None) -> bytes:
+        """The first captured message of `msg_type` (from index `after`, from `sender` and
+        for which `match(raw)` holds if given), pumping until it arrives."""
         deadline = time.monotonic() + timeout
         while True:
             for _, raw in self.frames[after:]:
-                if struct.unpack_from(">H", raw, 12)[0] == msg_type:
+                if struct.unpack_from(">H", raw, 12)[0] == msg_type and (
+                        sender is None or raw[40:80] == sender.encode()) and (
+                        match is None or match(raw)):
                     return raw
             if time.monotonic() > deadline:
                 raise AssertionError("no message of type %d captured in %.0fs (got %s)" % (
