@@ -2,7 +2,9 @@
 
 Two of our nodes (A, B) and a redis-server (R), a third of the slots each. A MEETs R
 (ours -> Redis), R MEETs B (Redis -> ours), A MEETs B. All three must list all three,
-connected, without the handshake flag, and report cluster_state:ok. A and B must have
+connected, without the handshake flag, and report cluster_state:ok; PUBLISH must reach
+subscribers across implementations both ways; when B dies, A and R agree it failed.
+A and B must have
 switched to the compact format between them (cluster.link_format), and the bytes on
 their links must be a small fraction of what the links to R carry.
 """
@@ -13,7 +15,7 @@ import time
 
 import pytest
 
-from tests.helpers import start_node, start_redis, wait_until
+from tests.helpers import RawClient, start_node, start_redis, wait_until
 from tests.integration.cluster_helpers import call, cluster_info, my_id, nodes_of
 
 pytestmark = [pytest.mark.timeout(120),
@@ -87,6 +89,17 @@ def test_our_nodes_and_redis_form_one_cluster():
             owners = {(n["id"], min(n["slots"]), max(n["slots"])) for n in nodes_of(port)}
             assert owners == {(i, s, e) for i, (s, e) in zip(ids, RANGES)}
 
+        # PUBLISH crosses the bus both ways, in Redis's format (with a full header).
+        for publisher, subscriber in ((a, r), (r, b)):
+            sub = RawClient(subscriber)
+            try:
+                sub.call("SUBSCRIBE", "interop")
+                assert call(publisher, "PUBLISH", "interop", "from %d" % publisher)[0] == ":"
+                assert sub.read_reply() == ("*", [("$", b"message"), ("$", b"interop"),
+                                                  ("$", b"from %d" % publisher)])
+            finally:
+                sub.close()
+
         # A and B read each other's compact format; neither thinks R does.
         assert compact_peers_logged(procs[0]) == {ids[1]}
         assert compact_peers_logged(procs[1]) == {ids[0]}
@@ -104,6 +117,13 @@ def test_our_nodes_and_redis_form_one_cluster():
         print("bus bytes/s: A-B %.0f, A-R %.0f, B-R %.0f" % (ours, *mixed))
         assert 0 < ours < 0.25 * min(mixed)
         assert all(knows(p, ids) for p in (a, b, r))
+
+        # Failure detection across the formats: B dies; A's and R's reports (gossip in
+        # Redis's format) make a majority, and both flag B as failed.
+        procs[1].stop()
+        wait_until(lambda: all("fail" in {n["id"]: n for n in nodes_of(p)}[ids[1]]["flags"]
+                               for p in (a, r)),
+                   timeout=30, message="A and R to flag B as failed")
     finally:
         for proc in procs:
             proc.stop()
