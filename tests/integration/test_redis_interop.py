@@ -3,10 +3,9 @@
 Two of our nodes (A, B) and a redis-server (R), a third of the slots each. A MEETs R
 (ours -> Redis), R MEETs B (Redis -> ours), A MEETs B. All three must list all three,
 connected, without the handshake flag, and report cluster_state:ok; PUBLISH must reach
-subscribers across implementations both ways; when B dies, A and R agree it failed.
-A and B must have
-switched to the compact format between them (cluster.link_format), and the bytes on
-their links must be a small fraction of what the links to R carry.
+subscribers across implementations both ways. A and B must have switched to the
+compact format between them (cluster.link_format), and the bytes on their links must be
+a small fraction of what the links to R carry. Last, B dies: A and R agree it failed.
 """
 import re
 import shutil
