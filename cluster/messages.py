@@ -32,6 +32,10 @@ not send it.
 Every field is type-checked on decode: a body that is valid msgpack but has a
 wrong shape raises :class:`BusProtocolError` here, never an odd exception
 later in the state machine.
+
+This is our own format, spoken between our nodes. Redis's binary format, for links to
+a redis-server, is :mod:`cluster.redis_bus`, decoding to the same message classes;
+:mod:`cluster.link_format` picks the format of each link.
 """
 
 from __future__ import annotations
