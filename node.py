@@ -40,7 +40,7 @@ USAGE = """usage: python node.py [/path/to/node.conf] [options]
 
 Options are redis.conf directives as flags (command-line flags win over the file):
   -p, --port N                      client port (default 6379; cluster bus on N+10000)
-  --bind ADDR                       address to listen on (default 127.0.0.1)
+  --bind ADDR [ADDR ...]            addresses to listen on (default 127.0.0.1)
   --dir PATH                        working directory for nodes.conf (default .)
   --cluster-config-file FILE        default nodes-<port>.conf in --dir
   --cluster-node-timeout MS         default 15000
@@ -85,6 +85,10 @@ def parse_arguments(args) -> Settings:
         if not args:
             raise UsageError("option '%s' needs a value" % flag)
         value = args.pop(0)
+        if name == "bind":
+            # `--bind 127.0.0.1 ::1`: every word up to the next option, as Redis reads it.
+            while args and not args[0].startswith("--") and args[0] != "-p":
+                value += " " + args.pop(0)
         try:
             settings.set(name, value, at_startup=True)
         except SettingError as exc:
@@ -206,6 +210,10 @@ class Node:
         "cluster-require-full-coverage": "require_full_coverage",
         "cluster-allow-replica-migration": "allow_replica_migration",
         "cluster-announce-ip": "announce_ip",
+        "cluster-announce-port": "announce_port",
+        "cluster-announce-bus-port": "announce_bus_port",
+        "cluster-announce-hostname": "announce_hostname",
+        "cluster-preferred-endpoint-type": "preferred_endpoint_type",
         "cluster-migration-barrier": "migration_barrier",
         "cluster-replica-validity-factor": "replica_validity_factor",
         "repl-ping-replica-period": "repl_ping_replica_period",
@@ -215,6 +223,8 @@ class Node:
         field = self._CLUSTER_CONFIG_FIELDS.get(name)
         if field is not None:
             setattr(self.cluster_state.config, field, value)
+            if name.startswith("cluster-announce-"):
+                self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
         elif name == "cluster-replica-no-failover":
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
         elif name == "repl-backlog-size":

@@ -42,6 +42,7 @@ from cluster.effects import (CloseLink, Connect, DeliverPublish, Log, Replicatio
                              SaveConfig, Send)
 from cluster.errors import BusProtocolError
 from cluster.link_format import LinkCodec
+from cluster.listen import listen_to_port, parse_bind
 from cluster.logging_levels import LOG_LEVELS
 from cluster.state import CRON_PERIOD_MS, ClusterState
 
@@ -89,7 +90,7 @@ class _Link:
 
 
 class ClusterBus(EffectRunner):
-    def __init__(self, state: ClusterState, bind_host: str, cport: int,
+    def __init__(self, state: ClusterState, bind: str, cport: int,
                  config_path: str | None = None, *, clock: Clock | None = None,
                  on_publish: Callable[[bytes, bytes, bool], None] | None = None,
                  on_replication_changed: Callable[[ReplicationChanged], None] | None = None,
@@ -97,7 +98,7 @@ class ClusterBus(EffectRunner):
                  max_frame: int = m.MAX_FRAME_BYTES):
         super().__init__()
         self.state = state
-        self.bind_host = bind_host
+        self.bind_host = bind          # the `bind` setting: one or more addresses
         self.cport = cport
         self.config_path = config_path
         self.clock = clock or Clock()
@@ -110,7 +111,7 @@ class ClusterBus(EffectRunner):
         self.compact_peers: set[str] = set()
         self._ids = itertools.count(1)
         self._greenlets = gevent.pool.Pool(None)  # unbounded, but killable at stop()
-        self._server: gevent.server.StreamServer | None = None
+        self._servers: list[gevent.server.StreamServer] = []
         self._stopping = gevent.event.Event()
         self._saving = False
         self._save_wanted = False   # nodes.conf is behind the state
@@ -139,21 +140,20 @@ class ClusterBus(EffectRunner):
     # ------------------------------------------------------------------
 
     def start(self) -> None:
-        family = socket.AF_INET6 if ":" in self.bind_host else socket.AF_INET
-        listener = gevent.socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.bind_host, self.cport))
-        listener.listen(511)
-        self._server = gevent.server.StreamServer(listener, self._handle_inbound,
-                                                  spawn=self._greenlets)
-        self._server.start()
+        # Every `bind` address, as the client port (cluster/listen.py has the rules).
+        for sock in listen_to_port(parse_bind(self.bind_host), self.cport,
+                                   lambda text: self._log("warning", text)):
+            server = gevent.server.StreamServer(sock, self._handle_inbound,
+                                                spawn=self._greenlets)
+            server.start()
+            self._servers.append(server)
         self._greenlets.spawn(self._cron_loop)
         self.execute(self.state.take_effects(self.now_ms()))
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         for link in list(self.links.values()):
             self._close(link, notify_state=False)
         self._greenlets.kill(block=True, timeout=2)

@@ -212,16 +212,18 @@ def _ping_ext(ext_type: int, payload: bytes) -> bytes:
     return PING_EXT.pack(length, ext_type, 0) + payload.ljust(length - PING_EXT.size, b"\0")
 
 
-def encode(msg: m.Message, *, publish_header: m.Header | None = None, hostname: str = "",
-           advertise_compact: bool = False) -> bytes:
+def encode(msg: m.Message, *, publish_header: m.Header | None = None,
+           hostname: str | None = None, advertise_compact: bool = False) -> bytes:
     """One complete Redis-format message for ``msg``.
 
     PUBLISH carries a full header in Redis's format (our message only names the sender):
-    ``publish_header`` is it, the sender's current header. ``hostname`` (our
-    cluster-announce-hostname) and ``advertise_compact`` add ping extensions to a
-    PING/PONG/MEET."""
+    ``publish_header`` is it, the sender's current header. The header's hostname (our
+    cluster-announce-hostname; ``hostname`` overrides it) and ``advertise_compact`` add
+    ping extensions to a PING/PONG/MEET."""
     t = msg.TYPE
     if t in (m.PING, m.PONG, m.MEET):
+        if hostname is None:
+            hostname = msg.header.hostname
         exts = []
         if hostname:
             exts.append(_ping_ext(EXT_TYPE_HOSTNAME, hostname.encode("ascii") + b"\0"))
@@ -368,6 +370,8 @@ def decode_frame(frame: bytes, max_frame: int = m.MAX_FRAME_BYTES) -> RedisFrame
     hdr = _header(f)
     if t in (m.PING, m.PONG, m.MEET):
         cls = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}[t]
+        # clusterProcessPingExtensions: no HOSTNAME extension means no hostname.
+        hdr.hostname = exts.hostname or ""
         return RedisFrame(t, cls(hdr, _gossip(frame, count)), hdr, exts)
     if t == m.FAIL:
         return RedisFrame(t, m.Fail(hdr, _name(frame[data:data + NAMELEN], "FAIL nodename")), hdr)

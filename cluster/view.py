@@ -80,6 +80,10 @@ class ClusterView:
     def node(self, name: str) -> ClusterNode | None:
         return self._state.nodes.get(name)
 
+    def preferred_endpoint(self, node: ClusterNode) -> str:
+        """How MOVED/ASK name ``node`` (cluster-preferred-endpoint-type)."""
+        return describe.preferred_endpoint(self._state, node)
+
     # ------------------------------------------------------------ CLUSTER replies
 
     def nodes_text(self) -> str:
