@@ -180,8 +180,12 @@ class Node:
             raise UsageError(str(exc))
         bus = ClusterBus(state, settings.bind, config.cport, path, clock=clock,
                          on_publish=self._deliver_publish,
-                         on_replication_changed=self._on_replication_changed)
+                         on_replication_changed=self._on_replication_changed,
+                         secret=self._bus_secret())
         return state, bus
+
+    def _bus_secret(self):
+        return self.settings.cluster_bus_secret.encode() or None
 
     def _on_replication_changed(self, effect) -> None:
         """The cluster made us a replica of a master, or a master (commands/replica_link)."""
@@ -227,6 +231,8 @@ class Node:
                 self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
         elif name == "cluster-replica-no-failover":
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
+        elif name == "cluster-bus-secret":
+            self.bus.set_secret(self._bus_secret())
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
 

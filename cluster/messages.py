@@ -418,13 +418,19 @@ def decode(frame: bytes, max_frame: int = MAX_FRAME_BYTES) -> Message:
     return messages[0]
 
 
-def body_length(buf, pos: int, max_frame: int) -> int:
+# A frame signed with cluster-bus-secret: the body is followed by an HMAC tag (the
+# length counts it). cluster.bus_auth signs and checks; this module only frames.
+SIGNED_VERSION = 2
+
+
+def body_length(buf, pos: int, max_frame: int, signed_ok: bool = False) -> int:
     """The body length a frame prefix at ``buf[pos:pos + PREFIX_LEN]`` announces, checked
-    before any of the body is buffered."""
+    before any of the body is buffered. ``signed_ok``: the caller checks signed frames
+    (cluster.link_format does, with cluster.bus_auth)."""
     sig, version, length = PREFIX.unpack_from(buf, pos)
     if sig != SIGNATURE:
         raise _fail("bad signature")
-    if version != VERSION:
+    if version != VERSION and not (signed_ok and version == SIGNED_VERSION):
         raise _fail(f"unsupported version {version}")
     if length == 0 or length > max_frame:
         raise _fail(f"frame length {length} outside 1..{max_frame}")

@@ -169,6 +169,9 @@ SETTINGS = {s.name: s for s in [
     Setting("cluster-announce-hostname", "hostname", ""),
     Setting("cluster-preferred-endpoint-type", "enum", "ip",
             choices=("ip", "hostname", "unknown-endpoint")),
+    # Ours: the HMAC key of the bus (cluster/bus_auth.py); "" = none. CONFIG GET shows
+    # it, as Redis 7.0 shows requirepass and masterauth.
+    Setting("cluster-bus-secret", "string", "", doc="sign and check every bus frame"),
     Setting("cluster-require-full-coverage", "bool", True),
     Setting("cluster-allow-reads-when-down", "bool", False),
     Setting("cluster-allow-pubsubshard-when-down", "bool", True),
