@@ -311,8 +311,10 @@ def _slot_ranges(value: Any, what: str) -> list[SlotRange]:
     return ranges
 
 
-def _hostname(value: Any) -> str:
-    # As cluster-announce-hostname allows: letters, digits, '-' and '.', under 256.
+def check_hostname(value: Any) -> str:
+    """A peer's hostname, as cluster-announce-hostname allows it: 1-255 letters, digits,
+    '-' and '.'. Anything else is refused: it would break the CLUSTER NODES line and the
+    nodes.conf line it goes into (Redis checks only its own setting). Both formats use it."""
     if type(value) is not str or not value or len(value) >= _MAX_HOSTNAME_LEN \
             or not _HOSTNAME_CHARS.issuperset(value):
         raise _fail("hostname must be 1-255 letters, digits, '-' or '.'")
@@ -321,7 +323,7 @@ def _hostname(value: Any) -> str:
 
 def _header(value: Any) -> Header:
     if type(value) is list and len(value) == 14:
-        hostname = _hostname(value[13])
+        hostname = check_hostname(value[13])
         value = value[:13]
     else:
         hostname = ""

@@ -56,8 +56,9 @@ drop such a packet and keep the link, we raise :class:`BusProtocolError` and the
 closed: a peer that sends them is broken. Stricter than Redis, and documented as such:
 node names must be 40 lowercase hex characters, ips ASCII and NUL-terminated, epochs in
 the range of :mod:`cluster.epochs`, each extension at least its 8-byte header long, a
-hostname NUL-terminated. Like Redis, a message of a type we do not handle (MODULE, a
-type number >= 11) is length-checked and skipped, not refused. ``totlen`` is checked
+hostname NUL-terminated and made of the characters cluster-announce-hostname allows
+(it goes into CLUSTER NODES and nodes.conf lines). Like Redis, a message of a type we
+do not handle (MODULE, a type number >= 11) is length-checked and skipped, not refused. ``totlen`` is checked
 against ``max_frame`` from the first 8 bytes, before the body is buffered.
 
 Names mirror cluster.c; no code is shared with it.
@@ -314,7 +315,8 @@ def _ping_extensions(frame: bytes, pos: int, n: int) -> tuple[PingExtensions, in
             raise _fail("ping extension exceeds the total message length")
         payload = frame[pos + PING_EXT.size:pos + length]
         if ext_type == EXT_TYPE_HOSTNAME:
-            exts.hostname = _c_string(payload, "hostname extension")
+            hostname = _c_string(payload, "hostname extension")
+            exts.hostname = m.check_hostname(hostname) if hostname else None
         elif ext_type == EXT_TYPE_COMPACT_BUS and payload[:4] == m.SIGNATURE and len(payload) >= 5:
             exts.compact_version = payload[4]
         else:

@@ -92,3 +92,6 @@ def test_hostname_travels_in_both_formats():
         body = m.msgpack.packb([m.PONG, fields + [bad], []], use_bin_type=True)
         with pytest.raises(BusProtocolError, match="hostname"):
             m.decode_body(body)
+    # Redis's format: a hostname extension that would break a CLUSTER NODES line.
+    with pytest.raises(BusProtocolError, match="hostname"):
+        rb.decode(rb.encode(msg, hostname="a b,c"))
