@@ -23,6 +23,7 @@ from cluster.state import ClusterState
 from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace
+from commands.persistence.background import Children
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
@@ -132,6 +133,7 @@ class Node:
         self.keyspace = Keyspace()
         self.server = Server(settings, self.keyspace)
         self.server.shutdown_requested = self.request_stop
+        self.server.children = Children()
         load_all_commands()
         self.replication = self._build_replication()
         self.listener = ClientListener(self.server, settings.bind, settings.port)
@@ -236,10 +238,12 @@ class Node:
                     self.settings.bind, self.listener.port, self.bus.cport)
 
     def _server_cron(self) -> None:
-        """Redis's serverCron for the data side: LRU clock and active expiry."""
+        """Redis's serverCron for the data side: LRU clock, active expiry, the forked
+        child, replication."""
         while not self.stopped.is_set():
             try:
                 self.keyspace.tick_lru_clock()
+                self.server.children.reap()
                 # A replica leaves expiry to its master, whose DELs it receives; a master
                 # whose writes a manual failover holds expires nothing meanwhile.
                 if self.server.active_expire_enabled and self.replication.is_master \
@@ -266,6 +270,7 @@ class Node:
         logger.info("Received shutdown request, closing clients and exiting")
         if self.replication.link is not None:
             self.replication.link.stop()
+        self.server.children.kill()
         self.listener.stop()
         self.bus.stop()
         try:
