@@ -327,7 +327,10 @@ class FullSyncs:
             logger.info("Streamed RDB transfer with replica {} succeeded (socket). Waiting "
                         "for REPLCONF ACK from slave to enable streaming", replica.name)
             if self._put_online(replica):
-                replica.start_stream_on_ack = True
+                if replica.acked_in_sync:
+                    replica.client.release_output()
+                else:
+                    replica.start_stream_on_ack = True
 
     # ------------------------------------------------------------ online
 
@@ -345,10 +348,15 @@ class FullSyncs:
         return True
 
     def on_ack(self, replica) -> None:
-        """REPLCONF ACK: the first one after a diskless transfer starts the stream."""
+        """REPLCONF ACK: the first one after a diskless transfer starts the stream. It
+        may come before the child is reaped (the cron's pace): then it is remembered,
+        and the child is looked at now (Redis's checkChildrenDone from the ACK)."""
         if replica.start_stream_on_ack and replica.phase == ONLINE:
             replica.start_stream_on_ack = False
             replica.client.release_output()
+        elif replica.phase == WAIT_END and replica.target == "socket":
+            replica.acked_in_sync = True
+            self.server.children.reap()
 
     def _remove_sync_file(self) -> None:
         """removeRDBUsedToSyncReplicas: with rdb-del-sync-files and no persistence, the

@@ -42,7 +42,7 @@ class ReplicaState:
 
     __slots__ = ("client", "ip", "port", "capa", "phase", "ack_offset", "ack_time",
                  "pre_psync", "rdb_only", "initial_offset", "target", "waiting_since",
-                 "start_stream_on_ack")
+                 "start_stream_on_ack", "acked_in_sync")
 
     def __init__(self, client, ip: str, port: int, capa, pre_psync=False, rdb_only=False):
         self.client = client
@@ -58,10 +58,12 @@ class ReplicaState:
         self.target = None               # "disk" | "socket": how its RDB travels
         self.waiting_since = 0.0
         self.start_stream_on_ack = False
+        self.acked_in_sync = False       # an ACK came before we saw the child end
 
     @property
     def name(self) -> str:
-        return "%s:%d" % (self.ip, self.port)
+        """replicationGetSlaveName: its listening port, else its connection's address."""
+        return "%s:%d" % (self.ip, self.port) if self.port else self.client.addr_text
 
     @property
     def state(self) -> str:
@@ -235,8 +237,7 @@ class Replication:
         replica.ack_time = time.monotonic()
         if offset > replica.ack_offset:
             replica.ack_offset = offset
-        if replica.start_stream_on_ack:
-            self.full_syncs.on_ack(replica)
+        self.full_syncs.on_ack(replica)
         if self.wait_clients:
             for waiting, target, wanted in list(self.wait_clients):
                 if self.count_acks(target) >= wanted:

@@ -70,8 +70,9 @@ class PayloadReader:
         self.done = False
         self._pending = bytearray()       # mark mode: received, not yet handed out
         self._head = b""
+        self.leftover = b""               # bytes of `head` past a sized payload: stream
         if size is not None and len(head) > size:
-            raise TransferError("the master sent more than the announced payload")
+            head, self.leftover = head[:size], head[size:]
         self._take(head)
 
     def _take(self, data) -> None:

@@ -252,6 +252,7 @@ class ReplicaLink:
             self._load_through_disk(payload)
         else:
             self._load_from_socket(payload)
+        lines.push_back(payload.leftover)
         repl = self.replication
         repl.replid = replid
         repl.replid2, repl.second_offset = "0" * 40, -1
@@ -417,12 +418,12 @@ class _Lines:
 
     def next(self) -> bytes:
         while True:
-            end = self.buf.find(b"\r\n")
+            end = self.buf.find(b"\n")
             if end >= 0:
-                line = bytes(self.buf[:end])
-                del self.buf[:end + 2]
+                line = bytes(self.buf[:end]).rstrip(b"\r")
+                del self.buf[:end + 1]
                 if not line:
-                    continue            # a newline keepalive while the master prepares
+                    continue            # a bare "\n": keepalive while the master prepares
                 return line
             if len(self.buf) > 64 * 1024:
                 raise LinkError("handshake reply too long")
@@ -430,6 +431,10 @@ class _Lines:
             if not data:
                 raise LinkError("master closed the connection during the handshake")
             self.buf += data
+
+    def push_back(self, data: bytes) -> None:
+        """Bytes read past the RDB: the start of the stream."""
+        self.buf[:0] = data
 
     def rest(self) -> bytes:
         data = bytes(self.buf)
