@@ -24,6 +24,8 @@ from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace
 from commands.persistence.background import Children
+from commands.persistence.loading import LoadFailed, load_data_from_disk
+from commands.persistence.rdb_save import RdbPersistence
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
@@ -133,8 +135,10 @@ class Node:
         self.keyspace = Keyspace()
         self.server = Server(settings, self.keyspace)
         self.server.shutdown_requested = self.request_stop
-        self.server.children = Children()
         load_all_commands()
+        # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
+        self.server.children = Children()
+        self.server.persistence = RdbPersistence(self.server)
         self.replication = self._build_replication()
         self.listener = ClientListener(self.server, settings.bind, settings.port)
         self.cluster_state, self.bus = self._build_cluster()
@@ -145,6 +149,8 @@ class Node:
         self.server.cluster_ops = ClusterOperations(self.cluster_state, self.bus, ReplyError)
         self.server.router = Router(view, self.keyspace, settings)
         settings.listeners.append(self._on_setting_changed)
+        self.stop_requested = gevent.event.Event()
+        self._stop_saved = False        # the final save was made (SHUTDOWN did it)
         self.stopped = gevent.event.Event()
         self._cron = None
 
@@ -226,24 +232,33 @@ class Node:
             self.replication.resize_backlog(value)
 
     def start(self) -> None:
+        # Clients may connect while the dataset loads: they get -LOADING meanwhile.
         self.listener.start()
+        self._cron = gevent.spawn(self._server_cron)
+        try:
+            load_data_from_disk(self.server)
+        except LoadFailed as exc:
+            self.listener.stop()
+            raise UsageError(str(exc))
         try:
             self.bus.start()
         except OSError as exc:
             self.listener.stop()
             raise UsageError("Could not create the cluster bus listening socket %s:%d: %s"
                              % (self.settings.bind, self.bus.cport, exc.strerror or exc))
-        self._cron = gevent.spawn(self._server_cron)
         logger.info("Ready to accept connections on {}:{}, cluster bus on port {}",
                     self.settings.bind, self.listener.port, self.bus.cport)
 
     def _server_cron(self) -> None:
-        """Redis's serverCron for the data side: LRU clock, active expiry, the forked
-        child, replication."""
+        """Redis's serverCron for the data side: LRU clock, active expiry, background
+        children and save points, replication (pings, full syncs waiting for a child),
+        blocked clients of moved slots."""
         while not self.stopped.is_set():
             try:
                 self.keyspace.tick_lru_clock()
                 self.server.children.reap()
+                if self.server.loading is None:
+                    self.server.persistence.cron()
                 # A replica leaves expiry to its master, whose DELs it receives; a master
                 # whose writes a manual failover holds expires nothing meanwhile.
                 if self.server.active_expire_enabled and self.replication.is_master \
@@ -262,15 +277,26 @@ class Node:
                 logger.exception("server cron failed")
             self.stopped.wait(CRON_INTERVAL)
 
-    def request_stop(self) -> None:
-        self.stopped.set()
+    def request_stop(self, saved: bool = False) -> None:
+        """SIGTERM/SIGINT, or SHUTDOWN (which made the final save itself: saved=True)."""
+        self._stop_saved = self._stop_saved or saved
+        self.stop_requested.set()
 
     def run_until_stopped(self) -> None:
-        self.stopped.wait()
+        while True:
+            self.stop_requested.wait()
+            # A signal's shutdown saves when save points are set; if that fails the node
+            # keeps running, as Redis does.
+            if self._stop_saved or self.server.persistence.shutdown_save(force_save=False):
+                break
+            logger.warning("SIGTERM received but errors trying to shut down the server, "
+                           "check the logs for more information")
+            self.stop_requested.clear()
+        self.stopped.set()
         logger.info("Received shutdown request, closing clients and exiting")
+        self.server.children.kill()
         if self.replication.link is not None:
             self.replication.link.stop()
-        self.server.children.kill()
         self.listener.stop()
         self.bus.stop()
         try:

@@ -158,23 +158,21 @@ class FullSyncs:
                 return True
             purpose = "RDB transfer to replicas"
         else:
-            directory, filename = settings.dir, settings.dbfilename
+            persistence = self.server.persistence
+            path = persistence.path
 
             def work():
-                temp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
-                with open(temp, "wb", buffering=IO_CHUNK) as out:
-                    write_keyspace(keyspace, out, repl_id=replid, repl_offset=offset,
-                                   **options)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(temp, os.path.join(directory, filename))
+                # BGSAVE's file, written the same way: the child's replid and offset
+                # are those of the fork instant.
+                persistence.write_file(path)
                 return True
             purpose = "background save for replication"
         transfer = _Transfer(target, read_fd, list(replicas))
+        transfer.dirty_at_fork = keyspace.dirty
         try:
             transfer.pid = self.server.children.start(
                 CHILD_RDB, purpose, work,
-                lambda ok, by_signal: self._child_done(transfer, ok))
+                lambda ok, killed: self._child_done(transfer, ok, killed))
         except (ChildBusy, OSError) as exc:
             for fd in (read_fd, write_fd):
                 if fd is not None:
@@ -212,7 +210,7 @@ class FullSyncs:
             if not _send_now(client, line):
                 client.kill()
 
-    def _child_done(self, transfer, ok: bool) -> None:
+    def _child_done(self, transfer, ok: bool, killed: bool) -> None:
         """The child was reaped (or killed). A socket transfer finishes in its own
         greenlet once the pipe is drained too; a disk one goes on to send the file."""
         if transfer.target == "socket":
@@ -220,15 +218,13 @@ class FullSyncs:
             transfer.child_done.set()
             return
         self.target = None
+        # rdbSaveBackground for a replica is a BGSAVE: lastsave, dirty, bgsave status.
+        if not killed:
+            self.server.persistence.replication_save_done(ok, transfer.dirty_at_fork)
         if ok:
             logger.info("Background saving terminated with success")
             self._disk_done()
             return
-        temp = os.path.join(self.server.settings.dir, "temp-%d.rdb" % transfer.pid)
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
         for replica in list(self.replication.replicas):
             if replica.phase == WAIT_END:
                 logger.warning("SYNC failed. BGSAVE child returned an error")
@@ -237,7 +233,7 @@ class FullSyncs:
     # ------------------------------------------------------------ disk-based
 
     def _disk_done(self) -> None:
-        path = os.path.join(self.server.settings.dir, self.server.settings.dbfilename)
+        path = self.server.persistence.path
         if self.server.settings.rdb_del_sync_files:
             self._generated_file = path
         for replica in list(self.replication.replicas):
@@ -390,6 +386,7 @@ class _Transfer:
         self.read_fd = read_fd
         self.replicas = replicas
         self.pid = None
+        self.dirty_at_fork = 0
         self.ok = None
         self.child_done = gevent.event.Event()
 

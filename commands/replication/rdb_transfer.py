@@ -16,7 +16,9 @@ copied to a file first.
 Where the RDB goes (repl-diskless-load; the same choices as Redis, one simplification):
 
     disabled      (default) to `<dir>/temp-<time>.<pid>.rdb` while our old data is still
-                  served; then flush, load from the file, delete it. Memory: one window.
+                  served; renamed over dbfilename (it is our dataset now, as in Redis;
+                  removed after loading with rdb-del-sync-files and no persistence),
+                  then flush and load from it. Memory: one window.
     on-empty-db   straight from the socket into the keyspace when it is empty, else as
                   `disabled`.
     swapdb        straight from the socket, after flushing. Redis keeps the old data

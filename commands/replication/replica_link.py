@@ -28,6 +28,9 @@ import gevent.socket
 import hiredis
 from loguru import logger
 
+from commands.persistence.background import CHILD_RDB
+from commands.persistence.loading import LoadingProgress
+from commands.persistence.rdb_save import fsync_directory
 from commands.persistence.rdb_snapshot import load_into
 from commands.rdb import RdbError
 from commands.replication.backlog import ReplBacklog
@@ -267,45 +270,75 @@ class ReplicaLink:
         self.last_io = time.monotonic()
 
     def _load_through_disk(self, payload) -> None:
-        path = temp_file_path(self.server.settings.dir)
+        """repl-diskless-load disabled: the payload becomes our dbfilename (renamed
+        over it, as Redis does: the file is our dataset now), then it is loaded."""
+        settings = self.server.settings
+        temp = temp_file_path(settings.dir)
+        path = os.path.join(settings.dir, settings.dbfilename)
         try:
-            size = copy_to_file(payload, path, pause=_yield)
-            logger.info("MASTER <-> REPLICA sync: Flushing old data")
-            self.server.keyspace.flush()
-            logger.info("MASTER <-> REPLICA sync: Loading DB in memory")
-            with open(path, "rb") as rdb:
-                self._load(rdb)
-            logger.info("MASTER <-> REPLICA sync: Loaded {} bytes from disk", size)
-        finally:
+            size = copy_to_file(payload, temp, pause=_yield)
+            os.replace(temp, path)
+        except OSError as exc:
             try:
-                os.unlink(path)
+                os.unlink(temp)
             except OSError:
                 pass
+            raise TransferError("Failed trying to write or rename the temp DB into %s in "
+                                "MASTER <-> REPLICA synchronization: %s"
+                                % (path, exc.strerror or exc)) from None
+        try:
+            fsync_directory(settings.dir)
+            self._flush_old_data()
+            with open(path, "rb") as rdb:
+                self._load(rdb, size, "disk")
+        finally:
+            if settings.rdb_del_sync_files and not settings.save and not settings.appendonly:
+                logger.info("Removing the RDB file obtained from the master. This replica "
+                            "has persistence disabled")
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
 
     def _load_from_socket(self, payload) -> None:
-        logger.info("MASTER <-> REPLICA sync: Flushing old data")
-        self.server.keyspace.flush()
-        logger.info("MASTER <-> REPLICA sync: Loading DB in memory")
-        self._load(payload)
+        self._flush_old_data()
+        self._load(payload, payload.size or 0, "socket")
         if not payload.done or payload.read(1):
             raise TransferError("the RDB ended before the payload did")
+        self.server.keyspace.dirty += 1     # not saved anywhere yet: a save point sees it
 
-    def _load(self, stream) -> None:
-        """Load an RDB; a bad one leaves an empty keyspace and drops the link."""
+    def _flush_old_data(self) -> None:
+        children = self.server.children
+        if children is not None and children.busy() and children.active.kind == CHILD_RDB:
+            # Its file would be of the data we are about to replace (and its pages
+            # would all be copied while we load).
+            logger.info("Replica is about to load the RDB file received from the master, "
+                        "but there is a pending RDB child running. Killing process {} and "
+                        "removing its temp file to avoid any race", children.active.pid)
+            children.kill()
+        logger.info("MASTER <-> REPLICA sync: Flushing old data")
+        self.server.keyspace.flush()
+
+    def _load(self, stream, size: int, source: str) -> None:
+        """Load the master's RDB with -LOADING meanwhile. Keys already expired are kept:
+        a replica waits for its master's DEL. A bad RDB leaves an empty keyspace and
+        drops the link."""
+        logger.info("MASTER <-> REPLICA sync: Loading DB in memory")
         server = self.server
-        server.loading = True
+        progress = LoadingProgress(size)
+        server.loading = progress
         try:
-            result = load_into(server.keyspace, stream, as_master=False,
+            result = load_into(server.keyspace, _Counted(stream, progress), as_master=False,
+                               verify_checksum=server.settings.rdbchecksum,
                                progress=lambda _: _yield())
         except RdbError as exc:
             server.keyspace.flush()
             raise TransferError("Failed trying to load the MASTER synchronization DB "
-                                "from %s: %s" % ("disk" if hasattr(stream, "name")
-                                                 else "socket", exc)) from None
+                                "from %s: %s" % (source, exc)) from None
         finally:
-            server.loading = False
-        logger.info("MASTER <-> REPLICA sync: Finished loading {} keys",
-                    result.keys_loaded)
+            server.loading = None
+        logger.info("MASTER <-> REPLICA sync: Finished loading {} keys from {}",
+                    result.keys_loaded, source)
 
     def _continue(self, reply: bytes) -> None:
         repl = self.replication
@@ -402,6 +435,19 @@ class ReplicaLink:
 
     def last_interaction_ms_ago(self) -> float:
         return (time.monotonic() - self.last_io) * 1000.0
+
+
+class _Counted:
+    """Counts the bytes the loader reads (INFO loading_loaded_bytes)."""
+
+    def __init__(self, stream, progress):
+        self._stream = stream
+        self._progress = progress
+
+    def read(self, n=-1):
+        data = self._stream.read(n)
+        self._progress.loaded_bytes += len(data)
+        return data
 
 
 def _yield() -> None:

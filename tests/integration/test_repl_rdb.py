@@ -159,6 +159,8 @@ def test_our_replica_full_sync_then_partial_resync(diskless_sync, diskless_load)
         where = "to disk" if diskless_load == "disabled" else "to parser"
         assert where in log_of(replica)
         assert not [f for f in os.listdir(replica.cwd) if f.startswith("temp-")]
+        if diskless_load == "disabled":                       # the master's RDB is ours now
+            assert os.path.exists(os.path.join(replica.cwd, "dump.rdb"))
 
         # Writes while the link is down come back through the backlog.
         rc.call("CLIENT", "KILL", "TYPE", "master")

@@ -183,4 +183,4 @@ def test_a_bad_rdb_drops_the_link_and_retries_without_a_traceback(node_side, pay
     failures = [m for m in lines if "Connection with master" in m]
     assert failures and reason in failures[0], lines
     assert not any("Traceback" in m for m in lines), lines
-    assert server.keyspace.size == 0 and server.loading is False
+    assert server.keyspace.size == 0 and server.loading is None
