@@ -157,18 +157,30 @@ class Replication:
         return view is not None and view.writes_paused()
 
     def cron(self) -> None:
-        """From the server cron (100 ms): full syncs waiting for a child; PING replicas
-        every repl-ping-replica-period, so they can tell a silent master from a dead
-        one."""
+        """From the server cron (100 ms): full syncs waiting for a child; replicas that
+        stopped acking; PING replicas every repl-ping-replica-period, so they can tell a
+        silent master from a dead one."""
+        now = time.monotonic()
         if self.replicas:
             self.full_syncs.cron()
-        now = time.monotonic()
+            self._drop_silent_replicas(now)
         if now - self._last_ping < self.server.settings.repl_ping_replica_period:
             return
         self._last_ping = now
         if self.is_master and self.replicas and self.backlog is not None \
                 and not self.writes_paused():
             self.feed(_PING)
+
+    def _drop_silent_replicas(self, now: float) -> None:
+        """An online replica acks every second; one silent for repl-timeout is gone
+        (SYNC clients never ack: they are left alone, as in Redis)."""
+        timeout = self.server.settings.repl_timeout
+        for replica in list(self.replicas):
+            if replica.phase == ONLINE and not replica.pre_psync \
+                    and now - replica.ack_time > timeout:
+                logger.warning("Disconnecting timedout replica (streaming sync): {}",
+                               replica.name)
+                replica.client.kill()
 
     # ------------------------------------------------------------ PSYNC
 

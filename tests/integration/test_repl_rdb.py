@@ -363,3 +363,22 @@ def test_wrong_masterauth_is_logged_clearly():
     finally:
         replica.stop()
         master.stop()
+
+
+def test_a_replica_that_stops_acking_is_dropped_after_repl_timeout():
+    master = start_node("--repl-timeout", "1")
+    try:
+        mc = RawClient(master.port)
+        raw = RawReplica(master.port)
+        raw.command(b"PSYNC", b"?", b"-1")
+        offset = int(raw.line().split()[2])
+        raw.rdb()
+        raw.command(b"REPLCONF", b"ACK", b"%d" % offset)
+        wait_until(lambda: "state=online" in info(mc).get("slave0", ""), timeout=5,
+                   message="the replica to be online")
+        wait_until(lambda: info(mc)["connected_slaves"] == "0", timeout=5,
+                   message="the silent replica to be dropped")
+        assert "Disconnecting timedout replica (streaming sync)" in log_of(master)
+        raw.close()
+    finally:
+        master.stop()
