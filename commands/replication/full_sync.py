@@ -111,6 +111,9 @@ class FullSyncs:
 
     def cron(self) -> None:
         """From the server cron: keepalives, a pending child, leftover sync files."""
+        self._remove_sync_file()
+        if not self.replication.replicas:
+            return
         now = time.monotonic()
         waiting = [r for r in self.replication.replicas if r.phase == WAIT_START]
         if now - self._last_keepalive >= KEEPALIVE_PERIOD:
@@ -127,7 +130,6 @@ class FullSyncs:
             if not settings.repl_diskless_sync or longest >= settings.repl_diskless_sync_delay \
                     or (wanted and len(waiting) >= wanted):
                 self._start(waiting)
-        self._remove_sync_file()
 
     # ------------------------------------------------------------ the child
 

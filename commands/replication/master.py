@@ -161,8 +161,8 @@ class Replication:
         stopped acking; PING replicas every repl-ping-replica-period, so they can tell a
         silent master from a dead one."""
         now = time.monotonic()
+        self.full_syncs.cron()
         if self.replicas:
-            self.full_syncs.cron()
             self._drop_silent_replicas(now)
         if now - self._last_ping < self.server.settings.repl_ping_replica_period:
             return

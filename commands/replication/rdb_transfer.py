@@ -21,9 +21,11 @@ Where the RDB goes (repl-diskless-load; the same choices as Redis, one simplific
                   then flush and load from it. Memory: one window.
     on-empty-db   straight from the socket into the keyspace when it is empty, else as
                   `disabled`.
-    swapdb        straight from the socket, after flushing. Redis keeps the old data
-                  aside and serves it while it loads; we do not (one keyspace per node),
-                  so this is on-empty-db's socket load whatever the keyspace holds.
+    swapdb        straight from the socket into a new keyspace, swapped in when the RDB
+                  is complete; a bad RDB leaves the old data in place. While loading,
+                  the old data is served when it is an earlier state of the same
+                  history (same replid: Redis's async loading), else -LOADING. Memory:
+                  both datasets, as in Redis.
 """
 import os
 import time

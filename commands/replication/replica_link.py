@@ -28,6 +28,7 @@ import gevent.socket
 import hiredis
 from loguru import logger
 
+from commands.data.keyspace import Keyspace
 from commands.persistence.background import CHILD_RDB
 from commands.persistence.loading import LoadingProgress
 from commands.persistence.rdb_save import fsync_directory
@@ -253,6 +254,8 @@ class ReplicaLink:
                                 on_bytes=self._sync_bytes)
         if to_disk:
             self._load_through_disk(payload)
+        elif mode == "swapdb":
+            self._load_beside(payload, same_history=replid == self.replication.replid)
         else:
             self._load_from_socket(payload)
         lines.push_back(payload.leftover)
@@ -307,7 +310,24 @@ class ReplicaLink:
             raise TransferError("the RDB ended before the payload did")
         self.server.keyspace.dirty += 1     # not saved anywhere yet: a save point sees it
 
-    def _flush_old_data(self) -> None:
+    def _load_beside(self, payload, same_history: bool) -> None:
+        """repl-diskless-load swapdb: load into a new keyspace while the old one stays;
+        swap them when the RDB is complete, keep the old one if it is bad. With the
+        same replication history (the old data is an earlier state of the new) the old
+        data is served meanwhile, as Redis's async loading; otherwise -LOADING."""
+        self._kill_rdb_child()
+        fresh = Keyspace()
+        fresh.lru_clock = self.server.keyspace.lru_clock
+        logger.info("MASTER <-> REPLICA sync: Loading DB in memory{}",
+                    " (async loading, the old data is served)" if same_history else "")
+        self._load(payload, payload.size or 0, "socket", into=fresh,
+                   blocking=not same_history)
+        if not payload.done or payload.read(1):
+            raise TransferError("the RDB ended before the payload did")
+        logger.info("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
+        self.server.keyspace.replace_with(fresh)
+
+    def _kill_rdb_child(self) -> None:
         children = self.server.children
         if children is not None and children.busy() and children.active.kind == CHILD_RDB:
             # Its file would be of the data we are about to replace (and its pages
@@ -316,23 +336,29 @@ class ReplicaLink:
                         "but there is a pending RDB child running. Killing process {} and "
                         "removing its temp file to avoid any race", children.active.pid)
             children.kill()
+
+    def _flush_old_data(self) -> None:
+        self._kill_rdb_child()
         logger.info("MASTER <-> REPLICA sync: Flushing old data")
         self.server.keyspace.flush()
 
-    def _load(self, stream, size: int, source: str) -> None:
-        """Load the master's RDB with -LOADING meanwhile. Keys already expired are kept:
-        a replica waits for its master's DEL. A bad RDB leaves an empty keyspace and
-        drops the link."""
-        logger.info("MASTER <-> REPLICA sync: Loading DB in memory")
+    def _load(self, stream, size: int, source: str, into=None, blocking=True) -> None:
+        """Load the master's RDB (into the keyspace, or `into`), with -LOADING meanwhile
+        when blocking. Keys already expired are kept: a replica waits for its master's
+        DEL. A bad RDB leaves what it was loaded into empty and drops the link."""
         server = self.server
+        keyspace = server.keyspace if into is None else into
+        if into is None:
+            logger.info("MASTER <-> REPLICA sync: Loading DB in memory")
         progress = LoadingProgress(size)
-        server.loading = progress
+        if blocking:
+            server.loading = progress
         try:
-            result = load_into(server.keyspace, _Counted(stream, progress), as_master=False,
+            result = load_into(keyspace, _Counted(stream, progress), as_master=False,
                                verify_checksum=server.settings.rdbchecksum,
                                progress=lambda _: _yield())
         except RdbError as exc:
-            server.keyspace.flush()
+            keyspace.flush()
             raise TransferError("Failed trying to load the MASTER synchronization DB "
                                 "from %s: %s" % (source, exc)) from None
         finally:

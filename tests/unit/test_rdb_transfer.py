@@ -157,7 +157,7 @@ def run_link(replication, master, until, timeout=5.0):
         master.stop()
 
 
-@pytest.mark.parametrize("load", ["swapdb", "disabled"])
+@pytest.mark.parametrize("load", ["swapdb", "disabled", "on-empty-db"])
 def test_a_good_rdb_is_loaded_and_the_offset_taken(node_side, load):
     server, replication, _ = node_side
     server.settings.set("repl-diskless-load", load)
@@ -177,10 +177,27 @@ def test_a_good_rdb_is_loaded_and_the_offset_taken(node_side, load):
 def test_a_bad_rdb_drops_the_link_and_retries_without_a_traceback(node_side, payload,
                                                                   reason):
     server, replication, lines = node_side
+    server.keyspace.set(b"old", b"kept")         # swapdb: a bad RDB leaves the old data
     master = FakeMaster(payload, close=payload.startswith(b"$500"))
     run_link(replication, master, lambda link: master.connections >= 2, timeout=6)
     assert master.connections >= 2                       # it tried again
     failures = [m for m in lines if "Connection with master" in m]
     assert failures and reason in failures[0], lines
     assert not any("Traceback" in m for m in lines), lines
-    assert server.keyspace.size == 0 and server.loading is None
+    assert list(server.keyspace.iter_keys()) == [b"old"] and server.loading is None
+
+
+def test_replace_with_takes_the_whole_dataset_and_fails_watchers():
+    live, fresh = Keyspace(), Keyspace()
+    live.set(b"a", b"1")
+    fresh.set(b"b", b"2")
+    fresh.expire_at(b"b", 2 ** 45)
+
+    class Watcher:
+        dirty_cas = False
+    watcher = Watcher()
+    live.watchers[b"b"] = {watcher}           # absent before, present after
+    live.replace_with(fresh)
+    assert list(live.iter_keys()) == [b"b"] and live.size == 1
+    assert live.ttl_ms(b"b") > 0
+    assert watcher.dirty_cas
