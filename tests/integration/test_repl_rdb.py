@@ -382,3 +382,32 @@ def test_a_replica_that_stops_acking_is_dropped_after_repl_timeout():
         raw.close()
     finally:
         master.stop()
+
+
+def test_a_replica_joins_a_running_disk_sync():
+    """Disk-based: a replica arriving while the child writes joins it, with a copy of
+    the buffer the first one accumulated since the fork."""
+    master = start_node("--repl-diskless-sync", "no", "--rdb-key-save-delay", "300000")
+    try:
+        mc = RawClient(master.port)
+        mc.call("SET", "k1", "v")
+        mc.call("SET", "k2", "v")                            # ~0.6 s of child
+        first = RawReplica(master.port)
+        first.command(b"PSYNC", b"?", b"-1")
+        line = first.line()
+        mc.call("SET", "during", "1")                        # after the fork
+        second = RawReplica(master.port)
+        second.command(b"PSYNC", b"?", b"-1")
+        assert second.line() == line                         # same RDB, same offset
+        wait_until(lambda: "Waiting for end of BGSAVE for SYNC" in log_of(master),
+                   timeout=5, message="the join in the log")
+        for r in (first, second):
+            assert sorted(rdb_keys(r.rdb())) == [b"k1", b"k2"]
+            assert r.line() == b"*3"                         # the buffered SET
+            assert [r.line() for _ in range(6)] == [b"$3", b"SET", b"$6", b"during",
+                                                    b"$1", b"1"]
+        assert log_of(master).count("Starting BGSAVE for SYNC") == 1
+        first.close()
+        second.close()
+    finally:
+        master.stop()
