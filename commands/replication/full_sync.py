@@ -152,11 +152,14 @@ class FullSyncs:
 
             def work():
                 os.close(read_fd)
-                with open(write_fd, "wb", buffering=IO_CHUNK) as out:
-                    out.write(b"$EOF:%s\r\n" % mark)
-                    write_keyspace(keyspace, out, repl_id=replid, repl_offset=offset,
-                                   **options)
-                    out.write(mark)
+                try:
+                    with open(write_fd, "wb", buffering=IO_CHUNK) as out:
+                        out.write(b"$EOF:%s\r\n" % mark)
+                        write_keyspace(keyspace, out, repl_id=replid, repl_offset=offset,
+                                       **options)
+                        out.write(mark)
+                except BrokenPipeError:
+                    return False        # the parent stopped reading: nobody to send to
                 return True
             purpose = "RDB transfer to replicas"
         else:
@@ -307,7 +310,9 @@ class FullSyncs:
             if not live:
                 logger.warning("Diskless rdb transfer, last replica dropped, killing fork "
                                "child.")
-                self.server.children.kill()
+                children = self.server.children
+                if children.active is not None and children.active.pid == transfer.pid:
+                    children.kill()
                 return
             logger.info("Diskless rdb transfer, done reading from pipe, {} replicas still "
                         "up.", len(live))
