@@ -35,7 +35,9 @@ may follow it until the replica says it is done). Disk-based end: the saved file
 dbfilename, like BGSAVE's) is sent with its length, then the buffer follows at once.
 
 REPLCONF rdb-only 1 (redis-cli --rdb) gets the RDB and nothing else: its connection is
-closed once the RDB is through.
+closed once the RDB is through. REPLCONF rdb-filter-only (redis-cli --replica,
+--functions-rdb) asks for the functions only: an RDB without keys, always diskless, from
+a child of its own (Redis's slave_req: replicas share a child only with equal requests).
 """
 import os
 import time
@@ -45,6 +47,7 @@ import gevent.event
 import gevent.os
 from loguru import logger
 
+from commands.data.keyspace import Keyspace
 from commands.persistence.background import CHILD_RDB, ChildBusy
 from commands.persistence.rdb_snapshot import write_keyspace
 
@@ -87,7 +90,8 @@ class FullSyncs:
         if self.target == "disk":
             donor = next((r for r in self.replication.replicas
                           if r.phase == WAIT_END and r.target == "disk"
-                          and (not r.rdb_only or replica.rdb_only)), None)
+                          and (not r.rdb_only or replica.rdb_only)
+                          and r.no_data == replica.no_data), None)
             if donor is not None and donor.capa <= replica.capa:
                 if not replica.rdb_only:
                     replica.client.copy_held_output(donor.client)
@@ -116,6 +120,9 @@ class FullSyncs:
             return
         now = time.monotonic()
         waiting = [r for r in self.replication.replicas if r.phase == WAIT_START]
+        if waiting:
+            # One child serves one kind of request: the first waiting replica's.
+            waiting = [r for r in waiting if r.no_data == waiting[0].no_data]
         if now - self._last_keepalive >= KEEPALIVE_PERIOD:
             self._last_keepalive = now
             for replica in self.replication.replicas:
@@ -136,14 +143,16 @@ class FullSyncs:
     def _start(self, replicas) -> None:
         """startBgsaveForReplication: one child for every replica waiting."""
         settings = self.server.settings
-        socket_target = settings.repl_diskless_sync and \
+        no_data = replicas[0].no_data
+        # A filtered RDB never goes to disk: it would replace dbfilename with no data.
+        socket_target = (settings.repl_diskless_sync or no_data) and \
             all("eof" in r.capa for r in replicas)
         target = "socket" if socket_target else "disk"
         logger.info("Starting BGSAVE for SYNC with target: {}",
                     "replicas sockets" if socket_target else "disk")
         repl = self.replication
         replid, offset = repl.replid, repl.offset
-        keyspace = self.server.keyspace
+        keyspace = Keyspace() if no_data else self.server.keyspace
         options = rdb_options(settings)
         read_fd = write_fd = None
         if socket_target:
@@ -173,7 +182,7 @@ class FullSyncs:
                 return True
             purpose = "background save for replication"
         transfer = _Transfer(target, read_fd, list(replicas))
-        transfer.dirty_at_fork = keyspace.dirty
+        transfer.dirty_at_fork = self.server.keyspace.dirty
         try:
             transfer.pid = self.server.children.start(
                 CHILD_RDB, purpose, work,
@@ -207,6 +216,7 @@ class FullSyncs:
         replica's (held) buffer, and it learns the offset the RDB stands for."""
         replica.initial_offset = offset
         replica.phase = WAIT_END
+        self.replication.stream_db = -1      # the next command re-SELECTs, as Redis
         replica.target = target
         client = replica.client
         client.hold_output()

@@ -31,6 +31,7 @@ _MULTI = [b"MULTI"]
 _EXEC = [b"EXEC"]
 _PING = encode_command([b"ping"])
 _GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
+_SELECT_0 = encode_command([b"SELECT", b"0"])
 
 
 def new_replid() -> str:
@@ -41,10 +42,11 @@ class ReplicaState:
     """A replica connected to us (Redis's slave client fields)."""
 
     __slots__ = ("client", "ip", "port", "capa", "phase", "ack_offset", "ack_time",
-                 "pre_psync", "rdb_only", "initial_offset", "target", "waiting_since",
-                 "start_stream_on_ack", "acked_in_sync")
+                 "pre_psync", "rdb_only", "no_data", "initial_offset", "target",
+                 "waiting_since", "start_stream_on_ack", "acked_in_sync")
 
-    def __init__(self, client, ip: str, port: int, capa, pre_psync=False, rdb_only=False):
+    def __init__(self, client, ip: str, port: int, capa, pre_psync=False, rdb_only=False,
+                 no_data=False):
         self.client = client
         self.ip = ip
         self.port = port
@@ -54,6 +56,7 @@ class ReplicaState:
         self.ack_time = time.monotonic()
         self.pre_psync = pre_psync       # came with SYNC: no +FULLRESYNC, no ACKs
         self.rdb_only = rdb_only         # REPLCONF rdb-only 1: the RDB, then goodbye
+        self.no_data = no_data           # REPLCONF rdb-filter-only: an RDB without keys
         self.initial_offset = -1         # the offset of +FULLRESYNC (psync_initial_offset)
         self.target = None               # "disk" | "socket": how its RDB travels
         self.waiting_since = 0.0
@@ -81,6 +84,11 @@ class Replication:
         self.backlog = None              # created by the first sync (or a promotion)
         self.replicas = []               # ReplicaState, in order of attachment
         self.link = None                 # replica_link.ReplicaLink while we are a replica
+        # Redis's slaveseldb: the db the stream last SELECTed, -1 after a new backlog,
+        # a full-sync setup or a promotion. A cluster node has only db 0, but the
+        # stream still says SELECT 0 first, as Redis's does (redis-cli --replica
+        # relies on it: it takes the first thing after its ACK as the ACK's reply).
+        self.stream_db = -1
         self.propagator = Propagator(self._feed_unit)
         self.full_syncs = FullSyncs(self)
         self.wait_clients = []           # (client, offset, numreplicas) blocked in WAIT
@@ -100,6 +108,7 @@ class Replication:
 
     def create_backlog(self) -> None:
         self.backlog = ReplBacklog(self.server.settings.repl_backlog_size, self.offset)
+        self.stream_db = -1
         self.update_activity()
 
     def resize_backlog(self, size: int) -> None:
@@ -112,6 +121,7 @@ class Replication:
         self.replid2 = self.replid
         self.second_offset = self.offset + 1
         self.replid = new_replid()
+        self.stream_db = -1
         logger.info("Setting secondary replication ID to {}, valid up to offset: {}. "
                     "New replication ID is {}", self.replid2, self.second_offset,
                     self.replid)
@@ -126,7 +136,11 @@ class Replication:
     def _feed_unit(self, unit) -> int:
         """Append one propagation unit to the stream; returns the new offset."""
         commands = [_MULTI, *unit, _EXEC] if len(unit) > 1 else unit
-        self.feed(b"".join([encode_command(argv) for argv in commands]))
+        data = b"".join([encode_command(argv) for argv in commands])
+        if self.stream_db != 0:
+            self.stream_db = 0
+            data = _SELECT_0 + data
+        self.feed(data)
         return self.offset
 
     def feed(self, data: bytes) -> None:
@@ -201,7 +215,8 @@ class Replication:
         replica = ReplicaState(client, handshake.get("ip-address") or peer_ip,
                                handshake.get("listening-port", 0),
                                handshake.get("capa", set()), pre_psync=pre_psync,
-                               rdb_only=handshake.get("rdb-only", False))
+                               rdb_only=handshake.get("rdb-only", False),
+                               no_data=handshake.get("rdb-filter", False))
         client.replica = replica
         logger.info("Replica {} asks for synchronization", replica.name)
         if not pre_psync and self.can_continue(replid, offset):

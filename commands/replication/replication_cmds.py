@@ -8,7 +8,7 @@ import time
 
 from commands.data.numbers import NOT_INTEGER, parse_int64
 from commands.server import info
-from commands.server.resp import OK, Raw, ReplyError
+from commands.server.resp import OK, Raw, ReplyError, split_args
 from commands.server.table import command
 
 NO_REPLY = Raw(b"")
@@ -60,6 +60,18 @@ def replconf(c, argv):
             if not 0 <= flag <= 1:
                 raise ReplyError("ERR value is out of range, value must between 0 and 1")
             handshake["rdb-only"] = bool(flag)
+        elif option == b"rdb-filter-only":
+            # redis-cli --replica ("") and --functions-rdb ("functions"): an RDB of the
+            # functions only. This node has no functions, so the RDB holds no data.
+            try:
+                filters = split_args(value)
+            except ValueError:
+                raise ReplyError("ERR Missing rdb-filter-only values") from None
+            for name in filters:
+                if name.lower() != b"functions":
+                    raise ReplyError("ERR Unsupported rdb-filter-only option: %s"
+                                     % name.decode("utf-8", "replace"))
+            handshake["rdb-filter"] = True
         else:
             raise ReplyError("ERR Unrecognized REPLCONF option: %s"
                              % argv[i].decode("utf-8", "replace"))
@@ -74,6 +86,9 @@ def _sync_refusal(c):
         raise ReplyError(NOMASTERLINK)
     if c.pending_push_bytes:
         raise ReplyError("ERR SYNC and PSYNC are invalid with pending output")
+    handshake = getattr(c, "repl_handshake", {})
+    if handshake.get("rdb-filter") and "eof" not in handshake.get("capa", ()):
+        raise ReplyError("ERR Filtered replica requires EOF capability")
 
 
 @command("psync", -3, "admin noscript no-multi no-async-loading", group="server",
