@@ -216,6 +216,9 @@ class ReplicaLink:
             self._full_sync(reply, lines)
         elif reply.startswith(b"+CONTINUE"):
             self._continue(reply)
+        elif reply.startswith((b"-NOMASTERLINK", b"-LOADING")):
+            raise LinkError("Master is currently unable to PSYNC but should be in the "
+                            "future: %s" % reply[:200].decode(errors="replace"))
         else:
             raise LinkError("Unexpected reply to PSYNC from master: %s"
                             % reply[:200].decode(errors="replace"))

@@ -376,9 +376,11 @@ def test_cluster_with_requirepass_and_masterauth():
     password = "s3cret"
     procs = []
     try:
-        for _ in range(6):
+        for i in range(6):
+            # Half of them authenticate as AUTH <masteruser> <masterauth>.
+            user = ("--masteruser", "default") if i % 2 else ()
             procs.append(start_node("--requirepass", password, "--masterauth", password,
-                                    "--cluster-node-timeout", "2000", slots=False))
+                                    *user, "--cluster-node-timeout", "2000", slots=False))
         out = subprocess.run(["redis-cli", "-a", password, "--no-auth-warning", "--cluster",
                               "create", *["127.0.0.1:%d" % p.port for p in procs],
                               "--cluster-replicas", "1", "--cluster-yes"],
@@ -403,9 +405,9 @@ def test_cluster_with_requirepass_and_masterauth():
             p.stop()
 
 
-def test_wrong_masterauth_is_logged_clearly():
+def test_missing_or_wrong_masterauth_is_logged_clearly():
     master = start_node("--requirepass", "right")
-    replica = start_node("--masterauth", "wrong", slots=False)
+    replica = start_node(slots=False)
     try:
         mc = RawClient(master.port)
         assert mc.call("AUTH", "right") == ("+", "OK")
@@ -415,6 +417,9 @@ def test_wrong_masterauth_is_logged_clearly():
         wait_until(lambda: mid.encode() in rc.call("CLUSTER", "NODES")[1], timeout=10,
                    message="the replica to know the master")
         assert rc.call("CLUSTER", "REPLICATE", mid) == ("+", "OK")
+        wait_until(lambda: "-NOAUTH" in log_of(replica) and "set masterauth" in
+                   log_of(replica), timeout=10, message="the missing masterauth in the log")
+        assert rc.call("CONFIG", "SET", "masterauth", "wrong") == ("+", "OK")
         wait_until(lambda: "Unable to AUTH to MASTER: -WRONGPASS" in log_of(replica),
                    timeout=10, message="the AUTH failure in the log")
         assert info(rc)["master_link_status"] == "down"
