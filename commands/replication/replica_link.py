@@ -347,8 +347,8 @@ class ReplicaLink:
 
     def _load(self, stream, size: int, source: str, into=None, blocking=True) -> None:
         """Load the master's RDB (into the keyspace, or `into`), with -LOADING meanwhile
-        when blocking. Keys already expired are kept: a replica waits for its master's
-        DEL. A bad RDB leaves what it was loaded into empty and drops the link."""
+        when blocking. Keys already expired are skipped (rdb_snapshot.load_into says
+        why). A bad RDB leaves what it was loaded into empty and drops the link."""
         server = self.server
         keyspace = server.keyspace if into is None else into
         if into is None:
@@ -357,7 +357,7 @@ class ReplicaLink:
         if blocking:
             server.loading = progress
         try:
-            result = load_into(keyspace, _Counted(stream, progress), as_master=False,
+            result = load_into(keyspace, _Counted(stream, progress),
                                verify_checksum=server.settings.rdbchecksum,
                                progress=lambda _: _yield())
         except RdbError as exc:
