@@ -256,7 +256,8 @@ class Node:
 
     def _server_cron(self) -> None:
         """Redis's serverCron for the data side: LRU clock, active expiry, background
-        children and save points, replication pings, blocked clients of moved slots."""
+        children and save points, replication (pings, full syncs waiting for a child),
+        blocked clients of moved slots."""
         while not self.stopped.is_set():
             try:
                 self.keyspace.tick_lru_clock()
@@ -318,6 +319,10 @@ def main(argv) -> int:
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
         setup_logging(settings, "%d %s" % (settings.port, node.cluster_state.myself.name[:8]))
+        # Before start(): clients are served from the first time start() yields (loading
+        # the dataset, binding the bus), and a SIGTERM from then on must stop us cleanly.
+        gevent.signal_handler(signal.SIGTERM, node.request_stop)
+        gevent.signal_handler(signal.SIGINT, node.request_stop)
         try:
             node.start()
         except OSError as exc:
@@ -326,8 +331,6 @@ def main(argv) -> int:
     except UsageError as exc:
         print("Error: %s" % exc, file=sys.stderr)
         return 1
-    gevent.signal_handler(signal.SIGTERM, node.request_stop)
-    gevent.signal_handler(signal.SIGINT, node.request_stop)
     node.run_until_stopped()
     config_lock.close()
     return 0

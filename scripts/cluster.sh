@@ -8,13 +8,15 @@
 #
 # Creates .venv and installs the requirements if missing. The cluster is created with
 # `redis-cli --cluster create` when redis-cli exists, else with scripts/meet.sh and
-# CLUSTER ADDSLOTSRANGE. Environment: BASE_PORT (7001), NODE_TIMEOUT (5000 ms).
+# CLUSTER ADDSLOTSRANGE. Environment: BASE_PORT (7001), NODE_TIMEOUT (5000 ms),
+# SYNC_DELAY (repl-diskless-sync-delay, 0 s: replicas sync at once; Redis's default is 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RUN="$ROOT/run/cluster"
 BASE_PORT="${BASE_PORT:-7001}"
 NODE_TIMEOUT="${NODE_TIMEOUT:-5000}"
+SYNC_DELAY="${SYNC_DELAY:-0}"
 
 ensure_venv() {
     if [ ! -x .venv/bin/python ]; then
@@ -77,6 +79,7 @@ start() {
         echo "$port" >> "$RUN/ports"
         .venv/bin/python node.py -p "$port" --dir "$RUN/$port" \
             --cluster-node-timeout "$NODE_TIMEOUT" --logfile "$RUN/$port/node.log" \
+            --repl-diskless-sync-delay "$SYNC_DELAY" \
             >/dev/null 2>&1 &
         echo $! > "$RUN/$port/pid"
     done
