@@ -130,6 +130,7 @@ class Node:
         load_all_commands()
         # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
         self.server.children = Children()
+        self.server.children.fds_to_close = self._listening_fds
         self.server.persistence = RdbPersistence(self.server)
         self.replication = self._build_replication()
         self.listener = ClientListener(self.server, settings.bind, settings.port)
@@ -145,6 +146,10 @@ class Node:
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
         self.stopped = gevent.event.Event()
         self._cron = None
+
+    def _listening_fds(self) -> list:
+        """The client and bus listening sockets (a forked child closes its copies)."""
+        return self.listener.listening_fds() + self.bus.listening_fds()
 
     def _build_replication(self) -> Replication:
         """The replication layer, and what it hooks into: the executor hands every write
