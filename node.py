@@ -23,6 +23,9 @@ from cluster.state import ClusterState
 from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace
+from commands.persistence.aof import AofStartError, AppendOnlyFile
+from commands.persistence.aof_loading import AofLoadError, load_append_only_files
+from commands.persistence.background import Children
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
@@ -134,6 +137,7 @@ class Node:
         self.server.shutdown_requested = self.request_stop
         load_all_commands()
         self.replication = self._build_replication()
+        self.aof = self._build_aof()
         self.listener = ClientListener(self.server, settings.bind, settings.port)
         self.cluster_state, self.bus = self._build_cluster()
         # The two seams between commands/ and cluster/: a read-only view, and the runner
@@ -156,6 +160,42 @@ class Node:
         self.keyspace.propagate_deletion = replication.propagate_deletion
         self.server.close_hooks.append(replication.on_client_close)
         return replication
+
+    def _build_aof(self) -> AppendOnlyFile:
+        """The append-only file: fed by the propagator while it is on (or waiting for its
+        first rewrite), flushed by the connections before they reply, and its cron."""
+        if self.server.children is None:
+            self.server.children = Children()
+        aof = AppendOnlyFile(self.server, self.server.children)
+        propagator = self.server.propagator
+
+        def on_activity(feeding: bool) -> None:
+            propagator.set_aof_sink(aof.feed if feeding else None)
+        aof.on_activity = on_activity
+        self.server.aof = aof
+        return aof
+
+    def load_data(self) -> None:
+        """Redis's loadDataFromDisk, before clients are accepted: with appendonly yes the
+        AOF (and only the AOF: it wins over dump.rdb), then it is opened for appending.
+        Raises UsageError (one line, exit 1) for what Redis refuses to start with.
+        (With appendonly no, the RDB is loaded by commands/persistence/loading.py.)"""
+        if not self.settings.appendonly:
+            return
+        aof = self.aof
+        self.server.loading = True
+        try:
+            aof.load_manifest()
+            report = load_append_only_files(self.server, aof.folder, aof.manifest,
+                                            load_truncated=self.settings.aof_load_truncated)
+            if report.files:
+                logger.info("DB loaded from append only file: {} keys", report.keys)
+            aof.loaded(report.total_size, report.base_size)
+            aof.open_on_server_start()
+        except (AofLoadError, AofStartError) as exc:
+            raise UsageError(str(exc))
+        finally:
+            self.server.loading = False
 
     def _build_cluster(self):
         settings = self.settings
@@ -222,6 +262,12 @@ class Node:
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
+        elif name == "appendonly":
+            if not value:
+                self.aof.stop()
+            elif not self.aof.start():
+                self.settings.values["appendonly"] = False
+                raise SettingError("Unable to turn on AOF. Check server logs.")
 
     def start(self) -> None:
         self.listener.start()
@@ -246,6 +292,8 @@ class Node:
                         and not self.replication.writes_paused():
                     self.keyspace.active_expire_cycle()
                 self.replication.cron()
+                self.server.children.reap()        # a BGSAVE / rewrite child that exited
+                self.aof.cron()
                 if self.keyspace.blocking_keys:
                     # Clients blocked on a slot that moved away, or in a cluster that went
                     # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
@@ -274,6 +322,7 @@ class Node:
             logger.warning("could not save the cluster config at shutdown: {}", exc)
         if self._cron is not None:
             self._cron.kill()
+        self.aof.shutdown()
 
 
 def main(argv) -> int:
@@ -283,6 +332,7 @@ def main(argv) -> int:
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
         setup_logging(settings, "%d %s" % (settings.port, node.cluster_state.myself.name[:8]))
+        node.load_data()
         try:
             node.start()
         except OSError as exc:

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "families.hashes", "families.sets", "families.lists", "families.zsets",
     "families.zsets_ranges", "families.zsets_setops", "families.blocking_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
+    "persistence.aof_cmds",
 )
 
 

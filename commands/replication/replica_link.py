@@ -290,6 +290,9 @@ class ReplicaLink:
         self.read_offset = offset
         logger.info("MASTER <-> REPLICA sync: Loaded {} keys, offset {}",
                     self.server.keyspace.size, offset)
+        if self.server.aof is not None:
+            # A new dataset: the AOF starts over from a rewrite of it (restartAOFAfterSYNC).
+            self.server.aof.restart_after_sync()
         self._connected()
 
     # ------------------------------------------------------------ writing to the master
