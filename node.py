@@ -23,9 +23,11 @@ from cluster.state import ClusterState
 from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace
-from commands.persistence.aof import AofStartError, AppendOnlyFile
-from commands.persistence.aof_loading import AofLoadError, load_append_only_files
+from commands.persistence.aof import AppendOnlyFile
+from commands.persistence.aof_loading import load_aof
 from commands.persistence.background import Children
+from commands.persistence.loading import LoadFailed, load_data_from_disk
+from commands.persistence.rdb_save import RdbPersistence
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
@@ -136,6 +138,9 @@ class Node:
         self.server = Server(settings, self.keyspace)
         self.server.shutdown_requested = self.request_stop
         load_all_commands()
+        # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
+        self.server.children = Children()
+        self.server.persistence = RdbPersistence(self.server)
         self.replication = self._build_replication()
         self.aof = self._build_aof()
         self.listener = ClientListener(self.server, settings.bind, settings.port)
@@ -147,6 +152,8 @@ class Node:
         self.server.cluster_ops = ClusterOperations(self.cluster_state, self.bus, ReplyError)
         self.server.router = Router(view, self.keyspace, settings)
         settings.listeners.append(self._on_setting_changed)
+        self.stop_requested = gevent.event.Event()
+        self._stop_saved = False        # the final save was made (SHUTDOWN did it)
         self.stopped = gevent.event.Event()
         self._cron = None
 
@@ -163,9 +170,8 @@ class Node:
 
     def _build_aof(self) -> AppendOnlyFile:
         """The append-only file: fed by the propagator while it is on (or waiting for its
-        first rewrite), flushed by the connections before they reply, and its cron."""
-        if self.server.children is None:
-            self.server.children = Children()
+        first rewrite), written (and fsynced) by the connections before they reply,
+        loaded at start-up (aof_loading.load_aof), and its part of the cron."""
         aof = AppendOnlyFile(self.server, self.server.children)
         propagator = self.server.propagator
 
@@ -174,28 +180,6 @@ class Node:
         aof.on_activity = on_activity
         self.server.aof = aof
         return aof
-
-    def load_data(self) -> None:
-        """Redis's loadDataFromDisk, before clients are accepted: with appendonly yes the
-        AOF (and only the AOF: it wins over dump.rdb), then it is opened for appending.
-        Raises UsageError (one line, exit 1) for what Redis refuses to start with.
-        (With appendonly no, the RDB is loaded by commands/persistence/loading.py.)"""
-        if not self.settings.appendonly:
-            return
-        aof = self.aof
-        self.server.loading = True
-        try:
-            aof.load_manifest()
-            report = load_append_only_files(self.server, aof.folder, aof.manifest,
-                                            load_truncated=self.settings.aof_load_truncated)
-            if report.files:
-                logger.info("DB loaded from append only file: {} keys", report.keys)
-            aof.loaded(report.total_size, report.base_size)
-            aof.open_on_server_start()
-        except (AofLoadError, AofStartError) as exc:
-            raise UsageError(str(exc))
-        finally:
-            self.server.loading = False
 
     def _build_cluster(self):
         settings = self.settings
@@ -270,30 +254,40 @@ class Node:
                 raise SettingError("Unable to turn on AOF. Check server logs.")
 
     def start(self) -> None:
+        # Clients may connect while the dataset loads: they get -LOADING meanwhile.
         self.listener.start()
+        self._cron = gevent.spawn(self._server_cron)
+        try:
+            # appendonly yes: the AOF, and only the AOF (it wins over dump.rdb).
+            load_data_from_disk(self.server, load_aof=load_aof)
+        except LoadFailed as exc:
+            self.listener.stop()
+            raise UsageError(str(exc))
         try:
             self.bus.start()
         except OSError as exc:
             self.listener.stop()
             raise UsageError("Could not create the cluster bus listening socket %s:%d: %s"
                              % (self.settings.bind, self.bus.cport, exc.strerror or exc))
-        self._cron = gevent.spawn(self._server_cron)
         logger.info("Ready to accept connections on {}:{}, cluster bus on port {}",
                     self.settings.bind, self.listener.port, self.bus.cport)
 
     def _server_cron(self) -> None:
-        """Redis's serverCron for the data side: LRU clock and active expiry."""
+        """Redis's serverCron for the data side: LRU clock, active expiry, background
+        children and save points, replication pings, blocked clients of moved slots."""
         while not self.stopped.is_set():
             try:
                 self.keyspace.tick_lru_clock()
+                self.server.children.reap()
+                if self.server.loading is None:
+                    self.server.persistence.cron()
+                    self.aof.cron()
                 # A replica leaves expiry to its master, whose DELs it receives; a master
                 # whose writes a manual failover holds expires nothing meanwhile.
                 if self.server.active_expire_enabled and self.replication.is_master \
                         and not self.replication.writes_paused():
                     self.keyspace.active_expire_cycle()
                 self.replication.cron()
-                self.server.children.reap()        # a BGSAVE / rewrite child that exited
-                self.aof.cron()
                 if self.keyspace.blocking_keys:
                     # Clients blocked on a slot that moved away, or in a cluster that went
                     # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
@@ -306,12 +300,24 @@ class Node:
                 logger.exception("server cron failed")
             self.stopped.wait(CRON_INTERVAL)
 
-    def request_stop(self) -> None:
-        self.stopped.set()
+    def request_stop(self, saved: bool = False) -> None:
+        """SIGTERM/SIGINT, or SHUTDOWN (which made the final save itself: saved=True)."""
+        self._stop_saved = self._stop_saved or saved
+        self.stop_requested.set()
 
     def run_until_stopped(self) -> None:
-        self.stopped.wait()
+        while True:
+            self.stop_requested.wait()
+            # A signal's shutdown saves when save points are set; if that fails the node
+            # keeps running, as Redis does.
+            if self._stop_saved or self.server.persistence.shutdown_save(force_save=False):
+                break
+            logger.warning("SIGTERM received but errors trying to shut down the server, "
+                           "check the logs for more information")
+            self.stop_requested.clear()
+        self.stopped.set()
         logger.info("Received shutdown request, closing clients and exiting")
+        self.server.children.kill()
         if self.replication.link is not None:
             self.replication.link.stop()
         self.listener.stop()
@@ -322,7 +328,7 @@ class Node:
             logger.warning("could not save the cluster config at shutdown: {}", exc)
         if self._cron is not None:
             self._cron.kill()
-        self.aof.shutdown()
+        self.aof.shutdown()                        # written and fsynced before exit
 
 
 def main(argv) -> int:
@@ -332,7 +338,6 @@ def main(argv) -> int:
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
         setup_logging(settings, "%d %s" % (settings.port, node.cluster_state.myself.name[:8]))
-        node.load_data()
         try:
             node.start()
         except OSError as exc:

@@ -10,7 +10,8 @@
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE.
 
 Each command module registers its commands in the table (commands/server/table.py) when
-imported; `load_all_commands` imports them all. tests/unit/test_layers.py checks the
+imported, and the modules behind an INFO section register it (info.register_section);
+`load_all_commands` imports them all. tests/unit/test_layers.py checks the
 layer rules from the imports.
 """
 import importlib
@@ -21,8 +22,8 @@ COMMAND_MODULES = (
     "families.cluster_cmds", "families.cluster_debug", "families.dump", "families.migrate",
     "families.hashes", "families.sets", "families.lists", "families.zsets",
     "families.zsets_ranges", "families.zsets_setops", "families.blocking_cmds",
+    "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
-    "persistence.aof_cmds",
 )
 
 

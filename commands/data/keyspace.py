@@ -54,6 +54,9 @@ class Keyspace:
         self._ttl_pos = {}           # key -> index in _ttl_keys
         self.watchers = {}           # key -> set of clients WATCHing it
         self.lru = {}                # key -> LRU clock (seconds) of its last access
+        # key -> LFU counter, only for keys given one (RESTORE ... FREQ, an RDB's FREQ);
+        # every other key reports a new key's counter (OBJECT FREQ).
+        self.lfu_counters = {}
         self.lru_clock = int(time.monotonic())
         self.expired_keys = 0        # INFO stats
         self.keyspace_hits = 0
@@ -144,6 +147,8 @@ class Keyspace:
         del self.slots[slot][key]
         self.size -= 1
         self.lru.pop(key, None)
+        if self.lfu_counters:
+            self.lfu_counters.pop(key, None)
         if key in self.expires:
             self._forget_ttl(key)
         if self.watchers:
@@ -201,6 +206,7 @@ class Keyspace:
         self._ttl_keys.clear()
         self._ttl_pos.clear()
         self.lru.clear()
+        self.lfu_counters.clear()
         self.dirty += removed
         return removed
 

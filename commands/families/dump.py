@@ -76,7 +76,8 @@ def dump(c, argv):
 
 
 def _parse_restore_options(argv):
-    """(replace, absttl, idle seconds or None) in Redis's order of checks."""
+    """(replace, absttl, idle seconds or None, LFU counter or None) in Redis's order of
+    checks."""
     replace = absttl = False
     idle = freq = None
     i = 4
@@ -100,14 +101,12 @@ def _parse_restore_options(argv):
         else:
             raise ReplyError(SYNTAX_ERROR)
         i += 1
-    # FREQ is checked and then ignored: we keep no per-key LFU counter (OBJECT FREQ
-    # reports a new key's counter for every key).
-    return replace, absttl, idle
+    return replace, absttl, idle, freq
 
 
 def restore_generic(c, argv):
     """RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] (restoreCommand)."""
-    replace, absttl, idle = _parse_restore_options(argv)
+    replace, absttl, idle, freq = _parse_restore_options(argv)
     ks = c.server.keyspace
     key = argv[1]
     if not replace and ks.get(key) is not None:
@@ -130,7 +129,11 @@ def restore_generic(c, argv):
     ks.set(key, value)
     if ttl:
         ks.expire_at(key, ttl)
-    if idle is not None and "lfu" not in c.server.settings.maxmemory_policy:
+    # objectSetLRUOrLFU: the policy decides which of the two hints applies.
+    if "lfu" in c.server.settings.maxmemory_policy:
+        if freq is not None:
+            ks.lfu_counters[key] = freq
+    elif idle is not None:
         ks.lru[key] = ks.lru_clock - idle
     return OK
 

@@ -410,8 +410,9 @@ def object_freq(c, argv):
         return None
     if not _lfu_policy(c):
         raise ReplyError(_LFU_NOT_SELECTED)
-    # We keep no per-key access counter: every key reports a new key's value.
-    return LFU_INIT_VAL
+    # Access does not change the counter here (no LFU eviction yet): a key reports the
+    # counter RESTORE FREQ or the RDB gave it, else a new key's value.
+    return c.server.keyspace.lfu_counters.get(argv[2], LFU_INIT_VAL)
 
 
 _OBJECT_HELP = [

@@ -180,14 +180,6 @@ def time_(c, argv):
     return [b"%d" % seconds, b"%d" % int((now - seconds) * 1e6)]
 
 
-@command("lastsave", 1, "loading stale fast", group="server",
-         categories=("@admin", "@dangerous"), tips=("nondeterministic_output",),
-         summary="Get the UNIX time stamp of the last successful save to disk",
-         complexity="O(1)")
-def lastsave(c, argv):
-    return c.server.last_save
-
-
 # ---------------------------------------------------------------- DEBUG
 
 _DEBUG_HELP = [
@@ -310,10 +302,17 @@ def shutdown(c, argv):
         raise ReplyError(SYNTAX_ERROR)
     if b"abort" in options:
         raise ReplyError("ERR No shutdown in progress.")
-    # There is no dataset on disk to save: SAVE and NOSAVE both just stop. Like Redis, a
-    # successful SHUTDOWN sends no reply; the connection is closed as the node exits.
+    # prepareForShutdown: the final save (with save points, or SAVE; not with NOSAVE)
+    # happens here, so a failure is this client's error reply and the node stays up;
+    # FORCE exits all the same. Like Redis, a successful SHUTDOWN sends no reply: the
+    # connection is closed as the node exits.
     logger.warning("User requested shutdown...")
-    c.server.shutdown_requested()
+    persistence = c.server.persistence
+    if persistence is not None and b"nosave" not in options:
+        if not persistence.shutdown_save(force_save=b"save" in options) \
+                and b"force" not in options:
+            raise ReplyError("ERR Errors trying to SHUTDOWN. Check logs.")
+    c.server.shutdown_requested(saved=True)
     c.close_after_reply = True
     return Raw(b"")
 

@@ -43,7 +43,7 @@ from loguru import logger
 from commands.persistence import aof_manifest
 from commands.persistence.aof_manifest import ManifestError, temp_incr_name
 from commands.persistence.aof_rewrite import write_base
-from commands.persistence.background import CHILD_AOF, ChildBusy
+from commands.persistence.background import CHILD_AOF, KILL_SIGNAL, ChildBusy
 
 AOF_OFF = "off"
 AOF_ON = "on"
@@ -115,7 +115,6 @@ class AppendOnlyFile:
         self.rewrite_started = None   # time.time() while a rewrite child runs
         self._rewrite_pid = None
         self._rewrite_preamble = True
-        self._killing_child = False
         self.last_rewrite_time = -1
         self.last_bgrewrite_ok = True
         self.rewrites = 0
@@ -482,11 +481,11 @@ class AppendOnlyFile:
         job.rawlink(lambda result: self._fsync_done(result, target))
         self.last_fsync = time.monotonic()
 
-    def _rewrite_done(self, ok: bool, by_signal: bool) -> None:
-        """The rewrite child exited (Redis's backgroundRewriteDoneHandler)."""
+    def _rewrite_done(self, ok: bool, killed: bool) -> None:
+        """The rewrite child exited (Redis's backgroundRewriteDoneHandler); killed: we
+        stopped it on purpose (Redis's SIGUSR1), which is no failure."""
         temp_base = os.path.join(self.settings.dir,
                                  aof_manifest.rewrite_temp_name(self._rewrite_pid or 0))
-        killed, self._killing_child = self._killing_child, False
         if ok:
             logger.info("Background AOF rewrite terminated with success")
             if self._install_rewrite(temp_base):
@@ -498,15 +497,12 @@ class AppendOnlyFile:
             else:
                 self.last_bgrewrite_ok = False
                 self.consecutive_failures += 1
-        elif not by_signal:
+        elif killed:
+            logger.warning("Background AOF rewrite terminated by signal {}", KILL_SIGNAL)
+        else:
             self.last_bgrewrite_ok = False
             self.consecutive_failures += 1
             logger.warning("Background AOF rewrite terminated with error")
-        else:
-            if not killed:            # killed by us: not an error (Redis's SIGUSR1)
-                self.last_bgrewrite_ok = False
-                self.consecutive_failures += 1
-            logger.warning("Background AOF rewrite terminated by signal")
         _unlink_quietly(temp_base)
         if self.state == AOF_WAIT_REWRITE:
             # Not switched on: what accumulated is dropped; the next rewrite starts over.
@@ -565,7 +561,6 @@ class AppendOnlyFile:
     def kill_rewrite(self) -> None:
         if self.rewrite_in_progress():
             logger.info("Killing running AOF rewrite child: {}", self.children.active.pid)
-            self._killing_child = True
             self.children.kill()
 
     def _rewrite_limited(self) -> bool:
@@ -710,7 +705,7 @@ class AppendOnlyFile:
             "aof_rewrites_consecutive_failures:%d" % self.consecutive_failures,
             "aof_last_write_status:%s"
             % ("ok" if self.last_write_ok and self.fsync_error is None else "err"),
-            "aof_last_cow_size:0",
+            "aof_last_cow_size:%d" % self.children.last_cow_size.get(CHILD_AOF, 0),
             "module_fork_in_progress:0",
             "module_fork_last_cow_size:0",
         ]

@@ -21,14 +21,20 @@ Redis's loadAppendOnlyFiles / loadSingleAppendOnlyFile, step by step:
 * Anything else -- a line that is not `*`/`$` where one must be, an unknown command, an
   RDB that does not decode, a file the manifest names that does not exist -- is fatal.
 
-Fatal errors raise AofLoadError with a one-line message (node.py prints it and exits 1,
-as Redis exits); nothing here lets a traceback out.
+Fatal errors raise AofLoadError with a one-line message; `load_aof`, the AOF loader that
+loading.load_data_from_disk runs at start-up, turns them into its LoadFailed (node.py
+prints it and exits 1, as Redis exits); nothing here lets a traceback out. Clients that
+connect meanwhile get -LOADING (server.loading holds the progress INFO shows): the
+replay yields to them every REPLAY_YIELD_EVERY commands.
 """
 import os
 import time
 
+import gevent
 from loguru import logger
 
+from commands.persistence.aof import AofStartError
+from commands.persistence.loading import LoadFailed, LoadingProgress
 from commands.persistence.rdb_snapshot import load_into
 from commands.rdb import RdbError
 from commands.server.connection import Client
@@ -36,6 +42,7 @@ from commands.server.executor import lookup_command
 from commands.server.resp import ReplyError
 
 READ_BUFFER = 1 << 20
+REPLAY_YIELD_EVERY = 1024
 _FIX_HINT = "make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
 
 
@@ -62,6 +69,25 @@ class LoadReport:
         self.keys = 0
 
 
+def load_aof(server) -> None:
+    """Start-up with appendonly yes (Redis's loadDataFromDisk then
+    aofOpenIfNeededOnServerStart): read the manifest, load its files, open the last incr
+    file for appending (writing a first base if there was nothing). Raises LoadFailed."""
+    aof = server.aof
+    started = time.monotonic()
+    try:
+        aof.load_manifest()
+        report = load_append_only_files(server, aof.folder, aof.manifest,
+                                        load_truncated=server.settings.aof_load_truncated)
+        aof.loaded(report.total_size, report.base_size)
+        aof.open_on_server_start()
+    except (AofLoadError, AofStartError) as exc:
+        raise LoadFailed(str(exc)) from None
+    if report.files:
+        logger.info("DB loaded from append only file: {:.3f} seconds",
+                    time.monotonic() - started)
+
+
 def file_sizes(folder: str, manifest) -> list:
     """(AofFile, size) for the base and incr files; AofLoadError for a missing one (Redis:
     a file in the manifest but not on disk is fatal)."""
@@ -83,6 +109,17 @@ def load_append_only_files(server, folder: str, manifest, *, load_truncated: boo
     if not sizes or report.total_size == 0:
         return report
     dirty = server.keyspace.dirty
+    progress = server.loading = LoadingProgress(report.total_size)
+    try:
+        _load_files(server, folder, manifest, sizes, load_truncated, report, progress)
+    finally:
+        server.loading = None
+    server.keyspace.dirty = dirty      # replaying is not a change since the last save
+    report.keys = server.keyspace.size
+    return report
+
+
+def _load_files(server, folder, manifest, sizes, load_truncated, report, progress) -> None:
     for number, (info, size) in enumerate(sizes, 1):
         last = number == len(sizes)
         started = time.monotonic()
@@ -91,7 +128,8 @@ def load_append_only_files(server, folder: str, manifest, *, load_truncated: boo
         if size == 0:
             continue
         path = os.path.join(folder, info.name)
-        truncated = _load_file(server, path, info.name, load_truncated)
+        truncated = _load_file(server, path, info.name, load_truncated, progress)
+        progress.loaded_bytes = sum(s for _, s in sizes[:number])
         if truncated and not last:
             raise AofLoadError("Fatal error: the truncated file %s is not the last file"
                                % info.name)
@@ -100,12 +138,9 @@ def load_append_only_files(server, folder: str, manifest, *, load_truncated: boo
         logger.info("DB loaded from {} file {}: {:.3f} seconds",
                     "base" if info is manifest.base else "incr", info.name,
                     time.monotonic() - started)
-    server.keyspace.dirty = dirty      # replaying is not a change since the last save
-    report.keys = server.keyspace.size
-    return report
 
 
-def _load_file(server, path: str, name: str, load_truncated: bool) -> bool:
+def _load_file(server, path: str, name: str, load_truncated: bool, progress) -> bool:
     """Load one file; returns whether it was truncated (and cut)."""
     try:
         f = open(path, "rb", buffering=READ_BUFFER)
@@ -116,12 +151,12 @@ def _load_file(server, path: str, name: str, load_truncated: bool) -> bool:
         if f.peek(5)[:5] == b"REDIS":
             logger.info("Reading RDB base file on AOF loading...")
             try:
-                load_into(server.keyspace, f)
+                load_into(server.keyspace, f, progress=lambda keys: gevent.sleep(0))
             except (RdbError, OSError) as exc:
                 raise AofLoadError("Error reading the RDB base file %s, AOF loading "
                                    "aborted: %s" % (name, exc))
             return False
-        replay = _Replay(server, name)
+        replay = _Replay(server, name, progress)
         try:
             replay.run(f, track_valid=load_truncated)
             return False
@@ -154,8 +189,9 @@ def _load_file(server, path: str, name: str, load_truncated: bool) -> bool:
 class _Replay:
     """Commands of one RESP file through a fake client."""
 
-    def __init__(self, server, name: str):
+    def __init__(self, server, name: str, progress):
         self.name = name
+        self.progress = progress
         self.client = Client(server)
         self.client.authenticated = True
         self.client.deny_blocking = True
@@ -170,6 +206,9 @@ class _Replay:
         readline, read = f.readline, f.read
         offset = 0
         client = self.client
+        progress = self.progress
+        file_start = progress.loaded_bytes
+        commands = 0
         while True:
             line = readline(1024)
             if not line:
@@ -203,6 +242,10 @@ class _Replay:
             self._execute(argv)
             if track_valid:
                 self.valid_up_to = offset
+            commands += 1
+            if commands % REPLAY_YIELD_EVERY == 0:
+                progress.loaded_bytes = file_start + offset
+                gevent.sleep(0)               # -LOADING replies get out
         if client.multi is not None:
             logger.warning("Revert incomplete MULTI/EXEC transaction in AOF file {}",
                            self.name)

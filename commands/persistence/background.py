@@ -43,15 +43,16 @@ class ChildBusy(Exception):
 
 
 class Child:
-    __slots__ = ("pid", "kind", "purpose", "started", "on_done", "killed")
+    __slots__ = ("pid", "kind", "purpose", "started", "on_done", "killed", "report_fd")
 
-    def __init__(self, pid, kind, purpose, on_done):
+    def __init__(self, pid, kind, purpose, on_done, report_fd):
         self.pid = pid
         self.kind = kind
         self.purpose = purpose
         self.started = time.monotonic()
-        self.on_done = on_done          # fn(ok: bool, by_signal: bool)
+        self.on_done = on_done          # fn(ok: bool, killed: bool)
         self.killed = False
+        self.report_fd = report_fd      # the child writes its copy-on-write size here
 
 
 class Children:
@@ -61,28 +62,35 @@ class Children:
         self.active = None
         self.last_fork_usec = 0           # INFO latest_fork_usec
         self.total_forks = 0              # INFO total_forks
+        self.last_cow_size = {}           # kind -> bytes the last child of it copied
 
     def busy(self) -> bool:
         return self.active is not None
 
     def start(self, kind: str, purpose: str, work, on_done) -> int:
-        """Fork; the child runs work() -> bool and exits 0 on True. on_done(ok, by_signal)
-        runs in the parent once the child has been reaped. Raises ChildBusy, OSError."""
+        """Fork; the child runs work() -> bool and exits 0 on True. on_done(ok, killed)
+        runs in the parent once the child has been reaped; killed is True when kill()
+        stopped it on purpose (not a failure to report). Raises ChildBusy, OSError."""
         if self.active is not None:
             raise ChildBusy(self.active.kind)
         began = time.perf_counter()
+        report_read, report_write = os.pipe()
         gc.freeze()
         try:
             pid = os.fork()
         except OSError:
             gc.unfreeze()
+            os.close(report_read)
+            os.close(report_write)
             raise
         if pid == 0:
-            _run_child(work)              # never returns
+            os.close(report_read)
+            _run_child(work, report_write)      # never returns
         gc.unfreeze()
+        os.close(report_write)
         self.last_fork_usec = int((time.perf_counter() - began) * 1e6)
         self.total_forks += 1
-        self.active = Child(pid, kind, purpose, on_done)
+        self.active = Child(pid, kind, purpose, on_done, report_read)
         return pid
 
     def reap(self) -> None:
@@ -97,12 +105,12 @@ class Children:
         if pid == 0:
             return
         self.active = None
-        by_signal = os.WIFSIGNALED(status)
+        self._collect_report(child)
         ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-        if by_signal and not child.killed:
+        if os.WIFSIGNALED(status):
             logger.warning("Background {} terminated by signal {}", child.purpose,
                            os.WTERMSIG(status))
-        child.on_done(ok, by_signal)
+        child.on_done(ok, False)
 
     def kill(self) -> None:
         """Stop the child now and wait for it (SHUTDOWN, FLUSHALL, a newer sync...);
@@ -120,16 +128,44 @@ class Children:
         except ChildProcessError:
             pass
         self.active = None
+        os.close(child.report_fd)
         child.on_done(False, True)
 
+    def _collect_report(self, child) -> None:
+        try:
+            text = os.read(child.report_fd, 64)
+        except OSError:
+            text = b""
+        finally:
+            os.close(child.report_fd)
+        if text.strip().isdigit():
+            self.last_cow_size[child.kind] = int(text)
+            if int(text) > 1024 * 1024:
+                logger.info("Fork CoW for {}: current {} MB", child.purpose,
+                            int(text) // (1024 * 1024))
 
-def _run_child(work) -> None:
+
+def private_dirty_bytes() -> int:
+    """This process's pages written since the fork (copy-on-write), from /proc: what
+    Redis reports as the child's CoW size; 0 where /proc does not say."""
+    try:
+        with open("/proc/self/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Private_Dirty:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _run_child(work, report_fd) -> None:
     status = 1
     try:
         for number in (signal.SIGTERM, signal.SIGINT, KILL_SIGNAL):
             signal.signal(number, signal.SIG_DFL)
         gc.disable()
         status = 0 if work() else 1
+        os.write(report_fd, b"%d" % private_dirty_bytes())
     except BaseException:             # noqa: BLE001 - report, then exit non-zero
         try:
             traceback.print_exc(file=sys.stderr)

@@ -91,6 +91,8 @@ def load_into(keyspace, stream, *, as_master=True, verify_checksum=True,
                 expire_at(event.key, expire)
             if event.idle is not None:
                 lru[event.key] = keyspace.lru_clock - event.idle
+            if event.freq is not None:
+                keyspace.lfu_counters[event.key] = event.freq
             result.keys_loaded += 1
             if progress is not None and result.keys_loaded % LOAD_PROGRESS_EVERY == 0:
                 progress(result.keys_loaded)

@@ -42,7 +42,8 @@ class Server:
         self.children = None          # commands/persistence/background.Children (node.py)
         self.persistence = None       # commands/persistence/rdb_save.RdbPersistence
         self.aof = None               # commands/persistence/aof (when built)
-        self.loading = False          # loading the dataset: commands get -LOADING
+        self.loading = None           # LoadingProgress while loading: commands get -LOADING
+        self.misconf = False          # a failed BGSAVE stops writes (-MISCONF)
         # INFO stats
         self.total_connections = 0
         self.total_commands = 0

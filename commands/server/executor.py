@@ -17,6 +17,15 @@ from commands.server.table import COMMANDS
 _NOT_QUEUED = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
 
 READONLY_REPLICA = ReplyError("READONLY You can't write against a read only replica.")
+# The texts of commands/persistence (rdb_save.MISCONF, loading.LOADING); the server layer
+# cannot import that layer, so the executor holds the replies.
+MISCONF_ERROR = ReplyError(
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+    "persist to disk. Commands that may modify the data set are disabled, because this "
+    "instance is configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
+    "the RDB error.")
+LOADING_ERROR = ReplyError("LOADING Redis is loading the dataset in memory")
 
 
 # Command names as clients spell them ("GET", "get") -> Command: saves a lower() per call.
@@ -84,6 +93,12 @@ def process_command(client, argv):
                 client.discard_transaction()
             return reject(client, error, cmd)
 
+    # A failed background save stops writes (stop-writes-on-bgsave-error), and PING on
+    # a master, as Redis's processCommand does, so monitoring notices.
+    if server.misconf and not obey and (cmd.is_write or (cmd.name == "ping"
+                                                        and not server.read_only_replica)):
+        return reject(client, MISCONF_ERROR, cmd)
+
     # Keyed writes were redirected to the master above; what is left is keyless.
     if server.read_only_replica and cmd.is_write and not obey:
         return reject(client, READONLY_REPLICA, cmd)
@@ -95,6 +110,9 @@ def process_command(client, argv):
         prefix = "EXECABORT Transaction discarded because of: " if cmd.name == "exec" \
             else "ERR "
         return reject(client, ReplyError(prefix + text), cmd)
+
+    if server.loading is not None and "loading" not in cmd.flags:
+        return reject(client, LOADING_ERROR, cmd)
 
     if client.multi is not None and (cmd.container or cmd).name not in _NOT_QUEUED:
         if "no-multi" in cmd.flags:       # SHUTDOWN and friends

@@ -175,7 +175,6 @@ def _persistence(server):
         "rdb_last_bgsave_time_sec:-1",
         "rdb_current_bgsave_time_sec:-1",
         "rdb_saves:0",
-    ] + (server.aof.info_lines() if server.aof is not None else [
         "aof_enabled:0",
         "aof_rewrite_in_progress:0",
         "aof_rewrite_scheduled:0",
@@ -185,7 +184,7 @@ def _persistence(server):
         "aof_rewrites:0",
         "aof_last_write_status:ok",
         "module_fork_in_progress:0",
-    ])
+    ]
 
 
 def _stats(server):

@@ -23,8 +23,8 @@ import re
 
 import hiredis
 
-from commands.server.multibulk import (PROTO_INLINE_MAX_SIZE, MultibulkCommand,
-                                       ProtocolError, QueryBufferLimit)
+from commands.server.multibulk import (PROTO_INLINE_MAX_SIZE, MultibulkCommand, ProtocolError,
+                                       QueryBufferLimit)
 
 __all__ = ["ProtocolError", "QueryBufferLimit", "RequestParser", "encode", "encode_one"]
 

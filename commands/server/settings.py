@@ -32,7 +32,7 @@ def parse_memory(text: str) -> int:
 @dataclass
 class Setting:
     name: str
-    kind: str                 # int | memory | bool | enum | string
+    kind: str                 # int | memory | bool | enum | string | filename | save | obuf
     default: object
     minimum: int = None
     maximum: int = None
@@ -70,6 +70,8 @@ class Setting:
             return " ".join(words)
         if self.kind == "obuf":
             return parse_output_buffer_limits(text)
+        if self.kind == "filename" and "/" in text:
+            raise SettingError("%s can't be a path, just a filename" % self.name)
         if self.kind == "enum":
             lowered = text.lower()
             if lowered not in self.choices:
@@ -158,15 +160,17 @@ SETTINGS = {s.name: s for s in [
     Setting("databases", "int", 16, 1, 2 ** 31 - 1, mutable=False),
     # Persistence (commands/persistence). save: Redis 7.0's built-in schedule.
     Setting("save", "save", "3600 1 300 100 60 10000"),
-    Setting("dbfilename", "string", "dump.rdb", doc="RDB file name in dir"),
+    Setting("dbfilename", "filename", "dump.rdb", doc="RDB file name in dir"),
     Setting("rdbcompression", "bool", True),
     Setting("rdbchecksum", "bool", True),
     Setting("rdb-del-sync-files", "bool", False),
     Setting("rdb-key-save-delay", "int", 0, -2 ** 31, 2 ** 31 - 1,
             doc="microseconds a background save sleeps per key (tests)"),
+    Setting("key-load-delay", "int", 0, -2 ** 31, 2 ** 31 - 1,
+            doc="microseconds loading waits per key (tests)"),
     Setting("stop-writes-on-bgsave-error", "bool", True),
     Setting("appendonly", "bool", False),
-    Setting("appendfilename", "string", "appendonly.aof", mutable=False),
+    Setting("appendfilename", "filename", "appendonly.aof", mutable=False),
     Setting("appenddirname", "string", "appendonlydir", mutable=False),
     Setting("appendfsync", "enum", "everysec", choices=("always", "everysec", "no")),
     Setting("no-appendfsync-on-rewrite", "bool", False),
