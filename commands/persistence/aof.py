@@ -44,6 +44,7 @@ from commands.persistence import aof_manifest
 from commands.persistence.aof_manifest import ManifestError, temp_incr_name
 from commands.persistence.aof_rewrite import write_base
 from commands.persistence.background import CHILD_AOF, KILL_SIGNAL, ChildBusy
+from commands.server.resp import ReplyError
 
 AOF_OFF = "off"
 AOF_ON = "on"
@@ -312,6 +313,7 @@ class AppendOnlyFile:
         if not self.last_write_ok:
             logger.warning("AOF write error looks solved, Redis can write again.")
             self.last_write_ok = True
+            self._update_misconf()
         self._buf = []
         self.buf_len = 0
         self.written += len(data)
@@ -336,6 +338,19 @@ class AppendOnlyFile:
             os._exit(1)
         self.last_write_ok = False
         self.last_write_error = exc.strerror or str(exc)
+        self._update_misconf()
+
+    def _update_misconf(self) -> None:
+        """Writes are refused while the AOF cannot be written or fsynced (Redis's
+        writeCommandsDeniedByDiskError): -MISCONF with the error's text."""
+        error = None
+        if self.state != AOF_OFF:
+            if not self.last_write_ok:
+                error = self.last_write_error
+            elif self.fsync_error is not None:
+                error = self.fsync_error
+        self.server.aof_misconf = None if error is None else ReplyError(
+            "MISCONF Errors writing to the AOF file: %s" % error)
 
     def _maybe_fsync(self, policy: str, now: float, sync_running: bool) -> None:
         if self.settings.no_appendfsync_on_rewrite and self.children.busy():
@@ -361,7 +376,9 @@ class AppendOnlyFile:
             self._fsync_job = None
         if result.successful():
             self.synced = max(self.synced, target)
-            self.fsync_error = None
+            if self.fsync_error is not None:
+                self.fsync_error = None
+                self._update_misconf()
             return
         error = result.exception
         if self.settings.appendfsync == "always":
@@ -370,6 +387,7 @@ class AppendOnlyFile:
             os._exit(1)
         logger.warning("Fail to fsync the AOF file: {}", error)
         self.fsync_error = str(getattr(error, "strerror", None) or error)
+        self._update_misconf()
 
     def _sync_now(self) -> None:
         """Everything written, on disk, now (in this greenlet: rotation, stop, exit)."""
@@ -624,6 +642,7 @@ class AppendOnlyFile:
             logger.warning("AOF reopen, just ignore the last error.")
             self.fsync_error = None
             self.last_write_ok = True
+            self._update_misconf()
         return True
 
     def stop(self) -> None:
@@ -641,6 +660,7 @@ class AppendOnlyFile:
         self._buf = []
         self.buf_len = 0
         self.synced = self.written = self.fed
+        self._update_misconf()
 
     def restart_after_sync(self) -> None:
         """A replica loaded a new dataset from its master: the AOF starts over from a

@@ -245,6 +245,21 @@ def test_bgrewriteaof_in_progress_and_scheduled(procs):
     assert manifest_lines(proc.cwd)[0] == "file appendonly.aof.3.base.rdb seq 3 type b"
 
 
+def test_bgrewriteaof_waits_for_a_bgsave(procs):
+    proc, r = node(procs, "--appendonly", "yes", "--rdb-key-save-delay", "100000")
+    for i in range(10):
+        r.set("k%d" % i, i)
+    r.bgsave()
+    raw = RawClient(proc.port)
+    assert raw.call("BGREWRITEAOF") == ("+", "Background append only file rewriting scheduled")
+    assert info(r, "aof_rewrite_scheduled") == 1 and info(r, "aof_rewrite_in_progress") == 0
+    r.config_set("rdb-key-save-delay", 0)
+    wait_until(lambda: info(r, "aof_rewrites") == 1 and info(r, "aof_rewrite_scheduled") == 0
+               and info(r, "aof_rewrite_in_progress") == 0, message="scheduled rewrite")
+    assert info(r, "rdb_last_bgsave_status") == "ok"
+    raw.close()
+
+
 def test_auto_rewrite_by_growth(procs):
     proc, r = node(procs, "--appendonly", "yes", "--auto-aof-rewrite-min-size", "10kb",
                    "--auto-aof-rewrite-percentage", "100")

@@ -157,3 +157,21 @@ def test_everysec_writes_before_the_reply_and_fsyncs_off_the_loop(server, monkey
     assert syncs and aof.synced == aof.written
     with open(os.path.join(aof.folder, aof.manifest.incr[-1].name), "rb") as f:
         assert b"MULTI" in f.read()                  # a unit of two is a transaction
+
+
+def test_write_error_refuses_writes_until_it_clears(server, monkeypatch):
+    aof, _ = _aof_on(server, "everysec", monkeypatch)
+    real_write = os.write
+
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "write", full_disk)
+    aof.feed([[b"SET", b"k", b"v"]])
+    aof.before_reply()
+    assert not aof.last_write_ok and aof.buf_len > 0       # kept for the next try
+    assert str(server.aof_misconf) == \
+        "MISCONF Errors writing to the AOF file: No space left on device"
+    assert "aof_last_write_status:err" in aof.info_lines()
+    monkeypatch.setattr(os, "write", real_write)
+    aof.cron()                                             # the retry
+    assert aof.last_write_ok and server.aof_misconf is None and aof.written == aof.fed
