@@ -8,13 +8,15 @@
 #
 # Creates .venv and installs the requirements if missing. The cluster is created with
 # `redis-cli --cluster create` when redis-cli exists, else with scripts/meet.sh and
-# CLUSTER ADDSLOTSRANGE. Environment: BASE_PORT (7001), NODE_TIMEOUT (5000 ms).
+# CLUSTER ADDSLOTSRANGE. Environment: BASE_PORT (7001), NODE_TIMEOUT (5000 ms),
+# NODE_ARGS (more options for every node, e.g. "--appendonly yes": an AOF per node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RUN="$ROOT/run/cluster"
 BASE_PORT="${BASE_PORT:-7001}"
 NODE_TIMEOUT="${NODE_TIMEOUT:-5000}"
+NODE_ARGS="${NODE_ARGS:-}"
 
 ensure_venv() {
     if [ ! -x .venv/bin/python ]; then
@@ -77,7 +79,7 @@ start() {
         echo "$port" >> "$RUN/ports"
         .venv/bin/python node.py -p "$port" --dir "$RUN/$port" \
             --cluster-node-timeout "$NODE_TIMEOUT" --logfile "$RUN/$port/node.log" \
-            >/dev/null 2>&1 &
+            $NODE_ARGS >/dev/null 2>&1 &
         echo $! > "$RUN/$port/pid"
     done
     for port in $(ports); do
@@ -195,5 +197,5 @@ case "${1:-}" in
     stop) stop ;;
     status) status ;;
     clean) clean ;;
-    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
