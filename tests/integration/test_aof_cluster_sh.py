@@ -65,4 +65,25 @@ def test_cluster_sh_stop_start_keeps_every_key_with_aof(clone):  # noqa: F811
         list(range(KEYS))
     assert rc.hgetall("hash") == {b"a": b"1", b"b": b"2"} and rc.ttl("hash") > 900
     rc.close()
+    # A replica's AOF starts over from the dataset its full sync loaded (a rewrite).
+    _, replicas = masters_and_replicas()
+
+    def replica_aofs_rewritten():
+        return all(clients[p].info("persistence")["aof_rewrites"] >= 1 and
+                   clients[p].info("persistence")["aof_rewrite_in_progress"] == 0
+                   for p in replicas)
+    wait_until(replica_aofs_rewritten, timeout=20, message="replica AOF rewrites")
+    # ... and appends the stream its master sends.
+    rc = RedisCluster(host="127.0.0.1", port=base, socket_timeout=10)
+    rc.set("written-after-restart", "yes")
+    rc.close()
+
+    def in_current_incr_file(port):
+        folder = os.path.join(run, str(port), "appendonlydir")
+        names = [line.split()[1] for line in
+                 open(os.path.join(folder, "appendonly.aof.manifest")).read().splitlines()
+                 if line.endswith("type i")]
+        return b"written-after-restart" in open(os.path.join(folder, names[-1]), "rb").read()
+    wait_until(lambda: sum(in_current_incr_file(p) for p in ports) == 2,
+               timeout=10, message="the write in its master's and its replica's AOF")
     sh("stop")
