@@ -18,8 +18,9 @@ from cluster import nodesconf
 from cluster.bus import Clock, ClusterBus
 from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
+from cluster.logging_levels import setup_logging
 from cluster.operations import ClusterOperations
-from cluster.state import ClusterState
+from cluster.state import CRON_PERIOD_MS, ClusterState
 from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace
@@ -53,8 +54,6 @@ Options are redis.conf directives as flags (command-line flags win over the file
   --client-query-buffer-limit BYTES e.g. 1gb
 Any other directive CONFIG GET knows (e.g. --cluster-announce-ip) is accepted too."""
 
-CRON_INTERVAL = 0.1
-LOG_LEVELS = {"debug": "DEBUG", "verbose": 15, "notice": "INFO", "warning": "WARNING"}
 
 
 class UsageError(Exception):
@@ -98,17 +97,6 @@ def parse_arguments(args) -> Settings:
         raise UsageError("port %d is too high: the cluster bus port (port + 10000) "
                          "must be below 65536" % settings.port)
     return settings
-
-
-def setup_logging(settings, tag: str) -> None:
-    logger.remove()
-    fmt = ("%d:M {time:DD MMM YYYY HH:mm:ss.SSS} %s {level: <7} {message}"
-           % (os.getpid(), tag))
-    level = LOG_LEVELS[settings.loglevel]
-    logger.add(sys.stderr, format=fmt, level=level, backtrace=False, diagnose=False)
-    if settings.logfile:
-        logger.add(settings.logfile, format=fmt, level=level, backtrace=False,
-                   diagnose=False)
 
 
 def lock_cluster_config(path: str):
@@ -184,10 +172,6 @@ class Node:
     def _build_cluster(self):
         settings = self.settings
         path = settings.cluster_config_path()
-        try:
-            loaded = nodesconf.load(path)
-        except ConfigFileError as exc:
-            raise UsageError("Unrecoverable error: corrupted cluster config file: %s" % exc)
         keyspace = self.keyspace
         hooks = DataHooks(count_keys_in_slot=keyspace.count_in_slot,
                           delete_keys_in_slot=keyspace.delete_slot,
@@ -199,8 +183,13 @@ class Node:
         for name, field in self._CLUSTER_CONFIG_FIELDS.items():
             setattr(config, field, settings.values[name])
         clock = Clock()
-        state = ClusterState(config, random.Random(), clock.now_ms(), hooks=hooks,
-                             loaded=loaded)
+        try:
+            # Both the parse and applying it to a new state may find the file corrupt.
+            loaded = nodesconf.load(path)
+            state = ClusterState(config, random.Random(), clock.now_ms(), hooks=hooks,
+                                 loaded=loaded)
+        except ConfigFileError as exc:
+            raise UsageError(str(exc))
         bus = ClusterBus(state, settings.bind, config.cport, path, clock=clock,
                          on_publish=self._deliver_publish,
                          on_replication_changed=self._on_replication_changed)
@@ -298,7 +287,7 @@ class Node:
                 self.server.sample_metrics()
             except Exception:
                 logger.exception("server cron failed")
-            self.stopped.wait(CRON_INTERVAL)
+            self.stopped.wait(CRON_PERIOD_MS / 1000.0)
 
     def request_stop(self, saved: bool = False) -> None:
         """SIGTERM/SIGINT, or SHUTDOWN (which made the final save itself: saved=True)."""

@@ -7,13 +7,18 @@ Layout (one concern per file):
     node_record.py  ClusterNode (clusterNode) and node flags
     config.py       ClusterConfig, DataHooks, LoadedConfig
     state.py        ClusterState: the I/O-free state machine (packets, cron, cluster state)
+    entry_point.py  @entry_point: the begin/finish of every state operation, Outcome returns
+    handshake.py    the MEET handshake, top to bottom (CLUSTER MEET -> rename on PONG)
     links.py        link bookkeeping            gossip.py   heartbeats and gossip
     failure.py      failure reports, FAIL       slot_config.py  slot ownership, epochs
-    failover.py     replica elections, votes    manual_failover.py  CLUSTER FAILOVER, MFSTART
-    replication_state.py  CLUSTER REPLICATE, master link status, replica migration
+    failover.py     replica elections, votes    election.py  the election's phases
+    manual_failover.py  CLUSTER FAILOVER, MFSTART, and its phases (MfPhase)
+    replication_state.py  ReplicationState: CLUSTER REPLICATE, master link status, replica migration
     restore.py      apply a loaded nodes.conf   slot_migration.py   CLUSTER SETSLOT
     admin.py        CLUSTER subcommands and fault hooks
-    effects.py      what the state asks an adapter to do
+    effects.py      what the state asks an adapter to do; Outcome (effects + reply)
+    effect_runner.py  EffectRunner: the one interpreter of effects (bus, sim and tests subclass it)
+    logging_levels.py  Redis log levels -> loguru levels (node.py and the bus)
     view.py         read-only view for commands/ (slot owner, cluster ok, role)
     describe.py     CLUSTER NODES/INFO/SLOTS/SHARDS/LINKS text, nodes.conf lines
     nodesconf.py    nodes.conf load/save (atomic, fsync)
@@ -23,6 +28,7 @@ Layout (one concern per file):
 Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
 
     clusterCron                          ClusterState.cluster_cron
+    clusterBeforeSleep                   ClusterState._finish (run by @entry_point)
     clusterProcessPacket                 ClusterState.process_packet
     clusterProcessGossipSection          Gossip.process_gossip_section
     clusterSendPing                      Gossip.send_ping
@@ -30,8 +36,13 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     clusterBroadcastMessage / Pong       Gossip.broadcast / broadcast_pong
     clusterSendUpdate                    Gossip.send_update
     clusterSendFail                      FailureDetection.send_fail
-    clusterStartHandshake                ClusterAdmin.start_handshake
-    clusterRenameNode                    ClusterState.rename_node
+    CLUSTER MEET (clusterCommand)        ClusterAdmin.meet
+    clusterStartHandshake                Handshake.start_handshake
+    clusterCron (handshake nodes)        Handshake.handshake_cron
+    clusterLinkConnectHandler            Handshake.link_connect_handler
+    clusterProcessPacket (PING/MEET)     Handshake.process_ping_or_meet
+    clusterProcessPacket (handshake end) Handshake.check_sender_on_outbound_link
+    clusterRenameNode                    Handshake.rename_node
     clusterDelNode                       ClusterState.del_node
     clusterSetNodeAsMaster               ClusterState.set_node_as_master
     clusterSetMaster                     ClusterState.set_my_master
@@ -46,6 +57,7 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     clusterBumpConfigEpochWithoutConsensus  SlotConfig.bump_config_epoch_without_consensus
     clusterUpdateState                   ClusterState.update_cluster_state
     clusterHandleSlaveFailover           Failover.handle_replica_failover
+      failover_auth_time/sent/count      Election (election.py): phase, time, votes, epoch
     clusterGetSlaveRank                  Failover.get_replica_rank
     clusterGetFailedPrimaryRank (Valkey) Failover.get_failed_master_rank
     clusterLogCantFailover               Failover.log_cant_failover
@@ -56,10 +68,11 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     clusterHandleManualFailover          ManualFailover.handle_manual_failover
     manualFailoverCheckTimeout           ManualFailover.manual_failover_check_timeout
     resetManualFailover                  ManualFailover.reset_manual_failover
-    CLUSTER REPLICATE (clusterCommand)   Replication.replicate
-    clusterUpdateMyselfFlags             Replication.update_myself_flags
-    clusterHandleSlaveMigration          Replication.handle_replica_migration
-    clusterCountNonFailingSlaves         Replication.count_non_failing_replicas
+      mf_end/mf_master_offset/mf_can_start  ManualFailover.mf_phase (MfPhase)
+    CLUSTER REPLICATE (clusterCommand)   ReplicationState.replicate
+    clusterUpdateMyselfFlags             ReplicationState.update_myself_flags
+    clusterHandleSlaveMigration          ReplicationState.handle_replica_migration
+    clusterCountNonFailingSlaves         ReplicationState.count_non_failing_replicas
     clusterLoadConfig (applying it)      ConfigRestore._restore
     clusterBlacklistExists               ClusterState._blacklisted
     freeClusterLink                      LinkHandling.free_link

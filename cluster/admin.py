@@ -1,20 +1,21 @@
 """The operations behind CLUSTER subcommands, plus the fault hooks tests use.
 
-A mixin of :class:`cluster.state.ClusterState`. Each method either raises
-:class:`ClusterError` with Redis's exact error text (no ``ERR`` prefix) or
-returns the effects to carry out. Argument parsing that decides which error
+A mixin of :class:`cluster.state.ClusterState`. Each operation is an
+``@entry_point``: it either raises :class:`ClusterError` with Redis's exact
+error text (no ``ERR`` prefix), before changing anything, or returns an Outcome
+(the effects to carry out, and the reply when the subcommand has one). Argument parsing that decides which error
 Redis returns lives here, so every adapter gets identical errors.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from cluster import messages as m
-from cluster.effects import Effect, ReplicationChanged
+from cluster.effects import ReplicationChanged
+from cluster.entry_point import entry_point
 from cluster.errors import ClusterError
-from cluster.node_record import NODE_HANDSHAKE, NODE_MEET, ClusterNode, random_node_name
+from cluster.node_record import random_node_name
 from cluster.slots import CLUSTER_SLOTS, parse_slot
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,7 +45,8 @@ class ClusterAdmin:
     # MEET
     # ------------------------------------------------------------------
 
-    def meet(self: ClusterState, ip: Arg, port: Arg, cport: Arg | None, now_ms: int) -> list[Effect]:
+    @entry_point
+    def meet(self: ClusterState, ip: Arg, port: Arg, cport: Arg | None, now_ms: int) -> None:
         """CLUSTER MEET ip port [cport]. Errors are Redis 7.0's."""
         base = _parse_int(port)
         if base is None:
@@ -55,27 +57,9 @@ class ClusterAdmin:
             bus = _parse_int(cport)
             if bus is None:
                 raise ClusterError(f"Invalid TCP bus port specified: {_text(cport)}")
-        self._begin(now_ms)
+        # The handshake itself: cluster/handshake.py.
         if not self.start_handshake(_text(ip), base, bus):
             raise ClusterError(f"Invalid node address specified: {_text(ip)}:{_text(port)}")
-        return self._finish()
-
-    def start_handshake(self: ClusterState, ip: str, port: int, cport: int) -> bool:
-        """clusterStartHandshake: a HANDSHAKE|MEET node with a random name; the cron connects."""
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        if not (0 < port <= 65535 and 0 < cport <= 65535):
-            return False
-        norm = str(address)  # canonical text, so "::0:1" and "::1" are one address
-        for node in self.nodes.values():
-            if node.in_handshake and (node.ip, node.port, node.cport) == (norm, port, cport):
-                return True  # already in progress; Redis still replies OK
-        node = ClusterNode(random_node_name(self.rng), NODE_HANDSHAKE | NODE_MEET, self._now)
-        node.ip, node.port, node.cport = norm, port, cport
-        self.add_node(node)
-        return True
 
     # ------------------------------------------------------------------
     # Slots
@@ -114,57 +98,60 @@ class ClusterAdmin:
             self._check_slot_assignments((parse_slot(arg),), deleting, seen)
         return seen
 
-    def _assign_my_slots(self: ClusterState, slots: set[int], now_ms: int) -> list[Effect]:
-        self._begin(now_ms)
+    def _assign_my_slots(self: ClusterState, slots: set[int]) -> None:
         for slot in sorted(slots):
             self.importing_slots_from.pop(slot, None)  # ADDSLOTS ends an import
             self._add_slot(slot, self.myself)
         self._update_state_later()
         self._save()
-        return self._finish()
 
-    def _unassign_slots(self: ClusterState, slots: set[int], now_ms: int) -> list[Effect]:
-        self._begin(now_ms)
+    def _unassign_slots(self: ClusterState, slots: set[int]) -> None:
         for slot in sorted(slots):
             self.importing_slots_from.pop(slot, None)
             self.migrating_slots_to.pop(slot, None)
             self._del_slot(slot)
         self._update_state_later()
         self._save()
-        return self._finish()
 
-    def add_slots(self: ClusterState, args: Sequence[Arg], now_ms: int) -> list[Effect]:
+    @entry_point
+    def add_slots(self: ClusterState, args: Sequence[Arg], now_ms: int) -> None:
         """CLUSTER ADDSLOTS slot... (all or nothing)."""
-        return self._assign_my_slots(self._parse_slot_list(args, False), now_ms)
+        self._assign_my_slots(self._parse_slot_list(args, False))
 
-    def add_slots_range(self: ClusterState, args: Sequence[Arg], now_ms: int) -> list[Effect]:
+    @entry_point
+    def add_slots_range(self: ClusterState, args: Sequence[Arg], now_ms: int) -> None:
         """CLUSTER ADDSLOTSRANGE start end [start end ...]."""
-        return self._assign_my_slots(self._parse_slot_ranges(args, False), now_ms)
+        self._assign_my_slots(self._parse_slot_ranges(args, False))
 
-    def del_slots(self: ClusterState, args: Sequence[Arg], now_ms: int) -> list[Effect]:
-        return self._unassign_slots(self._parse_slot_list(args, True), now_ms)
+    @entry_point
+    def del_slots(self: ClusterState, args: Sequence[Arg], now_ms: int) -> None:
+        self._unassign_slots(self._parse_slot_list(args, True))
 
-    def del_slots_range(self: ClusterState, args: Sequence[Arg], now_ms: int) -> list[Effect]:
-        return self._unassign_slots(self._parse_slot_ranges(args, True), now_ms)
+    @entry_point
+    def del_slots_range(self: ClusterState, args: Sequence[Arg], now_ms: int) -> None:
+        self._unassign_slots(self._parse_slot_ranges(args, True))
 
-    def flush_slots(self: ClusterState, now_ms: int) -> list[Effect]:
+    @entry_point
+    def flush_slots(self: ClusterState, now_ms: int) -> None:
         """CLUSTER FLUSHSLOTS: drop all my slots; the dataset must be empty."""
         if self.hooks.db_size() != 0:
             raise ClusterError("DB must be empty to perform CLUSTER FLUSHSLOTS.")
-        return self._unassign_slots(set(self.myself.slots), now_ms)
+        self._unassign_slots(set(self.myself.slots))
 
+    @entry_point
     def count_failure_reports(self: ClusterState, node_id: Arg, now_ms: int) -> int:
+        """CLUSTER COUNT-FAILURE-REPORTS; the reply is the count (expired reports dropped)."""
         node = self.nodes.get(_text(node_id))
         if node is None:
             raise ClusterError(f"Unknown node {_text(node_id)}")
-        self._now = now_ms
         return self.node_failure_reports_count(node)
 
     # ------------------------------------------------------------------
     # Epochs
     # ------------------------------------------------------------------
 
-    def set_config_epoch(self: ClusterState, epoch_arg: Arg, now_ms: int) -> list[Effect]:
+    @entry_point
+    def set_config_epoch(self: ClusterState, epoch_arg: Arg, now_ms: int) -> None:
         """CLUSTER SET-CONFIG-EPOCH: only on a node that knows nobody else."""
         epoch = _parse_int(epoch_arg)
         if epoch is None:
@@ -176,7 +163,6 @@ class ClusterAdmin:
                                "does not know any other node.")
         if self.myself.config_epoch != 0:
             raise ClusterError("Node config epoch is already non-zero")
-        self._begin(now_ms)
         self.myself.config_epoch = epoch
         self._log("warning", f"configEpoch set to {epoch} via CLUSTER SET-CONFIG-EPOCH")
         if self.current_epoch < epoch:
@@ -184,20 +170,19 @@ class ClusterAdmin:
         # No fsync: a lost epoch is repaired by the collision rule.
         self._update_state_later()
         self._save()
-        return self._finish()
 
-    def bump_epoch(self: ClusterState, now_ms: int) -> tuple[str, list[Effect]]:
-        """CLUSTER BUMPEPOCH -> ("BUMPED <epoch>" or "STILL <epoch>", effects)."""
-        self._begin(now_ms)
+    @entry_point
+    def bump_epoch(self: ClusterState, now_ms: int) -> str:
+        """CLUSTER BUMPEPOCH; the reply is "BUMPED <epoch>" or "STILL <epoch>"."""
         bumped = self.bump_config_epoch_without_consensus()
-        reply = f"{'BUMPED' if bumped else 'STILL'} {self.myself.config_epoch}"
-        return reply, self._finish()
+        return f"{'BUMPED' if bumped else 'STILL'} {self.myself.config_epoch}"
 
     # ------------------------------------------------------------------
     # FORGET and RESET
     # ------------------------------------------------------------------
 
-    def forget(self: ClusterState, node_id: Arg, now_ms: int) -> list[Effect]:
+    @entry_point
+    def forget(self: ClusterState, node_id: Arg, now_ms: int) -> None:
         """CLUSTER FORGET: delete the node and ignore it in gossip for blacklist_ttl."""
         name = _text(node_id)
         node = self.nodes.get(name)
@@ -207,19 +192,17 @@ class ClusterAdmin:
             raise ClusterError("I tried hard but I can't forget myself...")
         if self.myself.is_replica and self.myself.master_name == name:
             raise ClusterError("Can't forget my master!")
-        self._begin(now_ms)
         self.blacklist[name] = now_ms + self.config.blacklist_ttl
         self.del_node(node)
         self._update_state_later()
         self._save()
-        return self._finish()
 
-    def reset(self: ClusterState, hard: bool, now_ms: int) -> list[Effect]:
+    @entry_point
+    def reset(self: ClusterState, hard: bool, now_ms: int) -> None:
         """CLUSTER RESET [SOFT|HARD]: forget everyone; HARD also takes a new identity."""
         me = self.myself
         if me.is_master and self.hooks.db_size() != 0:
             raise ClusterError("CLUSTER RESET can't be called with master nodes containing keys")
-        self._begin(now_ms)
         if me.is_replica:
             self.set_node_as_master(me)
             self._effects.append(ReplicationChanged(None, flush_data=True))
@@ -241,19 +224,18 @@ class ClusterAdmin:
             self._log("notice", f"Node hard reset, now I'm {me.name}")
         self._update_state_later()
         self._save(fsync=True)
-        return self._finish()
 
     # ------------------------------------------------------------------
     # Pub/Sub across the bus
     # ------------------------------------------------------------------
 
+    @entry_point
     def publish(self: ClusterState, channel: bytes, message: bytes, sharded: bool,
-                now_ms: int) -> list[Effect]:
+                now_ms: int) -> None:
         """Propagate PUBLISH to every node, SPUBLISH to the nodes of my shard."""
-        self._begin(now_ms)
         if len(channel) + len(message) > m.MAX_FRAME_BYTES - 256:
             self._log("warning", "PUBLISH payload too large for the cluster bus, not propagated")
-            return self._finish()
+            return
         me = self.myself
         cls = m.PublishShard if sharded else m.Publish
         msg = cls(me.name, channel, message)
@@ -266,26 +248,29 @@ class ClusterAdmin:
                     continue
                 if node is master or (master is not None and node.master_name == master.name):
                     self._send(node.link, msg)
-        return self._finish()
 
     # ------------------------------------------------------------------
     # Fault hooks (DEBUG DROP-CLUSTER-PACKET-FILTER, DEBUG CLUSTERLINK KILL, partitions)
     # ------------------------------------------------------------------
 
-    def set_drop_packet_filter(self: ClusterState, msg_type: int) -> None:
+    @entry_point
+    def set_drop_packet_filter(self: ClusterState, msg_type: int, now_ms: int | None = None) -> None:
         """Drop received packets of one type; -1 drops none, -2 drops every type."""
         if not -2 <= msg_type < m.MESSAGE_TYPE_COUNT:
             raise ClusterError("Invalid packet type")
         self.drop_packet_filter = msg_type
 
-    def isolate_node(self: ClusterState, node_id: str, isolated: bool = True) -> None:
+    @entry_point
+    def isolate_node(self: ClusterState, node_id: str, isolated: bool = True,
+                     now_ms: int | None = None) -> None:
         """Drop every packet to or from ``node_id`` (a partition without root)."""
         if isolated:
             self.isolated_nodes.add(node_id)
         else:
             self.isolated_nodes.discard(node_id)
 
-    def kill_links(self: ClusterState, direction: str, node_id: Arg, now_ms: int) -> list[Effect]:
+    @entry_point
+    def kill_links(self: ClusterState, direction: str, node_id: Arg, now_ms: int) -> None:
         """DEBUG CLUSTERLINK KILL to|from|all <node-id>."""
         direction = direction.lower()
         if direction not in ("to", "from", "all"):
@@ -293,9 +278,7 @@ class ClusterAdmin:
         node = self.nodes.get(_text(node_id))
         if node is None:
             raise ClusterError(f"Unknown node {_text(node_id)}")
-        self._begin(now_ms)
         if direction in ("to", "all") and node.link is not None:
             self.free_link(node.link)
         if direction in ("from", "all") and node.inbound_link is not None:
             self.free_link(node.inbound_link)
-        return self._finish()

@@ -3,10 +3,13 @@
 - a listener on the bus port (port + 10000) accepts inbound links;
 - every link, inbound or outbound, has one reader greenlet (recv -> FrameReader
   -> ``state.process_packet``) and one writer greenlet draining its queue;
-- the cron greenlet calls ``state.cluster_cron`` every 100 ms;
-- effects are carried out in order: sends are queued, connects spawn a
-  greenlet, nodes.conf is written in gevent's threadpool (one save at a
-  time; saves requested meanwhile are merged into one more).
+- the cron greenlet calls ``state.cluster_cron`` every CRON_PERIOD_MS (100 ms);
+- effects are carried out in order (this is a cluster.effect_runner.EffectRunner):
+  sends are queued, connects spawn a greenlet, nodes.conf is written in gevent's
+  threadpool, one save at a time. A save without fsync is left to a saver
+  greenlet (saves requested meanwhile are merged into one more); a save with
+  fsync is waited for, so what the state put after it (a vote) leaves only once
+  it is on disk.
 
 Nothing that happens on one link (a bad frame, a reset, a bug in the state
 machine while handling its packet) may stop the cron or the other links: such
@@ -22,6 +25,7 @@ from typing import Any, Callable
 
 import gevent
 import gevent.event
+import gevent.lock
 import gevent.pool
 import gevent.queue
 import gevent.server
@@ -30,17 +34,15 @@ from loguru import logger
 
 from cluster import messages as m
 from cluster import nodesconf
+from cluster.effect_runner import EffectRunner, NotDurable
 from cluster.effects import (CloseLink, Connect, DeliverPublish, Log, ReplicationChanged,
                              SaveConfig, Send)
 from cluster.errors import BusProtocolError
-from cluster.state import ClusterState
+from cluster.logging_levels import LOG_LEVELS
+from cluster.state import CRON_PERIOD_MS, ClusterState
 
-CRON_PERIOD = 0.1
 RECV_SIZE = 64 * 1024
 SENDBUF_LIMIT = 16 * 1024 * 1024  # a peer that stops reading must not grow our memory forever
-
-# Redis log levels -> loguru levels.
-LOG_LEVELS = {"debug": "DEBUG", "verbose": "DEBUG", "notice": "INFO", "warning": "WARNING"}
 
 
 class Clock:
@@ -77,13 +79,14 @@ class _Link:
         self.writer: gevent.Greenlet | None = None
 
 
-class ClusterBus:
+class ClusterBus(EffectRunner):
     def __init__(self, state: ClusterState, bind_host: str, cport: int,
                  config_path: str | None = None, *, clock: Clock | None = None,
                  on_publish: Callable[[bytes, bytes, bool], None] | None = None,
                  on_replication_changed: Callable[[ReplicationChanged], None] | None = None,
                  log: Callable[[str, str], None] | None = None,
                  max_frame: int = m.MAX_FRAME_BYTES):
+        super().__init__()
         self.state = state
         self.bind_host = bind_host
         self.cport = cport
@@ -100,7 +103,9 @@ class ClusterBus:
         self._stopping = gevent.event.Event()
         self._saving = False
         self._save_wanted = False   # nodes.conf is behind the state
-        self._save_fsync = False    # ... and the next save must fsync
+        # One write of nodes.conf at a time, rendered under the lock: a later save
+        # always holds a later state and lands after an earlier one.
+        self._save_lock = gevent.lock.Semaphore()
         # Set while client writes may run; cleared while a manual failover pauses them
         # (writing clients wait on it: commands/server/executor.py).
         self.writes_resumed = gevent.event.Event()
@@ -149,36 +154,17 @@ class ClusterBus:
                 self.execute(self.state.cluster_cron(self.now_ms()))
             except Exception:  # a bug must not stop failure detection for good
                 logger.exception("cluster cron failed")
-            self._stopping.wait(CRON_PERIOD)
+            self._stopping.wait(CRON_PERIOD_MS / 1000.0)
 
     # ------------------------------------------------------------------
     # Effects
     # ------------------------------------------------------------------
 
+    # ``execute(outcome)`` (EffectRunner) carries out what any state call returned;
+    # node.py and cluster/operations.py call it with the Outcome of the operations.
+
     def execute(self, effects) -> None:
-        """Carry out effects returned by any state call (node.py uses it for commands too)."""
-        for effect in effects:
-            kind = type(effect)
-            if kind is Send:
-                if type(effect.message) is m.FailoverAuthAck and not self._vote_is_durable():
-                    continue
-                self._queue_send(effect.link_id, effect.message)
-            elif kind is Log:
-                self._log(effect.level, effect.text)
-            elif kind is SaveConfig:
-                self._request_save(effect.fsync)
-            elif kind is Connect:
-                self._greenlets.spawn(self._connect, effect)
-            elif kind is CloseLink:
-                link = self.links.get(effect.link_id)
-                if link is not None:
-                    self._close(link, notify_state=False)
-            elif kind is DeliverPublish:
-                if self.on_publish is not None:
-                    self.on_publish(effect.channel, effect.message, effect.sharded)
-            elif kind is ReplicationChanged:
-                if self.on_replication_changed is not None:
-                    self.on_replication_changed(effect)
+        super().execute(effects)
         self._track_write_pause()
 
     def _track_write_pause(self) -> None:
@@ -191,6 +177,40 @@ class ClusterBus:
                 self.writes_resumed.clear()
             else:
                 self.writes_resumed.set()
+
+    def send(self, effect: Send) -> None:
+        self._queue_send(effect.link_id, effect.message)
+
+    def log(self, effect: Log) -> None:
+        self._log(effect.level, effect.text)
+
+    def save_config(self, effect: SaveConfig) -> None:
+        if not effect.fsync:
+            self._request_save()
+            return
+        try:
+            self.save_config_now(fsync=True)
+        except OSError as exc:
+            self.save_errors += 1
+            self._log("warning", f"Could not save the cluster config file {self.config_path}, "
+                                 f"not sending what depends on it: {exc.strerror or exc}")
+            raise NotDurable(str(exc)) from None
+
+    def connect(self, effect: Connect) -> None:
+        self._greenlets.spawn(self._connect, effect)
+
+    def close_link(self, effect: CloseLink) -> None:
+        link = self.links.get(effect.link_id)
+        if link is not None:
+            self._close(link, notify_state=False)
+
+    def deliver_publish(self, effect: DeliverPublish) -> None:
+        if self.on_publish is not None:
+            self.on_publish(effect.channel, effect.message, effect.sharded)
+
+    def replication_changed(self, effect: ReplicationChanged) -> None:
+        if self.on_replication_changed is not None:
+            self.on_replication_changed(effect)
 
     def _queue_send(self, link_id, msg: m.Message) -> None:
         link = self.links.get(link_id)
@@ -210,14 +230,13 @@ class ClusterBus:
     # nodes.conf
     # ------------------------------------------------------------------
 
-    def _request_save(self, fsync: bool) -> None:
-        """Mark nodes.conf dirty. One saver greenlet renders the state when it gets to
-        it, so a burst of changes (a reshard moves a slot every few ms) costs one write,
-        not one per change; an fsync asked for by any of them is kept."""
+    def _request_save(self) -> None:
+        """Mark nodes.conf dirty (a save without fsync). One saver greenlet renders the
+        state when it gets to it, so a burst of changes (a reshard moves a slot every
+        few ms) costs one write, not one per change."""
         if self.config_path is None:
             return
         self._save_wanted = True
-        self._save_fsync = self._save_fsync or fsync
         if not self._saving:
             self._saving = True
             self._greenlets.spawn(self._save_loop)
@@ -225,11 +244,9 @@ class ClusterBus:
     def _save_loop(self) -> None:
         try:
             while self._save_wanted:
-                # Render here, without yielding, so the file is the state at one instant.
-                text, fsync = nodesconf.render(self.state), self._save_fsync
-                self._save_wanted = self._save_fsync = False
+                self._save_wanted = False
                 try:
-                    gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
+                    self.save_config_now(fsync=False)
                 except OSError as exc:
                     self.save_errors += 1
                     self._log("warning", f"Could not save the cluster config file "
@@ -237,24 +254,15 @@ class ClusterBus:
         finally:
             self._saving = False
 
-    def _vote_is_durable(self) -> bool:
-        """A vote leaves only once lastVoteEpoch is on disk: after a crash and restart a
-        master must not vote twice in one epoch (Redis fsyncs before the ACK is written)."""
-        try:
-            self.save_config_now(fsync=True)
-        except OSError as exc:
-            self.save_errors += 1
-            self._log("warning", f"Could not save the cluster config file {self.config_path} "
-                                 f"before a failover vote, not voting: {exc.strerror or exc}")
-            return False
-        return True
-
     def save_config_now(self, fsync: bool = True) -> None:
-        """CLUSTER SAVECONFIG: save and wait; raises OSError on failure."""
+        """Save and wait (CLUSTER SAVECONFIG, a durable SaveConfig, the saver greenlet);
+        raises OSError on failure."""
         if self.config_path is None:
             return
-        text = nodesconf.render(self.state)
-        gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
+        with self._save_lock:
+            # Rendered without yielding, so the file is the state at one instant.
+            text = nodesconf.render(self.state)
+            gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
 
     # ------------------------------------------------------------------
     # Links

@@ -1,13 +1,18 @@
 """What the state machine asks its adapter (cluster/bus.py or cluster/sim.py) to do.
 
-The state never touches sockets, files or clocks; every entry point returns a
-list of these small records and the adapter carries them out in order.
+The state never touches sockets, files or clocks; every entry point returns an
+:class:`Outcome`: the list of these small records, which the adapter carries out
+in order (cluster/effect_runner.py), plus the reply of a CLUSTER subcommand.
+
+Order is meaning: an effect may rely on the ones before it. A
+``SaveConfig(fsync=True)`` placed before a ``Send`` says "this must be on disk
+before that leaves" (a failover vote); adapters honour it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Hashable
+from typing import Any, Hashable, Iterable
 
 from cluster.messages import Message
 
@@ -43,7 +48,11 @@ class CloseLink:
 
 @dataclass(slots=True)
 class SaveConfig:
-    """Write nodes.conf now (with fsync when asked: epochs must be durable)."""
+    """Write nodes.conf (with fsync when asked: epochs and votes must be durable).
+
+    With ``fsync`` the save is a barrier: the adapter finishes it, on disk, before
+    it carries out the effects after it; if it cannot, it sends none of them.
+    """
     fsync: bool
 
 
@@ -75,3 +84,19 @@ class ReplicationChanged:
 
 
 Effect = Send | Connect | CloseLink | SaveConfig | Log | DeliverPublish | ReplicationChanged
+
+
+class Outcome(list):
+    """What every state-machine entry point returns: its effects, in order (an Outcome
+    *is* that list, so ``adapter.execute(outcome)`` carries them out), and ``reply``,
+    the value a CLUSTER subcommand answers with (``CLUSTER BUMPEPOCH``'s text, the
+    count of ``CLUSTER COUNT-FAILURE-REPORTS``); None for the rest."""
+
+    __slots__ = ("reply",)
+
+    def __init__(self, effects: Iterable[Effect] = (), reply: Any = None):
+        super().__init__(effects)
+        self.reply = reply
+
+    def __repr__(self) -> str:
+        return f"Outcome({list.__repr__(self)}, reply={self.reply!r})"

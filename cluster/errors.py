@@ -11,4 +11,6 @@ class BusProtocolError(Exception):
 
 
 class ConfigFileError(Exception):
-    """nodes.conf is corrupt; the message names the file and line."""
+    """nodes.conf is corrupt. The message is the whole line node.py prints before
+    exiting 1: Redis's "Unrecoverable error: corrupted cluster config file", then the
+    file and line when known."""

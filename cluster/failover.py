@@ -2,8 +2,9 @@
 
 A mixin of :class:`cluster.state.ClusterState`:
 
-* replica side: ``handle_replica_failover`` (clusterHandleSlaveFailover) schedules an
-  election once its master is FAIL, asks the masters for votes
+* replica side: ``handle_replica_failover`` (clusterHandleSlaveFailover) drives the
+  election (``self.election``, the state machine of :mod:`cluster.election`): it
+  schedules one once its master is FAIL, asks the masters for votes
   (``request_failover_auth``), counts the ACKs and, with a majority, takes over
   (``failover_replace_your_master``);
 * master side: ``send_failover_auth_if_needed`` (clusterSendFailoverAuthIfNeeded)
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING
 
 from cluster import messages as m
 from cluster.effects import ReplicationChanged
+from cluster.election import Election, ElectionPhase
 from cluster.epochs import next_epoch
+from cluster.manual_failover import MfPhase
 from cluster.node_record import NODE_NOFAILOVER, ClusterNode
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,12 +53,7 @@ NO_DATA_AGE = 1 << 62        # a replica that never reached its master: data inf
 
 class Failover:
     def _init_failover(self: ClusterState) -> None:
-        self.failover_auth_time = 0     # time of the previous or next election; 0: never
-        self.failover_auth_count = 0    # votes received so far
-        self.failover_auth_sent = False  # the request for this attempt went out
-        self.failover_auth_rank = 0
-        self.failover_failed_master_rank = 0
-        self.failover_auth_epoch = 0    # the epoch this election runs in
+        self.election = Election()
         self.cant_failover_reason = CANT_FAILOVER_NONE
         self._cant_failover_logged_at = 0
         self._todo_handle_failover = False
@@ -130,15 +128,14 @@ class Failover:
         me = self.myself
         now = self._now
         master = self.nodes.get(me.master_name) if me.is_replica and me.master_name else None
-        manual = self.mf_end != 0 and self.mf_can_start
+        manual = self.mf_phase is MfPhase.READY
         if master is None or (not master.failed and not manual) \
                 or (self.config.replica_no_failover and not manual) or not master.slots:
             self.cant_failover_reason = CANT_FAILOVER_NONE
             return
 
         nt = self.config.node_timeout
-        auth_timeout = self.failover_auth_timeout
-        auth_age = now - self.failover_auth_time if self.failover_auth_time else NO_DATA_AGE
+        election = self.election
 
         # Refuse when our data is too old to be worth promoting; a manual
         # failover is the operator's choice and skips this.
@@ -151,62 +148,58 @@ class Failover:
             self.log_cant_failover(CANT_FAILOVER_DATA_AGE)
             return
 
-        # The previous attempt is over (or there was none): schedule a new one.
-        if auth_age > self.failover_auth_retry_time:
+        # IDLE, or the previous attempt is over: SCHEDULED.
+        if election.is_over(now, self.failover_auth_retry_time):
             delay = ELECTION_FIXED_DELAY + self.rng.randrange(ELECTION_RANDOM_DELAY)
-            self.failover_auth_count = 0
-            self.failover_auth_sent = False
-            self.failover_auth_rank = self.get_replica_rank()
-            self.failover_failed_master_rank = self.get_failed_master_rank()
-            delay += self.failover_auth_rank * RANK_DELAY
-            delay += self.failover_failed_master_rank * FAILED_MASTER_RANK_DELAY
-            self.failover_auth_time = now + delay
-            if self.mf_end:
+            rank = self.get_replica_rank()
+            failed_master_rank = self.get_failed_master_rank()
+            delay += rank * RANK_DELAY + failed_master_rank * FAILED_MASTER_RANK_DELAY
+            if self.mf_phase is not MfPhase.NONE:
                 # Manual failover: the master is paused and we are caught up; go now.
-                self.failover_auth_time = now
-                self.failover_auth_rank = 0
+                delay = rank = 0
                 self._todo_handle_failover = True
+            election.schedule(now + delay, rank, failed_master_rank)
             self._log("warning", "Start of election delayed for "
-                                 f"{self.failover_auth_time - now} milliseconds "
-                                 f"(rank #{self.failover_auth_rank}, "
+                                 f"{election.time - now} milliseconds "
+                                 f"(rank #{election.rank}, "
                                  f"offset {self.hooks.repl_offset()}).")
             # Let the other replicas of my master learn my offset, so their
             # ranks (and delays) are computed from fresh data.
             self.broadcast_pong(local_replicas_only=True)
             return
 
-        # Offsets may have moved since scheduling: a replica that fell behind
+        # SCHEDULED: offsets may have moved since; a replica that fell behind
         # another waits longer (Redis only ever adds delay here).
-        if not self.failover_auth_sent and not self.mf_end:
+        if election.phase is ElectionPhase.SCHEDULED and self.mf_phase is MfPhase.NONE:
             new_rank = self.get_replica_rank()
-            if new_rank > self.failover_auth_rank:
-                added = (new_rank - self.failover_auth_rank) * RANK_DELAY
-                self.failover_auth_time += added
-                self.failover_auth_rank = new_rank
+            if new_rank > election.rank:
+                added = (new_rank - election.rank) * RANK_DELAY
+                election.delay(added, new_rank)
                 self._log("warning", f"Replica rank updated to #{new_rank}, added {added} "
                                      "milliseconds of delay.")
 
-        if now < self.failover_auth_time:
+        if now < election.time:
             self.log_cant_failover(CANT_FAILOVER_WAITING_DELAY)
             return
-        if auth_age > auth_timeout:
+        if election.is_expired(now, self.failover_auth_timeout):
             self.log_cant_failover(CANT_FAILOVER_EXPIRED)
             return
 
-        if not self.failover_auth_sent:
+        # SCHEDULED and due: VOTING.
+        if election.phase is ElectionPhase.SCHEDULED:
             self.current_epoch = next_epoch(self.current_epoch)
-            self.failover_auth_epoch = self.current_epoch
             self._log("warning", f"Starting a failover election for epoch {self.current_epoch}.")
+            election.start_voting(self.current_epoch)
             self.request_failover_auth()
-            self.failover_auth_sent = True
             self._update_state_later()
             self._save(fsync=True)  # the epoch must survive a crash
             return
 
-        if self.failover_auth_count >= self.size // 2 + 1:
+        # VOTING: a majority of the masters with slots makes me the master.
+        if election.votes >= self.size // 2 + 1:
             self._log("warning", "Failover election won: I'm the new master.")
-            if me.config_epoch < self.failover_auth_epoch:
-                me.config_epoch = self.failover_auth_epoch
+            if me.config_epoch < election.epoch:
+                me.config_epoch = election.epoch
                 self._log("warning", f"configEpoch set to {me.config_epoch} after successful failover")
             self.failover_replace_your_master()
         else:
@@ -231,7 +224,7 @@ class Failover:
     def request_failover_auth(self: ClusterState) -> None:
         """clusterRequestFailoverAuth: ask every node; only masters with slots answer."""
         header = self.build_header()
-        if self.mf_end:
+        if self.mf_phase is not MfPhase.NONE:
             # Manual failover: the master is alive, voters must not require FAIL.
             header.mflags |= m.MFLAG_FORCEACK
         self.broadcast(m.FailoverAuthRequest(header))
@@ -241,8 +234,8 @@ class Failover:
         """Count a vote if it comes from a master with slots that knows our election epoch."""
         if sender is None:
             return
-        if sender.is_master and sender.slots and hdr.current_epoch >= self.failover_auth_epoch:
-            self.failover_auth_count += 1
+        if sender.is_master and sender.slots and hdr.current_epoch >= self.election.epoch:
+            self.election.count_vote()
             # Maybe that was the deciding vote: check before the next cron.
             self._todo_handle_failover = True
 
@@ -314,7 +307,11 @@ class Failover:
                 return
         self.last_vote_epoch = self.current_epoch
         master.voted_time = now
-        self._save(fsync=True)  # a vote must never be given twice, even across a restart
+        # A vote must never be given twice in one epoch, even across a crash and
+        # restart: lastVoteEpoch is on disk before the ACK leaves (Redis fsyncs in
+        # clusterBeforeSleep, before it writes the ACK). So the durable save goes
+        # into the effect list now, ahead of the send, not at the end of the call.
+        self._save_now(fsync=True)
         if node.link is not None:
             self._send(node.link, m.FailoverAuthAck(self.build_header()))
         self._log("warning", f"Failover auth granted to {node.name} for epoch {self.current_epoch}")

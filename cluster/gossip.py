@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from cluster import messages as m
 from cluster.effects import LinkId, Send
+from cluster.manual_failover import MfPhase
 from cluster.node_record import (NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MYSELF,
                                  NODE_NOADDR, NODE_NOFAILOVER, NODE_PFAIL, NODE_SLAVE,
                                  ClusterNode)
@@ -35,7 +36,7 @@ class Gossip:
         me = self.myself
         master = self.master_of(me)
         # PAUSED tells the replica that the offset in this header will not move.
-        mflags = m.MFLAG_PAUSED if self.mf_end and me.is_master else 0
+        mflags = m.MFLAG_PAUSED if self.mf_phase is not MfPhase.NONE and me.is_master else 0
         return m.Header(
             sender=me.name,
             current_epoch=self.current_epoch,

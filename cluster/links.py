@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cluster import messages as m
-from cluster.effects import CloseLink, Effect, LinkId
-from cluster.node_record import NODE_MEET, ClusterNode
+from cluster.effects import CloseLink, LinkId
+from cluster.entry_point import entry_point
+from cluster.node_record import ClusterNode
 
 if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState
@@ -28,49 +28,38 @@ class ClusterLink:
 
 
 class LinkHandling:
+    @entry_point
     def link_accepted(self: ClusterState, link_id: LinkId, now_ms: int, peer_ip: str = "",
-                      local_ip: str = "") -> list[Effect]:
+                      local_ip: str = "") -> None:
         """A peer connected to our bus port. Its node is learned from its first packet."""
-        self._begin(now_ms)
         self.links[link_id] = ClusterLink(link_id, None, True, now_ms, peer_ip, local_ip)
-        return self._finish()
 
+    @entry_point
     def link_connected(self: ClusterState, node_name: str, link_id: LinkId, now_ms: int,
-                       peer_ip: str = "", local_ip: str = "") -> list[Effect]:
+                       peer_ip: str = "", local_ip: str = "") -> None:
         """Our Connect succeeded: bind the link and send MEET or PING at once."""
-        self._begin(now_ms)
         node = self.nodes.get(node_name)
         if node is None or node.link is not None:
             # Forgotten (e.g. handshake timeout) while we were connecting.
             self._effects.append(CloseLink(link_id))
-            return self._finish()
+            return
         node.connecting = False
         node.link = link_id
         self.links[link_id] = ClusterLink(link_id, node, False, now_ms, peer_ip or node.ip,
                                           local_ip)
-        # Keep an older pending ping time: a reconnect must not reset the PFAIL clock.
-        old_ping_sent = node.ping_sent
-        if node.flags & NODE_MEET:
-            self.send_ping(link_id, m.MEET)
-        else:
-            self.send_ping(link_id, m.PING)
-        if old_ping_sent:
-            node.ping_sent = old_ping_sent
-        return self._finish()
+        self.link_connect_handler(node, link_id)  # MEET or PING: cluster/handshake.py
 
-    def link_connect_failed(self: ClusterState, node_name: str, now_ms: int) -> list[Effect]:
-        self._begin(now_ms)
+    @entry_point
+    def link_connect_failed(self: ClusterState, node_name: str, now_ms: int) -> None:
         node = self.nodes.get(node_name)
         if node is not None:
             node.connecting = False
             self._log("debug", f"Connection with Node {node_name} at {node.ip}:{node.cport} failed")
-        return self._finish()
 
-    def link_closed(self: ClusterState, link_id: LinkId, now_ms: int) -> list[Effect]:
+    @entry_point
+    def link_closed(self: ClusterState, link_id: LinkId, now_ms: int) -> None:
         """The peer closed the link, or it broke. Unknown ids are ignored."""
-        self._begin(now_ms)
         self._forget_link(link_id)
-        return self._finish()
 
     def _forget_link(self: ClusterState, link_id: LinkId) -> ClusterLink | None:
         link = self.links.pop(link_id, None)

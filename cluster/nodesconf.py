@@ -68,7 +68,8 @@ def load(path: str) -> LoadedConfig | None:
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as exc:
-        raise ConfigFileError(f"{path}: not valid UTF-8 ({exc})") from None
+        raise ConfigFileError(f"Unrecoverable error: corrupted cluster config file {path}: "
+                              f"not valid UTF-8 ({exc})") from None
     if not text.strip():
         return None
     return parse(text, path)

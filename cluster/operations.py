@@ -32,15 +32,11 @@ class ClusterOperations:
         (most operations have none). Raises error_reply('ERR <text>') on ClusterError."""
         operation = getattr(self._state, name)
         try:
-            result = operation(*args, self._bus.now_ms())
+            outcome = operation(*args, self._bus.now_ms())    # an Outcome (entry_point.py)
         except ClusterError as exc:
             raise self._error_reply("ERR %s" % exc) from None
-        if isinstance(result, tuple):      # (reply, effects)
-            reply, effects = result
-        else:
-            reply, effects = None, result
-        self._bus.execute(effects)
-        return reply
+        self._bus.execute(outcome)
+        return outcome.reply
 
     def save_config(self) -> None:
         """CLUSTER SAVECONFIG: nodes.conf written and fsynced now (raises OSError)."""
@@ -49,7 +45,7 @@ class ClusterOperations:
     # ------------------------------------------------------------ fault injection (DEBUG)
 
     def set_drop_packet_filter(self, msg_type: int) -> None:
-        self._state.set_drop_packet_filter(msg_type)
+        self.run("set_drop_packet_filter", msg_type)
 
     def isolate_node(self, node_id: str, isolated: bool) -> None:
-        self._state.isolate_node(node_id, isolated)
+        self.run("isolate_node", node_id, isolated)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cluster.effects import Effect
+from cluster.entry_point import entry_point
 from cluster.errors import ClusterError
 from cluster.failover import NO_DATA_AGE
 from cluster.node_record import (NODE_FAIL, NODE_MIGRATE_TO, NODE_NOFAILOVER, NODE_PFAIL,
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 REPLICA_MIGRATION_DELAY = 5000  # a master must stay orphaned this long before a replica moves
 
 
-class Replication:
+class ReplicationState:
     def _init_replication(self: ClusterState) -> None:
         self.master_link_up = False
         # When the link to the master went down; None: never connected since
@@ -34,7 +34,8 @@ class Replication:
     # CLUSTER REPLICATE
     # ------------------------------------------------------------------
 
-    def replicate(self: ClusterState, node_id: str | bytes, now_ms: int) -> list[Effect]:
+    @entry_point
+    def replicate(self: ClusterState, node_id: str | bytes, now_ms: int) -> None:
         """CLUSTER REPLICATE <node-id>: become a replica of that master."""
         name = node_id.decode("utf-8", "replace") if isinstance(node_id, bytes) else node_id
         node = self.nodes.get(name)
@@ -48,25 +49,22 @@ class Replication:
         # A replica may switch masters freely; a master must hold nothing.
         if me.is_master and (me.slots or self.hooks.db_size() != 0):
             raise ClusterError("To set a master the node must be empty and without assigned slots.")
-        self._begin(now_ms)
         self.set_my_master(node)
         self._update_state_later()
         self._save()
-        return self._finish()
 
     # ------------------------------------------------------------------
     # The replication link, as reported by the adapter
     # ------------------------------------------------------------------
 
-    def set_master_link_status(self: ClusterState, up: bool, now_ms: int) -> list[Effect]:
+    @entry_point
+    def set_master_link_status(self: ClusterState, up: bool, now_ms: int) -> None:
         """node.py reports master_link_status changes (up after a sync, down on disconnect)."""
-        self._begin(now_ms)
         if up:
             self.master_link_up = True
         elif self.master_link_up:
             self.master_link_up = False
             self.master_link_down_since = now_ms
-        return self._finish()
 
     def set_master_link_down_since(self: ClusterState, since: int | None) -> None:
         """The link is gone (a new master, or we became a master): down since ``since``."""
@@ -87,12 +85,11 @@ class Replication:
     # cluster-replica-no-failover
     # ------------------------------------------------------------------
 
-    def set_replica_no_failover(self: ClusterState, enabled: bool, now_ms: int) -> list[Effect]:
+    @entry_point
+    def set_replica_no_failover(self: ClusterState, enabled: bool, now_ms: int) -> None:
         """CONFIG SET cluster-replica-no-failover: the NOFAILOVER flag follows at once."""
-        self._begin(now_ms)
         self.config.replica_no_failover = bool(enabled)
         self.update_myself_flags()
-        return self._finish()
 
     def update_myself_flags(self: ClusterState) -> None:
         """clusterUpdateMyselfFlags: NOFAILOVER mirrors the config; peers learn it from headers."""

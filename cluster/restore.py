@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from cluster.config import LoadedConfig
 from cluster.effects import ReplicationChanged
+from cluster.errors import ConfigFileError
 from cluster.node_record import (NODE_HANDSHAKE, NODE_MEET, NODE_MIGRATE_TO, NODE_PFAIL,
                                  ClusterNode, random_node_name)
 
@@ -40,7 +41,10 @@ class ConfigRestore:
             if node.is_myself:
                 myself = node
         if myself is None:
-            raise ValueError("nodes.conf has no 'myself' node")
+            # nodesconf.parse refuses such a file; a LoadedConfig built another way must
+            # still end start-up with Redis's one-line error, not a traceback.
+            raise ConfigFileError("Unrecoverable error: corrupted cluster config file: "
+                                  "no 'myself' node")
         for rec in loaded.nodes:
             for slot, peer in rec.migrating.items():
                 if peer in self.nodes:

@@ -6,6 +6,11 @@ the bus would carry; links behave like TCP connections (ordered, closed on
 both sides, refused by a dead node, timing out across a partition), with a
 configurable latency, jitter and message loss. The same seed gives the same
 run.
+
+Each node's effects are carried out by a :class:`_NodeRunner`, the simulator's
+:class:`cluster.effect_runner.EffectRunner`, with the vote durability check on:
+a run in which a node sends a failover vote before saving it with fsync raises
+:class:`cluster.effect_runner.VoteNotDurable`.
 """
 
 from __future__ import annotations
@@ -18,12 +23,11 @@ from typing import Callable
 
 from cluster import messages as m
 from cluster import nodesconf
+from cluster.effect_runner import EffectRunner
 from cluster.effects import CloseLink, Connect, Log, ReplicationChanged, SaveConfig, Send
 from cluster.node_record import NODE_FAIL, NODE_HANDSHAKE, NODE_PFAIL
 from cluster.slots import CLUSTER_SLOTS
-from cluster.state import ClusterConfig, ClusterState
-
-CRON_PERIOD_MS = 100
+from cluster.state import CRON_PERIOD_MS, ClusterConfig, ClusterState
 
 
 @dataclass
@@ -39,6 +43,7 @@ class SimNode:
     messages_sent: int = 0
     logs: list[tuple[int, str, str]] = field(default_factory=list)
     replicating_from: int | None = None  # index of the master our replication link goes to
+    runner: _NodeRunner | None = None    # carries out the effects of ``state``
 
     @property
     def cport(self) -> int:
@@ -51,6 +56,39 @@ class _Link:
     peer_link: int   # the other end's link id
     open: bool = True
     last_delivery: int = 0
+
+
+class _NodeRunner(EffectRunner):
+    """Carries out one simulated node's effects on the simulated network."""
+
+    def __init__(self, sim: Simulation, node: SimNode):
+        super().__init__(check_votes=True)
+        self.sim = sim
+        self.node = node
+        self.state = node.state
+        self.reset_vote_check()
+
+    def send(self, effect: Send) -> None:
+        self.sim._send(self.node, effect)
+
+    def connect(self, effect: Connect) -> None:
+        self.sim._connect(self.node, effect)
+
+    def close_link(self, effect: CloseLink) -> None:
+        self.sim._close_pair(effect.link_id, notify_owner=False)
+
+    def save_config(self, effect: SaveConfig) -> None:
+        # Rendering every save would dominate the run; a kill renders the file the
+        # node had (nearly: the last save's content). Durable at once, as far as the
+        # simulated disk goes.
+        self.node.config_dirty = True
+
+    def log(self, effect: Log) -> None:
+        if self.sim.keep_logs:
+            self.node.logs.append((self.sim.now, effect.level, effect.text))
+
+    def replication_changed(self, effect: ReplicationChanged) -> None:
+        self.sim._replication_changed(self.node, effect)
 
 
 class Simulation:
@@ -87,6 +125,7 @@ class Simulation:
         node.replicating_from = None
         node.state = ClusterState(config, random.Random(self.rng.getrandbits(64)), self.now,
                                   loaded=loaded)
+        node.runner = _NodeRunner(self, node)
         node.alive = True
         self._apply(node, node.state.take_effects(self.now))
         # Cron phases differ per node, as real processes started at different times.
@@ -147,22 +186,7 @@ class Simulation:
         return self.latency_ms
 
     def _apply(self, node: SimNode, effects) -> None:
-        for effect in effects:
-            kind = type(effect)
-            if kind is Send:
-                self._send(node, effect)
-            elif kind is Connect:
-                self._connect(node, effect)
-            elif kind is CloseLink:
-                self._close_pair(effect.link_id, notify_owner=False)
-            elif kind is SaveConfig:
-                # Rendering every save would dominate the run; a kill renders
-                # the file the node had (nearly: the last save's content).
-                node.config_dirty = True
-            elif kind is Log and self.keep_logs:
-                node.logs.append((self.now, effect.level, effect.text))
-            elif kind is ReplicationChanged:
-                self._replication_changed(node, effect)
+        node.runner.execute(effects)
 
     # ------------------------------------------------------------------
     # Replication links (no data: only the link status the election needs)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from cluster.effects import Effect
+from cluster.entry_point import entry_point
 from cluster.errors import ClusterError
 from cluster.slots import parse_slot
 
@@ -32,13 +32,13 @@ def _text(value) -> str:
 
 
 class SlotMigration:
-    def set_slot(self: ClusterState, args: Sequence, now_ms: int) -> list[Effect]:
+    @entry_point
+    def set_slot(self: ClusterState, args: Sequence, now_ms: int) -> None:
         """CLUSTER SETSLOT <slot> IMPORTING|MIGRATING|NODE <id> | STABLE (args after SETSLOT)."""
         if not self.myself.is_master:
             raise ClusterError("Please use SETSLOT only with masters.")
         slot = parse_slot(args[0])
         action = _text(args[1]).lower() if len(args) > 1 else ""
-        self._begin(now_ms)
         if action == "migrating" and len(args) == 3:
             if self.slots[slot] is not self.myself:
                 raise ClusterError(f"I'm not the owner of hash slot {slot}")
@@ -56,7 +56,6 @@ class SlotMigration:
             raise ClusterError(SETSLOT_USAGE)
         self._update_state_later()
         self._save()
-        return self._finish()
 
     def _setslot_target(self: ClusterState, name_arg, unknown: str) -> ClusterNode:
         name = _text(name_arg)

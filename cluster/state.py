@@ -5,8 +5,10 @@ Rules of this file:
 1. No I/O. No sockets, no clock, no files, no gevent. Time comes in as
    ``now_ms``; randomness from the ``random.Random`` we were given.
 2. Every public entry point (``process_packet``, ``cluster_cron``,
-   ``link_*`` and the admin methods in :mod:`cluster.admin`) returns a list of
-   effects (:mod:`cluster.effects`) for the adapter to carry out, in order.
+   ``link_*`` and the admin methods in :mod:`cluster.admin`) is decorated with
+   ``@entry_point`` (:mod:`cluster.entry_point`) and returns an ``Outcome``: the
+   effects (:mod:`cluster.effects`) for the adapter to carry out, in order, plus
+   the reply of a CLUSTER subcommand.
 3. Work Redis defers to ``clusterBeforeSleep`` (update the cluster state, save
    the config) is flagged while handling a call and done once at its end.
 
@@ -20,29 +22,35 @@ import random
 
 from cluster import messages as m
 from cluster.admin import ClusterAdmin
-from cluster.effects import (Connect, DeliverPublish, Effect, LinkId, Log, ReplicationChanged,
+from cluster.effects import (Connect, DeliverPublish, LinkId, Log, Outcome, ReplicationChanged,
                              SaveConfig)
+from cluster.entry_point import entry_point
 from cluster.config import ClusterConfig, DataHooks, LoadedConfig
 from cluster.failover import Failover
 from cluster.failure import FailureDetection
 from cluster.gossip import Gossip
+from cluster.handshake import Handshake
 from cluster.links import ClusterLink, LinkHandling
-from cluster.manual_failover import ManualFailover
+from cluster.manual_failover import ManualFailover, MfPhase
 from cluster.node_record import (
     NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_MIGRATE_TO, NODE_MYSELF,
     NODE_NOADDR, NODE_NOFAILOVER, NODE_PFAIL, NODE_SLAVE, ClusterNode,
     random_node_name)
-from cluster.replication_state import Replication
+from cluster.replication_state import ReplicationState
 from cluster.restore import ConfigRestore
 from cluster.slots import CLUSTER_SLOTS
 from cluster.slot_config import SlotConfig
 from cluster.slot_migration import SlotMigration
 
 CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
+# clusterCron runs every 100 ms (Redis calls it from serverCron at hz 10). The one
+# period of the node: the bus's cron greenlet, the simulator's virtual cron and
+# node.py's data-side cron all tick at it.
+CRON_PERIOD_MS = 100
 
 
-class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
-                   ManualFailover, Replication, ConfigRestore, ClusterAdmin, SlotMigration):
+class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
+                   ManualFailover, ReplicationState, ConfigRestore, ClusterAdmin, SlotMigration):
     """The cluster as this node sees it. commands/ reads it through cluster/view.py and
     changes it through cluster/operations.py."""
 
@@ -73,7 +81,8 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         self._among_minority_time: int | None = None  # last time we were in a minority
         self._cron_iteration = 0
         self._now = now_ms
-        self._effects: list[Effect] = []
+        self._effects = Outcome()   # of the entry point running now (cluster.entry_point)
+        self._entered = False
         self._todo_update_state = False
         self._todo_save = False
         self._todo_fsync = False
@@ -95,15 +104,16 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         self.update_myself_flags()
 
     # ------------------------------------------------------------------
-    # Entry-point plumbing
+    # Entry-point plumbing (used by cluster.entry_point, nothing else)
     # ------------------------------------------------------------------
 
-    def _begin(self, now_ms: int) -> None:
+    def _begin(self, now_ms: int | None) -> None:
         # Effects are not reset here: the constructor's (first save, logs) wait
         # for the first entry point or take_effects().
-        self._now = now_ms
+        if now_ms is not None:
+            self._now = now_ms
 
-    def _finish(self) -> list[Effect]:
+    def _finish(self) -> Outcome:
         """Redis's clusterBeforeSleep: deferred failover steps, state update and config save."""
         # Failover steps run as soon as their reason arises (the deciding ACK, the
         # catch-up of a manual failover) instead of at the next cron. A step may
@@ -123,20 +133,26 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         if self._todo_save:
             self._effects.append(SaveConfig(self._todo_fsync))
             self._todo_save = self._todo_fsync = False
-        effects, self._effects = self._effects, []
+        effects, self._effects = self._effects, Outcome()
         return effects
 
-    def take_effects(self, now_ms: int) -> list[Effect]:
+    @entry_point
+    def take_effects(self, now_ms: int) -> None:
         """Effects pending since the last call (the constructor's initial save, for one)."""
-        self._begin(now_ms)
-        return self._finish()
 
     def _log(self, level: str, text: str) -> None:
         self._effects.append(Log(level, text))
 
     def _save(self, fsync: bool = False) -> None:
+        """Save nodes.conf at the end of this call (clusterDoBeforeSleep's TODO_SAVE_CONFIG)."""
         self._todo_save = True
         self._todo_fsync = self._todo_fsync or fsync
+
+    def _save_now(self, fsync: bool) -> None:
+        """Save nodes.conf before the effects that follow: the adapter renders the whole
+        state when it saves, so a save pending from earlier in this call is covered."""
+        self._effects.append(SaveConfig(fsync or self._todo_fsync))
+        self._todo_save = self._todo_fsync = False
 
     def _update_state_later(self) -> None:
         self._todo_update_state = True
@@ -183,12 +199,6 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
                 self.free_link(link_id)
         del self.nodes[node.name]
         self._node_list = None
-
-    def rename_node(self, node: ClusterNode, new_name: str) -> None:
-        self._log("debug", f"Renaming node {node.name} into {new_name}")
-        del self.nodes[node.name]
-        node.name = new_name
-        self.add_node(node)
 
     def _add_slot(self, slot: int, node: ClusterNode) -> None:
         old = self.slots[slot]
@@ -263,7 +273,7 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         self.reset_manual_failover()
         # A new master means a new election context (Valkey #782): no waiting
         # for the retry time of an attempt made for the previous master.
-        self.failover_auth_time = 0
+        self.election.reset()
         self._save(fsync=True)
         self._update_state_later()
 
@@ -271,23 +281,23 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
     # Receiving: clusterProcessPacket
     # ------------------------------------------------------------------
 
-    def process_packet(self, link_id: LinkId, msg: m.Message, now_ms: int) -> list[Effect]:
-        self._begin(now_ms)
+    @entry_point
+    def process_packet(self, link_id: LinkId, msg: m.Message, now_ms: int) -> None:
         link = self.links.get(link_id)
         if link is None:
-            return self._finish()
+            return
         t = msg.TYPE
         sender_name = msg.sender if t in (m.PUBLISH, m.PUBLISHSHARD) else msg.header.sender
         if sender_name in self.isolated_nodes:
-            return self._finish()  # fault hook: as if the packet never arrived
+            return  # fault hook: as if the packet never arrived
         self.stats_received[t] += 1
         if self.drop_packet_filter == -2 or self.drop_packet_filter == t:
-            return self._finish()
+            return
 
         if t in (m.PUBLISH, m.PUBLISHSHARD):
             if sender_name in self.nodes:
                 self._effects.append(DeliverPublish(msg.channel, msg.message, t == m.PUBLISHSHARD))
-            return self._finish()
+            return
 
         hdr = msg.header
         sender = self.nodes.get(hdr.sender)
@@ -299,7 +309,7 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
             self._update_sender_info(sender, hdr)
 
         if t in (m.PING, m.MEET):
-            self._process_ping_or_meet(link, msg, sender)
+            self.process_ping_or_meet(link, msg, sender)  # cluster/handshake.py
         if t in (m.PING, m.PONG, m.MEET):
             self._process_heartbeat(link, msg, sender)
         elif t == m.FAIL:
@@ -313,7 +323,6 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
             self.process_failover_auth_ack(sender, hdr)
         elif t == m.MFSTART:
             self.process_mfstart(sender)
-        return self._finish()
 
     def _update_sender_info(self, sender: ClusterNode, hdr: m.Header) -> None:
         sender.data_received = self._now
@@ -327,63 +336,17 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
         sender.flags = (sender.flags & ~NODE_NOFAILOVER) | (hdr.flags & NODE_NOFAILOVER)
         if hdr.shard_id != sender.shard_id:
             self.update_shard_id(sender, hdr.shard_id)
-        if self.mf_end:
+        if self.mf_phase is not MfPhase.NONE:
             self.note_paused_master_offset(sender, hdr)
-
-    def _process_ping_or_meet(self, link: ClusterLink, msg: m.Heartbeat,
-                              sender: ClusterNode | None) -> None:
-        hdr = msg.header
-        me = self.myself
-        # Learn my own address from the socket, as Redis does without cluster-announce-ip.
-        if (msg.TYPE == m.MEET or not me.ip) and not self.config.announce_ip and link.local_ip:
-            if me.ip != link.local_ip:
-                me.ip = link.local_ip
-                self._log("notice", f"IP address for this node updated to {me.ip}")
-                self._save()
-        if sender is None and msg.TYPE == m.MEET:
-            if self._blacklisted(hdr.sender):
-                return  # FORGET means: ignore this node for a while, MEETs included
-            node = ClusterNode(random_node_name(self.rng), NODE_HANDSHAKE, self._now)
-            node.ip = hdr.ip or link.peer_ip
-            node.port = hdr.port
-            node.cport = hdr.cport
-            self.add_node(node)
-            self._save()
-            # Not trusted yet: only updates known nodes, adds nothing.
-            self.process_gossip_section(msg.gossip, None)
-        self.send_ping(link.link_id, m.PONG)
 
     def _process_heartbeat(self, link: ClusterLink, msg: m.Heartbeat,
                            sender: ClusterNode | None) -> None:
         hdr = msg.header
         t = msg.TYPE
         if not link.inbound:
-            node = link.node
-            if node.in_handshake:
-                if sender is not None:
-                    # We already know this node under its real name.
-                    self._log("verbose", f"Handshake: we already know node {sender.name}, "
-                                         "updating the address if needed.")
-                    if self.node_update_address_if_needed(sender, link, hdr):
-                        self._save()
-                        self._update_state_later()
-                    self.del_node(node)
-                    return
-                self.rename_node(node, hdr.sender)
-                self._log("debug", f"Handshake with node {node.name} completed.")
-                node.flags &= ~NODE_HANDSHAKE
-                node.flags |= hdr.flags & (NODE_MASTER | NODE_SLAVE)
-                node.shard_id = hdr.shard_id
-                self._save()
-                sender = node
-                self._update_sender_info(sender, hdr)
-            elif node.name != hdr.sender:
-                self._log("debug", f"PONG contains mismatching sender ID. About node {node.name} "
-                                   f"added {self._now - node.ctime} ms ago, having flags {node.flags}")
-                node.flags |= NODE_NOADDR
-                node.ip, node.port, node.cport = "", 0, 0
-                self.free_link(link.link_id)
-                self._save()
+            # The handshake's end (a rename), or a peer that changed its id.
+            go_on, sender = self.check_sender_on_outbound_link(link, hdr, sender)
+            if not go_on:
                 return
 
         if sender is not None and t == m.PING and self.node_update_address_if_needed(sender, link, hdr):
@@ -468,16 +431,12 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
     # ------------------------------------------------------------------
 
     @property
-    def handshake_timeout(self) -> int:
-        return max(self.config.node_timeout, 1000)
-
-    @property
     def ping_interval(self) -> int:
         return self.config.ping_interval or self.config.node_timeout // 2
 
-    def cluster_cron(self, now_ms: int) -> list[Effect]:
-        """Run every 100 ms: reconnect, ping, detect failures, time out handshakes."""
-        self._begin(now_ms)
+    @entry_point
+    def cluster_cron(self, now_ms: int) -> None:
+        """Run every CRON_PERIOD_MS: reconnect, ping, detect failures, time out handshakes."""
         self._cron_iteration += 1
         if self._cron_iteration % 10 == 0:
             self._ping_oldest_of_random_sample()
@@ -501,30 +460,20 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
                 continue
             if flags & NODE_PFAIL:
                 pfail_nodes.append(node)
-            if flags & NODE_HANDSHAKE and now - node.ctime > handshake_timeout:
-                self._log("verbose", f"Handshake with node {node.name} ({node.ip}:{node.port}) "
-                                     "timed out")
-                self.del_node(node)
+            if flags & NODE_HANDSHAKE:
+                # Time out, connect, (re)send MEET: cluster/handshake.py.
+                self.handshake_cron(node, now, connect_timeout, meet_retry)
                 continue
             link = links.get(node.link) if node.link is not None else None
             if link is None:
-                if not node.connecting:
-                    node.connecting = True
-                    # If we can't connect, this pending "ping" is what lets PFAIL happen.
-                    if node.ping_sent == 0:
-                        node.ping_sent = now
-                    self._effects.append(Connect(node.name, node.ip, node.cport, connect_timeout))
+                self.connect_to(node, now, connect_timeout)
             elif flags & NODE_MEET:
-                if now - node.meet_sent >= meet_retry:
-                    self.send_ping(link.link_id, m.MEET)
-            elif not flags & NODE_HANDSHAKE and node.inbound_link is None \
-                    and now - node.no_inbound_since > handshake_timeout:
+                self.resend_meet_if_due(node, link.link_id, now, meet_retry)
+            elif node.inbound_link is None and now - node.no_inbound_since > handshake_timeout:
                 # It answers us but never connects back: it may have dropped us
                 # (its handshake timed out). A MEET makes it add us again.
                 node.no_inbound_since = now
                 self.send_ping(link.link_id, m.MEET)
-            if flags & NODE_HANDSHAKE:
-                continue
 
             ping_sent = node.ping_sent
             data_delay = now - node.data_received
@@ -563,7 +512,15 @@ class ClusterState(LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
             self.replica_migration_cron()
         if not self.state_ok:
             self._update_state_later()
-        return self._finish()
+
+    def connect_to(self, node: ClusterNode, now: int, timeout_ms: int) -> None:
+        """Ask the adapter for a link to the node's bus port, unless one is on its way."""
+        if not node.connecting:
+            node.connecting = True
+            # If we can't connect, this pending "ping" is what lets PFAIL happen.
+            if node.ping_sent == 0:
+                node.ping_sent = now
+            self._effects.append(Connect(node.name, node.ip, node.cport, timeout_ms))
 
     def _report_new_pfail(self) -> None:
         """A master that just flagged a node PFAIL pings the other masters with slots at

@@ -80,10 +80,6 @@ class ClusterView:
     def node(self, name: str) -> ClusterNode | None:
         return self._state.nodes.get(name)
 
-    def count_failure_reports(self, node_id) -> int:
-        """CLUSTER COUNT-FAILURE-REPORTS (raises ClusterError for an unknown node)."""
-        return self._state.count_failure_reports(node_id, self._now_ms())
-
     # ------------------------------------------------------------ CLUSTER replies
 
     def nodes_text(self) -> str:

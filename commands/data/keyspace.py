@@ -18,9 +18,8 @@ their positions in `_ttl_pos`).
 """
 import random
 import time
-from binascii import crc_hqx
 
-from cluster.slots import CLUSTER_SLOTS
+from cluster.slots import CLUSTER_SLOTS, key_hash_slot
 
 TYPE_NAMES = {bytes: "string", bytearray: "string"}
 
@@ -34,15 +33,7 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def slot_of(key: bytes) -> int:
-    """Same result as cluster.slots.key_hash_slot, inlined for the hot path."""
-    # `123 in key` (an int: "{") is a memchr; `b"{" in key` costs ~8x more in CPython.
-    if 123 in key:
-        start = key.index(b"{")
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            key = key[start + 1:end]
-    return crc_hqx(key, 0) & 0x3FFF
+slot_of = key_hash_slot  # the node's one CRC16 (cluster/slots.py), under its old name here
 
 
 class Keyspace:

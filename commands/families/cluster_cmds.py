@@ -6,7 +6,6 @@ server.cluster_ops (cluster/operations.py: it carries out the effects and turns 
 state's ClusterError, which has Redis's exact text, into the error reply). Replies that
 describe the cluster come from the read-only view, server.cluster (cluster/view.py).
 """
-from cluster.errors import ClusterError
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
 from commands.server.args import int_arg
 from commands.server.resp import OK, ReplyError, Status, Verbatim
@@ -166,10 +165,7 @@ def _replicas(c, argv):
 @subcommand(CLUSTER, "count-failure-reports", 3, "admin stale",
             summary="Returns the number of active failure reports active for a node.")
 def cluster_count_failure_reports(c, argv):
-    try:
-        return c.server.cluster.count_failure_reports(argv[2])
-    except ClusterError as exc:
-        raise ReplyError("ERR %s" % exc) from None
+    return c.server.cluster_ops.run("count_failure_reports", argv[2])
 
 
 # ---------------------------------------------------------------- slots and keys

@@ -10,7 +10,7 @@ looks at the key, INCRBY parses its increment before it checks the key's type).
 """
 from fractions import Fraction
 
-from commands.data.keyspace import WRONGTYPE, now_ms
+from commands.data.keyspace import WRONGTYPE, now_ms, slot_of
 from commands.data.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, add_long_double,
                                    format_long_double, parse_int64, parse_long_double)
 from commands.server.args import SYNTAX_ERROR, int_arg
@@ -255,7 +255,8 @@ def msetnx(c, argv):
 def incr_by(c, key, delta):
     """Redis's incrDecrCommand. The TTL is kept; the result is stored canonically."""
     ks = c.server.keyspace
-    value = ks.get(key)
+    slot = slot_of(key)       # once, for the read and the write
+    value = ks.get(key, slot)
     if value is None:
         current = 0
     else:
@@ -271,7 +272,7 @@ def incr_by(c, key, delta):
     result = current + delta
     if result > INT64_MAX or result < INT64_MIN:
         raise ReplyError("ERR increment or decrement would overflow")
-    ks.set(key, b"%d" % result, keep_ttl=True)
+    ks.set(key, b"%d" % result, keep_ttl=True, slot=slot)
     return result
 
 

@@ -8,7 +8,7 @@ returns a null array. A watched key that expires before EXEC counts as changed, 
 Redis 7.
 """
 from commands.data.keyspace import now_ms
-from commands.server.executor import call
+from commands.server.executor import call_queued
 from commands.server.resp import NULL_ARRAY, OK, ReplyError
 from commands.server.table import command
 
@@ -45,10 +45,9 @@ def exec_(c, argv):
     # holds for the whole transaction).
     c.multi = []
     try:
-        replies = [call(c, cmd, argv) for cmd, argv in queued]
+        return call_queued(c, queued)
     finally:
         c.discard_transaction()
-    return replies
 
 
 @command("discard", 1, "noscript loading stale fast allow-busy", group="transactions",

@@ -10,7 +10,7 @@ import time
 from loguru import logger
 
 from commands.server.blocking import handle_clients_blocked_on_keys
-from commands.server.resp import QUEUED, ReplyError
+from commands.server.resp import QUEUED, Raw, ReplyError, encode
 from commands.server.table import COMMANDS
 
 # Commands a client in MULTI runs at once instead of queueing (Redis's processCommand).
@@ -194,6 +194,83 @@ def call(client, cmd, argv):
     finally:
         prop.end(client)
     return reply
+
+
+def call_queued(client, queued) -> Raw:
+    """EXEC's loop: run a transaction's queued commands back to back and return their
+    replies, already encoded as one RESP array.
+
+    EXEC must not yield (no other client's command may run in the middle of it), so
+    every other client waits for the whole loop: a million commands cost a million
+    times what this loop does per command. It is call() for each command, minus what
+    does not change or does not apply between the commands of one transaction:
+
+    * propagation: the unit is EXEC's own, opened by the call() running EXEC; the loop
+      holds one more level of it for all the commands instead of opening and closing
+      one per command, and each command still goes through after_command, so the
+      stream gets the same MULTI ... EXEC;
+    * timing: one clock read per command (the time since the previous one's, which
+      includes encoding its reply: Redis's handlers write their replies too);
+    * no ASKING reset and no serving of blocked clients: call() skips both inside MULTI
+      (they happen after EXEC);
+    * each reply is encoded when its command returns, straight into one buffer, instead
+      of a list of values encoded afterwards; in the protocol in force at that moment,
+      as Redis's addReply does (HELLO inside the transaction changes the replies after it).
+
+    commandstats, errorstats, total_commands and MONITOR lines are kept per command,
+    so INFO run inside the transaction sees what it would see in Redis.
+    """
+    server = client.server
+    keyspace = server.keyspace
+    monitors = server.monitors
+    prop = server.propagator if client.prop_depth else None
+    if prop is not None:
+        client.prop_depth += 1
+        after_command = prop.after_command
+    out = bytearray(b"*%d\r\n" % len(queued))
+    clock = time.perf_counter
+    then = clock()
+    try:
+        for cmd, argv in queued:
+            if prop is not None:
+                client.propagate_as = None
+                client.argv = argv
+                dirty = keyspace.dirty
+            try:
+                reply = cmd.handler(client, argv)
+            except ReplyError as exc:
+                reply = exc
+            except Exception:
+                logger.exception("command {} raised", cmd.full_name)
+                server.unexpected_errors += 1
+                reply = ReplyError("ERR internal error while running '%s'" % cmd.full_name)
+            cmd.calls += 1
+            server.total_commands += 1
+            kind = type(reply)
+            if kind is int:
+                out += b":%d\r\n" % reply
+            elif kind is Raw:
+                out += reply
+            elif kind is bytes:
+                out += b"$%d\r\n%s\r\n" % (len(reply), reply)
+            else:
+                if isinstance(reply, ReplyError):
+                    cmd.failed_calls += 1
+                    server.count_error(reply.code)
+                parts = []
+                encode(reply, parts, client.resp3)
+                out += b"".join(parts)
+            if monitors and "admin" not in cmd.flags and "skip-monitor" not in cmd.flags:
+                feed_monitors(client, argv)
+            if prop is not None:
+                after_command(client, cmd, argv, reply, dirty, keyspace.dirty)
+            now = clock()
+            cmd.usec += (now - then) * 1e6
+            then = now
+    finally:
+        if prop is not None:
+            client.prop_depth -= 1
+    return Raw(out)
 
 
 def _serve_blocked_clients(client, server) -> None:

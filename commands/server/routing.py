@@ -24,8 +24,6 @@ None (serve it here) or the error Redis would give, decided in Redis's order:
 Most commands have one key: the fast path checks "the slot is mine, nothing is open,
 the cluster is ok" and returns, without building any list.
 """
-from binascii import crc_hqx
-
 from commands.data.keyspace import slot_of
 from commands.server.resp import ReplyError
 
@@ -34,6 +32,8 @@ UNBOUND = ReplyError("CLUSTERDOWN Hash slot not served")
 DOWN = ReplyError("CLUSTERDOWN The cluster is down")
 DOWN_READONLY = ReplyError("CLUSTERDOWN The cluster is down and only accepts read commands")
 TRYAGAIN = ReplyError("TRYAGAIN Multiple keys request during rehashing of slot")
+
+_ONLY_ARGV1 = (1,)     # key_indexes() of a one-key command (first = last = 1)
 
 
 def redirect(kind: str, slot: int, node) -> ReplyError:
@@ -57,8 +57,7 @@ class Router:
         if cmd.first_key == 1 and cmd.last_key == 1 and len(argv) > 1 and \
                 cmd.key_finder is None:
             key = argv[1]
-            # slot_of inlined for keys without "{" (123): saves a call per command.
-            slot = slot_of(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
+            slot = slot_of(key)
             if view.slots[slot] is view.myself and view.cluster_ok and \
                     slot not in view.migrating_slots_to:
                 return None
@@ -81,17 +80,25 @@ class Router:
         is_migrate = False
         asking_cmd = False
         pubsubshard = False
+        # EXEC checks its whole queue here, without yielding: the per-command work is
+        # kept small. Flags are read once per run of the same command, and a key equal
+        # to the first one needs no slot computed.
+        last_cmd = None
+        one_key = False
         for cmd, argv in commands:
-            is_write = is_write or cmd.is_write
-            pubsubshard = pubsubshard or "pubsubshard" in cmd.flags
-            is_migrate = is_migrate or cmd.name == "migrate"
-            asking_cmd = asking_cmd or "asking" in cmd.flags
-            for index in cmd.key_indexes(argv):
+            if cmd is not last_cmd:
+                last_cmd = cmd
+                is_write = is_write or cmd.is_write
+                pubsubshard = pubsubshard or "pubsubshard" in cmd.flags
+                is_migrate = is_migrate or cmd.name == "migrate"
+                asking_cmd = asking_cmd or "asking" in cmd.flags
+                one_key = cmd.first_key == 1 and cmd.last_key == 1 and \
+                    cmd.key_finder is None
+            for index in _ONLY_ARGV1 if one_key and len(argv) > 1 else cmd.key_indexes(argv):
                 key = argv[index]
-                this_slot = slot_of(key)
                 if first_key is None:
                     first_key = key
-                    slot = this_slot
+                    slot = slot_of(key)
                     owner = view.slots[slot]
                     if owner is None:
                         return UNBOUND
@@ -100,7 +107,7 @@ class Router:
                     elif slot in view.importing_slots_from:
                         importing = True
                 elif key != first_key:
-                    if this_slot != slot:
+                    if slot_of(key) != slot:
                         return CROSSSLOT
                     multiple_keys = True
                 # A shard channel is served by the source until the slot is handed over.

@@ -14,6 +14,7 @@ import pytest
 from cluster import messages as m
 from cluster import nodesconf
 from cluster.bus import Clock, ClusterBus
+from cluster.effects import Log, SaveConfig, Send
 from cluster.node_record import NODE_FAIL, NODE_HANDSHAKE
 from cluster.state import ClusterConfig, ClusterState
 from tests.helpers import free_port
@@ -136,3 +137,22 @@ def test_stopped_node_is_marked_fail(make_bus):
     wait_for(lambda: all(s.state.nodes[name].flags & NODE_FAIL for s in survivors),
              what="FAIL on every survivor")
     wait_for(lambda: not any(s.state.state_ok for s in survivors), what="cluster_state fail")
+
+
+def test_a_vote_is_not_sent_when_its_durable_save_fails(tmp_path):
+    """SaveConfig(fsync=True) is a barrier: the bus writes it before the ACK after it, and
+    when the write fails nothing after it leaves (the logs still go out)."""
+    state = ClusterState(ClusterConfig(port=7000), random.Random(1), 0)
+    logs, sent = [], []
+    bus = ClusterBus(state, "127.0.0.1", 17000, str(tmp_path / "missing-dir" / "nodes.conf"),
+                     log=lambda level, text: logs.append(text))
+    bus._queue_send = lambda link_id, msg: sent.append(msg)
+    ack = m.FailoverAuthAck(state.build_header())
+    bus.execute([SaveConfig(True), Send(1, ack), Log("warning", "Failover auth granted")])
+    assert sent == [] and bus.save_errors == 1
+    assert logs[-1] == "Failover auth granted" and "not sending" in logs[0]
+    good = ClusterBus(state, "127.0.0.1", 17000, str(tmp_path / "nodes.conf"))
+    good._queue_send = lambda link_id, msg: sent.append(nodesconf.load(good.config_path))
+    good.execute([SaveConfig(True), Send(1, ack)])
+    [on_disk_when_sent] = sent
+    assert on_disk_when_sent is not None and on_disk_when_sent.nodes[0].name == state.myself.name

@@ -48,3 +48,31 @@ def test_bad_directive_in_config_file():
         f.write("port 7000\nmaxclients lots\n")
     code, output = run_node_expecting_failure(conf)
     assert code == 1 and "line 2" in output and "maxclients" in output, output
+
+
+def test_corrupted_nodes_conf_exits_1_with_one_line():
+    folder = tempfile.mkdtemp(prefix="conf-")
+    port = free_port()
+    with open(os.path.join(folder, "nodes-%d.conf" % port), "w") as f:
+        f.write("4b96f3a4b0c25bb0e4f29450c30b952f53421201 127.0.0.1:1@2 myself,wizard - 0 0 0 "
+                "connected\nvars currentEpoch 0 lastVoteEpoch 0\n")
+    code, output = run_node_expecting_failure("-p", str(port), "--dir", folder)
+    assert code == 1, output
+    assert output.strip().splitlines() == [output.strip()] and "Traceback" not in output, output
+    assert "Unrecoverable error: corrupted cluster config file" in output and "line 1" in output
+
+
+def test_a_config_the_state_cannot_restore_exits_1_with_one_line():
+    """The state's own check (cluster/restore.py) ends start-up like a parse error does:
+    a nodes.conf that parses but names no 'myself' node."""
+    folder = tempfile.mkdtemp(prefix="conf-")
+    port = free_port()
+    with open(os.path.join(folder, "nodes-%d.conf" % port), "w") as f:
+        f.write("4b96f3a4b0c25bb0e4f29450c30b952f53421201 127.0.0.1:1@2 master - 0 0 0 "
+                "connected\nvars currentEpoch 0 lastVoteEpoch 0\n")
+    code, output = run_node_expecting_failure("-p", str(port), "--dir", folder)
+    assert code == 1, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in output, output
+    assert lines[0].startswith("Error: Unrecoverable error: corrupted cluster config file")
+    assert "'myself'" in lines[0]

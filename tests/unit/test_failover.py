@@ -6,9 +6,10 @@ import pytest
 
 from cluster import messages as m
 from cluster import nodesconf
-from cluster.config import DataHooks
 from cluster.effects import Log, ReplicationChanged, SaveConfig, Send
+from cluster.election import ElectionPhase
 from cluster.errors import ClusterError
+from cluster.manual_failover import MfPhase
 from cluster.node_record import NODE_FAIL, NODE_MIGRATE_TO, NODE_MYSELF, NODE_NOFAILOVER, NODE_SLAVE
 from cluster.state import ClusterConfig, ClusterState
 from tests.unit.cluster_net import Net
@@ -18,65 +19,10 @@ pytestmark = pytest.mark.timeout(30)
 NT = 1000
 
 
-class FNet(Net):
-    """Net plus what replication needs: logs, ReplicationChanged, a replication link that
-    comes up as soon as the master is reachable, and per-node offsets and key counts."""
-
-    def __init__(self, n, auto_link=True, **kw):
-        self.logs = [[] for _ in range(n)]
-        self.repl_events = [[] for _ in range(n)]
-        self.repl_master = [None] * n
-        self.offsets = [0] * n
-        self.keys = [0] * n
-        self.auto_link = auto_link
-        super().__init__(n, **kw)
-        for i, state in enumerate(self.states):
-            state.hooks = DataHooks(repl_offset=lambda i=i: self.offsets[i],
-                                    db_size=lambda i=i: self.keys[i])
-
-    def apply(self, i, effects):
-        for e in effects:
-            if isinstance(e, Log):
-                self.logs[i].append((e.level, e.text))
-            elif isinstance(e, ReplicationChanged):
-                self.repl_events[i].append(e)
-                self.repl_master[i] = None
-                j = e.port - 7000 if e.master_name else None
-                if j is not None and self.auto_link and self.up[j]:
-                    self.repl_master[i] = j
-                    super().apply(i, self.states[i].set_master_link_status(True, self.now))
-            else:
-                super().apply(i, [e])
-
-    def down(self, i):
-        super().down(i)
-        for j, master in enumerate(self.repl_master):
-            if master == i and self.up[j]:
-                self.repl_master[j] = None
-                self.apply(j, self.states[j].set_master_link_status(False, self.now))
-        self.settle()
-
-    def name(self, i):
-        return self.states[i].myself.name
-
-    def logged(self, i, fragment):
-        return [text for _, text in self.logs[i] if fragment in text]
-
-    def until(self, predicate, limit_ms, step=100):
-        """Advance until predicate() holds; the elapsed ms, or None."""
-        waited = 0
-        while not predicate():
-            if waited >= limit_ms:
-                return None
-            self.advance(step)
-            waited += step
-        return waited
-
-
 def build(masters=3, replicas=(0, 1, 2), nt=NT, **kw):
     """Masters 0..masters-1 with slots and distinct epochs; then one replica per entry
     of ``replicas`` (the index of its master), numbered from ``masters`` on."""
-    net = FNet(masters + len(replicas), node_timeout=nt, **kw)
+    net = Net(masters + len(replicas), node_timeout=nt, **kw)
     per = 16384 // masters
     for i in range(masters):
         end = 16383 if i == masters - 1 else (i + 1) * per - 1
@@ -139,7 +85,7 @@ def test_replicate_errors_are_redis_texts():
 
 
 def test_replicate_refuses_a_master_holding_keys():
-    net = FNet(2)
+    net = Net(2)
     net.meet(1, 0)
     net.advance(1000)
     net.keys[1] = 3
@@ -214,7 +160,10 @@ def test_vote_granted_once_per_epoch_and_made_durable():
     effects = ask_vote(net, voter, requester, current_epoch=v.current_epoch)
     assert acked(effects)
     assert v.last_vote_epoch == v.current_epoch
-    assert SaveConfig(True) in effects
+    # Durable before it leaves: the fsync save comes before the ACK in the effect list.
+    kinds = [("save" if e == SaveConfig(True) else "ack") for e in effects
+             if e == SaveConfig(True) or (isinstance(e, Send) and isinstance(e.message, m.FailoverAuthAck))]
+    assert kinds[:2] == ["save", "ack"], kinds
     assert f"Failover auth granted to {net.name(requester)} for epoch {v.current_epoch}" in \
         [e.text for e in effects if isinstance(e, Log)]
     # A second request in the same epoch (from anyone) is refused.
@@ -303,11 +252,11 @@ def test_killed_master_is_replaced_by_its_replica():
     assert took is not None and took <= NT + 3000
     new = net.states[3]
     assert new.myself.slots == slots
-    assert new.myself.config_epoch == new.failover_auth_epoch > 3
+    assert new.myself.config_epoch == new.election.epoch > 3
     assert net.repl_events[3][-1] == ReplicationChanged(None)
     texts = [t for _, t in net.logs[3]]
     start = next(i for i, t in enumerate(texts) if t.startswith("Start of election delayed for"))
-    elect = texts.index(f"Starting a failover election for epoch {new.failover_auth_epoch}.")
+    elect = texts.index(f"Starting a failover election for epoch {new.election.epoch}.")
     won = texts.index("Failover election won: I'm the new master.")
     assert start < elect < won
     assert "(rank #0, offset 0)." in texts[start]
@@ -339,13 +288,13 @@ def test_lost_election_is_retried_in_a_new_epoch():
     replica.set_drop_packet_filter(m.FAILOVER_AUTH_ACK)  # the votes never arrive
     net.down(0)
     assert net.until(lambda: len(net.logged(3, "Starting a failover election")) == 1, 10_000) is not None
-    first = replica.failover_auth_epoch
+    first = replica.election.epoch
     # The attempt expires after max(2*nt, 2 s) and is retried 2*that after it was scheduled.
     assert net.until(lambda: len(net.logged(3, "Starting a failover election")) == 2, 6000) is not None
-    assert replica.failover_auth_epoch > first and replica.myself.is_replica
+    assert replica.election.epoch > first and replica.myself.is_replica
     replica.set_drop_packet_filter(-1)
     assert net.until(lambda: replica.myself.is_master, 6000) is not None
-    assert replica.myself.config_epoch == replica.failover_auth_epoch
+    assert replica.myself.config_epoch == replica.election.epoch
 
 
 def test_cant_failover_reasons_are_logged_after_the_quiet_period_and_rate_limited():
@@ -367,21 +316,21 @@ def test_cant_failover_reasons_are_logged_after_the_quiet_period_and_rate_limite
 def test_ack_from_an_old_epoch_or_a_master_without_slots_is_not_counted():
     net = build()
     r = net.states[3]
-    r.failover_auth_epoch = 10
-    r.failover_auth_count = 0
+    r.election.epoch = 10
+    r.election.votes = 0
     link = r.nodes[net.name(1)].link
     hdr = net.states[1].build_header()
     hdr.current_epoch = 9
     r.process_packet(link, m.FailoverAuthAck(hdr), net.now)
-    assert r.failover_auth_count == 0
+    assert r.election.votes == 0
     hdr = net.states[4].build_header()  # a replica
     hdr.current_epoch = 10
     r.process_packet(r.nodes[net.name(4)].link, m.FailoverAuthAck(hdr), net.now)
-    assert r.failover_auth_count == 0
+    assert r.election.votes == 0
     hdr = net.states[1].build_header()
     hdr.current_epoch = 10
     r.process_packet(link, m.FailoverAuthAck(hdr), net.now)
-    assert r.failover_auth_count == 1
+    assert r.election.votes == 1
 
 
 def test_replica_with_old_data_refuses_unless_validity_factor_is_zero():
@@ -478,11 +427,13 @@ def test_manual_failover_pauses_writes_waits_for_the_offset_then_swaps_roles():
     assert master.writes_paused(net.now)
     assert master.build_header().mflags & m.MFLAG_PAUSED
     assert replica.mf_master_offset == 500
+    assert replica.mf_phase is MfPhase.CATCH_UP and master.mf_phase is MfPhase.PAUSED
     assert net.logged(2, "Received replication offset for paused master manual failover: 500")
     net.advance(1000)
     assert replica.myself.is_replica  # still 100 bytes behind
     net.offsets[2] = 500  # the stream caught up
     assert net.until(lambda: replica.myself.is_master, 1000) is not None
+    assert replica.mf_phase is MfPhase.NONE  # done: the win reset it
     assert net.logged(2, "All master replication stream processed, manual failover can start.")
     assert "(rank #0," in net.logged(2, "Start of election delayed for 0 milliseconds")[0]
     net.settle()
@@ -500,7 +451,7 @@ def test_manual_failover_times_out_on_both_sides():
     assert master.writes_paused(net.now)
     net.advance(5100)
     assert net.logged(2, "Manual failover timed out.") and net.logged(0, "Manual failover timed out.")
-    assert replica.mf_end == 0 and master.mf_end == 0
+    assert replica.mf_phase is MfPhase.NONE and master.mf_phase is MfPhase.NONE
     assert not master.writes_paused(net.now) and master.myself.is_master
     assert not master.build_header().mflags & m.MFLAG_PAUSED
 
@@ -575,3 +526,18 @@ def test_master_cut_from_the_majority_marks_the_cluster_down_after_node_timeout(
     assert took is not None and NT <= took <= NT + 1000
     assert net.logged(0, "Cluster state changed: fail")
 
+
+
+def test_election_phases_from_schedule_to_votes():
+    net = build()
+    replica = net.states[3]
+    assert replica.election.phase is ElectionPhase.IDLE
+    replica.set_drop_packet_filter(m.FAILOVER_AUTH_ACK)  # hold it in VOTING
+    net.down(0)
+    assert net.until(lambda: replica.election.phase is ElectionPhase.SCHEDULED, 10_000) is not None
+    assert replica.election.time > net.now - 100 and replica.election.votes == 0
+    assert net.until(lambda: replica.election.phase is ElectionPhase.VOTING, 3000) is not None
+    assert replica.election.epoch == replica.current_epoch and replica.election.votes == 0
+    # A new master is a new election context.
+    net.apply(3, replica.replicate(net.name(1), net.now))
+    assert replica.election.phase is ElectionPhase.IDLE

@@ -1,9 +1,11 @@
 """The RESP codec without sockets: request parsing, limits, and reply encoding."""
+import random
 import tracemalloc
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from commands.server import resp
 from commands.server.resp import (NULL_ARRAY, Bool, ProtocolError, Push, QueryBufferLimit, Raw,
                            ReplyError, RequestParser, SetReply, Status, Verbatim, encode_one,
                            format_double, split_args)
@@ -276,3 +278,17 @@ def test_format_double():
     assert format_double(0.1) == b"0.10000000000000001"
     assert format_double(float("inf")) == b"inf"
     assert format_double(float("-inf")) == b"-inf"
+
+
+def test_big_header_search_is_the_regex():
+    # The parser finds big headers with translate() + find(), not the regex itself.
+    rng = random.Random(7)
+    samples = [b"", b"*10000", b"$99999\r\n", b"*1234\r\n$12345", b"x*00000", b"!00001"]
+    for _ in range(20000):
+        samples.append(bytes(rng.choice(b"*$%~>|=!:+0123456789ab\r\n")
+                             for _ in range(rng.randint(0, 40))))
+    for data in samples:
+        for pos in (0, 3):
+            match = resp._BIG_HEADER.search(data, pos)
+            expected = match.start() if match else -1
+            assert data.translate(resp._HEADER_SHAPE).find(resp._BIG_SHAPE, pos) == expected

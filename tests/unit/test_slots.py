@@ -1,8 +1,11 @@
+import itertools
+
 import pytest
 
 from cluster.errors import ClusterError
 from cluster.slots import (count_slots, format_ranges, key_hash_slot, parse_slot,
                            ranges_to_slots, slots_to_ranges)
+from commands.data.keyspace import slot_of
 
 
 @pytest.mark.parametrize("key,slot", [
@@ -24,6 +27,15 @@ def test_hash_tag_rules():
     assert key_hash_slot(b"foo{bar}{zap}") == key_hash_slot(b"bar")
     assert key_hash_slot(b"{user1000}.following") == key_hash_slot(b"{user1000}.followers")
     assert key_hash_slot(b"no-close{brace") == key_hash_slot(b"no-close{brace")
+
+
+def test_keyspace_slot_of_agrees_with_key_hash_slot():
+    # commands/data/keyspace.py has its own, faster slot_of for the hot path.
+    keys = [b"", b"{", b"}", b"{}", b"}{", b"{a", b"a}", b"{a}", b"a{b}c", b"{}{a}",
+            b"}{a}", b"{{a}}", b"{a}}", b"a}b{c}", b"foo{}{bar}", b"x{y{z}w}"]
+    keys += [bytes(c) for c in itertools.product(b"{}a", repeat=5)]
+    for key in keys:
+        assert slot_of(key) == key_hash_slot(key), key
 
 
 def test_ranges_round_trip():
