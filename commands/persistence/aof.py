@@ -24,8 +24,9 @@ When the bytes reach the disk (`appendfsync`):
               nobody observes a write that could still be lost (as in Redis, where every
               reply of an event-loop iteration waits for its fsync).
     everysec  the buffer is written before a batch's replies are sent (a process crash
-              loses nothing acknowledged) and once per loop iteration; fsync runs in the
-              thread pool at most once a second, never on the event loop. When an fsync
+              loses nothing acknowledged), and by the cron for writes no client waits
+              on; fsync runs in the thread pool at most once a second, never on the
+              event loop. When an fsync
               is still running a write may wait up to 2 s (then it goes ahead anyway and
               aof_delayed_fsync counts it), as Redis's flushAppendOnlyFile does.
     no        written as everysec, never fsynced: the kernel decides.
@@ -65,14 +66,18 @@ class AofStartError(Exception):
 
 
 def _encode(argv) -> bytes:
+    """A command as RESP, as Redis's catAppendOnlyGenericCommand writes it."""
     return b"*%d\r\n%s" % (len(argv), b"".join([b"$%d\r\n%s\r\n" % (len(a), a)
                                                for a in argv]))
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    """write(2) until all of it is written (Redis's aofWrite); one call, almost always."""
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def _fsync_and_close(fd: int) -> None:
@@ -110,7 +115,6 @@ class AppendOnlyFile:
         self._last_write_error_log = 0.0
         self.fsync_error = None       # the last background fsync's error (INFO: err)
         self._fsync_job = None        # the thread pool's running fdatasync, if any
-        self._flush_scheduled = False
         # Rewrites
         self.rewrite_scheduled = False
         self.rewrite_started = None   # time.time() while a rewrite child runs
@@ -225,33 +229,21 @@ class AppendOnlyFile:
                                         and self.rewrite_started is not None)
 
     def feed(self, unit) -> None:
-        """One propagation unit (a list of argvs) into the AOF buffer."""
+        """One propagation unit (a list of argvs) into the AOF buffer. It reaches the
+        file before the replies of the batch that made it (before_reply), or from the
+        cron within 100 ms for writes no client waits on (expiry, our master's stream)."""
         if not self.feeding:
             return
-        parts = []
-        if self.selected_db != 0:
-            parts.append(_SELECT_0)
-            self.selected_db = 0
-        if len(unit) > 1:
-            parts.append(_MULTI)
-            parts.extend([_encode(argv) for argv in unit])
-            parts.append(_EXEC)
+        if len(unit) == 1:
+            data = _encode(unit[0])
         else:
-            parts.append(_encode(unit[0]))
-        data = b"".join(parts)
+            data = b"".join([_MULTI, *[_encode(argv) for argv in unit], _EXEC])
+        if self.selected_db != 0:
+            data = _SELECT_0 + data
+            self.selected_db = 0
         self._buf.append(data)
         self.buf_len += len(data)
         self.fed += len(data)
-        if not self._flush_scheduled:
-            # Written once per loop iteration at the latest (Redis's beforeSleep), for
-            # writes no client waits on: expiry, the stream from our master.
-            self._flush_scheduled = True
-            gevent.get_hub().loop.run_callback(self._scheduled_flush)
-
-    def _scheduled_flush(self) -> None:
-        self._flush_scheduled = False
-        if self.state != AOF_OFF:
-            self.flush()
 
     def before_reply(self) -> None:
         """Called by a connection before it sends a batch of replies."""
@@ -353,15 +345,13 @@ class AppendOnlyFile:
             "MISCONF Errors writing to the AOF file: %s" % error)
 
     def _maybe_fsync(self, policy: str, now: float, sync_running: bool) -> None:
+        if policy == "no" or (policy == "everysec" and now - self.last_fsync < 1.0):
+            return                    # the common case, decided first
         if self.settings.no_appendfsync_on_rewrite and self.children.busy():
             return
-        if policy == "always":
-            if not sync_running:
-                self._start_fsync()
-        elif policy == "everysec" and now - self.last_fsync >= 1.0:
-            if not sync_running:
-                self._start_fsync()
-            self.last_fsync = now
+        if not sync_running:          # else: always waits for it; everysec skips a turn
+            self._start_fsync()
+        self.last_fsync = now
 
     def _start_fsync(self) -> None:
         """fdatasync the incr file in the thread pool; `synced` moves when it is done."""
