@@ -246,14 +246,37 @@ class AppendOnlyFile:
         self.fed += len(data)
 
     def before_reply(self) -> None:
-        """Called by a connection before it sends a batch of replies."""
-        if self.state == AOF_OFF:
-            return
+        """Called by a connection before it sends a batch of replies: with always, wait
+        until everything fed so far is fsynced; else write the buffer now. This runs
+        once per read batch of every client, so the common case is a single write(2)
+        without the general checks of flush()."""
+        buf = self._buf
         if self.settings.appendfsync == "always":
             if self.synced < self.fed:
                 self.wait_synced(self.fed)
-        elif self._buf:
-            self.flush()
+            return
+        if not buf:
+            return
+        if self._fsync_job is not None or self.fd < 0 or not self.last_write_ok:
+            self.flush()                  # postponing, retrying: the general path
+            return
+        data = buf[0] if len(buf) == 1 else b"".join(buf)
+        try:
+            written = os.write(self.fd, data)
+        except OSError:
+            self.flush()                  # records the error, keeps the buffer
+            return
+        self._buf = [data[written:]] if written < len(data) else []
+        self.buf_len -= written
+        self.written += written
+        self.current_size += written
+        self.last_incr_size += written
+        if self._buf:
+            self.flush()                  # a short write: the rest, or the error
+        elif self.settings.appendfsync == "everysec":
+            now = time.monotonic()
+            if now - self.last_fsync >= 1.0:
+                self._maybe_fsync("everysec", now, False)
 
     def wait_synced(self, target: int) -> None:
         """Block this greenlet until the stream is on disk up to `target` (always)."""
@@ -476,17 +499,21 @@ class AppendOnlyFile:
         return True
 
     def _retire_fd(self) -> None:
-        """The old incr file: everything written to it reaches the disk, then it closes
-        (Redis hands this to a bio thread; `always` needs it before the next ack)."""
+        """The old incr file: what was written to it reaches the disk, then it closes.
+        Redis hands this to a bio thread; we wait for it in the calling greenlet (a
+        rewrite starting: rare), the event loop and other clients going on meanwhile,
+        so `synced` is exact again when the new file takes over."""
         if self.fd < 0:
             return
         if self._fsync_job is not None:
             self._fsync_job.wait()
         old, target = self.fd, self.written
         self.fd = -1
-        job = gevent.get_hub().threadpool.spawn(_fsync_and_close, old)
-        self._fsync_job = job
-        job.rawlink(lambda result: self._fsync_done(result, target))
+        try:
+            gevent.get_hub().threadpool.apply(_fsync_and_close, (old,))
+            self.synced = max(self.synced, target)
+        except OSError as exc:
+            logger.warning("Fail to fsync the AOF file: {}", exc)
         self.last_fsync = time.monotonic()
 
     def _rewrite_done(self, ok: bool, killed: bool) -> None:
@@ -639,6 +666,8 @@ class AppendOnlyFile:
         """CONFIG SET appendonly no (Redis's stopAppendOnly)."""
         if self.state == AOF_OFF:
             return
+        if self.state == AOF_WAIT_REWRITE:
+            _unlink_quietly(self._path(temp_incr_name(self.filename)))
         self.flush(force=True)
         self._sync_now()
         self._close_fd_quietly()
