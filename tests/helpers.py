@@ -82,12 +82,21 @@ class Process:
         self.pid = self.proc.pid
 
     def wait_ready(self, timeout=10.0):
+        """Until the port accepts and PING is not refused with -LOADING (a server that
+        loads its dataset already listens)."""
         def ready():
             if self.proc.poll() is not None:
                 raise AssertionError("process exited with %s:\n%s"
                                      % (self.proc.returncode, self.output()))
-            return port_open(self.port)
-        wait_until(ready, timeout, message="port %d to accept" % self.port)
+            if not port_open(self.port):
+                return False
+            client = RawClient(self.port, timeout=5)
+            try:
+                reply = client.call("PING")
+            finally:
+                client.close()
+            return not (reply[0] == "-" and reply[1].startswith("LOADING"))
+        wait_until(ready, timeout, message="port %d to accept and load" % self.port)
         return self
 
     def output(self) -> str:

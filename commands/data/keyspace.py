@@ -126,6 +126,21 @@ class Keyspace:
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None
 
+    def load_key(self, key: bytes, value, expire_ms=None) -> None:
+        """A key from a snapshot being loaded (RDB, full sync): set() without what only
+        a client's write needs (no watcher or blocked client can be waiting on a key
+        of a dataset that is loading); expire_ms is an absolute time in the future."""
+        table = self.slots[slot_of(key)]
+        if key not in table:
+            self.size += 1
+        table[key] = value
+        self.lru[key] = self.lru_clock
+        if expire_ms is not None:
+            if key not in self._ttl_pos:
+                self._ttl_pos[key] = len(self._ttl_keys)
+                self._ttl_keys.append(key)
+            self.expires[key] = expire_ms
+
     def delete(self, key: bytes) -> bool:
         slot = slot_of(key)
         if self.get(key, slot) is None:

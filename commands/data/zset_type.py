@@ -110,13 +110,17 @@ class ZSet:
         """Loading (RDB, RESTORE): validate and rebuild; ValueError/TypeError on anything
         malformed."""
         zs = cls()
+        scores = zs.scores
         longest = 0
         for member, score in pairs:
             if type(member) is not bytes or type(score) not in (float, int) \
-                    or score != score or member in zs.scores:
+                    or score != score or member in scores:
                 raise ValueError("bad sorted set member")
-            zs.add(member, float(score))
-            longest = max(longest, len(member))
+            scores[member] = score + 0.0          # -0.0 -> 0.0, as add() does
+            if len(member) > longest:
+                longest = len(member)
+        # One sort for the whole set instead of an insertion per member.
+        zs.ordered = SortedList((score, member) for member, score in scores.items())
         zs.skiplist = len(zs) > ZSET_MAX_LISTPACK_ENTRIES or longest > ZSET_MAX_LISTPACK_VALUE
         return zs
 

@@ -18,7 +18,8 @@ Only one child runs at a time (Redis's hasActiveChildProcess): a BGSAVE asked fo
 an AOF rewrite runs is refused or scheduled, and so on. The server cron calls reap()
 every 100 ms; the child's exit status says whether its work succeeded.
 
-In the child: only the work function runs. No greenlet is ever switched to (the work is
+In the child: only the work function runs, at a lower CPU priority (niceness 10) than
+the parent, so clients do not wait behind the snapshot on a busy machine. No greenlet is ever switched to (the work is
 plain blocking code), signals are back to their defaults so the parent can stop it with
 SIGUSR1 (as Redis kills its children), and os._exit() ends it without running the
 parent's cleanup (atexit, buffered files, the gevent hub).
@@ -36,6 +37,7 @@ CHILD_RDB = "rdb"                    # BGSAVE, full-sync RDB
 CHILD_AOF = "aof"                    # BGREWRITEAOF
 
 KILL_SIGNAL = signal.SIGUSR1         # Redis kills its children with SIGUSR1: no error
+CHILD_NICENESS = 10                  # the child yields the CPU to the serving parent
 
 
 class ChildBusy(Exception):
@@ -163,6 +165,9 @@ def _run_child(work, report_fd) -> None:
     try:
         for number in (signal.SIGTERM, signal.SIGINT, KILL_SIGNAL):
             signal.signal(number, signal.SIG_DFL)
+        # The parent serves clients on one thread; when the machine's cores are busy,
+        # the kernel should run it before the snapshot writer.
+        os.nice(CHILD_NICENESS)
         gc.disable()
         status = 0 if work() else 1
         os.write(report_fd, b"%d" % private_dirty_bytes())

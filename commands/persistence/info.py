@@ -13,7 +13,7 @@ def persistence_lines(server) -> list:
     now = time.time()
     rdb_child = child is not None and child.kind == CHILD_RDB
     lines = [
-        "loading:%d" % (loading is not None and loading is not False),
+        "loading:%d" % (loading is not None),
         "async_loading:0",
         "current_cow_peak:0",
         "current_cow_size:0",
@@ -52,7 +52,7 @@ def persistence_lines(server) -> list:
             "module_fork_in_progress:0",
             "module_fork_last_cow_size:0",
         ]
-    if loading:
+    if loading is not None:
         lines += loading.info_lines()
     return lines
 

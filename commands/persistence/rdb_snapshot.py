@@ -11,9 +11,9 @@ CRC-64. Like Redis, keys whose time has passed but that nobody deleted yet are w
 too: a master drops them when it loads the file, a replica keeps them until its master
 says DEL.
 
-Loading follows rdbLoadRio: keys whose expire time has passed are skipped when we load
-as a master (a replica would keep them until its master's DEL; ours drops them at once,
-which its master's DEL then finds done); a value that does not decode, a key in a
+Loading follows rdbLoadRio: keys whose expire time has passed are skipped (Redis keeps
+them on a replica until its master's DEL; ours drops them at once, which that DEL then
+finds done); a value that does not decode, a key in a
 database other than 0 (a cluster node has one database) or a function library (FUNCTION
 does not exist here yet) stops the load with RdbError and a reason.
 """
@@ -63,22 +63,21 @@ def write_keyspace(keyspace, stream, *, compress=True, checksum=True, fill=-2,
     return writer
 
 
-def load_into(keyspace, stream, *, as_master=True, verify_checksum=True,
+def load_into(keyspace, stream, *, verify_checksum=True,
               progress=None) -> LoadResult:
     """Load an RDB stream into `keyspace` (which the caller emptied or means to extend).
     progress(keys loaded so far) is called every LOAD_PROGRESS_EVERY keys: the start-up
     loader yields to other greenlets there. Raises RdbError on bad data."""
     result = LoadResult()
     now = now_ms()
-    set_key = keyspace.set
-    expire_at = keyspace.expire_at
+    load_key = keyspace.load_key
     lru = keyspace.lru
     for event in RdbReader(stream, verify_checksum=verify_checksum):
         if type(event) is KeyEntry:
             if event.db != 0:
                 raise RdbError("key in DB %d: a cluster node has only DB 0" % event.db)
             expire = event.expire_ms
-            if expire is not None and as_master and expire < now:
+            if expire is not None and expire <= now:
                 result.expired_skipped += 1
                 continue
             try:
@@ -86,9 +85,7 @@ def load_into(keyspace, stream, *, as_master=True, verify_checksum=True,
             except (KeyError, ValueError, TypeError) as exc:
                 raise RdbError("bad value for key %r (%s): %s"
                                % (event.key[:64], event.kind, exc)) from None
-            set_key(event.key, value)
-            if expire is not None:
-                expire_at(event.key, expire)
+            load_key(event.key, value, expire)
             if event.idle is not None:
                 lru[event.key] = keyspace.lru_clock - event.idle
             if event.freq is not None:

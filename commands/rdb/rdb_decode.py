@@ -87,25 +87,26 @@ def _string(buf, pos, end):
     return "string", value, pos
 
 
-def _list_plain(buf, pos, end):
+def _strings(buf, pos, end):
+    """<count> <string>...: the body of the plain LIST and SET types."""
     count, pos = read_length(buf, pos, end)
     _check_count(count, pos, end)
     out = []
     for _ in range(count):
         item, pos = read_string(buf, pos, end)
         out.append(item)
-    return "list", out, pos
+    return out, pos
+
+
+def _list_plain(buf, pos, end):
+    items, pos = _strings(buf, pos, end)
+    return "list", items, pos
 
 
 def _set_plain(buf, pos, end):
-    count, pos = read_length(buf, pos, end)
-    _check_count(count, pos, end)
-    out = []
-    for _ in range(count):
-        item, pos = read_string(buf, pos, end)
-        out.append(item)
-    _no_dups(out, "set members")
-    return "set", out, pos
+    members, pos = _strings(buf, pos, end)
+    _no_dups(members, "set members")
+    return "set", members, pos
 
 
 def _zset_plain(buf, pos, end, binary):

@@ -170,9 +170,7 @@ def call(client, cmd, argv):
     except ReplyError as exc:
         reply = exc
     except Exception:
-        logger.exception("command {} raised", cmd.full_name)
-        server.unexpected_errors += 1
-        reply = ReplyError("ERR internal error while running '%s'" % cmd.full_name)
+        reply = internal_error(server, cmd)
     cmd.usec += (time.perf_counter() - start) * 1e6
     cmd.calls += 1
     server.total_commands += 1
@@ -194,6 +192,15 @@ def call(client, cmd, argv):
     finally:
         prop.end(client)
     return reply
+
+
+def internal_error(server, cmd) -> ReplyError:
+    """A handler raised something other than a reply error: a bug. Logged with its
+    traceback, counted (INFO unexpected_error_replies), and the client gets an error
+    instead of losing its connection."""
+    logger.exception("command {} raised", cmd.full_name)
+    server.unexpected_errors += 1
+    return ReplyError("ERR internal error while running '%s'" % cmd.full_name)
 
 
 def call_queued(client, queued) -> Raw:
@@ -241,9 +248,7 @@ def call_queued(client, queued) -> Raw:
             except ReplyError as exc:
                 reply = exc
             except Exception:
-                logger.exception("command {} raised", cmd.full_name)
-                server.unexpected_errors += 1
-                reply = ReplyError("ERR internal error while running '%s'" % cmd.full_name)
+                reply = internal_error(server, cmd)
             cmd.calls += 1
             server.total_commands += 1
             kind = type(reply)

@@ -9,7 +9,12 @@ takes the ones hiredis must not see or could not finish in that read:
   ``args`` grows only as arguments arrive, like Redis's argv.
 * a big bulk. hiredis grows its buffer as the bytes arrive and then copies the whole
   bulk into a bytes object, so a 500 MB value peaks at twice its size. Here an argument
-  of BIG_ARG bytes or more is copied once, into a buffer of exactly its size.
+  of BIG_ARG bytes or more is written into one io.BytesIO as it arrives: its buffer
+  grows by realloc, which for big blocks is mremap (no copy), and getvalue() hands the
+  bytes over without copying, so the peak is the value's size. Nothing is allocated
+  for bytes that have not arrived: a client that declares $536870912 and sends three
+  bytes costs three bytes (Redis's SDS_NOINIT allocation is lazy in the same way; a
+  zero-filled buffer of the declared size would be 512 MB of RSS and a 2 s stall).
 * a request that spans reads, and anything malformed: the errors are Redis's, word for
   word, and the limits (proto-max-bulk-len, client-query-buffer-limit) are checked at
   each header, before anything is buffered for it.
@@ -50,7 +55,7 @@ class MultibulkCommand:
     """The arguments of one '*N' request, read from any number of chunks."""
 
     __slots__ = ("max_bulk", "max_query", "args", "left", "line", "bulk", "small", "big",
-                 "big_view", "skip", "held")
+                 "skip", "held")
 
     def __init__(self, max_bulk, max_query):
         self.max_bulk = max_bulk
@@ -60,8 +65,7 @@ class MultibulkCommand:
         self.line = b""            # a header line split across reads
         self.bulk = -1             # length of the argument being read, -1 between arguments
         self.small = bytearray()   # a small argument split across reads
-        self.big = None            # io.BytesIO of exactly `bulk` bytes for a big argument
-        self.big_view = None
+        self.big = None            # io.BytesIO growing with a big argument's bytes
         self.skip = 0              # bytes still to skip after a payload (its CRLF)
         self.held = 0              # bytes of this request buffered so far (the query limit)
 
@@ -128,18 +132,10 @@ class MultibulkCommand:
             self._argument(bytes(data[pos:pos + size]))   # all here: one copy
             return pos + size
         if self.big is None and not self.small and size >= BIG_ARG:
-            # One buffer of exactly the argument's size; getvalue() then hands its bytes
-            # over without a copy (CPython's BytesIO shares its buffer when it is full).
             self.big = io.BytesIO()
-            self.big.seek(size - 1)
-            self.big.write(b"\0")
-            self.big.seek(0)
-            self.big_view = self.big.getbuffer()
         step = min(size - self._filled(), end - pos)
         if self.big is not None:
-            filled = self._filled()
-            self.big_view[filled:filled + step] = data[pos:pos + step]
-            self.big.seek(filled + step)
+            self.big.write(data[pos:pos + step])
         else:
             self.small += data[pos:pos + step]
         self.held += step
@@ -147,9 +143,8 @@ class MultibulkCommand:
         pos += step
         if self._filled() == size:
             if self.big is not None:
-                self.big_view.release()
                 value = self.big.getvalue()
-                self.big = self.big_view = None
+                self.big = None
             else:
                 value = bytes(self.small)
                 self.small = bytearray()
@@ -171,6 +166,4 @@ class MultibulkCommand:
             raise QueryBufferLimit()
 
     def _release(self):
-        if self.big_view is not None:
-            self.big_view.release()
-        self.big = self.big_view = None
+        self.big = None

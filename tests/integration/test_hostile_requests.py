@@ -114,3 +114,24 @@ def test_a_big_bulk_costs_its_size_once():
         client.close()
     finally:
         node.stop()
+
+
+def test_a_declared_bulk_costs_only_the_bytes_that_arrive():
+    # A zero-filled buffer of the declared size was 512 MB of RSS and a ~2 s stall for
+    # a client that declared $536870912 and sent three bytes.
+    node = start_node()
+    try:
+        with Pinger(node.port) as pinger:
+            wait_until(lambda: pinger.count >= 5, timeout=5, message="first PINGs")
+            before = peak_rss(node.pid)
+            held = socket.create_connection(("127.0.0.1", node.port), timeout=5)
+            held.sendall(b"*2\r\n$3\r\nSET\r\n$536870912\r\nabc")
+            seen = pinger.count
+            wait_until(lambda: pinger.count >= seen + 20, timeout=5, message="PINGs held")
+            assert peak_rss(node.pid) - before < 64 * 1024 * 1024
+            held.close()
+            seen = pinger.count
+            wait_until(lambda: pinger.count >= seen + 20, timeout=10, message="PINGs after")
+        assert pinger.worst < 0.5, "a PING waited %.3f s" % pinger.worst
+    finally:
+        node.stop()
