@@ -4,6 +4,8 @@ Layout (one concern per file):
 
     slots.py        key -> slot (CRC16 + hash tags), slot ranges
     messages.py     bus wire format (msgpack frames), FrameReader, encode
+    redis_bus.py    Redis 7.0's binary bus format ("RCmb"), to and from the same messages
+    link_format.py  LinkCodec: which of the two formats a link reads and writes (the rule)
     node_record.py  ClusterNode (clusterNode) and node flags
     config.py       ClusterConfig, DataHooks, LoadedConfig
     state.py        ClusterState: the I/O-free state machine (packets, cron, cluster state)
@@ -82,5 +84,9 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     genClusterInfoString                 describe.cluster_info
     clusterSaveConfig / clusterLoadConfig  nodesconf.render + save / load + parse
     keyHashSlot                          slots.key_hash_slot
-    clusterReadHandler                   bus.ClusterBus._read_loop (+ messages.FrameReader)
+    clusterReadHandler                   bus.ClusterBus._read_loop (+ link_format.LinkCodec)
+    clusterProcessPacket (length checks) redis_bus.decode_frame
+    clusterBuildMessageHdr (the bytes)   redis_bus.encode (_pack_header)
+    clusterSetGossipEntry                redis_bus._gossip_entry
+    writeHostnamePingExt / clusterProcessPingExtensions  redis_bus._ping_ext / _ping_extensions
 """

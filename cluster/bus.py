@@ -1,8 +1,11 @@
 """The gevent adapter of the cluster state machine: sockets in, effects out.
 
 - a listener on the bus port (port + 10000) accepts inbound links;
-- every link, inbound or outbound, has one reader greenlet (recv -> FrameReader
+- every link, inbound or outbound, has one reader greenlet (recv -> LinkCodec
   -> ``state.process_packet``) and one writer greenlet draining its queue;
+- each link speaks Redis's bus format or our compact one, chosen per link by
+  cluster.link_format (the rule is there); the bus remembers which node names read
+  ours, so a new outbound link to them starts compact;
 - the cron greenlet calls ``state.cluster_cron`` every CRON_PERIOD_MS (100 ms);
 - effects are carried out in order (this is a cluster.effect_runner.EffectRunner):
   sends are queued, connects spawn a greenlet, nodes.conf is written in gevent's
@@ -38,6 +41,7 @@ from cluster.effect_runner import EffectRunner, NotDurable
 from cluster.effects import (CloseLink, Connect, DeliverPublish, Log, ReplicationChanged,
                              SaveConfig, Send)
 from cluster.errors import BusProtocolError
+from cluster.link_format import LinkCodec
 from cluster.logging_levels import LOG_LEVELS
 from cluster.state import CRON_PERIOD_MS, ClusterState
 
@@ -63,9 +67,11 @@ class Clock:
 
 class _Link:
     __slots__ = ("id", "sock", "inbound", "peer", "ctime", "queue", "queued_bytes",
-                 "bytes_sent", "bytes_received", "closed", "writer")
+                 "bytes_sent", "bytes_received", "closed", "writer", "codec", "node_name",
+                 "started_compact")
 
-    def __init__(self, link_id: int, sock: socket.socket, inbound: bool, peer: str, ctime: int):
+    def __init__(self, link_id: int, sock: socket.socket, inbound: bool, peer: str, ctime: int,
+                 codec: LinkCodec, node_name: str | None):
         self.id = link_id
         self.sock = sock
         self.inbound = inbound
@@ -77,6 +83,9 @@ class _Link:
         self.bytes_received = 0
         self.closed = False
         self.writer: gevent.Greenlet | None = None
+        self.codec = codec
+        self.node_name = node_name  # the node an outbound link was opened to
+        self.started_compact = codec.compact
 
 
 class ClusterBus(EffectRunner):
@@ -97,6 +106,8 @@ class ClusterBus(EffectRunner):
         self._log = log or self._loguru
         self.max_frame = max_frame
         self.links: dict[int, _Link] = {}
+        # Node names known to read the compact format (cluster.link_format, rule 2c).
+        self.compact_peers: set[str] = set()
         self._ids = itertools.count(1)
         self._greenlets = gevent.pool.Pool(None)  # unbounded, but killable at stop()
         self._server: gevent.server.StreamServer | None = None
@@ -114,6 +125,8 @@ class ClusterBus(EffectRunner):
         self.bytes_sent = 0
         self.bytes_received = 0
         self.invalid_frames = 0
+        self.messages_sent_compact = 0
+        self.messages_sent_redis = 0
         self.links_buffer_limit_exceeded = 0
         self.save_errors = 0
 
@@ -216,7 +229,11 @@ class ClusterBus(EffectRunner):
         link = self.links.get(link_id)
         if link is None or link.closed:
             return
-        frame = m.encode(msg)
+        frame = link.codec.encode(msg, self.state.build_header)
+        if link.codec.compact:
+            self.messages_sent_compact += 1
+        else:
+            self.messages_sent_redis += 1
         link.queued_bytes += len(frame)
         if link.queued_bytes > SENDBUF_LIMIT:
             self.links_buffer_limit_exceeded += 1
@@ -268,10 +285,12 @@ class ClusterBus(EffectRunner):
     # Links
     # ------------------------------------------------------------------
 
-    def _new_link(self, sock: socket.socket, inbound: bool) -> _Link:
+    def _new_link(self, sock: socket.socket, inbound: bool, node_name: str | None = None) -> _Link:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = sock.getpeername()
-        link = _Link(next(self._ids), sock, inbound, f"{peer[0]}:{peer[1]}", self.now_ms())
+        codec = LinkCodec(compact=node_name in self.compact_peers, max_frame=self.max_frame)
+        link = _Link(next(self._ids), sock, inbound, f"{peer[0]}:{peer[1]}", self.now_ms(),
+                     codec, node_name)
         self.links[link.id] = link
         link.writer = self._greenlets.spawn(self._write_loop, link)
         return link
@@ -296,7 +315,7 @@ class ClusterBus(EffectRunner):
             sock = gevent.socket.create_connection((effect.ip, effect.cport),
                                                    timeout=effect.timeout_ms / 1000.0)
             sock.settimeout(None)
-            link = self._new_link(sock, inbound=False)
+            link = self._new_link(sock, inbound=False, node_name=effect.node_name)
         except OSError as exc:
             self._log("debug", f"Unable to connect to Cluster Node [{effect.ip}]:{effect.cport} -> {exc}")
             self.execute(self.state.link_connect_failed(effect.node_name, self.now_ms()))
@@ -319,7 +338,7 @@ class ClusterBus(EffectRunner):
             return False
 
     def _read_loop(self, link: _Link) -> None:
-        reader = m.FrameReader(self.max_frame)
+        codec = link.codec
         sock = link.sock
         try:
             while not link.closed:
@@ -332,12 +351,16 @@ class ClusterBus(EffectRunner):
                 link.bytes_received += len(data)
                 self.bytes_received += len(data)
                 try:
-                    messages = reader.feed(data)
+                    messages = codec.feed(data)
                 except BusProtocolError as exc:
                     self.invalid_frames += 1
                     self._log("warning", f"Bad message received on the cluster bus from "
                                          f"{link.peer}: {exc}; closing the link")
                     break
+                if codec.peer_name is not None and codec.peer_name not in self.compact_peers:
+                    self.compact_peers.add(codec.peer_name)
+                    self._log("verbose", f"Node {codec.peer_name} ({link.peer}) reads the "
+                                         "compact cluster bus format")
                 for msg in messages:
                     if link.closed:
                         break
@@ -381,6 +404,10 @@ class ClusterBus(EffectRunner):
             return
         link.closed = True
         self.links.pop(link.id, None)
+        if link.started_compact and link.bytes_received == 0 and link.node_name is not None:
+            # Rule 2c went wrong (the name now belongs to a Redis node?): start in Redis's
+            # format next time.
+            self.compact_peers.discard(link.node_name)
         link.queue.put(None)
         try:
             link.sock.shutdown(socket.SHUT_RDWR)

@@ -32,6 +32,10 @@ not send it.
 Every field is type-checked on decode: a body that is valid msgpack but has a
 wrong shape raises :class:`BusProtocolError` here, never an odd exception
 later in the state machine.
+
+This is our own format, spoken between our nodes. Redis's binary format, for links to
+a redis-server, is :mod:`cluster.redis_bus`, decoding to the same message classes;
+:mod:`cluster.link_format` picks the format of each link.
 """
 
 from __future__ import annotations
@@ -390,6 +394,19 @@ def decode(frame: bytes, max_frame: int = MAX_FRAME_BYTES) -> Message:
     return messages[0]
 
 
+def body_length(buf, pos: int, max_frame: int) -> int:
+    """The body length a frame prefix at ``buf[pos:pos + PREFIX_LEN]`` announces, checked
+    before any of the body is buffered."""
+    sig, version, length = PREFIX.unpack_from(buf, pos)
+    if sig != SIGNATURE:
+        raise _fail("bad signature")
+    if version != VERSION:
+        raise _fail(f"unsupported version {version}")
+    if length == 0 or length > max_frame:
+        raise _fail(f"frame length {length} outside 1..{max_frame}")
+    return length
+
+
 class FrameReader:
     """Incremental frame parser: ``feed(bytes)`` returns the messages completed so far.
 
@@ -430,15 +447,8 @@ class FrameReader:
             if not self._need:
                 if len(buf) - pos < PREFIX_LEN:
                     break
-                sig, version, length = PREFIX.unpack_from(buf, pos)
-                if sig != SIGNATURE:
-                    raise _fail("bad signature")
-                if version != VERSION:
-                    raise _fail(f"unsupported version {version}")
-                if length == 0 or length > self.max_frame:
-                    raise _fail(f"frame length {length} outside 1..{self.max_frame}")
+                self._need = body_length(buf, pos, self.max_frame)
                 pos += PREFIX_LEN
-                self._need = length
             if len(buf) - pos < self._need:
                 break
             end = pos + self._need

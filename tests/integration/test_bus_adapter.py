@@ -78,6 +78,14 @@ def test_meet_handshake_gossip_and_nodes_conf(make_bus):
     for bus in (a, b, c):
         assert len(bus.state.nodes) == 3
         assert bus.bytes_sent > 0 and bus.bytes_received > 0
+    # Every link starts in Redis's format until the peer shows it reads ours
+    # (cluster.link_format): afterwards everything is compact, and the names are kept.
+    sent_redis = {bus: bus.messages_sent_redis for bus in (a, b, c)}
+    gevent.sleep(1.0)
+    for bus in (a, b, c):
+        assert bus.messages_sent_redis == sent_redis[bus] <= 4
+        assert bus.messages_sent_compact > 0
+        assert bus.compact_peers == {n for n in bus.state.nodes if n != bus.state.myself.name}
     # nodes.conf reached the disk and parses back to the same identity.
     wait_for(lambda: _saved_nodes(a) == 3, what="nodes.conf save")
     loaded = nodesconf.load(a.config_path)

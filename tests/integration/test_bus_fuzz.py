@@ -8,12 +8,14 @@ its memory beyond a bound. Deterministic: the random inputs come from seeded gen
 """
 import random
 import socket
+import struct
 import time
 
 import msgpack
 import pytest
 
 from cluster import messages as m
+from cluster import redis_bus as rb
 from cluster.errors import BusProtocolError
 from tests.helpers import RawClient, wait_until
 from tests.integration.cluster_helpers import (
@@ -259,4 +261,68 @@ def test_frame_split_across_many_writes_is_still_read(healthy, trio):
                    timeout=5, message="a PONG to the byte-by-byte PING")
         assert replies[0].TYPE == m.PONG
     finally:
+        sock.close()
+
+
+# ---------------------------------------------------------------- Redis's format (RCmb)
+
+def test_redis_format_stranger_gets_a_redis_format_pong(healthy, trio):
+    _, _, ids = trio
+    rng = random.Random(6)
+    sock = connect(healthy)
+    try:
+        sock.sendall(rb.encode(m.Ping(valid_header(rng), [])))
+        data = b""
+        sock.settimeout(5)
+        while len(data) < 8 or len(data) < struct.unpack_from(">I", data, 4)[0]:
+            data += sock.recv(65536)
+        reply = rb.decode_frame(data[:struct.unpack_from(">I", data, 4)[0]])
+        assert reply.message.TYPE == m.PONG and reply.message.header.sender == ids[0]
+        assert reply.extensions.compact_version == m.VERSION  # the offer of ours
+    finally:
+        sock.close()
+
+
+def test_redis_format_bad_packets_close_the_link(healthy):
+    rng = random.Random(7)
+    ping = bytearray(rb.encode(m.Ping(valid_header(rng), [])))
+    cases = []
+    for offset, fmt, value in [(4, ">I", 2 ** 32 - 1), (4, ">I", 100), (8, ">H", 0),
+                               (14, ">H", 9), (16, ">Q", 2 ** 64 - 1), (40, ">4s", b"XYZ!")]:
+        bad = bytearray(ping)
+        struct.pack_into(fmt, bad, offset, value)
+        cases.append(bytes(bad))
+    ext = bytearray(ping) + struct.pack(">IHH", 12, 0, 0) + b"host"   # unpadded extension
+    struct.pack_into(">I", ext, 4, len(ext))
+    struct.pack_into(">H", ext, 2214, 1)
+    ext[2253] |= rb.CLUSTERMSG_FLAG0_EXT_DATA
+    cases.append(bytes(ext))
+    for data in cases:
+        sock = connect(healthy)
+        sock.sendall(data + b"\x00" * 64)
+        assert closed_by_peer(sock), data[:16]
+        sock.close()
+
+
+def test_redis_format_random_mutations(healthy):
+    """Seeded byte flips, truncations and length rewrites of valid Redis-format messages
+    from strangers: whatever the node makes of them, it stays healthy (the fixture). No
+    MEET: a stranger's MEET rightly starts a handshake."""
+    rng = random.Random(8)
+    header = valid_header(rng)
+    corpus = [rb.encode(msg, publish_header=header, advertise_compact=True)
+              for msg in (m.Ping(header, []), m.Fail(header, header.sender),
+                          m.Update(header, 1, header.sender, [(0, 10)]),
+                          m.Publish(header.sender, b"ch", b"msg"), m.MfStart(header))]
+    for _ in range(60):
+        data = bytearray(rng.choice(corpus))
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] ^= rng.randint(1, 255)
+        if rng.random() < 0.3:
+            data = data[:rng.randint(8, len(data))]
+            struct.pack_into(">I", data, 4, len(data))
+        if struct.unpack_from(">H", data, 12)[0] == m.MEET:
+            struct.pack_into(">H", data, 12, m.PING)
+        sock = connect(healthy)
+        sock.sendall(bytes(data))
         sock.close()
