@@ -42,7 +42,7 @@ USAGE = """usage: python node.py [/path/to/node.conf] [options]
 
 Options are redis.conf directives as flags (command-line flags win over the file):
   -p, --port N                      client port (default 6379; cluster bus on N+10000)
-  --bind ADDR                       address to listen on (default 127.0.0.1)
+  --bind ADDR [ADDR ...]            addresses to listen on (default 127.0.0.1)
   --dir PATH                        working directory for nodes.conf (default .)
   --cluster-config-file FILE        default nodes-<port>.conf in --dir
   --cluster-node-timeout MS         default 15000
@@ -87,6 +87,10 @@ def parse_arguments(args) -> Settings:
         if not args:
             raise UsageError("option '%s' needs a value" % flag)
         value = args.pop(0)
+        if name == "bind":
+            # `--bind 127.0.0.1 ::1`: every word up to the next option, as Redis reads it.
+            while args and not args[0].startswith("--") and args[0] != "-p":
+                value += " " + args.pop(0)
         try:
             settings.set(name, value, at_startup=True)
         except SettingError as exc:
@@ -192,8 +196,12 @@ class Node:
             raise UsageError(str(exc))
         bus = ClusterBus(state, settings.bind, config.cport, path, clock=clock,
                          on_publish=self._deliver_publish,
-                         on_replication_changed=self._on_replication_changed)
+                         on_replication_changed=self._on_replication_changed,
+                         secret=self._bus_secret())
         return state, bus
+
+    def _bus_secret(self):
+        return self.settings.cluster_bus_secret.encode() or None
 
     def _on_replication_changed(self, effect) -> None:
         """The cluster made us a replica of a master, or a master (commands/replica_link)."""
@@ -222,6 +230,10 @@ class Node:
         "cluster-require-full-coverage": "require_full_coverage",
         "cluster-allow-replica-migration": "allow_replica_migration",
         "cluster-announce-ip": "announce_ip",
+        "cluster-announce-port": "announce_port",
+        "cluster-announce-bus-port": "announce_bus_port",
+        "cluster-announce-hostname": "announce_hostname",
+        "cluster-preferred-endpoint-type": "preferred_endpoint_type",
         "cluster-migration-barrier": "migration_barrier",
         "cluster-replica-validity-factor": "replica_validity_factor",
         "repl-ping-replica-period": "repl_ping_replica_period",
@@ -231,8 +243,12 @@ class Node:
         field = self._CLUSTER_CONFIG_FIELDS.get(name)
         if field is not None:
             setattr(self.cluster_state.config, field, value)
+            if name.startswith("cluster-announce-"):
+                self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
         elif name == "cluster-replica-no-failover":
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
+        elif name == "cluster-bus-secret":
+            self.bus.set_secret(self._bus_secret())
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
         elif name == "appendonly":
@@ -263,7 +279,8 @@ class Node:
 
     def _server_cron(self) -> None:
         """Redis's serverCron for the data side: LRU clock, active expiry, background
-        children and save points, replication pings, blocked clients of moved slots."""
+        children and save points, replication (pings, full syncs waiting for a child),
+        blocked clients of moved slots."""
         while not self.stopped.is_set():
             try:
                 self.keyspace.tick_lru_clock()
@@ -327,6 +344,10 @@ def main(argv) -> int:
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
         setup_logging(settings, "%d %s" % (settings.port, node.cluster_state.myself.name[:8]))
+        # Before start(): clients are served from the first time start() yields (loading
+        # the dataset, binding the bus), and a SIGTERM from then on must stop us cleanly.
+        gevent.signal_handler(signal.SIGTERM, node.request_stop)
+        gevent.signal_handler(signal.SIGINT, node.request_stop)
         try:
             node.start()
         except OSError as exc:
@@ -335,8 +356,6 @@ def main(argv) -> int:
     except UsageError as exc:
         print("Error: %s" % exc, file=sys.stderr)
         return 1
-    gevent.signal_handler(signal.SIGTERM, node.request_stop)
-    gevent.signal_handler(signal.SIGINT, node.request_stop)
     node.run_until_stopped()
     config_lock.close()
     return 0

@@ -6,6 +6,8 @@ Layout (one concern per file):
     messages.py     bus wire format (msgpack frames), FrameReader, encode
     redis_bus.py    Redis 7.0's binary bus format ("RCmb"), to and from the same messages
     link_format.py  LinkCodec: which of the two formats a link reads and writes (the rule)
+    bus_auth.py     cluster-bus-secret (ours): HMAC-signed compact frames, and who is refused
+    listen.py       listening sockets for every `bind` address (listenToPort's rules)
     node_record.py  ClusterNode (clusterNode) and node flags
     config.py       ClusterConfig, DataHooks, LoadedConfig
     state.py        ClusterState: the I/O-free state machine (packets, cron, cluster state)
@@ -89,4 +91,11 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     clusterBuildMessageHdr (the bytes)   redis_bus.encode (_pack_header)
     clusterSetGossipEntry                redis_bus._gossip_entry
     writeHostnamePingExt / clusterProcessPingExtensions  redis_bus._ping_ext / _ping_extensions
+    updateAnnouncedHostname              ClusterState.update_announced_hostname
+    deriveAnnouncedPorts                 ClusterConfig.announced_ports
+    clusterUpdateMyselfAnnouncedPorts / clusterUpdateMyselfIp / clusterUpdateMyselfHostname
+                                         ClusterState.update_myself_announced
+    getPreferredEndpoint                 describe.preferred_endpoint
+    addNodeToNodeReply                   describe._node_reply
+    listenToPort                         listen.listen_to_port
 """

@@ -6,6 +6,10 @@
 - each link speaks Redis's bus format or our compact one, chosen per link by
   cluster.link_format (the rule is there); the bus remembers which node names read
   ours, so a new outbound link to them starts compact;
+- with cluster-bus-secret set, every frame is signed and checked (cluster.bus_auth);
+  a refused one closes its link, is counted (CLUSTER INFO's
+  cluster_stats_messages_auth_failed_received) and is logged once per peer address,
+  so a stranger retrying every second cannot flood the log;
 - the cron greenlet calls ``state.cluster_cron`` every CRON_PERIOD_MS (100 ms);
 - effects are carried out in order (this is a cluster.effect_runner.EffectRunner):
   sends are queued, connects spawn a greenlet, nodes.conf is written in gevent's
@@ -40,8 +44,9 @@ from cluster import nodesconf
 from cluster.effect_runner import EffectRunner, NotDurable
 from cluster.effects import (CloseLink, Connect, DeliverPublish, Log, ReplicationChanged,
                              SaveConfig, Send)
-from cluster.errors import BusProtocolError
+from cluster.errors import BusAuthError, BusProtocolError
 from cluster.link_format import LinkCodec
+from cluster.listen import listen_to_port, parse_bind
 from cluster.logging_levels import LOG_LEVELS
 from cluster.state import CRON_PERIOD_MS, ClusterState
 
@@ -66,16 +71,17 @@ class Clock:
 
 
 class _Link:
-    __slots__ = ("id", "sock", "inbound", "peer", "ctime", "queue", "queued_bytes",
+    __slots__ = ("id", "sock", "inbound", "peer", "peer_ip", "ctime", "queue", "queued_bytes",
                  "bytes_sent", "bytes_received", "closed", "writer", "codec", "node_name",
                  "started_compact")
 
-    def __init__(self, link_id: int, sock: socket.socket, inbound: bool, peer: str, ctime: int,
-                 codec: LinkCodec, node_name: str | None):
+    def __init__(self, link_id: int, sock: socket.socket, inbound: bool, peer: tuple,
+                 ctime: int, codec: LinkCodec, node_name: str | None):
         self.id = link_id
         self.sock = sock
         self.inbound = inbound
-        self.peer = peer
+        self.peer = f"{peer[0]}:{peer[1]}"
+        self.peer_ip = peer[0]
         self.ctime = ctime
         self.queue: gevent.queue.Queue = gevent.queue.Queue()
         self.queued_bytes = 0
@@ -89,15 +95,16 @@ class _Link:
 
 
 class ClusterBus(EffectRunner):
-    def __init__(self, state: ClusterState, bind_host: str, cport: int,
+    def __init__(self, state: ClusterState, bind: str, cport: int,
                  config_path: str | None = None, *, clock: Clock | None = None,
                  on_publish: Callable[[bytes, bytes, bool], None] | None = None,
                  on_replication_changed: Callable[[ReplicationChanged], None] | None = None,
                  log: Callable[[str, str], None] | None = None,
-                 max_frame: int = m.MAX_FRAME_BYTES):
+                 max_frame: int = m.MAX_FRAME_BYTES, secret: bytes | None = None):
         super().__init__()
+        self.secret = secret or None      # cluster-bus-secret (cluster.bus_auth)
         self.state = state
-        self.bind_host = bind_host
+        self.bind_host = bind          # the `bind` setting: one or more addresses
         self.cport = cport
         self.config_path = config_path
         self.clock = clock or Clock()
@@ -110,7 +117,7 @@ class ClusterBus(EffectRunner):
         self.compact_peers: set[str] = set()
         self._ids = itertools.count(1)
         self._greenlets = gevent.pool.Pool(None)  # unbounded, but killable at stop()
-        self._server: gevent.server.StreamServer | None = None
+        self._servers: list[gevent.server.StreamServer] = []
         self._stopping = gevent.event.Event()
         self._saving = False
         self._save_wanted = False   # nodes.conf is behind the state
@@ -125,6 +132,8 @@ class ClusterBus(EffectRunner):
         self.bytes_sent = 0
         self.bytes_received = 0
         self.invalid_frames = 0
+        self.auth_failures = 0            # frames refused by the cluster-bus-secret check
+        self._auth_failure_logged: set[str] = set()   # peer addresses already logged
         self.messages_sent_compact = 0
         self.messages_sent_redis = 0
         self.links_buffer_limit_exceeded = 0
@@ -139,21 +148,20 @@ class ClusterBus(EffectRunner):
     # ------------------------------------------------------------------
 
     def start(self) -> None:
-        family = socket.AF_INET6 if ":" in self.bind_host else socket.AF_INET
-        listener = gevent.socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.bind_host, self.cport))
-        listener.listen(511)
-        self._server = gevent.server.StreamServer(listener, self._handle_inbound,
-                                                  spawn=self._greenlets)
-        self._server.start()
+        # Every `bind` address, as the client port (cluster/listen.py has the rules).
+        for sock in listen_to_port(parse_bind(self.bind_host), self.cport,
+                                   lambda text: self._log("warning", text)):
+            server = gevent.server.StreamServer(sock, self._handle_inbound,
+                                                spawn=self._greenlets)
+            server.start()
+            self._servers.append(server)
         self._greenlets.spawn(self._cron_loop)
         self.execute(self.state.take_effects(self.now_ms()))
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         for link in list(self.links.values()):
             self._close(link, notify_state=False)
         self._greenlets.kill(block=True, timeout=2)
@@ -288,9 +296,9 @@ class ClusterBus(EffectRunner):
     def _new_link(self, sock: socket.socket, inbound: bool, node_name: str | None = None) -> _Link:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = sock.getpeername()
-        codec = LinkCodec(compact=node_name in self.compact_peers, max_frame=self.max_frame)
-        link = _Link(next(self._ids), sock, inbound, f"{peer[0]}:{peer[1]}", self.now_ms(),
-                     codec, node_name)
+        codec = LinkCodec(compact=node_name in self.compact_peers, max_frame=self.max_frame,
+                          secret=self.secret)
+        link = _Link(next(self._ids), sock, inbound, peer, self.now_ms(), codec, node_name)
         self.links[link.id] = link
         link.writer = self._greenlets.spawn(self._write_loop, link)
         return link
@@ -352,6 +360,9 @@ class ClusterBus(EffectRunner):
                 self.bytes_received += len(data)
                 try:
                     messages = codec.feed(data)
+                except BusAuthError as exc:
+                    self._auth_failed(link, exc)
+                    break
                 except BusProtocolError as exc:
                     self.invalid_frames += 1
                     self._log("warning", f"Bad message received on the cluster bus from "
@@ -371,6 +382,23 @@ class ClusterBus(EffectRunner):
                 gevent.sleep(0)
         finally:
             self._close(link, notify_state=True)
+
+    def _auth_failed(self, link: _Link, exc: BusAuthError) -> None:
+        self.auth_failures += 1
+        if link.peer_ip in self._auth_failure_logged:
+            return
+        self._auth_failure_logged.add(link.peer_ip)
+        self._log("warning", f"Refused a cluster bus message from {link.peer}: {exc}; "
+                             f"closing the link. Further refusals from {link.peer_ip} are "
+                             "counted in CLUSTER INFO (cluster_stats_messages_auth_failed_"
+                             "received), not logged")
+
+    def set_secret(self, secret: bytes | None) -> None:
+        """CONFIG SET cluster-bus-secret: new links and every open one, from their next
+        message on (a peer with the old secret is refused at its next frame)."""
+        self.secret = secret or None
+        for link in self.links.values():
+            link.codec.set_secret(self.secret)
 
     def _write_loop(self, link: _Link) -> None:
         sock = link.sock

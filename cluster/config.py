@@ -20,12 +20,21 @@ class ClusterConfig:
     replica_validity_factor: int = 10   # cluster-replica-validity-factor; 0: any data age
     repl_ping_replica_period: int = 10  # repl-ping-replica-period, seconds (data-age slack)
     announce_ip: str = ""               # cluster-announce-ip
+    announce_port: int = 0              # cluster-announce-port; 0: port
+    announce_bus_port: int = 0          # cluster-announce-bus-port; 0: cport
+    announce_hostname: str = ""         # cluster-announce-hostname; "": none
+    preferred_endpoint_type: str = "ip"  # cluster-preferred-endpoint-type
     blacklist_ttl: int = 60000          # CLUSTER FORGET ban, ms
     ping_interval: int = 0              # hidden cluster-ping-interval; 0: node_timeout/2
 
     def __post_init__(self) -> None:
         if not self.cport:
             self.cport = self.port + 10000
+
+    def announced_ports(self) -> tuple[int, int]:
+        """deriveAnnouncedPorts: the client and bus ports peers should use, which behind
+        NAT or in a container are not the ones we listen on."""
+        return self.announce_port or self.port, self.announce_bus_port or self.cport
 
 
 @dataclass
@@ -56,6 +65,7 @@ class LoadedNode:
     link_connected: bool
     slots: list[tuple[int, int]]
     shard_id: str = ""
+    hostname: str = ""
     migrating: dict[int, str] = field(default_factory=dict)
     importing: dict[int, str] = field(default_factory=dict)
 

@@ -35,7 +35,10 @@ def node_description(state: ClusterState, node: ClusterNode, for_config: bool = 
     """
     address = f"{node.ip}:{node.port}@{node.cport}"
     if for_config:
-        address += f",,tls-port=0,shard-id={node.shard_id}"
+        # Redis 7.2's aux fields; the first one is the hostname, empty when none.
+        address += f",{node.hostname},tls-port=0,shard-id={node.shard_id}"
+    elif node.hostname:
+        address += f",{node.hostname}"  # Redis 7.0: ip:port@cport,hostname
     myself = node is state.myself
     parts = [
         node.name, address, flags_to_text(node.flags), node.master_name or "-",
@@ -102,10 +105,29 @@ def cluster_info(state: ClusterState) -> str:
     return "".join(line + "\r\n" for line in lines)
 
 
-def _node_reply(node: ClusterNode) -> list[Any]:
-    # [endpoint, port, id, metadata]; with the ip as preferred endpoint and no
-    # hostname, the metadata map is empty.
-    return [node.ip, node.port, node.name, {}]
+def preferred_endpoint(state: ClusterState, node: ClusterNode) -> str:
+    """getPreferredEndpoint: what MOVED/ASK and CLUSTER SHARDS' "endpoint" name a node by,
+    per cluster-preferred-endpoint-type. '?' is a node without a hostname when hostnames
+    are preferred; "" (unknown-endpoint) tells a client to reuse the address it used."""
+    kind = state.config.preferred_endpoint_type
+    if kind == "hostname":
+        return node.hostname or "?"
+    if kind == "unknown-endpoint":
+        return ""
+    return node.ip
+
+
+def _node_reply(state: ClusterState, node: ClusterNode) -> list[Any]:
+    """addNodeToNodeReply: [endpoint, port, id, metadata]. The endpoint is the preferred
+    one (nil for unknown-endpoint); the metadata map holds the other known addresses."""
+    kind = state.config.preferred_endpoint_type
+    metadata: dict[str, Any] = {}
+    if kind != "ip":
+        metadata["ip"] = node.ip
+    if kind != "hostname" and node.hostname:
+        metadata["hostname"] = node.hostname
+    endpoint = None if kind == "unknown-endpoint" else preferred_endpoint(state, node)
+    return [endpoint, node.port, node.name, metadata]
 
 
 def _replica_available(node: ClusterNode) -> bool:
@@ -118,8 +140,9 @@ def cluster_slots(state: ClusterState) -> list[list[Any]]:
     for node in state.nodes.values():
         if not node.is_master or not node.slots:
             continue
-        replicas = [_node_reply(r) for r in state.replicas_of(node) if _replica_available(r)]
-        master = _node_reply(node)
+        replicas = [_node_reply(state, r) for r in state.replicas_of(node)
+                    if _replica_available(r)]
+        master = _node_reply(state, node)
         for start, end in node.slot_ranges:
             reply.append([start, end, master, *replicas])
     return reply
@@ -133,15 +156,18 @@ def _shard_node(state: ClusterState, node: ClusterNode) -> dict[str, Any]:
         health = "loading"
     else:
         health = "online"
-    return {
+    reply: dict[str, Any] = {
         "id": node.name,
         "port": node.port,
         "ip": node.ip,
-        "endpoint": node.ip,
-        "role": "master" if node.is_master else "replica",
-        "replication-offset": offset,
-        "health": health,
+        "endpoint": preferred_endpoint(state, node),
     }
+    if node.hostname:
+        reply["hostname"] = node.hostname
+    reply["role"] = "master" if node.is_master else "replica"
+    reply["replication-offset"] = offset
+    reply["health"] = health
+    return reply
 
 
 def cluster_shards(state: ClusterState) -> list[dict[str, Any]]:

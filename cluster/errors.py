@@ -14,3 +14,9 @@ class ConfigFileError(Exception):
     """nodes.conf is corrupt. The message is the whole line node.py prints before
     exiting 1: Redis's "Unrecoverable error: corrupted cluster config file", then the
     file and line when known."""
+
+
+class BusAuthError(BusProtocolError):
+    """A cluster-bus frame failed cluster-bus-secret's check (unsigned, signed with
+    another secret, forged, or Redis's format, which cannot be signed); the link that
+    carried it must be closed, and the refusal is counted in CLUSTER INFO."""

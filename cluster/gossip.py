@@ -45,12 +45,13 @@ class Gossip:
             flags=me.flags,
             master_id=None if me.is_master else me.master_name,
             ip=self.config.announce_ip,
-            port=self.config.port,
-            cport=self.config.cport,
+            port=me.port,     # the announced ports (ClusterConfig.announced_ports)
+            cport=me.cport,
             cluster_ok=self.state_ok,
             mflags=mflags,
             shard_id=me.shard_id,
             slots=master.slot_ranges if master else [],
+            hostname=me.hostname,
         )
 
     @staticmethod

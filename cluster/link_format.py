@@ -22,15 +22,20 @@ the same message objects). The rule:
 
 So two of our nodes pay one Redis-format message per new link (a MEET or first PING of
 about 2.3 KB) and then speak compact; a Redis node and ours speak Redis's format.
+
+With cluster-bus-secret set (cluster.bus_auth) there is no choice left: every frame we
+write is compact and signed, and every frame we read must be compact and carry a valid
+tag; a Redis-format message is refused (BusAuthError) before its length is read.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+from cluster import bus_auth
 from cluster import messages as m
 from cluster import redis_bus as rb
-from cluster.errors import BusProtocolError
+from cluster.errors import BusAuthError, BusProtocolError
 
 _HEARTBEATS = (m.PING, m.PONG, m.MEET)
 _PUBLISHES = (m.PUBLISH, m.PUBLISHSHARD)
@@ -42,10 +47,12 @@ class LinkCodec:
     far (raising BusProtocolError for a bad one: close the link; the codec then stays
     poisoned); ``encode(msg, header)`` returns the bytes to send."""
 
-    __slots__ = ("compact", "advertised", "peer_name", "max_frame", "_buf", "_need",
-                 "_compact_frame", "_error")
+    __slots__ = ("compact", "advertised", "peer_name", "max_frame", "secret", "_buf",
+                 "_need", "_compact_frame", "_error")
 
-    def __init__(self, compact: bool = False, max_frame: int = m.MAX_FRAME_BYTES):
+    def __init__(self, compact: bool = False, max_frame: int = m.MAX_FRAME_BYTES,
+                 secret: bytes | None = None):
+        self.secret = None          # cluster-bus-secret (set_secret)
         self.compact = compact      # write the compact format (rule 2)
         self.advertised = False     # the COMPACT_BUS extension went out (rule 3)
         self.peer_name: str | None = None  # the sender whose message made us switch
@@ -54,6 +61,13 @@ class LinkCodec:
         self._need = 0              # length of the message being read, 0 between messages
         self._compact_frame = False
         self._error: BusProtocolError | None = None
+        self.set_secret(secret)
+
+    def set_secret(self, secret: bytes | None) -> None:
+        """cluster-bus-secret, also when CONFIG SET changes it: from the next message on."""
+        self.secret = secret or None
+        if self.secret is not None:
+            self.compact = True
 
     @property
     def buffered(self) -> int:
@@ -100,9 +114,12 @@ class LinkCodec:
         if signature == m.SIGNATURE:
             if available < m.PREFIX_LEN:
                 return False
-            self._need = m.PREFIX_LEN + m.body_length(buf, pos, self.max_frame)
+            self._need = m.PREFIX_LEN + m.body_length(buf, pos, self.max_frame, signed_ok=True)
             self._compact_frame = True
         elif signature == rb.SIGNATURE:
+            if self.secret is not None:
+                raise BusAuthError("a message in Redis's format, which cannot be signed, "
+                                   "but cluster-bus-secret is set")
             if available < 8:
                 return False
             self._need = rb.frame_length(bytes(buf[pos:pos + 8]), self.max_frame)
@@ -113,7 +130,7 @@ class LinkCodec:
 
     def _decode(self, frame: bytes) -> m.Message | None:
         if self._compact_frame:
-            msg = m.decode_body(frame[m.PREFIX_LEN:])
+            msg = m.decode_body(bus_auth.open_frame(self.secret, frame))
             self._peer_speaks_compact(msg)
             return msg
         decoded = rb.decode_frame(frame, self.max_frame)
@@ -132,6 +149,8 @@ class LinkCodec:
     def encode(self, msg: m.Message, header: Callable[[], m.Header]) -> bytes:
         """The bytes of ``msg`` in this link's format. ``header()`` is the sender's current
         header, needed only for a Redis-format PUBLISH."""
+        if self.secret is not None:
+            return bus_auth.seal(self.secret, m.encode_body(msg))
         if self.compact:
             return m.encode(msg)
         t = msg.TYPE

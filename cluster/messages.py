@@ -23,7 +23,11 @@ small cluster is a couple of hundred bytes::
 
     header = [sender, current_epoch, config_epoch, repl_offset, flags,
               master_id or nil, announced_ip, port, cport, cluster_state,
-              mflags, shard_id, slots]
+              mflags, shard_id, slots, (hostname)]
+
+The hostname (cluster-announce-hostname, what Redis sends as its HOSTNAME ping
+extension) is a 14th field sent only when set, so a header without one is the 13
+fields older nodes send and read.
     gossip = [node_id, pong_received_seconds, ip, port, cport, flags]
 
 Redis's gossip entry also has ``ping_sent``; no receiver reads it, so we do
@@ -82,6 +86,8 @@ MFLAG_FORCEACK = 1 << 1
 
 _MAX_U64 = (1 << 64) - 1
 _MAX_IP_LEN = 46  # INET6_ADDRSTRLEN, as in Redis
+_MAX_HOSTNAME_LEN = 256  # NET_HOST_STR_LEN
+_HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
 _MAX_CHANNEL_BYTES = MAX_FRAME_BYTES
 
 
@@ -101,6 +107,7 @@ class Header:
     mflags: int
     shard_id: str
     slots: list[SlotRange] = field(default_factory=list)  # the master's slots if a replica
+    hostname: str = ""     # cluster-announce-hostname; "" when none (read from heartbeats)
 
 
 @dataclass(slots=True)
@@ -210,12 +217,15 @@ def _flat_slots(ranges: list[SlotRange]) -> list[int]:
 
 
 def _header_fields(h: Header) -> list[Any]:
-    return [
+    fields = [
         _id_bytes(h.sender), h.current_epoch, h.config_epoch, h.repl_offset,
         h.flags, _id_bytes(h.master_id) if h.master_id else None, h.ip,
         h.port, h.cport, 0 if h.cluster_ok else 1, h.mflags,
         _id_bytes(h.shard_id), _flat_slots(h.slots),
     ]
+    if h.hostname:
+        fields.append(h.hostname)
+    return fields
 
 
 def encode_body(msg: Message) -> bytes:
@@ -301,7 +311,22 @@ def _slot_ranges(value: Any, what: str) -> list[SlotRange]:
     return ranges
 
 
+def check_hostname(value: Any) -> str:
+    """A peer's hostname, as cluster-announce-hostname allows it: 1-255 letters, digits,
+    '-' and '.'. Anything else is refused: it would break the CLUSTER NODES line and the
+    nodes.conf line it goes into (Redis checks only its own setting). Both formats use it."""
+    if type(value) is not str or not value or len(value) >= _MAX_HOSTNAME_LEN \
+            or not _HOSTNAME_CHARS.issuperset(value):
+        raise _fail("hostname must be 1-255 letters, digits, '-' or '.'")
+    return value
+
+
 def _header(value: Any) -> Header:
+    if type(value) is list and len(value) == 14:
+        hostname = check_hostname(value[13])
+        value = value[:13]
+    else:
+        hostname = ""
     f = _list(value, "header", 13)
     master = None if f[5] is None else _node_id(f[5], "master id")
     state = _int(f[9], "cluster state", 1)
@@ -319,6 +344,7 @@ def _header(value: Any) -> Header:
         mflags=_int(f[10], "mflags", 0xFF),
         shard_id=_node_id(f[11], "shard id"),
         slots=_slot_ranges(f[12], "slots"),
+        hostname=hostname,
     )
 
 
@@ -394,13 +420,19 @@ def decode(frame: bytes, max_frame: int = MAX_FRAME_BYTES) -> Message:
     return messages[0]
 
 
-def body_length(buf, pos: int, max_frame: int) -> int:
+# A frame signed with cluster-bus-secret: the body is followed by an HMAC tag (the
+# length counts it). cluster.bus_auth signs and checks; this module only frames.
+SIGNED_VERSION = 2
+
+
+def body_length(buf, pos: int, max_frame: int, signed_ok: bool = False) -> int:
     """The body length a frame prefix at ``buf[pos:pos + PREFIX_LEN]`` announces, checked
-    before any of the body is buffered."""
+    before any of the body is buffered. ``signed_ok``: the caller checks signed frames
+    (cluster.link_format does, with cluster.bus_auth)."""
     sig, version, length = PREFIX.unpack_from(buf, pos)
     if sig != SIGNATURE:
         raise _fail("bad signature")
-    if version != VERSION:
+    if version != VERSION and not (signed_ok and version == SIGNED_VERSION):
         raise _fail(f"unsupported version {version}")
     if length == 0 or length > max_frame:
         raise _fail(f"frame length {length} outside 1..{max_frame}")

@@ -41,7 +41,7 @@ class ClusterNode:
     """One node as this node sees it. Times are in the state's ms clock."""
 
     __slots__ = (
-        "name", "flags", "ctime", "ip", "port", "cport", "shard_id",
+        "name", "flags", "ctime", "ip", "port", "cport", "hostname", "shard_id",
         "config_epoch", "master_name", "repl_offset", "slots", "_ranges",
         "ping_sent", "pong_received", "data_received", "fail_time", "voted_time",
         "fail_reports", "link", "inbound_link", "connecting", "meet_sent",
@@ -55,6 +55,7 @@ class ClusterNode:
         self.ip = ""
         self.port = 0
         self.cport = 0
+        self.hostname = ""        # its cluster-announce-hostname, "" when it has none
         self.shard_id = ""
         self.config_epoch = 0
         self.master_name: str | None = None  # set for replicas (when the master is known)

@@ -81,10 +81,13 @@ def _int(text: str, what: str) -> int:
     return int(text)
 
 
-def _parse_address(text: str) -> tuple[str, int, int, str]:
+def _parse_address(text: str) -> tuple[str, int, int, str, str]:
+    """ip:port@cport[,hostname[,key=value...]] -> ip, port, cport, shard id, hostname."""
     address, _, aux = text.partition(",")
     shard_id = ""
-    for item in aux.split(",")[1:] if aux else []:  # the first item is the hostname
+    items = aux.split(",") if aux else []
+    hostname = items[0] if items and "=" not in items[0] else ""
+    for item in items[1:]:
         key, _, value = item.partition("=")
         if key == "shard-id":
             shard_id = value
@@ -96,7 +99,7 @@ def _parse_address(text: str) -> tuple[str, int, int, str]:
     cport = _int(cport_text, "bus port") if at else port + 10000  # files older than 4.0
     if not (0 <= port <= 65535 and 0 <= cport <= 65535):
         raise ValueError(f"port out of range: {text!r}")
-    return ip, port, cport, shard_id
+    return ip, port, cport, shard_id, hostname
 
 
 def _parse_node_line(fields: list[str]) -> LoadedNode:
@@ -105,7 +108,7 @@ def _parse_node_line(fields: list[str]) -> LoadedNode:
     name = fields[0]
     if not _NODE_ID.match(name):
         raise ValueError(f"invalid node id {name!r}")
-    ip, port, cport, shard_id = _parse_address(fields[1])
+    ip, port, cport, shard_id, hostname = _parse_address(fields[1])
     flags = 0
     for flag in fields[2].lower().split(","):
         if flag == "noflags":
@@ -121,6 +124,7 @@ def _parse_node_line(fields: list[str]) -> LoadedNode:
         ping_sent=_int(fields[4], "ping-sent"), pong_received=_int(fields[5], "pong-recv"),
         config_epoch=_int(fields[6], "config-epoch"),
         link_connected=fields[7] == "connected", slots=[], shard_id=shard_id,
+        hostname=hostname,
     )
     for token in fields[8:]:
         if token.startswith("["):

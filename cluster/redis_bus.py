@@ -56,8 +56,9 @@ drop such a packet and keep the link, we raise :class:`BusProtocolError` and the
 closed: a peer that sends them is broken. Stricter than Redis, and documented as such:
 node names must be 40 lowercase hex characters, ips ASCII and NUL-terminated, epochs in
 the range of :mod:`cluster.epochs`, each extension at least its 8-byte header long, a
-hostname NUL-terminated. Like Redis, a message of a type we do not handle (MODULE, a
-type number >= 11) is length-checked and skipped, not refused. ``totlen`` is checked
+hostname NUL-terminated and made of the characters cluster-announce-hostname allows
+(it goes into CLUSTER NODES and nodes.conf lines). Like Redis, a message of a type we
+do not handle (MODULE, a type number >= 11) is length-checked and skipped, not refused. ``totlen`` is checked
 against ``max_frame`` from the first 8 bytes, before the body is buffered.
 
 Names mirror cluster.c; no code is shared with it.
@@ -212,16 +213,18 @@ def _ping_ext(ext_type: int, payload: bytes) -> bytes:
     return PING_EXT.pack(length, ext_type, 0) + payload.ljust(length - PING_EXT.size, b"\0")
 
 
-def encode(msg: m.Message, *, publish_header: m.Header | None = None, hostname: str = "",
-           advertise_compact: bool = False) -> bytes:
+def encode(msg: m.Message, *, publish_header: m.Header | None = None,
+           hostname: str | None = None, advertise_compact: bool = False) -> bytes:
     """One complete Redis-format message for ``msg``.
 
     PUBLISH carries a full header in Redis's format (our message only names the sender):
-    ``publish_header`` is it, the sender's current header. ``hostname`` (our
-    cluster-announce-hostname) and ``advertise_compact`` add ping extensions to a
-    PING/PONG/MEET."""
+    ``publish_header`` is it, the sender's current header. The header's hostname (our
+    cluster-announce-hostname; ``hostname`` overrides it) and ``advertise_compact`` add
+    ping extensions to a PING/PONG/MEET."""
     t = msg.TYPE
     if t in (m.PING, m.PONG, m.MEET):
+        if hostname is None:
+            hostname = msg.header.hostname
         exts = []
         if hostname:
             exts.append(_ping_ext(EXT_TYPE_HOSTNAME, hostname.encode("ascii") + b"\0"))
@@ -312,7 +315,8 @@ def _ping_extensions(frame: bytes, pos: int, n: int) -> tuple[PingExtensions, in
             raise _fail("ping extension exceeds the total message length")
         payload = frame[pos + PING_EXT.size:pos + length]
         if ext_type == EXT_TYPE_HOSTNAME:
-            exts.hostname = _c_string(payload, "hostname extension")
+            hostname = _c_string(payload, "hostname extension")
+            exts.hostname = m.check_hostname(hostname) if hostname else None
         elif ext_type == EXT_TYPE_COMPACT_BUS and payload[:4] == m.SIGNATURE and len(payload) >= 5:
             exts.compact_version = payload[4]
         else:
@@ -368,6 +372,8 @@ def decode_frame(frame: bytes, max_frame: int = m.MAX_FRAME_BYTES) -> RedisFrame
     hdr = _header(f)
     if t in (m.PING, m.PONG, m.MEET):
         cls = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}[t]
+        # clusterProcessPingExtensions: no HOSTNAME extension means no hostname.
+        hdr.hostname = exts.hostname or ""
         return RedisFrame(t, cls(hdr, _gossip(frame, count)), hdr, exts)
     if t == m.FAIL:
         return RedisFrame(t, m.Fail(hdr, _name(frame[data:data + NAMELEN], "FAIL nodename")), hdr)

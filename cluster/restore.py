@@ -30,6 +30,7 @@ class ConfigRestore:
             node.master_name = rec.master_name
             node.config_epoch = rec.config_epoch
             node.shard_id = rec.shard_id
+            node.hostname = rec.hostname
             node.ping_sent = now_ms if rec.ping_sent else 0
             node.pong_received = now_ms if rec.pong_received else 0
             if node.failed:
@@ -60,7 +61,8 @@ class ConfigRestore:
                 master = self.nodes.get(node.master_name) if node.master_name else None
                 node.shard_id = master.shard_id if master and master.shard_id else random_node_name(self.rng)
         self.myself = myself
-        myself.port, myself.cport = self.config.port, self.config.cport
+        myself.port, myself.cport = self.config.announced_ports()
+        myself.hostname = self.config.announce_hostname
         if self.config.announce_ip:
             myself.ip = self.config.announce_ip
         self._log("notice", f"Node configuration loaded, I'm {myself.name}")

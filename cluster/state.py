@@ -164,8 +164,8 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
     def _init_myself_address(self) -> None:
         me = self.myself
         me.ip = self.config.announce_ip
-        me.port = self.config.port
-        me.cport = self.config.cport
+        me.port, me.cport = self.config.announced_ports()
+        me.hostname = self.config.announce_hostname
 
     def add_node(self, node: ClusterNode) -> None:
         self.nodes[node.name] = node
@@ -377,6 +377,31 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         if sender.is_master and self.myself.is_master and hdr.config_epoch == self.myself.config_epoch:
             self.handle_config_epoch_collision(sender)
         self.process_gossip_section(msg.gossip, sender)
+        self.update_announced_hostname(sender, hdr.hostname)
+
+    def update_announced_hostname(self, node: ClusterNode, hostname: str) -> None:
+        """updateAnnouncedHostname (via clusterProcessPingExtensions): every heartbeat
+        says the sender's hostname, and one without it clears it. Saved so nodes.conf
+        keeps it across restarts (Redis writes it at the next save)."""
+        if node.hostname != hostname:
+            node.hostname = hostname
+            self._save()
+
+    @entry_point
+    def update_myself_announced(self, now_ms: int) -> None:
+        """clusterUpdateMyselfAnnouncedPorts / clusterUpdateMyselfIp /
+        clusterUpdateMyselfHostname: CONFIG SET of a cluster-announce-* option takes
+        effect in myself's record and so in the next heartbeat."""
+        me = self.myself
+        port, cport = self.config.announced_ports()
+        changed = (me.port, me.cport, me.hostname) != (port, cport, self.config.announce_hostname)
+        me.port, me.cport = port, cport
+        me.hostname = self.config.announce_hostname
+        if self.config.announce_ip and me.ip != self.config.announce_ip:
+            me.ip = self.config.announce_ip
+            changed = True
+        if changed:
+            self._save()
 
     def _update_role(self, sender: ClusterNode, hdr: m.Header) -> None:
         if hdr.master_id is None:

@@ -80,6 +80,10 @@ class ClusterView:
     def node(self, name: str) -> ClusterNode | None:
         return self._state.nodes.get(name)
 
+    def preferred_endpoint(self, node: ClusterNode) -> str:
+        """How MOVED/ASK name ``node`` (cluster-preferred-endpoint-type)."""
+        return describe.preferred_endpoint(self._state, node)
+
     # ------------------------------------------------------------ CLUSTER replies
 
     def nodes_text(self) -> str:
@@ -92,6 +96,11 @@ class ClusterView:
             text = text.replace("total_cluster_links_buffer_limit_exceeded:0",
                                 "total_cluster_links_buffer_limit_exceeded:%d"
                                 % self._bus.links_buffer_limit_exceeded)
+            # Ours (cluster-bus-secret): shown once a secret is set or a frame was refused,
+            # as Redis shows a per-type counter only once it is non-zero.
+            if self._bus.secret is not None or self._bus.auth_failures:
+                text += "cluster_stats_messages_auth_failed_received:%d\r\n" \
+                    % self._bus.auth_failures
         return text
 
     def slots_reply(self) -> list:

@@ -9,6 +9,7 @@
 # Creates .venv and installs the requirements if missing. The cluster is created with
 # `redis-cli --cluster create` when redis-cli exists, else with scripts/meet.sh and
 # CLUSTER ADDSLOTSRANGE. Environment: BASE_PORT (7001), NODE_TIMEOUT (5000 ms),
+# SYNC_DELAY (repl-diskless-sync-delay, 0 s: replicas sync at once; Redis's default is 5),
 # NODE_ARGS (more options for every node, e.g. "--appendonly yes": an AOF per node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ ROOT=$(pwd)
 RUN="$ROOT/run/cluster"
 BASE_PORT="${BASE_PORT:-7001}"
 NODE_TIMEOUT="${NODE_TIMEOUT:-5000}"
+SYNC_DELAY="${SYNC_DELAY:-0}"
 NODE_ARGS="${NODE_ARGS:-}"
 
 ensure_venv() {
@@ -79,6 +81,7 @@ start() {
         echo "$port" >> "$RUN/ports"
         .venv/bin/python node.py -p "$port" --dir "$RUN/$port" \
             --cluster-node-timeout "$NODE_TIMEOUT" --logfile "$RUN/$port/node.log" \
+            --repl-diskless-sync-delay "$SYNC_DELAY" \
             $NODE_ARGS >/dev/null 2>&1 &
         echo $! > "$RUN/$port/pid"
     done
@@ -197,5 +200,5 @@ case "${1:-}" in
     stop) stop ;;
     status) status ;;
     clean) clean ;;
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -122,6 +122,9 @@ class Process:
         self.log.close()
 
 
+QUICK_SYNC = ("--repl-diskless-sync-delay", "0")
+
+
 def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True):
     """Start `python node.py -p PORT` in its own temporary folder.
 
@@ -132,8 +135,10 @@ def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True)
     cwd = cwd or tempfile.mkdtemp(prefix="node-%d-" % port)
     # A config file, like redis-server's, must come first; flags after it win over it.
     conf = [extra[0]] if extra and not extra[0].startswith("-") else []
+    # Redis's 5 s repl-diskless-sync-delay would make every full sync in the tests wait;
+    # a test that wants it passes its own value (later flags win).
     args = [PYTHON, os.path.join(ROOT, "node.py"), *conf, "-p", str(port), "--dir", cwd,
-            *extra[len(conf):]]
+            *QUICK_SYNC, *extra[len(conf):]]
     proc = Process(args, port, cwd, os.path.join(cwd, "node.log"))
     if not wait:
         return proc

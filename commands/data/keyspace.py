@@ -216,6 +216,20 @@ class Keyspace:
         self.dirty += removed
         return removed
 
+    def replace_with(self, other) -> None:
+        """Take `other`'s whole dataset in place of ours (a replica's repl-diskless-load
+        swapdb, Redis's swapMainDbWithTempDb): a transaction WATCHing a key present on
+        either side fails. `other` must not be used afterwards."""
+        if self.watchers:
+            for key in list(self.watchers):
+                if self.peek(key) is not None or other.peek(key) is not None:
+                    self.signal(key)
+        self.dirty += self.size + other.size
+        self.slots, self.size = other.slots, other.size
+        self.expires, self._ttl_keys, self._ttl_pos = \
+            other.expires, other._ttl_keys, other._ttl_pos
+        self.lru, self.lfu_counters = other.lru, other.lfu_counters
+
     # ------------------------------------------------------------ expiry
 
     def ttl_ms(self, key: bytes):

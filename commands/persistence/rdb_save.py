@@ -207,6 +207,15 @@ class RdbPersistence:
             self.last_bgsave_ok = False
             self._update_misconf()
 
+    def replication_save_done(self, ok: bool, dirty_in_file: int) -> None:
+        """A disk-based full sync's child saved dbfilename (commands/replication/
+        full_sync.py): Redis makes it with rdbSaveBackground, so it counts as a BGSAVE."""
+        if ok:
+            self._saved(dirty_in_file)
+        else:
+            self.last_bgsave_ok = False
+            self._update_misconf()
+
     # ------------------------------------------------------------ cron and shutdown
 
     def cron(self) -> None:

@@ -11,28 +11,8 @@ repl-backlog-size of them for PSYNC <replid> <offset> after a short disconnect
 (+CONTINUE). Ids shift like Redis's on promotion: the new master gets a new replid and
 keeps the old one as replid2, valid up to second_repl_offset.
 
-Full sync without fork and without a second copy of the data
--------------------------------------------------------------
-Redis forks and the child writes an RDB of a frozen copy-on-write image. We serialize the
-live keyspace one hash slot at a time (commands/replication/snapshot.py), send each chunk, and let
-other greenlets run in between, so other clients are served during the sync and memory
-grows by one chunk, not by the dataset. The snapshot is thus not of one instant; it stays
-consistent because in cluster mode every write touches keys of ONE slot:
-
-* `next_slot` marks the progress of a replica's snapshot: slots below it are serialized
-  and already queued for the replica; a slot is serialized atomically (no yield inside).
-* A propagated write whose slot is below `next_slot` is queued for the replica after the
-  chunk holding that slot: the replica applies it on top of that slot's data, in order.
-* A write to a slot not yet serialized is NOT sent to that replica: the snapshot, taken
-  later, includes its effect.
-* Keyless writes (FLUSHALL, FLUSHDB) and PING/GETACK are always queued. Each chunk
-  *replaces* its slot range on the replica, so whatever a keyless write did to slots not
-  yet serialized is superseded by their snapshot.
-* After the last slot, the end marker carries master_repl_offset; from then on the
-  replica gets the whole stream and counts offsets exactly like its master.
-
-Commands sent to a syncing replica before the end marker are therefore a filtered
-subset of the stream, applied but not counted; the replica's offset starts at the marker.
+Full sync: commands/replication/full_sync.py (a forked child writes the RDB of one
+instant; the stream from that instant waits in the replica's output buffer).
 """
 import os
 import time
@@ -40,22 +20,18 @@ import time
 import gevent
 from loguru import logger
 
-from cluster.slots import CLUSTER_SLOTS
-from commands.data.keyspace import slot_of
-from commands.replication import snapshot
 from commands.replication.backlog import ReplBacklog
+from commands.replication.full_sync import INFO_STATES, ONLINE, WAIT_START, FullSyncs
 from commands.replication.propagation import Propagator, encode_command
 from commands.server.blocking import block, can_block, finish
-from commands.server.executor import lookup_command
 from commands.server.resp import ReplyError
 
-SYNC_QUEUE_LIMIT = 1024 * 1024     # snapshot pauses while more is queued for the replica
 NO_REPLID = "0" * 40
 _MULTI = [b"MULTI"]
 _EXEC = [b"EXEC"]
 _PING = encode_command([b"ping"])
 _GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
-_ALWAYS = -1                       # "slot" of a keyless unit: queued for every replica
+_SELECT_0 = encode_command([b"SELECT", b"0"])
 
 
 def new_replid() -> str:
@@ -65,22 +41,37 @@ def new_replid() -> str:
 class ReplicaState:
     """A replica connected to us (Redis's slave client fields)."""
 
-    __slots__ = ("client", "ip", "port", "capa", "state", "ack_offset", "ack_time",
-                 "next_slot")
+    __slots__ = ("client", "ip", "port", "capa", "phase", "ack_offset", "ack_time",
+                 "pre_psync", "rdb_only", "no_data", "initial_offset", "target",
+                 "waiting_since", "start_stream_on_ack", "acked_in_sync")
 
-    def __init__(self, client, ip: str, port: int, capa):
+    def __init__(self, client, ip: str, port: int, capa, pre_psync=False, rdb_only=False,
+                 no_data=False):
         self.client = client
         self.ip = ip
         self.port = port
-        self.capa = capa
-        self.state = "wait_bgsave"     # then send_bulk, then online
+        self.capa = capa                 # set of REPLCONF capa names ("eof", "psync2")
+        self.phase = ONLINE              # see full_sync.py for the others
         self.ack_offset = 0
         self.ack_time = time.monotonic()
-        self.next_slot = 0             # slots below are in the snapshot (see docstring)
+        self.pre_psync = pre_psync       # came with SYNC: no +FULLRESYNC, no ACKs
+        self.rdb_only = rdb_only         # REPLCONF rdb-only 1: the RDB, then goodbye
+        self.no_data = no_data           # REPLCONF rdb-filter-only: an RDB without keys
+        self.initial_offset = -1         # the offset of +FULLRESYNC (psync_initial_offset)
+        self.target = None               # "disk" | "socket": how its RDB travels
+        self.waiting_since = 0.0
+        self.start_stream_on_ack = False
+        self.acked_in_sync = False       # an ACK came before we saw the child end
 
     @property
     def name(self) -> str:
-        return "%s:%d" % (self.ip, self.port)
+        """replicationGetSlaveName: its listening port, else its connection's address."""
+        return "%s:%d" % (self.ip, self.port) if self.port else self.client.addr_text
+
+    @property
+    def state(self) -> str:
+        """INFO's state= field."""
+        return INFO_STATES[self.phase]
 
 
 class Replication:
@@ -93,7 +84,13 @@ class Replication:
         self.backlog = None              # created by the first sync (or a promotion)
         self.replicas = []               # ReplicaState, in order of attachment
         self.link = None                 # replica_link.ReplicaLink while we are a replica
+        # Redis's slaveseldb: the db the stream last SELECTed, -1 after a new backlog,
+        # a full-sync setup or a promotion. A cluster node has only db 0, but the
+        # stream still says SELECT 0 first, as Redis's does (redis-cli --replica
+        # relies on it: it takes the first thing after its ACK as the ACK's reply).
+        self.stream_db = -1
         self.propagator = Propagator(self._feed_unit)
+        self.full_syncs = FullSyncs(self)
         self.wait_clients = []           # (client, offset, numreplicas) blocked in WAIT
         self.sync_full = self.sync_partial_ok = self.sync_partial_err = 0
         self._getack_pending = False
@@ -111,6 +108,7 @@ class Replication:
 
     def create_backlog(self) -> None:
         self.backlog = ReplBacklog(self.server.settings.repl_backlog_size, self.offset)
+        self.stream_db = -1
         self.update_activity()
 
     def resize_backlog(self, size: int) -> None:
@@ -123,6 +121,7 @@ class Replication:
         self.replid2 = self.replid
         self.second_offset = self.offset + 1
         self.replid = new_replid()
+        self.stream_db = -1
         logger.info("Setting secondary replication ID to {}, valid up to offset: {}. "
                     "New replication ID is {}", self.replid2, self.second_offset,
                     self.replid)
@@ -137,21 +136,22 @@ class Replication:
     def _feed_unit(self, unit) -> int:
         """Append one propagation unit to the stream; returns the new offset."""
         commands = [_MULTI, *unit, _EXEC] if len(unit) > 1 else unit
-        self.feed(b"".join([encode_command(argv) for argv in commands]), unit)
+        data = b"".join([encode_command(argv) for argv in commands])
+        if self.stream_db != 0:
+            self.stream_db = 0
+            data = _SELECT_0 + data
+        self.feed(data)
         return self.offset
 
-    def feed(self, data: bytes, unit=None) -> None:
-        """Bytes into the backlog and to every replica (filtered while it syncs)."""
+    def feed(self, data: bytes) -> None:
+        """Bytes into the backlog and to every replica: online ones get them now, the
+        ones in a full sync hold them in their output buffer until the RDB is through
+        (client.hold_output); a replica still waiting for its child gets nothing, its
+        RDB will include this."""
         self.offset += len(data)
         self.backlog.append(data)
-        slot = None
         for replica in self.replicas:
-            if replica.state == "online":
-                replica.client.push_raw(data)
-                continue
-            if slot is None:
-                slot = _unit_slot(unit)
-            if slot == _ALWAYS or slot < replica.next_slot:
+            if replica.phase != WAIT_START and not replica.rdb_only:
                 replica.client.push_raw(data)
 
     def feed_from_master(self, data: bytes) -> None:
@@ -171,15 +171,30 @@ class Replication:
         return view is not None and view.writes_paused()
 
     def cron(self) -> None:
-        """From the server cron (100 ms): PING replicas every repl-ping-replica-period,
-        so they can tell a silent master from a dead one."""
+        """From the server cron (100 ms): full syncs waiting for a child; replicas that
+        stopped acking; PING replicas every repl-ping-replica-period, so they can tell a
+        silent master from a dead one."""
         now = time.monotonic()
+        self.full_syncs.cron()
+        if self.replicas:
+            self._drop_silent_replicas(now)
         if now - self._last_ping < self.server.settings.repl_ping_replica_period:
             return
         self._last_ping = now
         if self.is_master and self.replicas and self.backlog is not None \
                 and not self.writes_paused():
             self.feed(_PING)
+
+    def _drop_silent_replicas(self, now: float) -> None:
+        """An online replica acks every second; one silent for repl-timeout is gone
+        (SYNC clients never ack: they are left alone, as in Redis)."""
+        timeout = self.server.settings.repl_timeout
+        for replica in list(self.replicas):
+            if replica.phase == ONLINE and not replica.pre_psync \
+                    and now - replica.ack_time > timeout:
+                logger.warning("Disconnecting timedout replica (streaming sync): {}",
+                               replica.name)
+                replica.client.kill()
 
     # ------------------------------------------------------------ PSYNC
 
@@ -191,20 +206,23 @@ class Replication:
             return False
         return self.backlog.can_continue_from(offset)
 
-    def attach_replica(self, client, replid: str, offset: int, handshake: dict) -> None:
-        """PSYNC from `client`: continue it from the backlog, or start a full sync. All
-        bytes go through the client's push queue, so they stay in order."""
+    def attach_replica(self, client, replid: str, offset: int, handshake: dict,
+                       pre_psync: bool = False) -> None:
+        """PSYNC (or SYNC) from `client`: continue it from the backlog, or start a full
+        sync (full_sync.py). The replica's bytes all go through the client's output
+        buffer, so they stay in order."""
         peer_ip = client.addr_text.rsplit(":", 1)[0]
         replica = ReplicaState(client, handshake.get("ip-address") or peer_ip,
                                handshake.get("listening-port", 0),
-                               handshake.get("capa", set()))
+                               handshake.get("capa", set()), pre_psync=pre_psync,
+                               rdb_only=handshake.get("rdb-only", False),
+                               no_data=handshake.get("rdb-filter", False))
         client.replica = replica
-        psync2 = "psync2" in replica.capa
-        if self.can_continue(replid, offset):
+        logger.info("Replica {} asks for synchronization", replica.name)
+        if not pre_psync and self.can_continue(replid, offset):
             self.sync_partial_ok += 1
-            replica.state = "online"
-            replica.next_slot = CLUSTER_SLOTS
             replica.ack_offset = offset - 1
+            psync2 = "psync2" in replica.capa
             line = b"+CONTINUE %s\r\n" % self.replid.encode() if psync2 else b"+CONTINUE\r\n"
             backlog = self.backlog.read_from(offset)
             client.push_raw(line + backlog)
@@ -213,51 +231,25 @@ class Replication:
                         "bytes of backlog starting from offset {}.", replica.name,
                         len(backlog), offset)
             return
-        if replid != "?":
+        if pre_psync:
+            pass
+        elif replid == "?":
+            logger.info("Full resync requested by replica {}", replica.name)
+        else:
             self.sync_partial_err += 1
+            logger.info("Partial resynchronization not accepted: Replication ID mismatch "
+                        "or lack of backlog (Replica asked for '{}' offset {})", replid,
+                        offset)
         self.sync_full += 1
+        self.replicas.append(replica)
         if self.backlog is None:
             # Redis too starts a new history when the first replica attaches.
             self.replid = new_replid()
             self.replid2, self.second_offset = NO_REPLID, -1
             self.create_backlog()
-        logger.info("Replica {} asks for synchronization; starting a full resync from "
-                    "offset {}", replica.name, self.offset)
-        client.push_raw(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset))
-        self.replicas.append(replica)
-        gevent.spawn(self._send_snapshot, replica)
-
-    def _send_snapshot(self, replica) -> None:
-        client = replica.client
-        keyspace = self.server.keyspace
-        replica.state = "send_bulk"
-        started = time.monotonic()
-        slot = 0
-        try:
-            while slot < CLUSTER_SLOTS:
-                if client.closed or replica not in self.replicas:
-                    return
-                chunk, slot = snapshot.encode_slots(keyspace, slot)
-                # No yield between these two lines: writes to the slots just serialized
-                # must reach the replica after this chunk, and do from now on.
-                replica.next_slot = slot
-                client.push_raw(chunk)
-                self._wait_for_replica_socket(client)
-            client.push_raw(snapshot.encode_end(self.offset))
-            replica.state = "online"
-            replica.ack_time = time.monotonic()
-            logger.info("Synchronization with replica {} succeeded ({:.2f}s)",
-                        replica.name, time.monotonic() - started)
-        except Exception:
-            logger.exception("full sync with replica {} failed", replica.name)
-            client.kill()
-
-    @staticmethod
-    def _wait_for_replica_socket(client) -> None:
-        """Let other greenlets run, and hold the next chunk while the socket is behind."""
-        gevent.sleep(0)
-        while client.pending_push_bytes > SYNC_QUEUE_LIMIT and not client.closed:
-            gevent.sleep(0.002)
+            logger.info("Replication backlog created, my new replication IDs are '{}' "
+                        "and '{}'", self.replid, self.replid2)
+        self.full_syncs.request(replica)
 
     def on_client_close(self, client) -> None:
         replica = client.replica
@@ -272,6 +264,7 @@ class Replication:
         replica.ack_time = time.monotonic()
         if offset > replica.ack_offset:
             replica.ack_offset = offset
+        self.full_syncs.on_ack(replica)
         if self.wait_clients:
             for waiting, target, wanted in list(self.wait_clients):
                 if self.count_acks(target) >= wanted:
@@ -283,7 +276,7 @@ class Replication:
             finish(self.server.keyspace, waiter, None)
 
     def count_acks(self, offset: int) -> int:
-        return sum(1 for r in self.replicas if r.state == "online" and r.ack_offset >= offset)
+        return sum(1 for r in self.replicas if r.phase == ONLINE and r.ack_offset >= offset)
 
     def wait(self, client, numreplicas: int, timeout_ms: int) -> int:
         """WAIT: block this client (only) until `numreplicas` acked its last write."""
@@ -321,19 +314,3 @@ class Replication:
         for client, _, _ in list(self.wait_clients):
             self._wake(client)
 
-
-def _unit_slot(unit):
-    """The one slot a unit writes to, or _ALWAYS if it has a keyless command (or none)."""
-    if not unit:
-        return _ALWAYS
-    slot = _ALWAYS
-    for argv in unit:
-        cmd, error = lookup_command(argv)
-        if error is not None:
-            return _ALWAYS
-        indexes = cmd.key_indexes(argv)
-        if not indexes:
-            return _ALWAYS
-        if slot == _ALWAYS:
-            slot = slot_of(argv[indexes[0]])
-    return slot

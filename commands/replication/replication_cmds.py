@@ -8,7 +8,7 @@ import time
 
 from commands.data.numbers import NOT_INTEGER, parse_int64
 from commands.server import info
-from commands.server.resp import OK, Raw, ReplyError
+from commands.server.resp import OK, Raw, ReplyError, split_args
 from commands.server.table import command
 
 NO_REPLY = Raw(b"")
@@ -54,25 +54,69 @@ def replconf(c, argv):
             return NO_REPLY
         elif option == b"getack":
             return NO_REPLY             # only meaningful from our master (replica_link)
+        elif option == b"rdb-only":
+            # redis-cli --rdb: the RDB and nothing after it (full_sync.py).
+            flag = _int(value)
+            if not 0 <= flag <= 1:
+                raise ReplyError("ERR value is out of range, value must between 0 and 1")
+            handshake["rdb-only"] = bool(flag)
+        elif option == b"rdb-filter-only":
+            # redis-cli --replica ("") and --functions-rdb ("functions"): an RDB of the
+            # functions only. This node has no functions, so the RDB holds no data.
+            try:
+                filters = split_args(value)
+            except ValueError:
+                raise ReplyError("ERR Missing rdb-filter-only values") from None
+            for name in filters:
+                if name.lower() != b"functions":
+                    raise ReplyError("ERR Unsupported rdb-filter-only option: %s"
+                                     % name.decode("utf-8", "replace"))
+            handshake["rdb-filter"] = True
         else:
             raise ReplyError("ERR Unrecognized REPLCONF option: %s"
                              % argv[i].decode("utf-8", "replace"))
     return OK
 
 
+def _sync_refusal(c):
+    """The checks syncCommand makes before anything else."""
+    repl = c.server.replication
+    if not repl.is_master:
+        # We do not chain replicas: in a cluster they follow the master directly.
+        raise ReplyError(NOMASTERLINK)
+    if c.pending_push_bytes:
+        raise ReplyError("ERR SYNC and PSYNC are invalid with pending output")
+    handshake = getattr(c, "repl_handshake", {})
+    if handshake.get("rdb-filter") and "eof" not in handshake.get("capa", ()):
+        raise ReplyError("ERR Filtered replica requires EOF capability")
+
+
 @command("psync", -3, "admin noscript no-multi no-async-loading", group="server",
          since="2.8.0", summary="Internal command used for replication",
          complexity="")
 def psync(c, argv):
-    repl = c.server.replication
     if c.replica is not None:
         return NO_REPLY                 # already a replica: ignored, as in Redis
-    if not repl.is_master:
-        # We do not chain replicas: in a cluster they follow the master directly.
-        raise ReplyError(NOMASTERLINK)
-    offset = _int(argv[2])
+    _sync_refusal(c)
+    offset = parse_int64(argv[2])
+    if offset is None:
+        raise ReplyError(NOT_INTEGER)
     replid = argv[1].decode("utf-8", "replace")
-    repl.attach_replica(c, replid, offset, getattr(c, "repl_handshake", {}))
+    c.server.replication.attach_replica(c, replid, offset, getattr(c, "repl_handshake", {}))
+    return NO_REPLY
+
+
+@command("sync", 1, "admin noscript no-multi no-async-loading", group="server",
+         since="1.0.0", summary="Internal command used for replication",
+         complexity="")
+def sync(c, argv):
+    """The pre-PSYNC protocol (redis-cli --rdb and --replica use it): a full sync with
+    no +FULLRESYNC line; the RDB, then the stream."""
+    if c.replica is not None:
+        return NO_REPLY
+    _sync_refusal(c)
+    c.server.replication.attach_replica(c, "?", -1, getattr(c, "repl_handshake", {}),
+                                        pre_psync=True)
     return NO_REPLY
 
 
@@ -129,11 +173,13 @@ def info_lines(server) -> list:
         lines += ["slave_read_repl_offset:%d" % (link.read_offset if linked else 1),
                   "slave_repl_offset:%d" % (repl.offset if linked else 1)]
         if link.state == "sync":
-            lines += ["master_sync_total_bytes:-1",
-                      "master_sync_read_bytes:%d" % link.sync_read_bytes,
-                      "master_sync_left_bytes:-1",
-                      "master_sync_perc:0.00",
-                      "master_sync_last_io_seconds_ago:%d" % link.last_io_seconds()]
+            total, read = link.sync_total_bytes, link.sync_read_bytes
+            lines += ["master_sync_total_bytes:%d" % total,
+                      "master_sync_read_bytes:%d" % read,
+                      "master_sync_left_bytes:%d" % (total - read),
+                      "master_sync_perc:%.2f" % (read / total * 100 if total > 0 else 0),
+                      "master_sync_last_io_seconds_ago:%d"
+                      % int(time.monotonic() - link.last_io)]
         if not link.link_up:
             lines.append("master_link_down_since_seconds:%d"
                          % (int(now - link.down_since) if link.synced_once else -1))

@@ -81,6 +81,7 @@ class Client:
         self._writer = None           # greenlet flushing _outbox
         self._drained = gevent.event.Event()   # set when the writer empties the outbox
         self._soft_limit_since = None  # when _outbox_bytes went over the soft limit
+        self._held = False            # hold_output(): the outbox fills but is not written
         self.own_monitor_lines = []   # MONITOR lines of this monitor's own commands
         # Replication (commands/replication/master.py, replica_link.py, propagation.py)
         self.is_master_link = False   # the connection our master streams commands on
@@ -185,7 +186,7 @@ class Client:
         that sends its whole pipeline before reading any reply (its writes block on our
         full receive buffer while we block on its full one); Redis never waits either.
         """
-        if self._writer is not None or self._outbox:
+        if self._writer is not None or self._outbox or self._held:
             self._queue(data, reply=True)
             return
         self.server.net_output_bytes += len(data)
@@ -206,7 +207,7 @@ class Client:
 
     def _flush_before_close(self) -> None:
         """QUIT or a protocol error: the last replies go out before the socket closes."""
-        if not self._outbox or self.closed:
+        if not self._outbox or self.closed or self._held:
             return
         with gevent.Timeout(CLOSE_FLUSH_SECONDS, False):
             while self._outbox and not self.closed:
@@ -217,6 +218,31 @@ class Client:
     def pending_push_bytes(self) -> int:
         """Bytes queued by push_raw and not yet handed to the socket (backpressure)."""
         return self._outbox_bytes
+
+    # A replica's full sync (commands/replication/full_sync.py) is Redis's dance with a
+    # slave's output buffer: from the fork on, the stream accumulates in the buffer (and
+    # counts against client-output-buffer-limit slave) while the RDB goes out on the
+    # socket directly; once the RDB is through, the buffer is released.
+
+    def hold_output(self) -> None:
+        """Queue everything from now on; send nothing until release_output()."""
+        self._held = True
+
+    def release_output(self) -> None:
+        self._held = False
+        if self._outbox and self._writer is None and not self.closed:
+            self._writer = gevent.spawn(self._drain_outbox)
+
+    def copy_held_output(self, other) -> None:
+        """Start with what `other` holds (a replica joining a running disk sync)."""
+        self._outbox.extend(other._outbox)
+        self._outbox_bytes += other._outbox_bytes
+
+    def send_direct(self, data) -> None:
+        """Write past the held outbox, waiting as long as the socket needs (the RDB of a
+        full sync). Only while output is held: nothing else writes to the socket then."""
+        self.server.net_output_bytes += len(data)
+        self.sock.sendall(data)
 
     def push_raw(self, data: bytes) -> None:
         """Queue bytes from another greenlet (MONITOR, pub/sub); never blocks the caller."""
@@ -235,7 +261,7 @@ class Client:
                            self._outbox_bytes, self.output_buffer_class())
             self.close()
             return
-        if self._writer is None:
+        if self._writer is None and not self._held:
             self._writer = gevent.spawn(self._drain_outbox)
 
     def _drain_outbox(self) -> None:

@@ -1,10 +1,12 @@
-"""The client port: a gevent StreamServer with one greenlet per connection."""
+"""The client port: gevent StreamServers (one per `bind` address) with one greenlet per
+connection."""
 import socket
 
 from gevent.pool import Pool
 from gevent.server import StreamServer
 from loguru import logger
 
+from cluster.listen import listen_to_port, parse_bind
 from commands.server.connection import Client
 from commands.server.resp import RequestParser
 
@@ -14,20 +16,28 @@ MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 class ClientListener:
     def __init__(self, server, bind: str, port: int):
         self.server = server
+        self.addresses = parse_bind(bind)
+        self.requested_port = port
         # A Pool with no size limit lets stop() kill the handlers still running.
         self.pool = Pool(None)
-        self.stream = StreamServer((bind, port), self._handle, spawn=self.pool, backlog=511)
+        self.streams: list[StreamServer] = []
 
     def start(self) -> None:
-        self.stream.start()
+        """Listen on every `bind` address (cluster/listen.py says which may be skipped);
+        OSError if a required one cannot be bound."""
+        sockets = listen_to_port(self.addresses, self.requested_port, logger.warning)
+        self.streams = [StreamServer(sock, self._handle, spawn=self.pool) for sock in sockets]
+        for stream in self.streams:
+            stream.start()
 
     @property
     def port(self) -> int:
-        return self.stream.server_port
+        return self.streams[0].server_port if self.streams else self.requested_port
 
     def stop(self, timeout: float = 1.0) -> None:
         """Stop accepting, close every client, wait up to `timeout` for their greenlets."""
-        self.stream.close()
+        for stream in self.streams:
+            stream.close()
         for client in list(self.server.clients.values()):
             client.kill()
         self.pool.join(timeout=timeout)

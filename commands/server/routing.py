@@ -36,9 +36,10 @@ TRYAGAIN = ReplyError("TRYAGAIN Multiple keys request during rehashing of slot")
 _ONLY_ARGV1 = (1,)     # key_indexes() of a one-key command (first = last = 1)
 
 
-def redirect(kind: str, slot: int, node) -> ReplyError:
-    """-MOVED or -ASK to a node, addressed by its ip (cluster-preferred-endpoint-type ip)."""
-    return ReplyError("%s %d %s:%d" % (kind, slot, node.ip, node.port))
+def redirect(kind: str, slot: int, endpoint: str, port: int) -> ReplyError:
+    """-MOVED or -ASK: the node's preferred endpoint (its ip, its hostname or '?', or ""
+    for unknown-endpoint: "MOVED 3999 :7002", as Redis writes it) and its port."""
+    return ReplyError("%s %d %s:%d" % (kind, slot, endpoint, port))
 
 
 class Router:
@@ -133,7 +134,8 @@ class Router:
         if migrating and missing:
             if existing:
                 return TRYAGAIN
-            return redirect("ASK", slot, view.migrating_slots_to[slot])
+            target = view.migrating_slots_to[slot]
+            return redirect("ASK", slot, view.preferred_endpoint(target), target.port)
         if importing and (client.asking or asking_cmd):
             if multiple_keys and missing:
                 return TRYAGAIN
@@ -142,7 +144,7 @@ class Router:
                 myself.master_name == owner.name:
             return None
         if owner is not myself:
-            return redirect("MOVED", slot, owner)
+            return redirect("MOVED", slot, view.preferred_endpoint(owner), owner.port)
         return None
 
     def blocked_key_error(self, key):
@@ -160,4 +162,6 @@ class Router:
             return None
         if node is not None and not me.is_master and me.master_name == node.name:
             return None
-        return UNBOUND if node is None else redirect("MOVED", slot, node)
+        if node is None:
+            return UNBOUND
+        return redirect("MOVED", slot, view.preferred_endpoint(node), node.port)

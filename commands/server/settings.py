@@ -8,6 +8,7 @@ import fnmatch
 import os
 from dataclasses import dataclass
 
+from cluster.listen import parse_bind
 from commands.server.resp import split_args
 
 
@@ -33,6 +34,7 @@ def parse_memory(text: str) -> int:
 class Setting:
     name: str
     kind: str                 # int | memory | bool | enum | string | filename | save | obuf
+                              # | bind | hostname
     default: object
     minimum: int = None
     maximum: int = None
@@ -72,6 +74,13 @@ class Setting:
             return parse_output_buffer_limits(text)
         if self.kind == "filename" and "/" in text:
             raise SettingError("%s can't be a path, just a filename" % self.name)
+        if self.kind == "bind":
+            try:
+                return " ".join(parse_bind(text))
+            except ValueError as exc:
+                raise SettingError(str(exc))
+        if self.kind == "hostname":
+            return parse_announced_hostname(text)
         if self.kind == "enum":
             lowered = text.lower()
             if lowered not in self.choices:
@@ -88,6 +97,19 @@ class Setting:
         if self.kind == "obuf":
             return " ".join("%s %d %d %d" % (klass, *value[klass]) for klass in OBUF_CLASSES)
         return str(value)
+
+
+_HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+
+
+def parse_announced_hostname(text: str) -> str:
+    """cluster-announce-hostname, checked as Redis's isValidAnnouncedHostname ("" = none)."""
+    if len(text) >= 256:
+        raise SettingError("Hostnames must be less than 256 characters")
+    if not _HOSTNAME_CHARS.issuperset(text):
+        raise SettingError("Hostnames may only contain alphanumeric characters, "
+                           "hyphens or dots")
+    return text
 
 
 # client-output-buffer-limit: class -> (hard bytes, soft bytes, soft seconds); 0 = none.
@@ -131,7 +153,8 @@ _MAX_U32 = 2 ** 32 - 1
 
 SETTINGS = {s.name: s for s in [
     Setting("port", "int", 6379, 0, 65535, mutable=False, doc="client port"),
-    Setting("bind", "string", "127.0.0.1", mutable=False, doc="address to listen on"),
+    Setting("bind", "bind", "127.0.0.1", mutable=False,
+            doc="addresses to listen on, space separated ('-' prefix: optional)"),
     Setting("dir", "string", ".", mutable=False, doc="working directory"),
     Setting("cluster-config-file", "string", None, mutable=False,
             doc="nodes.conf path (default nodes-<port>.conf in dir)"),
@@ -140,6 +163,15 @@ SETTINGS = {s.name: s for s in [
     Setting("cluster-enabled", "bool", True, mutable=False),
     Setting("cluster-port", "int", 0, 0, 65535, mutable=False),
     Setting("cluster-announce-ip", "string", ""),
+    # Behind NAT or in a container: what peers and clients are told (cluster/config.py).
+    Setting("cluster-announce-port", "int", 0, 0, 65535, doc="0: port"),
+    Setting("cluster-announce-bus-port", "int", 0, 0, 65535, doc="0: the bus port"),
+    Setting("cluster-announce-hostname", "hostname", ""),
+    Setting("cluster-preferred-endpoint-type", "enum", "ip",
+            choices=("ip", "hostname", "unknown-endpoint")),
+    # Ours: the HMAC key of the bus (cluster/bus_auth.py); "" = none. CONFIG GET shows
+    # it, as Redis 7.0 shows requirepass and masterauth.
+    Setting("cluster-bus-secret", "string", "", doc="sign and check every bus frame"),
     Setting("cluster-require-full-coverage", "bool", True),
     Setting("cluster-allow-reads-when-down", "bool", False),
     Setting("cluster-allow-pubsubshard-when-down", "bool", True),

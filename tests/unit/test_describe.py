@@ -107,3 +107,42 @@ def test_cluster_replicas_errors(net):
     with pytest.raises(ClusterError, match="^Unknown node x$"):
         describe.cluster_replicas(a, "x")
     assert describe.cluster_replicas(a, a.myself.name) == []
+
+
+def test_hostnames_and_preferred_endpoint_types(net):
+    """clusterGenNodeDescription, addNodeToNodeReply, getPreferredEndpoint (Redis 7.0)."""
+    a, b = net.states
+    b.config.announce_hostname = "b.example"
+    net.apply(1, b.update_myself_announced(net.now))
+    net.advance(1500)                     # a heartbeat from b carries it to a
+    peer = a.nodes[b.myself.name]
+    assert peer.hostname == "b.example"
+    line = describe.node_description(a, peer)
+    assert line.split(" ")[1] == "127.0.0.1:7001@17001,b.example"
+    assert describe.node_description(a, peer, for_config=True).split(" ")[1].startswith(
+        "127.0.0.1:7001@17001,b.example,tls-port=0,shard-id=")
+    me = a.myself
+    expected = {  # preferred endpoint type -> (endpoint of b, its metadata; endpoint of a)
+        "ip": ("127.0.0.1", {"hostname": "b.example"}, "127.0.0.1"),
+        "hostname": ("b.example", {"ip": "127.0.0.1"}, "?"),
+        "unknown-endpoint": (None, {"ip": "127.0.0.1", "hostname": "b.example"}, ""),
+    }
+    for kind, (endpoint, metadata, my_endpoint) in expected.items():
+        a.config.preferred_endpoint_type = kind
+        assert describe._node_reply(a, peer) == [endpoint, 7001, peer.name, metadata]
+        assert describe.preferred_endpoint(a, me) == my_endpoint
+    # A heartbeat without the hostname clears it (clusterProcessPingExtensions).
+    b.config.announce_hostname = ""
+    net.apply(1, b.update_myself_announced(net.now))
+    net.advance(1500)
+    assert peer.hostname == ""
+    assert describe.node_description(a, peer).split(" ")[1] == "127.0.0.1:7001@17001"
+
+
+def test_announced_ports_are_what_peers_see(net):
+    a, b = net.states
+    b.config.announce_port, b.config.announce_bus_port = 30001, 40001
+    net.apply(1, b.update_myself_announced(net.now))
+    assert (b.myself.port, b.myself.cport) == (30001, 40001)
+    hdr = b.build_header()
+    assert (hdr.port, hdr.cport) == (30001, 40001)

@@ -90,13 +90,14 @@ def test_per_command_work_is_one_clock_read_and_no_propagation_begin(monkeypatch
     assert slots[0] == 1              # the routing check: one key, hashed once
     assert type(reply) is Raw         # encoded as it ran, no list of values
     assert _replies(reply) == list(range(1, N + 1))
-    # The stream still has the transaction, as MULTI ... EXEC.
+    # The stream still has the transaction, as MULTI ... EXEC (after the SELECT 0 a new
+    # stream starts with, as Redis's).
     reader = hiredis.Reader()
     reader.feed(repl.backlog.read_from(1))
     stream = []
     while (item := reader.gets()) is not False:
         stream.append(item)
-    assert stream == [[b"MULTI"]] + [[b"INCR", b"{k}"]] * N + [[b"EXEC"]]
+    assert stream == [[b"SELECT", b"0"], [b"MULTI"]] + [[b"INCR", b"{k}"]] * N + [[b"EXEC"]]
 
 
 def test_stats_errors_and_replies_kept_per_command():

@@ -94,3 +94,16 @@ def test_corrupt_file_names_the_line(bad_line):
 def test_no_myself_is_an_error():
     with pytest.raises(ConfigFileError, match="myself"):
         nodesconf.parse("vars currentEpoch 0 lastVoteEpoch 0\n")
+
+
+def test_hostname_is_read_back():
+    from cluster import nodesconf
+    text = ("%s 10.0.0.1:7000@17000,n1.example,tls-port=0,shard-id=%s myself,master - 0 0 1 "
+            "connected 0-10\n%s 10.0.0.2:7001@17001,,tls-port=0,shard-id=%s master - 0 0 2 "
+            "connected\nvars currentEpoch 2 lastVoteEpoch 0\n") % ("a" * 40, "c" * 40, "b" * 40, "d" * 40)
+    loaded = nodesconf.parse(text)
+    assert [n.hostname for n in loaded.nodes] == ["n1.example", ""]
+    # Redis 7.0 writes ip:port@cport,hostname without aux fields.
+    seven = nodesconf.parse("%s 10.0.0.1:7000@17000,h.example myself,master - 0 0 1 connected\n"
+                            "vars currentEpoch 1 lastVoteEpoch 0\n" % ("a" * 40))
+    assert seven.nodes[0].hostname == "h.example"
