@@ -128,6 +128,8 @@ class ClusterBus(EffectRunner):
         # (writing clients wait on it: commands/server/executor.py).
         self.writes_resumed = gevent.event.Event()
         self.writes_resumed.set()
+        # fn() called after every execute(): read-only views refresh their copies.
+        self.state_listeners = []
         # Counters (CLUSTER INFO, benchmarks, tests).
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -192,6 +194,8 @@ class ClusterBus(EffectRunner):
     def execute(self, effects) -> None:
         super().execute(effects)
         self._track_write_pause()
+        for listener in self.state_listeners:
+            listener()
 
     def _track_write_pause(self) -> None:
         """Mirror the state's manual-failover write pause in `writes_resumed`. Every

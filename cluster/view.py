@@ -6,7 +6,8 @@ cluster/operations.py. The hot path (a keyed command on a slot we serve) reads f
 things here: the slot owner table, myself, the open slots and whether the cluster is ok.
 The first three are the state's own containers and node record, which live as long as
 the process (the state updates them in place), so they are plain attributes here, as
-cheap to read as on the state itself; the rest are methods and properties.
+cheap to read as on the state itself; cluster_ok is copied after every state change;
+the rest are methods and properties.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class ClusterView:
     __slots__ = ("_state", "_bus", "slots", "myself", "migrating_slots_to",
-                 "importing_slots_from")
+                 "importing_slots_from", "cluster_ok", "writes_held")
 
     def __init__(self, state: ClusterState, bus: ClusterBus | None = None):
         self._state = state
@@ -32,16 +33,22 @@ class ClusterView:
         self.myself = state.myself           # this node's record
         self.migrating_slots_to = state.migrating_slots_to      # slot -> target node
         self.importing_slots_from = state.importing_slots_from  # slot -> source node
+        # cluster_state:ok, as a plain attribute for the routing fast path: the bus
+        # calls refresh() after carrying out every Outcome, the one way the state changes.
+        # writes_held: a manual failover pauses writes (the executor's cheap check).
+        self.cluster_ok = state.state_ok
+        self.writes_held = False
+        if bus is not None:
+            bus.state_listeners.append(self.refresh)
+
+    def refresh(self) -> None:
+        self.cluster_ok = self._state.state_ok
+        self.writes_held = not self._bus.writes_resumed.is_set()
 
     def _now_ms(self) -> int:
         return self._bus.now_ms() if self._bus is not None else 0
 
     # ------------------------------------------------------------ slots and health
-
-    @property
-    def cluster_ok(self) -> bool:
-        """cluster_state:ok (every slot served, or cluster-require-full-coverage no)."""
-        return self._state.state_ok
 
     def slot_owner(self, slot: int) -> ClusterNode | None:
         """The master serving ``slot`` (``.name``, ``.ip``, ``.port``), or None if unassigned."""
@@ -61,10 +68,6 @@ class ClusterView:
             return True
         return self._bus.writes_resumed.wait(timeout)
 
-    @property
-    def writes_may_run(self) -> bool:
-        """The cheap check the executor makes before each write."""
-        return self._bus is None or self._bus.writes_resumed.is_set()
 
     # ------------------------------------------------------------ nodes
 

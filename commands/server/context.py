@@ -42,9 +42,12 @@ class Server:
         self.children = None          # commands/persistence/background.Children (node.py)
         self.persistence = None       # commands/persistence/rdb_save.RdbPersistence
         self.aof = None               # commands/persistence/aof (when built)
-        self.loading = None           # LoadingProgress while loading: commands get -LOADING
-        self.misconf = False          # a failed BGSAVE stops writes (-MISCONF)
-        self.aof_misconf = None       # the -MISCONF reply while the AOF cannot be written
+        # The states that refuse commands. They are properties that keep `degraded`
+        # current: the executor's hot path reads that one plain attribute instead.
+        self.degraded = False
+        self._loading = None          # LoadingProgress while loading: commands get -LOADING
+        self._misconf = False         # a failed BGSAVE stops writes (-MISCONF)
+        self._aof_misconf = None      # the -MISCONF reply while the AOF cannot be written
         # INFO stats
         self.total_connections = 0
         self.total_commands = 0
@@ -58,6 +61,37 @@ class Server:
         self.memory_peak = 0          # INFO used_memory_peak
         self._ops_samples = collections.deque(maxlen=METRIC_SAMPLES)
         self._last_sample = (time.monotonic(), 0)
+
+    def _refresh_degraded(self) -> None:
+        self.degraded = bool(self._loading is not None or self._misconf
+                             or self._aof_misconf is not None)
+
+    @property
+    def loading(self):
+        return self._loading
+
+    @loading.setter
+    def loading(self, progress) -> None:
+        self._loading = progress
+        self._refresh_degraded()
+
+    @property
+    def misconf(self) -> bool:
+        return self._misconf
+
+    @misconf.setter
+    def misconf(self, value: bool) -> None:
+        self._misconf = value
+        self._refresh_degraded()
+
+    @property
+    def aof_misconf(self):
+        return self._aof_misconf
+
+    @aof_misconf.setter
+    def aof_misconf(self, reply) -> None:
+        self._aof_misconf = reply
+        self._refresh_degraded()
 
     def new_client_id(self) -> int:
         cid = self.next_client_id

@@ -96,7 +96,7 @@ def process_command(client, argv):
     # A failed background save stops writes (stop-writes-on-bgsave-error), and PING on
     # a master, as Redis's processCommand does, so monitoring notices.
     # So does an AOF that cannot be written (server.aof_misconf holds that reply).
-    if (server.misconf or server.aof_misconf is not None) and not obey \
+    if server.degraded and (server.misconf or server.aof_misconf is not None) and not obey \
             and (cmd.is_write or (cmd.name == "ping" and not server.read_only_replica)):
         return reject(client, MISCONF_ERROR if server.misconf else server.aof_misconf, cmd)
 
@@ -112,7 +112,7 @@ def process_command(client, argv):
             else "ERR "
         return reject(client, ReplyError(prefix + text), cmd)
 
-    if server.loading is not None and "loading" not in cmd.flags:
+    if server.degraded and server.loading is not None and "loading" not in cmd.flags:
         return reject(client, LOADING_ERROR, cmd)
 
     if client.multi is not None and (cmd.container or cmd).name not in _NOT_QUEUED:
@@ -124,7 +124,7 @@ def process_command(client, argv):
 
     if cmd.is_write:
         view = server.cluster
-        if view is not None and not view.writes_may_run and hold_while_writes_paused(view):
+        if view is not None and view.writes_held and hold_while_writes_paused(view):
             # Redis processes a paused command again from the start: the failover that
             # paused it has usually made us a replica, so it gets -MOVED to the new master
             # (run here, it would be acknowledged and then lost with our data).

@@ -34,7 +34,7 @@ class _View:
         self.myself = _Me()
         self.slots = [self.myself] * 16384
         self.cluster_ok = True
-        self.writes_may_run = True
+        self.writes_held = False
         self.migrating_slots_to = {}
         self.importing_slots_from = {}
 
