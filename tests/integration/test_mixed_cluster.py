@@ -1,0 +1,330 @@
+"""A mixed cluster: three redis-server 7.0 nodes and three of ours, every replica of the
+other kind than its master.
+
+    shard   master        replica
+    A       ours (M1)     redis  (R1)
+    B       redis (M2)    ours   (R2)
+    C       ours (M3)     redis  (R3)
+
+It forms with MEET sent by either kind (and gossip telling each node of the others it
+was not introduced to); each replica full-syncs from a master of the other kind (an RDB
+across implementations); then the tests kill masters, fail over by hand, publish,
+check with redis-cli and move a slot. Node timeout 1000 ms; every wait polls with a
+deadline; every process is killed by pid at the end.
+"""
+import shutil
+import signal
+import time
+
+import pytest
+
+from tests.helpers import RawClient, free_port, start_node, start_redis, wait_until
+from tests.integration.cluster_helpers import knows_all, my_id
+from tests.integration.cluster_util import redis_cli
+from tests.integration.replica_helpers import (
+    Writer, call, cluster_info, keys_in, link_up, missing, promoted, topology,
+    value, wait_cluster_ok)
+
+pytestmark = [pytest.mark.timeout(120),
+              pytest.mark.skipif(shutil.which("redis-server") is None,
+                                 reason="needs redis-server")]
+
+NODE_TIMEOUT = 1000
+RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
+
+
+class Mixed:
+    """The six processes by role; `procs` in start order, for teardown."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self):
+        timeout = ("--cluster-node-timeout", str(NODE_TIMEOUT))
+        # Six ports picked together: ours are still starting (not listening) when the
+        # redis-servers pick theirs.
+        used = set()
+        ports = [free_port(used) for _ in range(6)]
+        ours = [start_node(*timeout, "--loglevel", "verbose", port=port, wait=False,
+                           slots=False) for port in ports[:3]]
+        self.procs += ours
+        for port in ports[3:]:
+            self.procs.append(start_redis(*timeout, "--repl-diskless-sync-delay", "0",
+                                          port=port, cluster=True))
+        for proc in ours:
+            proc.wait_ready(timeout=30)
+        m1, r2, m3, m2, r1, r3 = self.procs
+        self.masters = [m1, m2, m3]
+        self.replicas = [r1, r2, r3]
+        return self
+
+    @property
+    def ports_by_role(self):
+        return [p.port for p in self.masters + self.replicas]
+
+    @property
+    def ports(self):
+        return [p.port for p in self.procs]
+
+    def by_port(self, port):
+        return next(p for p in self.procs if p.port == port)
+
+    def stop(self):
+        for proc in self.procs:
+            proc.stop()
+
+    def logs(self) -> str:
+        return "\n".join("---- %d\n%s" % (p.port, p.output()[-2000:]) for p in self.procs)
+
+
+def form(cl: Mixed):
+    """MEET from each kind to the other and within a kind, slots on the masters, then
+    CLUSTER REPLICATE across kinds; wait for every link up."""
+    (m1, m2, m3), (r1, r2, r3) = cl.masters, cl.replicas
+    for master, (start, end) in zip(cl.masters, RANGES):
+        assert value(master.port, "CLUSTER", "ADDSLOTSRANGE", start, end) == "OK"
+    meets = [(m1, m2),      # ours -> redis
+             (m2, m3),      # redis -> ours
+             (r1, r2),      # redis -> ours: an island of two ...
+             (r2, m1),      # ... joined by ours; gossip tells r1 of the others and them of r1
+             (m3, r3)]      # ours -> redis
+    for sender, target in meets:
+        assert value(sender.port, "CLUSTER", "MEET", "127.0.0.1", target.port) == "OK"
+    ids = [my_id(p) for p in cl.ports]
+    wait_until(lambda: all(knows_all(p, ids) for p in cl.ports), timeout=20, interval=0.1,
+               message="all six to know all six, connected, no handshake")
+    for master, replica in zip(cl.masters, cl.replicas):
+        assert value(replica.port, "CLUSTER", "REPLICATE", my_id(master.port)) == "OK"
+    for master, replica in zip(cl.masters, cl.replicas):
+        wait_until(lambda: link_up(replica.port, master.port), timeout=20, interval=0.1,
+                   message="master_link_status:up on %d (of %d)" % (replica.port, master.port))
+    wait_cluster_ok(cl.ports, timeout=20)
+
+
+@pytest.fixture
+def unformed():
+    """The six processes started, not yet one cluster."""
+    cl = Mixed()
+    try:
+        cl.start()
+        print("node folders:", {p.port: p.cwd for p in cl.procs})
+        yield cl
+    finally:
+        cl.stop()
+
+
+@pytest.fixture
+def mixed(unformed):
+    form(unformed)
+    return unformed
+
+
+def test_forms_and_replicates_across_kinds(mixed):
+    ids = [my_id(p) for p in mixed.ports]
+    for port in mixed.ports:
+        assert knows_all(port, ids)
+        view = topology(port)
+        for master, replica in zip(mixed.masters, mixed.replicas):
+            assert view[my_id(replica.port)]["master"] == my_id(master.port)
+    # The full sync crossed implementations both ways: each master counted one.
+    for master in mixed.masters:
+        assert stat(master.port, "sync_full") == 1
+
+
+def test_redis_cli_cluster_create_across_kinds(unformed):
+    """redis-cli --cluster create gives the first three listed the slots and the others
+    as replicas (which to which it shuffles when all are on one host); CLUSTER REPLICATE
+    then pairs every master with a replica of the other kind."""
+    out = redis_cli("--cluster", "create", *["127.0.0.1:%d" % p for p in unformed.ports_by_role],
+                    "--cluster-replicas", 1, "--cluster-yes").stdout
+    assert "[OK] All 16384 slots covered." in out, out
+    for master, replica in zip(unformed.masters, unformed.replicas):
+        assert value(replica.port, "CLUSTER", "REPLICATE", my_id(master.port)) == "OK"
+    for master, replica in zip(unformed.masters, unformed.replicas):
+        wait_until(lambda: link_up(replica.port, master.port), timeout=20, interval=0.1,
+                   message="master_link_status:up on %d (of %d)" % (replica.port, master.port))
+    wait_cluster_ok(unformed.ports, timeout=20)
+
+
+def stat(port, name) -> int:
+    text = value(port, "INFO", "stats").decode()
+    return int(dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)[name])
+
+
+def test_partial_resync_across_kinds(mixed):
+    """A master drops its replica's link; the replica comes back with PSYNC and gets only
+    what it missed: redis-server from our master, ours from redis-server's."""
+    for master, replica in zip(mixed.masters[:2], mixed.replicas[:2]):
+        key = keys_in(range(*RANGES[mixed.masters.index(master)]), "psync", 1)[0]
+        assert value(master.port, "SET", key, "before") == "OK"
+        assert value(master.port, "WAIT", 1, 2000) == 1
+        assert value(master.port, "CLIENT", "KILL", "TYPE", "replica") == 1
+        assert value(master.port, "SET", key, "after") == "OK"
+        wait_until(lambda: link_up(replica.port, master.port), timeout=10, interval=0.05,
+                   message="%d to reconnect" % replica.port)
+        assert value(master.port, "WAIT", 1, 2000) == 1
+        assert stat(master.port, "sync_partial_ok") == 1
+        assert stat(master.port, "sync_full") == 1
+        client = RawClient(replica.port)
+        try:
+            client.call("READONLY")
+            assert client.call("GET", key) == ("$", b"after")
+        finally:
+            client.close()
+
+
+def slots_of(index) -> set:
+    start, end = RANGES[index]
+    return set(range(start, end + 1))
+
+
+def kill_master_under_writes(mixed, index):
+    """kill -9 the master of shard `index` while a writer waits for WAIT 1 on every
+    write; its replica (of the other kind) must be promoted by the votes of the two other
+    masters (one of each kind), and no acknowledged write may be lost."""
+    victim, replica = mixed.masters[index], mixed.replicas[index]
+    survivors = [p for p in mixed.ports if p != victim.port]
+    writer = Writer(survivors[0], wait_ms=300, max_seconds=40)
+    writer.start()
+    try:
+        wait_until(lambda: writer.acked_in(slots_of(index)) >= 30 and len(writer.acked) >= 90,
+                   timeout=20, interval=0.05, message="acknowledged writes before the kill")
+        victim.signal(signal.SIGKILL)
+        victim.proc.wait(5)
+        killed_at = time.monotonic()
+        wait_until(lambda: promoted(survivors, replica.port, slots_of(index)), timeout=10,
+                   interval=0.05, message="%d promoted with the slots" % replica.port)
+        wait_cluster_ok(survivors, timeout=10)
+        print("failover took %.2fs" % (time.monotonic() - killed_at))
+        recovered_at = time.monotonic()
+        wait_until(lambda: writer.oks_since(recovered_at, slots_of(index)) >= 3,
+                   timeout=15, interval=0.05, message="the writer to resume on the shard")
+    finally:
+        writer.finish()
+    assert missing(survivors[0], writer.acked) == []
+    return victim, replica, survivors
+
+
+def voted_for(proc, node_id) -> bool:
+    """The node logged granting its vote to `node_id` (Redis and ours log the same line)."""
+    return ("Failover auth granted to %s" % node_id) in proc.output()
+
+
+def update_received(port) -> int:
+    return int(cluster_info(port).get("cluster_stats_messages_update_received", 0))
+
+
+def test_kill_our_master_promotes_the_real_replica(mixed):
+    victim, replica, survivors = kill_master_under_writes(mixed, 0)
+    winner = my_id(replica.port)
+    assert voted_for(mixed.masters[1], winner) and voted_for(mixed.masters[2], winner)
+    # Our old master comes back claiming its slots with an older epoch: an UPDATE (from
+    # redis-server or ours) makes it a replica of its former replica, a redis-server.
+    restart = start_node("--cluster-node-timeout", str(NODE_TIMEOUT), port=victim.port,
+                         cwd=victim.cwd, wait=False, slots=False)
+    mixed.procs.append(restart)
+    restart.wait_ready(timeout=30)
+    wait_until(lambda: link_up(victim.port, replica.port), timeout=20, interval=0.1,
+               message="the old master to follow the new one")
+    assert update_received(victim.port) >= 1
+
+
+def test_kill_real_master_promotes_our_replica(mixed):
+    # First shard C's redis-server replica takes over from our master, so the voters
+    # left when shard B's master dies are one of each kind.
+    m3, r3 = mixed.masters[2], mixed.replicas[2]
+    assert value(r3.port, "CLUSTER", "FAILOVER") == "OK"
+    wait_until(lambda: promoted(mixed.ports, r3.port, slots_of(2)) and link_up(m3.port, r3.port),
+               timeout=10, interval=0.05, message="%d to take over shard C" % r3.port)
+    mixed.masters[2], mixed.replicas[2] = r3, m3
+
+    victim, replica, survivors = kill_master_under_writes(mixed, 1)
+    winner = my_id(replica.port)
+    assert voted_for(mixed.masters[0], winner) and voted_for(r3, winner)
+    # The real old master comes back: an UPDATE makes it a replica of ours.
+    restart = start_redis("--cluster-node-timeout", str(NODE_TIMEOUT), "--dir", victim.cwd,
+                          "--cluster-config-file", victim.cwd + "/nodes.conf",
+                          port=victim.port, cluster=True)
+    mixed.procs.append(restart)
+    wait_until(lambda: link_up(victim.port, replica.port), timeout=20, interval=0.1,
+               message="the old master to follow the new one")
+    assert update_received(victim.port) >= 1
+
+
+def test_forget_across_kinds(mixed):
+    """A dead replica is forgotten by all five others, in turn: the ones that have not
+    forgotten it yet gossip about it, and the ban list of either kind keeps it out."""
+    gone = mixed.replicas[2]
+    gone_id = my_id(gone.port)
+    gone.signal(signal.SIGKILL)
+    gone.proc.wait(5)
+    survivors = [p for p in mixed.ports if p != gone.port]
+    for port in survivors:
+        assert value(port, "CLUSTER", "FORGET", gone_id) == "OK"
+        time.sleep(0.3)
+    time.sleep(2 * NODE_TIMEOUT / 1000)
+    for port in survivors:
+        assert gone_id not in topology(port), port
+    wait_cluster_ok(survivors, timeout=5)
+
+
+def manual_failover(mixed, index):
+    master, replica = mixed.masters[index], mixed.replicas[index]
+    writer = Writer(mixed.ports[2], max_seconds=30)     # +OK acknowledges: MF pauses writes
+    writer.start()
+    try:
+        wait_until(lambda: writer.acked_in(slots_of(index)) >= 30, timeout=20,
+                   interval=0.05, message="writes before the failover")
+        assert value(replica.port, "CLUSTER", "FAILOVER") == "OK"
+        wait_until(lambda: promoted(mixed.ports, replica.port, slots_of(index)), timeout=10,
+                   interval=0.05, message="%d promoted by CLUSTER FAILOVER" % replica.port)
+        wait_until(lambda: link_up(master.port, replica.port), timeout=10, interval=0.05,
+                   message="the old master %d to follow %d" % (master.port, replica.port))
+        wait_cluster_ok(mixed.ports, timeout=10)
+    finally:
+        writer.finish()
+    assert missing(mixed.ports[2], writer.acked) == []
+
+
+def test_manual_failover_of_a_real_replica_of_our_master(mixed):
+    manual_failover(mixed, 0)
+
+
+def test_manual_failover_of_our_replica_of_a_real_master(mixed):
+    manual_failover(mixed, 1)
+
+
+def test_sharded_publish_reaches_replicas_of_the_other_kind(mixed):
+    for index in (0, 1):
+        master, replica = mixed.masters[index], mixed.replicas[index]
+        channel = keys_in(slots_of(index), "ch", 1)[0]
+        sub = RawClient(replica.port)
+        try:
+            reply = sub.call("SSUBSCRIBE", channel)
+            assert reply[1][0] == ("$", b"ssubscribe"), reply
+            assert value(master.port, "SPUBLISH", channel, "hi from %d" % master.port) >= 0
+            assert sub.read_reply()[1] == [("$", b"smessage"), ("$", channel.encode()),
+                                           ("$", b"hi from %d" % master.port)]
+        finally:
+            sub.close()
+
+
+def test_redis_cli_check_and_reshard_across_kinds(mixed):
+    ours, real = mixed.masters[0], mixed.masters[1]
+    check = redis_cli("--cluster", "check", "127.0.0.1:%d" % real.port)
+    assert "[OK] All 16384 slots covered." in check.stdout
+    assert "[OK] All nodes agree about slots configuration." in check.stdout
+    # Slots 0-9 (redis-cli moves a source's lowest slots) with keys in them go from ours
+    # to redis-server, then back.
+    for source, target in ((ours, real), (real, ours)):
+        keys = keys_in(set(range(10)), "mv%d" % source.port, 50)
+        for key in keys:
+            assert value(source.port, "SET", key, key) == "OK"
+        redis_cli("--cluster", "reshard", "127.0.0.1:%d" % source.port,
+                  "--cluster-from", my_id(source.port), "--cluster-to", my_id(target.port),
+                  "--cluster-slots", 10, "--cluster-yes")
+        for key in keys:
+            assert value(target.port, "GET", key) == key.encode()
+            assert call(source.port, "GET", key)[1].startswith("MOVED")
+    check = redis_cli("--cluster", "check", "127.0.0.1:%d" % ours.port)
+    assert "[OK] All nodes agree about slots configuration." in check.stdout
