@@ -284,6 +284,9 @@ def manual_failover(mixed, index):
     finally:
         writer.finish()
     assert missing(mixed.ports[2], writer.acked) == []
+    # The old master continued from where it was: PSYNC with the history the new master
+    # inherited (its replid2), no full sync.
+    assert (stat(replica.port, "sync_partial_ok"), stat(replica.port, "sync_full")) == (1, 0)
 
 
 def test_manual_failover_of_a_real_replica_of_our_master(mixed):
@@ -292,6 +295,21 @@ def test_manual_failover_of_a_real_replica_of_our_master(mixed):
 
 def test_manual_failover_of_our_replica_of_a_real_master(mixed):
     manual_failover(mixed, 1)
+
+
+def test_publish_across_kinds(mixed):
+    """PUBLISH from a replica reaches a subscriber on a node of the other kind in
+    another shard, both ways."""
+    for publisher, subscriber in ((mixed.replicas[1], mixed.replicas[2]),    # ours -> redis
+                                  (mixed.replicas[0], mixed.masters[0])):    # redis -> ours
+        sub = RawClient(subscriber.port)
+        try:
+            assert sub.call("SUBSCRIBE", "news")[1][0] == ("$", b"subscribe")
+            assert value(publisher.port, "PUBLISH", "news", "from %d" % publisher.port) >= 0
+            assert sub.read_reply()[1] == [("$", b"message"), ("$", b"news"),
+                                           ("$", b"from %d" % publisher.port)]
+        finally:
+            sub.close()
 
 
 def test_sharded_publish_reaches_replicas_of_the_other_kind(mixed):
@@ -309,22 +327,36 @@ def test_sharded_publish_reaches_replicas_of_the_other_kind(mixed):
             sub.close()
 
 
+def keys_in_slots(port, slots) -> int:
+    return sum(value(port, "CLUSTER", "COUNTKEYSINSLOT", slot) for slot in slots)
+
+
 def test_redis_cli_check_and_reshard_across_kinds(mixed):
     ours, real = mixed.masters[0], mixed.masters[1]
+    replica_of = dict(zip(mixed.masters, mixed.replicas))
     check = redis_cli("--cluster", "check", "127.0.0.1:%d" % real.port)
     assert "[OK] All 16384 slots covered." in check.stdout
     assert "[OK] All nodes agree about slots configuration." in check.stdout
     # Slots 0-9 (redis-cli moves a source's lowest slots) with keys in them go from ours
-    # to redis-server, then back.
+    # to redis-server, then back with more keys. The target's replica gets the keys (the
+    # RESTOREs), the source's replica loses them (the DELs).
+    moving, moved = range(10), 0
     for source, target in ((ours, real), (real, ours)):
-        keys = keys_in(set(range(10)), "mv%d" % source.port, 50)
+        keys = keys_in(set(moving), "mv%d" % source.port, 50)
         for key in keys:
             assert value(source.port, "SET", key, key) == "OK"
+        moved += len(keys)
         redis_cli("--cluster", "reshard", "127.0.0.1:%d" % source.port,
                   "--cluster-from", my_id(source.port), "--cluster-to", my_id(target.port),
-                  "--cluster-slots", 10, "--cluster-yes")
+                  "--cluster-slots", len(moving), "--cluster-yes")
         for key in keys:
             assert value(target.port, "GET", key) == key.encode()
             assert call(source.port, "GET", key)[1].startswith("MOVED")
+        assert keys_in_slots(target.port, moving) == moved
+        for master in (source, target):
+            assert value(master.port, "WAIT", 1, 2000) == 1
+        assert keys_in_slots(replica_of[target].port, moving) == moved
+        assert keys_in_slots(replica_of[source].port, moving) == 0
     check = redis_cli("--cluster", "check", "127.0.0.1:%d" % ours.port)
+    assert "[OK] All 16384 slots covered." in check.stdout
     assert "[OK] All nodes agree about slots configuration." in check.stdout
