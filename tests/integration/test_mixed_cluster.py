@@ -210,23 +210,32 @@ def voted_for(proc, node_id) -> bool:
     return ("Failover auth granted to %s" % node_id) in proc.output()
 
 
-def update_received(port) -> int:
-    return int(cluster_info(port).get("cluster_stats_messages_update_received", 0))
+def updates(port, direction) -> int:
+    return int(cluster_info(port).get("cluster_stats_messages_update_%s" % direction, 0))
 
 
 def test_kill_our_master_promotes_the_real_replica(mixed):
+    victim_id = my_id(mixed.masters[0].port)
     victim, replica, survivors = kill_master_under_writes(mixed, 0)
     winner = my_id(replica.port)
     assert voted_for(mixed.masters[1], winner) and voted_for(mixed.masters[2], winner)
-    # Our old master comes back claiming its slots with an older epoch: an UPDATE (from
-    # redis-server or ours) makes it a replica of its former replica, a redis-server.
+    # Our old master comes back claiming its slots with an older epoch. Our other nodes
+    # ignore it, so it is the redis-servers' UPDATE that makes it a replica of its
+    # former replica.
+    ours = (mixed.replicas[1], mixed.masters[2])
+    for proc in ours:
+        assert value(proc.port, "DEBUG", "CLUSTER-ISOLATE", victim_id, 1) == "OK"
     restart = start_node("--cluster-node-timeout", str(NODE_TIMEOUT), port=victim.port,
                          cwd=victim.cwd, wait=False, slots=False)
     mixed.procs.append(restart)
     restart.wait_ready(timeout=30)
     wait_until(lambda: link_up(victim.port, replica.port), timeout=20, interval=0.1,
                message="the old master to follow the new one")
-    assert update_received(victim.port) >= 1
+    assert updates(victim.port, "received") >= 1
+    assert sum(updates(p.port, "sent") for p in ours) == 0
+    for proc in ours:
+        assert value(proc.port, "DEBUG", "CLUSTER-ISOLATE", victim_id, 0) == "OK"
+    wait_cluster_ok(mixed.ports, timeout=10)
 
 
 def test_kill_real_master_promotes_our_replica(mixed):
@@ -248,7 +257,7 @@ def test_kill_real_master_promotes_our_replica(mixed):
     mixed.procs.append(restart)
     wait_until(lambda: link_up(victim.port, replica.port), timeout=20, interval=0.1,
                message="the old master to follow the new one")
-    assert update_received(victim.port) >= 1
+    assert updates(victim.port, "received") >= 1
 
 
 def test_forget_across_kinds(mixed):
