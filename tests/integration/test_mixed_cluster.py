@@ -369,3 +369,46 @@ def test_redis_cli_check_and_reshard_across_kinds(mixed):
     check = redis_cli("--cluster", "check", "127.0.0.1:%d" % ours.port)
     assert "[OK] All 16384 slots covered." in check.stdout
     assert "[OK] All nodes agree about slots configuration." in check.stdout
+
+
+def owner_everywhere(ports, slot, node_id) -> bool:
+    return all(any(n["id"] == node_id and slot in n["slots"] for n in topology(p).values())
+               for p in ports)
+
+
+def test_migrate_by_hand_with_ask_across_kinds(mixed):
+    """CLUSTER SETSLOT IMPORTING/MIGRATING, MIGRATE of half the keys, the -ASK
+    redirection and ASKING in the middle, SETSLOT NODE on both ends: ours -> redis,
+    then redis -> ours."""
+    ours, real = mixed.masters[0], mixed.masters[1]
+    for source, target, slot in ((ours, real, 100), (real, ours, 6000)):
+        src_id, dst_id = my_id(source.port), my_id(target.port)
+        keys = ["{%s}:%d" % (keys_in({slot}, "tag", 1)[0], i) for i in range(4)]
+        for key in keys:
+            assert value(source.port, "SET", key, key) == "OK"
+        assert value(target.port, "CLUSTER", "SETSLOT", slot, "IMPORTING", src_id) == "OK"
+        assert value(source.port, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id) == "OK"
+        assert value(source.port, "MIGRATE", "127.0.0.1", target.port, "", 0, 5000,
+                     "KEYS", *keys[:2]) == "OK"
+
+        ask = "ASK %d 127.0.0.1:%d" % (slot, target.port)
+        assert call(source.port, "GET", keys[0]) == ("-", ask)
+        assert call(source.port, "GET", keys[2]) == ("$", keys[2].encode())
+        assert call(target.port, "GET", keys[0]) == \
+            ("-", "MOVED %d 127.0.0.1:%d" % (slot, source.port))
+        client = RawClient(target.port)
+        try:
+            assert client.call("ASKING") == ("+", "OK")
+            assert client.call("GET", keys[0]) == ("$", keys[0].encode())
+        finally:
+            client.close()
+
+        assert value(source.port, "MIGRATE", "127.0.0.1", target.port, "", 0, 5000,
+                     "KEYS", *keys[2:]) == "OK"
+        assert value(target.port, "CLUSTER", "SETSLOT", slot, "NODE", dst_id) == "OK"
+        assert value(source.port, "CLUSTER", "SETSLOT", slot, "NODE", dst_id) == "OK"
+        wait_until(lambda: owner_everywhere(mixed.ports, slot, dst_id), timeout=10,
+                   interval=0.05, message="every node to see slot %d on %d" % (slot, target.port))
+        for key in keys:
+            assert value(target.port, "GET", key) == key.encode()
+    wait_cluster_ok(mixed.ports, timeout=10)
