@@ -412,3 +412,22 @@ def test_migrate_by_hand_with_ask_across_kinds(mixed):
         for key in keys:
             assert value(target.port, "GET", key) == key.encode()
     wait_cluster_ok(mixed.ports, timeout=10)
+
+
+@pytest.mark.parametrize("option", ["FORCE", "TAKEOVER"])
+def test_forced_failover_across_kinds(mixed, option):
+    """CLUSTER FAILOVER FORCE (an election whose AUTH_REQUEST carries FORCEACK, so the
+    masters vote with the old master alive) and TAKEOVER (no votes, a new epoch), by a
+    redis-server replica of our master, then by our replica of a redis-server master."""
+    for index in (0, 1):
+        master, replica = mixed.masters[index], mixed.replicas[index]
+        assert value(replica.port, "CLUSTER", "FAILOVER", option) == "OK"
+        wait_until(lambda: promoted(mixed.ports, replica.port, slots_of(index)) and
+                   link_up(master.port, replica.port), timeout=10, interval=0.05,
+                   message="%d promoted by FAILOVER %s" % (replica.port, option))
+        if option == "FORCE":       # all three masters, its own (alive) included
+            winner = my_id(replica.port)
+            wait_until(lambda: all(voted_for(p, winner) for p in mixed.masters), timeout=5,
+                       interval=0.05, message="every master to log its vote")
+        mixed.masters[index], mixed.replicas[index] = replica, master
+    wait_cluster_ok(mixed.ports, timeout=10)
