@@ -77,9 +77,9 @@ class Mixed:
         return "\n".join("---- %d\n%s" % (p.port, p.output()[-2000:]) for p in self.procs)
 
 
-def form(cl: Mixed):
+def form(cl: Mixed, before_replicate=lambda: None):
     """MEET from each kind to the other and within a kind, slots on the masters, then
-    CLUSTER REPLICATE across kinds; wait for every link up."""
+    (after `before_replicate`) CLUSTER REPLICATE across kinds; wait for every link up."""
     (m1, m2, m3), (r1, r2, r3) = cl.masters, cl.replicas
     for master, (start, end) in zip(cl.masters, RANGES):
         assert value(master.port, "CLUSTER", "ADDSLOTSRANGE", start, end) == "OK"
@@ -93,6 +93,7 @@ def form(cl: Mixed):
     ids = [my_id(p) for p in cl.ports]
     wait_until(lambda: all(knows_all(p, ids) for p in cl.ports), timeout=20, interval=0.1,
                message="all six to know all six, connected, no handshake")
+    before_replicate()
     for master, replica in zip(cl.masters, cl.replicas):
         assert value(replica.port, "CLUSTER", "REPLICATE", my_id(master.port)) == "OK"
     for master, replica in zip(cl.masters, cl.replicas):
@@ -144,6 +145,73 @@ def test_redis_cli_cluster_create_across_kinds(unformed):
         wait_until(lambda: link_up(replica.port, master.port), timeout=20, interval=0.1,
                    message="master_link_status:up on %d (of %d)" % (replica.port, master.port))
     wait_cluster_ok(unformed.ports, timeout=20)
+
+
+def fill(port, slots, prefix):
+    """Keys of every type we have, small and large encodings, some with a TTL, in `slots`
+    (one hash tag, so a few commands build them)."""
+    tag = "{%s}" % keys_in(slots, prefix, 1)[0]
+    client = RawClient(port)
+    try:
+        replies = client.pipeline([
+            ["SET", tag + "str", "v"], ["SET", tag + "int", 12345],
+            ["SET", tag + "ttl", "x", "PX", 600000], ["SET", tag + "big", "z" * 100000],
+            ["HSET", tag + "hash", "a", 1, "b", 2],
+            ["HSET", tag + "bighash", *[str(i) for i in range(400)]],
+            ["RPUSH", tag + "list", "a", "b", 1], ["RPUSH", tag + "biglist", *range(1000)],
+            ["SADD", tag + "intset", 1, 2, 3], ["SADD", tag + "set", "a", "b"],
+            ["SADD", tag + "bigset", *range(1000)],
+            ["ZADD", tag + "zset", 1, "a", 2.5, "b"],
+            ["ZADD", tag + "bigzset", *[x for i in range(300) for x in (i / 3, "m%d" % i)]],
+            ["PEXPIRE", tag + "hash", 600000]])
+        assert all(r[0] != "-" for r in replies), replies
+        return [k for k in (tag + suffix for suffix in (
+            "str", "int", "ttl", "big", "hash", "bighash", "list", "biglist", "intset", "set",
+            "bigset", "zset", "bigzset"))]
+    finally:
+        client.close()
+
+
+def contents(port, keys) -> dict:
+    """Every key's type, value and (to the minute) TTL, read as a client sees them."""
+    reads = {"string": ["GET"], "hash": ["HGETALL"], "list": ["LRANGE", "{}", 0, -1],
+             "set": ["SMEMBERS"], "zset": ["ZRANGE", "{}", 0, -1, "WITHSCORES"]}
+    client = RawClient(port)
+    try:
+        client.call("READONLY")
+        out = {}
+        for key in keys:
+            kind = client.call("TYPE", key)[1]
+            read = reads[kind]
+            args = [key if a == "{}" else a for a in read] if "{}" in read else read + [key]
+            got = client.call(*args)[1]
+            if kind in ("hash", "set"):
+                got = sorted(x[1] for x in got)
+            elif kind in ("list", "zset"):
+                got = [x[1] for x in got]
+            out[key] = (kind, got, client.call("PTTL", key)[1] // 60000)
+        return out
+    finally:
+        client.close()
+
+
+def test_full_sync_carries_every_type_across_kinds(unformed):
+    """Data written before CLUSTER REPLICATE reaches the replica of the other kind in
+    the RDB of the full sync, then the same again through the stream."""
+    keys = {}
+
+    def write():
+        wait_cluster_ok(unformed.ports, timeout=10)
+        for index, master in enumerate(unformed.masters[:2]):
+            keys[master.port] = fill(master.port, slots_of(index), "rdb")
+    form(unformed, before_replicate=write)
+    pairs = list(zip(unformed.masters[:2], unformed.replicas[:2]))
+    for (master, replica), index in zip(pairs, (0, 1)):
+        expected = contents(master.port, keys[master.port])
+        assert contents(replica.port, keys[master.port]) == expected
+        stream_keys = fill(master.port, slots_of(index), "stream")
+        assert value(master.port, "WAIT", 1, 2000) == 1
+        assert contents(replica.port, stream_keys) == contents(master.port, stream_keys)
 
 
 def stat(port, name) -> int:
