@@ -141,7 +141,8 @@ def _replica_available(state: ClusterState, node: ClusterNode) -> bool:
 
 
 def cluster_slots(state: ClusterState) -> list[list[Any]]:
-    """CLUSTER SLOTS: [start, end, master, replica...] per contiguous range."""
+    """CLUSTER SLOTS: [start, end, master, replica...] per contiguous range, in slot
+    order as Redis 7.0 walks them."""
     reply = []
     for node in state.nodes.values():
         if not node.is_master or not node.slots:
@@ -151,6 +152,7 @@ def cluster_slots(state: ClusterState) -> list[list[Any]]:
         master = _node_reply(state, node)
         for start, end in node.slot_ranges:
             reply.append([start, end, master, *replicas])
+    reply.sort(key=lambda entry: entry[0])
     return reply
 
 

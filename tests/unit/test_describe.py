@@ -169,3 +169,16 @@ def test_a_replica_lists_itself_in_cluster_slots_by_its_own_offset():
     [shard] = describe.cluster_shards(b)
     me = next(n for n in shard["nodes"] if n["id"] == b.myself.name)
     assert (me["replication-offset"], me["health"]) == (52, "online")
+
+
+def test_cluster_slots_is_in_slot_order_whoever_asks():
+    """Redis 7.0 walks the slots from 0: the node's own ranges are not first."""
+    net = Net(2)
+    a, b = net.states
+    net.apply(0, a.add_slots_range(["5000", "16383"], net.now))
+    net.apply(1, b.add_slots_range(["0", "4999"], net.now))
+    net.meet(1, 0)
+    net.advance(2500)
+    for state in (a, b):
+        assert [(e[0], e[1], e[2][2]) for e in describe.cluster_slots(state)] == \
+            [(0, 4999, b.myself.name), (5000, 16383, a.myself.name)]
