@@ -17,6 +17,7 @@ import signal
 import time
 
 import pytest
+import redis
 
 from tests.helpers import RawClient, free_port, start_node, start_redis, wait_until
 from tests.integration.cluster_helpers import knows_all, my_id
@@ -141,6 +142,16 @@ def test_forms_and_replicates_across_kinds(mixed):
     wait_until(lambda: all(len(entry[1]) == 4 for entry in cluster_slots()[0][1]) and
                len({repr(reply[1]) for reply in cluster_slots()}) == 1,
                timeout=10, interval=0.1, message="CLUSTER SLOTS with replicas, the same on all")
+    # CLUSTER SHARDS too (Redis lists shards and nodes in its dict's order: compared as sets).
+    wait_until(lambda: len({repr(shards_as_set(port)) for port in mixed.ports}) == 1,
+               timeout=10, interval=0.1, message="CLUSTER SHARDS the same on all six")
+
+
+def shards_as_set(port):
+    with redis.Redis(port=port, decode_responses=True) as client:
+        reply = client.execute_command("CLUSTER", "SHARDS")
+    return sorted((shard["slots"], sorted(sorted(node.items()) for node in shard["nodes"]))
+                  for shard in reply)
 
 
 def test_redis_cli_cluster_create_across_kinds(unformed):
