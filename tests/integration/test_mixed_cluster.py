@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from tests.helpers import RawClient, free_port, start_node, start_redis, wait_until
-from tests.integration.cluster_helpers import knows_all, my_id
+from tests.integration.cluster_helpers import knows_all, my_id, wait_flag_everywhere
 from tests.integration.cluster_util import redis_cli
 from tests.integration.replica_helpers import (
     Writer, call, cluster_info, keys_in, link_up, missing, promoted, topology,
@@ -520,4 +520,19 @@ def test_forced_failover_across_kinds(mixed, option):
             wait_until(lambda: all(voted_for(p, winner) for p in mixed.masters), timeout=5,
                        interval=0.05, message="every master to log its vote")
         mixed.masters[index], mixed.replicas[index] = replica, master
+    wait_cluster_ok(mixed.ports, timeout=10)
+
+
+def test_failure_reports_and_fail_across_kinds(mixed):
+    """A stopped replica of either kind: the masters' failure reports (gossip of both
+    kinds) make it FAIL on all five others, and the flag clears when it answers again."""
+    for replica in mixed.replicas[:2]:
+        others = [p for p in mixed.ports if p != replica.port]
+        node = my_id(replica.port)
+        replica.signal(signal.SIGSTOP)
+        try:
+            wait_flag_everywhere(others, node, "fail", timeout=10)
+        finally:
+            replica.signal(signal.SIGCONT)
+        wait_flag_everywhere(others, node, "fail", present=False, timeout=10)
     wait_cluster_ok(mixed.ports, timeout=10)
