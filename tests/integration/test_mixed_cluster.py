@@ -305,26 +305,17 @@ def updates(port, direction) -> int:
 
 
 def test_kill_our_master_promotes_the_real_replica(mixed):
-    victim_id = my_id(mixed.masters[0].port)
     victim, replica, survivors = kill_master_under_writes(mixed, 0)
     winner = my_id(replica.port)
     assert voted_for(mixed.masters[1], winner) and voted_for(mixed.masters[2], winner)
-    # Our old master comes back claiming its slots with an older epoch. Our other nodes
-    # ignore it, so it is the redis-servers' UPDATE that makes it a replica of its
-    # former replica.
-    ours = (mixed.replicas[1], mixed.masters[2])
-    for proc in ours:
-        assert value(proc.port, "DEBUG", "CLUSTER-ISOLATE", victim_id, 1) == "OK"
+    # Our old master comes back claiming its slots with an older epoch: the new owner's
+    # heartbeats or an UPDATE make it a replica of its former replica.
     restart = start_node("--cluster-node-timeout", str(NODE_TIMEOUT), port=victim.port,
                          cwd=victim.cwd, wait=False, slots=False)
     mixed.procs.append(restart)
     restart.wait_ready(timeout=30)
     wait_until(lambda: link_up(victim.port, replica.port), timeout=20, interval=0.1,
                message="the old master to follow the new one")
-    assert updates(victim.port, "received") >= 1
-    assert sum(updates(p.port, "sent") for p in ours) == 0
-    for proc in ours:
-        assert value(proc.port, "DEBUG", "CLUSTER-ISOLATE", victim_id, 0) == "OK"
     wait_cluster_ok(mixed.ports, timeout=10)
 
 
@@ -347,7 +338,42 @@ def test_kill_real_master_promotes_our_replica(mixed):
     mixed.procs.append(restart)
     wait_until(lambda: link_up(victim.port, replica.port), timeout=20, interval=0.1,
                message="the old master to follow the new one")
-    assert updates(victim.port, "received") >= 1
+
+
+def isolate(port, node_ids, on):
+    for node_id in node_ids:
+        assert value(port, "DEBUG", "CLUSTER-ISOLATE", node_id, int(on)) == "OK"
+
+
+def test_redis_servers_update_our_stale_master(mixed):
+    """Our master hears nothing from its replica (redis-server) nor from our other nodes
+    (DEBUG CLUSTER-ISOLATE on it); the replica takes the slots over (TAKEOVER). Only
+    the redis-servers' UPDATE can tell it; it makes it a replica of the new owner."""
+    stale, owner = mixed.masters[0], mixed.replicas[0]
+    ours = [mixed.masters[2], mixed.replicas[1]]
+    isolate(stale.port, [my_id(p.port) for p in [owner, *ours]], True)
+    assert value(owner.port, "CLUSTER", "FAILOVER", "TAKEOVER") == "OK"
+    wait_until(lambda: link_up(stale.port, owner.port), timeout=10, interval=0.05,
+               message="the stale master to follow the new owner")
+    assert updates(stale.port, "received") >= 1
+    isolate(stale.port, [my_id(p.port) for p in [owner, *ours]], False)
+    wait_until(lambda: promoted(mixed.ports, owner.port, slots_of(0)), timeout=10,
+               interval=0.05, message="every node to see the new owner")
+
+
+def test_our_nodes_update_a_stale_redis_master(mixed):
+    """The reverse: the redis-server master's other redis-server peers are gone, its
+    replica (ours) isolates it and takes the slots over; our masters' UPDATE tell it."""
+    stale, owner = mixed.masters[1], mixed.replicas[1]
+    for proc in (mixed.replicas[0], mixed.replicas[2]):        # the other redis-servers
+        proc.signal(signal.SIGKILL)
+        proc.proc.wait(5)
+    isolate(owner.port, [my_id(stale.port)], True)
+    assert value(owner.port, "CLUSTER", "FAILOVER", "TAKEOVER") == "OK"
+    wait_until(lambda: link_up(stale.port, owner.port), timeout=10, interval=0.05,
+               message="the stale master to follow the new owner")
+    assert updates(stale.port, "received") >= 1
+    assert updates(mixed.masters[0].port, "sent") + updates(mixed.masters[2].port, "sent") >= 1
 
 
 def test_forget_across_kinds(mixed):
