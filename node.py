@@ -24,6 +24,8 @@ from cluster.state import CRON_PERIOD_MS, ClusterState
 from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace
+from commands.persistence.aof import AppendOnlyFile
+from commands.persistence.aof_loading import load_aof
 from commands.persistence.background import Children
 from commands.persistence.loading import LoadFailed, load_data_from_disk
 from commands.persistence.rdb_save import RdbPersistence
@@ -130,8 +132,10 @@ class Node:
         load_all_commands()
         # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
         self.server.children = Children()
+        self.server.children.fds_to_close = self._listening_fds
         self.server.persistence = RdbPersistence(self.server)
         self.replication = self._build_replication()
+        self.aof = self._build_aof()
         self.listener = ClientListener(self.server, settings.bind, settings.port)
         self.cluster_state, self.bus = self._build_cluster()
         # The two seams between commands/ and cluster/: a read-only view, and the runner
@@ -146,6 +150,10 @@ class Node:
         self.stopped = gevent.event.Event()
         self._cron = None
 
+    def _listening_fds(self) -> list:
+        """The client and bus listening sockets (a forked child closes its copies)."""
+        return self.listener.listening_fds() + self.bus.listening_fds()
+
     def _build_replication(self) -> Replication:
         """The replication layer, and what it hooks into: the executor hands every write
         to its propagator, the keyspace tells it of expired and evicted keys (replicas
@@ -156,6 +164,19 @@ class Node:
         self.keyspace.propagate_deletion = replication.propagate_deletion
         self.server.close_hooks.append(replication.on_client_close)
         return replication
+
+    def _build_aof(self) -> AppendOnlyFile:
+        """The append-only file: fed by the propagator while it is on (or waiting for its
+        first rewrite), written (and fsynced) by the connections before they reply,
+        loaded at start-up (aof_loading.load_aof), and its part of the cron."""
+        aof = AppendOnlyFile(self.server, self.server.children)
+        propagator = self.server.propagator
+
+        def on_activity(feeding: bool) -> None:
+            propagator.set_aof_sink(aof.feed if feeding else None)
+        aof.on_activity = on_activity
+        self.server.aof = aof
+        return aof
 
     def _build_cluster(self):
         settings = self.settings
@@ -235,13 +256,20 @@ class Node:
             self.bus.set_secret(self._bus_secret())
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
+        elif name == "appendonly":
+            if not value:
+                self.aof.stop()
+            elif not self.aof.start():
+                self.settings.values["appendonly"] = False
+                raise SettingError("Unable to turn on AOF. Check server logs.")
 
     def start(self) -> None:
         # Clients may connect while the dataset loads: they get -LOADING meanwhile.
         self.listener.start()
         self._cron = gevent.spawn(self._server_cron)
         try:
-            load_data_from_disk(self.server)
+            # appendonly yes: the AOF, and only the AOF (it wins over dump.rdb).
+            load_data_from_disk(self.server, load_aof=load_aof)
         except LoadFailed as exc:
             self.listener.stop()
             raise UsageError(str(exc))
@@ -264,6 +292,7 @@ class Node:
                 self.server.children.reap()
                 if self.server.loading is None:
                     self.server.persistence.cron()
+                    self.aof.cron()
                 # A replica leaves expiry to its master, whose DELs it receives; a master
                 # whose writes a manual failover holds expires nothing meanwhile.
                 if self.server.active_expire_enabled and self.replication.is_master \
@@ -310,6 +339,7 @@ class Node:
             logger.warning("could not save the cluster config at shutdown: {}", exc)
         if self._cron is not None:
             self._cron.kill()
+        self.aof.shutdown()                        # written and fsynced before exit
 
 
 def main(argv) -> int:

@@ -166,6 +166,11 @@ class ClusterBus(EffectRunner):
             self._close(link, notify_state=False)
         self._greenlets.kill(block=True, timeout=2)
 
+    def listening_fds(self) -> list:
+        """The bus port's listening sockets (a forked child closes its copies)."""
+        return [server.socket.fileno() for server in self._servers
+                if server.socket is not None]
+
     def now_ms(self) -> int:
         return self.clock.now_ms()
 

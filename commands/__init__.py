@@ -22,7 +22,7 @@ COMMAND_MODULES = (
     "families.cluster_cmds", "families.cluster_debug", "families.dump", "families.migrate",
     "families.hashes", "families.sets", "families.lists", "families.zsets",
     "families.zsets_ranges", "families.zsets_setops", "families.blocking_cmds",
-    "families.persistence_cmds", "persistence.info",
+    "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
 )
 

@@ -9,8 +9,12 @@ Prints, ours next to redis and the ratio:
                 (70% strings, then hashes, lists, sets and sorted sets of 5 elements)
   bgsave        GET p99 latency (redis-benchmark -c 10) without and during a BGSAVE of
                 those keys; peak parent RSS and the child's copy-on-write during it
-  aof           SET throughput at -P1 and -P16 with appendonly yes / appendfsync
-                everysec, as a fraction of the same server's no-AOF throughput
+  aof           SET throughput at -P1 and -P16 (-c 50) with appendonly yes /
+                appendfsync everysec (--fsync for others), as a fraction of the same
+                server's no-AOF throughput, and the server's CPU time per SET (from
+                /proc, which other load on a shared machine blurs much less than ops/s)
+                as a multiple of its no-AOF figure. Each mode gets a fresh process;
+                modes take turns for --rounds rounds and keep their best figures.
 """
 import argparse
 import os
@@ -133,6 +137,52 @@ def set_throughput(port, pipeline, requests) -> float:
     return float(m.group(1)) if m else float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def aof_part(requests: int, rounds: int, policies) -> None:
+    """SET ops/s and server CPU us per SET, without AOF and with each policy."""
+    best = {}                     # (server, mode, pipeline) -> [best ops/s, best CPU us]
+    modes = [None] + list(policies)
+    for _ in range(rounds):
+        for name, starter in (("ours", start_node), ("redis", start_redis)):
+            for mode in modes:
+                args = ["--save", ""]
+                if mode is not None:
+                    args += ["--appendonly", "yes", "--appendfsync", mode]
+                proc = starter(*args)
+                try:
+                    for pipeline in (1, 16):
+                        before = cpu_seconds(proc.pid)
+                        ops = set_throughput(proc.port, pipeline, requests)
+                        cpu = (cpu_seconds(proc.pid) - before) * 1e6 / requests
+                        entry = best.setdefault((name, mode, pipeline),
+                                                [0.0, float("inf")])
+                        entry[0] = max(entry[0], ops)
+                        entry[1] = min(entry[1], cpu)
+                finally:
+                    proc.stop()
+    print("SET -c 50 -n %d, best of %d rounds" % (requests, rounds))
+    for pipeline in (1, 16):
+        for mode in modes:
+            label = "no AOF" if mode is None else "AOF " + mode
+            print("%-34s %12.0f %12.0f" % ("SET -P%d %s (ops/s)" % (pipeline, label),
+                                          best["ours", mode, pipeline][0],
+                                          best["redis", mode, pipeline][0]))
+            print("%-34s %12.1f %12.1f" % ("SET -P%d %s (CPU us/op)" % (pipeline, label),
+                                          best["ours", mode, pipeline][1],
+                                          best["redis", mode, pipeline][1]))
+            if mode is not None:
+                for i, what in ((0, "ops/s"), (1, "CPU/op")):
+                    ours = best["ours", mode, pipeline][i] / best["ours", None, pipeline][i]
+                    ref = best["redis", mode, pipeline][i] / best["redis", None, pipeline][i]
+                    print("%-34s %12.2f %12.2f" % ("  %s: AOF / no AOF" % what, ours, ref))
+
+
 def row(name, ours, ref, unit="", fmt="%.2f"):
     ratio = ours / ref if ref else float("nan")
     print("%-34s %12s %12s   %5.2fx" % (name, (fmt % ours) + unit, (fmt % ref) + unit, ratio))
@@ -143,6 +193,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="100k keys, fewer requests")
     parser.add_argument("--keys", type=int, default=None)
     parser.add_argument("--parts", default="save,bgsave,aof")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="aof: rounds of every mode (default 3, 1 with --quick)")
+    parser.add_argument("--fsync", default="everysec",
+                        help="aof: comma-separated appendfsync policies")
     args = parser.parse_args()
     keys = args.keys or (100_000 if args.quick else 1_000_000)
     requests = 20_000 if args.quick else 100_000
@@ -181,28 +235,8 @@ def main():
             ref.stop()
 
     if "aof" in parts:
-        results = {}
-        for name, starter in (("ours", lambda *a: start_node("--save", "", *a)),
-                              ("redis", lambda *a: start_redis("--save", "", *a))):
-            for aof in ("no", "yes"):
-                proc = starter("--appendonly", aof, "--appendfsync", "everysec")
-                try:
-                    for pipeline in (1, 16):
-                        results[name, aof, pipeline] = set_throughput(proc.port, pipeline,
-                                                                      requests * 2)
-                finally:
-                    proc.stop()
-        for pipeline in (1, 16):
-            ours = results["ours", "yes", pipeline] / results["ours", "no", pipeline]
-            ref = results["redis", "yes", pipeline] / results["redis", "no", pipeline]
-            print("%-34s %12.0f %12.0f" % ("SET -P%d no AOF (ops/s)" % pipeline,
-                                          results["ours", "no", pipeline],
-                                          results["redis", "no", pipeline]))
-            print("%-34s %12.0f %12.0f" % ("SET -P%d AOF everysec (ops/s)" % pipeline,
-                                          results["ours", "yes", pipeline],
-                                          results["redis", "yes", pipeline]))
-            print("%-34s %12.2f %12.2f" % ("  AOF / no AOF", ours, ref))
-
+        aof_part(requests * 2, args.rounds or (1 if args.quick else 3),
+                 args.fsync.split(","))
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,8 @@
 # Creates .venv and installs the requirements if missing. The cluster is created with
 # `redis-cli --cluster create` when redis-cli exists, else with scripts/meet.sh and
 # CLUSTER ADDSLOTSRANGE. Environment: BASE_PORT (7001), NODE_TIMEOUT (5000 ms),
-# SYNC_DELAY (repl-diskless-sync-delay, 0 s: replicas sync at once; Redis's default is 5).
+# SYNC_DELAY (repl-diskless-sync-delay, 0 s: replicas sync at once; Redis's default is 5),
+# NODE_ARGS (more options for every node, e.g. "--appendonly yes": an AOF per node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,6 +18,7 @@ RUN="$ROOT/run/cluster"
 BASE_PORT="${BASE_PORT:-7001}"
 NODE_TIMEOUT="${NODE_TIMEOUT:-5000}"
 SYNC_DELAY="${SYNC_DELAY:-0}"
+NODE_ARGS="${NODE_ARGS:-}"
 
 ensure_venv() {
     if [ ! -x .venv/bin/python ]; then
@@ -80,7 +82,7 @@ start() {
         .venv/bin/python node.py -p "$port" --dir "$RUN/$port" \
             --cluster-node-timeout "$NODE_TIMEOUT" --logfile "$RUN/$port/node.log" \
             --repl-diskless-sync-delay "$SYNC_DELAY" \
-            >/dev/null 2>&1 &
+            $NODE_ARGS >/dev/null 2>&1 &
         echo $! > "$RUN/$port/pid"
     done
     for port in $(ports); do
@@ -198,5 +200,5 @@ case "${1:-}" in
     stop) stop ;;
     status) status ;;
     clean) clean ;;
-    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -88,7 +88,11 @@ def config_set(c, argv):
             raise _set_failed(setting.name, str(exc))
     settings = c.server.settings
     for name, text in pairs:
-        settings.set(name, text)
+        try:
+            settings.set(name, text)
+        except SettingError as exc:
+            # Refused while being applied (appendonly yes when no rewrite can start).
+            raise _set_failed(SETTINGS[name.lower()].name, str(exc))
     return OK
 
 

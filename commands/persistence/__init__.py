@@ -6,6 +6,11 @@
                       into a keyspace (the codec is commands/rdb)
     rdb_save.py       SAVE, BGSAVE, save points, LASTSAVE, shutdown saves
     loading.py        loading at start-up: -LOADING replies and the loading_* INFO fields
-    aof.py            the append-only file, Redis 7's multi-part layout
+    aof.py            the append-only file: appending the propagated stream, fsync
+                      policies, rewrites (BGREWRITEAOF, automatic, CONFIG SET appendonly)
+    aof_manifest.py   Redis 7's multi-part layout: the manifest format and file names
+    aof_rewrite.py    a new base: the dataset as an RDB preamble or as commands
+    aof_loading.py    start-up: base + incr files replayed, truncated and bad files
+    aof_cmds.py       BGREWRITEAOF
     info.py           INFO persistence
 """

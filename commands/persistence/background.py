@@ -62,6 +62,10 @@ class Children:
 
     def __init__(self):
         self.active = None
+        # fn() -> file descriptors the child closes first: the listening sockets, so a
+        # node that exits while its child still writes frees its ports at once (Redis's
+        # closeChildUnusedResourceAfterFork). node.py sets it.
+        self.fds_to_close = lambda: ()
         self.last_fork_usec = 0           # INFO latest_fork_usec
         self.total_forks = 0              # INFO total_forks
         self.last_cow_size = {}           # kind -> bytes the last child of it copied
@@ -86,7 +90,14 @@ class Children:
             os.close(report_write)
             raise
         if pid == 0:
-            os.close(report_read)
+            # The child: nothing here may return into the parent's code (it would go on
+            # serving as a second node), so everything runs under os._exit.
+            try:
+                os.close(report_read)
+                for fd in self.fds_to_close():
+                    os.close(fd)
+            except BaseException:       # noqa: BLE001
+                os._exit(1)
             _run_child(work, report_write)      # never returns
         gc.unfreeze()
         os.close(report_write)

@@ -103,7 +103,7 @@ class Replication:
         return self.link is None
 
     def update_activity(self) -> None:
-        self.propagator.active = self.is_master and self.backlog is not None
+        self.propagator.set_replication_active(self.is_master and self.backlog is not None)
         self.server.read_only_replica = not self.is_master
 
     def create_backlog(self) -> None:

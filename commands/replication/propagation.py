@@ -14,6 +14,11 @@ The rule, applied by `call()` after every command while a replication stream exi
   the pops done for blocked clients, in the context of the write that served them
   (`Propagator.served`), while the blocked command itself then propagates nothing.
 
+The stream has two consumers: the replication stream (`sink`: backlog and replicas, on
+a master with a backlog) and the append-only file (`aof_sink`: commands/persistence/aof.py,
+while AOF is on -- on a replica too, which appends what its master sends). The
+propagator is `active` while either wants it.
+
 Everything one client command causes (the command, the commands of its EXEC, the DELs
 of keys it found expired, the blocked clients it served) forms one unit, handed to the
 replication stream when that client's outermost `call()` ends; a unit of more than one
@@ -47,14 +52,32 @@ def propagate(server, argv) -> None:
 
 class Propagator:
     """Collects each client's unit and hands it to `sink(commands)`, which returns the
-    stream offset after it (the offset that client's WAIT waits for)."""
+    stream offset after it (the offset that client's WAIT waits for), and to
+    `aof_sink(commands)` when the AOF is on."""
 
-    __slots__ = ("sink", "active", "running")
+    __slots__ = ("sink", "aof_sink", "repl_active", "active", "running")
 
     def __init__(self, sink):
         self.sink = sink
-        self.active = False      # a stream exists (backlog or replicas): replication sets it
+        self.aof_sink = None     # fn(unit) while the AOF takes the stream
+        self.repl_active = False  # a replication stream exists: replication sets it
+        self.active = False      # repl_active or aof_sink: read on every call()
         self.running = {}        # greenlet -> the client whose call() runs in it
+
+    def set_replication_active(self, active: bool) -> None:
+        self.repl_active = active
+        self.active = active or self.aof_sink is not None
+
+    def set_aof_sink(self, aof_sink) -> None:
+        self.aof_sink = aof_sink
+        self.active = self.repl_active or aof_sink is not None
+
+    def _emit(self, unit):
+        """Hand a unit to the consumers; the replication offset after it, or None."""
+        offset = self.sink(unit) if self.repl_active else None
+        if self.aof_sink is not None:
+            self.aof_sink(unit)
+        return offset
 
     def served(self, client, reply) -> None:
         """A blocked client was served by the write running now (commands/server/
@@ -97,11 +120,13 @@ class Propagator:
             del self.running[gevent.getcurrent()]
         unit, client.prop_unit = client.prop_unit, None
         if unit and self.active:
-            client.woff = self.sink(unit)
+            offset = self._emit(unit)
+            if offset is not None:
+                client.woff = offset
 
     def add(self, argv) -> None:
         client = self.running.get(gevent.getcurrent())
         if client is not None:
             client.prop_unit.append(argv)
         elif self.active:
-            self.sink([argv])
+            self._emit([argv])

@@ -268,6 +268,9 @@ class ReplicaLink:
         repl.offset = offset
         repl.backlog = ReplBacklog(settings.repl_backlog_size, offset)
         self.read_offset = offset
+        if self.server.aof is not None:
+            # A new dataset: the AOF starts over from a rewrite of it (restartAOFAfterSYNC).
+            self.server.aof.restart_after_sync()
         self._connected(True)
 
     def _sync_bytes(self, count: int) -> None:

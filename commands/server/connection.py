@@ -1,7 +1,9 @@
 """One greenlet per client: recv -> parse -> execute -> one send per read.
 
 All complete commands of one read are executed and their replies sent with one send()
-(the biggest single win for pipelined clients). A client that keeps pipelining never
+(the biggest single win for pipelined clients). Before that send, the append-only file
+writes what the batch propagated (and with appendfsync always, fsyncs it), so no reply
+acknowledges a write that is not in the AOF. A client that keeps pipelining never
 blocks in recv(), and gevent only switches greenlets when one blocks, so the loop yields
 every YIELD_EVERY commands to let other clients and the cluster cron run.
 
@@ -109,6 +111,7 @@ class Client:
         parser = self.parser
         server = self.server
         since_yield = 0
+        aof = server.aof              # commands/persistence/aof.py, when built
         # After a read that drained the socket (less than a full buffer), the next recv()
         # would almost surely fail with EAGAIN and then wait: gevent raises and catches
         # that in Python for every request of a request/response client. Waiting for
@@ -144,6 +147,8 @@ class Client:
                         if since_yield >= YIELD_EVERY:
                             since_yield = 0
                             if out:
+                                if aof is not None:
+                                    aof.before_reply()
                                 self.write(b"".join(out))
                                 out = []
                             gevent.sleep(0)
@@ -158,6 +163,10 @@ class Client:
                                    "client-query-buffer-limit", self.addr_text)
                     self.close_after_reply = True
                 if out:
+                    if aof is not None:
+                        # The AOF first: with appendfsync always the replies wait for
+                        # the fsync, one fsync for the whole batch (group commit).
+                        aof.before_reply()
                     self.write(b"".join(out))
                 if self._outbox_bytes > REPLY_BACKLOG_LIMIT:
                     self._wait_for_drain()

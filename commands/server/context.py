@@ -44,6 +44,7 @@ class Server:
         self.aof = None               # commands/persistence/aof (when built)
         self.loading = None           # LoadingProgress while loading: commands get -LOADING
         self.misconf = False          # a failed BGSAVE stops writes (-MISCONF)
+        self.aof_misconf = None       # the -MISCONF reply while the AOF cannot be written
         # INFO stats
         self.total_connections = 0
         self.total_commands = 0

@@ -95,9 +95,10 @@ def process_command(client, argv):
 
     # A failed background save stops writes (stop-writes-on-bgsave-error), and PING on
     # a master, as Redis's processCommand does, so monitoring notices.
-    if server.misconf and not obey and (cmd.is_write or (cmd.name == "ping"
-                                                        and not server.read_only_replica)):
-        return reject(client, MISCONF_ERROR, cmd)
+    # So does an AOF that cannot be written (server.aof_misconf holds that reply).
+    if (server.misconf or server.aof_misconf is not None) and not obey \
+            and (cmd.is_write or (cmd.name == "ping" and not server.read_only_replica)):
+        return reject(client, MISCONF_ERROR if server.misconf else server.aof_misconf, cmd)
 
     # Keyed writes were redirected to the master above; what is left is keyless.
     if server.read_only_replica and cmd.is_write and not obey:

@@ -22,6 +22,11 @@ class ClientListener:
         self.pool = Pool(None)
         self.streams: list[StreamServer] = []
 
+    def listening_fds(self) -> list:
+        """The client port's listening sockets (a forked child closes its copies)."""
+        return [stream.socket.fileno() for stream in self.streams
+                if stream.socket is not None]
+
     def start(self) -> None:
         """Listen on every `bind` address (cluster/listen.py says which may be skipped);
         OSError if a required one cannot be bound."""

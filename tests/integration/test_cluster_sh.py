@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -48,7 +49,9 @@ def clone():
     tmp = tempfile.mkdtemp(prefix="clone-")
     repo = os.path.join(tmp, "repo")
     subprocess.run(["git", "clone", "-q", ROOT, repo], check=True, timeout=60)
-    os.symlink(os.path.join(ROOT, ".venv"), os.path.join(repo, ".venv"))
+    # This checkout's .venv, or the one running the tests (a git worktree has none).
+    venv = os.path.join(ROOT, ".venv")
+    os.symlink(venv if os.path.isdir(venv) else sys.prefix, os.path.join(repo, ".venv"))
     yield repo
     # Whatever the test did, no node of this clone survives it (killed by pid).
     run = os.path.join(repo, "run", "cluster")

@@ -1,0 +1,147 @@
+"""The new AOF base a rewrite writes: the whole dataset, as an RDB or as commands.
+
+Runs in the forked rewrite child (commands/persistence/background.py), which sees the
+dataset as it was at the fork, and at start-up when the AOF starts empty. With
+aof-use-rdb-preamble yes (the default) the base is an RDB (rdb_snapshot.write_keyspace,
+AUX aof-base 1); with no, it is the commands that rebuild the dataset, as Redis's
+rewriteAppendOnlyFileRio writes them:
+
+    *2 SELECT 0                     only when the database holds keys
+    SET key value                   strings
+    RPUSH key e1 .. e64             lists, sets (SADD), hashes (HMSET key f v ..) and
+    SADD / HMSET / ZADD key ...     sorted sets (ZADD key score member ..): at most 64
+                                    elements a command (AOF_REWRITE_ITEMS_PER_CMD)
+    PEXPIREAT key <unix ms>         after a key with a TTL
+
+Scores are written as Redis's rioWriteBulkDouble writes them (%.17g, "inf", "-inf").
+
+The file is written to a temporary name, flushed and fsynced, then renamed: what the
+caller finds under `path` is complete (Redis's rewriteAppendOnlyFile).
+"""
+import os
+import time
+
+from commands.data.value_codec import to_saved
+from commands.persistence.rdb_snapshot import write_keyspace
+
+ITEMS_PER_COMMAND = 64               # Redis's AOF_REWRITE_ITEMS_PER_CMD
+BUFFER_BYTES = 1 << 20
+INCREMENTAL_FSYNC_BYTES = 4 << 20    # Redis's REDIS_AUTOSYNC_BYTES
+
+
+def bulk(arg: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(arg), arg)
+
+
+def encode_command(argv) -> bytes:
+    """One command as RESP, the way Redis writes it to the AOF (catAppendOnlyGenericCommand)."""
+    return b"*%d\r\n%s" % (len(argv), b"".join([bulk(a) for a in argv]))
+
+
+def format_score(score: float) -> bytes:
+    if score != score:
+        return b"nan"
+    if score in (float("inf"), float("-inf")):
+        return b"inf" if score > 0 else b"-inf"
+    return b"%.17g" % score
+
+
+# name of the command and number of RESP arguments per element, by type
+_VARIADIC = {"list": (b"RPUSH", 1), "set": (b"SADD", 1), "hash": (b"HMSET", 2),
+             "zset": (b"ZADD", 2)}
+
+
+def write_commands(keyspace, stream, key_delay_us: int = 0) -> None:
+    """The dataset as commands (see the module docstring) to `stream`.write()."""
+    out = []
+    delay = key_delay_us / 1e6 if key_delay_us > 0 else 0
+    expires = keyspace.expires
+    if keyspace.size:
+        out.append(encode_command([b"SELECT", b"0"]))
+    size = 0
+    for table in keyspace.slots:
+        if not table:
+            continue
+        for key, value in table.items():
+            kind, neutral, _ = to_saved(value)
+            if kind == "string":
+                records = [encode_command([b"SET", key, neutral])]
+            else:
+                records = _variadic(kind, key, neutral)
+            when = expires.get(key) if expires else None
+            if when is not None:
+                records.append(encode_command([b"PEXPIREAT", key, b"%d" % when]))
+            out.extend(records)
+            size += sum(map(len, records))
+            if size >= BUFFER_BYTES or delay:
+                stream.write(b"".join(out))
+                out.clear()
+                size = 0
+            if delay:
+                time.sleep(delay)      # a forked child: plain blocking sleep
+    if out:
+        stream.write(b"".join(out))
+
+
+def _variadic(kind: str, key: bytes, neutral) -> list:
+    """RPUSH / SADD / HMSET / ZADD commands of at most ITEMS_PER_COMMAND elements."""
+    name, width = _VARIADIC[kind]
+    head = bulk(name) + bulk(key)
+    records = []
+    for start in range(0, len(neutral), ITEMS_PER_COMMAND):
+        chunk = neutral[start:start + ITEMS_PER_COMMAND]
+        parts = [b"*%d\r\n" % (2 + width * len(chunk)), head]
+        if kind == "hash":
+            for field, val in chunk:
+                parts.append(bulk(field))
+                parts.append(bulk(val))
+        elif kind == "zset":
+            for member, score in chunk:
+                parts.append(bulk(format_score(score)))
+                parts.append(bulk(member))
+        else:
+            parts.extend([bulk(e) for e in chunk])
+        records.append(b"".join(parts))
+    return records
+
+
+class _SyncingFile:
+    """A file that fsyncs every INCREMENTAL_FSYNC_BYTES (aof-rewrite-incremental-fsync),
+    so the final fsync does not have gigabytes of dirty pages to push at once."""
+
+    def __init__(self, f, incremental: bool):
+        self.f = f
+        self.incremental = incremental
+        self.unsynced = 0
+
+    def write(self, data) -> None:
+        self.f.write(data)
+        if self.incremental:
+            self.unsynced += len(data)
+            if self.unsynced >= INCREMENTAL_FSYNC_BYTES:
+                self.f.flush()
+                os.fsync(self.f.fileno())
+                self.unsynced = 0
+
+
+def write_base(keyspace, path: str, *, rdb_preamble: bool, incremental_fsync: bool = True,
+               compress: bool = True, checksum: bool = True, key_delay_us: int = 0) -> None:
+    """Write the base file to `path` atomically. Raises OSError."""
+    temp = "%s.tmp-%d" % (path, os.getpid())
+    try:
+        with open(temp, "wb") as f:
+            stream = _SyncingFile(f, incremental_fsync)
+            if rdb_preamble:
+                write_keyspace(keyspace, stream, compress=compress, checksum=checksum,
+                               aof_base=True, key_delay_us=key_delay_us)
+            else:
+                write_commands(keyspace, stream, key_delay_us=key_delay_us)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
