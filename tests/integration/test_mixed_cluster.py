@@ -113,6 +113,7 @@ def unformed():
         yield cl
     finally:
         cl.stop()
+        print(cl.logs())        # shown with a failure only
 
 
 @pytest.fixture
