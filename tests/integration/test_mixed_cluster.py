@@ -8,8 +8,9 @@ other kind than its master.
 
 It forms with MEET sent by either kind (and gossip telling each node of the others it
 was not introduced to); each replica full-syncs from a master of the other kind (an RDB
-across implementations); then the tests kill masters, fail over by hand, publish,
-check with redis-cli and move a slot. Node timeout 1000 ms; every wait polls with a
+across implementations); then the tests resync, kill masters (and bring them back),
+fail over by hand, send UPDATEs, forget a node, publish, check with redis-cli and move
+slots, each across the two kinds. Node timeout 1000 ms; every wait polls with a
 deadline; every process is killed by pid at the end.
 """
 import shutil
@@ -188,26 +189,25 @@ def fill(port, slots, prefix):
             ["ZADD", tag + "bigzset", *[x for i in range(300) for x in (i / 3, "m%d" % i)]],
             ["PEXPIRE", tag + "hash", 600000]])
         assert all(r[0] != "-" for r in replies), replies
-        return [k for k in (tag + suffix for suffix in (
-            "str", "int", "ttl", "big", "hash", "bighash", "list", "biglist", "intset", "set",
-            "bigset", "zset", "bigzset"))]
+        return [tag + suffix for suffix in ("str", "int", "ttl", "big", "hash", "bighash",
+                                            "list", "biglist", "intset", "set", "bigset",
+                                            "zset", "bigzset")]
     finally:
         client.close()
 
 
 def contents(port, keys) -> dict:
     """Every key's type, value and (to the minute) TTL, read as a client sees them."""
-    reads = {"string": ["GET"], "hash": ["HGETALL"], "list": ["LRANGE", "{}", 0, -1],
-             "set": ["SMEMBERS"], "zset": ["ZRANGE", "{}", 0, -1, "WITHSCORES"]}
+    reads = {"string": lambda key: ["GET", key], "hash": lambda key: ["HGETALL", key],
+             "list": lambda key: ["LRANGE", key, 0, -1], "set": lambda key: ["SMEMBERS", key],
+             "zset": lambda key: ["ZRANGE", key, 0, -1, "WITHSCORES"]}
     client = RawClient(port)
     try:
         client.call("READONLY")
         out = {}
         for key in keys:
             kind = client.call("TYPE", key)[1]
-            read = reads[kind]
-            args = [key if a == "{}" else a for a in read] if "{}" in read else read + [key]
-            got = client.call(*args)[1]
+            got = client.call(*reads[kind](key))[1]
             if kind in ("hash", "set"):
                 got = sorted(x[1] for x in got)
             elif kind in ("list", "zset"):
@@ -228,8 +228,7 @@ def test_full_sync_carries_every_type_across_kinds(unformed):
         for index, master in enumerate(unformed.masters[:2]):
             keys[master.port] = fill(master.port, slots_of(index), "rdb")
     form(unformed, before_replicate=write)
-    pairs = list(zip(unformed.masters[:2], unformed.replicas[:2]))
-    for (master, replica), index in zip(pairs, (0, 1)):
+    for index, (master, replica) in enumerate(zip(unformed.masters[:2], unformed.replicas[:2])):
         expected = contents(master.port, keys[master.port])
         assert contents(replica.port, keys[master.port]) == expected
         stream_keys = fill(master.port, slots_of(index), "stream")
@@ -245,8 +244,8 @@ def stat(port, name) -> int:
 def test_partial_resync_across_kinds(mixed):
     """A master drops its replica's link; the replica comes back with PSYNC and gets only
     what it missed: redis-server from our master, ours from redis-server's."""
-    for master, replica in zip(mixed.masters[:2], mixed.replicas[:2]):
-        key = keys_in(range(*RANGES[mixed.masters.index(master)]), "psync", 1)[0]
+    for index, (master, replica) in enumerate(zip(mixed.masters[:2], mixed.replicas[:2])):
+        key = keys_in(slots_of(index), "psync", 1)[0]
         assert value(master.port, "SET", key, "before") == "OK"
         assert value(master.port, "WAIT", 1, 2000) == 1
         assert value(master.port, "CLIENT", "KILL", "TYPE", "replica") == 1
