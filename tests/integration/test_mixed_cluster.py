@@ -562,3 +562,26 @@ def test_failure_reports_and_fail_across_kinds(mixed):
             replica.signal(signal.SIGCONT)
         wait_flag_everywhere(others, node, "fail", present=False, timeout=10)
     wait_cluster_ok(mixed.ports, timeout=10)
+
+
+def test_sharded_subscribers_of_both_kinds_leave_with_the_slot(mixed):
+    """When a shard's slot moves to another shard, its sharded subscribers, on the master
+    and on the replica of the other kind, get -sunsubscribe for the slot's channels."""
+    target = mixed.masters[2]
+    for index in (0, 1):
+        master, replica = mixed.masters[index], mixed.replicas[index]
+        lowest = min(slots_of(index))
+        channel = keys_in(set(range(lowest, lowest + 10)), "leaving", 1)[0]
+        subscribers = [RawClient(p.port) for p in (master, replica)]
+        try:
+            for sub in subscribers:
+                assert sub.call("SSUBSCRIBE", channel)[1][0] == ("$", b"ssubscribe")
+            redis_cli("--cluster", "reshard", "127.0.0.1:%d" % master.port,
+                      "--cluster-from", my_id(master.port), "--cluster-to", my_id(target.port),
+                      "--cluster-slots", 10, "--cluster-yes")
+            for sub in subscribers:
+                assert sub.read_reply() == ("*", [("$", b"sunsubscribe"),
+                                                  ("$", channel.encode()), (":", 0)])
+        finally:
+            for sub in subscribers:
+                sub.close()
