@@ -130,26 +130,34 @@ def _node_reply(state: ClusterState, node: ClusterNode) -> list[Any]:
     return [endpoint, node.port, node.name, metadata]
 
 
-def _replica_available(node: ClusterNode) -> bool:
-    return not node.failed and node.repl_offset != 0
+def _repl_offset(state: ClusterState, node: ClusterNode) -> int:
+    """A peer's offset is what its last heartbeat said; ours is our own, as now (Redis's
+    replicationGetSlaveOffset for myself)."""
+    return state.hooks.repl_offset() if node is state.myself else node.repl_offset
+
+
+def _replica_available(state: ClusterState, node: ClusterNode) -> bool:
+    return not node.failed and _repl_offset(state, node) != 0
 
 
 def cluster_slots(state: ClusterState) -> list[list[Any]]:
-    """CLUSTER SLOTS: [start, end, master, replica...] per contiguous range."""
+    """CLUSTER SLOTS: [start, end, master, replica...] per contiguous range, in slot
+    order as Redis 7.0 walks them."""
     reply = []
     for node in state.nodes.values():
         if not node.is_master or not node.slots:
             continue
         replicas = [_node_reply(state, r) for r in state.replicas_of(node)
-                    if _replica_available(r)]
+                    if _replica_available(state, r)]
         master = _node_reply(state, node)
         for start, end in node.slot_ranges:
             reply.append([start, end, master, *replicas])
+    reply.sort(key=lambda entry: entry[0])
     return reply
 
 
 def _shard_node(state: ClusterState, node: ClusterNode) -> dict[str, Any]:
-    offset = state.hooks.repl_offset() if node is state.myself else node.repl_offset
+    offset = _repl_offset(state, node)
     if node.failed:
         health = "fail"
     elif node.is_replica and offset == 0:

@@ -146,3 +146,39 @@ def test_announced_ports_are_what_peers_see(net):
     assert (b.myself.port, b.myself.cport) == (30001, 40001)
     hdr = b.build_header()
     assert (hdr.port, hdr.cport) == (30001, 40001)
+
+
+def test_a_replica_lists_itself_in_cluster_slots_by_its_own_offset():
+    """As Redis: a replica is in CLUSTER SLOTS once its offset is not 0, and for the node
+    itself that is its replication offset now, not a heartbeat's (a replica never gets
+    its own heartbeats, so it left itself out)."""
+    net = Net(2)
+    a, b = net.states
+    net.apply(0, a.add_slots_range(["0", "16383"], net.now))
+    net.meet(1, 0)
+    net.advance(2500)
+    net.apply(1, b.replicate(a.myself.name, net.now))
+    net.settle()
+
+    def replicas_in_slots(state):
+        [entry] = describe.cluster_slots(state)
+        return [node[2] for node in entry[3:]]
+    assert replicas_in_slots(b) == []           # offset 0: not yet available
+    net.offsets[1] = 52
+    assert replicas_in_slots(b) == [b.myself.name]
+    [shard] = describe.cluster_shards(b)
+    me = next(n for n in shard["nodes"] if n["id"] == b.myself.name)
+    assert (me["replication-offset"], me["health"]) == (52, "online")
+
+
+def test_cluster_slots_is_in_slot_order_whoever_asks():
+    """Redis 7.0 walks the slots from 0: the node's own ranges are not first."""
+    net = Net(2)
+    a, b = net.states
+    net.apply(0, a.add_slots_range(["5000", "16383"], net.now))
+    net.apply(1, b.add_slots_range(["0", "4999"], net.now))
+    net.meet(1, 0)
+    net.advance(2500)
+    for state in (a, b):
+        assert [(e[0], e[1], e[2][2]) for e in describe.cluster_slots(state)] == \
+            [(0, 4999, b.myself.name), (5000, 16383, a.myself.name)]
