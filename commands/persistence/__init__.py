@@ -1,5 +1,6 @@
 """Persistence: the dataset on disk in Redis's own formats.
 
+    durable_file.py   incremental fsync and directory fsync for files that must survive
     background.py     forked children (BGSAVE, BGREWRITEAOF, the full-sync RDB), reaped
                       by the server cron, one at a time as in Redis
     rdb_snapshot.py   the keyspace written as an RDB stream, and an RDB stream loaded

@@ -45,6 +45,7 @@ from commands.persistence import aof_manifest
 from commands.persistence.aof_manifest import ManifestError, temp_incr_name
 from commands.persistence.aof_rewrite import write_base
 from commands.persistence.background import CHILD_AOF, KILL_SIGNAL, ChildBusy
+from commands.persistence.durable_file import fdatasync_and_close, unlink_quietly, write_all
 from commands.server.resp import ReplyError
 
 AOF_OFF = "off"
@@ -69,22 +70,6 @@ def _encode(argv) -> bytes:
     """A command as RESP, as Redis's catAppendOnlyGenericCommand writes it."""
     return b"*%d\r\n%s" % (len(argv), b"".join([b"$%d\r\n%s\r\n" % (len(a), a)
                                                for a in argv]))
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """write(2) until all of it is written (Redis's aofWrite); one call, almost always."""
-    written = os.write(fd, data)
-    if written < len(data):
-        view = memoryview(data)[written:]
-        while view:
-            view = view[os.write(fd, view):]
-
-
-def _fsync_and_close(fd: int) -> None:
-    try:
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
 
 
 class AppendOnlyFile:
@@ -321,7 +306,7 @@ class AppendOnlyFile:
         self.flush_postponed_start = 0.0
         data = self._buf[0] if len(self._buf) == 1 else b"".join(self._buf)
         try:
-            _write_all(self.fd, data)
+            write_all(self.fd, data)
         except OSError as exc:
             self._write_failed(exc, policy)
             return
@@ -510,7 +495,7 @@ class AppendOnlyFile:
         old, target = self.fd, self.written
         self.fd = -1
         try:
-            gevent.get_hub().threadpool.apply(_fsync_and_close, (old,))
+            gevent.get_hub().threadpool.apply(fdatasync_and_close, (old,))
             self.synced = max(self.synced, target)
         except OSError as exc:
             logger.warning("Fail to fsync the AOF file: {}", exc)
@@ -538,7 +523,7 @@ class AppendOnlyFile:
             self.last_bgrewrite_ok = False
             self.consecutive_failures += 1
             logger.warning("Background AOF rewrite terminated with error")
-        _unlink_quietly(temp_base)
+        unlink_quietly(temp_base)
         if self.state == AOF_WAIT_REWRITE:
             # Not switched on: what accumulated is dropped; the next rewrite starts over.
             self._buf = []
@@ -546,7 +531,7 @@ class AppendOnlyFile:
             self._close_fd_quietly()
             logger.info("Removing the temp incr aof file {} in the background",
                         temp_incr_name(self.filename))
-            _unlink_quietly(self._path(temp_incr_name(self.filename)))
+            unlink_quietly(self._path(temp_incr_name(self.filename)))
             self.rewrite_scheduled = True
         if self.rewrite_started is not None:
             self.last_rewrite_time = int(time.time() - self.rewrite_started)
@@ -575,16 +560,16 @@ class AppendOnlyFile:
             except OSError as exc:
                 logger.warning("Error trying to rename the temporary AOF incr file into "
                                "{}: {}", incr.name, exc.strerror or exc)
-                _unlink_quietly(base_path)
+                unlink_quietly(base_path)
                 return False
         manifest.mark_rewritten_incr_as_history(keep_last=self.fd >= 0)
         try:
             aof_manifest.persist(self.folder, self.filename, manifest)
         except OSError as exc:
             logger.warning("Can't persist the AOF manifest: {}", exc)
-            _unlink_quietly(base_path)
+            unlink_quietly(base_path)
             if incr_path:
-                _unlink_quietly(incr_path)
+                unlink_quietly(incr_path)
             return False
         self.manifest = manifest
         if self.state != AOF_OFF:
@@ -667,7 +652,7 @@ class AppendOnlyFile:
         if self.state == AOF_OFF:
             return
         if self.state == AOF_WAIT_REWRITE:
-            _unlink_quietly(self._path(temp_incr_name(self.filename)))
+            unlink_quietly(self._path(temp_incr_name(self.filename)))
         self.flush(force=True)
         self._sync_now()
         self._close_fd_quietly()
@@ -709,7 +694,11 @@ class AppendOnlyFile:
                 pass
             self.fd = -1
 
-    # ------------------------------------------------------------ cron and INFO
+    # ------------------------------------------------------------ cron
+
+    @property
+    def fsync_in_flight(self) -> bool:
+        return self._fsync_job is not None
 
     def cron(self) -> None:
         """From the server cron, every 100 ms (the AOF parts of Redis's serverCron)."""
@@ -728,40 +717,3 @@ class AppendOnlyFile:
         if self.state != AOF_OFF:
             # Postponed writes, a failed write to retry, everysec's fsync when idle.
             self.flush()
-
-    def info_lines(self) -> list:
-        """The aof_* lines of INFO persistence, as redis-server 7.0.15 prints them."""
-        started = self.rewrite_started
-        lines = [
-            "aof_enabled:%d" % (self.state != AOF_OFF),
-            "aof_rewrite_in_progress:%d" % self.rewrite_in_progress(),
-            "aof_rewrite_scheduled:%d" % self.rewrite_scheduled,
-            "aof_last_rewrite_time_sec:%d" % self.last_rewrite_time,
-            "aof_current_rewrite_time_sec:%d"
-            % (-1 if started is None else int(time.time() - started)),
-            "aof_last_bgrewrite_status:%s" % ("ok" if self.last_bgrewrite_ok else "err"),
-            "aof_rewrites:%d" % self.rewrites,
-            "aof_rewrites_consecutive_failures:%d" % self.consecutive_failures,
-            "aof_last_write_status:%s"
-            % ("ok" if self.last_write_ok and self.fsync_error is None else "err"),
-            "aof_last_cow_size:%d" % self.children.last_cow_size.get(CHILD_AOF, 0),
-            "module_fork_in_progress:0",
-            "module_fork_last_cow_size:0",
-        ]
-        if self.settings.appendonly:
-            lines += [
-                "aof_current_size:%d" % self.current_size,
-                "aof_base_size:%d" % self.base_size,
-                "aof_pending_rewrite:%d" % self.rewrite_scheduled,
-                "aof_buffer_length:%d" % self.buf_len,
-                "aof_pending_bio_fsync:%d" % (self._fsync_job is not None),
-                "aof_delayed_fsync:%d" % self.delayed_fsync,
-            ]
-        return lines
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

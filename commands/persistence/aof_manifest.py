@@ -30,6 +30,7 @@ names) survives a crash. A crash at any point leaves either the old or the new m
 """
 import os
 
+from commands.persistence.durable_file import fsync_directory
 from commands.server.resp import split_args
 
 BASE_SUFFIX = ".base"
@@ -296,13 +297,4 @@ def write_atomically(folder: str, name: str, temp_name: str, data: bytes) -> Non
     finally:
         os.close(fd)
     os.rename(temp_path, os.path.join(folder, name))
-    fsync_dir(folder)
-
-
-def fsync_dir(folder: str) -> None:
-    """Make renames and new files in `folder` durable (Redis's fsyncFileDir)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(folder)

@@ -22,11 +22,11 @@ import os
 import time
 
 from commands.data.value_codec import to_saved
+from commands.persistence.durable_file import IncrementalFsync
 from commands.persistence.rdb_snapshot import write_keyspace
 
 ITEMS_PER_COMMAND = 64               # Redis's AOF_REWRITE_ITEMS_PER_CMD
 BUFFER_BYTES = 1 << 20
-INCREMENTAL_FSYNC_BYTES = 4 << 20    # Redis's REDIS_AUTOSYNC_BYTES
 
 
 def bulk(arg: bytes) -> bytes:
@@ -105,32 +105,13 @@ def _variadic(kind: str, key: bytes, neutral) -> list:
     return records
 
 
-class _SyncingFile:
-    """A file that fsyncs every INCREMENTAL_FSYNC_BYTES (aof-rewrite-incremental-fsync),
-    so the final fsync does not have gigabytes of dirty pages to push at once."""
-
-    def __init__(self, f, incremental: bool):
-        self.f = f
-        self.incremental = incremental
-        self.unsynced = 0
-
-    def write(self, data) -> None:
-        self.f.write(data)
-        if self.incremental:
-            self.unsynced += len(data)
-            if self.unsynced >= INCREMENTAL_FSYNC_BYTES:
-                self.f.flush()
-                os.fsync(self.f.fileno())
-                self.unsynced = 0
-
-
 def write_base(keyspace, path: str, *, rdb_preamble: bool, incremental_fsync: bool = True,
                compress: bool = True, checksum: bool = True, key_delay_us: int = 0) -> None:
     """Write the base file to `path` atomically. Raises OSError."""
     temp = "%s.tmp-%d" % (path, os.getpid())
     try:
         with open(temp, "wb") as f:
-            stream = _SyncingFile(f, incremental_fsync)
+            stream = IncrementalFsync(f, incremental_fsync)
             if rdb_preamble:
                 write_keyspace(keyspace, stream, compress=compress, checksum=checksum,
                                aof_base=True, key_delay_us=key_delay_us)

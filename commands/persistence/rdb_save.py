@@ -25,26 +25,10 @@ import time
 from loguru import logger
 
 from commands.persistence.background import CHILD_AOF, CHILD_RDB, ChildBusy
+from commands.persistence.durable_file import IncrementalFsync, fsync_directory
 from commands.persistence.rdb_snapshot import write_keyspace
 
 RETRY_DELAY = 5                      # CONFIG_BGSAVE_RETRY_DELAY: seconds after a failure
-AUTOSYNC_BYTES = 4 * 1024 * 1024     # REDIS_AUTOSYNC_BYTES: rdb-save-incremental-fsync
-
-class _IncrementalFsync:
-    """rdb-save-incremental-fsync: fsync every AUTOSYNC_BYTES written, so the kernel
-    never holds a huge dirty file that one final fsync would stall on."""
-
-    def __init__(self, f):
-        self._f = f
-        self._unsynced = 0
-
-    def write(self, data) -> None:
-        self._f.write(data)
-        self._unsynced += len(data)
-        if self._unsynced >= AUTOSYNC_BYTES:
-            os.fsync(self._f.fileno())
-            self._unsynced = 0
-
 
 class SaveError(Exception):
     """A save could not start or failed; the text is for the reply and the log."""
@@ -54,14 +38,6 @@ def save_points(text: str) -> list:
     """'3600 1 300 100' -> [(3600, 1), (300, 100)]."""
     words = [int(w) for w in text.split()]
     return list(zip(words[0::2], words[1::2]))
-
-
-def fsync_directory(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class RdbPersistence:
@@ -110,7 +86,7 @@ class RdbPersistence:
         repl = self.server.replication
         try:
             with open(temp, "wb", buffering=0) as f:
-                out = _IncrementalFsync(f) if values["rdb-save-incremental-fsync"] else f
+                out = IncrementalFsync(f, values["rdb-save-incremental-fsync"])
                 write_keyspace(self.server.keyspace, out,
                                compress=values["rdbcompression"],
                                checksum=values["rdbchecksum"],

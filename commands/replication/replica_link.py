@@ -31,7 +31,7 @@ from loguru import logger
 from commands.data.keyspace import Keyspace
 from commands.persistence.background import CHILD_RDB
 from commands.persistence.loading import LoadingProgress
-from commands.persistence.rdb_save import fsync_directory
+from commands.persistence.durable_file import fsync_directory
 from commands.persistence.rdb_snapshot import load_into
 from commands.rdb import RdbError
 from commands.replication.backlog import ReplBacklog

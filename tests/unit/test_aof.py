@@ -15,9 +15,9 @@ from commands.persistence.aof_loading import AofLoadError, load_append_only_file
 from commands.persistence.aof_manifest import Manifest, ManifestError
 from commands.persistence.aof_rewrite import write_commands
 from commands.persistence.background import Children
+from commands.persistence.info import aof_lines
 from commands.server.context import Server
 from commands.server.settings import Settings
-
 
 # ---------------------------------------------------------------- manifest
 
@@ -171,7 +171,7 @@ def test_write_error_refuses_writes_until_it_clears(server, monkeypatch):
     assert not aof.last_write_ok and aof.buf_len > 0       # kept for the next try
     assert str(server.aof_misconf) == \
         "MISCONF Errors writing to the AOF file: No space left on device"
-    assert "aof_last_write_status:err" in aof.info_lines()
+    assert "aof_last_write_status:err" in aof_lines(aof)
     monkeypatch.setattr(os, "write", real_write)
     aof.cron()                                             # the retry
     assert aof.last_write_ok and server.aof_misconf is None and aof.written == aof.fed
