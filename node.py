@@ -4,11 +4,13 @@ The composition root: parse the settings (a redis.conf-style file first, then co
 flags, which win), build the keyspace, the client side and the cluster seam, run until
 SIGTERM/SIGINT, then stop accepting, close the clients and exit 0.
 """
+import faulthandler
 import fcntl
 import os
 import random
 import signal
 import sys
+import time
 
 import gevent
 import gevent.event
@@ -36,7 +38,8 @@ from commands.server.context import Server
 from commands.server.listener import ClientListener
 from commands.server.resp import ReplyError
 from commands.server.routing import Router
-from commands.server.settings import SETTINGS, SettingError, Settings, parse_config_file
+from commands.server.config_table import DEPRECATED, lookup
+from commands.server.settings import SettingError, Settings, parse_config_file
 
 USAGE = """usage: python node.py [/path/to/node.conf] [options]
 
@@ -61,17 +64,24 @@ class UsageError(Exception):
 
 
 def parse_arguments(args) -> Settings:
+    """A config file (first argument), then `--name value...` flags as redis-server
+    reads them: every word up to the next `--` option is a value of this one (`--bind
+    127.0.0.1 ::1`, `--save 60 1 300 10`); flags win over the file."""
     settings = Settings()
     if args and not args[0].startswith("-"):
         path = args.pop(0)
         try:
-            for number, name, value in parse_config_file(path):
-                try:
-                    settings.set(name, value, at_startup=True)
-                except SettingError as exc:
-                    raise UsageError("%s line %d: '%s %s': %s" % (path, number, name, value, exc))
+            directives = parse_config_file(path)
         except OSError as exc:
             raise UsageError("can't open config file '%s': %s" % (path, exc.strerror))
+        except SettingError as exc:
+            raise UsageError("%s %s" % (path, exc))
+        for number, name, words in directives:
+            try:
+                settings.set_words(name, words)
+            except SettingError as exc:
+                raise UsageError("%s line %d: '%s': %s"
+                                 % (path, number, " ".join([name, *words]), exc))
         settings.config_file = os.path.abspath(path)
     while args:
         flag = args.pop(0)
@@ -80,23 +90,25 @@ def parse_arguments(args) -> Settings:
             sys.exit(0)
         if flag == "-p":
             name = "port"
-        elif flag.startswith("--") and flag[2:].lower() in SETTINGS:
-            name = flag[2:].lower()
+        elif flag.startswith("--") and (lookup(flag[2:])[1] is not None
+                                        or flag[2:].lower() in DEPRECATED):
+            name = flag[2:]
         else:
             raise UsageError("unknown option '%s' (see --help)" % flag)
-        if not args:
-            raise UsageError("option '%s' needs a value" % flag)
-        value = args.pop(0)
-        if name == "bind":
-            # `--bind 127.0.0.1 ::1`: every word up to the next option, as Redis reads it.
-            while args and not args[0].startswith("--") and args[0] != "-p":
-                value += " " + args.pop(0)
+        words = []
+        while args and not args[0].startswith("--") and args[0] != "-p":
+            words.append(args.pop(0))
         try:
-            settings.set(name, value, at_startup=True)
+            settings.set_words(name, words)
         except SettingError as exc:
-            raise UsageError("'%s %s': %s" % (flag, value, exc))
+            raise UsageError("'%s': %s" % (" ".join([flag, *words]), exc))
     if not os.path.isdir(settings.dir):
         raise UsageError("can't chdir to '%s': No such file or directory" % settings.dir)
+    # CONFIG GET shows what is in use: the directory as an absolute path (Redis shows its
+    # working directory) and the nodes.conf name picked from the port.
+    settings.values["dir"] = os.path.abspath(settings.dir)
+    if settings.cluster_config_file is None:
+        settings.values["cluster-config-file"] = "nodes-%d.conf" % settings.port
     if settings.port > 55535 and not settings.cluster_port:
         raise UsageError("port %d is too high: the cluster bus port (port + 10000) "
                          "must be below 65536" % settings.port)
@@ -149,6 +161,7 @@ class Node:
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
         self.stopped = gevent.event.Event()
         self._cron = None
+        self.log_tag = "%d" % settings.port    # the log lines' tag (main() adds the id)
 
     def _listening_fds(self) -> list:
         """The client and bus listening sockets (a forked child closes its copies)."""
@@ -245,6 +258,8 @@ class Node:
     }
 
     def _on_setting_changed(self, name, value) -> None:
+        """CONFIG SET changed `name`: the settings that act through the node (the others
+        are read where they are used). A SettingError undoes the whole CONFIG SET."""
         field = self._CLUSTER_CONFIG_FIELDS.get(name)
         if field is not None:
             setattr(self.cluster_state.config, field, value)
@@ -260,8 +275,37 @@ class Node:
             if not value:
                 self.aof.stop()
             elif not self.aof.start():
-                self.settings.values["appendonly"] = False
                 raise SettingError("Unable to turn on AOF. Check server logs.")
+        elif name == "aof-disable-auto-gc":
+            if not value:
+                self.aof.delete_history_files()
+        elif name in ("port", "bind"):
+            self._relisten()
+        elif name == "loglevel":
+            setup_logging(self.settings, self.log_tag)
+        elif name == "crash-log-enabled":
+            set_crash_log(value)
+        elif name == "replica-read-only":
+            self.replication.update_activity()
+
+    def _relisten(self) -> None:
+        """CONFIG SET port / bind (Redis's changeListenPort / changeBindAddr): the client
+        port moves, connected clients stay, and on failure the old listeners stay. The
+        cluster bus keeps its port and addresses, as in Redis 7.0; peers learn the new
+        client port from our next heartbeat."""
+        settings = self.settings
+        try:
+            self.listener.relisten(settings.bind, settings.port)
+        except OSError as exc:
+            logger.warning("Failed to listen on {}:{}: {}", settings.bind, settings.port,
+                           exc.strerror or exc)
+            if self.settings.port != self.listener.requested_port:
+                raise SettingError("Unable to listen on this port. Check server logs.")
+            raise SettingError("Failed to bind to specified addresses.")
+        config = self.cluster_state.config
+        if config.port != settings.port:
+            config.port = settings.port
+            self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
 
     def start(self) -> None:
         # Clients may connect while the dataset loads: they get -LOADING meanwhile.
@@ -283,33 +327,55 @@ class Node:
                     self.settings.bind, self.listener.port, self.bus.cport)
 
     def _server_cron(self) -> None:
-        """Redis's serverCron for the data side: LRU clock, active expiry, background
-        children and save points, replication (pings, full syncs waiting for a child),
-        blocked clients of moved slots."""
+        """Redis's serverCron for the data side, `hz` times a second: active expiry
+        every tick (a quarter of the tick at most, as Redis's slow cycle), and every
+        100 ms the LRU clock, background children and save points, replication (pings,
+        full syncs waiting for a child), blocked clients of moved slots, the ops/sec
+        sample; once a second, idle clients past `timeout` are closed."""
+        last_100ms = last_second = 0.0
         while not self.stopped.is_set():
+            now = time.monotonic()
+            hz = self.server.hz = self._current_hz()
             try:
-                self.keyspace.tick_lru_clock()
-                self.server.children.reap()
-                if self.server.loading is None:
-                    self.server.persistence.cron()
-                    self.aof.cron()
+                if now - last_100ms >= CRON_PERIOD_MS / 1000.0 - 0.001:
+                    last_100ms = now
+                    self._cron_every_100ms()
                 # A replica leaves expiry to its master, whose DELs it receives; a master
                 # whose writes a manual failover holds expires nothing meanwhile.
                 if self.server.active_expire_enabled and self.replication.is_master \
                         and not self.replication.writes_paused():
-                    self.keyspace.active_expire_cycle()
-                self.replication.cron()
-                if self.keyspace.blocking_keys:
-                    # Clients blocked on a slot that moved away, or in a cluster that went
-                    # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
-                    redirect_blocked_clients(self.keyspace, self.server.router.blocked_key_error)
-                if self.server.pubsub is not None:
-                    # Shard channels of slots that left this shard: subscribers are told.
-                    self.server.pubsub.cron()
-                self.server.sample_metrics()
+                    self.keyspace.active_expire_cycle(budget_ms=250.0 / hz)
+                if now - last_second >= 1.0:
+                    last_second = now
+                    if self.settings.timeout:
+                        close_idle_clients(self.server, self.settings.timeout)
             except Exception:
                 logger.exception("server cron failed")
-            self.stopped.wait(CRON_PERIOD_MS / 1000.0)
+            self.stopped.wait(1.0 / hz)
+
+    def _current_hz(self) -> int:
+        """hz, doubled while there are more than 200 clients per tick (dynamic-hz)."""
+        hz = self.settings.hz
+        if self.settings.dynamic_hz:
+            while len(self.server.clients) / hz > 200 and hz < 500:
+                hz = min(hz * 2, 500)
+        return hz
+
+    def _cron_every_100ms(self) -> None:
+        self.keyspace.tick_lru_clock()
+        self.server.children.reap()
+        if self.server.loading is None:
+            self.server.persistence.cron()
+            self.aof.cron()
+        self.replication.cron()
+        if self.keyspace.blocking_keys:
+            # Clients blocked on a slot that moved away, or in a cluster that went
+            # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
+            redirect_blocked_clients(self.keyspace, self.server.router.blocked_key_error)
+        if self.server.pubsub is not None:
+            # Shard channels of slots that left this shard: subscribers are told.
+            self.server.pubsub.cron()
+        self.server.sample_metrics()
 
     def request_stop(self, saved: bool = False) -> None:
         """SIGTERM/SIGINT, or SHUTDOWN (which made the final save itself: saved=True)."""
@@ -342,13 +408,48 @@ class Node:
         self.aof.shutdown()                        # written and fsynced before exit
 
 
+def close_idle_clients(server, timeout: int) -> None:
+    """`timeout`: close clients idle longer, except replicas, our master's link, blocked
+    clients (their own timeout applies), Pub/Sub subscribers and monitors, as Redis's
+    clientsCronHandleTimeout."""
+    limit = time.monotonic() - timeout
+    for client in list(server.clients.values()):
+        if client.last_interaction < limit and client.replica is None \
+                and not client.is_master_link and not client.pubsub_mode \
+                and not client.monitor and getattr(client, "blocked_waiter", None) is None:
+            logger.log("VERBOSE", "Closing idle client")
+            client.kill()
+
+
+def set_crash_log(enabled: bool) -> None:
+    """crash-log-enabled: a fatal signal (SIGSEGV in a C extension, SIGABRT...) prints
+    every thread's Python stack to stderr before the process dies."""
+    if enabled:
+        faulthandler.enable()
+    else:
+        faulthandler.disable()
+
+
+def write_pidfile(path: str) -> None:
+    """pidfile: written at start-up, removed at exit; failing to write it is logged."""
+    try:
+        with open(path, "w") as f:
+            f.write("%d\n" % os.getpid())
+    except OSError as exc:
+        logger.warning("Failed to write PID file: {}", exc.strerror or exc)
+
+
 def main(argv) -> int:
     try:
         settings = parse_arguments(list(argv))
         setup_logging(settings, "%d" % settings.port)
+        set_crash_log(settings.crash_log_enabled)
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
-        setup_logging(settings, "%d %s" % (settings.port, node.cluster_state.myself.name[:8]))
+        node.log_tag = "%d %s" % (settings.port, node.cluster_state.myself.name[:8])
+        setup_logging(settings, node.log_tag)
+        if settings.pidfile:
+            write_pidfile(settings.pidfile)
         # Before start(): clients are served from the first time start() yields (loading
         # the dataset, binding the bus), and a SIGTERM from then on must stop us cleanly.
         gevent.signal_handler(signal.SIGTERM, node.request_stop)
@@ -363,6 +464,11 @@ def main(argv) -> int:
         return 1
     node.run_until_stopped()
     config_lock.close()
+    if settings.pidfile:
+        try:
+            os.unlink(settings.pidfile)
+        except OSError:
+            pass
     return 0
 
 

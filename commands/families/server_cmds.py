@@ -1,8 +1,9 @@
 """Server commands: CONFIG INFO DBSIZE FLUSHALL FLUSHDB TIME LASTSAVE DEBUG SHUTDOWN MONITOR.
 
-Replies and errors are those of redis-server 7.0.15 in cluster mode. DEBUG is always
-enabled here (Redis 7 disables it unless enable-debug-command is set): test suites use
-DEBUG SLEEP to simulate a stuck node, and DEBUG SET-ACTIVE-EXPIRE to freeze expiry.
+Replies and errors are those of redis-server 7.0.15 in cluster mode. DEBUG is enabled
+by default here (enable-debug-command defaults to yes; Redis 7's default is no): test
+suites use DEBUG SLEEP to simulate a stuck node, and DEBUG SET-ACTIVE-EXPIRE to freeze
+expiry. `--enable-debug-command no|local` restricts it as Redis does.
 """
 import time
 
@@ -12,7 +13,8 @@ from commands.data.value_types import OBJECT_ENCODINGS, string_encoding
 from commands.server import info
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import OK, Raw, ReplyError, Status, Verbatim
-from commands.server.settings import SETTINGS, SettingError
+from commands.server.config_table import lookup
+from commands.server.settings import ConfigSetError, SettingError
 from commands.server.table import command, container, subcommand
 
 _ADMIN = "admin noscript loading stale"
@@ -44,15 +46,17 @@ _CONFIG_HELP = [
             summary="Get the values of configuration parameters",
             complexity="O(N) when N is the number of configuration parameters provided")
 def config_get(c, argv):
+    """Every pattern in turn (7.0 takes several). An exact name (or alias) is answered
+    under the spelling it was asked with and finds hidden parameters too; a pattern
+    lists names and aliases alike, each once, as Redis's configGetCommand does."""
     settings = c.server.settings
-    found = {}                        # canonical name -> (name as answered, value)
+    found = {}                        # lowercased name -> (name as answered, value)
     for raw in argv[2:]:
         pattern = raw.decode("utf-8", "replace")
         if not any(ch in pattern for ch in "*?["):
-            # An exact name is answered under the spelling it was asked with, as Redis does.
-            setting = SETTINGS.get(pattern.lower())
-            if setting is not None and setting.name not in found:
-                found[setting.name] = (pattern, setting.format(settings.values[setting.name]))
+            registered, setting = lookup(pattern)
+            if setting is not None and registered not in found:
+                found[registered] = (pattern, settings.format(setting))
             continue
         for name, value in settings.get_matching(pattern).items():
             found.setdefault(name, (name, value))
@@ -63,42 +67,31 @@ def config_get(c, argv):
             summary="Set configuration parameters to the given values",
             complexity="O(N) when N is the number of configuration parameters provided")
 def config_set(c, argv):
-    """All pairs or none: every name and value is checked before any is applied."""
+    """All pairs or none (commands/server/settings.py: Settings.set_many)."""
     if len(argv) % 2:
         raise ReplyError(SYNTAX_ERROR)
-    pairs = [(argv[i].decode("utf-8", "replace"), argv[i + 1].decode("utf-8", "replace"))
+    pairs = [(argv[i].decode("utf-8", "replace"),
+              argv[i + 1].decode("utf-8", "replace"))
              for i in range(2, len(argv), 2)]
-    seen = set()
-    for name, _ in pairs:
-        setting = SETTINGS.get(name.lower())
-        if setting is None:
-            raise ReplyError("ERR Unknown option or number of arguments for CONFIG SET - "
-                             "'%s'" % name)
-        if not setting.mutable:
-            raise _set_failed(name, "can't set immutable config")
-        if setting.name in seen:
-            raise _set_failed(name, "duplicate parameter")
-        seen.add(setting.name)
-    for name, text in pairs:
-        setting = SETTINGS[name.lower()]
-        try:
-            setting.parse(text)
-        except SettingError as exc:
-            # Redis names the setting here; the checks above echo the spelling.
-            raise _set_failed(setting.name, str(exc))
     settings = c.server.settings
-    for name, text in pairs:
-        try:
-            settings.set(name, text)
-        except SettingError as exc:
-            # Refused while being applied (appendonly yes when no rewrite can start).
-            raise _set_failed(SETTINGS[name.lower()].name, str(exc))
+    try:
+        settings.set_many(pairs, loading=c.server.loading is not None,
+                          protected_ok=protected_action_allowed(
+                              settings.enable_protected_configs, c))
+    except ConfigSetError as exc:
+        raise ReplyError(str(exc))
     return OK
 
 
-def _set_failed(name, reason) -> ReplyError:
-    return ReplyError("ERR CONFIG SET failed (possibly related to argument '%s') - %s"
-                      % (name, reason))
+def protected_action_allowed(option: str, c) -> bool:
+    """Redis's allowProtectedAction: 'yes', or 'local' for a loopback client."""
+    if option == "yes":
+        return True
+    if option == "local":
+        host = c.addr_text.rsplit(":", 1)[0]
+        return host.startswith("127.") or host in ("::1", "localhost") or \
+            host.startswith("::ffff:127.")
+    return False
 
 
 @subcommand(CONFIG, "resetstat", 2, _ADMIN, since="2.0.0",
@@ -201,11 +194,19 @@ _DEBUG_HELP = [
 ]
 
 
+_DEBUG_NOT_ALLOWED = (
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")
+
+
 @command("debug", -2, _ADMIN, group="server", summary="A container for debugging commands",
          complexity="Depends on subcommand.")
 def debug(c, argv):
     # DEBUG is one command with its own dispatch in Redis (not a container), hence its
     # own error for unknown subcommands and wrong argument counts.
+    if not protected_action_allowed(c.server.settings.enable_debug_command, c):
+        raise ReplyError(_DEBUG_NOT_ALLOWED)
     sub = argv[1].lower()
     handler = _DEBUG.get((sub, len(argv))) or _DEBUG.get((sub, None))
     if handler is None:

@@ -184,12 +184,14 @@ class AppendOnlyFile:
             self.current_size = self.base_size + self.last_incr_size
         logger.info("{} AOF incr file {} on server start",
                     "Opening" if existed else "Creating", incr.name)
-        self._delete_history_files()
+        self.delete_history_files()
         self._set_state(AOF_ON)
 
-    def _delete_history_files(self) -> None:
-        history = self.manifest.history
-        if not history:
+    def delete_history_files(self) -> None:
+        """Redis's aofDelHistoryFiles: the files a rewrite replaced, unless
+        aof-disable-auto-gc keeps them (then CONFIG SET aof-disable-auto-gc no deletes)."""
+        history = self.manifest.history if self.manifest is not None else None
+        if not history or self.server.settings.aof_disable_auto_gc:
             return
         for info in history:
             logger.info("Removing the history file {} in the background", info.name)
@@ -575,7 +577,7 @@ class AppendOnlyFile:
         if self.state != AOF_OFF:
             self.current_size = os.path.getsize(base_path) + self.last_incr_size
             self.base_size = self.current_size
-        self._delete_history_files()
+        self.delete_history_files()
         return True
 
     def kill_rewrite(self) -> None:

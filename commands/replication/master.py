@@ -104,7 +104,9 @@ class Replication:
 
     def update_activity(self) -> None:
         self.propagator.set_replication_active(self.is_master and self.backlog is not None)
-        self.server.read_only_replica = not self.is_master
+        # replica-read-only no: a replica takes keyless writes from its clients too.
+        self.server.read_only_replica = not self.is_master and \
+            self.server.settings.replica_read_only
 
     def create_backlog(self) -> None:
         self.backlog = ReplBacklog(self.server.settings.repl_backlog_size, self.offset)

@@ -97,7 +97,7 @@ def process_command(client, argv):
     # a master, as Redis's processCommand does, so monitoring notices.
     # So does an AOF that cannot be written (server.aof_misconf holds that reply).
     if server.degraded and (server.misconf or server.aof_misconf is not None) and not obey \
-            and (cmd.is_write or (cmd.name == "ping" and not server.read_only_replica)):
+            and (cmd.is_write or (cmd.name == "ping" and server.replication.is_master)):
         return reject(client, MISCONF_ERROR if server.misconf else server.aof_misconf, cmd)
 
     # Keyed writes were redirected to the master above; what is left is keyless.

@@ -114,7 +114,7 @@ def _server(server):
         "server_time_usec:%d" % int(time.time() * 1e6),
         "uptime_in_seconds:%d" % uptime,
         "uptime_in_days:%d" % (uptime // 86400),
-        "hz:%d" % settings.hz,
+        "hz:%d" % server.hz,
         "configured_hz:%d" % settings.hz,
         "lru_clock:%d" % (server.keyspace.lru_clock & 0xFFFFFF),
         "executable:%s" % os.path.abspath(sys.argv[0]),

@@ -13,6 +13,16 @@ from commands.server.resp import RequestParser
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 
 
+def set_keepalive(sock, interval: int) -> None:
+    """tcp-keepalive, as Redis's anetKeepAlive: probes after `interval` idle seconds,
+    then every interval/3, and the peer is dead after 3 unanswered ones."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, interval // 3))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+
+
 class ClientListener:
     def __init__(self, server, bind: str, port: int):
         self.server = server
@@ -30,10 +40,29 @@ class ClientListener:
     def start(self) -> None:
         """Listen on every `bind` address (cluster/listen.py says which may be skipped);
         OSError if a required one cannot be bound."""
-        sockets = listen_to_port(self.addresses, self.requested_port, logger.warning)
-        self.streams = [StreamServer(sock, self._handle, spawn=self.pool) for sock in sockets]
-        for stream in self.streams:
+        self.streams = self._listen(self.addresses, self.requested_port)
+
+    def _listen(self, addresses: list, port: int) -> list:
+        sockets = listen_to_port(addresses, port, logger.warning,
+                                 backlog=self.server.settings.tcp_backlog)
+        streams = [StreamServer(sock, self._handle, spawn=self.pool) for sock in sockets]
+        for stream in streams:
             stream.start()
+        return streams
+
+    def relisten(self, bind: str, port: int) -> None:
+        """CONFIG SET port / bind: listen on the new addresses and port, then close the
+        old listening sockets; connected clients stay. OSError (nothing changed) when a
+        required address cannot be bound, as Redis then keeps its old listeners. Port 0
+        closes the client port, as Redis does."""
+        addresses = bind.split()
+        if (addresses, port) == (self.addresses, self.requested_port):
+            return
+        streams = self._listen(addresses, port) if port else []
+        for stream in self.streams:
+            stream.close()
+        self.streams, self.addresses, self.requested_port = streams, addresses, port
+        logger.info("Listening for clients on {}:{}", " ".join(addresses), port)
 
     @property
     def port(self) -> int:
@@ -53,6 +82,8 @@ class ClientListener:
         settings = server.settings
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if settings.tcp_keepalive:
+                set_keepalive(sock, settings.tcp_keepalive)
         except OSError:
             pass
         if len(server.clients) >= settings.maxclients:
