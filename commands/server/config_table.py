@@ -11,8 +11,6 @@ Each parameter either has its effect here, or says why not:
 The README's configuration table is generated from these two fields
 (`python -m commands.server.config_table` prints it).
 """
-import re
-
 from commands.server.config_types import (INT_MAX, INT_MIN, LL_MAX, OBUF_DEFAULTS,
                                           UINT_MAX, ULL_MAX, Setting, SettingError)
 
@@ -70,27 +68,32 @@ def check_announced_hostname(text: str) -> None:
 
 _TITLE_VARIABLES = {"title": "", "listen-addr": "*:0", "server-mode": "[cluster]",
                     "config-file": "-", "port": "0", "tls-port": "0", "unixsocket": ""}
-_TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]|[^{}]+")
-
-
 def _check_proc_title_template(template: str) -> None:
-    """validateProcTitleTemplate: known {variables}, {{ }} escapes, a non-empty result."""
+    """validateProcTitleTemplate (sdstemplate): '{{' is a literal '{', '{name}' a known
+    variable, anything else literal; the expansion (with an empty title) must not be
+    empty."""
+    invalid = SettingError("template format is invalid or contains unknown variables")
     expanded = []
-    for match in _TEMPLATE_PART.finditer(template):
-        part = match.group(0)
-        if part in ("{{", "}}"):
-            expanded.append(part[0])
-        elif part.startswith("{"):
-            if match.group(1) not in _TITLE_VARIABLES:
-                raise SettingError("template format is invalid or contains unknown "
-                                   "variables")
-            expanded.append(_TITLE_VARIABLES[match.group(1)])
-        elif part == "}":
-            raise SettingError("template format is invalid or contains unknown variables")
-        else:
-            expanded.append(part)
+    i = 0
+    while i < len(template):
+        start = template.find("{", i)
+        if start < 0:
+            expanded.append(template[i:])
+            break
+        expanded.append(template[i:start])
+        if start + 1 >= len(template):
+            raise invalid
+        if template[start + 1] == "{":
+            expanded.append("{")
+            i = start + 2
+            continue
+        end = template.find("}", start + 1)
+        if end < 0 or template[start + 1:end] not in _TITLE_VARIABLES:
+            raise invalid
+        expanded.append(_TITLE_VARIABLES[template[start + 1:end]])
+        i = end + 1
     if not "".join(expanded):
-        raise SettingError("template format is invalid or contains unknown variables")
+        raise invalid
 
 
 def _check_shutdown_flags(value: str) -> None:

@@ -155,8 +155,8 @@ class Setting:
         if self.check is not None:
             self.check(value)
         if self.missing is not None and value != self.default:
-            raise SettingError("%s is not supported by this node: %s"
-                               % (self.name, self.missing))
+            raise SettingError("%s: only the default value '%s' is accepted"
+                               % (self.missing, self.format(self.default)))
         return value
 
     def format(self, value) -> str:
