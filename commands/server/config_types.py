@@ -170,7 +170,7 @@ class Setting:
         if rewrite is not None:
             return rewrite(self, name, value)
         if self.kind == "string":
-            if value == "" and self.empty_is_null:
+            if value is None or (value == "" and self.empty_is_null):
                 return []
             return [("%s %s" % (name, sds_repr(value)), value != self.default)]
         return [("%s %s" % (name, self.format(value)), value != self.default)]

@@ -51,17 +51,22 @@ class ClientListener:
         return streams
 
     def relisten(self, bind: str, port: int) -> None:
-        """CONFIG SET port / bind: listen on the new addresses and port, then close the
-        old listening sockets; connected clients stay. OSError (nothing changed) when a
-        required address cannot be bound, as Redis then keeps its old listeners. Port 0
-        closes the client port, as Redis does."""
+        """CONFIG SET port / bind, as Redis's changeListenPort / changeBindAddr: close the
+        listening sockets, listen on the new addresses and port; connected clients stay.
+        If a required address cannot be bound, listen as before again and raise OSError
+        (Redis restores the old listeners the same way). Port 0 closes the client port."""
         addresses = bind.split()
         if (addresses, port) == (self.addresses, self.requested_port):
             return
-        streams = self._listen(addresses, port) if port else []
         for stream in self.streams:
             stream.close()
-        self.streams, self.addresses, self.requested_port = streams, addresses, port
+        try:
+            self.streams = self._listen(addresses, port) if port else []
+        except OSError:
+            self.streams = self._listen(self.addresses, self.requested_port) \
+                if self.requested_port else []
+            raise
+        self.addresses, self.requested_port = addresses, port
         logger.info("Listening for clients on {}:{}", " ".join(addresses), port)
 
     @property

@@ -46,6 +46,7 @@ class Settings:
         # the whole CONFIG SET (Redis's apply functions).
         self.listeners = []
         self.values = _Values(self, {name: s.default for name, s in SETTINGS.items()})
+        self._save_lines_seen = False
 
     # ------------------------------------------------------------ start-up
 
@@ -73,7 +74,15 @@ class Settings:
                 raise SettingError("Unbalanced quotes in configuration line")
         if setting.kind == "save" and not words:
             words = [""]
-        self._store(setting, setting.parse_words(words))
+        value = setting.parse_words(words)
+        if setting.kind == "save":
+            # The save lines of a file (and --save flags) add up; the first replaces the
+            # built-in schedule and `save ""` clears what came before, as in Redis.
+            if value and self._save_lines_seen:
+                value = "%s %s" % (self.values["save"], value) if self.values["save"] \
+                    else value
+            self._save_lines_seen = True
+        self._store(setting, value)
 
     @staticmethod
     def _startup_setting(name: str) -> Setting:
