@@ -85,6 +85,7 @@ class Node:
         settings.listeners.append(self._on_setting_changed)
         self.stop_requested = gevent.event.Event()
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
+        self._signal_flags = "default"  # shutdown-on-sigterm/-sigint of the last signal
         self.stopped = gevent.event.Event()
         self._cron = None
         self.log_tag = "%d" % settings.port    # the log lines' tag (main() adds the id)
@@ -154,6 +155,7 @@ class Node:
 
     def _on_master_link_status(self, up: bool) -> None:
         """The replica link went up or down: the state measures our data's age from it."""
+        self.replication.refresh_masterdown()
         self.bus.execute(self.cluster_state.set_master_link_status(up, self.bus.now_ms()))
 
     def _master_last_interaction_ms(self):
@@ -211,8 +213,10 @@ class Node:
             setup_logging(self.settings, self.log_tag)
         elif name == "crash-log-enabled":
             set_crash_log(value)
-        elif name == "replica-read-only":
+        elif name in ("replica-read-only", "replica-serve-stale-data"):
             self.replication.update_activity()
+        elif name in ("min-replicas-to-write", "min-replicas-max-lag"):
+            self.replication.refresh_good_replicas()
 
     def _relisten(self) -> None:
         """CONFIG SET port / bind (Redis's changeListenPort / changeBindAddr): the client
@@ -254,7 +258,8 @@ class Node:
 
     def _server_cron(self) -> None:
         """Redis's serverCron for the data side, `hz` times a second: active expiry
-        every tick (a quarter of the tick at most, as Redis's slow cycle), and every
+        every tick (a quarter of the tick at most at active-expire-effort 1, as Redis's
+        slow cycle), and every
         100 ms the LRU clock, background children and save points, replication (pings,
         full syncs waiting for a child), blocked clients of moved slots, the ops/sec
         sample; once a second, idle clients past `timeout` are closed."""
@@ -270,7 +275,9 @@ class Node:
                 # whose writes a manual failover holds expires nothing meanwhile.
                 if self.server.active_expire_enabled and self.replication.is_master \
                         and not self.replication.writes_paused():
-                    self.keyspace.active_expire_cycle(budget_ms=250.0 / hz)
+                    effort = self.settings.active_expire_effort
+                    budget_ms = (25 + 2 * (effort - 1)) * 10.0 / hz   # % of a tick
+                    self.keyspace.active_expire_cycle(budget_ms, effort)
                 if now - last_second >= 1.0:
                     last_second = now
                     if self.settings.timeout:
@@ -304,16 +311,29 @@ class Node:
         self.server.sample_metrics()
 
     def request_stop(self, saved: bool = False) -> None:
-        """SIGTERM/SIGINT, or SHUTDOWN (which made the final save itself: saved=True)."""
+        """SHUTDOWN (which made the final save itself: saved=True)."""
         self._stop_saved = self._stop_saved or saved
+        self.stop_requested.set()
+
+    def on_signal(self, name: str) -> None:
+        """SIGTERM / SIGINT: a shutdown as shutdown-on-sigterm / -sigint says."""
+        logger.warning("Received {} scheduling shutdown...", name)
+        self._signal_flags = self.settings.values["shutdown-on-%s" % name.lower()]
         self.stop_requested.set()
 
     def run_until_stopped(self) -> None:
         while True:
             self.stop_requested.wait()
             # A signal's shutdown saves when save points are set; if that fails the node
-            # keeps running, as Redis does.
-            if self._stop_saved or self.server.persistence.shutdown_save(force_save=False):
+            # keeps running, as Redis does. shutdown-on-sigterm / -sigint: `nosave`
+            # skips the save, `save` makes it without save points, `force` exits even
+            # when it fails (`now` skips waiting for replicas, which we never do).
+            flags = self._signal_flags.split()
+            if self._stop_saved or "nosave" in flags or \
+                    self.server.persistence.shutdown_save(force_save="save" in flags):
+                break
+            if "force" in flags:
+                logger.warning("Error trying to save the DB. Exit anyway.")
                 break
             logger.warning("SIGTERM received but errors trying to shut down the server, "
                            "check the logs for more information")
@@ -378,8 +398,8 @@ def main(argv) -> int:
             write_pidfile(settings.pidfile)
         # Before start(): clients are served from the first time start() yields (loading
         # the dataset, binding the bus), and a SIGTERM from then on must stop us cleanly.
-        gevent.signal_handler(signal.SIGTERM, node.request_stop)
-        gevent.signal_handler(signal.SIGINT, node.request_stop)
+        gevent.signal_handler(signal.SIGTERM, node.on_signal, "SIGTERM")
+        gevent.signal_handler(signal.SIGINT, node.on_signal, "SIGINT")
         try:
             node.start()
         except OSError as exc:

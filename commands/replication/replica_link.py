@@ -193,8 +193,14 @@ class ReplicaLink:
             if reply[:1] == b"-":
                 raise LinkError("Unable to AUTH to MASTER: %s"
                                 % reply.decode(errors="replace"))
-        for argv in ([b"REPLCONF", b"listening-port", b"%d" % self.my_port],
-                     [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]):
+        # replica-announce-port / -ip: what the master shows and tells others (NAT).
+        handshake = [[b"REPLCONF", b"listening-port",
+                      b"%d" % (settings.replica_announce_port or self.my_port)]]
+        if settings.replica_announce_ip:
+            handshake.append([b"REPLCONF", b"ip-address",
+                              settings.replica_announce_ip.encode()])
+        handshake.append([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        for argv in handshake:
             self._send(argv)
             reply = lines.next()
             if reply.startswith((b"-NOAUTH", b"-WRONGPASS", b"-NOPERM")):

@@ -34,7 +34,6 @@ _ALLOCATOR = "allocator knob: Python manages this process's memory, there is no 
 _DEFRAG = "allocator knob: there is no jemalloc to defragment"
 _LAZYFREE = ("memory is freed by Python's reference counting when the last reference "
              "goes; there is no background free thread to hand it to")
-_SENTINEL = "read only by Redis Sentinel, which this node does not talk to"
 
 
 def _check_activedefrag(enabled: bool) -> None:
@@ -194,10 +193,10 @@ SETTINGS = {s.name: s for s in [
             no_effect="Python's dicts resize themselves in one step"),
     Setting("shutdown-on-sigint", "flags", "default",
             choices=("default", "save", "nosave", "now", "force"),
-            check=_check_shutdown_flags, missing=_later("shutdown-on-sigint flags")),
+            check=_check_shutdown_flags),
     Setting("shutdown-on-sigterm", "flags", "default",
             choices=("default", "save", "nosave", "now", "force"),
-            check=_check_shutdown_flags, missing=_later("shutdown-on-sigterm flags")),
+            check=_check_shutdown_flags),
     Setting("shutdown-timeout", "int", 10, 0, INT_MAX,
             missing=_later("waiting for lagging replicas at shutdown")),
     # ------------------------------------------------------------ memory and eviction
@@ -227,8 +226,7 @@ SETTINGS = {s.name: s for s in [
     Setting("active-defrag-ignore-bytes", "memory", 100 * 1024 ** 2, 1, LL_MAX,
             unsigned=True, no_effect=_DEFRAG),
     Setting("active-defrag-max-scan-fields", "int", 1000, 1, LL_MAX, no_effect=_DEFRAG),
-    Setting("active-expire-effort", "int", 1, 1, 10,
-            missing=_later("active-expire-effort (the expiry cycle's effort levels)")),
+    Setting("active-expire-effort", "int", 1, 1, 10),
     # ------------------------------------------------------------ encodings
     # Redis 7.0's built-in defaults: its redis.conf sets 128 hash entries, but a server
     # started without one uses 512.
@@ -289,18 +287,16 @@ SETTINGS = {s.name: s for s in [
             doc="password a replica sends its master"),
     Setting("masteruser", "string", "", empty_is_null=True,
             doc="user a replica authenticates as"),
-    Setting("replica-serve-stale-data", "bool", True, alias="slave-serve-stale-data",
-            missing=_later("replica-serve-stale-data no (-MASTERDOWN)")),
+    Setting("replica-serve-stale-data", "bool", True, alias="slave-serve-stale-data"),
     Setting("replica-read-only", "bool", True, alias="slave-read-only"),
     Setting("replica-ignore-disk-write-errors", "bool", False,
             missing=_later("replica-ignore-disk-write-errors")),
-    Setting("replica-priority", "int", 100, 0, INT_MAX, alias="slave-priority",
-            no_effect=_SENTINEL),
-    Setting("replica-announced", "bool", True, no_effect=_SENTINEL),
+    # Shown in INFO replication (slave_priority, replica_announced) for Sentinel.
+    Setting("replica-priority", "int", 100, 0, INT_MAX, alias="slave-priority"),
+    Setting("replica-announced", "bool", True),
     Setting("replica-announce-ip", "string", "", alias="slave-announce-ip",
-            empty_is_null=True, missing=_later("replica-announce-ip")),
-    Setting("replica-announce-port", "int", 0, 0, 65535, alias="slave-announce-port",
-            missing=_later("replica-announce-port")),
+            empty_is_null=True),
+    Setting("replica-announce-port", "int", 0, 0, 65535, alias="slave-announce-port"),
     Setting("repl-diskless-sync", "bool", True),
     Setting("repl-diskless-sync-delay", "int", 5, 0, INT_MAX),
     Setting("repl-diskless-sync-max-replicas", "int", 0, 0, INT_MAX),
@@ -310,14 +306,10 @@ SETTINGS = {s.name: s for s in [
     Setting("repl-ping-replica-period", "int", 10, 1, INT_MAX,
             alias="repl-ping-slave-period"),
     Setting("repl-backlog-size", "memory", 1024 ** 2, 1, LL_MAX),
-    Setting("repl-backlog-ttl", "int", 3600, 0, LL_MAX,
-            missing=_later("freeing the backlog of a master left without replicas")),
-    Setting("repl-disable-tcp-nodelay", "bool", False,
-            missing=_later("repl-disable-tcp-nodelay")),
-    Setting("min-replicas-to-write", "int", 0, 0, INT_MAX, alias="min-slaves-to-write",
-            missing=_later("min-replicas-to-write (-NOREPLICAS)")),
-    Setting("min-replicas-max-lag", "int", 10, 0, INT_MAX, alias="min-slaves-max-lag",
-            missing=_later("min-replicas-to-write (-NOREPLICAS)")),
+    Setting("repl-backlog-ttl", "int", 3600, 0, LL_MAX),
+    Setting("repl-disable-tcp-nodelay", "bool", False),
+    Setting("min-replicas-to-write", "int", 0, 0, INT_MAX, alias="min-slaves-to-write"),
+    Setting("min-replicas-max-lag", "int", 10, 0, INT_MAX, alias="min-slaves-max-lag"),
     Setting("propagation-error-behavior", "enum", "ignore",
             choices=("ignore", "panic", "panic-on-replicas"),
             missing=_later("propagation-error-behavior panic")),

@@ -144,8 +144,11 @@ class Setting:
         return self.kind in _MULTI_ARG_KINDS
 
     def parse(self, text: str):
-        """A value as CONFIG SET gives it (multi-argument ones split on single spaces)."""
-        return self.parse_words(text.split(" ") if self.multi_arg else [text])
+        """A value as CONFIG SET gives it (multi-argument ones split on single spaces,
+        as sdssplitlen does: "" is no words at all)."""
+        if not self.multi_arg:
+            return self.parse_words([text])
+        return self.parse_words(text.split(" ") if text else [])
 
     def parse_words(self, words: list):
         """A value as words (a config file line, the command line); SettingError."""

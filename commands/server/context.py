@@ -49,6 +49,8 @@ class Server:
         self._loading = None          # LoadingProgress while loading: commands get -LOADING
         self._misconf = False         # a failed BGSAVE stops writes (-MISCONF)
         self._aof_misconf = None      # the -MISCONF reply while the AOF cannot be written
+        self._noreplicas = False      # fewer good replicas than min-replicas-to-write
+        self._masterdown = False      # a replica's master link is down (serve-stale-data no)
         # INFO stats
         self.total_connections = 0
         self.total_commands = 0
@@ -65,7 +67,8 @@ class Server:
 
     def _refresh_degraded(self) -> None:
         self.degraded = bool(self._loading is not None or self._misconf
-                             or self._aof_misconf is not None)
+                             or self._aof_misconf is not None or self._noreplicas
+                             or self._masterdown)
 
     @property
     def loading(self):
@@ -93,6 +96,26 @@ class Server:
     def aof_misconf(self, reply) -> None:
         self._aof_misconf = reply
         self._refresh_degraded()
+
+    @property
+    def noreplicas(self) -> bool:
+        return self._noreplicas
+
+    @noreplicas.setter
+    def noreplicas(self, value: bool) -> None:
+        if value != self._noreplicas:
+            self._noreplicas = value
+            self._refresh_degraded()
+
+    @property
+    def masterdown(self) -> bool:
+        return self._masterdown
+
+    @masterdown.setter
+    def masterdown(self, value: bool) -> None:
+        if value != self._masterdown:
+            self._masterdown = value
+            self._refresh_degraded()
 
     def new_client_id(self) -> int:
         cid = self.next_client_id

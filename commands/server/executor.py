@@ -26,6 +26,9 @@ MISCONF_ERROR = ReplyError(
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
     "the RDB error.")
 LOADING_ERROR = ReplyError("LOADING Redis is loading the dataset in memory")
+NOREPLICAS_ERROR = ReplyError("NOREPLICAS Not enough good replicas to write.")
+MASTERDOWN_ERROR = ReplyError("MASTERDOWN Link with MASTER is down and "
+                              "replica-serve-stale-data is set to 'no'.")
 
 
 # Command names as clients spell them ("GET", "get") -> Command: saves a lower() per call.
@@ -96,9 +99,14 @@ def process_command(client, argv):
     # A failed background save stops writes (stop-writes-on-bgsave-error), and PING on
     # a master, as Redis's processCommand does, so monitoring notices.
     # So does an AOF that cannot be written (server.aof_misconf holds that reply).
-    if server.degraded and (server.misconf or server.aof_misconf is not None) and not obey \
-            and (cmd.is_write or (cmd.name == "ping" and server.replication.is_master)):
-        return reject(client, MISCONF_ERROR if server.misconf else server.aof_misconf, cmd)
+    if server.degraded and not obey:
+        if (server.misconf or server.aof_misconf is not None) and \
+                (cmd.is_write or (cmd.name == "ping" and server.replication.is_master)):
+            return reject(client, MISCONF_ERROR if server.misconf else server.aof_misconf,
+                          cmd)
+        # min-replicas-to-write: too few replicas acked within min-replicas-max-lag.
+        if server.noreplicas and cmd.is_write:
+            return reject(client, NOREPLICAS_ERROR, cmd)
 
     # Keyed writes were redirected to the master above; what is left is keyless.
     if server.read_only_replica and cmd.is_write and not obey:
@@ -112,8 +120,15 @@ def process_command(client, argv):
             else "ERR "
         return reject(client, ReplyError(prefix + text), cmd)
 
-    if server.degraded and server.loading is not None and "loading" not in cmd.flags:
-        return reject(client, LOADING_ERROR, cmd)
+    if server.degraded:
+        # replica-serve-stale-data no: a replica whose master link is down serves only
+        # the commands flagged stale (an EXEC only if everything it queued is).
+        if server.masterdown and not obey and (
+                "stale" not in cmd.flags or cmd.name == "exec" and client.multi and any(
+                    "stale" not in queued[0].flags for queued in client.multi)):
+            return reject(client, MASTERDOWN_ERROR, cmd)
+        if server.loading is not None and "loading" not in cmd.flags:
+            return reject(client, LOADING_ERROR, cmd)
 
     if client.multi is not None and (cmd.container or cmd).name not in _NOT_QUEUED:
         if "no-multi" in cmd.flags:       # SHUTDOWN and friends

@@ -129,6 +129,12 @@ SAMPLES = [
     ("propagation-error-behavior", "crash"), ("shutdown-on-sigint", "save nosave"),
     ("shutdown-on-sigint", "bogus"), ("shutdown-on-sigterm", "default"),
     ("shutdown-on-sigterm", "now bogus"), ("supervised", "systemd"),
+    ("shutdown-on-sigint", "nosave now"), ("shutdown-on-sigterm", "SAVE force"),
+    ("shutdown-on-sigint", ""), ("client-output-buffer-limit", ""),
+    ("oom-score-adj-values", ""), ("min-slaves-to-write", "-1"),
+    ("repl-backlog-ttl", "0"), ("replica-announce-port", "7000"),
+    ("slave-announce-ip", "10.1.1.1"), ("replica-serve-stale-data", "no"),
+    ("active-expire-effort", "10"), ("repl-disable-tcp-nodelay", "yes"),
     # multi-argument values
     ("save", ""), ("save", "10 1"), ("save", "10 1 20 2"), ("save", "10"), ("save", "0 1"),
     ("save", "10 -1"), ("save", "10  1"), ("save", "a b"), ("save", " 10 1"),
@@ -197,6 +203,17 @@ def test_config_set_several(diff, restore_all, args):
     names = [n for n in dict.fromkeys(args[::2]) if n not in DIFFERENT_BY_DESIGN]
     assert config_map(diff.ours, "hz", "timeout", "tcp-keepalive", "save", *names) == \
         config_map(diff.redis, "hz", "timeout", "tcp-keepalive", "save", *names)
+
+
+def test_min_replicas_to_write_refuses_writes(diff, restore_all):
+    diff.check("CONFIG", "SET", "min-replicas-to-write", "1")
+    diff.check("SET", "k", "v")
+    diff.check("GET", "k")
+    for client in (diff.ours, diff.redis):
+        info = client.call("INFO", "replication")[1].decode()
+        assert "min_slaves_good_slaves:0" in info
+    diff.check("CONFIG", "SET", "min-slaves-max-lag", "0")
+    diff.check("SET", "k", "v")
 
 
 def test_config_set_in_resp3_and_get_as_a_map(diff, restore_all):

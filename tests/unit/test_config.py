@@ -8,8 +8,10 @@ import pytest
 from commands.server.command_line import UsageError, parse_arguments
 from commands.server.config_table import ALIASES, SETTINGS, lookup, readme_table
 from commands.server.config_types import memtoull, string2ll
+from commands.server.executor import process_command
 from commands.server.settings import (REWRITE_SIGNATURE, ConfigSetError, SettingError,
                                       Settings)
+from tests.unit.test_exec_loop import _setup as exec_loop_setup
 
 
 def test_table_has_redis_7_0_parameters_and_aliases():
@@ -146,3 +148,39 @@ def test_rewrite_keeps_comments_and_order(tmp_path):
 def test_rewrite_without_a_file():
     with pytest.raises(SettingError, match="running without a config file"):
         Settings().rewrite()
+
+
+# ---------------------------------------------------------------- effects on commands
+
+class _FakeLink:
+    link_up = False
+
+
+def _reply(client, *argv):
+    return process_command(client, [a.encode() for a in argv])
+
+
+def test_replica_serve_stale_data_no_gives_masterdown():
+    server, repl, client = exec_loop_setup()
+    server.settings.set_many([("replica-serve-stale-data", "no")])
+    repl.link = _FakeLink()
+    repl.update_activity()
+    assert server.degraded and server.masterdown
+    error = str(_reply(client, "GET", "k"))
+    assert "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to " \
+           "'no'." in error
+    assert "MASTERDOWN" not in str(_reply(client, "INFO", "server"))     # a stale command
+    repl.link = None
+    repl.update_activity()
+    assert not server.degraded
+
+
+def test_min_replicas_to_write_gives_noreplicas():
+    server, repl, client = exec_loop_setup()
+    server.settings.set_many([("min-replicas-to-write", "1")])
+    repl.refresh_good_replicas()
+    assert "NOREPLICAS Not enough good replicas to write." in str(_reply(client, "SET", "k", "v"))
+    assert "NOREPLICAS" not in str(_reply(client, "GET", "k"))
+    server.settings.set_many([("min-replicas-max-lag", "0")])     # 0 turns it off
+    repl.refresh_good_replicas()
+    assert not server.degraded
