@@ -4,9 +4,7 @@ The composition root: parse the settings (a redis.conf-style file first, then co
 flags, which win), build the keyspace, the client side and the cluster seam, run until
 SIGTERM/SIGINT, then stop accepting, close the clients and exit 0.
 """
-import faulthandler
 import fcntl
-import os
 import random
 import signal
 import sys
@@ -17,7 +15,7 @@ import gevent.event
 from loguru import logger
 
 from cluster import nodesconf
-from cluster.bus import Clock, ClusterBus
+from cluster.bus import SENDBUF_LIMIT, Clock, ClusterBus
 from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
 from cluster.logging_levels import setup_logging
@@ -35,7 +33,10 @@ from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
 from commands.server.context import Server
-from commands.server.listener import ClientListener
+from commands.server.listener import ClientListener, close_idle_clients
+from commands.server.process_control import (DEFAULT_PIDFILE, daemonize, notify_supervisor,
+                                             remove_pidfile, set_crash_log, supervision_mode,
+                                             write_pidfile)
 from commands.server.resp import ReplyError
 from commands.server.routing import Router
 from commands.server.command_line import UsageError, parse_arguments
@@ -143,6 +144,7 @@ class Node:
                          on_publish=self._deliver_publish,
                          on_replication_changed=self._on_replication_changed,
                          secret=self._bus_secret())
+        bus.sendbuf_limit = settings.cluster_link_sendbuf_limit or SENDBUF_LIMIT
         return state, bus
 
     def _bus_secret(self):
@@ -197,6 +199,8 @@ class Node:
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
         elif name == "cluster-bus-secret":
             self.bus.set_secret(self._bus_secret())
+        elif name == "cluster-link-sendbuf-limit":
+            self.bus.sendbuf_limit = value or SENDBUF_LIMIT
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
         elif name == "appendonly":
@@ -354,44 +358,21 @@ class Node:
         self.aof.shutdown()                        # written and fsynced before exit
 
 
-def close_idle_clients(server, timeout: int) -> None:
-    """`timeout`: close clients idle longer, except replicas, our master's link, blocked
-    clients (their own timeout applies), Pub/Sub subscribers and monitors, as Redis's
-    clientsCronHandleTimeout."""
-    limit = time.monotonic() - timeout
-    for client in list(server.clients.values()):
-        if client.last_interaction < limit and client.replica is None \
-                and not client.is_master_link and not client.pubsub_mode \
-                and not client.monitor and getattr(client, "blocked_waiter", None) is None:
-            logger.log("VERBOSE", "Closing idle client")
-            client.kill()
-
-
-def set_crash_log(enabled: bool) -> None:
-    """crash-log-enabled: a fatal signal (SIGSEGV in a C extension, SIGABRT...) prints
-    every thread's Python stack to stderr before the process dies."""
-    if enabled:
-        faulthandler.enable()
-    else:
-        faulthandler.disable()
-
-
-def write_pidfile(path: str) -> None:
-    """pidfile: written at start-up, removed at exit; failing to write it is logged."""
-    try:
-        with open(path, "w") as f:
-            f.write("%d\n" % os.getpid())
-    except OSError as exc:
-        logger.warning("Failed to write PID file: {}", exc.strerror or exc)
-
-
 def main(argv) -> int:
     try:
         settings = parse_arguments(list(argv))
+        # As redis-server: supervised wins over daemonize; a daemon without a pidfile
+        # writes the default one.
+        supervised = supervision_mode(settings.supervised)
+        if settings.daemonize and not supervised:
+            daemonize()
+        if settings.daemonize and not settings.pidfile:
+            settings.values["pidfile"] = DEFAULT_PIDFILE
         setup_logging(settings, "%d" % settings.port)
         set_crash_log(settings.crash_log_enabled)
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
+        node.server.supervised = supervised
         node.log_tag = "%d %s" % (settings.port, node.cluster_state.myself.name[:8])
         setup_logging(settings, node.log_tag)
         if settings.pidfile:
@@ -408,13 +389,13 @@ def main(argv) -> int:
     except UsageError as exc:
         print("Error: %s" % exc, file=sys.stderr)
         return 1
+    notify_supervisor(supervised, "STATUS=Ready to accept connections\n")
+    notify_supervisor(supervised, "READY=1\n")
     node.run_until_stopped()
+    notify_supervisor(supervised, "STOPPING=1\n")
     config_lock.close()
     if settings.pidfile:
-        try:
-            os.unlink(settings.pidfile)
-        except OSError:
-            pass
+        remove_pidfile(settings.pidfile)
     return 0
 
 

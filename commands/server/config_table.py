@@ -140,9 +140,9 @@ SETTINGS = {s.name: s for s in [
     Setting("enable-module-command", "enum", "no", choices=_YES_NO_LOCAL, mutable=False,
             missing=_MODULES),
     # ------------------------------------------------------------ process
-    Setting("daemonize", "bool", False, mutable=False, missing=_later("daemonize")),
+    Setting("daemonize", "bool", False, mutable=False),
     Setting("supervised", "enum", "no", choices=("upstart", "systemd", "auto", "no"),
-            mutable=False, missing=_later("supervised (systemd/upstart notification)")),
+            mutable=False),
     Setting("pidfile", "string", "", mutable=False, empty_is_null=True),
     Setting("loglevel", "enum", "notice", choices=("debug", "verbose", "notice", "warning")),
     Setting("logfile", "string", "", mutable=False, doc="log file ('' = stderr only)"),
@@ -341,8 +341,8 @@ SETTINGS = {s.name: s for s in [
     Setting("cluster-migration-barrier", "int", 1, 0, INT_MAX),
     Setting("cluster-allow-replica-migration", "bool", True),
     Setting("cluster-replica-no-failover", "bool", False, alias="cluster-slave-no-failover"),
-    Setting("cluster-link-sendbuf-limit", "memory", 0, 0, ULL_MAX, unsigned=True,
-            missing=_later("cluster-link-sendbuf-limit (freeing a link over the limit)")),
+    # 0: Redis's "no limit" is our safety cap of 16 MB per link (cluster/bus.py).
+    Setting("cluster-link-sendbuf-limit", "memory", 0, 0, ULL_MAX, unsigned=True),
     # ------------------------------------------------------------ features not built yet
     Setting("aclfile", "string", "", mutable=False, missing=_ACL),
     Setting("acllog-max-len", "int", 128, 0, LL_MAX, missing=_ACL),

@@ -108,7 +108,7 @@ def _server(server):
         "multiplexing_api:gevent",
         "python_version:%s" % platform.python_version(),
         "process_id:%d" % os.getpid(),
-        "process_supervised:no",
+        "process_supervised:%s" % (getattr(server, "supervised", "") or "no"),
         "run_id:%s" % server.run_id,
         "tcp_port:%d" % settings.port,
         "server_time_usec:%d" % int(time.time() * 1e6),

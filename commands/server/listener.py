@@ -1,6 +1,7 @@
 """The client port: gevent StreamServers (one per `bind` address) with one greenlet per
 connection."""
 import socket
+import time
 
 from gevent.pool import Pool
 from gevent.server import StreamServer
@@ -104,3 +105,16 @@ class ClientListener:
         server.total_connections += 1
         logger.debug("accepted client {} (id {})", client.addr_text, client.id)
         client.serve()
+
+
+def close_idle_clients(server, timeout: int) -> None:
+    """`timeout`: close clients idle longer, except replicas, our master's link, blocked
+    clients (their own timeout applies), Pub/Sub subscribers and monitors, as Redis's
+    clientsCronHandleTimeout."""
+    limit = time.monotonic() - timeout
+    for client in list(server.clients.values()):
+        if client.last_interaction < limit and client.replica is None \
+                and not client.is_master_link and not client.pubsub_mode \
+                and not client.monitor and getattr(client, "blocked_waiter", None) is None:
+            logger.log("VERBOSE", "Closing idle client")
+            client.kill()

@@ -5,12 +5,13 @@ pidfile)."""
 import os
 import signal
 import socket
+import subprocess
 import tempfile
 
 import pytest
 
-from tests.helpers import (Process, RawClient, free_port, port_open, start_node,
-                           start_redis, wait_until)
+from tests.helpers import (PYTHON, ROOT, Process, RawClient, free_port, port_open,
+                           start_node, start_redis, wait_until)
 
 
 def config_get(client, name):
@@ -222,3 +223,51 @@ def test_sigterm_removes_the_pidfile():
         assert not os.path.exists(pidfile)
     finally:
         node.stop()
+
+
+# ---------------------------------------------------------------- daemonize, supervised
+
+def test_daemonize_writes_its_pidfile_and_serves():
+    folder = tempfile.mkdtemp(prefix="daemon-")
+    port, pidfile = free_port(), os.path.join(folder, "d.pid")
+    started = subprocess.run([PYTHON, os.path.join(ROOT, "node.py"), "-p", str(port),
+                              "--dir", folder, "--daemonize", "yes", "--pidfile", pidfile,
+                              "--logfile", os.path.join(folder, "d.log")],
+                             capture_output=True, timeout=10)
+    assert started.returncode == 0 and started.stdout == started.stderr == b""
+    pid = None
+    try:
+        wait_until(lambda: os.path.exists(pidfile) and port_open(port), timeout=10,
+                   message="the daemon to listen")
+        with open(pidfile) as f:
+            pid = int(f.read())
+        assert os.getsid(pid) == pid                   # its own session
+        client = RawClient(port)
+        assert client.call("PING") == ("+", "PONG")
+        assert config_get(client, "daemonize") == "yes"
+        client.close()
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_supervised_systemd_is_notified(monkeypatch):
+    folder = tempfile.mkdtemp(prefix="systemd-")
+    address = os.path.join(folder, "notify")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(address)
+    listener.settimeout(10)
+    monkeypatch.setenv("NOTIFY_SOCKET", address)
+    node = start_node("--supervised", "auto", "--daemonize", "yes", cwd=folder,
+                      slots=False)
+    try:
+        assert listener.recv(100) == b"STATUS=Ready to accept connections\n"
+        assert listener.recv(100) == b"READY=1\n"
+        client = RawClient(node.port)
+        assert "process_supervised:systemd" in client.call("INFO", "server")[1].decode()
+        client.close()
+        node.signal(signal.SIGTERM)
+        assert listener.recv(100) == b"STOPPING=1\n"
+    finally:
+        node.stop()
+        listener.close()
