@@ -20,6 +20,7 @@ import random
 import time
 
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
+from commands.data.notifications import notify_keyspace_event
 
 TYPE_NAMES = {bytes: "string", bytearray: "string"}
 
@@ -62,6 +63,10 @@ class Keyspace:
         self.blocking_keys = {}
         self.ready_keys = {}         # used as an ordered set
         self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
+        # Keyspace notifications (commands/data/notifications.py): the enabled classes
+        # (0 = off, the default) and fn(channel, message) publishing to this node.
+        self.notify_flags = 0
+        self.notify_publish = None
         self._rng = random.Random()
 
     # ------------------------------------------------------------ reads
@@ -116,7 +121,11 @@ class Keyspace:
         table = self.slots[slot]
         if key not in table:
             self.size += 1
-        table[key] = value
+            table[key] = value
+            if self.notify_flags:
+                notify_keyspace_event(self, "n", b"new", key)    # Redis's dbAdd
+        else:
+            table[key] = value
         if not keep_ttl and key in self.expires:
             self._forget_ttl(key)
         self.lru[key] = self.lru_clock
@@ -274,6 +283,8 @@ class Keyspace:
         self._remove(key, slot)
         self.expired_keys += 1
         self.dirty += 1
+        if self.notify_flags:
+            notify_keyspace_event(self, "x", b"expired", key)
         if self.propagate_deletion is not None:
             self.propagate_deletion(key)
 
