@@ -90,6 +90,8 @@ class Keyspace:
         value = self.get(key)
         if value is None:
             self.keyspace_misses += 1
+            if self.notify_flags:
+                notify_keyspace_event(self, "m", b"keymiss", key)
         else:
             self.keyspace_hits += 1
         return value
@@ -124,6 +126,11 @@ class Keyspace:
             table[key] = value
             if self.notify_flags:
                 notify_keyspace_event(self, "n", b"new", key)    # Redis's dbAdd
+        elif self.expires and key in self.expires and self.expires[key] < now_ms():
+            # Redis's setKey looks the key up first: an expired one is deleted (its
+            # 'expired' event, a DEL for replicas) and the value then makes a new key.
+            self._expire(key, slot)
+            return self.set(key, value, keep_ttl, slot)
         else:
             table[key] = value
         if not keep_ttl and key in self.expires:
@@ -254,6 +261,11 @@ class Keyspace:
             self._remove(key, slot_of(key))
             self.dirty += 1
             return
+        self.set_expire(key, when_ms)
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        """Set the absolute expiry of an existing key, even one already past (Redis's
+        setExpire: SET ... PXAT in the past keeps the key until it is looked at)."""
         if key not in self._ttl_pos:
             self._ttl_pos[key] = len(self._ttl_keys)
             self._ttl_keys.append(key)
