@@ -63,6 +63,11 @@ class Keyspace:
         self.blocking_keys = {}
         self.ready_keys = {}         # used as an ordered set
         self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
+        # On a replica (lazy_expire False) a key past its time reads as missing but stays
+        # until the master's DEL removes it, and while the replica applies its master's
+        # stream (master_applying) it is still there: Redis's expireIfNeeded.
+        self.lazy_expire = True
+        self.master_applying = False
         # Keyspace notifications (commands/data/notifications.py): the enabled classes
         # (0 = off, the default) and fn(channel, message) publishing to this node.
         self.notify_flags = 0
@@ -80,8 +85,11 @@ class Keyspace:
             return None
         # Redis's keyIsExpired: expired once the clock is *past* the expire time.
         if self.expires and key in self.expires and self.expires[key] < now_ms():
-            self._expire(key, slot)
-            return None
+            if self.lazy_expire:
+                self._expire(key, slot)
+                return None
+            if not self.master_applying:
+                return None
         self.lru[key] = self.lru_clock
         return value
 
@@ -126,7 +134,8 @@ class Keyspace:
             table[key] = value
             if self.notify_flags:
                 notify_keyspace_event(self, "n", b"new", key)    # Redis's dbAdd
-        elif self.expires and key in self.expires and self.expires[key] < now_ms():
+        elif self.lazy_expire and self.expires and key in self.expires \
+                and self.expires[key] < now_ms():
             # Redis's setKey looks the key up first: an expired one is deleted (its
             # 'expired' event, a DEL for replicas) and the value then makes a new key.
             self._expire(key, slot)

@@ -26,7 +26,9 @@ Emit the event after the change is made, as Redis does (a subscriber on this nod
 message after the command's effect), and in Redis's order where one command emits several
 (the 'new' of a created key first, then the command's event, then 'del' when the command
 emptied a collection). The keyspace itself emits 'new' (Keyspace.set) and 'expired'
-(lazy and active expiry); the commands emit everything else.
+(lazy and active expiry); the commands emit everything else. Nothing emits 'evicted'
+yet: the node has no eviction (whoever adds it calls notify_keyspace_event(keyspace,
+"e", b"evicted", key) for each key it evicts, as Redis's performEvictions does).
 
 The setting's text: parse_keyspace_events('KEA') -> flags, format_keyspace_events(flags)
 -> Redis's canonical letters (CONFIG GET), effective_flags(flags) -> what the keyspace
