@@ -24,6 +24,7 @@ from cluster.state import CRON_PERIOD_MS, ClusterState
 from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace
+from commands.data.notifications import effective_flags
 from commands.persistence.aof import AppendOnlyFile
 from commands.persistence.aof_loading import load_aof
 from commands.persistence.background import Children
@@ -84,6 +85,7 @@ class Node:
         self.server.cluster_ops = ClusterOperations(self.cluster_state, self.bus, ReplyError)
         self.server.router = Router(view, self.keyspace, settings)
         settings.listeners.append(self._on_setting_changed)
+        self.keyspace.notify_flags = effective_flags(settings.notify_keyspace_events)
         self.stop_requested = gevent.event.Event()
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
         self._signal_flags = "default"  # shutdown-on-sigterm/-sigint of the last signal
@@ -201,6 +203,8 @@ class Node:
             self.bus.set_secret(self._bus_secret())
         elif name == "cluster-link-sendbuf-limit":
             self.bus.sendbuf_limit = value or SENDBUF_LIMIT
+        elif name == "notify-keyspace-events":
+            self.keyspace.notify_flags = effective_flags(value)
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
         elif name == "appendonly":

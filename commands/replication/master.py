@@ -110,6 +110,8 @@ class Replication:
         # replica-read-only no: a replica takes keyless writes from its clients too.
         self.server.read_only_replica = not self.is_master and \
             self.server.settings.replica_read_only
+        # A replica leaves expiry to its master's DELs (commands/data/keyspace.py).
+        self.server.keyspace.lazy_expire = self.is_master
         self.refresh_good_replicas()
         self.refresh_masterdown()
 

@@ -343,6 +343,9 @@ SETTINGS = {s.name: s for s in [
     Setting("cluster-replica-no-failover", "bool", False, alias="cluster-slave-no-failover"),
     # 0: Redis's "no limit" is our safety cap of 16 MB per link (cluster/bus.py).
     Setting("cluster-link-sendbuf-limit", "memory", 0, 0, ULL_MAX, unsigned=True),
+    # Keyspace notifications (commands/data/notifications.py): the classes as flags.
+    Setting("notify-keyspace-events", "keyspace-events", 0,
+            doc="classes of keyspace events published (letters of Ag$lshzxeKEtmdn)"),
     # ------------------------------------------------------------ features not built yet
     Setting("aclfile", "string", "", mutable=False, missing=_ACL),
     Setting("acllog-max-len", "int", 128, 0, LL_MAX, missing=_ACL),

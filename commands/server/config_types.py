@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from cluster.listen import BINDADDR_MAX
+from commands.data.notifications import (KeyspaceEventsError, format_keyspace_events,
+                                         parse_keyspace_events)
 
 
 class SettingError(ValueError):
@@ -119,7 +121,7 @@ class Setting:
     name: str
     kind: str           # bool | int | memory | percent-memory | octal | enum | flags |
                         # string | save | obuf | bind | dir | replicaof | oom-values |
-                        # percentiles  (the parsers below)
+                        # percentiles | keyspace-events  (the parsers below)
     default: object
     minimum: int = None
     maximum: int = None
@@ -326,6 +328,14 @@ def _parse_obuf(setting, words):
     return limits
 
 
+def _parse_keyspace_events(setting, words):
+    """notify-keyspace-events: class letters -> flags (commands/data/notifications.py)."""
+    try:
+        return parse_keyspace_events(words[0])
+    except KeyspaceEventsError as exc:
+        raise SettingError(str(exc))
+
+
 def _parse_bind(setting, words):
     """The addresses; one empty word means none (CONFIG SET bind "")."""
     if words == [""]:
@@ -384,7 +394,7 @@ _PARSERS = {
     "flags": _parse_flags, "string": _parse_string, "dir": _parse_string,
     "save": _parse_save, "obuf": _parse_obuf, "bind": _parse_bind,
     "replicaof": _parse_replicaof, "oom-values": _parse_oom_values,
-    "percentiles": _parse_percentiles,
+    "percentiles": _parse_percentiles, "keyspace-events": _parse_keyspace_events,
 }
 _MULTI_ARG_KINDS = frozenset(("flags", "save", "obuf", "bind", "replicaof", "oom-values",
                               "percentiles"))
@@ -409,7 +419,8 @@ def _format_obuf(setting, value):
 
 
 _FORMATTERS = {"bool": _format_bool, "percent-memory": _format_percent_memory,
-               "octal": lambda setting, value: "%o" % value, "obuf": _format_obuf}
+               "octal": lambda setting, value: "%o" % value, "obuf": _format_obuf,
+               "keyspace-events": lambda setting, value: format_keyspace_events(value)}
 
 
 # ---------------------------------------------------------------- CONFIG REWRITE forms
@@ -459,6 +470,10 @@ def _rewrite_replicaof(setting, name, value):
     return []
 
 
+def _rewrite_keyspace_events(setting, name, value):
+    return [("%s %s" % (name, sds_repr(format_keyspace_events(value))), value != 0)]
+
+
 def _rewrite_percentiles(setting, name, value):
     return [("%s %s" % (name, value or '""'), True)]
 
@@ -466,4 +481,5 @@ def _rewrite_percentiles(setting, name, value):
 _REWRITERS = {"memory": _rewrite_memory, "percent-memory": _rewrite_percent_memory,
               "save": _rewrite_save, "obuf": _rewrite_obuf, "bind": _rewrite_bind,
               "dir": _rewrite_dir, "replicaof": _rewrite_replicaof,
-              "percentiles": _rewrite_percentiles}
+              "percentiles": _rewrite_percentiles,
+              "keyspace-events": _rewrite_keyspace_events}

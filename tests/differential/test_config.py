@@ -11,9 +11,9 @@ import pytest
 from commands.server.config_table import ALIASES, SETTINGS
 from tests.differential.test_server_cmds import as_map, plain
 
-# Declared by other parts of issue 13 (notifications, HyperLogLog, tracking); until they
-# are in this branch, redis-server has three names more than we do.
-OTHERS = {"notify-keyspace-events", "hll-sparse-max-bytes", "tracking-table-max-keys"}
+# Declared by other parts of issue 13 (HyperLogLog, tracking); until they are in this
+# branch, redis-server has these names more than we do.
+OTHERS = {"hll-sparse-max-bytes", "tracking-table-max-keys"}
 OURS_ONLY = {"cluster-bus-secret"}
 # Values that differ by design: where each server runs, and our defaults that differ
 # (README: cluster mode always on, DEBUG enabled, loopback bind, nodes-<port>.conf).
