@@ -89,7 +89,7 @@ def protected_action_allowed(option: str, c) -> bool:
         return True
     if option == "local":
         host = c.addr_text.rsplit(":", 1)[0]
-        return host.startswith("127.") or host in ("::1", "localhost") or \
+        return c.unix_socket or host.startswith("127.") or host in ("::1", "localhost") or \
             host.startswith("::ffff:127.")
     return False
 

@@ -305,7 +305,9 @@ def feed_monitors(client, argv) -> None:
     """Send one MONITOR line: +<time> [0 <addr>] "arg" ... to every monitoring client,
     the caller included when it is a monitor itself (Redis does the same)."""
     args = " ".join('"%s"' % _repr_arg(a) for a in argv)
-    line = ("+%.6f [0 %s] %s\r\n" % (time.time(), client.addr_text, args)).encode()
+    source = "unix:%s" % client.server.settings.unixsocket if client.unix_socket \
+        else client.addr_text
+    line = ("+%.6f [0 %s] %s\r\n" % (time.time(), source, args)).encode()
     for monitor in list(client.server.monitors):
         if monitor is client:
             client.own_monitor_lines.append(line)   # written after this command's reply

@@ -1,7 +1,10 @@
 """The client port: gevent StreamServers (one per `bind` address) with one greenlet per
 connection."""
+import os
 import socket
 import time
+
+import gevent.socket
 
 from gevent.pool import Pool
 from gevent.server import StreamServer
@@ -12,6 +15,7 @@ from commands.server.connection import Client
 from commands.server.resp import RequestParser
 
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
+
 
 
 def set_keepalive(sock, interval: int) -> None:
@@ -32,16 +36,40 @@ class ClientListener:
         # A Pool with no size limit lets stop() kill the handlers still running.
         self.pool = Pool(None)
         self.streams: list[StreamServer] = []
+        self.unix_stream = None         # the `unixsocket` listener, if any
 
     def listening_fds(self) -> list:
         """The client port's listening sockets (a forked child closes its copies)."""
-        return [stream.socket.fileno() for stream in self.streams
-                if stream.socket is not None]
+        streams = self.streams + ([self.unix_stream] if self.unix_stream else [])
+        return [stream.socket.fileno() for stream in streams if stream.socket is not None]
 
     def start(self) -> None:
-        """Listen on every `bind` address (cluster/listen.py says which may be skipped);
-        OSError if a required one cannot be bound."""
+        """Listen on every `bind` address (cluster/listen.py says which may be skipped)
+        and on `unixsocket`; OSError if a required one cannot be bound."""
         self.streams = self._listen(self.addresses, self.requested_port)
+        path = self.server.settings.unixsocket
+        if path:
+            self.unix_stream = StreamServer(self._listen_unix(path), self._handle_unix,
+                                            spawn=self.pool)
+            self.unix_stream.start()
+
+    def _listen_unix(self, path: str):
+        """Redis's anetUnixServer: a stale socket file is replaced; unixsocketperm, when
+        set, is the file's mode."""
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        sock = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+            sock.listen(self.server.settings.tcp_backlog)
+            if self.server.settings.unixsocketperm:
+                os.chmod(path, self.server.settings.unixsocketperm)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def _listen(self, addresses: list, port: int) -> list:
         sockets = listen_to_port(addresses, port, logger.warning,
@@ -78,20 +106,31 @@ class ClientListener:
         """Stop accepting, close every client, wait up to `timeout` for their greenlets."""
         for stream in self.streams:
             stream.close()
+        if self.unix_stream is not None:
+            self.unix_stream.close()
+            try:
+                os.unlink(self.server.settings.unixsocket)     # as Redis at shutdown
+            except OSError:
+                pass
         for client in list(self.server.clients.values()):
             client.kill()
         self.pool.join(timeout=timeout)
         self.pool.kill(block=True, timeout=timeout)
 
-    def _handle(self, sock, address) -> None:
+    def _handle_unix(self, sock, address) -> None:
+        # Redis shows a unix socket peer as the socket's path, port 0 (flag U).
+        self._handle(sock, (self.server.settings.unixsocket, 0), unix=True)
+
+    def _handle(self, sock, address, unix: bool = False) -> None:
         server = self.server
         settings = server.settings
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if settings.tcp_keepalive:
-                set_keepalive(sock, settings.tcp_keepalive)
-        except OSError:
-            pass
+        if not unix:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if settings.tcp_keepalive:
+                    set_keepalive(sock, settings.tcp_keepalive)
+            except OSError:
+                pass
         if len(server.clients) >= settings.maxclients:
             server.rejected_connections += 1
             try:
@@ -101,6 +140,7 @@ class ClientListener:
             return
         parser = RequestParser(settings.proto_max_bulk_len, settings.client_query_buffer_limit)
         client = Client(server, sock, address, parser)
+        client.unix_socket = unix
         server.clients[client.id] = client
         server.total_connections += 1
         logger.debug("accepted client {} (id {})", client.addr_text, client.id)

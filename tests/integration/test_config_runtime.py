@@ -27,13 +27,15 @@ def configured():
     parameters whose effects the tests below check."""
     folder = tempfile.mkdtemp(prefix="conf-")
     pidfile = os.path.join(folder, "node.pid")
+    unixsocket = os.path.join(folder, "node.sock")
     node = start_node("--save", "60", "1", "300", "10",
+                      "--unixsocket", unixsocket, "--unixsocketperm", "700",
                       "--client-output-buffer-limit", "normal 1mb 2mb 3",
                       "--hash-max-ziplist-entries", "7", "--slave-read-only", "no",
                       "--list-max-ziplist-entries", "5", "--timeout", "1",
                       "--enable-debug-command", "no", "--enable-protected-configs", "yes",
                       "--pidfile", pidfile, cwd=folder)
-    node.pidfile = pidfile
+    node.pidfile, node.unixsocket = pidfile, unixsocket
     yield node
     node.stop()
 
@@ -50,6 +52,24 @@ def test_command_line_multi_word_values_and_aliases(configured):
 
 
 # ---------------------------------------------------------------- effects
+
+def test_unixsocket(configured):
+    assert os.stat(configured.unixsocket).st_mode & 0o777 == 0o700
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(configured.unixsocket)
+    sock.settimeout(5)
+    sock.sendall(b"CLIENT INFO\r\n")
+    reply = b""
+    while not reply.endswith(b"\r\n") or reply.count(b"\r\n") < 2:
+        reply += sock.recv(4096)
+    fields = dict(f.split("=", 1) for f in reply.decode().split("\r\n")[1].split())
+    # As redis-server 7.0: the socket's path for both ends, and flag U.
+    assert fields["addr"] == fields["laddr"] == configured.unixsocket + ":0"
+    assert fields["flags"] == "U"
+    sock.sendall(b"DEBUG SLEEP 0\r\n")          # "no" refuses local clients too
+    assert sock.recv(100).startswith(b"-ERR DEBUG command not allowed")
+    sock.close()
+
 
 def test_pidfile_written_and_removed(configured):
     with open(configured.pidfile) as f:
