@@ -27,7 +27,7 @@ from commands.data.keyspace import Keyspace
 from commands.data.notifications import effective_flags
 from commands.persistence.aof import AppendOnlyFile
 from commands.persistence.aof_loading import load_aof
-from commands.persistence.background import Children
+from commands.persistence.background import CHILD_AOF, CHILD_RDB, Children
 from commands.persistence.loading import LoadFailed, load_data_from_disk
 from commands.persistence.rdb_save import RdbPersistence
 from commands.replication.master import Replication
@@ -36,8 +36,8 @@ from commands.server.blocking import redirect_blocked_clients
 from commands.server.context import Server
 from commands.server.listener import ClientListener, close_idle_clients
 from commands.server.process_control import (DEFAULT_PIDFILE, daemonize, notify_supervisor,
-                                             remove_pidfile, set_crash_log, supervision_mode,
-                                             write_pidfile)
+                                             parse_cpulist, remove_pidfile, set_cpu_affinity,
+                                             set_crash_log, supervision_mode, write_pidfile)
 from commands.server.resp import ReplyError
 from commands.server.routing import Router
 from commands.server.command_line import UsageError, parse_arguments
@@ -73,6 +73,10 @@ class Node:
         # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
         self.server.children = Children()
         self.server.children.fds_to_close = self._listening_fds
+        for kind, name in ((CHILD_RDB, "bgsave_cpulist"), (CHILD_AOF, "aof_rewrite_cpulist")):
+            cpus = parse_cpulist(settings.values[name]) if settings.values[name] else None
+            if cpus:
+                self.server.children.cpu_affinity[kind] = cpus
         self.server.persistence = RdbPersistence(self.server)
         self.replication = self._build_replication()
         self.aof = self._build_aof()
@@ -374,6 +378,8 @@ def main(argv) -> int:
             settings.values["pidfile"] = DEFAULT_PIDFILE
         setup_logging(settings, "%d" % settings.port)
         set_crash_log(settings.crash_log_enabled)
+        if settings.server_cpulist:
+            set_cpu_affinity(settings.server_cpulist, "server")
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
         node.server.supervised = supervised

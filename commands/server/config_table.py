@@ -172,14 +172,13 @@ SETTINGS = {s.name: s for s in [
             no_effect="one thread by design: connections are greenlets"),
     Setting("io-threads-do-reads", "bool", False, mutable=False,
             no_effect="one thread by design: connections are greenlets"),
-    Setting("server_cpulist", "string", "", mutable=False, empty_is_null=True,
-            missing=_later("CPU affinity lists")),
+    # CPU affinity (commands/server/process_control.py), as Redis's setcpuaffinity.
+    Setting("server_cpulist", "string", "", mutable=False, empty_is_null=True),
     Setting("bio_cpulist", "string", "", mutable=False, empty_is_null=True,
-            missing=_later("CPU affinity lists")),
-    Setting("aof_rewrite_cpulist", "string", "", mutable=False, empty_is_null=True,
-            missing=_later("CPU affinity lists")),
-    Setting("bgsave_cpulist", "string", "", mutable=False, empty_is_null=True,
-            missing=_later("CPU affinity lists")),
+            missing="the AOF's background fsyncs run in gevent's thread pool, which this "
+                    "node does not pin yet (issue 13)"),
+    Setting("aof_rewrite_cpulist", "string", "", mutable=False, empty_is_null=True),
+    Setting("bgsave_cpulist", "string", "", mutable=False, empty_is_null=True),
     Setting("oom-score-adj", "enum", "no", choices=("no", "yes", "relative", "absolute"),
             no_effect="kernel knob (/proc/self/oom_score_adj): left to the supervisor"),
     Setting("oom-score-adj-values", "oom-values", "0 200 800",
@@ -403,7 +402,7 @@ def readme_table() -> str:
         if setting.missing:
             rows.append("| `%s` | not built yet: %s; only the default `%s` is accepted |"
                         % (names, setting.missing.replace("this node has no ", "no "),
-                           setting.format(setting.default)))
+                           setting.format(setting.default) or '""'))
         elif setting.no_effect:
             rows.append("| `%s` | %s |" % (names, setting.no_effect))
     return "\n".join(rows)

@@ -1,7 +1,10 @@
 """The process-level directives, as redis-server applies them at start-up and exit:
-daemonize, supervised (systemd / upstart), pidfile and crash-log-enabled."""
+daemonize, supervised (systemd / upstart), pidfile, crash-log-enabled and the CPU
+affinity lists (server_cpulist here; bgsave_cpulist / aof_rewrite_cpulist in the forked
+children, commands/persistence/background.py)."""
 import faulthandler
 import os
+import re
 import signal
 import socket
 
@@ -90,3 +93,36 @@ def set_crash_log(enabled: bool) -> None:
         faulthandler.enable()
     else:
         faulthandler.disable()
+
+
+_CPU_RANGE = re.compile(r"(\d+)(?:-(\d+)(?::(\d+))?)?")
+
+
+def parse_cpulist(text: str):
+    """A cpulist as Redis's setcpuaffinity reads it: '0,2,4-7,8-15:2' (a range with a
+    step) -> the set of CPUs; None when malformed (Redis then leaves the affinity)."""
+    cpus = set()
+    for item in text.split(","):
+        match = _CPU_RANGE.fullmatch(item)
+        if match is None:
+            return None
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) else first
+        step = int(match.group(3)) if match.group(3) else 1
+        if step == 0 or first > last:
+            return None
+        cpus.update(range(first, last + 1, step))
+    return cpus
+
+
+def set_cpu_affinity(cpulist: str, what: str) -> None:
+    """Pin this process (or forked child) to the CPUs of `cpulist`; a list that does
+    not parse, or CPUs this host lacks, are logged and leave the affinity alone."""
+    cpus = parse_cpulist(cpulist)
+    try:
+        if cpus is None:
+            raise ValueError("malformed")
+        os.sched_setaffinity(0, cpus)
+    except (OSError, ValueError) as exc:
+        logger.warning("Failed to set the CPU affinity of the {} to '{}': {}", what,
+                       cpulist, exc)

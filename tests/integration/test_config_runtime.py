@@ -30,6 +30,7 @@ def configured():
     unixsocket = os.path.join(folder, "node.sock")
     node = start_node("--save", "60", "1", "300", "10",
                       "--unixsocket", unixsocket, "--unixsocketperm", "700",
+                      "--server_cpulist", "0",
                       "--client-output-buffer-limit", "normal 1mb 2mb 3",
                       "--hash-max-ziplist-entries", "7", "--slave-read-only", "no",
                       "--list-max-ziplist-entries", "5", "--timeout", "1",
@@ -69,6 +70,10 @@ def test_unixsocket(configured):
     sock.sendall(b"DEBUG SLEEP 0\r\n")          # "no" refuses local clients too
     assert sock.recv(100).startswith(b"-ERR DEBUG command not allowed")
     sock.close()
+
+
+def test_server_cpulist_pins_the_process(configured):
+    assert os.sched_getaffinity(configured.pid) == {0}
 
 
 def test_pidfile_written_and_removed(configured):

@@ -9,6 +9,7 @@ from commands.server.command_line import UsageError, parse_arguments
 from commands.server.config_table import ALIASES, SETTINGS, lookup, readme_table
 from commands.server.config_types import memtoull, string2ll
 from commands.server.executor import process_command
+from commands.server.process_control import parse_cpulist
 from commands.server.settings import (REWRITE_SIGNATURE, ConfigSetError, SettingError,
                                       Settings)
 from tests.unit.test_exec_loop import _setup as exec_loop_setup
@@ -184,3 +185,12 @@ def test_min_replicas_to_write_gives_noreplicas():
     server.settings.set_many([("min-replicas-max-lag", "0")])     # 0 turns it off
     repl.refresh_good_replicas()
     assert not server.degraded
+
+
+@pytest.mark.parametrize("text,cpus", [
+    ("0", {0}), ("0,2", {0, 2}), ("1-3", {1, 2, 3}), ("0-7:2", {0, 2, 4, 6}),
+    ("0-3,8-11:3", {0, 1, 2, 3, 8, 11}), ("3-1", None), ("0-4:0", None), ("a", None),
+    ("1,", None), ("", None), (" 1", None),
+])
+def test_cpulist(text, cpus):
+    assert parse_cpulist(text) == cpus
