@@ -40,6 +40,7 @@ from commands.replication.rdb_transfer import (PayloadReader, TransferError, cop
                                                parse_preamble, temp_file_path)
 from commands.server.connection import Client
 from commands.server.executor import process_command
+from commands.server.resp import ReplyError
 
 CONNECT_TIMEOUT = 5.0
 RETRY_DELAY = 1.0                  # Redis reconnects from its once-a-second cron
@@ -85,6 +86,21 @@ def replication_changed(replication, effect, my_port: int, on_link_status=None) 
         server.keyspace.flush()
     logger.info("Connecting to MASTER {}:{}", effect.ip, effect.port)
     replication.link.start()
+
+
+def error_from_master_stream(server, argv, error) -> None:
+    """A command of our master's stream failed here (Redis's afterErrorReply): logged
+    as CRITICAL and counted; with propagation-error-behavior panic or panic-on-replicas
+    a read-only replica stops rather than drift from its master."""
+    name = argv[0].decode("utf-8", "replace")[:128]
+    logger.warning("== CRITICAL == This replica is sending an error to its master: '{}' "
+                   "after processing the command '{}'", str(error)[:128], name)
+    server.unexpected_errors += 1
+    if server.settings.propagation_error_behavior != "ignore" and \
+            server.settings.replica_read_only:
+        logger.critical("This replica panicked sending an error to its master after "
+                        "processing the command '{}'", name)
+        os._exit(1)
 
 
 class ReplicaLink:
@@ -438,9 +454,11 @@ class ReplicaLink:
                     repl.feed_from_master(data)
                 keyspace.master_applying = True
                 try:
-                    process_command(client, item)
+                    reply = process_command(client, item)
                 finally:
                     keyspace.master_applying = False
+                if isinstance(reply, ReplyError):
+                    error_from_master_stream(self.server, item, reply)
                 if client.closed:
                     raise LinkError("master link closed")
                 if item[0].lower() == b"replconf" and len(item) > 1 \

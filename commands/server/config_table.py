@@ -308,8 +308,7 @@ SETTINGS = {s.name: s for s in [
     Setting("min-replicas-to-write", "int", 0, 0, INT_MAX, alias="min-slaves-to-write"),
     Setting("min-replicas-max-lag", "int", 10, 0, INT_MAX, alias="min-slaves-max-lag"),
     Setting("propagation-error-behavior", "enum", "ignore",
-            choices=("ignore", "panic", "panic-on-replicas"),
-            missing=_later("propagation-error-behavior panic")),
+            choices=("ignore", "panic", "panic-on-replicas")),
     # ------------------------------------------------------------ cluster
     Setting("cluster-enabled", "bool", True, mutable=False, check=_check_cluster_enabled),
     Setting("cluster-config-file", "string", None, mutable=False,

@@ -5,11 +5,14 @@ import os
 
 import pytest
 
+from commands.persistence import aof_loading
+from commands.replication import replica_link
 from commands.server.command_line import UsageError, parse_arguments
 from commands.server.config_table import ALIASES, SETTINGS, lookup, readme_table
 from commands.server.config_types import memtoull, string2ll
 from commands.server.executor import process_command
 from commands.server.process_control import parse_cpulist
+from commands.server.resp import ReplyError
 from commands.server.settings import (REWRITE_SIGNATURE, ConfigSetError, SettingError,
                                       Settings)
 from tests.unit.test_exec_loop import _setup as exec_loop_setup
@@ -194,3 +197,28 @@ def test_min_replicas_to_write_gives_noreplicas():
 ])
 def test_cpulist(text, cpus):
     assert parse_cpulist(text) == cpus
+
+
+def test_propagation_error_behavior_panic_stops_an_aof_load():
+    server, _, _ = exec_loop_setup()
+    replay = aof_loading._Replay(server, "appendonly.aof.1.incr.aof", None)
+    replay._execute([b"SET", b"k", b"v"])
+    replay._execute([b"INCR", b"k"])                 # ignored by default, as in Redis
+    server.settings.set_many([("propagation-error-behavior", "panic")])
+    with pytest.raises(aof_loading.AofLoadError, match="panicked .* 'incr'"):
+        replay._execute([b"INCR", b"k"])
+
+
+def test_propagation_error_behavior_on_a_replica(monkeypatch):
+    server, _, _ = exec_loop_setup()
+    exits = []
+    monkeypatch.setattr(replica_link.os, "_exit", exits.append)
+    error = ReplyError("ERR value is not an integer or out of range")
+    replica_link.error_from_master_stream(server, [b"INCR", b"k"], error)
+    assert exits == [] and server.unexpected_errors == 1
+    server.settings.set_many([("propagation-error-behavior", "panic-on-replicas")])
+    replica_link.error_from_master_stream(server, [b"INCR", b"k"], error)
+    assert exits == [1]
+    server.settings.set_many([("replica-read-only", "no")])     # a writable replica goes on
+    replica_link.error_from_master_stream(server, [b"INCR", b"k"], error)
+    assert exits == [1]
