@@ -86,6 +86,7 @@ class AppendOnlyFile:
         self.buf_len = 0
         # Offsets in the stream of bytes fed since start: what the reply barrier compares.
         self.fed = 0
+        self.last_timestamp = 0           # aof-timestamp-enabled: the last #TS written
         self.written = 0
         self.synced = 0
         self.current_size = 0         # aof_current_size: base + incr files
@@ -165,7 +166,8 @@ class AppendOnlyFile:
                 preamble = self.settings.aof_use_rdb_preamble
                 base = manifest.new_base(self.filename, preamble)
                 write_base(self.server.keyspace, self._path(base.name), rdb_preamble=preamble,
-                           incremental_fsync=self.settings.aof_rewrite_incremental_fsync)
+                           incremental_fsync=self.settings.aof_rewrite_incremental_fsync,
+                           timestamp=self.settings.aof_timestamp_enabled)
                 logger.info("Creating AOF base file {} on server start", base.name)
                 changed = True
             existed = bool(manifest.incr)
@@ -228,6 +230,13 @@ class AppendOnlyFile:
         if self.selected_db != 0:
             data = _SELECT_0 + data
             self.selected_db = 0
+        if self.settings.aof_timestamp_enabled:
+            # aof-timestamp-enabled: a "#TS:<unix time>" line before the first write of
+            # each second (redis-check-aof can truncate a file to a point in time).
+            now = int(time.time())
+            if now > self.last_timestamp:
+                self.last_timestamp = now
+                data = b"#TS:%d\r\n" % now + data
         self._buf.append(data)
         self.buf_len += len(data)
         self.fed += len(data)
@@ -435,7 +444,8 @@ class AppendOnlyFile:
             write_base(keyspace, path, rdb_preamble=preamble,
                        incremental_fsync=settings.aof_rewrite_incremental_fsync,
                        compress=settings.rdbcompression, checksum=settings.rdbchecksum,
-                       key_delay_us=settings.rdb_key_save_delay)
+                       key_delay_us=settings.rdb_key_save_delay,
+                       timestamp=settings.aof_timestamp_enabled)
             logger.info("Successfully created the temporary AOF base file {}",
                         os.path.basename(path))
             return True

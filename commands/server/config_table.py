@@ -276,7 +276,7 @@ SETTINGS = {s.name: s for s in [
     Setting("aof-load-truncated", "bool", True),
     Setting("aof-use-rdb-preamble", "bool", True),
     Setting("aof-rewrite-incremental-fsync", "bool", True),
-    Setting("aof-timestamp-enabled", "bool", False, missing=_later("AOF timestamp annotations")),
+    Setting("aof-timestamp-enabled", "bool", False),
     Setting("aof-disable-auto-gc", "bool", False),
     # ------------------------------------------------------------ replication
     Setting("replicaof", "replicaof", "", alias="slaveof", mutable=False),

@@ -30,7 +30,8 @@ def configured():
     unixsocket = os.path.join(folder, "node.sock")
     node = start_node("--save", "60", "1", "300", "10",
                       "--unixsocket", unixsocket, "--unixsocketperm", "700",
-                      "--server_cpulist", "0",
+                      "--server_cpulist", "0", "--appendonly", "yes",
+                      "--aof-timestamp-enabled", "yes",
                       "--client-output-buffer-limit", "normal 1mb 2mb 3",
                       "--hash-max-ziplist-entries", "7", "--slave-read-only", "no",
                       "--list-max-ziplist-entries", "5", "--timeout", "1",
@@ -74,6 +75,24 @@ def test_unixsocket(configured):
 
 def test_server_cpulist_pins_the_process(configured):
     assert os.sched_getaffinity(configured.pid) == {0}
+
+
+def test_aof_timestamps(configured):
+    c = RawClient(configured.port)
+    assert c.call("SET", "stamped", "1") == ("+", "OK")
+    c.close()
+    folder = os.path.join(configured.cwd, "appendonlydir")
+
+    def stamped():
+        incr = [n for n in os.listdir(folder) if n.endswith(".incr.aof")]
+        with open(os.path.join(folder, incr[0]), "rb") as f:
+            data = f.read()
+        return data.startswith(b"#TS:") and b"stamped" in data
+    wait_until(stamped, timeout=5, message="a #TS annotation in the incr file")
+    manifest = [n for n in os.listdir(folder) if n.endswith(".manifest")][0]
+    check = subprocess.run(["redis-check-aof", os.path.join(folder, manifest)],
+                           capture_output=True, text=True, timeout=10)
+    assert "is valid" in check.stdout, check.stdout + check.stderr
 
 
 def test_pidfile_written_and_removed(configured):
