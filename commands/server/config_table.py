@@ -286,8 +286,7 @@ SETTINGS = {s.name: s for s in [
             doc="user a replica authenticates as"),
     Setting("replica-serve-stale-data", "bool", True, alias="slave-serve-stale-data"),
     Setting("replica-read-only", "bool", True, alias="slave-read-only"),
-    Setting("replica-ignore-disk-write-errors", "bool", False,
-            missing=_later("replica-ignore-disk-write-errors")),
+    Setting("replica-ignore-disk-write-errors", "bool", False),
     # Shown in INFO replication (slave_priority, replica_announced) for Sentinel.
     Setting("replica-priority", "int", 100, 0, INT_MAX, alias="slave-priority"),
     Setting("replica-announced", "bool", True),

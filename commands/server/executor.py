@@ -5,6 +5,7 @@ lookup (unknown command / subcommand), arity, authentication, MULTI queueing, cl
 routing; `call` runs the handler and keeps the statistics (commandstats, errorstats) and
 feeds MONITOR.
 """
+import os
 import time
 
 from loguru import logger
@@ -99,13 +100,16 @@ def process_command(client, argv):
     # A failed background save stops writes (stop-writes-on-bgsave-error), and PING on
     # a master, as Redis's processCommand does, so monitoring notices.
     # So does an AOF that cannot be written (server.aof_misconf holds that reply).
-    if server.degraded and not obey:
-        if (server.misconf or server.aof_misconf is not None) and \
-                (cmd.is_write or (cmd.name == "ping" and server.replication.is_master)):
-            return reject(client, MISCONF_ERROR if server.misconf else server.aof_misconf,
-                          cmd)
+    if server.degraded:
+        if server.misconf or server.aof_misconf is not None:
+            if obey:
+                if cmd.is_write:
+                    replica_disk_error(server)
+            elif cmd.is_write or (cmd.name == "ping" and server.replication.is_master):
+                return reject(client, MISCONF_ERROR if server.misconf
+                              else server.aof_misconf, cmd)
         # min-replicas-to-write: too few replicas acked within min-replicas-max-lag.
-        if server.noreplicas and cmd.is_write:
+        if server.noreplicas and cmd.is_write and not obey:
             return reject(client, NOREPLICAS_ERROR, cmd)
 
     # Keyed writes were redirected to the master above; what is left is keyless.
@@ -156,6 +160,24 @@ def hold_while_writes_paused(view) -> bool:
         held = True
         view.wait_writes_resumed(timeout=1.0)
     return held
+
+
+_last_disk_error_log = [0.0]
+
+
+def replica_disk_error(server) -> None:
+    """Our master's stream brings a write while our disk cannot take it (a failed
+    BGSAVE or AOF write): Redis 7.0 panics rather than let the replica's files fall
+    behind its data, unless replica-ignore-disk-write-errors says to go on (then it
+    logs once a minute)."""
+    if not server.settings.replica_ignore_disk_write_errors:
+        logger.critical("Replica was unable to write command to disk.")
+        os._exit(1)
+    now = time.monotonic()
+    if now - _last_disk_error_log[0] > 60:
+        _last_disk_error_log[0] = now
+        logger.warning("Replica is applying a command even though it is unable to write "
+                       "to disk.")
 
 
 def reject(client, error, cmd=None):

@@ -10,6 +10,7 @@ from commands.replication import replica_link
 from commands.server.command_line import UsageError, parse_arguments
 from commands.server.config_table import ALIASES, SETTINGS, lookup, readme_table
 from commands.server.config_types import memtoull, string2ll
+from commands.server import executor
 from commands.server.executor import process_command
 from commands.server.process_control import parse_cpulist
 from commands.server.resp import ReplyError
@@ -222,3 +223,16 @@ def test_propagation_error_behavior_on_a_replica(monkeypatch):
     server.settings.set_many([("replica-read-only", "no")])     # a writable replica goes on
     replica_link.error_from_master_stream(server, [b"INCR", b"k"], error)
     assert exits == [1]
+
+
+def test_replica_ignore_disk_write_errors(monkeypatch):
+    server, _, client = exec_loop_setup()
+    exits = []
+    monkeypatch.setattr(executor.os, "_exit", exits.append)
+    client.is_master_link = True                 # commands from our master
+    server.misconf = True                        # a failed BGSAVE
+    _reply(client, "SET", "k", "v")
+    assert exits == [1]                          # Redis 7.0 panics by default
+    server.settings.set_many([("replica-ignore-disk-write-errors", "yes")])
+    _reply(client, "SET", "k", "w")
+    assert exits == [1] and server.keyspace.get(b"k") is not None
