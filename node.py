@@ -151,6 +151,8 @@ class Node:
                          on_replication_changed=self._on_replication_changed,
                          secret=self._bus_secret())
         bus.sendbuf_limit = settings.cluster_link_sendbuf_limit or SENDBUF_LIMIT
+        if settings.bind_source_addr:       # outgoing bus links leave from this address
+            bus.source_address = (settings.bind_source_addr, 0)
         return state, bus
 
     def _bus_secret(self):
@@ -207,6 +209,8 @@ class Node:
             self.bus.set_secret(self._bus_secret())
         elif name == "cluster-link-sendbuf-limit":
             self.bus.sendbuf_limit = value or SENDBUF_LIMIT
+        elif name == "bind-source-addr":
+            self.bus.source_address = (value, 0) if value else None
         elif name == "notify-keyspace-events":
             self.keyspace.notify_flags = effective_flags(value)
         elif name == "repl-backlog-size":

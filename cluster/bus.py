@@ -141,6 +141,7 @@ class ClusterBus(EffectRunner):
         self.links_buffer_limit_exceeded = 0
         # cluster-link-sendbuf-limit (node.py sets it); 0 there means our safety cap.
         self.sendbuf_limit = SENDBUF_LIMIT
+        self.source_address = None      # bind-source-addr: (ip, 0) for outgoing links
         self.save_errors = 0
 
     @staticmethod
@@ -332,7 +333,8 @@ class ClusterBus(EffectRunner):
     def _connect(self, effect: Connect) -> None:
         try:
             sock = gevent.socket.create_connection((effect.ip, effect.cport),
-                                                   timeout=effect.timeout_ms / 1000.0)
+                                                   timeout=effect.timeout_ms / 1000.0,
+                                                   source_address=self.source_address)
             sock.settimeout(None)
             link = self._new_link(sock, inbound=False, node_name=effect.node_name)
         except OSError as exc:

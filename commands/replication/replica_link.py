@@ -185,7 +185,9 @@ class ReplicaLink:
     def _session(self) -> None:
         settings = self.server.settings
         self.state = "connecting"
-        sock = gevent.socket.create_connection((self.host, self.port), CONNECT_TIMEOUT)
+        source = (settings.bind_source_addr, 0) if settings.bind_source_addr else None
+        sock = gevent.socket.create_connection((self.host, self.port), CONNECT_TIMEOUT,
+                                               source_address=source)
         self.sock = sock
         sock.settimeout(settings.repl_timeout)
         self.state = "handshake"

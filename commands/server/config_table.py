@@ -113,8 +113,8 @@ SETTINGS = {s.name: s for s in [
     Setting("port", "int", 6379, 0, 65535, doc="client port (CONFIG SET re-listens)"),
     Setting("bind", "bind", "127.0.0.1",
             doc="addresses to listen on, space separated ('-' prefix: optional)"),
-    Setting("bind-source-addr", "string", "", empty_is_null=True,
-            missing=_later("bind-source-addr (the source address of outgoing links)")),
+    # The source address of the replica link and the outgoing cluster bus links.
+    Setting("bind-source-addr", "string", "", empty_is_null=True),
     Setting("tcp-backlog", "int", 511, 0, INT_MAX, mutable=False),
     Setting("tcp-keepalive", "int", 300, 0, INT_MAX),
     Setting("timeout", "int", 0, 0, INT_MAX),

@@ -9,6 +9,7 @@ values both servers refuse, and with their default.
 import pytest
 
 from commands.server.config_table import ALIASES, SETTINGS
+from tests.helpers import RawClient
 from tests.differential.test_server_cmds import as_map, plain
 
 # Declared by other parts of issue 13 (HyperLogLog, tracking); until they are in this
@@ -26,16 +27,28 @@ def config_map(client, *patterns):
     return plain(reply) if reply[0] == "%" else as_map(reply)
 
 
+@pytest.fixture(scope="module")
+def baseline(diff_servers):
+    """CONFIG GET * of both servers before this module changes anything."""
+    ours, ref = diff_servers
+    clients = [RawClient(ours.port), RawClient(ref.port)]
+    maps = [config_map(c, "*") for c in clients]
+    for c in clients:
+        c.close()
+    return maps
+
+
 @pytest.fixture
-def restore_all(diff):
-    before = [config_map(c, "*") for c in (diff.ours, diff.redis)]
+def restore_all(diff, baseline):
     yield
-    for client, saved in zip((diff.ours, diff.redis), before):
+    for client, saved in zip((diff.ours, diff.redis), baseline):
         now = config_map(client, "*")
-        for name, value in saved.items():
-            if now.get(name) != value and name not in ALIASES:
-                assert client.call("CONFIG", "SET", name, value) == ("+", "OK"), name
-        assert config_map(client, "*") == saved
+        changed = [name for name, value in saved.items()
+                   if now.get(name) != value and name not in ALIASES]
+        for name in changed:
+            assert client.call("CONFIG", "SET", name, saved[name]) == ("+", "OK"), name
+        if changed:
+            assert config_map(client, "*") == saved
 
 
 def test_config_get_star_lists_the_same_names(diff):

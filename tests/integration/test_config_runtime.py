@@ -10,6 +10,8 @@ import tempfile
 
 import pytest
 
+from commands.server.command_line import parse_arguments
+from commands.server.config_table import lookup
 from tests.helpers import (PYTHON, ROOT, Process, RawClient, free_port, port_open,
                            start_node, start_redis, wait_until)
 
@@ -31,7 +33,7 @@ def configured():
     node = start_node("--save", "60", "1", "300", "10",
                       "--unixsocket", unixsocket, "--unixsocketperm", "700",
                       "--server_cpulist", "0", "--appendonly", "yes",
-                      "--aof-timestamp-enabled", "yes",
+                      "--aof-timestamp-enabled", "yes", "--bind-source-addr", "127.0.0.2",
                       "--client-output-buffer-limit", "normal 1mb 2mb 3",
                       "--hash-max-ziplist-entries", "7", "--slave-read-only", "no",
                       "--list-max-ziplist-entries", "5", "--timeout", "1",
@@ -93,6 +95,23 @@ def test_aof_timestamps(configured):
     check = subprocess.run(["redis-check-aof", os.path.join(folder, manifest)],
                            capture_output=True, text=True, timeout=10)
     assert "is valid" in check.stdout, check.stdout + check.stderr
+
+
+def test_bind_source_addr_for_bus_links(configured):
+    peer = socket.socket()
+    peer.bind(("127.0.0.1", 0))
+    peer.listen(1)
+    peer.settimeout(10)
+    c = RawClient(configured.port)
+    try:
+        bus_port = peer.getsockname()[1]
+        assert c.call("CLUSTER", "MEET", "127.0.0.1", "1", bus_port) == ("+", "OK")
+        conn, address = peer.accept()
+        assert address[0] == "127.0.0.2"
+        conn.close()
+    finally:
+        c.close()               # the handshake with no one times out by itself
+        peer.close()
 
 
 def test_pidfile_written_and_removed(configured):
@@ -242,31 +261,15 @@ def test_config_rewrite_writes_what_redis_writes():
         assert "# ??? list-max-ziplist-entries 128" in text
         # Only the class that differs from its default is written.
         assert text.count("client-output-buffer-limit") == 1
-        # The rewritten file starts the node again with the same values.
-        ours.close()
-        node.stop()
-        node = start_node(confs[0], port=ports[0], cwd=folders[0])
-        again = RawClient(ports[0])
+        # The rewritten file gives the same values when a node starts from it.
+        again = parse_arguments([confs[0], "--dir", folders[0]])
         for name, value in SETS:
-            assert config_get(again, name) == config_get(ref, name), name
-        again.close()
+            assert again.format(lookup(name)[1]) == config_get(ref, name), name
+        ours.close()
         ref.close()
     finally:
         node.stop()
         redis.stop()
-
-
-def test_sigterm_removes_the_pidfile():
-    folder = tempfile.mkdtemp(prefix="pid-")
-    pidfile = os.path.join(folder, "n.pid")
-    node = start_node("--pidfile", pidfile, "--save", "", cwd=folder, slots=False)
-    try:
-        assert os.path.exists(pidfile)
-        node.signal(signal.SIGTERM)
-        node.proc.wait(10)
-        assert not os.path.exists(pidfile)
-    finally:
-        node.stop()
 
 
 # ---------------------------------------------------------------- daemonize, supervised
@@ -302,16 +305,20 @@ def test_supervised_systemd_is_notified(monkeypatch):
     listener.bind(address)
     listener.settimeout(10)
     monkeypatch.setenv("NOTIFY_SOCKET", address)
-    node = start_node("--supervised", "auto", "--daemonize", "yes", cwd=folder,
-                      slots=False)
+    pidfile = os.path.join(folder, "n.pid")
+    node = start_node("--supervised", "auto", "--daemonize", "yes", "--pidfile", pidfile,
+                      cwd=folder, slots=False)
     try:
         assert listener.recv(100) == b"STATUS=Ready to accept connections\n"
         assert listener.recv(100) == b"READY=1\n"
         client = RawClient(node.port)
         assert "process_supervised:systemd" in client.call("INFO", "server")[1].decode()
         client.close()
+        assert os.path.exists(pidfile)
         node.signal(signal.SIGTERM)
         assert listener.recv(100) == b"STOPPING=1\n"
+        node.proc.wait(10)
+        assert not os.path.exists(pidfile)          # removed at exit
     finally:
         node.stop()
         listener.close()
