@@ -123,7 +123,7 @@ SETTINGS = {s.name: s for s in [
     Setting("unixsocket", "string", "", mutable=False, empty_is_null=True),
     Setting("unixsocketperm", "octal", 0, 0, 0o777, mutable=False, unsigned=True),
     Setting("socket-mark-id", "int", 0, 0, UINT_MAX, mutable=False, unsigned=True,
-            missing=_later("socket-mark-id (SO_MARK on the listening sockets)")),
+            doc="SO_MARK of the client port's listening sockets"),
     Setting("proto-max-bulk-len", "memory", 512 * 1024 ** 2, 1024 ** 2, LL_MAX),
     Setting("client-query-buffer-limit", "memory", 1024 ** 3, 1024 ** 2, LL_MAX,
             unsigned=True),

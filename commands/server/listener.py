@@ -28,6 +28,15 @@ def set_keepalive(sock, interval: int) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
 
 
+def set_socket_mark(sock, mark: int) -> None:
+    """socket-mark-id: SO_MARK on a listening socket (for firewall / routing rules; it
+    needs CAP_NET_ADMIN). Like Redis, a failure does not stop the node; it is logged."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_MARK", 36), mark)
+    except OSError as exc:
+        logger.warning("Failed to set socket-mark-id {}: {}", mark, exc.strerror or exc)
+
+
 class ClientListener:
     def __init__(self, server, bind: str, port: int):
         self.server = server
@@ -74,6 +83,10 @@ class ClientListener:
     def _listen(self, addresses: list, port: int) -> list:
         sockets = listen_to_port(addresses, port, logger.warning,
                                  backlog=self.server.settings.tcp_backlog)
+        mark = self.server.settings.socket_mark_id
+        if mark:
+            for sock in sockets:
+                set_socket_mark(sock, mark)
         streams = [StreamServer(sock, self._handle, spawn=self.pool) for sock in sockets]
         for stream in streams:
             stream.start()

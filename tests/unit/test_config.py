@@ -2,6 +2,7 @@
 all-or-nothing rule and CONFIG REWRITE's file handling (the differential tests compare
 the replies and a rewritten file with redis-server's)."""
 import os
+import socket
 
 import pytest
 
@@ -12,6 +13,7 @@ from commands.server.config_table import ALIASES, SETTINGS, lookup, readme_table
 from commands.server.config_types import memtoull, string2ll
 from commands.server import executor
 from commands.server.executor import process_command
+from commands.server.listener import ClientListener
 from commands.server.process_control import parse_cpulist
 from commands.server.resp import ReplyError
 from commands.server.settings import (REWRITE_SIGNATURE, ConfigSetError, SettingError,
@@ -236,3 +238,18 @@ def test_replica_ignore_disk_write_errors(monkeypatch):
     server.settings.set_many([("replica-ignore-disk-write-errors", "yes")])
     _reply(client, "SET", "k", "w")
     assert exits == [1] and server.keyspace.get(b"k") is not None
+
+
+def test_socket_mark_id_marks_the_listening_sockets():
+    server, _, _ = exec_loop_setup()
+    server.settings.values["socket-mark-id"] = 7
+    client_listener = ClientListener(server, "127.0.0.1", 0)
+    streams = client_listener._listen(["127.0.0.1"], 0)
+    try:
+        mark = streams[0].socket.getsockopt(socket.SOL_SOCKET, getattr(socket, "SO_MARK", 36))
+    finally:
+        for stream in streams:
+            stream.close()
+    if mark == 0:
+        pytest.skip("no CAP_NET_ADMIN here: SO_MARK cannot be set")
+    assert mark == 7
