@@ -35,12 +35,13 @@ from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
 from commands.server.context import Server
 from commands.server.listener import ClientListener, close_idle_clients
-from commands.server.process_control import (DEFAULT_PIDFILE, daemonize, notify_supervisor,
-                                             parse_cpulist, remove_pidfile, set_cpu_affinity,
-                                             set_crash_log, supervision_mode, write_pidfile)
+from commands.server.command_line import UsageError, parse_arguments
+from commands.server.process_control import (DEFAULT_PIDFILE, arm_watchdog, daemonize,
+                                             notify_supervisor, parse_cpulist, remove_pidfile,
+                                             set_cpu_affinity, set_crash_log,
+                                             supervision_mode, write_pidfile)
 from commands.server.resp import ReplyError
 from commands.server.routing import Router
-from commands.server.command_line import UsageError, parse_arguments
 from commands.server.settings import SettingError, Settings
 
 def lock_cluster_config(path: str):
@@ -96,6 +97,7 @@ class Node:
         self.stopped = gevent.event.Event()
         self._cron = None
         self.log_tag = "%d" % settings.port    # the log lines' tag (main() adds the id)
+        self._watchdog_armed = False
 
     def _listening_fds(self) -> list:
         """The client and bus listening sockets (a forked child closes its copies)."""
@@ -294,6 +296,9 @@ class Node:
                     effort = self.settings.active_expire_effort
                     budget_ms = (25 + 2 * (effort - 1)) * 10.0 / hz   # % of a tick
                     self.keyspace.active_expire_cycle(budget_ms, effort)
+                if self.settings.watchdog_period or self._watchdog_armed:
+                    arm_watchdog(self.settings.watchdog_period, hz)
+                    self._watchdog_armed = bool(self.settings.watchdog_period)
                 if now - last_second >= 1.0:
                     last_second = now
                     if self.settings.timeout:

@@ -70,6 +70,16 @@ def notify_supervisor(mode: str, message: str) -> None:
         logger.warning("Can't send notification to systemd: {}", exc)
 
 
+def arm_watchdog(period_ms: int, hz: int) -> None:
+    """watchdog-period, Redis's software watchdog: called every cron tick, it re-arms a
+    timer; if the event loop is blocked longer than the period (at least two ticks, as
+    Redis enforces), every thread's stack is written to stderr. 0 disarms it."""
+    if period_ms:
+        faulthandler.dump_traceback_later(max(period_ms, 2000 // hz) / 1000.0)
+    else:
+        faulthandler.cancel_dump_traceback_later()
+
+
 def write_pidfile(path: str) -> None:
     """pidfile: written at start-up, removed at exit; failing to write it is logged."""
     try:

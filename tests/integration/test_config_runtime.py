@@ -165,7 +165,7 @@ def test_timeout_closes_idle_clients_but_not_subscribers(configured):
 # ---------------------------------------------------------------- CONFIG SET port / bind
 
 def test_config_set_port_and_bind_relisten():
-    node = start_node()
+    node = start_node("--watchdog-period", "300")
     try:
         old_port = node.port
         kept = RawClient(old_port)
@@ -194,6 +194,10 @@ def test_config_set_port_and_bind_relisten():
         assert config_get(fresh, "bind") == "127.0.0.1" and port_open(new_port)
         assert fresh.call("CONFIG", "SET", "bind", "127.0.0.1 -::1") == ("+", "OK")
         assert RawClient(new_port).call("PING") == ("+", "PONG")
+        # watchdog-period: a blocked event loop has every stack logged.
+        assert fresh.call("DEBUG", "SLEEP", "0.8") == ("+", "OK")
+        wait_until(lambda: "most recent call first" in node.output(), timeout=5,
+                   message="the watchdog's stack dump")
         for client in (kept, fresh):
             client.close()
     finally:
