@@ -33,6 +33,7 @@ from commands.persistence.rdb_save import RdbPersistence
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
+from commands.families.server_cmds import wait_for_replicas
 from commands.server.context import Server
 from commands.server.listener import ClientListener, close_idle_clients
 from commands.server.command_line import UsageError, parse_arguments
@@ -348,8 +349,11 @@ class Node:
             # A signal's shutdown saves when save points are set; if that fails the node
             # keeps running, as Redis does. shutdown-on-sigterm / -sigint: `nosave`
             # skips the save, `save` makes it without save points, `force` exits even
-            # when it fails (`now` skips waiting for replicas, which we never do).
+            # when it fails, `now` does not wait for lagging replicas (shutdown-timeout).
             flags = self._signal_flags.split()
+            if not self._stop_saved and not wait_for_replicas(self.server, "now" in flags):
+                self.stop_requested.clear()     # SHUTDOWN ABORT
+                continue
             if self._stop_saved or "nosave" in flags or \
                     self.server.persistence.shutdown_save(force_save="save" in flags):
                 break

@@ -301,21 +301,43 @@ def shutdown(c, argv):
         options.add(option)
     if {b"nosave", b"save"} <= options or (b"abort" in options and len(argv) > 2):
         raise ReplyError(SYNTAX_ERROR)
+    server = c.server
     if b"abort" in options:
-        raise ReplyError("ERR No shutdown in progress.")
+        if not server.shutdown_waiting:
+            raise ReplyError("ERR No shutdown in progress.")
+        server.shutdown_aborted = True
+        logger.info("Shutdown manually aborted.")
+        return OK
+    if not wait_for_replicas(server, now=b"now" in options):
+        raise ReplyError("ERR Errors trying to SHUTDOWN. Check logs.")
     # prepareForShutdown: the final save (with save points, or SAVE; not with NOSAVE)
     # happens here, so a failure is this client's error reply and the node stays up;
     # FORCE exits all the same. Like Redis, a successful SHUTDOWN sends no reply: the
     # connection is closed as the node exits.
     logger.warning("User requested shutdown...")
-    persistence = c.server.persistence
+    persistence = server.persistence
     if persistence is not None and b"nosave" not in options:
         if not persistence.shutdown_save(force_save=b"save" in options) \
                 and b"force" not in options:
             raise ReplyError("ERR Errors trying to SHUTDOWN. Check logs.")
-    c.server.shutdown_requested(saved=True)
+    server.shutdown_requested(saved=True)
     c.close_after_reply = True
     return Raw(b"")
+
+
+def wait_for_replicas(server, now: bool) -> bool:
+    """shutdown-timeout: before its final save a shutdown (but SHUTDOWN NOW) lets
+    lagging replicas catch up; False if SHUTDOWN ABORT cancelled it meanwhile."""
+    repl = server.replication
+    if now or repl is None or server.shutdown_waiting:
+        return True
+    server.shutdown_waiting, server.shutdown_aborted = True, False
+    try:
+        repl.wait_for_replicas_before_shutdown(server.settings.shutdown_timeout,
+                                               lambda: server.shutdown_aborted)
+    finally:
+        server.shutdown_waiting = False
+    return not server.shutdown_aborted
 
 
 @command("monitor", 1, _ADMIN, group="server", since="1.0.0", complexity="",

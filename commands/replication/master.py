@@ -365,6 +365,32 @@ class Replication:
                 self.feed(_GETACK)
         gevent.get_hub().loop.run_callback(send)
 
+    def wait_for_replicas_before_shutdown(self, timeout_s: int, aborted) -> None:
+        """prepareForShutdown: give replicas that have not acked our offset up to
+        shutdown-timeout seconds to catch up (asking them with GETACK) before the final
+        save; those still behind are logged. Ends early when aborted() (SHUTDOWN ABORT).
+        Unlike Redis, writes of other clients are not paused meanwhile."""
+        def lagging():
+            return [r for r in self.replicas if r.ack_offset != self.offset]
+        if not timeout_s or not lagging():
+            return
+        logger.info("Waiting for replicas before shutting down.")
+        deadline = time.monotonic() + timeout_s
+        next_getack = 0.0
+        while lagging() and not aborted():
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            if now >= next_getack:
+                self.request_acks()
+                next_getack = now + 1.0
+            gevent.sleep(0.01)
+        now = time.monotonic()
+        for replica in lagging():
+            logger.warning("Lagging replica {} reported offset {} behind master, lag={}, "
+                           "state={}.", replica.name, self.offset - replica.ack_offset,
+                           int(now - replica.ack_time), replica.state)
+
     def unblock_waits(self) -> None:
         """The role changed: WAITs end now with what was acked."""
         for client, _, _ in list(self.wait_clients):

@@ -196,7 +196,7 @@ SETTINGS = {s.name: s for s in [
             choices=("default", "save", "nosave", "now", "force"),
             check=_check_shutdown_flags),
     Setting("shutdown-timeout", "int", 10, 0, INT_MAX,
-            missing=_later("waiting for lagging replicas at shutdown")),
+            doc="seconds a shutdown waits for lagging replicas (writes are not paused)"),
     # ------------------------------------------------------------ memory and eviction
     Setting("maxmemory", "memory", 0, 0, ULL_MAX, unsigned=True, missing=_EVICTION),
     Setting("maxmemory-policy", "enum", "noeviction",

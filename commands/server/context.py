@@ -30,6 +30,8 @@ class Server:
         self.replid = os.urandom(20).hex()   # INFO master_replid
         self.last_save = int(time.time())
         self.shutdown_requested = None   # set by node.py: fn() that stops the node
+        self.shutdown_waiting = False    # a shutdown waits for replicas (shutdown-timeout)
+        self.shutdown_aborted = False    # SHUTDOWN ABORT came meanwhile
         self.cluster = None           # read-only cluster view (cluster/view.py)
         self.cluster_ops = None       # runs cluster operations (cluster/operations.py)
         self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus

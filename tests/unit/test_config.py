@@ -1,17 +1,23 @@
-"""The configuration without a server: the table, the command line, CONFIG SET's
-all-or-nothing rule and CONFIG REWRITE's file handling (the differential tests compare
-the replies and a rewritten file with redis-server's)."""
+"""The configuration without a server process: the table, the parsers, the command line,
+CONFIG SET's all-or-nothing rule, CONFIG REWRITE's file handling, and the effects of the
+parameters that act on commands (the differential tests compare the replies and a
+rewritten file with redis-server's; tests/integration/test_config_runtime.py the rest)."""
 import os
 import socket
+import time
+from types import SimpleNamespace
 
+import gevent
 import pytest
 
+from commands.families import server_cmds
 from commands.persistence import aof_loading
 from commands.replication import replica_link
 from commands.server.command_line import UsageError, parse_arguments
 from commands.server.config_table import ALIASES, SETTINGS, lookup, readme_table
 from commands.server.config_types import memtoull, string2ll
 from commands.server import executor
+from commands.server.connection import Client
 from commands.server.executor import process_command
 from commands.server.listener import ClientListener
 from commands.server.process_control import parse_cpulist
@@ -253,3 +259,34 @@ def test_socket_mark_id_marks_the_listening_sockets():
     if mark == 0:
         pytest.skip("no CAP_NET_ADMIN here: SO_MARK cannot be set")
     assert mark == 7
+
+
+def _lagging_replica():
+    client = SimpleNamespace(push_raw=lambda data: None)
+    return SimpleNamespace(ack_offset=0, phase="online", rdb_only=False, client=client,
+                           name="127.0.0.1:7000", ack_time=time.monotonic(),
+                           state="online")
+
+
+def test_shutdown_timeout_waits_for_lagging_replicas_then_goes_on():
+    server, repl, _ = exec_loop_setup()
+    server.settings.set_many([("shutdown-timeout", "1")])
+    repl.replicas.append(_lagging_replica())
+    repl.feed(b"*1\r\n$4\r\nPING\r\n")
+    started = time.monotonic()
+    assert server_cmds.wait_for_replicas(server, now=False)
+    assert 0.9 < time.monotonic() - started < 3
+    started = time.monotonic()
+    assert server_cmds.wait_for_replicas(server, now=True)      # SHUTDOWN NOW
+    assert time.monotonic() - started < 0.5
+
+
+def test_shutdown_abort_ends_the_wait():
+    server, repl, client = exec_loop_setup()
+    repl.replicas.append(_lagging_replica())
+    repl.feed(b"*1\r\n$4\r\nPING\r\n")
+    assert "No shutdown in progress" in str(_reply(client, "SHUTDOWN", "ABORT"))
+    gevent.spawn_later(0.1, _reply, Client(server), "SHUTDOWN", "ABORT")
+    started = time.monotonic()
+    assert not server_cmds.wait_for_replicas(server, now=False)
+    assert time.monotonic() - started < 5
