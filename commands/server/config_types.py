@@ -174,7 +174,7 @@ class Setting:
         rewrite = _REWRITERS.get(self.kind)
         if rewrite is not None:
             return rewrite(self, name, value)
-        if self.kind == "string":
+        if self.kind in ("string", "filename", "hostname"):
             if value is None or (value == "" and self.empty_is_null):
                 return []
             return [("%s %s" % (name, sds_repr(value)), value != self.default)]
@@ -280,6 +280,27 @@ def _parse_flags(setting, words):
 
 def _parse_string(setting, words):
     return words[0]
+
+
+def _parse_filename(setting, words):
+    """The older spelling of a string that may not be a path (dbfilename's check)."""
+    if "/" in words[0] or "\\" in words[0]:
+        raise SettingError("%s can't be a path, just a filename" % setting.name)
+    return words[0]
+
+
+def _parse_hostname(setting, words):
+    """The older spelling of cluster-announce-hostname's kind."""
+    if len(words[0]) >= 256:
+        raise SettingError("Hostnames must be less than 256 characters")
+    if not _HOSTNAME_CHARS.issuperset(words[0]):
+        raise SettingError("Hostnames may only contain alphanumeric characters, "
+                           "hyphens or dots")
+    return words[0]
+
+
+_HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                            "0123456789-.")
 
 
 def _parse_save(setting, words):
@@ -392,6 +413,7 @@ _PARSERS = {
     "bool": _parse_bool, "int": _parse_int, "memory": _parse_memory,
     "percent-memory": _parse_percent_memory, "octal": _parse_octal, "enum": _parse_enum,
     "flags": _parse_flags, "string": _parse_string, "dir": _parse_string,
+    "filename": _parse_filename, "hostname": _parse_hostname,
     "save": _parse_save, "obuf": _parse_obuf, "bind": _parse_bind,
     "replicaof": _parse_replicaof, "oom-values": _parse_oom_values,
     "percentiles": _parse_percentiles, "keyspace-events": _parse_keyspace_events,
