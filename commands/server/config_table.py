@@ -20,13 +20,13 @@ _MAX_LL, _MAX_U32 = LL_MAX, UINT_MAX
 _TLS = "this node has no TLS yet (issue 15)"
 _ACL = "this node has no ACL users yet (issue 15)"
 _EVICTION = "this node has no maxmemory / eviction yet (issue 15)"
-_LFU = "this node keeps no LFU counters yet: they come with eviction (issue 15)"
+_LFU = "this node has no LFU counters yet: they come with eviction (issue 15)"
 _SLOWLOG = "this node has no SLOWLOG yet (issue 15)"
 _LATENCY = "this node has no latency monitor / latency tracking yet (issue 15)"
 _PROTECTED_MODE = "this node has no protected mode yet (issue 15)"
 _SCRIPTING = "this node has no scripting yet (issue 14)"
 _STREAMS = "this node has no streams yet (issue 14)"
-_MODULES = "this node loads no modules"
+_MODULES = "this node has no modules (MODULE LOAD)"
 
 
 def _later(feature: str) -> str:
@@ -388,13 +388,13 @@ def readme_table() -> str:
     rows = ["| parameter | why it has no effect here |", "|---|---|"]
     for name in sorted(SETTINGS):
         setting = SETTINGS[name]
-        names = name + (" (`%s`)" % setting.alias if setting.alias else "")
+        names = "`%s`" % name + (" (`%s`)" % setting.alias if setting.alias else "")
         if setting.missing:
-            rows.append("| `%s` | not built yet: %s; only the default `%s` is accepted |"
+            rows.append("| %s | not built yet: %s; only the default `%s` is accepted |"
                         % (names, setting.missing.replace("this node has no ", "no "),
                            setting.format(setting.default) or '""'))
         elif setting.no_effect:
-            rows.append("| `%s` | %s |" % (names, setting.no_effect))
+            rows.append("| %s | %s |" % (names, setting.no_effect))
     return "\n".join(rows)
 
 
