@@ -67,6 +67,9 @@ def parse_arguments(args) -> Settings:
             settings.set_words(name, words)
         except SettingError as exc:
             raise UsageError("'%s': %s" % (" ".join([flag, *words]), exc))
+    if not settings.bind.split():
+        # Redis then listens on no TCP port; a cluster node needs one (and its bus).
+        raise UsageError("bind: at least one address is needed")
     if not os.path.isdir(settings.dir):
         raise UsageError("can't chdir to '%s': No such file or directory" % settings.dir)
     # CONFIG GET shows what is in use: the directory as an absolute path (Redis shows its

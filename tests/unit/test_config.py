@@ -76,6 +76,7 @@ def test_memtoull(text, value):
     (["--nosuch", "1"], "unknown option"),
     (["--slaveof", "127.0.0.1", "x"], "Invalid master port"),
     (["--dbfilename", "a/b"], "dbfilename can't be a path, just a filename"),
+    (["--bind", ""], "at least one address is needed"),
 ])
 def test_command_line_refusals(args, message):
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
