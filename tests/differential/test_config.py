@@ -172,7 +172,8 @@ SAMPLES = [
     ("proc-title-template", "{{"), ("proc-title-template", "{title"),
     ("proc-title-template", ""), ("proc-title-template", "redis {port} {server-mode}"),
     ("proc-title-template", "a}b"), ("proc-title-template", "{a{title}"),
-    ("proc-title-template", "x{"), ("proc-title-template", "{}"), ("ignore-warnings", "ARM64-COW-BUG"),
+    ("proc-title-template", "x{"), ("proc-title-template", "{}"),
+    ("ignore-warnings", "ARM64-COW-BUG"),
     ("masteruser", "someone"), ("tls-cert-file", ""),
     # immutable, protected, unknown
     ("dir", "/tmp"), ("dbfilename", "x.rdb"), ("appendfilename", "x"), ("daemonize", "no"),
