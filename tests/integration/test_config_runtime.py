@@ -194,6 +194,10 @@ def test_config_set_port_and_bind_relisten():
         assert config_get(fresh, "bind") == "127.0.0.1" and port_open(new_port)
         assert fresh.call("CONFIG", "SET", "bind", "127.0.0.1 -::1") == ("+", "OK")
         assert RawClient(new_port).call("PING") == ("+", "PONG")
+        # hz: the cron's rate, shown by INFO (hz and configured_hz).
+        assert fresh.call("CONFIG", "SET", "hz", "50") == ("+", "OK")
+        wait_until(lambda: "\r\nhz:50\r\n" in fresh.call("INFO", "server")[1].decode(),
+                   timeout=5, message="INFO hz:50")
         # watchdog-period: a blocked event loop has every stack logged.
         assert fresh.call("DEBUG", "SLEEP", "0.8") == ("+", "OK")
         wait_until(lambda: "most recent call first" in node.output(), timeout=5,
