@@ -239,3 +239,18 @@ def test_config_set_in_resp3_and_get_as_a_map(diff, restore_all):
     assert plain(ours) == plain(ref)
     for client in (diff.ours, diff.redis):
         client.call("HELLO", "2")
+
+
+@pytest.mark.parametrize("settings,commands", [
+    (("zset-max-ziplist-entries", "2"), [("ZADD", "z", "1", "a", "2", "b", "3", "c")]),
+    (("zset-max-listpack-value", "3"), [("ZADD", "z", "1", "abcd")]),
+    (("hash-max-ziplist-entries", "1"), [("HSET", "h", "a", "1", "b", "2")]),
+    (("hash-max-listpack-value", "2"), [("HSET", "h", "a", "123")]),
+    (("set-max-intset-entries", "2"), [("SADD", "s", "1", "2", "3")]),
+    (("list-max-ziplist-size", "1"), [("RPUSH", "l", "a", "b", "c")]),
+])
+def test_encodings_follow_the_thresholds(diff, restore_all, settings, commands):
+    diff.check("CONFIG", "SET", *settings)
+    for command in commands:
+        diff.check(*command)
+        diff.check("OBJECT", "ENCODING", command[1])
