@@ -1,0 +1,55 @@
+"""Defects found by trying our node against redis-server 7.0.15, each checked against the
+reference: the same requests to both, the same replies."""
+import time
+
+import pytest
+
+from tests.helpers import RawClient
+
+SUB_MS_BLOCKING = [
+    ("BLPOP", "{t}nokey", "0.001"), ("BRPOP", "{t}nokey", "0.0001"),
+    ("BLMPOP", "0.0005", "1", "{t}nokey", "LEFT"), ("BZPOPMIN", "{t}nokey", "0.0001"),
+    ("BZPOPMAX", "{t}nokey", "1e-9"), ("BZMPOP", "0.0001", "1", "{t}nokey", "MIN"),
+    ("BLMOVE", "{t}nokey", "{t}dst", "LEFT", "RIGHT", "0.0001"),
+    ("BRPOPLPUSH", "{t}nokey", "{t}dst", "0.0001"),
+]
+
+
+@pytest.mark.parametrize("args", SUB_MS_BLOCKING, ids=[a[0] for a in SUB_MS_BLOCKING])
+def test_sub_millisecond_timeouts_round_up(diff_servers, args):
+    """Redis rounds a blocking timeout up to whole milliseconds: 0.0001 waits 1 ms, it
+    does not become 0 ("forever")."""
+    replies = []
+    for server in diff_servers:
+        client = RawClient(server.port, timeout=3)
+        try:
+            started = time.monotonic()
+            replies.append(client.call(*args))
+            assert time.monotonic() - started < 1.0
+        finally:
+            client.close()
+    assert replies[0] == replies[1]
+
+
+def test_restore_freq_and_idletime(diff):
+    diff.check("SET", "src", "value")
+    payload = diff.ours.call("DUMP", "src")[1]
+    assert payload == diff.redis.call("DUMP", "src")[1]
+    try:
+        diff.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+        diff.check("RESTORE", "f", "0", payload, "FREQ", "100")
+        diff.check("OBJECT", "FREQ", "f")
+        diff.check("RESTORE", "f2", "0", payload, "FREQ", "0")
+        diff.check("OBJECT", "FREQ", "f2")
+        diff.check("RESTORE", "f3", "0", payload, "IDLETIME", "100")   # ignored under LFU
+        diff.check("OBJECT", "FREQ", "f3")
+        diff.check("RESTORE", "f4", "0", payload, "FREQ", "256")
+        diff.check("RESTORE", "f4", "0", payload, "FREQ", "10", "IDLETIME", "5")
+        diff.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+        diff.check("RESTORE", "i", "0", payload, "IDLETIME", "1000")
+        ours, ref = diff.both("OBJECT", "IDLETIME", "i")
+        assert ours[0] == ref[0] == ":" and 1000 <= ours[1] <= 1002
+        diff.check("RESTORE", "i2", "0", payload, "FREQ", "100")        # ignored under LRU
+        diff.check("OBJECT", "FREQ", "i2")
+    finally:
+        diff.check("CONFIG", "SET", "maxmemory-policy", "noeviction")
