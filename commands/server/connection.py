@@ -12,6 +12,12 @@ Out-of-band messages (MONITOR lines, pub/sub) written by *other* greenlets go th
 client never blocks the greenlet that produced the message, and the bytes queued for a
 client are capped (the client is closed past the cap, like Redis's
 client-output-buffer-limit).
+
+Clients whose requests arrive in the same turn of the event loop are served in the order
+their sockets became readable, as Redis serves epoll's ready list. libev invokes its
+pending watchers last-in first-out, so waking each greenlet from its own watcher would
+serve the latest arrival first: a PUBLISH sent just after another client's PUNSUBSCRIBE
+could then still count that subscriber. ReadableQueue puts the order back.
 """
 import socket
 import time
@@ -31,6 +37,44 @@ PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with n
 # normal clients; we buffer as much as any sane pipeline needs, then push back.
 REPLY_BACKLOG_LIMIT = 64 * 1024 * 1024
 CLOSE_FLUSH_SECONDS = 5.0              # how long the last replies may take before a close
+
+
+class ReadableQueue:
+    """Wakes the client greenlets waiting for input in the order their sockets became
+    readable. Each waiting client's read watcher calls readable(); libev calls them in
+    reverse order of readiness, so the list is walked backwards, once per loop turn,
+    from a loop callback (which runs before the loop polls again)."""
+
+    def __init__(self, loop):
+        self._loop = loop
+        self._ready = []
+
+    def readable(self, client) -> None:
+        ready = self._ready
+        ready.append(client)
+        if len(ready) == 1:
+            self._loop.run_callback(self._wake)
+
+    def _wake(self) -> None:
+        ready = self._ready
+        self._ready = []
+        for client in reversed(ready):
+            waiter = client.read_waiter
+            if waiter is not None:
+                # Cleared here, so a greenlet that stopped waiting meanwhile (killed, or
+                # woken twice in one turn) is never switched into by mistake.
+                client.read_waiter = None
+                waiter.switch()
+
+
+_readable_queues = {}                 # hub -> its ReadableQueue
+
+
+def readable_queue(hub) -> ReadableQueue:
+    queue = _readable_queues.get(hub)
+    if queue is None:
+        queue = _readable_queues[hub] = ReadableQueue(hub.loop)
+    return queue
 
 
 class Client:
@@ -76,6 +120,7 @@ class Client:
         self.closed = False
         self.killed = False
         self.query_buffer_peak = 0
+        self.read_waiter = None       # the greenlet waiting for input (ReadableQueue)
         self._outbox = []             # queued out-of-band bytes
         self._outbox_bytes = 0
         self._writer = None           # greenlet flushing _outbox
@@ -116,13 +161,21 @@ class Client:
         # would almost surely fail with EAGAIN and then wait: gevent raises and catches
         # that in Python for every request of a request/response client. Waiting for
         # readability first skips the failing syscall and the exception.
-        wait_readable = sock._wait
         read_event = sock._read_event
+        hub = gevent.get_hub()
+        readable = readable_queue(hub).readable
+        current = gevent.getcurrent()
         drained = False
         try:
             while not self.close_after_reply:
                 if drained:
-                    wait_readable(read_event)
+                    self.read_waiter = current
+                    read_event.start(readable, self)
+                    try:
+                        hub.switch()
+                    finally:
+                        self.read_waiter = None
+                        read_event.stop()
                 data = sock.recv(RECV_SIZE)
                 if not data:
                     break

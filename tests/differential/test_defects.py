@@ -53,3 +53,28 @@ def test_restore_freq_and_idletime(diff):
         diff.check("OBJECT", "FREQ", "i2")
     finally:
         diff.check("CONFIG", "SET", "maxmemory-policy", "noeviction")
+
+
+def test_requests_arriving_together_are_served_in_arrival_order(diff_servers):
+    """A's PUNSUBSCRIBE reaches the server before B's PUBLISH, while it is busy (DEBUG
+    SLEEP), so both are read in the same turn of the event loop: Redis serves them in the
+    order they arrived, and the PUBLISH counts no subscriber. (libev wakes the last
+    arrival first; commands/server/connection.py's ReadableQueue puts the order back.)"""
+    for server in diff_servers:
+        for _ in range(3):
+            a, b, busy = (RawClient(server.port, timeout=5) for _ in range(3))
+            try:
+                a.call("PSUBSCRIBE", "p*")
+                b.call("PING")
+                busy.send_raw(RawClient.encode(["DEBUG", "SLEEP", "0.15"]))
+                time.sleep(0.03)
+                a.send_raw(RawClient.encode(["PUNSUBSCRIBE", "p*"]))
+                time.sleep(0.01)
+                b.send_raw(RawClient.encode(["PUBLISH", "px", "hello"]))
+                assert b.read_reply() == (":", 0)
+                assert a.read_reply() == ("*", [
+                    ("$", b"punsubscribe"), ("$", b"p*"), (":", 0)])
+                assert busy.read_reply() == ("+", "OK")
+            finally:
+                for client in (a, b, busy):
+                    client.close()
