@@ -98,8 +98,6 @@ class Client:
             self.fd = sock.fileno()
         self.parser = parser
         self.name = None
-        self.lib_name = None
-        self.lib_ver = None
         self.resp3 = False
         self.authenticated = not server.settings.requirepass
         self.created = time.time()

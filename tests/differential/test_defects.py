@@ -78,3 +78,76 @@ def test_requests_arriving_together_are_served_in_arrival_order(diff_servers):
             finally:
                 for client in (a, b, busy):
                     client.close()
+
+
+NEGATIVE_AND_EMPTY_MULTIBULKS = [
+    b"*-10\r\n*1\r\n$4\r\nPING\r\n", b"*-1\r\n*1\r\n$4\r\nPING\r\n", b"*0\r\n*1\r\n$4\r\nPING\r\n",
+    b"*-10\r\nPING\r\n", b"*-2147483649\r\nPING\r\n", b"*2147483648\r\nPING\r\n",
+    b"*-\r\nPING\r\n", b"*\r\nPING\r\n", b"*-0\r\n*1\r\n$4\r\nPING\r\n",
+]
+
+
+@pytest.mark.parametrize("payload", NEGATIVE_AND_EMPTY_MULTIBULKS)
+def test_negative_and_empty_multibulk_counts(diff_servers, payload):
+    """Redis skips a multibulk whose count is 0 or negative and serves what follows; only
+    a count that is no number (or over INT_MAX) is a protocol error."""
+    received = []
+    for server in diff_servers:
+        client = RawClient(server.port, timeout=2)
+        try:
+            client.send_raw(payload)
+            data = b""
+            deadline = time.monotonic() + 2
+            while not data.endswith(b"\r\n") and time.monotonic() < deadline:
+                chunk = client.sock.recv(1000)
+                if not chunk:
+                    break
+                data += chunk
+            received.append(data)
+        finally:
+            client.close()
+    assert received[0] == received[1]
+
+
+def _client_fields(admin, client_id):
+    reply = admin.call("CLIENT", "LIST", "ID", str(client_id))
+    return dict(item.split("=", 1) for item in reply[1].decode().split())
+
+
+@pytest.mark.parametrize("partial", [
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval",          # a multibulk cut inside an argument
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n" + b"x" * 70000,   # a big one
+    b"PING",                                            # an inline command, no newline yet
+    b"",
+])
+def test_client_list_qbuf_counts_what_is_not_executed(diff_servers, partial):
+    """qbuf is the bytes a client sent that the server has not executed yet, less the
+    arguments of an unfinished request already read (those count in argv-mem), as Redis
+    7.0 shows them (qbuf-free, the room left in the buffer, is an allocator figure and
+    is not compared)."""
+    results = []
+    for server in diff_servers:
+        admin, sender = RawClient(server.port), RawClient(server.port)
+        try:
+            sender_id = sender.call("CLIENT", "ID")[1]
+            sender.send_raw(partial)
+            # Until the server has read all of it: the figures stop changing.
+            deadline = time.monotonic() + 3
+            fields, last = None, None
+            while time.monotonic() < deadline:
+                fields = _client_fields(admin, sender_id)
+                now = (fields["qbuf"], fields["argv-mem"])
+                if now == last and (partial == b"" or now != ("0", "0")):
+                    break
+                last = now
+                time.sleep(0.05)
+            results.append((int(fields["qbuf"]), int(fields["argv-mem"]), "lib-name" in fields))
+            admin_id = admin.call("CLIENT", "ID")[1]
+            mine = _client_fields(admin, admin_id)
+            # The caller's own: the CLIENT LIST request being run.
+            request = RawClient.encode(["CLIENT", "LIST", "ID", str(admin_id)])
+            results.append(int(mine["qbuf"]) == len(request))
+        finally:
+            admin.close()
+            sender.close()
+    assert results[:2] == results[2:]
