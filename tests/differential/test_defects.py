@@ -151,3 +151,32 @@ def test_client_list_qbuf_counts_what_is_not_executed(diff_servers, partial):
             admin.close()
             sender.close()
     assert results[:2] == results[2:]
+
+
+@pytest.mark.parametrize("keys", [0, 1, 3, 10])
+def test_scan_returns_a_small_keyspace_whole(diff, keys):
+    """SCAN 0 on a keyspace that fits in COUNT: every key at once and cursor 0, as Redis
+    answers for a small table (a client scanning each node once sees them all)."""
+    for i in range(keys):
+        diff.check("SET", "key:%d" % i, "v")
+    for args in (("SCAN", "0"), ("SCAN", "0", "COUNT", "10"), ("SCAN", "0", "MATCH", "key:*")):
+        ours, ref = diff.both(*args)
+        assert ours[1][0] == ref[1][0] == ("$", b"0"), (args, ours, ref)
+        assert sorted(ours[1][1][1]) == sorted(ref[1][1][1])
+
+
+def test_scan_never_answers_an_empty_page_while_keys_remain(diff):
+    for i in range(300):
+        diff.ours.call("SET", "k%d" % i, "v")
+    cursor, seen, calls = b"0", [], 0
+    while True:
+        reply = diff.ours.call("SCAN", cursor, "COUNT", "7")
+        cursor, keys = reply[1][0][1], [k[1] for k in reply[1][1][1]]
+        calls += 1
+        if cursor == b"0":
+            break
+        assert len(keys) >= 7
+        seen += keys
+    seen += keys
+    assert sorted(seen) == sorted(b"k%d" % i for i in range(300))
+    assert calls <= 300 // 7 + 1
