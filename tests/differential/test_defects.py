@@ -161,8 +161,13 @@ def test_scan_returns_a_small_keyspace_whole(diff, keys):
         diff.check("SET", "key:%d" % i, "v")
     for args in (("SCAN", "0"), ("SCAN", "0", "COUNT", "10"), ("SCAN", "0", "MATCH", "key:*")):
         ours, ref = diff.both(*args)
-        assert ours[1][0] == ref[1][0] == ("$", b"0"), (args, ours, ref)
-        assert sorted(ours[1][1][1]) == sorted(ref[1][1][1])
+        assert ours[1][0] == ("$", b"0"), (args, ours)
+        assert sorted(k[1] for k in ours[1][1][1]) == sorted(b"key:%d" % i for i in range(keys))
+        if keys <= 3:
+            # Redis too, its table then being 4 buckets; with 10 keys in 16 buckets its
+            # walk may stop at COUNT with a nonzero cursor.
+            assert ref[1][0] == ("$", b"0")
+            assert sorted(ours[1][1][1]) == sorted(ref[1][1][1])     # orders differ
 
 
 def test_scan_never_answers_an_empty_page_while_keys_remain(diff):
