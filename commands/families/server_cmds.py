@@ -169,6 +169,15 @@ def flushdb(c, argv):
     return _flush(c, argv)
 
 
+@command("swapdb", 3, "write fast", group="server", categories=("@keyspace", "@dangerous"),
+         since="4.0.0", summary="Swaps two Redis databases",
+         complexity="O(N) where N is the count of clients watching or blocking on keys from "
+                    "both databases.")
+def swapdb(c, argv):
+    # A cluster node has only database 0 (Redis checks this before its arguments).
+    raise ReplyError("ERR SWAPDB is not allowed in cluster mode")
+
+
 @command("time", 1, "loading stale fast", group="server",
          tips=("nondeterministic_output",), summary="Return the current server time",
          since="2.6.0", complexity="O(1)")

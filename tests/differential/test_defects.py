@@ -185,3 +185,33 @@ def test_scan_never_answers_an_empty_page_while_keys_remain(diff):
     seen += keys
     assert sorted(seen) == sorted(b"k%d" % i for i in range(300))
     assert calls <= 300 // 7 + 1
+
+
+@pytest.mark.parametrize("args", [
+    ("MOVE", "k", "1"), ("MOVE", "k", "0"), ("MOVE", "k", "x"), ("MOVE", "k"),
+    ("SWAPDB", "0", "1"), ("SWAPDB", "a", "b"), ("SWAPDB", "0"),
+    ("REPLICAOF", "127.0.0.1", "1"), ("REPLICAOF", "NO", "ONE"), ("SLAVEOF", "NO", "ONE"),
+    ("REPLICAOF", "x"), ("FAILOVER",), ("FAILOVER", "TO", "x", "1"), ("FAILOVER", "ABORT"),
+    ("COMMAND", "INFO", "move", "swapdb", "replicaof", "slaveof", "failover"),
+])
+def test_commands_of_other_databases_and_replicaof_refused_in_cluster_mode(diff, args):
+    diff.check("SET", "k", "v")
+    diff.check(*args)
+    diff.check("GET", "k")
+
+
+def test_command_count_list_info_docs_agree(diff):
+    """COMMAND COUNT counts top-level commands, COMMAND (and INFO without names) lists
+    each once, DOCS documents each once, and LIST names them with their subcommands:
+    Redis's relations, on both sides."""
+    for client in (diff.ours, diff.redis):
+        count = client.call("COMMAND", "COUNT")[1]
+        assert len(client.call("COMMAND")[1]) == count
+        assert len(client.call("COMMAND", "INFO")[1]) == count
+        docs = client.call("COMMAND", "DOCS")
+        assert len(docs[1]) == 2 * count            # RESP2: name, docs, name, docs...
+        names = [n[1] for n in client.call("COMMAND", "LIST")[1]]
+        assert len([n for n in names if b"|" not in n]) == count
+    ours = {n[1] for n in diff.ours.call("COMMAND", "LIST")[1]}
+    ref = {n[1] for n in diff.redis.call("COMMAND", "LIST")[1]}
+    assert ours <= ref, sorted(ours - ref)
