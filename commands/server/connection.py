@@ -49,22 +49,44 @@ class ReadableQueue:
         self._loop = loop
         self._ready = []
 
-    def readable(self, client) -> None:
+    def readable(self, wait) -> None:
         ready = self._ready
-        ready.append(client)
+        ready.append(wait)
         if len(ready) == 1:
             self._loop.run_callback(self._wake)
 
     def _wake(self) -> None:
         ready = self._ready
         self._ready = []
-        for client in reversed(ready):
-            waiter = client.read_waiter
-            if waiter is not None:
+        for wait in reversed(ready):
+            greenlet = wait.greenlet
+            if greenlet is not None:
                 # Cleared here, so a greenlet that stopped waiting meanwhile (killed, or
                 # woken twice in one turn) is never switched into by mistake.
-                client.read_waiter = None
-                waiter.switch()
+                wait.greenlet = None
+                greenlet.switch()
+
+
+class ReadWait:
+    """One client's wait for input. Its bound method `ready` is the read watcher's
+    callback. When another greenlet closes the socket meanwhile (CLIENT KILL, an output
+    limit), gevent's cancel_wait throws its error into the callback's __self__: this
+    object, which hands it to the waiting greenlet."""
+
+    __slots__ = ("greenlet", "_queue")
+
+    def __init__(self, queue: ReadableQueue):
+        self.greenlet = None
+        self._queue = queue
+
+    def ready(self) -> None:
+        self._queue.readable(self)
+
+    def throw(self, *args) -> None:
+        greenlet = self.greenlet
+        if greenlet is not None:
+            self.greenlet = None
+            greenlet.throw(*args)
 
 
 _readable_queues = {}                 # hub -> its ReadableQueue
@@ -118,7 +140,6 @@ class Client:
         self.closed = False
         self.killed = False
         self.query_buffer_peak = 0
-        self.read_waiter = None       # the greenlet waiting for input (ReadableQueue)
         self._outbox = []             # queued out-of-band bytes
         self._outbox_bytes = 0
         self._writer = None           # greenlet flushing _outbox
@@ -161,18 +182,18 @@ class Client:
         # readability first skips the failing syscall and the exception.
         read_event = sock._read_event
         hub = gevent.get_hub()
-        readable = readable_queue(hub).readable
+        read_wait = ReadWait(readable_queue(hub))
         current = gevent.getcurrent()
         drained = False
         try:
             while not self.close_after_reply:
                 if drained:
-                    self.read_waiter = current
-                    read_event.start(readable, self)
+                    read_wait.greenlet = current
+                    read_event.start(read_wait.ready)
                     try:
                         hub.switch()
                     finally:
-                        self.read_waiter = None
+                        read_wait.greenlet = None
                         read_event.stop()
                 data = sock.recv(RECV_SIZE)
                 if not data:

@@ -354,3 +354,31 @@ def test_redis_py_cluster_client_starts_on_our_command_table():
             rc.close()
     finally:
         node.stop()
+
+
+def test_clients_closed_by_another_greenlet_while_waiting_for_input_go_away():
+    """A client waiting for its next request whose socket is closed by someone else
+    (CLIENT KILL, a subscriber over its output buffer limit closed by the publisher):
+    its greenlet gets the close as an error and ends, nothing is left behind."""
+    proc = start_node()
+    try:
+        admin = RawClient(proc.port)
+        admin.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 1024 0 0")
+        idle = RawClient(proc.port)
+        idle_id = idle.call("CLIENT", "ID")[1]
+        subscriber = RawClient(proc.port)
+        subscriber.call("SUBSCRIBE", "news")
+        assert admin.call("CLIENT", "KILL", "ID", str(idle_id)) == (":", 1)
+        admin.call("PUBLISH", "news", "x" * 4096)          # over the subscriber's limit
+
+        def clients():
+            text = admin.call("INFO", "clients")[1].decode()
+            return int(re.search(r"connected_clients:(\d+)", text).group(1))
+        wait_until(lambda: clients() == 1, timeout=5, message="only the admin left")
+        assert admin.call("PING") == ("+", "PONG")
+        for client in (admin, idle, subscriber):
+            client.close()
+        log = proc.output()
+        assert "Traceback" not in log and "AttributeError" not in log, log
+    finally:
+        proc.stop()
