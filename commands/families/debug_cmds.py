@@ -324,7 +324,7 @@ def debug_stringmatch_test(c, argv):
     """Redis's stringmatchlen_fuzz_test: random patterns against random strings, only to
     show the matcher neither crashes nor hangs (its results are not checked)."""
     rng = random.Random()
-    for _ in range(1000):
+    for _ in range(200):              # about 0.2 s: the node serves no one meanwhile
         pattern = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 32)))
         string = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 32)))
         glob_match(pattern, string)

@@ -176,7 +176,9 @@ def test_debug_listpack_and_quicklist(diff):
 def test_debug_knobs(diff):
     diff.check("DEBUG", "SET-ACTIVE-EXPIRE", "0")
     diff.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
-    diff.check("DEBUG", "STRINGMATCH-TEST")
+    # redis-server's fuzz test takes seconds: its reply is known.
+    assert diff.ours.call("DEBUG", "STRINGMATCH-TEST") == \
+        ("+", "Apparently Redis did not crash: test passed")
     diff.check("DEBUG", "LOG", "hello from a test")
     diff.check("DEBUG", "RELOAD", "BOGUS")
 
