@@ -19,6 +19,7 @@ pending watchers last-in first-out, so waking each greenlet from its own watcher
 serve the latest arrival first: a PUBLISH sent just after another client's PUNSUBSCRIBE
 could then still count that subscriber. ReadableQueue puts the order back.
 """
+import errno
 import socket
 import time
 
@@ -37,28 +38,38 @@ PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with n
 # normal clients; we buffer as much as any sane pipeline needs, then push back.
 REPLY_BACKLOG_LIMIT = 64 * 1024 * 1024
 CLOSE_FLUSH_SECONDS = 5.0              # how long the last replies may take before a close
+_CLOSED_UNDER_US = OSError(errno.EBADF, "File descriptor was closed in another greenlet")
+
+
+class _ReadyList(list):
+    """The waits whose sockets became readable this loop turn. Its `append` is the read
+    watchers' callback (a C call: no Python frame per wake-up)."""
+
+    def throw(self, *args) -> None:
+        """gevent's cancel_wait (a socket closed while a greenlet waits on it) throws
+        into the callback's __self__, expecting the waiting greenlet; here that is this
+        list. Nothing to do: Client.close() ends its reader's wait itself."""
 
 
 class ReadableQueue:
     """Wakes the client greenlets waiting for input in the order their sockets became
-    readable. Each waiting client's read watcher calls readable(); libev calls them in
-    reverse order of readiness, so the list is walked backwards, once per loop turn,
-    from a loop callback (which runs before the loop polls again)."""
+    readable. A waiting client's read watcher only appends its ReadWait to `ready`;
+    libev calls those watchers in reverse order of readiness, so a check watcher of the
+    lowest priority (run after every I/O callback of the same loop turn) walks the list
+    backwards and switches to each greenlet in turn."""
 
     def __init__(self, loop):
-        self._loop = loop
-        self._ready = []
-
-    def readable(self, wait) -> None:
-        ready = self._ready
-        ready.append(wait)
-        if len(ready) == 1:
-            self._loop.run_callback(self._wake)
+        self.ready = _ReadyList()
+        self._check = loop.check(ref=False, priority=-2)
+        self._check.start(self._wake)
 
     def _wake(self) -> None:
-        ready = self._ready
-        self._ready = []
-        for wait in reversed(ready):
+        ready = self.ready
+        if not ready:
+            return
+        batch = ready[::-1]
+        ready.clear()
+        for wait in batch:
             greenlet = wait.greenlet
             if greenlet is not None:
                 # Cleared here, so a greenlet that stopped waiting meanwhile (killed, or
@@ -68,25 +79,12 @@ class ReadableQueue:
 
 
 class ReadWait:
-    """One client's wait for input. Its bound method `ready` is the read watcher's
-    callback. When another greenlet closes the socket meanwhile (CLIENT KILL, an output
-    limit), gevent's cancel_wait throws its error into the callback's __self__: this
-    object, which hands it to the waiting greenlet."""
+    """One client's wait for input: the greenlet waiting, None when it is not."""
 
-    __slots__ = ("greenlet", "_queue")
+    __slots__ = ("greenlet",)
 
-    def __init__(self, queue: ReadableQueue):
+    def __init__(self):
         self.greenlet = None
-        self._queue = queue
-
-    def ready(self) -> None:
-        self._queue.readable(self)
-
-    def throw(self, *args) -> None:
-        greenlet = self.greenlet
-        if greenlet is not None:
-            self.greenlet = None
-            greenlet.throw(*args)
 
 
 _readable_queues = {}                 # hub -> its ReadableQueue
@@ -140,6 +138,7 @@ class Client:
         self.closed = False
         self.killed = False
         self.query_buffer_peak = 0
+        self._read_wait = ReadWait()  # serve() waiting for input (ReadableQueue)
         self._outbox = []             # queued out-of-band bytes
         self._outbox_bytes = 0
         self._writer = None           # greenlet flushing _outbox
@@ -182,19 +181,19 @@ class Client:
         # readability first skips the failing syscall and the exception.
         read_event = sock._read_event
         hub = gevent.get_hub()
-        read_wait = ReadWait(readable_queue(hub))
+        ready = readable_queue(hub).ready.append
+        read_wait = self._read_wait
         current = gevent.getcurrent()
         drained = False
         try:
             while not self.close_after_reply:
                 if drained:
+                    # Woken by ReadableQueue (or, when another greenlet closes us, by
+                    # close(), which throws the error gevent would throw).
                     read_wait.greenlet = current
-                    read_event.start(read_wait.ready)
-                    try:
-                        hub.switch()
-                    finally:
-                        read_wait.greenlet = None
-                        read_event.stop()
+                    read_event.start(ready, read_wait)
+                    hub.switch()
+                    read_event.stop()
                 data = sock.recv(RECV_SIZE)
                 if not data:
                     break
@@ -409,6 +408,12 @@ class Client:
             self.sock.close()
         except OSError:
             pass
+        waiting = self._read_wait.greenlet
+        if waiting is not None and waiting is not gevent.getcurrent():
+            # Our reader waits for input that can no longer come: end its wait with the
+            # error gevent gives a greenlet whose socket was closed under it.
+            self._read_wait.greenlet = None
+            gevent.get_hub().loop.run_callback(waiting.throw, _CLOSED_UNDER_US)
         writer = self._writer
         if writer is not None and writer is not gevent.getcurrent():
             writer.kill(block=False)
