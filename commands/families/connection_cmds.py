@@ -65,6 +65,8 @@ def reset(c, argv):
     c.readonly = False
     c.resp3 = False
     c.name = None
+    server.tracking.disable(c)        # CLIENT TRACKING off
+    c.reply_mode = None               # CLIENT REPLY on: RESET's own reply is sent
     # Back to the default user: with a password set, the client must AUTH again.
     c.authenticated = not server.settings.requirepass
     return RESET

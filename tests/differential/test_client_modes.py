@@ -66,6 +66,11 @@ def test_reply_modes_across_reads(diff):
     assert ours == ref == b"$4\r\nkept\r\n+OK\r\n$3\r\nend\r\n"
 
 
+def test_reset_turns_replies_back_on(diff):
+    ours, ref = _both_bytes(diff, [b"CLIENT REPLY OFF\r\nPING\r\nRESET\r\nECHO end\r\n"])
+    assert ours == ref == b"+RESET\r\n$3\r\nend\r\n"
+
+
 def test_reply_off_long_pipeline(diff):
     """More commands than one batch of replies (our loop sends every 64 commands)."""
     pipeline = b"CLIENT REPLY OFF\r\n" + b"INCR n\r\n" * 300 + \

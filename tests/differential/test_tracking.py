@@ -193,6 +193,7 @@ def test_bcast_prefixes(pair):
         ("c", "SET", "new:1", "1"),
         ("a", "FLUSHALL"),
         ("a", "CLIENT", "TRACKING", "off"), ("c", "SET", "user:9", "1"),
+        ("b", "RESET"), ("b", "CLIENT", "TRACKINGINFO"), ("c", "SET", "user:9", "2"),
     ])
 
 
