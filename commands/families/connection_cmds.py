@@ -255,6 +255,8 @@ def client_flags(c) -> str:
         flags += "P"
     if c.multi is not None:
         flags += "x"
+    if c.blocked_waiter is not None or c.held_by_pause:
+        flags += "b"
     tracking = c.tracking
     if tracking is not None:
         flags += "t"

@@ -78,13 +78,21 @@ class ClientPause:
     def wait(self, client) -> None:
         """Hold `client` until the pause ends (UNPAUSE, or its time)."""
         client.flush_batch()          # replies before the held command go out now
-        while self.kind is not None:
-            left = (self.end_ms - _now_ms()) / 1000.0
-            if left < 0:
+        # Counted and flagged as blocked meanwhile, as Redis's postponed clients are
+        # (INFO blocked_clients, the 'b' of CLIENT LIST).
+        client.held_by_pause = True
+        self.server.blocked_clients += 1
+        try:
+            while self.kind is not None:
+                left = (self.end_ms - _now_ms()) / 1000.0
+                if left < 0:
+                    self._expire_if_due()
+                    break
+                self._resumed.wait(min(left + 0.001, 1.0))
                 self._expire_if_due()
-                break
-            self._resumed.wait(min(left + 0.001, 1.0))
-            self._expire_if_due()
+        finally:
+            client.held_by_pause = False
+            self.server.blocked_clients -= 1
 
     # ------------------------------------------------------------ the data stands still
 

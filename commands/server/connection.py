@@ -66,6 +66,8 @@ class Client:
         self.watched = {}             # WATCHed key -> it existed when watched
         self.dirty_cas = False        # a WATCHed key changed
         self.deny_blocking = False    # BLPOP & co answer at once (the master link; scripts)
+        self.blocked_waiter = None    # set while blocked in BLPOP & co (blocking.py)
+        self.held_by_pause = False    # waiting for a CLIENT PAUSE to end (client_pause.py)
         self.asking = False
         self.readonly = False
         self.no_evict = False         # CLIENT NO-EVICT (shown in CLIENT LIST; never evicted)

@@ -93,6 +93,7 @@ class Tracking:
         self.items = 0                    # INFO tracking_total_items: ids in the table
         self.prefixes = {}                # prefix -> _Prefix (INFO tracking_total_prefixes)
         self._broadcast_due = False
+        self._drop_rounds = 0             # calls in a row still over the limit
 
     # ------------------------------------------------------------ hook
 
@@ -189,11 +190,13 @@ class Tracking:
     def _drop_keys(self, limit: int) -> None:
         """tracking-table-max-keys: forget keys until under the limit, telling their
         clients as if the keys changed (Redis's trackingLimitUsedSlots)."""
-        effort = _EVICT_EFFORT
+        # Redis's effort grows with each call that could not get under the limit.
+        effort = _EVICT_EFFORT * (self._drop_rounds + 1)
         while self.table and len(self.table) > limit and effort > 0:
             effort -= 1
             key = next(iter(self.table))
             self._invalidate_remembered(key)
+        self._drop_rounds = self._drop_rounds + 1 if len(self.table) > limit else 0
         if not self.wanted:
             self._rehook()
 

@@ -120,6 +120,11 @@ def test_pause_write_holds_writes_not_reads(port):
     with pytest.raises(socket.timeout):
         other.sock.recv(1)
     other.sock.settimeout(10)
+    # Held as Redis holds a postponed client: counted as blocked, flagged 'b'.
+    info = admin.call("INFO", "clients")[1].decode()
+    assert "blocked_clients:1\r\n" in info
+    listing = admin.call("CLIENT", "LIST")[1].decode()
+    assert " flags=b " in listing and " cmd=publish " in listing, listing
     admin.call("CLIENT", "UNPAUSE")
     assert other.read_reply() == (":", 0)
     admin.close()
