@@ -10,7 +10,10 @@ the servers, so they are written as "<id:name>" in the steps and in the logs.
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.differential.sequences import sequence_settings
 from tests.helpers import RawClient
 
 _PONGS = (("+", "PONG"), ("*", [("$", b"pong"), ("$", b"")]))
@@ -320,3 +323,61 @@ def test_client_list_flags(pair):
 def _fields(text: bytes) -> dict:
     line = text.decode().split(":", 1)[1] if text.startswith(b"txt:") else text.decode()
     return dict(item.split("=", 1) for item in line.split())
+
+
+# ---------------------------------------------------------------- generated sequences
+
+_KEYS = ["{r}a", "{r}b", "{r}ab", "{r}c"]
+_key = st.sampled_from(_KEYS)
+_conn = st.sampled_from(["a", "b", "c"])        # a, b: RESP3; c: RESP2 (no pushes)
+_tracking = st.sampled_from([
+    ("CLIENT", "TRACKING", "on"), ("CLIENT", "TRACKING", "on", "NOLOOP"),
+    ("CLIENT", "TRACKING", "off"), ("CLIENT", "TRACKING", "on", "OPTIN"),
+    ("CLIENT", "TRACKING", "on", "OPTOUT"), ("CLIENT", "TRACKING", "on", "BCAST"),
+    ("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "{r}a"),
+    ("CLIENT", "TRACKING", "on", "BCAST", "NOLOOP", "PREFIX", "{r}b", "PREFIX", "{r}c"),
+    ("CLIENT", "TRACKINGINFO"), ("CLIENT", "GETREDIR"),
+])
+_read = st.one_of(
+    st.tuples(st.just("GET"), _key), st.tuples(st.just("EXISTS"), _key),
+    st.tuples(st.just("STRLEN"), _key),
+    st.lists(_key, min_size=1, max_size=3).map(lambda ks: ("MGET", *ks)))
+_write = st.one_of(
+    st.tuples(st.just("SET"), _key, st.sampled_from(["1", "x"])),
+    st.tuples(st.just("DEL"), _key), st.tuples(st.just("INCR"), _key),
+    st.tuples(st.just("APPEND"), _key, st.just("z")),
+    st.tuples(st.just("EXPIRE"), _key, st.sampled_from(["1000", "0"])),
+    st.tuples(st.just("PERSIST"), _key),
+    st.lists(_key, min_size=1, max_size=2).map(
+        lambda ks: ("MSET", *[part for k in ks for part in (k, "v")])),
+    st.just(("FLUSHALL",)))
+_step = st.one_of(
+    st.tuples(_conn, _tracking), st.tuples(_conn, _read), st.tuples(_conn, _read),
+    st.tuples(_conn, _write), st.tuples(_conn, _write),
+    # CLIENT CACHING holds for the next command only: no barrier in between.
+    st.tuples(_conn, st.sampled_from(["yes", "no"]), _read).map(
+        lambda t: [("+" + t[0], "CLIENT", "CACHING", t[1]), (t[0],) + t[2]]),
+)
+
+
+def _flatten(steps):
+    out = []
+    for step in steps:
+        if isinstance(step, list):
+            out.extend(step)
+        else:
+            out.append((step[0],) + tuple(step[1]))
+    return out
+
+
+@sequence_settings(max_examples=25)
+@given(steps=st.lists(_step, min_size=5, max_size=25))
+def test_generated_sequences(diff, steps):
+    ours = Scenario(diff.ours.sock.getpeername()[1])
+    ref = Scenario(diff.redis.sock.getpeername()[1])
+    try:
+        diff.check("FLUSHALL")
+        run((ours, ref), [("a", True), ("b", True), ("c", False)], _flatten(steps))
+    finally:
+        ours.shut()
+        ref.shut()
