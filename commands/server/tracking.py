@@ -114,8 +114,9 @@ class Tracking:
         if state is None:
             self.clients += 1
             state = client.tracking = ClientTracking(redirect)
+        # Enabling again replaces the options (prefixes only add up, as in Redis).
         state.redirect = redirect
-        state.broken_redirect = state.optin = state.optout = state.noloop = False
+        state.broken_redirect = False
         state.bcast = bcast
         if bcast:
             for prefix in prefixes or [b""]:
