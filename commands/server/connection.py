@@ -69,6 +69,9 @@ class Client:
         self.blocked_waiter = None    # set while blocked in BLPOP & co (blocking.py)
         self.held_by_pause = False    # waiting for a CLIENT PAUSE to end (client_pause.py)
         self.asking = False
+        # Work after each command this client runs (executor._after_call): ASKING's
+        # reset, tracking's remembered reads. One flag for call() to test.
+        self.after_call = False
         self.readonly = False
         self.no_evict = False         # CLIENT NO-EVICT (shown in CLIENT LIST; never evicted)
         self.pubsub_mode = False

@@ -188,10 +188,8 @@ def call(client, cmd, argv):
     # now, and a client that just ran MONITOR does not see its own MONITOR line.
     if server.monitors and "admin" not in cmd.flags and "skip-monitor" not in cmd.flags:
         feed_monitors(client, argv)
-    if client.asking and cmd.name != "asking" and client.multi is None:
-        client.asking = False
-    if client.remembers_reads and "readonly" in cmd.flags:
-        server.tracking.remember_keys(client, cmd, argv)   # CLIENT TRACKING's reads
+    if client.after_call:
+        _after_call(client, cmd, argv)
     if prop is None:
         _serve_blocked_clients(client, server)
         return reply
@@ -201,6 +199,17 @@ def call(client, cmd, argv):
     finally:
         prop.end(client)
     return reply
+
+
+def _after_call(client, cmd, argv) -> None:
+    """What a few clients need after each command they run, behind one flag: ASKING
+    holds for one command only (outside MULTI), and a tracking client's reads are
+    remembered for client-side caching (Redis's trackingRememberKeys in call())."""
+    if client.asking and cmd.name != "asking" and client.multi is None:
+        client.asking = False
+    if client.remembers_reads and "readonly" in cmd.flags:
+        client.server.tracking.remember_keys(client, cmd, argv)
+    client.after_call = client.asking or client.remembers_reads
 
 
 def internal_error(server, cmd) -> ReplyError:

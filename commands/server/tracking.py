@@ -129,6 +129,7 @@ class Tracking:
             state.prefixes.sort()         # Redis keeps them in a radix tree: sorted
         state.optin, state.optout, state.noloop = optin, optout, noloop
         client.remembers_reads = not bcast
+        client.after_call = client.remembers_reads or client.asking
         client.after_reply = True         # CLIENT CACHING resets after each command
         self._rehook()
 

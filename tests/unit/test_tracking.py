@@ -17,6 +17,8 @@ class FakeClient:
         self.tracking = None
         self.remembers_reads = False
         self.after_reply = False
+        self.after_call = False
+        self.asking = False
         self.greenlet = None
         self.resp3 = resp3
         self.pubsub_mode = False
