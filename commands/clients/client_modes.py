@@ -111,7 +111,7 @@ def client_caching(c, argv):
                              "in OPTOUT mode.")
     else:
         raise ReplyError(SYNTAX_ERROR)
-    state.caching = True      # for the next command only (Connection._after_reply)
+    state.caching = True      # for the next command only (Client._after_reply)
     return OK
 
 

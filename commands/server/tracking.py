@@ -21,8 +21,10 @@ mode a message on the `__redis__:invalidate` channel. FLUSHALL/FLUSHDB send ever
 tracking client a null instead of keys.
 
 Costs: nothing while no client tracks and the table is empty -- the keyspace calls
-`key_changed` only through its `key_hooks` flag, which is on then (or for WATCH). A
-message for the client whose command changed the key is sent after that command's reply
+`key_changed` only through its `key_hooks` flag, which is off then (unless a WATCH needs
+it), and the executor remembers reads only for clients whose `after_call` flag says so.
+"The client whose command changed the key" is the one whose greenlet is running
+(`Client.greenlet`), so no per-command bookkeeping says who is current. A message for the client whose command changed the key is sent after that command's reply
 (Redis's tracking_pending_keys): it waits on the client (`tracking_pending`) until the
 connection loop has encoded the reply.
 """
