@@ -22,8 +22,9 @@ _PONGS = (("+", "PONG"), ("*", [("$", b"pong"), ("$", b"")]))
 class Scenario:
     """Named connections to one server, and the log of everything they received."""
 
-    def __init__(self, port):
+    def __init__(self, port, peer=None):
         self.port = port
+        self.peer = peer              # the other server's port (MIGRATE's target)
         self.conns = {}
         self.ids = {}                 # client id -> connection name
         self.log = []
@@ -44,6 +45,8 @@ class Scenario:
         if isinstance(arg, str) and arg.startswith("<id:"):
             name = arg[4:-1]
             return str(next(cid for cid, n in self.ids.items() if n == name))
+        if arg == "<peer>":
+            return str(self.peer)
         if isinstance(arg, str) and arg.startswith("<dump:"):
             return self.conns["dumper"].call("DUMP", arg[6:-1])[1]
         return arg
@@ -103,8 +106,8 @@ class Scenario:
 @pytest.fixture
 def pair(diff):
     """(ours, redis) Scenarios on the differential servers, closed afterwards."""
-    ours, ref = Scenario(diff.ours.sock.getpeername()[1]), \
-        Scenario(diff.redis.sock.getpeername()[1])
+    ours_port, redis_port = diff.ours.sock.getpeername()[1], diff.redis.sock.getpeername()[1]
+    ours, ref = Scenario(ours_port, redis_port), Scenario(redis_port, ours_port)
     yield ours, ref
     ours.shut()
     ref.shut()
@@ -222,7 +225,7 @@ def test_redirect_resp2_and_broken(pair):
 
 
 def test_expiry_restore_and_limits(pair):
-    run(pair, [("a", True), ("b", False), ("dumper", False)], [
+    log = run(pair, [("a", True), ("b", False), ("dumper", False)], [
         ("a", "CLIENT", "TRACKING", "on"),
         ("b", "SET", "e", "1", "PX", "60"), ("a", "GET", "e"),
         ("sleep", 0.15),
@@ -231,9 +234,13 @@ def test_expiry_restore_and_limits(pair):
         ("b", "RESTORE", "r", "0", "<dump:r>", "REPLACE"),
         ("a", "GET", "r"), ("b", "GETDEL", "r"),
         ("a", "GET", "s"), ("b", "SET", "s", "1", "PXAT", "1"),   # deleted at once
+        ("b", "SET", "mk", "1"), ("a", "GET", "mk"),
+        ("b", "MIGRATE", "127.0.0.1", "<peer>", "mk", "0", "5000", "REPLACE"),  # gone here
         ("b", "CONFIG", "SET", "tracking-table-max-keys", "2"),
         ("a", "MGET", "{x}1", "{x}2"),
     ])
+    told = [entry[2][1][1] for entry in log if entry[1] == "push"]
+    assert told == [("*", [("$", key)]) for key in (b"e", b"r", b"r", b"s", b"mk")]
     ours, ref = pair
     for scenario in pair:
         # Over the limit: one key is dropped and its client told (Redis picks it at
