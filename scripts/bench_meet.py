@@ -34,14 +34,13 @@ all-redis. Targets (issue 12): mixed within 1.2x of all-redis; all-ours bus byte
 <= 0.1x of all-redis. Every process started is killed by pid at the end, also on error.
 """
 import argparse
-import os
 import shutil
 import statistics
 import sys
 import time
 
 from bench_cluster import (SLOTS, Node, _kill_all, bus_bytes_received, nodes_view,
-                           stop_nodes, wait_for)
+                           stop_nodes)
 from tests.helpers import free_port
 
 KINDS = ("redis", "mixed", "ours")
