@@ -12,7 +12,8 @@ half redis-server, half ours: masters alternate ours / redis-server, and each ma
 replica is of the other kind (so the failovers below cross implementations).
 
 (a) MEET convergence. Each master is given its share of the 16384 slots with CLUSTER
-    ADDSLOTSRANGE (local, no bus traffic) and the nodes are left alone for 2.5 s: both
+    ADDSLOTSRANGE (local, no bus traffic) and the nodes are left alone for 2.5-3.5 s
+    (random_phase_sleep says why the random second): both
     implementations hold a master's cluster_state at fail for its first 2 s
     (CLUSTER_WRITABLE_DELAY), which would otherwise be what is timed. The clock starts
     at the first CLUSTER MEET; node 0 is sent CLUSTER MEET for every other node (as
@@ -36,6 +37,7 @@ all-redis. Targets (issue 12): mixed within 1.2x of all-redis; all-ours bus byte
 <= 0.1x of all-redis. Every process started is killed by pid at the end, also on error.
 """
 import argparse
+import random
 import shutil
 import statistics
 import sys
@@ -98,12 +100,21 @@ def poll_until_all(nodes: list[Node], predicate, timeout: float, what: str) -> f
 WRITABLE_DELAY = 2.0
 
 
+def random_phase_sleep(base: float) -> None:
+    """Sleep base + 0..1 s. clusterCron pings a random node once a second (iteration % 10),
+    counted from the process start; a node that only knows node 0 hears of the others
+    (and of any slot owner) at that ping or at node 0's ping after node_timeout/2. With a
+    fixed sleep the MEET (or the kill) would fall at the same phase of that second in
+    every run, and a phase, not the implementation, would be measured."""
+    time.sleep(base + random.random())
+
+
 def measure_meet(nodes: list[Node], masters: int) -> tuple[float, float]:
     """(seconds until every node knows every node, until also cluster_state:ok)."""
     n = len(nodes)
     for i, node in enumerate(nodes[:masters]):
         node.call("CLUSTER", "ADDSLOTSRANGE", SLOTS * i // masters, SLOTS * (i + 1) // masters - 1)
-    time.sleep(WRITABLE_DELAY + 0.5)
+    random_phase_sleep(WRITABLE_DELAY + 0.5)
     start = time.monotonic()
     for node in nodes[1:]:
         nodes[0].call("CLUSTER", "MEET", "127.0.0.1", node.port)
@@ -151,7 +162,7 @@ def measure_failover(nodes: list[Node], masters: int, index: int, alive: list[No
         me = [f for f in nodes_view(node) if f[0] == replica_id][0]
         return ("master" in me[2].split(",") and me[8:] == slots and
                 "cluster_state:ok" in node.call("CLUSTER", "INFO"))
-    time.sleep(1.0)      # every node has fresh pongs from every other
+    random_phase_sleep(1.0)      # every node has fresh pongs from every other
     victim.kill()
     start = time.monotonic()
     # A node that is done stays done: nothing else fails in the meantime.
