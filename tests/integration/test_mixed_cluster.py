@@ -249,14 +249,69 @@ def isolate(port, node_ids, on):
         assert value(port, "DEBUG", "CLUSTER-ISOLATE", node_id, int(on)) == "OK"
 
 
-def test_redis_servers_update_our_stale_master(mixed):
+def form_with_greatest_epoch_on(cl, index):
+    """form(), with replica `index` first taking the greatest configEpoch while it is
+    still an empty master, every node recording it: what the epoch collisions of the
+    formation leave now and then, made certain (CLUSTER BUMPEPOCH, again if a collision
+    still being resolved overtakes it)."""
+    replica = cl.replicas[index]
+    replica_id = my_id(replica.port)
+
+    def greatest(port) -> bool:
+        epochs = [n["config_epoch"] for n in topology(port).values()]
+        mine = topology(port)[replica_id]["config_epoch"]
+        return mine == max(epochs) and epochs.count(mine) == 1
+
+    def holds_greatest_everywhere() -> bool:
+        if all(greatest(p) for p in cl.ports):
+            return True
+        if not greatest(replica.port):
+            value(replica.port, "CLUSTER", "BUMPEPOCH")
+        return False
+
+    form(cl, before_replicate=lambda: wait_until(
+        holds_greatest_everywhere, timeout=10, interval=0.1,
+        message="every node to record the greatest epoch for %d" % replica.port))
+    return cl
+
+
+def takeover_with_a_new_epoch(owner, masters):
+    """CLUSTER FAILOVER TAKEOVER on `owner`, making sure it takes a new configEpoch.
+
+    TAKEOVER takes a new epoch only if the replica's own is not already the greatest it
+    knows (clusterBumpConfigEpochWithoutConsensus, the same rule in both kinds). A replica
+    was an empty master while the cluster formed, and epoch collisions may have left it
+    the greatest epoch, which the other nodes recorded for it then. Its TAKEOVER would
+    keep that epoch, the UPDATE about it would carry an epoch the stale master already has
+    for it, and an UPDATE that brings nothing newer is ignored (by Redis and by us): the
+    stale master, which hears nothing from the owner, would stay stale. This made the
+    UPDATE tests fail about 1 run in 14; form_with_greatest_epoch_on now sets that case up
+    every time. So one of `masters` first takes a greater epoch (CLUSTER BUMPEPOCH; one
+    that holds the greatest already says STILL), and the owner hears of it."""
+    for master in masters:
+        reply = value(master.port, "CLUSTER", "BUMPEPOCH")
+        if reply.startswith("BUMPED"):
+            break
+    else:
+        raise AssertionError("no master took a new epoch: %s" % reply)
+    bumped = int(reply.split()[1])
+    wait_until(lambda: int(cluster_info(owner.port)["cluster_current_epoch"]) >= bumped,
+               timeout=10, interval=0.05, message="the owner to hear of epoch %d" % bumped)
+    bumps = owner.output().count("New configEpoch set to")      # both kinds log Redis's text
+    assert value(owner.port, "CLUSTER", "FAILOVER", "TAKEOVER") == "OK"
+    wait_until(lambda: owner.output().count("New configEpoch set to") > bumps, timeout=5,
+               interval=0.05, message="the owner to log its new epoch")
+
+
+def test_redis_servers_update_our_stale_master(unformed):
     """Our master hears nothing from its replica (redis-server) nor from our other nodes
     (DEBUG CLUSTER-ISOLATE on it); the replica takes the slots over (TAKEOVER). Only
     the redis-servers' UPDATE can tell it; it makes it a replica of the new owner."""
+    mixed = form_with_greatest_epoch_on(unformed, 0)
     stale, owner = mixed.masters[0], mixed.replicas[0]
     ours = [mixed.masters[2], mixed.replicas[1]]
     isolate(stale.port, [my_id(p.port) for p in [owner, *ours]], True)
-    assert value(owner.port, "CLUSTER", "FAILOVER", "TAKEOVER") == "OK"
+    takeover_with_a_new_epoch(owner, mixed.masters[1:])
     wait_until(lambda: link_up(stale.port, owner.port), timeout=10, interval=0.05,
                message="the stale master to follow the new owner")
     assert updates(stale.port, "received") >= 1
@@ -265,15 +320,16 @@ def test_redis_servers_update_our_stale_master(mixed):
                interval=0.05, message="every node to see the new owner")
 
 
-def test_our_nodes_update_a_stale_redis_master(mixed):
+def test_our_nodes_update_a_stale_redis_master(unformed):
     """The reverse: the redis-server master's other redis-server peers are gone, its
     replica (ours) isolates it and takes the slots over; our masters' UPDATE tell it."""
+    mixed = form_with_greatest_epoch_on(unformed, 1)
     stale, owner = mixed.masters[1], mixed.replicas[1]
     for proc in (mixed.replicas[0], mixed.replicas[2]):        # the other redis-servers
         proc.signal(signal.SIGKILL)
         proc.proc.wait(5)
     isolate(owner.port, [my_id(stale.port)], True)
-    assert value(owner.port, "CLUSTER", "FAILOVER", "TAKEOVER") == "OK"
+    takeover_with_a_new_epoch(owner, [mixed.masters[0], mixed.masters[2]])
     wait_until(lambda: link_up(stale.port, owner.port), timeout=10, interval=0.05,
                message="the stale master to follow the new owner")
     assert updates(stale.port, "received") >= 1
