@@ -20,7 +20,10 @@ replica is of the other kind (so the failovers below cross implementations).
     redis-cli --cluster create does). Two times: "all known", when every node's CLUSTER
     NODES lists all n nodes, each `connected` with no handshake/noaddr flag; "+ state
     ok", when moreover every node's CLUSTER INFO says cluster_state:ok (every slot's
-    owner known everywhere). A node that met a condition is not polled again.
+    owner known everywhere). The second includes Redis's rejoin delay: a master without
+    slots counts itself in a minority until it hears of a slot owner, and then stays at
+    fail for the node timeout (clusterUpdateState); we do the same. A node that met a
+    condition is not polled again.
 (c) Idle bus bytes. Replicas are then attached (CLUSTER REPLICATE, untimed) and, once all
     links are up and every node sees every replica, the cluster idles for a settle time
     and then --window seconds; `ss -tin` counts the bytes received on TCP connections
