@@ -14,12 +14,13 @@ client are capped (the client is closed past the cap, like Redis's
 client-output-buffer-limit).
 
 Clients whose requests arrive in the same turn of the event loop are served in the order
-their sockets became readable, as Redis serves epoll's ready list. libev invokes its
-pending watchers last-in first-out, so waking each greenlet from its own watcher would
-serve the latest arrival first: a PUBLISH sent just after another client's PUNSUBSCRIBE
-could then still count that subscriber. ReadableQueue puts the order back.
+their sockets became readable, as Redis serves epoll's ready list. libev wakes the
+waiting greenlets last-in first-out, so the latest arrival would be served first: a
+PUBLISH sent just after another client's PUNSUBSCRIBE could still count that subscriber.
+A woken greenlet that sees other watchers still pending in this turn (they became ready
+before it) steps aside (ArrivalOrder); the common case, one client woken per turn, costs
+one look at the loop's pending count.
 """
-import errno
 import socket
 import time
 
@@ -38,63 +39,48 @@ PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with n
 # normal clients; we buffer as much as any sane pipeline needs, then push back.
 REPLY_BACKLOG_LIMIT = 64 * 1024 * 1024
 CLOSE_FLUSH_SECONDS = 5.0              # how long the last replies may take before a close
-_CLOSED_UNDER_US = OSError(errno.EBADF, "File descriptor was closed in another greenlet")
 
 
-class _ReadyList(list):
-    """The waits whose sockets became readable this loop turn. Its `append` is the read
-    watchers' callback (a C call: no Python frame per wake-up)."""
+class ArrivalOrder:
+    """Puts the greenlets woken in one loop turn back in arrival order.
 
-    def throw(self, *args) -> None:
-        """gevent's cancel_wait (a socket closed while a greenlet waits on it) throws
-        into the callback's __self__, expecting the waiting greenlet; here that is this
-        list. Nothing to do: Client.close() ends its reader's wait itself."""
+    libev invokes the pending watchers of a turn last-in first-out, and each read
+    watcher switches straight into its client's greenlet. A greenlet woken while other
+    watchers are still pending (loop.pendingcnt) was not the first to become readable:
+    it steps aside here and switches back to the hub, which goes on invoking the
+    earlier ones. The one woken last (nothing pending: the earliest arrival) just runs;
+    then one loop callback resumes those that stepped aside in reverse order of
+    stepping aside, which is the order they arrived in."""
 
+    def __init__(self, hub):
+        self._hub = hub
+        self._loop = hub.loop
+        self._waiting = []
 
-class ReadableQueue:
-    """Wakes the client greenlets waiting for input in the order their sockets became
-    readable. A waiting client's read watcher only appends its ReadWait to `ready`;
-    libev calls those watchers in reverse order of readiness, so a check watcher of the
-    lowest priority (run after every I/O callback of the same loop turn) walks the list
-    backwards and switches to each greenlet in turn."""
+    def step_aside(self) -> None:
+        """Called by a woken client greenlet when loop.pendingcnt is not 0."""
+        waiting = self._waiting
+        waiting.append(gevent.getcurrent())
+        if len(waiting) == 1:
+            self._loop.run_callback(self._resume)
+        self._hub.switch()
 
-    def __init__(self, loop):
-        self.ready = _ReadyList()
-        self._check = loop.check(ref=False, priority=-2)
-        self._check.start(self._wake)
-
-    def _wake(self) -> None:
-        ready = self.ready
-        if not ready:
-            return
-        batch = ready[::-1]
-        ready.clear()
-        for wait in batch:
-            greenlet = wait.greenlet
-            if greenlet is not None and not greenlet.dead:
-                # Cleared here, so a greenlet that stopped waiting meanwhile (killed, or
-                # woken twice in one turn) is never switched into by mistake.
-                wait.greenlet = None
+    def _resume(self) -> None:
+        waiting = self._waiting
+        self._waiting = []
+        for greenlet in reversed(waiting):
+            if not greenlet.dead:
                 greenlet.switch()
 
 
-class ReadWait:
-    """One client's wait for input: the greenlet waiting, None when it is not."""
-
-    __slots__ = ("greenlet",)
-
-    def __init__(self):
-        self.greenlet = None
+_arrival_orders = {}                  # hub -> its ArrivalOrder
 
 
-_readable_queues = {}                 # hub -> its ReadableQueue
-
-
-def readable_queue(hub) -> ReadableQueue:
-    queue = _readable_queues.get(hub)
-    if queue is None:
-        queue = _readable_queues[hub] = ReadableQueue(hub.loop)
-    return queue
+def arrival_order(hub) -> ArrivalOrder:
+    order = _arrival_orders.get(hub)
+    if order is None:
+        order = _arrival_orders[hub] = ArrivalOrder(hub)
+    return order
 
 
 class Client:
@@ -143,7 +129,6 @@ class Client:
         self.closed = False
         self.killed = False
         self.query_buffer_peak = 0
-        self._read_wait = ReadWait()  # serve() waiting for input (ReadableQueue)
         self._outbox = []             # queued out-of-band bytes
         self._outbox_bytes = 0
         self._writer = None           # greenlet flushing _outbox
@@ -195,22 +180,19 @@ class Client:
         # would almost surely fail with EAGAIN and then wait: gevent raises and catches
         # that in Python for every request of a request/response client. Waiting for
         # readability first skips the failing syscall and the exception.
+        wait_readable = sock._wait
         read_event = sock._read_event
         hub = gevent.get_hub()
-        ready = readable_queue(hub).ready.append
-        read_wait = self._read_wait
-        current = gevent.getcurrent()
+        loop = hub.loop
+        step_aside = arrival_order(hub).step_aside
         drained = False
         self.greenlet = gevent.getcurrent()
         try:
             while not self.close_after_reply:
                 if drained:
-                    # Woken by ReadableQueue (or, when another greenlet closes us, by
-                    # close(), which throws the error gevent would throw).
-                    read_wait.greenlet = current
-                    read_event.start(ready, read_wait)
-                    hub.switch()
-                    read_event.stop()
+                    wait_readable(read_event)
+                    if loop.pendingcnt:
+                        step_aside()          # someone became readable before us
                 data = sock.recv(RECV_SIZE)
                 if not data:
                     break
@@ -484,12 +466,6 @@ class Client:
             self.sock.close()
         except OSError:
             pass
-        waiting = self._read_wait.greenlet
-        self._read_wait.greenlet = None
-        if waiting is not None and waiting is not gevent.getcurrent():
-            # Our reader waits for input that can no longer come: end its wait with the
-            # error gevent gives a greenlet whose socket was closed under it.
-            gevent.get_hub().loop.run_callback(waiting.throw, _CLOSED_UNDER_US)
         writer = self._writer
         if writer is not None and writer is not gevent.getcurrent():
             writer.kill(block=False)

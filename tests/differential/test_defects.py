@@ -215,3 +215,29 @@ def test_command_count_list_info_docs_agree(diff):
     ours = {n[1] for n in diff.ours.call("COMMAND", "LIST")[1]}
     ref = {n[1] for n in diff.redis.call("COMMAND", "LIST")[1]}
     assert ours <= ref, sorted(ours - ref)
+
+
+def test_many_requests_arriving_together_keep_their_order(diff_servers):
+    """Five clients' RPUSHes reach a busy server one after the other: the list holds
+    them in arrival order, on Redis and here."""
+    replies = []
+    for server in diff_servers:
+        admin = RawClient(server.port, timeout=5)
+        pushers = [RawClient(server.port, timeout=5) for _ in range(5)]
+        try:
+            admin.call("DEL", "order")
+            for p in pushers:
+                p.call("PING")
+            admin.send_raw(RawClient.encode(["DEBUG", "SLEEP", "0.2"]))
+            time.sleep(0.03)
+            for i, p in enumerate(pushers):
+                p.send_raw(RawClient.encode(["RPUSH", "order", str(i)]))
+                time.sleep(0.005)
+            for p in pushers:
+                p.read_reply()
+            admin.read_reply()
+            replies.append(admin.call("LRANGE", "order", "0", "-1"))
+        finally:
+            for client in (admin, *pushers):
+                client.close()
+    assert replies[0] == replies[1] == ("*", [("$", b"%d" % i) for i in range(5)])
