@@ -14,12 +14,14 @@ Redis's georadiusGeneric, step by step, because its order decides what a client 
 7. The reply, or the STORE: a sorted set of the results scored by geohash (STORE) or by
    distance in the query's unit (STOREDIST).
 
-Sorting is by distance only; Python's sort is stable, so points at the same distance keep
-the order they were found in, which is what glibc's qsort (a merge sort for arrays this
-size) gives redis-server.
+Sorting is by distance only. Points at the same distance come out as redis-server puts
+them: all results sorted by a stable sort (glibc's qsort is a merge sort at these sizes:
+the order they were found in), the first COUNT of more by Redis's pqsort
+(commands/data/partial_sort.py), which is not stable but is the same algorithm.
 """
 from commands.data import geohash
 from commands.data.numbers import NOT_INTEGER, parse_int64
+from commands.data.partial_sort import partial_sort
 from commands.data.zset_type import ZSet
 from commands.families.geo.members import (double_arg, format_distance, lon_lat_args,
                                            member_position, position_reply, read_zset,
@@ -192,6 +194,19 @@ def find_points(zs, shape, limit: int) -> list:
     return found
 
 
+def _by_distance(point):
+    return point[0]
+
+
+def _ascending(a, b) -> int:
+    """sort_gp_asc (for pqsort, which takes a three-way comparison)."""
+    return 1 if a[0] > b[0] else 0 if a[0] == b[0] else -1
+
+
+def _descending(a, b) -> int:
+    return -_ascending(a, b)
+
+
 def _store(c, q, points, conversion) -> int:
     """Step 7 with STORE/STOREDIST: the results as a new sorted set (or the key deleted)."""
     out = ZSet()
@@ -253,10 +268,14 @@ def geo_search(c, argv, source_index: int, variant: str, store_variant: bool):
     points = find_points(zs, q.shape, q.count if q.any else 0)
     if not points and q.store_key is None:
         return []
+    returned = min(q.count, len(points)) if q.count else len(points)
     if q.sort is not None:
-        points.sort(key=lambda p: p[0], reverse=q.sort == _DESC)
-    if q.count:
-        points = points[:q.count]
+        if returned == len(points):
+            points.sort(key=_by_distance, reverse=q.sort == _DESC)
+        else:
+            partial_sort(points, _ascending if q.sort == _ASC else _descending,
+                         0, returned - 1)
+    del points[returned:]
     if q.store_key is not None:
         return _store(c, q, points, q.shape.conversion)
     return _reply(c, q, points, q.shape.conversion)
