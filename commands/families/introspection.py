@@ -207,6 +207,34 @@ def command_docs_(c, argv):
     return {cmd.full_name.encode(): command_docs(cmd) for cmd in chosen}
 
 
+def keys_by_specs(cmd, args):
+    """The keys a command's declared key specs find (Redis's getKeysUsingKeySpecs, which
+    COMMAND GETKEYS prefers), or None where they cannot tell ('unknown' specs) and the
+    command's own key finder answers."""
+    if not cmd.key_specs:
+        return None
+    found = []
+    for spec in cmd.key_specs:
+        (begin, arg), = spec["begin_search"].items()
+        (find, span), = spec["find_keys"].items()
+        if begin == "unknown" or find != "range":
+            return None
+        if begin == "index":
+            first = arg
+        else:                       # the first keyword from startfrom on, not the last arg
+            keyword, startfrom = arg[0].encode().lower(), arg[1]
+            first = next((i + 1 for i in range(startfrom, len(args) - 1)
+                          if args[i].lower() == keyword), None)
+            if first is None:
+                continue
+        lastkey, keystep, _ = span
+        last = first + lastkey if lastkey >= 0 else len(args) + lastkey
+        if last >= len(args) or last < first:
+            return None
+        found.extend(range(first, last + 1, keystep))
+    return found
+
+
 def keys_of(argv_in_command):
     """(Command, key indexes) for COMMAND GETKEYS[ANDFLAGS] <full command>, with Redis's
     errors, checked in Redis's order: unknown command, no keys, arity, no keys found."""
@@ -220,7 +248,9 @@ def keys_of(argv_in_command):
         raise ReplyError("ERR The command has no key arguments")
     if not cmd.arity_ok(len(args)):
         raise ReplyError("ERR Invalid number of arguments specified for command")
-    indexes = cmd.key_indexes(args)
+    indexes = keys_by_specs(cmd, args)
+    if indexes is None:
+        indexes = cmd.key_indexes(args)
     if not indexes and "no-mandatory-keys" not in cmd.flags:
         raise ReplyError("ERR Invalid arguments specified for command")
     return cmd, indexes

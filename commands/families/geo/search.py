@@ -283,26 +283,18 @@ def geo_search(c, argv, source_index: int, variant: str, store_variant: bool):
 
 # ---------------------------------------------------------------- the commands
 
-def _keyword_key(argv, keyword: bytes, startfrom: int):
-    """The key after the first `keyword` from `startfrom` on, found as Redis's keyword key
-    spec finds it (the last argument is never taken for the keyword)."""
-    for i in range(startfrom, len(argv) - 1):
-        if argv[i].lower() == keyword:
-            return i + 1
-    return None
-
-
-def _store_key_finder(startfrom: int):
-    """The keys of GEORADIUS[BYMEMBER] as redis-server routes on them (its key specs): the
-    source, the key after the first STORE and the key after the first STOREDIST."""
-    def find(argv):
-        keys = [1]
-        for keyword in (b"store", b"storedist"):
-            index = _keyword_key(argv, keyword, startfrom)
-            if index is not None:
-                keys.append(index)
-        return keys
-    return find
+def _store_key_indexes(argv) -> list:
+    """georadiusGetKeys, what cluster routing checks: the source and the key after the
+    last STORE or STOREDIST. (COMMAND GETKEYS reads the key specs instead, which find
+    the first of each: redis-server answers the two questions differently too.)"""
+    store = None
+    i = 5
+    while i < len(argv):
+        if argv[i].lower() in (b"store", b"storedist") and i + 1 < len(argv):
+            store = i + 1
+            i += 1
+        i += 1
+    return [1] if store is None else [1, store]
 
 
 def _source_spec():
@@ -322,7 +314,7 @@ _RADIUS_DOC = dict(group="geo", complexity="O(N+log(M)) where N is the number of
 
 
 @command("georadius", -6, "write denyoom", keys=(1, 1, 1), since="3.2.0",
-         key_finder=_store_key_finder(6), key_specs=[_source_spec()] + _store_specs(6),
+         key_finder=_store_key_indexes, key_specs=[_source_spec()] + _store_specs(6),
          summary="Query a sorted set representing a geospatial index to fetch members "
                  "matching a given maximum distance from a point", **_RADIUS_DOC)
 def georadius(c, argv):
@@ -337,7 +329,7 @@ def georadius_ro(c, argv):
 
 
 @command("georadiusbymember", -5, "write denyoom", keys=(1, 1, 1), since="3.2.0",
-         key_finder=_store_key_finder(5), key_specs=[_source_spec()] + _store_specs(5),
+         key_finder=_store_key_indexes, key_specs=[_source_spec()] + _store_specs(5),
          summary="Query a sorted set representing a geospatial index to fetch members "
                  "matching a given maximum distance from a member", **_RADIUS_DOC)
 def georadiusbymember(c, argv):
