@@ -117,15 +117,37 @@ def area(bits: int, step: int, lon_range=WGS84_LONG, lat_range=WGS84_LAT):
             lat_range[0] + (((ilat + 1) & 0xFFFFFFFF) * 1.0 / cells) * lat_scale)
 
 
+# decode_score's fast path: the even bits of every 16-bit value packed into 8 bits, so a
+# 52-bit hash splits into its two coordinates with eight table lookups.
+_EVEN_OF_16 = [_squeeze(v) for v in range(1 << 16)]
+_CELLS = float(1 << STEP_MAX)
+_LAT_SCALE = LAT_MAX - LAT_MIN
+_LON_SCALE = LONG_MAX - LONG_MIN
+
+
 def decode_score(score: float):
-    """A member's (lon, lat): the centre of its 52-bit box, clamped to Redis's limits.
-    None where Redis's decodeGeohash fails (a zero hash with a zero step never happens
-    here, so never; kept for the callers' symmetry with Redis)."""
-    lon_min, lon_max, lat_min, lat_max = area(double_to_uint64(score), STEP_MAX)
-    lon = (lon_min + lon_max) / 2
-    lon = min(max(lon, LONG_MIN), LONG_MAX)
-    lat = (lat_min + lat_max) / 2
-    lat = min(max(lat, LAT_MIN), LAT_MAX)
+    """A member's (lon, lat): the centre of its 52-bit box, clamped to Redis's limits --
+    area() and geohashDecodeAreaToLongLat in one, as this runs for every member a search
+    looks at."""
+    bits = double_to_uint64(score)
+    t = _EVEN_OF_16
+    ilat = t[bits & 0xFFFF] | t[(bits >> 16) & 0xFFFF] << 8 | \
+        t[(bits >> 32) & 0xFFFF] << 16 | t[bits >> 48] << 24
+    odd = bits >> 1
+    ilon = t[odd & 0xFFFF] | t[(odd >> 16) & 0xFFFF] << 8 | \
+        t[(odd >> 32) & 0xFFFF] << 16 | t[odd >> 48] << 24
+    lon = ((LONG_MIN + (ilon * 1.0 / _CELLS) * _LON_SCALE) +
+           (LONG_MIN + (((ilon + 1) & 0xFFFFFFFF) * 1.0 / _CELLS) * _LON_SCALE)) / 2
+    lat = ((LAT_MIN + (ilat * 1.0 / _CELLS) * _LAT_SCALE) +
+           (LAT_MIN + (((ilat + 1) & 0xFFFFFFFF) * 1.0 / _CELLS) * _LAT_SCALE)) / 2
+    if lon > LONG_MAX:
+        lon = LONG_MAX
+    elif lon < LONG_MIN:
+        lon = LONG_MIN
+    if lat > LAT_MAX:
+        lat = LAT_MAX
+    elif lat < LAT_MIN:
+        lat = LAT_MIN
     return lon, lat
 
 
@@ -200,16 +222,47 @@ class Shape:
 
 def within(shape: Shape, lon: float, lat: float):
     """The distance in metres from the shape's centre to (lon, lat), or None outside."""
+    return point_filter(shape)(lon, lat)
+
+
+def point_filter(shape: Shape):
+    """within() for one shape, as a function of (lon, lat): the centre's part of the
+    haversine is computed once (the same operations, so the same doubles)."""
+    clon, clat = shape.lon, shape.lat
+    clon_r = deg_rad(clon)
+    clat_r = deg_rad(clat)
+    cos_clat = math.cos(clat_r)
+    sin, sqrt = math.sin, math.sqrt
+
+    def from_centre(lon, lat):            # distance(clon, clat, lon, lat)
+        v = sin((deg_rad(lon) - clon_r) / 2)
+        if v == 0.0:
+            return lat_distance(clat, lat)
+        lat_r = deg_rad(lat)
+        u = sin((lat_r - clat_r) / 2)
+        a = u * u + cos_clat * math.cos(lat_r) * v * v
+        return 2.0 * EARTH_RADIUS_IN_METERS * _asin(sqrt(a))
+
     if shape.kind == CIRCLE:
-        d = distance(shape.lon, shape.lat, lon, lat)
-        return None if d > shape.radius * shape.conversion else d
-    # The box: latitude first (cheaper), then the east-west distance along the point's
-    # own parallel, as geohashGetDistanceIfInRectangle does.
-    if lat_distance(lat, shape.lat) > shape.height * shape.conversion / 2:
-        return None
-    if distance(lon, lat, shape.lon, lat) > shape.width * shape.conversion / 2:
-        return None
-    return distance(shape.lon, shape.lat, lon, lat)
+        radius = shape.radius * shape.conversion
+
+        def in_circle(lon, lat):
+            d = from_centre(lon, lat)
+            return None if d > radius else d
+        return in_circle
+
+    half_height = shape.height * shape.conversion / 2
+    half_width = shape.width * shape.conversion / 2
+
+    def in_box(lon, lat):
+        # Latitude first (cheaper), then the east-west distance along the point's own
+        # parallel, as geohashGetDistanceIfInRectangle does.
+        if lat_distance(lat, clat) > half_height:
+            return None
+        if distance(lon, lat, clon, lat) > half_width:
+            return None
+        return from_centre(lon, lat)
+    return in_box
 
 
 def bounding_box(shape: Shape):

@@ -171,6 +171,8 @@ def find_points(zs, shape, limit: int) -> list:
     """Step 6: (distance in metres, score, member, lon, lat) of every member inside the
     shape, in the order Redis finds them; at most `limit` of them if limit > 0."""
     found = []
+    inside = geohash.point_filter(shape)
+    decode = geohash.decode_score
     last = None                         # the last box scanned (Redis skips a repeat)
     for index, box in enumerate(geohash.search_boxes(shape)):
         if box is None:
@@ -184,8 +186,8 @@ def find_points(zs, shape, limit: int) -> list:
         low, high = geohash.box_score_range(*box)
         start, stop = zs.score_range((low, False, high, True))
         for score, member in zs.ordered.islice(start, stop):
-            lon, lat = geohash.decode_score(score)
-            dist = geohash.within(shape, lon, lat)
+            lon, lat = decode(score)
+            dist = inside(lon, lat)
             if dist is not None:
                 found.append((dist, score, member, lon, lat))
             if found and limit and len(found) >= limit:
