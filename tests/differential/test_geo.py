@@ -149,8 +149,10 @@ def test_command_info_and_keys(diff):
     for args in [("georadius", "g", "1", "2", "3", "km", "store", "a", "storedist", "b"),
                  ("georadius", "g", "1", "2", "3", "km", "store", "a", "store", "b"),
                  ("georadiusbymember", "g", "m", "3", "km", "storedist", "a", "store"),
-                 ("geosearchstore", "d", "s", "fromlonlat", "1", "2", "byradius", "1", "km")]:
+                 ("geosearchstore", "d", "s", "fromlonlat", "1", "2", "byradius", "1", "km"),
+                 ("geoadd", "g", "1", "2", "m"), ("geosearch", "g", "x")]:
         diff.check("COMMAND", "GETKEYS", *args)
+        diff.check("COMMAND", "GETKEYSANDFLAGS", *args)
 
 
 def test_store_keys_must_share_a_slot(diff):

@@ -96,6 +96,7 @@ def test_command_info_and_keys(diff):
     for args in [("sort", "a", "limit", "store", "x", "store", "b", "get", "store", "c"),
                  ("sort", "a", "store"), ("sort_ro", "a", "store", "b")]:
         diff.check("COMMAND", "GETKEYS", *args)
+        diff.check("COMMAND", "GETKEYSANDFLAGS", *args)
 
 
 def test_store_key_must_share_the_slot(diff):
