@@ -52,7 +52,9 @@ CASES = {
         ("SORT", "l", "STORE", "dst", "STORE", "{t}other"), ("EXISTS", "dst"),
         ("SORT", "none", "STORE", "dst"), ("EXISTS", "{t}other"),
         ("SORT", "l", "LIMIT", "0", "0", "STORE", "{t}other"), ("EXISTS", "{t}other"),
-        ("SORT_RO", "l", "STORE", "dst")],
+        ("SORT_RO", "l", "STORE", "dst"),
+        ("OBJECT", "ENCODING", "z"), ("SORT_RO", "z", "LIMIT", "0", "1"),
+        ("OBJECT", "ENCODING", "z")],
     "errors": DATA + [
         ("SORT", "la"), ("SORT", "la", "LIMIT", "0", "1"), ("SORT", "l", "ALPHA", "FOO"),
         ("SORT", "str"), ("SORT", "h"), ("SORT", "str", "FOO"), ("SORT", "l", "LIMIT", "1"),

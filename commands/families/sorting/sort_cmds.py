@@ -198,6 +198,9 @@ def sort_generic(c, argv, readonly: bool):
     elif type(value) not in (ListValue, RSet, ZSet):
         raise ReplyError(WRONGTYPE)
 
+    if type(value) is ZSet:
+        value.skiplist = True       # Redis converts the set for good (zsetConvert): SORT
+                                    # makes a small sorted set's OBJECT ENCODING "skiplist"
     if o.dontsort and type(value) is RSet and o.store is not None:
         o.dontsort, o.alpha, o.by = False, True, None     # the same list on every replica
 
