@@ -5,6 +5,7 @@ Cluster mode refuses BY patterns and GET, so the pattern machinery (BY weights a
 "->field" hash lookups, GET # and GET patterns) is checked against a standalone
 redis-server by running our SORT handler in-process on a keyspace with cluster mode off.
 """
+import threading
 import types
 
 import pytest
@@ -18,7 +19,7 @@ from commands.server.settings import Settings
 from commands.server.table import lookup
 from tests.differential.collections_util import check_cases, check_unordered
 from tests.differential.sequences import sequence_settings
-from tests.helpers import RawClient, start_redis
+from tests.helpers import RawClient, start_redis, wait_until
 
 KEYS = {"l", "la", "si", "sh", "z", "none", "str", "dst", "h"}
 
@@ -106,6 +107,37 @@ def test_store_key_must_share_the_slot(diff):
     diff.check("SORT", "l", "STORE", "elsewhere")
     diff.check("SORT", "l", "STORE", "elsewhere", "STORE", "{l}x")
     diff.check("LRANGE", "{l}x", "0", "-1")
+
+
+def _blocked_reply(client, setup, blocking, store):
+    """Block one connection with `blocking`, run `store` on `client`; the blocked reply."""
+    port = client.sock.getpeername()[1]
+    blocker = RawClient(port)
+    replies = {}
+    try:
+        for command in setup:
+            client.call(*command)
+        waiter = threading.Thread(target=lambda: replies.update(blocked=blocker.call(*blocking)))
+        waiter.start()
+        wait_until(lambda: b"blocked_clients:1" in client.call("INFO", "clients")[1],
+                   message="a blocked client on %d" % port)
+        replies["store"] = client.call(*store)
+        waiter.join(10)
+        return replies
+    finally:
+        blocker.close()
+
+
+@pytest.mark.parametrize("setup, blocking, store", [
+    ([("RPUSH", "{b}src", "3", "1", "2")], ("BLPOP", "{b}dst", "10"),
+     ("SORT", "{b}src", "STORE", "{b}dst")),
+    ([("GEOADD", "{b}src", "1", "1", "a", "1.1", "1", "b")], ("BZPOPMIN", "{b}dst", "10"),
+     ("GEOSEARCHSTORE", "{b}dst", "{b}src", "FROMLONLAT", "1", "1", "BYRADIUS", "100", "km",
+      "STOREDIST"))])
+def test_store_serves_blocked_clients(diff, setup, blocking, store):
+    """A STOREd list or sorted set wakes a client blocked on the destination."""
+    assert _blocked_reply(diff.ours, setup, blocking, store) == \
+        _blocked_reply(diff.redis, setup, blocking, store)
 
 
 ELEMENTS = ["1", "2", "10", "-3", "2.5", "a", "b", "", "inf", "1e2", "0"]
