@@ -166,6 +166,14 @@ def _elements(value, o) -> list:
     return members_in_order(value)
 
 
+def _numeric_key(pair):
+    return pair[1], pair[0]
+
+
+def _alpha_key(pair):
+    return pair[0]
+
+
 def _compare_numeric(desc):
     def cmp(a, b):
         if a[1] > b[1]:
@@ -226,6 +234,10 @@ def sort_generic(c, argv, readonly: bool):
             _compare_numeric(o.desc)
         if o.by is not None and (start != 0 or end != len(vector) - 1):
             partial_sort(vector, cmp, start, end)
+        elif o.by is None or not o.alpha:
+            # A total order (weight, then bytes; or bytes alone): any sort gives Redis's
+            # result, and a key sort is much cheaper than calling cmp.
+            vector.sort(key=_alpha_key if o.alpha else _numeric_key, reverse=o.desc)
         else:
             vector.sort(key=functools.cmp_to_key(cmp))
         elements = [element for element, _ in vector]
