@@ -1,10 +1,12 @@
 """Geo commands: the same requests to node.py and redis-server, replies compared exactly --
 positions, distances and hashes to the last digit -- in RESP2 and RESP3 (where
 coordinates are doubles). Hypothesis draws point sets and searches of every kind."""
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.differential.collections_util import check_cases
+from tests.differential.notify_streams import StreamPair
 from tests.differential.sequences import sequence_settings
 
 SICILY = ("GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
@@ -224,3 +226,40 @@ def test_random_points_and_searches(diff, scenario):
     diff.check("GEODIST", "g", names[0], names[-1], "km")
     for search in searches:
         diff.check(*search)
+
+
+# ---------------------------------------------------------------- keyspace notifications
+
+@pytest.fixture
+def streams(diff_servers):
+    ours, ref = diff_servers
+    pair = StreamPair(ours.port, ref.port)
+    pair.both("FLUSHALL")
+    pair.both("CONFIG", "SET", "notify-keyspace-events", "KEAnm")
+    pair.ours.drain(), pair.redis.drain()
+    yield pair
+    pair.both("CONFIG", "SET", "notify-keyspace-events", "")
+    pair.both("FLUSHALL")
+    pair.close()
+
+
+def test_geo_event_streams(streams):
+    """GEOADD is a ZADD ('zadd'); the STORE forms emit 'georadiusstore'/'geosearchstore',
+    or 'del' when the result is empty; reads of missing keys emit 'keymiss'."""
+    events = streams.run([
+        ("GEOADD", "{g}src", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
+         "Catania"),
+        ("GEOADD", "{g}src", "NX", "13.361389", "38.115556", "Palermo"),
+        ("GEOADD", "{g}src", "XX", "CH", "13.4", "38.1", "Palermo"),
+        ("GEOPOS", "{g}none", "a"), ("GEODIST", "{g}none", "a", "b"),
+        ("GEORADIUS", "{g}src", "15", "37", "200", "km", "STORE", "{g}dst"),
+        ("GEORADIUS", "{g}src", "15", "37", "200", "km", "STOREDIST", "{g}dst"),
+        ("GEORADIUSBYMEMBER", "{g}src", "Palermo", "1", "km", "STORE", "{g}dst"),
+        ("GEORADIUS", "{g}src", "100", "37", "1", "km", "STORE", "{g}dst"),
+        ("GEOSEARCHSTORE", "{g}dst", "{g}src", "FROMLONLAT", "15", "37", "BYRADIUS", "200",
+         "km"),
+        ("GEOSEARCHSTORE", "{g}dst", "{g}none", "FROMLONLAT", "15", "37", "BYRADIUS", "1",
+         "km"),
+        ("GEORADIUS", "{g}none", "15", "37", "1", "km", "STORE", "{g}dst"),
+        ("GEOSEARCH", "{g}src", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km")])
+    assert (b"__keyevent@0__:geosearchstore", b"{g}dst") in events

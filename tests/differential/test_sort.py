@@ -18,6 +18,7 @@ from commands.server.resp import ReplyError, encode_one
 from commands.server.settings import Settings
 from commands.server.table import lookup
 from tests.differential.collections_util import check_cases, check_unordered
+from tests.differential.notify_streams import StreamPair
 from tests.differential.sequences import sequence_settings
 from tests.helpers import RawClient, start_redis, wait_until
 
@@ -244,3 +245,31 @@ def test_by_and_get_patterns_outside_cluster_mode(standalone):
                     ref.call("LRANGE", "dst", "0", "-1"), command
     finally:
         ref.close()
+
+
+# ---------------------------------------------------------------- keyspace notifications
+
+@pytest.fixture
+def streams(diff_servers):
+    ours, ref = diff_servers
+    pair = StreamPair(ours.port, ref.port)
+    pair.both("FLUSHALL")
+    pair.both("CONFIG", "SET", "notify-keyspace-events", "KEAnm")
+    pair.ours.drain(), pair.redis.drain()
+    yield pair
+    pair.both("CONFIG", "SET", "notify-keyspace-events", "")
+    pair.both("FLUSHALL")
+    pair.close()
+
+
+def test_sort_event_streams(streams):
+    """SORT ... STORE emits 'sortstore' (a list event), or 'del' when the result is empty
+    and the destination existed; the sorted key's miss is a 'keymiss'."""
+    events = streams.run([
+        ("RPUSH", "{s}l", "3", "1", "2"), ("SADD", "{s}set", "b", "a"),
+        ("SORT", "{s}l", "STORE", "{s}dst"), ("SORT", "{s}set", "BY", "nosort", "STORE",
+                                               "{s}dst"),
+        ("SORT", "{s}l", "LIMIT", "0", "0", "STORE", "{s}dst"),
+        ("SORT", "{s}l", "LIMIT", "0", "0", "STORE", "{s}dst"),
+        ("SORT", "{s}none", "STORE", "{s}dst"), ("SORT_RO", "{s}none"), ("SORT", "{s}l")])
+    assert (b"__keyevent@0__:sortstore", b"{s}dst") in events

@@ -20,6 +20,7 @@ the order they were found in), the first COUNT of more by Redis's pqsort
 (commands/data/partial_sort.py), which is not stable but is the same algorithm.
 """
 from commands.data import geohash
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import NOT_INTEGER, parse_int64
 from commands.data.partial_sort import partial_sort
 from commands.data.zset_type import ZSet
@@ -209,12 +210,13 @@ def _descending(a, b) -> int:
     return -_ascending(a, b)
 
 
-def _store(c, q, points, conversion) -> int:
-    """Step 7 with STORE/STOREDIST: the results as a new sorted set (or the key deleted)."""
+def _store(c, q, points, conversion, event: bytes) -> int:
+    """Step 7 with STORE/STOREDIST: the results as a new sorted set, notified as `event`
+    (or the key deleted, notified as 'del')."""
     out = ZSet()
     for dist, score, member, _, _ in points:
         out.add(member, dist / conversion if q.store_dist else score)
-    return store_zset(c.server.keyspace, q.store_key, out, c.server.settings)
+    return store_zset(c.server.keyspace, q.store_key, out, c.server.settings, event)
 
 
 def _reply(c, q, points, conversion) -> list:
@@ -262,7 +264,9 @@ def geo_search(c, argv, source_index: int, variant: str, store_variant: bool):
 
     if zs is None:
         if q.store_key is not None:
-            c.server.keyspace.delete(q.store_key)
+            ks = c.server.keyspace
+            if ks.delete(q.store_key):
+                notify_keyspace_event(ks, "g", b"del", q.store_key)
             return 0
         return []
     if q.count and q.sort is None and not q.any:
@@ -279,7 +283,8 @@ def geo_search(c, argv, source_index: int, variant: str, store_variant: bool):
                          0, returned - 1)
     del points[returned:]
     if q.store_key is not None:
-        return _store(c, q, points, q.shape.conversion)
+        return _store(c, q, points, q.shape.conversion,
+                      b"geosearchstore" if variant == SEARCH else b"georadiusstore")
     return _reply(c, q, points, q.shape.conversion)
 
 
