@@ -151,6 +151,23 @@ def decode_score(score: float):
     return lon, lat
 
 
+# Searches decode the same members again and again (every query scans whole geohash
+# boxes): the last positions decoded are kept, keyed by score (a pure function of it, so
+# never stale). Bounded: emptied when full, about 3 MB at most.
+_DECODED_MAX = 1 << 14
+_decoded = {}
+
+
+def position_of(score: float):
+    """decode_score, remembered."""
+    pos = _decoded.get(score)
+    if pos is None:
+        if len(_decoded) >= _DECODED_MAX:
+            _decoded.clear()
+        pos = _decoded[score] = decode_score(score)
+    return pos
+
+
 _ALPHABET = b"0123456789bcdefghjkmnpqrstuvwxyz"
 
 

@@ -173,7 +173,7 @@ def find_points(zs, shape, limit: int) -> list:
     shape, in the order Redis finds them; at most `limit` of them if limit > 0."""
     found = []
     inside = geohash.point_filter(shape)
-    decode = geohash.decode_score
+    decode = geohash.position_of
     last = None                         # the last box scanned (Redis skips a repeat)
     for index, box in enumerate(geohash.search_boxes(shape)):
         if box is None:
