@@ -263,7 +263,15 @@ def point_filter(shape: Shape):
     if shape.kind == CIRCLE:
         radius = shape.radius * shape.conversion
 
+        # A point farther north or south than the radius is out whatever its longitude
+        # (no great circle is shorter than the meridian arc between two parallels); the
+        # margin is far above the rounding of both formulas, so no point Redis keeps is
+        # dropped here, and the haversine still decides every other point.
+        beyond = radius * (1 + 1e-9)
+
         def in_circle(lon, lat):
+            if EARTH_RADIUS_IN_METERS * abs(lat * D_R - clat_r) > beyond:
+                return None
             d = from_centre(lon, lat)
             return None if d > radius else d
         return in_circle

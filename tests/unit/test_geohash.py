@@ -83,3 +83,25 @@ def test_partial_sort_of_everything_is_a_sort():
     items = [rng.random() for _ in range(500)]
     partial_sort(items, lambda a, b: (a > b) - (a < b), 0, len(items) - 1)
     assert items == sorted(items, key=functools.cmp_to_key(lambda a, b: (a > b) - (a < b)))
+
+
+def test_point_filter_keeps_exactly_the_points_within_the_radius():
+    """The circle's latitude shortcut never decides differently from the haversine, even
+    for points on the circle's north and south edges."""
+    rng = random.Random(9)
+    for _ in range(300):
+        clon, clat = rng.uniform(-180, 180), rng.uniform(-85, 85)
+        radius = rng.choice([rng.uniform(0, 1e3), rng.uniform(0, 1e6), rng.uniform(0, 2.1e7)])
+        inside = geohash.point_filter(geohash.Shape(geohash.CIRCLE, clon, clat, 1.0,
+                                                    radius=radius))
+        dlat = radius / geohash.EARTH_RADIUS_IN_METERS / geohash.D_R
+        for _ in range(50):
+            if rng.random() < 0.5:
+                lat = clat + rng.choice([-1, 1]) * dlat * (1 + rng.uniform(-1e-7, 1e-7))
+                lon = clon + rng.choice([0.0, rng.uniform(-1e-6, 1e-6), rng.uniform(-1, 1)])
+            else:
+                lat, lon = rng.uniform(-85, 85), rng.uniform(-180, 180)
+            if abs(lat) > geohash.LAT_MAX or abs(lon) > 180:
+                continue
+            d = geohash.distance(clon, clat, lon, lat)
+            assert inside(lon, lat) == (None if d > radius else d)
