@@ -94,6 +94,8 @@ CASES = {
         ("GEOADD", "g", "1e400", "10", "a"), ("GEOADD", "g", " 1", "10", "a"),
         ("GEOADD", "g", "1", "2"), ("GEOADD", "g", "1", "2", "a", "3"),
         ("GEOADD", "g", "NX", "XX", "1", "2", "a"), ("GEOADD", "g", "GT", "1", "2", "a"),
+        ("GEOADD", "g", "CH", "CH", "CH"), ("GEOADD", "g", "XX", "XX", "XX"),
+        ("GEOADD", "g", "NX", "CH", "XX"),
         ("GEOADD", "str", "1", "2", "a"), ("GEOADD", "str", "1", "200", "a"),
         ("GEOPOS", "str", "a"), ("GEOHASH", "str", "a"), ("GEODIST", "str", "a", "b"),
         ("GEODIST", "g", "a", "b", "parsec"), ("GEODIST", "str", "a", "b", "parsec"),

@@ -110,7 +110,8 @@ def geoadd(c, argv):
         flags.add(argv[i].lower())
         i += 1
     rest = argv[i:]
-    if len(rest) % 3 or (b"nx" in flags and b"xx" in flags):
+    # No triple at all is ZADD's syntax error (Redis hands GEOADD's arguments to ZADD).
+    if not rest or len(rest) % 3 or (b"nx" in flags and b"xx" in flags):
         raise ReplyError(SYNTAX_ERROR)
     pairs = []
     for j in range(0, len(rest), 3):
