@@ -265,3 +265,31 @@ def test_geo_event_streams(streams):
         ("GEORADIUS", "{g}none", "15", "37", "1", "km", "STORE", "{g}dst"),
         ("GEOSEARCH", "{g}src", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km")])
     assert (b"__keyevent@0__:geosearchstore", b"{g}dst") in events
+
+
+# ---------------------------------------------------------------- argument soup
+
+WORDS = ["{a}g", "{a}l", "{a}str", "{a}none", "Palermo", "Catania", "x", "1", "2", "-1",
+         "0", "200", "15", "37", "km", "m", "mi", "ft", "KM", "inf", "nan", "1e400",
+         "WITHDIST", "WITHCOORD", "WITHHASH", "COUNT", "ANY", "ASC", "DESC", "STORE",
+         "STOREDIST", "FROMMEMBER", "FROMLONLAT", "BYRADIUS", "BYBOX", "NX", "XX", "CH", "GT",
+         "BY", "nosort", "GET", "#", "LIMIT", "ALPHA", "w_*", "", "-180", "180", "85.1"]
+COMMANDS = ["GEOADD", "GEODIST", "GEOHASH", "GEOPOS", "GEORADIUS", "GEORADIUS_RO",
+            "GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO", "GEOSEARCH", "GEOSEARCHSTORE",
+            "SORT", "SORT_RO"]
+
+
+@given(calls=st.lists(st.tuples(st.sampled_from(COMMANDS),
+                                st.lists(st.sampled_from(WORDS), max_size=12)),
+                      min_size=1, max_size=25))
+@sequence_settings(30)
+def test_random_argument_lists(diff, calls):
+    """Any words in any order: the same reply or the same error, and never a crash."""
+    diff.check("FLUSHALL")
+    diff.check("GEOADD", "{a}g", "13.361389", "38.115556", "Palermo", "15.087269",
+               "37.502669", "Catania")
+    diff.check("RPUSH", "{a}l", "3", "1", "2")
+    diff.check("SET", "{a}str", "x")
+    for name, words in calls:
+        reply = diff.check(name, *words)
+        assert not (reply[0] == "-" and "internal error" in reply[1])
