@@ -281,8 +281,8 @@ COMMANDS = ["GEOADD", "GEODIST", "GEOHASH", "GEOPOS", "GEORADIUS", "GEORADIUS_RO
 
 @given(calls=st.lists(st.tuples(st.sampled_from(COMMANDS),
                                 st.lists(st.sampled_from(WORDS), max_size=12)),
-                      min_size=1, max_size=25))
-@sequence_settings(30)
+                      min_size=1, max_size=20))
+@sequence_settings(15)
 def test_random_argument_lists(diff, calls):
     """Any words in any order: the same reply or the same error, and never a crash."""
     diff.check("FLUSHALL")
