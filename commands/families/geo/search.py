@@ -74,14 +74,6 @@ def _box_args(width_arg, height_arg, unit_arg_):
     return width, height, unit_arg(unit_arg_)
 
 
-def _centre(shape_or_none):
-    """The shape being filled in by GEOSEARCH's options (its centre and size come from
-    different options, in any order)."""
-    if shape_or_none is None:
-        return geohash.Shape(0, 0.0, 0.0, 1.0)
-    return shape_or_none
-
-
 def _parse_options(argv, base, variant, store_variant, zs, q):
     """Step 3: the options after the fixed arguments, as georadiusGeneric's loop."""
     searching = variant == SEARCH
@@ -122,26 +114,22 @@ def _parse_options(argv, base, variant, store_variant, zs, q):
                 pos = member_position(zs, argv[base + i + 1])
                 if pos is None:
                     raise ReplyError(NO_MEMBER)
-                q.shape = _centre(q.shape)
                 q.shape.lon, q.shape.lat = pos
             q.from_member = True
             i += 1
         elif arg == b"fromlonlat" and has >= 2 and searching and not q.from_member:
             lon, lat = lon_lat_args(argv[base + i + 1], argv[base + i + 2])
-            q.shape = _centre(q.shape)
             q.shape.lon, q.shape.lat = lon, lat
             q.from_lonlat = True
             i += 2
         elif arg == b"byradius" and has >= 2 and searching and not q.by_box:
             radius, conversion = _radius_args(argv[base + i + 1], argv[base + i + 2])
-            q.shape = _centre(q.shape)
-            q.shape.kind, q.shape.radius, q.shape.conversion = geohash.CIRCLE, radius, \
-                conversion
+            q.shape.kind, q.shape.radius, q.shape.conversion = \
+                geohash.CIRCLE, radius, conversion
             q.by_radius = True
             i += 2
         elif arg == b"bybox" and has >= 3 and searching and not q.by_radius:
             width, height, conversion = _box_args(*argv[base + i + 1:base + i + 4])
-            q.shape = _centre(q.shape)
             q.shape.kind, q.shape.width, q.shape.height = geohash.BOX, width, height
             q.shape.conversion = conversion
             q.by_box = True
@@ -259,6 +247,8 @@ def geo_search(c, argv, source_index: int, variant: str, store_variant: bool):
         base = 3 if store_variant else 2
         if store_variant:
             q.store_key = argv[1]
+        # Filled in by the options: FROMMEMBER/FROMLONLAT the centre, BYRADIUS/BYBOX the rest.
+        q.shape = geohash.Shape(geohash.CIRCLE, 0.0, 0.0, 1.0)
     _parse_options(argv, base, variant, store_variant, zs, q)
     _check_combinations(argv, variant, store_variant, q)
 
