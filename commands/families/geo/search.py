@@ -185,6 +185,11 @@ def find_points(zs, shape, limit: int) -> list:
     return found
 
 
+def _all_distinct(points) -> bool:
+    distances = {point[0] for point in points}
+    return len(distances) == len(points) and all(d == d for d in distances)
+
+
 def _by_distance(point):
     return point[0]
 
@@ -266,7 +271,9 @@ def geo_search(c, argv, source_index: int, variant: str, store_variant: bool):
         return []
     returned = min(q.count, len(points)) if q.count else len(points)
     if q.sort is not None:
-        if returned == len(points):
+        if returned == len(points) or _all_distinct(points):
+            # A full sort; or, with no two distances equal (nor NaN), any sort gives the
+            # first ranks pqsort gives.
             points.sort(key=_by_distance, reverse=q.sort == _DESC)
         else:
             partial_sort(points, _ascending if q.sort == _ASC else _descending,
