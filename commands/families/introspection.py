@@ -121,6 +121,10 @@ def command_docs(cmd) -> dict:
             "group": cmd.group.encode()}
     if cmd.complexity:
         docs["complexity"] = cmd.complexity.encode()
+    if cmd.deprecated:
+        docs["doc_flags"] = [Status("deprecated")]
+        docs["deprecated_since"] = cmd.deprecated[0].encode()
+        docs["replaced_by"] = cmd.deprecated[1].encode()
     if cmd.subcommands:
         docs["subcommands"] = {sub.full_name.encode(): command_docs(sub)
                                for sub in cmd.subcommands.values()}

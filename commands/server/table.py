@@ -47,6 +47,7 @@ class Command:
     complexity: str = ""
     categories: tuple = ()
     tips: tuple = ()                  # Redis's command tips (request_policy:..., ...)
+    deprecated: tuple = ()            # (since, replaced by) for COMMAND DOCS, or ()
     key_specs: tuple = ()             # Redis's key specs where (first, last, step) says too
                                       # little (see families/introspection.py: key_specs)
     subcommands: dict = field(default_factory=dict)
@@ -113,13 +114,14 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
 
 def command(name, arity, flags="", keys=None, group="generic", summary="", since="1.0.0",
             complexity="", key_finder=None, categories=(), tips=(), key_specs=(),
-            group_category=True):
+            group_category=True, deprecated=()):
     """Register a top-level command. `group_category=False`: the group's ACL category is
     not implied (SORT is "generic" but not @keyspace in Redis)."""
     def register(handler):
         cmd = _make(name, arity, flags, keys, group, summary, since, complexity,
                     key_finder, categories, handler, tips, key_specs=key_specs,
                     group_category=group_category)
+        cmd.deprecated = tuple(deprecated)
         COMMANDS[name.encode()] = cmd
         return handler
     return register

@@ -159,6 +159,26 @@ def test_command_info_and_keys(diff):
         diff.check("COMMAND", "GETKEYSANDFLAGS", *args)
 
 
+DOC_FIELDS = (b"summary", b"since", b"group", b"complexity", b"doc_flags",
+              b"deprecated_since", b"replaced_by")
+
+
+def _doc_fields(reply):
+    """COMMAND DOCS of one command, only the fields we keep (no history, no arguments)."""
+    fields = reply[1][1][1]
+    docs = dict(zip([name for _, name in fields[::2]], fields[1::2]))
+    return {name: value for name, value in docs.items() if name in DOC_FIELDS}
+
+
+@pytest.mark.parametrize("name", [
+    "geoadd", "geodist", "geohash", "geopos", "georadius", "georadius_ro",
+    "georadiusbymember", "georadiusbymember_ro", "geosearch", "geosearchstore", "sort",
+    "sort_ro"])
+def test_command_docs(diff, name):
+    ours, ref = diff.both("COMMAND", "DOCS", name)
+    assert _doc_fields(ours) == _doc_fields(ref)
+
+
 def test_store_keys_must_share_a_slot(diff):
     diff.check(*SICILY)
     diff.check("GEORADIUS", "g", "15", "37", "200", "km", "STORE", "elsewhere")

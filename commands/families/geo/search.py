@@ -318,6 +318,8 @@ _RADIUS_DOC = dict(group="geo", complexity="O(N+log(M)) where N is the number of
 
 
 @command("georadius", -6, "write denyoom", keys=(1, 1, 1), since="3.2.0",
+         deprecated=("6.2.0", "`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` "
+                     "argument"),
          key_finder=_store_key_indexes, key_specs=[_source_spec()] + _store_specs(6),
          summary="Query a sorted set representing a geospatial index to fetch members "
                  "matching a given maximum distance from a point", **_RADIUS_DOC)
@@ -326,6 +328,7 @@ def georadius(c, argv):
 
 
 @command("georadius_ro", -6, "readonly", keys=(1, 1, 1), since="3.2.10",
+         deprecated=("6.2.0", "`GEOSEARCH` with the `BYRADIUS` argument"),
          key_specs=[_source_spec()],
          summary="A read-only variant for GEORADIUS", **_RADIUS_DOC)
 def georadius_ro(c, argv):
@@ -333,6 +336,8 @@ def georadius_ro(c, argv):
 
 
 @command("georadiusbymember", -5, "write denyoom", keys=(1, 1, 1), since="3.2.0",
+         deprecated=("6.2.0", "`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and "
+                     "`FROMMEMBER` arguments"),
          key_finder=_store_key_indexes, key_specs=[_source_spec()] + _store_specs(5),
          summary="Query a sorted set representing a geospatial index to fetch members "
                  "matching a given maximum distance from a member", **_RADIUS_DOC)
@@ -341,6 +346,7 @@ def georadiusbymember(c, argv):
 
 
 @command("georadiusbymember_ro", -5, "readonly", keys=(1, 1, 1), since="3.2.10",
+         deprecated=("6.2.0", "`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments"),
          key_specs=[_source_spec()],
          summary="A read-only variant for GEORADIUSBYMEMBER", **_RADIUS_DOC)
 def georadiusbymember_ro(c, argv):
