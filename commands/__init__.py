@@ -8,6 +8,8 @@
     replication/   master and replica sides, the backlog, propagation of writes.
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE.
+    clients/       CLIENT subcommands that change how a connection is served (tracking,
+                   pause, reply modes), on top of families' CLIENT container.
 
 Each command module registers its commands in the table (commands/server/table.py) when
 imported, and the modules behind an INFO section register it (info.register_section);
@@ -25,6 +27,7 @@ COMMAND_MODULES = (
     "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
     "families.geo.members", "families.geo.search", "families.sorting.sort_cmds",
+    "clients.client_modes",
 )
 
 
