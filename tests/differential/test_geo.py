@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from tests.differential.collections_util import check_cases
 from tests.differential.notify_streams import StreamPair
 from tests.differential.sequences import sequence_settings
+from tests.differential.test_tracking import pair, run  # noqa: F401 (pair: a fixture)
 
 SICILY = ("GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
           "Catania", "12.758489", "38.788135", "edge1", "17.241510", "38.788135", "edge2")
@@ -313,3 +314,24 @@ def test_random_argument_lists(diff, calls):
     for name, words in calls:
         reply = diff.check(name, *words)
         assert not (reply[0] == "-" and "internal error" in reply[1])
+
+
+# ---------------------------------------------------------------- client-side caching
+
+def test_tracked_geo_and_sort_keys_are_invalidated(pair):
+    """Keys read by geo commands and SORT_RO are remembered; GEOADD, the STORE forms and
+    SORT STORE invalidate them, message by message as on redis-server."""
+    run(pair, [("a", True), ("b", False)], [
+        ("b", "GEOADD", "{c}g", "13.361389", "38.115556", "Palermo", "15.087269",
+         "37.502669", "Catania"),
+        ("b", "RPUSH", "{c}l", "2", "1"),
+        ("a", "CLIENT", "TRACKING", "on"),
+        ("a", "GEOPOS", "{c}g", "Palermo"), ("b", "GEOADD", "{c}g", "1", "1", "x"),
+        ("a", "GEOSEARCH", "{c}g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+        ("a", "GEODIST", "{c}dst", "a", "b"),
+        ("b", "GEOSEARCHSTORE", "{c}dst", "{c}g", "FROMLONLAT", "15", "37", "BYRADIUS",
+         "200", "km"),
+        ("a", "SORT_RO", "{c}l"), ("a", "GEOHASH", "{c}s", "m"),
+        ("b", "SORT", "{c}g", "ALPHA", "STORE", "{c}s"), ("b", "RPUSH", "{c}l", "3"),
+        ("a", "GEORADIUS_RO", "{c}g", "15", "37", "200", "km"),
+        ("b", "GEORADIUS", "{c}l", "15", "37", "200", "km", "STORE", "{c}g")])
