@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from tests.differential.collections_util import check_cases
 from tests.differential.notify_streams import StreamPair
 from tests.differential.sequences import sequence_settings
-from tests.differential.test_tracking import pair, run  # noqa: F401 (pair: a fixture)
+from tests.differential import test_tracking as tracking
 
 SICILY = ("GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
           "Catania", "12.758489", "38.788135", "edge1", "17.241510", "38.788135", "edge2")
@@ -318,10 +318,21 @@ def test_random_argument_lists(diff, calls):
 
 # ---------------------------------------------------------------- client-side caching
 
-def test_tracked_geo_and_sort_keys_are_invalidated(pair):
+@pytest.fixture
+def caching(diff):
+    """test_tracking's Scenarios (named connections) on both servers."""
+    ours_port, redis_port = diff.ours.sock.getpeername()[1], diff.redis.sock.getpeername()[1]
+    scenarios = (tracking.Scenario(ours_port, redis_port),
+                 tracking.Scenario(redis_port, ours_port))
+    yield scenarios
+    for scenario in scenarios:
+        scenario.shut()
+
+
+def test_tracked_geo_and_sort_keys_are_invalidated(caching):
     """Keys read by geo commands and SORT_RO are remembered; GEOADD, the STORE forms and
     SORT STORE invalidate them, message by message as on redis-server."""
-    run(pair, [("a", True), ("b", False)], [
+    log = tracking.run(caching, [("a", True), ("b", False)], [
         ("b", "GEOADD", "{c}g", "13.361389", "38.115556", "Palermo", "15.087269",
          "37.502669", "Catania"),
         ("b", "RPUSH", "{c}l", "2", "1"),
@@ -335,3 +346,4 @@ def test_tracked_geo_and_sort_keys_are_invalidated(pair):
         ("b", "SORT", "{c}g", "ALPHA", "STORE", "{c}s"), ("b", "RPUSH", "{c}l", "3"),
         ("a", "GEORADIUS_RO", "{c}g", "15", "37", "200", "km"),
         ("b", "GEORADIUS", "{c}l", "15", "37", "200", "km", "STORE", "{c}g")])
+    assert len([entry for entry in log if entry[1] == "push"]) >= 4
