@@ -109,6 +109,8 @@ SETTINGS = {s.name: s for s in [
     Setting("tcp-backlog", "int", 511, 0, INT_MAX, mutable=False),
     Setting("tcp-keepalive", "int", 300, 0, INT_MAX),
     Setting("timeout", "int", 0, 0, INT_MAX),
+    # Client-side caching (commands/server/tracking.py). size_t: unsigned bounds.
+    Setting("tracking-table-max-keys", "int", 1000000, 0, _MAX_LL, unsigned=True),
     Setting("maxclients", "int", 10000, 1, UINT_MAX, unsigned=True),
     Setting("protected-mode", "bool", True, missing=_PROTECTED_MODE),
     Setting("unixsocket", "string", "", mutable=False, empty_is_null=True),

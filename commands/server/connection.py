@@ -12,6 +12,14 @@ Out-of-band messages (MONITOR lines, pub/sub) written by *other* greenlets go th
 client never blocks the greenlet that produced the message, and the bytes queued for a
 client are capped (the client is closed past the cap, like Redis's
 client-output-buffer-limit).
+
+Clients whose requests arrive in the same turn of the event loop are served in the order
+their sockets became readable, as Redis serves epoll's ready list. libev wakes the
+waiting greenlets last-in first-out, so the latest arrival would be served first: a
+PUBLISH sent just after another client's PUNSUBSCRIBE could still count that subscriber.
+A woken greenlet that sees other watchers still pending in this turn (they became ready
+before it) steps aside (ArrivalOrder); the common case, one client woken per turn, costs
+one look at the loop's pending count.
 """
 import socket
 import time
@@ -31,6 +39,48 @@ PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with n
 # normal clients; we buffer as much as any sane pipeline needs, then push back.
 REPLY_BACKLOG_LIMIT = 64 * 1024 * 1024
 CLOSE_FLUSH_SECONDS = 5.0              # how long the last replies may take before a close
+
+
+class ArrivalOrder:
+    """Puts the greenlets woken in one loop turn back in arrival order.
+
+    libev invokes the pending watchers of a turn last-in first-out, and each read
+    watcher switches straight into its client's greenlet. A greenlet woken while other
+    watchers are still pending (loop.pendingcnt) was not the first to become readable:
+    it steps aside here and switches back to the hub, which goes on invoking the
+    earlier ones. The one woken last (nothing pending: the earliest arrival) just runs;
+    then one loop callback resumes those that stepped aside in reverse order of
+    stepping aside, which is the order they arrived in."""
+
+    def __init__(self, hub):
+        self._hub = hub
+        self._loop = hub.loop
+        self._waiting = []
+
+    def step_aside(self) -> None:
+        """Called by a woken client greenlet when loop.pendingcnt is not 0."""
+        waiting = self._waiting
+        waiting.append(gevent.getcurrent())
+        if len(waiting) == 1:
+            self._loop.run_callback(self._resume)
+        self._hub.switch()
+
+    def _resume(self) -> None:
+        waiting = self._waiting
+        self._waiting = []
+        for greenlet in reversed(waiting):
+            if not greenlet.dead:
+                greenlet.switch()
+
+
+_arrival_orders = {}                  # hub -> its ArrivalOrder
+
+
+def arrival_order(hub) -> ArrivalOrder:
+    order = _arrival_orders.get(hub)
+    if order is None:
+        order = _arrival_orders[hub] = ArrivalOrder(hub)
+    return order
 
 
 class Client:
@@ -57,8 +107,6 @@ class Client:
             self.fd = sock.fileno()
         self.parser = parser
         self.name = None
-        self.lib_name = None
-        self.lib_ver = None
         self.resp3 = False
         self.authenticated = not server.settings.requirepass
         self.created = time.time()
@@ -69,7 +117,12 @@ class Client:
         self.watched = {}             # WATCHed key -> it existed when watched
         self.dirty_cas = False        # a WATCHed key changed
         self.deny_blocking = False    # BLPOP & co answer at once (the master link; scripts)
+        self.blocked_waiter = None    # set while blocked in BLPOP & co (blocking.py)
+        self.held_by_pause = False    # waiting for a CLIENT PAUSE to end (client_pause.py)
         self.asking = False
+        # Work after each command this client runs (executor._after_call): ASKING's
+        # reset, tracking's remembered reads. One flag for call() to test.
+        self.after_call = False
         self.readonly = False
         self.no_evict = False         # CLIENT NO-EVICT (shown in CLIENT LIST; never evicted)
         self.pubsub_mode = False
@@ -86,6 +139,17 @@ class Client:
         self._soft_limit_since = None  # when _outbox_bytes went over the soft limit
         self._held = False            # hold_output(): the outbox fills but is not written
         self.own_monitor_lines = []   # MONITOR lines of this monitor's own commands
+        # Work after a command's reply, on the few connections that need it (a monitor's
+        # own lines, CLIENT REPLY OFF/SKIP, tracking): one flag for the loop to test.
+        self.after_reply = False
+        self.reply_mode = None        # CLIENT REPLY: None (on), "off", "skip-next", "skip"
+        self._reply_mark = None       # (reply list, length) before the running command
+        self._batch = []              # the replies of the read being served (flush_batch)
+        self.greenlet = None          # the greenlet running this client's commands
+        # Client-side caching (commands/server/tracking.py)
+        self.tracking = None          # ClientTracking while CLIENT TRACKING is on
+        self.remembers_reads = False  # tracking in the default mode: reads are remembered
+        self.tracking_pending = []    # invalidations sent after the running command's reply
         # Replication (commands/replication/master.py, replica_link.py, propagation.py)
         self.is_master_link = False   # the connection our master streams commands on
         self.replica = None           # on a master: the ReplicaState of a replica's link
@@ -121,18 +185,24 @@ class Client:
         # readability first skips the failing syscall and the exception.
         wait_readable = sock._wait
         read_event = sock._read_event
+        hub = gevent.get_hub()
+        loop = hub.loop
+        step_aside = arrival_order(hub).step_aside
         drained = False
+        self.greenlet = gevent.getcurrent()
         try:
             while not self.close_after_reply:
                 if drained:
                     wait_readable(read_event)
+                    if loop.pendingcnt:
+                        step_aside()          # someone became readable before us
                 data = sock.recv(RECV_SIZE)
                 if not data:
                     break
                 drained = len(data) < RECV_SIZE
                 server.net_input_bytes += len(data)
                 self.last_interaction = time.monotonic()
-                out = []
+                out = self._batch = []
                 try:
                     parser.feed(data)
                     while True:
@@ -140,10 +210,8 @@ class Client:
                         if argv is None:
                             break
                         encode(process_command(self, argv), out, self.resp3)
-                        if self.monitor and self.own_monitor_lines:
-                            # A monitor sees its own commands after their replies.
-                            out.extend(self.own_monitor_lines)
-                            self.own_monitor_lines.clear()
+                        if self.after_reply:
+                            self._after_reply(out)
                         if self.close_after_reply:
                             break
                         since_yield += 1
@@ -153,7 +221,7 @@ class Client:
                                 if aof is not None:
                                     aof.before_reply()
                                 self.write(b"".join(out))
-                                out = []
+                                out = self._batch = []
                             gevent.sleep(0)
                             if self.closed:
                                 return
@@ -178,6 +246,65 @@ class Client:
             pass  # the peer reset the connection: normal
         finally:
             self.close()
+
+    # ------------------------------------------------------------ after a reply
+
+    def _after_reply(self, out: list) -> None:
+        """What follows a command's reply on this connection, in Redis's order: CLIENT
+        REPLY OFF/SKIP drop the reply (and a monitor's own lines), then the tracking
+        invalidations the command caused for this client (pushes are never dropped)."""
+        mode = self.reply_mode
+        if mode is not None:
+            mark = self._reply_mark
+            if mark is not None:
+                # The reply just encoded: from the mark, or the whole list when the
+                # batch was sent and a new list begun since.
+                del out[mark[1] if mark[0] is out else 0:]
+            self.own_monitor_lines.clear()
+            if mode == "skip-next":       # CLIENT REPLY SKIP ran: skip the next reply
+                self.reply_mode = "skip"
+            elif mode == "skip":
+                self.reply_mode = None
+        elif self.own_monitor_lines:
+            out.extend(self.own_monitor_lines)    # a monitor sees its own commands after
+            self.own_monitor_lines.clear()
+        if self.tracking_pending:
+            pending = self.tracking_pending
+            self.tracking_pending = []
+            for payload in pending:
+                self.server.tracking.send(self, payload, out)
+        state = self.tracking
+        if state is not None and state.caching and self.multi is None:
+            # CLIENT CACHING yes|no holds for the next command (or transaction) only.
+            last = self.last_command
+            if last is None or (last.container or last).name != "client":
+                state.caching = False
+        self._reply_mark = (out, len(out))
+        self.after_reply = self.reply_mode is not None or state is not None
+
+    def defer_push(self, payload: bytes) -> None:
+        """An invalidation caused by this client's running command: sent after its
+        reply (Redis's tracking_pending_keys)."""
+        self.tracking_pending.append(payload)
+        self.after_reply = True
+
+    def set_reply_mode(self, mode) -> None:
+        """CLIENT REPLY: the command's own (empty) reply is not a reply to drop."""
+        self.reply_mode = mode
+        self._reply_mark = None
+        self.after_reply = True
+
+    def flush_batch(self) -> None:
+        """Send the replies of this read encoded so far (before a CLIENT PAUSE wait)."""
+        batch = self._batch
+        if not batch or self.sock is None:
+            return
+        if self.server.aof is not None:
+            self.server.aof.before_reply()
+        self.write(b"".join(batch))
+        batch.clear()
+        if self._reply_mark is not None:
+            self._reply_mark = (None, 0)  # what follows is the held command's alone
 
     # ------------------------------------------------------------ writing
 
@@ -334,6 +461,8 @@ class Client:
         server.clients.pop(self.id, None)
         server.monitors.discard(self)
         server.keyspace.unwatch_all(self)
+        if self.tracking is not None:
+            server.tracking.disable(self)
         for hook in server.close_hooks:
             hook(self)
         try:
