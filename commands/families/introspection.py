@@ -68,7 +68,20 @@ def key_access_flags(cmd) -> list:
     return ["RO", "access"]
 
 
+def declared_key_spec(spec) -> dict:
+    """A KeySpec a command declared (commands/server/table.py), as COMMAND shows it."""
+    reply = {"notes": spec.notes.encode()} if spec.notes else {}
+    reply.update({
+        "flags": [Status(f) for f in spec.flags.split()],
+        "begin_search": {"type": b"index", "spec": {"index": spec.index}},
+        "find_keys": {"type": b"range", "spec": {"lastkey": spec.lastkey,
+                                                 "keystep": spec.keystep, "limit": 0}}})
+    return reply
+
+
 def key_specs(cmd) -> list:
+    if cmd.key_specs:
+        return [declared_key_spec(spec) for spec in cmd.key_specs]
     flags = [Status(f) for f in key_access_flags(cmd)]
     if cmd.movable_keys:
         # Keys found by code (numkeys arguments, options): Redis's "unknown" spec.

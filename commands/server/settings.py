@@ -234,6 +234,7 @@ SETTINGS = {s.name: s for s in [
     Setting("hash-max-listpack-entries", "int", 512, 0, _MAX_LL),
     Setting("hash-max-listpack-value", "int", 64, 0, _MAX_LL),
     Setting("set-max-intset-entries", "int", 512, 0, _MAX_LL),
+    Setting("hll-sparse-max-bytes", "memory", 3000, 0, _MAX_LL),   # commands/data/hyperloglog.py
     Setting("client-output-buffer-limit", "obuf", OBUF_DEFAULTS,
             doc="per client class: hard limit, soft limit, soft seconds"),
 ]}

@@ -11,6 +11,7 @@ COMMAND INFO/COUNT/DOCS/GETKEYS report, so redis-py's RedisCluster can route fro
 Handlers receive the calling Context and the command's arguments after the name.
 """
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Flags that also put a command in an ACL category, as Redis derives them.
 _FLAG_CATEGORIES = {"write": "@write", "readonly": "@read", "admin": "@admin",
@@ -28,7 +29,19 @@ _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash
                      "list": "@list", "set": "@set", "sorted-set": "@sortedset",
                      "connection": "@connection", "transactions": "@transaction",
                      # @pubsub comes from the "pubsub" flag (PUBSUB HELP has neither)
-                     "pubsub": None, "server": None, "cluster": None}
+                     "pubsub": None, "server": None, "cluster": None,
+                     "bitmap": "@bitmap", "hyperloglog": "@hyperloglog"}
+
+
+class KeySpec(NamedTuple):
+    """One of Redis's key specs, for a command whose keys need finer access flags than
+    its readonly/write flag gives (COMMAND INFO): an "index" begin_search at `index` and
+    a "range" find_keys up to `lastkey` (relative to it; -1 = the last argument)."""
+    flags: str                        # "RW access update", "OW update", "RO access"...
+    index: int
+    lastkey: int = 0
+    keystep: int = 1
+    notes: str = ""
 
 
 @dataclass(eq=False)
@@ -46,6 +59,7 @@ class Command:
     complexity: str = ""
     categories: tuple = ()
     tips: tuple = ()                  # Redis's command tips (request_policy:..., ...)
+    key_specs: tuple = ()             # KeySpecs, when the derived one is not Redis's
     subcommands: dict = field(default_factory=dict)
     container: object = None          # the parent command of a subcommand
     # Precomputed for the hot path.
@@ -107,11 +121,12 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
 
 
 def command(name, arity, flags="", keys=None, group="generic", summary="", since="1.0.0",
-            complexity="", key_finder=None, categories=(), tips=()):
+            complexity="", key_finder=None, categories=(), tips=(), key_specs=()):
     """Register a top-level command."""
     def register(handler):
         cmd = _make(name, arity, flags, keys, group, summary, since, complexity,
                     key_finder, categories, handler, tips)
+        cmd.key_specs = tuple(key_specs)
         COMMANDS[name.encode()] = cmd
         return handler
     return register

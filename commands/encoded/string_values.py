@@ -1,0 +1,56 @@
+"""The string lookups the bit and HyperLogLog commands share.
+
+A string value is bytes (as it arrived) or a bytearray (changed in place: Redis's "raw"
+encoding); see commands/families/strings.py. The commands here change strings in place,
+so a write first makes the value a bytearray, as Redis's dbUnshareStringValue makes it
+a private raw string: that is not a change of the value (no dirty count, no WATCH signal).
+"""
+from commands.data.keyspace import WRONGTYPE, slot_of
+from commands.server.resp import ReplyError
+
+
+def is_string(value) -> bool:
+    return type(value) is bytes or type(value) is bytearray
+
+
+def string_for_read(c, key):
+    """lookupKeyRead + checkType: the string at `key` or None (hits/misses counted)."""
+    value = c.server.keyspace.lookup_read(key)
+    if value is not None and not is_string(value):
+        raise ReplyError(WRONGTYPE)
+    return value
+
+
+def string_for_write(c, key):
+    """lookupKeyWrite + checkType: the string at `key` or None."""
+    value = c.server.keyspace.get(key)
+    if value is not None and not is_string(value):
+        raise ReplyError(WRONGTYPE)
+    return value
+
+
+def unshare(keyspace, key, value) -> bytearray:
+    """The value at `key`, made mutable in place (the same string, still at `key`)."""
+    if type(value) is bytearray:
+        return value
+    mutable = bytearray(value)
+    keyspace.slots[slot_of(key)][key] = mutable
+    return mutable
+
+
+def string_to_bit(c, key, last_bit: int):
+    """Redis's lookupStringForBitCommand: (the string at `key` as a bytearray, created
+    or zero-padded so that bit `last_bit` exists; whether it was created; whether an
+    existing one grew). A created key is counted as one change already (keyspace.set)."""
+    keyspace = c.server.keyspace
+    size = (last_bit >> 3) + 1
+    value = string_for_write(c, key)
+    if value is None:
+        buffer = bytearray(size)
+        keyspace.set(key, buffer)
+        return buffer, True, False
+    buffer = unshare(keyspace, key, value)
+    if len(buffer) < size:
+        buffer.extend(bytes(size - len(buffer)))
+        return buffer, False, True
+    return buffer, False, False
