@@ -25,6 +25,8 @@ calls; the union of register arrays is a per-byte max done on whole big integers
 """
 import math
 import struct
+from bisect import bisect_right
+from itertools import accumulate
 
 HEADER_SIZE = 16
 REGISTERS = 16384
@@ -228,33 +230,61 @@ def invalidate(hll: bytearray) -> None:
     hll[15] |= 0x80
 
 
+# The span of each one-byte opcode (ZERO 00xxxxxx, VAL 1vvvvvxx); XZERO never looked up.
+_ONE_BYTE_SPANS = bytes((b & 63) + 1 if b < 0x40 else (b & 3) + 1 if b & 0x80 else 0
+                        for b in range(256))
+# XZERO's first byte (01xxxxxx) marked "X", every other byte ".", so find() (a memchr)
+# gives the next XZERO: from an opcode boundary, every byte before the next X is a
+# one-byte opcode, and the byte after an XZERO's first is its second, whatever it looks
+# like.
+_XZERO_MARKS = bytes(88 if 0x40 <= b < 0x80 else 46 for b in range(256))
+
+
+def locate(hll, index: int):
+    """Step 1 of hllSparseSet: (position, first register, span) of the opcode covering
+    register `index`, and the position of the opcode before it (-1 for none).
+
+    The opcodes between two XZEROs are one byte each, so a whole run of them is skipped
+    or searched with C loops (translate to spans, sum, accumulate and bisect) instead of
+    a Python step per opcode: a sparse HLL has up to hll-sparse-max-bytes of them."""
+    marks = hll.translate(_XZERO_MARKS)
+    first = 0
+    prev = -1
+    pos = HEADER_SIZE
+    end = len(hll)
+    while pos < end:
+        stop = marks.find(b"X", pos)
+        if stop < 0:
+            stop = end
+        if stop > pos:
+            spans = hll[pos:stop].translate(_ONE_BYTE_SPANS)
+            total = sum(spans)
+            if index < first + total:
+                ends = list(accumulate(spans))
+                k = bisect_right(ends, index - first)
+                return (pos + k, first + (ends[k - 1] if k else 0), spans[k],
+                        pos + k - 1 if k else prev)
+            first += total
+            prev = stop - 1
+        if stop == end:
+            break
+        low = hll[stop + 1] if stop + 1 < end else 0
+        span = (((hll[stop] & 63) << 8) | low) + 1
+        if index < first + span:
+            return stop, first, span, prev
+        first += span
+        prev = stop
+        pos = stop + 2
+    raise Corrupted()
+
+
 def sparse_raise(hll: bytearray, index: int, count: int, max_bytes: int) -> int:
     """Redis's hllSparseSet: raise register `index` to `count` (1 if it changed, 0 if
     not), editing the opcodes in place or promoting the HLL to dense when `count` is
     over 32 or the string would pass `max_bytes`. Corrupted for invalid opcodes."""
     if count > SPARSE_VAL_MAX:
         return _promote(hll, index, count)
-    # Step 1: find the opcode covering the register.
-    end = len(hll)
-    pos = HEADER_SIZE
-    first = span = 0
-    prev = -1
-    while pos < end:
-        op = hll[pos]
-        if op < 0x40:                       # ZERO
-            span, size = (op & 63) + 1, 1
-        elif op & 0x80:                     # VAL
-            span, size = (op & 3) + 1, 1
-        else:                               # XZERO
-            span = (((op & 63) << 8) | (hll[pos + 1] if pos + 1 < end else 0)) + 1
-            size = 2
-        if index <= first + span - 1:
-            break
-        prev = pos
-        pos += size
-        first += span
-    if span == 0 or pos >= end:
-        raise Corrupted()
+    pos, first, span, prev = locate(hll, index)
     op = hll[pos]
     is_val = op & 0x80
     is_xzero = not is_val and op & 0x40
@@ -395,7 +425,13 @@ def estimate(histogram) -> int:
 
 
 def count_registers(registers) -> int:
-    return estimate([registers.count(v) for v in range(Q + 2)])
+    """The estimate from 16384 one-byte registers. A value's histogram entry is counted
+    only if the value occurs (`in` is a memchr; count() a full pass)."""
+    histogram = [0] * (Q + 2)
+    for value in range(Q + 2):
+        if value in registers:
+            histogram[value] = registers.count(value)
+    return estimate(histogram)
 
 
 def sparse_histogram(hll) -> list:

@@ -220,8 +220,8 @@ def _decode(hll) -> bytes:
 
 # ---------------------------------------------------------------- PFSELFTEST
 
-SELFTEST_CYCLES = 20           # Redis: 1000 register round trips
-SELFTEST_ELEMENTS = 100000     # Redis: 10^7 elements; too long to hold a Python node for
+SELFTEST_CYCLES = 10           # Redis: 1000 register round trips
+SELFTEST_ELEMENTS = 10000      # Redis: 10^7 elements; too long to hold a Python node for
 
 
 @command("pfselftest", 1, "admin", group="hyperloglog", since="2.8.9", complexity="N/A",
