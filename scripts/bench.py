@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench.py            # full run (-n 200000)
     .venv/bin/python scripts/bench.py --quick    # -n 20000, 100k keys for memory
     .venv/bin/python scripts/bench.py --types    # lpush,lpop,sadd,hset,zadd,lrange_100
+                                                 # + the CUSTOM_TESTS commands
 
 Runs redis-benchmark (-t set,get,incr,mset -c 50) at -P 1 and -P 16 against each server
 and prints ops/s with the ratio ours / redis; then loads N keys with 10-byte values into
@@ -23,6 +24,16 @@ from tests.helpers import RawClient, start_node, start_redis  # noqa: E402
 
 TESTS = "set,get,incr,mset"
 TYPE_TESTS = "lpush,lpop,sadd,hset,zadd,lrange_100"
+# Data-type commands redis-benchmark has no -t test for, run as given (-r 100000:
+# __rand_int__ is a zero-padded number below it, so it can be a key or an element, not an
+# offset). The HLL starts sparse and turns dense after ~2000 elements.
+CUSTOM_TESTS = {
+    "setbit": ("SETBIT", "bits:__rand_int__", "1000", "1"),
+    "getbit": ("GETBIT", "bits:__rand_int__", "1000"),
+    "bitcount": ("BITCOUNT", "bits:__rand_int__"),
+    "pfadd": ("PFADD", "hll", "element:__rand_int__"),
+    "pfcount": ("PFCOUNT", "hll"),
+}
 
 
 def run_benchmark(port, pipeline, requests, clients=50, tests=TESTS, extra=()):
@@ -36,6 +47,16 @@ def run_benchmark(port, pipeline, requests, clients=50, tests=TESTS, extra=()):
         if m:
             results[m.group(1).split()[0].lower()] = float(m.group(2))
     return results
+
+
+def run_custom(port, pipeline, requests, args, clients=50):
+    """ops/s of one custom command."""
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(requests),
+         "-P", str(pipeline), "-r", "100000", "-q", *args],
+        capture_output=True, text=True, timeout=600).stdout
+    rates = re.findall(r"([\d.]+) requests per second", out.replace("\r", "\n"))
+    return float(rates[-1]) if rates else 0.0
 
 
 def rss_bytes(pid) -> int:
@@ -83,7 +104,11 @@ def main():
         for pipeline in (1, 16):
             mine = run_benchmark(ours.port, pipeline, requests, tests=tests)
             theirs = run_benchmark(ref.port, pipeline, requests, tests=tests)
-            for test in tests.split(","):
+            if args.types:
+                for name, command in CUSTOM_TESTS.items():
+                    mine[name] = run_custom(ours.port, pipeline, requests, command)
+                    theirs[name] = run_custom(ref.port, pipeline, requests, command)
+            for test in tests.split(",") + (list(CUSTOM_TESTS) if args.types else []):
                 a, b = mine.get(test, 0.0), theirs.get(test, 0.0)
                 print("%-10s %-4d %12.0f %12.0f %6.2fx" % (test, pipeline, a, b, a / b if b else 0))
         if args.types:

@@ -17,36 +17,48 @@ UINT64 = 1 << 64
 WRAP, SAT, FAIL = 0, 1, 2
 
 
-def _bits_of(data, first_byte: int, last_byte: int) -> int:
-    """Bytes first_byte..last_byte (inclusive, inside the string) as one number."""
-    return int.from_bytes(data[first_byte:last_byte + 1], "big")
-
-
-def count_ones(data, first_bit: int, last_bit: int) -> int:
-    """How many bits are set among bits first_bit..last_bit (inside the string)."""
-    first_byte, last_byte = first_bit >> 3, last_bit >> 3
-    number = _bits_of(data, first_byte, last_byte)
-    number >>= 7 - (last_bit & 7)                       # drop the bits after last_bit
-    number &= (1 << (last_bit - first_bit + 1)) - 1     # and the bits before first_bit
-    return number.bit_count()
+# Long ranges are read this many bytes at a time (through a memoryview, no copy of the
+# string): the memory a command needs stays small, and BITPOS stops at the first hit.
+_CHUNK = 1 << 16
 
 
 def count_ones_in_bytes(data, first_byte: int, last_byte: int) -> int:
-    return _bits_of(data, first_byte, last_byte).bit_count()
+    """How many bits are set in bytes first_byte..last_byte (inside the string)."""
+    total = 0
+    with memoryview(data) as view:
+        for start in range(first_byte, last_byte + 1, _CHUNK):
+            chunk = view[start:min(start + _CHUNK, last_byte + 1)]
+            total += int.from_bytes(chunk, "big").bit_count()
+    return total
+
+
+def count_ones(data, first_bit: int, last_bit: int) -> int:
+    """How many bits are set among bits first_bit..last_bit (inside the string): the
+    whole bytes, less the bits of the edge bytes outside the range (as Redis does)."""
+    first_byte, last_byte = first_bit >> 3, last_bit >> 3
+    total = count_ones_in_bytes(data, first_byte, last_byte)
+    total -= (data[first_byte] & ~(0xff >> (first_bit & 7)) & 0xff).bit_count()
+    total -= (data[last_byte] & ((1 << (7 - (last_bit & 7))) - 1)).bit_count()
+    return total
 
 
 def find_bit(data, bit: int, first_bit: int, last_bit: int) -> int:
     """The position of the first bit equal to `bit` among first_bit..last_bit (inside the
     string), or -1."""
-    width = last_bit - first_bit + 1
     first_byte, last_byte = first_bit >> 3, last_bit >> 3
-    number = _bits_of(data, first_byte, last_byte) >> (7 - (last_bit & 7))
-    number &= (1 << width) - 1
-    if not bit:
-        number ^= (1 << width) - 1                      # look for a one in the complement
-    if not number:
-        return -1
-    return first_bit + width - number.bit_length()
+    with memoryview(data) as view:
+        for start in range(first_byte, last_byte + 1, _CHUNK):
+            stop = min(start + _CHUNK, last_byte + 1)
+            low, high = max(first_bit, start * 8), min(last_bit, stop * 8 - 1)
+            width = high - low + 1
+            # Bits low..high of the chunk as a number, bit `high` lowest.
+            number = int.from_bytes(view[start:stop], "big") >> (stop * 8 - 1 - high)
+            number &= (1 << width) - 1
+            if not bit:
+                number ^= (1 << width) - 1      # look for a one in the complement
+            if number:
+                return low + width - number.bit_length()
+    return -1
 
 
 # ---------------------------------------------------------------- bit fields

@@ -18,9 +18,10 @@ def _bit(data, i):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_bit_ranges_and_fields(seed):
+def test_bit_ranges_and_fields(seed, monkeypatch):
     rng = random.Random(seed)
     data = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 40)))
+    monkeypatch.setattr(bits, "_CHUNK", rng.choice([1, 2, 3, 1 << 16]))  # chunks too
     nbits = len(data) * 8
     for _ in range(200):
         a, b = sorted(rng.randrange(nbits) for _ in range(2))
