@@ -8,6 +8,10 @@ DUMPed from either server restores on the other and counts the same.
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.differential.sequences import check_sequence, sequence_settings
 
 ELEMENT_BATCH = 1000
 
@@ -206,3 +210,29 @@ def test_pfselftest(diff):
 
 def test_command_info(diff):
     diff.check("COMMAND", "INFO", "pfadd", "pfcount", "pfmerge", "pfdebug", "pfselftest")
+
+
+# ---------------------------------------------------------------- random sequences
+
+HLL_KEYS = [b"{r}h1", b"{r}h2", b"{r}h3"]
+hll_key = st.sampled_from(HLL_KEYS)
+elements = st.lists(st.integers(0, 3000).map(lambda i: b"%d" % i), min_size=0, max_size=40)
+
+hll_commands = st.one_of(
+    st.tuples(hll_key, elements).map(lambda t: (b"PFADD", t[0], *t[1])),
+    st.tuples(hll_key, st.integers(0, 2500)).map(
+        lambda t: (b"PFADD", t[0], *[b"bulk%d:%d" % (t[1], i) for i in range(t[1])])),
+    st.lists(hll_key, min_size=1, max_size=3).map(lambda ks: (b"PFCOUNT", *ks)),
+    st.lists(hll_key, min_size=1, max_size=3).map(lambda ks: (b"PFMERGE", *ks)),
+    st.tuples(st.sampled_from([b"ENCODING", b"TODENSE", b"DECODE"]), hll_key)
+      .map(lambda t: (b"PFDEBUG",) + t),
+    st.tuples(st.just(b"DEL"), hll_key),
+    st.tuples(st.just(b"SET"), hll_key, st.sampled_from([b"x", b"HYLL"])),
+    st.tuples(st.just(b"GET"), hll_key),
+)
+
+
+@sequence_settings(30)
+@given(st.lists(hll_commands, min_size=1, max_size=12))
+def test_random_sequences(diff, sequence):
+    check_sequence(diff, sequence + [(b"GET", k) for k in HLL_KEYS])
