@@ -45,6 +45,7 @@ SEED = 0xadc83b19
 
 _M = 0xc6a4a7935bd1e995
 _MASK64 = (1 << 64) - 1
+_BLOCKS = [struct.Struct("<%dQ" % n) for n in range(32)]   # elements under 256 bytes
 
 
 class Corrupted(Exception):
@@ -70,7 +71,9 @@ def murmur64a(data: bytes, seed: int = SEED) -> int:
     h = (seed ^ (length * _M)) & _MASK64
     blocks = length >> 3
     if blocks:
-        for k in struct.unpack_from("<%dQ" % blocks, data):
+        unpack = _BLOCKS[blocks].unpack_from if blocks < 32 else \
+            struct.Struct("<%dQ" % blocks).unpack_from
+        for k in unpack(data):
             k = (k * _M) & _MASK64
             k ^= k >> 47
             h ^= (k * _M) & _MASK64

@@ -244,7 +244,7 @@ def pfselftest(c, argv):
         for index in range(hll_codec.REGISTERS):
             if got[index] != expected[index] or \
                     hll_codec.dense_get(dense, index) != expected[index]:
-                raise ReplyError("TESTFAILED Register %d should be %d but is %d"
+                raise ReplyError("ERR TESTFAILED Register %d should be %d but is %d"
                                  % (index, expected[index], got[index]))
     # 2: the estimate stays within a few standard errors, and sparse and dense agree.
     dense = bytearray(hll_codec.DENSE_SIZE)
@@ -262,13 +262,13 @@ def pfselftest(c, argv):
         if j != checkpoint:
             continue
         if j < max_bytes / 2 and sparse[4] != hll_codec.SPARSE:
-            raise ReplyError("TESTFAILED sparse encoding not used")
+            raise ReplyError("ERR TESTFAILED sparse encoding not used")
         estimate = hll_codec.count(dense)
         if estimate != hll_codec.count(sparse):
-            raise ReplyError("TESTFAILED dense/sparse disagree")
+            raise ReplyError("ERR TESTFAILED dense/sparse disagree")
         max_error = 1 if j == 10 else -(-relative_error * 6 * checkpoint // 1)
         if abs(checkpoint - estimate) > max_error:
-            raise ReplyError("TESTFAILED Too big error. card:%d abserr:%d"
+            raise ReplyError("ERR TESTFAILED Too big error. card:%d abserr:%d"
                              % (checkpoint, abs(checkpoint - estimate)))
         checkpoint *= 10
     return OK
