@@ -236,3 +236,14 @@ hll_commands = st.one_of(
 @given(st.lists(hll_commands, min_size=1, max_size=12))
 def test_random_sequences(diff, sequence):
     check_sequence(diff, sequence + [(b"GET", k) for k in HLL_KEYS])
+
+
+def test_watch_sees_what_redis_signals(diff):
+    """A PFCOUNT that stores its count is a modification a WATCH sees; a PFADD, SETBIT or
+    BITFIELD that changes nothing is not."""
+    diff.check_all([("PFADD", "{w}h", "a", "b"), ("SETBIT", "{w}b", "3", "1")])
+    for change in [("PFCOUNT", "{w}h"), ("PFCOUNT", "{w}h"), ("PFADD", "{w}h", "a"),
+                   ("PFADD", "{w}h", "zz"), ("SETBIT", "{w}b", "3", "1"),
+                   ("SETBIT", "{w}b", "3", "0"), ("BITFIELD", "{w}b", "SET", "u4", "0", "0"),
+                   ("PFMERGE", "{w}h"), ("PFDEBUG", "ENCODING", "{w}h")]:
+        diff.check_all([("WATCH", "{w}h", "{w}b"), change, ("MULTI",), ("PING",), ("EXEC",)])
