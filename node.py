@@ -24,6 +24,7 @@ from cluster.state import CRON_PERIOD_MS, ClusterState
 from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace
+from commands.data.notifications import effective_flags
 from commands.persistence.aof import AppendOnlyFile
 from commands.persistence.aof_loading import load_aof
 from commands.persistence.background import Children
@@ -145,6 +146,7 @@ class Node:
         self.server.cluster_ops = ClusterOperations(self.cluster_state, self.bus, ReplyError)
         self.server.router = Router(view, self.keyspace, settings)
         settings.listeners.append(self._on_setting_changed)
+        self.keyspace.notify_flags = effective_flags(settings.notify_keyspace_events)
         self.stop_requested = gevent.event.Event()
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
         self.stopped = gevent.event.Event()
@@ -254,6 +256,8 @@ class Node:
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
         elif name == "cluster-bus-secret":
             self.bus.set_secret(self._bus_secret())
+        elif name == "notify-keyspace-events":
+            self.keyspace.notify_flags = effective_flags(value)
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
         elif name == "appendonly":

@@ -20,6 +20,7 @@ import random
 import time
 
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
+from commands.data.notifications import notify_keyspace_event
 
 TYPE_NAMES = {bytes: "string", bytearray: "string"}
 
@@ -62,6 +63,15 @@ class Keyspace:
         self.blocking_keys = {}
         self.ready_keys = {}         # used as an ordered set
         self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
+        # On a replica (lazy_expire False) a key past its time reads as missing but stays
+        # until the master's DEL removes it, and while the replica applies its master's
+        # stream (master_applying) it is still there: Redis's expireIfNeeded.
+        self.lazy_expire = True
+        self.master_applying = False
+        # Keyspace notifications (commands/data/notifications.py): the enabled classes
+        # (0 = off, the default) and fn(channel, message) publishing to this node.
+        self.notify_flags = 0
+        self.notify_publish = None
         self._rng = random.Random()
 
     # ------------------------------------------------------------ reads
@@ -75,8 +85,11 @@ class Keyspace:
             return None
         # Redis's keyIsExpired: expired once the clock is *past* the expire time.
         if self.expires and key in self.expires and self.expires[key] < now_ms():
-            self._expire(key, slot)
-            return None
+            if self.lazy_expire:
+                self._expire(key, slot)
+                return None
+            if not self.master_applying:
+                return None
         self.lru[key] = self.lru_clock
         return value
 
@@ -85,6 +98,8 @@ class Keyspace:
         value = self.get(key)
         if value is None:
             self.keyspace_misses += 1
+            if self.notify_flags:
+                notify_keyspace_event(self, "m", b"keymiss", key)
         else:
             self.keyspace_hits += 1
         return value
@@ -116,7 +131,17 @@ class Keyspace:
         table = self.slots[slot]
         if key not in table:
             self.size += 1
-        table[key] = value
+            table[key] = value
+            if self.notify_flags:
+                notify_keyspace_event(self, "n", b"new", key)    # Redis's dbAdd
+        elif self.lazy_expire and self.expires and key in self.expires \
+                and self.expires[key] < now_ms():
+            # Redis's setKey looks the key up first: an expired one is deleted (its
+            # 'expired' event, a DEL for replicas) and the value then makes a new key.
+            self._expire(key, slot)
+            return self.set(key, value, keep_ttl, slot)
+        else:
+            table[key] = value
         if not keep_ttl and key in self.expires:
             self._forget_ttl(key)
         self.lru[key] = self.lru_clock
@@ -245,6 +270,11 @@ class Keyspace:
             self._remove(key, slot_of(key))
             self.dirty += 1
             return
+        self.set_expire(key, when_ms)
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        """Set the absolute expiry of an existing key, even one already past (Redis's
+        setExpire: SET ... PXAT in the past keeps the key until it is looked at)."""
         if key not in self._ttl_pos:
             self._ttl_pos[key] = len(self._ttl_keys)
             self._ttl_keys.append(key)
@@ -274,6 +304,8 @@ class Keyspace:
         self._remove(key, slot)
         self.expired_keys += 1
         self.dirty += 1
+        if self.notify_flags:
+            notify_keyspace_event(self, "x", b"expired", key)
         if self.propagate_deletion is not None:
             self.propagate_deletion(key)
 

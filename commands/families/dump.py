@@ -18,6 +18,7 @@ import hashlib
 import msgpack
 
 from commands.data.keyspace import now_ms
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import INT64_MAX
 from commands.data.value_codec import UnsupportedValue, from_saved, to_saved
 from commands.families.server_cmds import register_debug
@@ -116,8 +117,7 @@ def restore_generic(c, argv):
         raise ReplyError("ERR Invalid TTL value, must be >= 0")
     value = load_payload(argv[3])
 
-    if replace:
-        ks.delete(key)
+    deleted = replace and ks.delete(key)
     if ttl and not absttl:
         ttl += now_ms()
         if ttl > INT64_MAX:
@@ -125,16 +125,19 @@ def restore_generic(c, argv):
     if ttl and ttl <= now_ms():
         # Already expired (checkAlreadyExpired): the old key, if any, is gone and no
         # new one is created, yet the reply is OK.
+        if deleted:
+            notify_keyspace_event(ks, "g", b"del", key)
         return OK
     ks.set(key, value)
     if ttl:
-        ks.expire_at(key, ttl)
+        ks.set_expire(key, ttl)
     # objectSetLRUOrLFU: the policy decides which of the two hints applies.
     if "lfu" in c.server.settings.maxmemory_policy:
         if freq is not None:
             ks.lfu_counters[key] = freq
     elif idle is not None:
         ks.lru[key] = ks.lru_clock - idle
+    notify_keyspace_event(ks, "g", b"restore", key)
     return OK
 
 

@@ -4,6 +4,7 @@ A hash value is a `Hash` (commands/data/hash_type.py); the mutators below keep i
 listpack flag and its scan index current.
 """
 from commands.data.hash_type import Hash
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, add_long_double,
                                    format_long_double, parse_int64, parse_long_double)
 from commands.families.scanning import (drop_index_if_small, parse_cursor, parse_scan_options,
@@ -51,12 +52,15 @@ def _put(h, field, value, max_entries) -> bool:
     return is_new
 
 
-def _store(c, key, h, created) -> None:
-    """A new hash enters the keyspace; an existing one was changed in place."""
+def _store(c, key, h, created, event: bytes) -> None:
+    """A new hash enters the keyspace (its 'new' event); an existing one was changed in
+    place. Then the command's event."""
+    ks = c.server.keyspace
     if created:
-        c.server.keyspace.set(key, h)
+        ks.set(key, h)
     else:
-        c.server.keyspace.modified(key)
+        ks.modified(key)
+    notify_keyspace_event(ks, "h", event, key)
 
 
 def _set_pairs(c, argv, name):
@@ -83,7 +87,7 @@ def _set_pairs(c, argv, name):
         h[field] = argv[i + 1]
     if h.listpack and len(h) > max_entries:
         h.listpack = False
-    _store(c, key, h, created)
+    _store(c, key, h, created, b"hset")
     return len(h) - before
 
 
@@ -119,7 +123,7 @@ def hsetnx(c, argv):
     max_entries, max_value = limits(c)
     _check_lengths(h, argv[2:4], max_value)
     _put(h, field, argv[3], max_entries)
-    _store(c, key, h, created)
+    _store(c, key, h, created, b"hset")
     return 1
 
 
@@ -142,11 +146,15 @@ def hdel(c, argv):
                 break            # Redis stops and deletes the key once it is empty
     if deleted:
         drop_index_if_small(h)
-        c.server.keyspace.modified_or_deleted(key, h)
+        ks = c.server.keyspace
+        ks.modified_or_deleted(key, h)
+        notify_keyspace_event(ks, "h", b"hdel", key)
+        if not h:
+            notify_keyspace_event(ks, "g", b"del", key)
     return deleted
 
 
-def _incr_field(c, key, field, compute):
+def _incr_field(c, key, field, compute, event: bytes):
     """HINCRBY/HINCRBYFLOAT: `compute(old bytes or None)` gives the new value (bytes) or
     raises; the field is stored with hashTypeSet's length checks."""
     h = write_hash(c.server.keyspace, key)
@@ -158,7 +166,7 @@ def _incr_field(c, key, field, compute):
     max_entries, max_value = limits(c)
     _check_lengths(h, (field, new), max_value)
     _put(h, field, new, max_entries)
-    _store(c, key, h, created)
+    _store(c, key, h, created, event)
     return new
 
 
@@ -179,7 +187,7 @@ def hincrby(c, argv):
             raise ReplyError("ERR increment or decrement would overflow")
         return b"%d" % result
 
-    return int(_incr_field(c, argv[1], argv[2], compute))
+    return int(_incr_field(c, argv[1], argv[2], compute, b"hincrby"))
 
 
 @command("hincrbyfloat", 4, "write denyoom fast", keys=(1, 1, 1), group="hash",
@@ -204,7 +212,7 @@ def hincrbyfloat(c, argv):
         return format_long_double(result)
 
     # (Replicas get HSET with the result: commands/replication/rewrites.py.)
-    return _incr_field(c, argv[1], argv[2], compute)
+    return _incr_field(c, argv[1], argv[2], compute, b"hincrbyfloat")
 
 
 # ---------------------------------------------------------------- reads

@@ -10,6 +10,7 @@ value type registers its encoding and its copier.
 from cluster.slots import CLUSTER_SLOTS
 from commands.data.glob import matcher
 from commands.data.keyspace import TYPE_NAMES, now_ms
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from commands.data.value_types import OBJECT_ENCODINGS, copy_value, string_encoding
 from commands.families.scanning import parse_cursor, parse_scan_options
@@ -24,10 +25,11 @@ LFU_INIT_VAL = 5                     # a new key's LFU counter
 
 # ---------------------------------------------------------------- lookups
 
-def peek_live(ks, key):
+def peek_live(ks, key, miss_event=True):
     """The value at `key` without touching its LRU time (LOOKUP_NOTOUCH); an expired key
     is deleted and reported missing. Counts a keyspace hit or miss, as Redis's read
-    lookups do."""
+    lookups do, and publishes a 'keymiss' unless miss_event is False (OBJECT and SCAN
+    look keys up with Redis's LOOKUP_NONOTIFY)."""
     value = ks.peek(key)
     if value is not None:
         when = ks.expires.get(key)
@@ -35,6 +37,8 @@ def peek_live(ks, key):
             value = ks.get(key)      # expires it
     if value is None:
         ks.keyspace_misses += 1
+        if miss_event:
+            notify_keyspace_event(ks, "m", b"keymiss", key)
     else:
         ks.keyspace_hits += 1
     return value
@@ -50,8 +54,13 @@ _MULTI_SHARD_SUM = ("request_policy:multi_shard", "response_policy:agg_sum")
          complexity="O(N) where N is the number of keys that will be removed.",
          summary="Deletes one or more keys.")
 def del_(c, argv):
-    delete = c.server.keyspace.delete
-    return sum(1 for key in argv[1:] if delete(key))
+    ks = c.server.keyspace
+    deleted = 0
+    for key in argv[1:]:
+        if ks.delete(key):
+            deleted += 1
+            notify_keyspace_event(ks, "g", b"del", key)
+    return deleted
 
 
 @command("unlink", -2, "write fast", tips=_MULTI_SHARD_SUM,
@@ -141,6 +150,7 @@ def _expire_generic(c, argv, relative: bool, seconds: bool):
         if flags & _EXPIRE_LT and current is not None and when >= current:
             return 0
     ks.expire_at(key, when)                    # a time already past deletes the key
+    notify_keyspace_event(ks, "g", b"expire" if ks.peek(key) is not None else b"del", key)
     return 1
 
 
@@ -211,9 +221,10 @@ def pexpiretime(c, argv):
          summary="Removes the expiration time of a key.")
 def persist(c, argv):
     ks = c.server.keyspace
-    if ks.get(argv[1]) is None:
+    if ks.get(argv[1]) is None or not ks.persist(argv[1]):
         return 0
-    return 1 if ks.persist(argv[1]) else 0
+    notify_keyspace_event(ks, "g", b"persist", argv[1])
+    return 1
 
 
 # ---------------------------------------------------------------- rename and copy
@@ -234,7 +245,9 @@ def _rename_generic(c, argv, nx: bool):
     ks.delete(src)
     ks.set(dst, value)
     if when is not None:
-        ks.expire_at(dst, when)
+        ks.set_expire(dst, when)
+    notify_keyspace_event(ks, "g", b"rename_from", src)
+    notify_keyspace_event(ks, "g", b"rename_to", dst)
     return 1 if nx else OK
 
 
@@ -286,7 +299,8 @@ def copy(c, argv):
     when = ks.expires.get(src)
     ks.set(dst, copy_value(value))
     if when is not None:
-        ks.expire_at(dst, when)
+        ks.set_expire(dst, when)
+    notify_keyspace_event(ks, "g", b"copy_to", dst)
     return 1
 
 
@@ -324,7 +338,7 @@ def scan(c, argv):
     for key in found:
         if accept is not None and not accept(key):
             continue
-        value = peek_live(ks, key)
+        value = peek_live(ks, key, miss_event=False)
         if value is None:
             continue                     # expired: filtered (and deleted), as Redis does
         if type_name is not None and TYPE_NAMES[type(value)] != type_name:
@@ -361,7 +375,7 @@ def _lfu_policy(c) -> bool:
          keys=(2, 2, 1), since="2.2.3",
             complexity="O(1)", summary="Returns the internal encoding of a Redis object.")
 def object_encoding(c, argv):
-    value = peek_live(c.server.keyspace, argv[2])
+    value = peek_live(c.server.keyspace, argv[2], miss_event=False)
     if value is None:
         return None
     return OBJECT_ENCODINGS[type(value)](value).encode()
@@ -371,7 +385,7 @@ def object_encoding(c, argv):
          keys=(2, 2, 1), since="2.2.3",
             complexity="O(1)", summary="Returns the reference count of a value of a key.")
 def object_refcount(c, argv):
-    value = peek_live(c.server.keyspace, argv[2])
+    value = peek_live(c.server.keyspace, argv[2], miss_event=False)
     if value is None:
         return None
     if type(value) is bytes and string_encoding(value) == "int" and \
@@ -394,7 +408,7 @@ def _shared_integers(c) -> bool:
             summary="Returns the time since the last access to a Redis object.")
 def object_idletime(c, argv):
     ks = c.server.keyspace
-    if peek_live(ks, argv[2]) is None:
+    if peek_live(ks, argv[2], miss_event=False) is None:
         return None
     if _lfu_policy(c):
         raise ReplyError(_LFU_SELECTED)
@@ -406,7 +420,7 @@ def object_idletime(c, argv):
             complexity="O(1)",
             summary="Returns the logarithmic access frequency counter of a Redis object.")
 def object_freq(c, argv):
-    if peek_live(c.server.keyspace, argv[2]) is None:
+    if peek_live(c.server.keyspace, argv[2], miss_event=False) is None:
         return None
     if not _lfu_policy(c):
         raise ReplyError(_LFU_NOT_SELECTED)

@@ -15,6 +15,7 @@ from itertools import islice
 
 from commands.data.index_range import clamp_range
 from commands.data.list_type import ListValue
+from commands.data.notifications import notify_keyspace_event
 from commands.families.typed_lookup import typed_lookups
 from commands.server.args import SYNTAX_ERROR, int_arg, positive_long_arg
 from commands.server.blocking import block, can_block, parse_timeout, pop_first_or_block
@@ -28,7 +29,8 @@ read_list, write_list = typed_lookups(ListValue)
 
 
 def push(ks, key, lst, elements, left: bool) -> int:
-    """Push onto `lst` (None: create the list). Returns the new length."""
+    """Push onto `lst` (None: create the list, with its 'new' event); publishes the
+    lpush/rpush event. Returns the new length."""
     if lst is None:
         lst = ListValue()
         if left:
@@ -42,19 +44,29 @@ def push(ks, key, lst, elements, left: bool) -> int:
         else:
             lst.extend(elements)
         ks.modified(key)
+    notify_keyspace_event(ks, "l", b"lpush" if left else b"rpush", key)
     return len(lst)
+
+
+def elements_removed(ks, key, lst, event: bytes) -> None:
+    """After elements left `lst`: an emptied list is deleted; Redis's event for the
+    removal, then 'del' if the key went (listElementsRemoved)."""
+    ks.modified_or_deleted(key, lst)
+    notify_keyspace_event(ks, "l", event, key)
+    if not lst:
+        notify_keyspace_event(ks, "g", b"del", key)
 
 
 def pop_many(ks, key, lst, left: bool, count: int) -> list:
     take = lst.popleft if left else lst.pop
     items = [take() for _ in range(min(count, len(lst)))]
-    ks.modified_or_deleted(key, lst)
+    elements_removed(ks, key, lst, b"lpop" if left else b"rpop")
     return items
 
 
 def pop_one(ks, key, lst, left: bool) -> bytes:
     item = lst.popleft() if left else lst.pop()
-    ks.modified_or_deleted(key, lst)
+    elements_removed(ks, key, lst, b"lpop" if left else b"rpop")
     return item
 
 
@@ -272,6 +284,7 @@ def lset(c, argv):
         raise ReplyError("ERR index out of range")
     lst[index] = argv[3]
     ks.modified(argv[1])
+    notify_keyspace_event(ks, "l", b"lset", argv[1])
     return OK
 
 
@@ -301,7 +314,7 @@ def lrem(c, argv):
             kept.reverse()
         lst.clear()
         lst.extend(kept)
-        ks.modified_or_deleted(argv[1], lst)
+        elements_removed(ks, argv[1], lst, b"lrem")
     return removed
 
 
@@ -325,7 +338,7 @@ def ltrim(c, argv):
             lst.pop()
         for _ in range(first):
             lst.popleft()
-    ks.modified_or_deleted(argv[1], lst)
+    elements_removed(ks, argv[1], lst, b"ltrim")     # even when nothing was trimmed
     return OK
 
 
@@ -349,6 +362,7 @@ def linsert(c, argv):
         return -1
     lst.insert(index if where == b"before" else index + 1, argv[4])
     ks.modified(argv[1])
+    notify_keyspace_event(ks, "l", b"linsert", argv[1])
     return len(lst)
 
 
@@ -356,9 +370,11 @@ def linsert(c, argv):
 
 def move_element(ks, src, lst, dst, left_from: bool, left_to: bool):
     """Pop from `lst` (at src) and push to dst; WRONGTYPE (nothing popped) if dst is not a
-    list. For src == dst the element is rotated."""
+    list. For src == dst the element is rotated. Events in Redis's order: the push to
+    dst (after its 'new'), then the pop from src (and its 'del' if emptied)."""
     target = write_list(ks, dst)
     item = lst.popleft() if left_from else lst.pop()
+    pop_event = b"lpop" if left_from else b"rpop"
     if dst == src:
         target = lst
     if target is lst:
@@ -367,9 +383,14 @@ def move_element(ks, src, lst, dst, left_from: bool, left_to: bool):
         else:
             lst.append(item)
         ks.modified(src)
+        notify_keyspace_event(ks, "l", b"lpush" if left_to else b"rpush", dst)
+        notify_keyspace_event(ks, "l", pop_event, src)
         return item
     ks.modified_or_deleted(src, lst)
     push(ks, dst, target, (item,), left_to)
+    notify_keyspace_event(ks, "l", pop_event, src)
+    if not lst:
+        notify_keyspace_event(ks, "g", b"del", src)
     return item
 
 

@@ -44,6 +44,7 @@ from gevent import socket as gsocket
 from gevent.monkey import get_original
 
 from commands.data.keyspace import now_ms
+from commands.data.notifications import notify_keyspace_event
 from commands.families.dump import dump_payload
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError, Status
@@ -480,5 +481,5 @@ class _Migration:
             return
         if self.guards[key].dirty_cas:
             self.in_flight_changes.append(key)
-        else:
-            self.ks.delete(key)
+        elif self.ks.delete(key):
+            notify_keyspace_event(self.ks, "g", b"del", key)

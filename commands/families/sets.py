@@ -5,6 +5,7 @@ A set value is an `RSet` (commands/data/set_type.py); the mutators below keep it
 intset flag and its scan index current.
 """
 from commands.data.keyspace import WRONGTYPE
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
 from commands.data.set_type import RSet, is_integer, members_in_order, new_set
 from commands.families.scanning import (drop_index_if_small, parse_cursor, parse_scan_options,
@@ -50,9 +51,14 @@ def _remove(s, member) -> bool:
     return True
 
 
-def _after_removals(c, key, s) -> None:
+def _after_removals(c, key, s, event: bytes) -> None:
+    """Members left `s`: an emptied set is deleted; the command's event, then 'del'."""
     drop_index_if_small(s)
-    c.server.keyspace.modified_or_deleted(key, s)
+    ks = c.server.keyspace
+    ks.modified_or_deleted(key, s)
+    notify_keyspace_event(ks, "s", event, key)
+    if not s:
+        notify_keyspace_event(ks, "g", b"del", key)
 
 
 # ---------------------------------------------------------------- single-set writes
@@ -72,12 +78,14 @@ def sadd(c, argv):
         for member in argv[2:]:
             added += _add(s, member, limit)
         c.server.keyspace.set(key, s)
+        notify_keyspace_event(c.server.keyspace, "s", b"sadd", key)
         return added
     added = 0
     for member in argv[2:]:
         added += _add(s, member, limit)
     if added:
         c.server.keyspace.modified(key)
+        notify_keyspace_event(c.server.keyspace, "s", b"sadd", key)
     return added
 
 
@@ -96,7 +104,7 @@ def srem(c, argv):
             if not s:
                 break
     if removed:
-        _after_removals(c, key, s)
+        _after_removals(c, key, s, b"srem")
     return removed
 
 
@@ -115,15 +123,17 @@ def smove(c, argv):
         return int(member in src)
     if not _remove(src, member):
         return 0
-    _after_removals(c, src_key, src)
+    _after_removals(c, src_key, src, b"srem")
     limit = max_intset_entries(c)
     if dst is None:
         dst = RSet()
         dst.intset = is_integer(member)
         _add(dst, member, limit)
         ks.set(dst_key, dst)
+        notify_keyspace_event(ks, "s", b"sadd", dst_key)
     elif _add(dst, member, limit):
         ks.modified(dst_key)
+        notify_keyspace_event(ks, "s", b"sadd", dst_key)
     return 1
 
 
@@ -144,7 +154,7 @@ def spop(c, argv):
         return None
     member = random_member(s)
     _remove(s, member)
-    _after_removals(c, key, s)
+    _after_removals(c, key, s, b"spop")
     return member
 
 
@@ -157,7 +167,8 @@ def _spop_count(c, key, count):
         # Redis answers with SUNION of the one set (so in the order of a set built
         # whole from it), then deletes the key.
         reply = members_in_order(new_set(s, max_intset_entries(c)))
-        c.server.keyspace.delete(key)
+        s.clear()
+        _after_removals(c, key, s, b"spop")
         return SetReply(reply)
     remaining = size - count
     if remaining * SPOP_MOVE_STRATEGY_MUL > count:
@@ -175,7 +186,7 @@ def _spop_count(c, key, count):
         s.update(rebuilt)
         s.intset = rebuilt.intset
         s.index = None
-    _after_removals(c, key, s)
+    _after_removals(c, key, s, b"spop")
     return SetReply(popped)
 
 
@@ -261,13 +272,13 @@ def sscan(c, argv):
 
 # ---------------------------------------------------------------- set algebra
 
-def _sources(c, keys, for_write):
+def _sources(c, keys):
     """The sets at `keys` (None for a missing key); WRONGTYPE if any is another type.
 
     Every key is checked, even after a missing one, as Redis 7 does. The STORE forms
-    look their sources up as writes (no keyspace hit/miss counting)."""
-    ks = c.server.keyspace
-    lookup = ks.get if for_write else ks.lookup_read
+    look their sources up as reads too (Redis's lookupKeyRead: misses are counted and
+    published as 'keymiss')."""
+    lookup = c.server.keyspace.lookup_read
     sets = []
     for key in keys:
         value = lookup(key)
@@ -315,14 +326,17 @@ def _difference(sets) -> set:
     return result
 
 
-def _store(c, dst_key, result) -> int:
-    """Replace `dst_key` (any type, its TTL dropped) by the result; empty deletes it."""
+def _store(c, dst_key, result, event: bytes) -> int:
+    """Replace `dst_key` (any type, its TTL dropped) by the result, with `event`; an
+    empty result deletes it ('del' if there was one)."""
     ks = c.server.keyspace
     if not result:
-        ks.delete(dst_key)
+        if ks.delete(dst_key):
+            notify_keyspace_event(ks, "g", b"del", dst_key)
         return 0
     value = new_set(result, max_intset_entries(c))
     ks.set(dst_key, value)
+    notify_keyspace_event(ks, "s", event, dst_key)
     return len(value)
 
 
@@ -340,7 +354,7 @@ _ALGEBRA_TIPS = ("nondeterministic_output_order",)
                     "M is the number of sets.",
          summary="Intersect multiple sets")
 def sinter(c, argv):
-    return SetReply(_intersection(_sources(c, argv[1:], False)))
+    return SetReply(_intersection(_sources(c, argv[1:])))
 
 
 @command("sunion", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0",
@@ -348,7 +362,7 @@ def sinter(c, argv):
          complexity="O(N) where N is the total number of elements in all given sets.",
          summary="Add multiple sets")
 def sunion(c, argv):
-    return _reply_built(c, _union(_sources(c, argv[1:], False)))
+    return _reply_built(c, _union(_sources(c, argv[1:])))
 
 
 @command("sdiff", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0",
@@ -356,7 +370,7 @@ def sunion(c, argv):
          complexity="O(N) where N is the total number of elements in all given sets.",
          summary="Subtract multiple sets")
 def sdiff(c, argv):
-    return _reply_built(c, _difference(_sources(c, argv[1:], False)))
+    return _reply_built(c, _difference(_sources(c, argv[1:])))
 
 
 @command("sinterstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0",
@@ -364,21 +378,21 @@ def sdiff(c, argv):
                     "M is the number of sets.",
          summary="Intersect multiple sets and store the resulting set in a key")
 def sinterstore(c, argv):
-    return _store(c, argv[1], _intersection(_sources(c, argv[2:], True)))
+    return _store(c, argv[1], _intersection(_sources(c, argv[2:])), b"sinterstore")
 
 
 @command("sunionstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0",
          complexity="O(N) where N is the total number of elements in all given sets.",
          summary="Add multiple sets and store the resulting set in a key")
 def sunionstore(c, argv):
-    return _store(c, argv[1], _union(_sources(c, argv[2:], True)))
+    return _store(c, argv[1], _union(_sources(c, argv[2:])), b"sunionstore")
 
 
 @command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0",
          complexity="O(N) where N is the total number of elements in all given sets.",
          summary="Subtract multiple sets and store the resulting set in a key")
 def sdiffstore(c, argv):
-    return _store(c, argv[1], _difference(_sources(c, argv[2:], True)))
+    return _store(c, argv[1], _difference(_sources(c, argv[2:])), b"sdiffstore")
 
 
 @command("sintercard", -3, "readonly", group="set", since="7.0.0",
@@ -400,4 +414,4 @@ def sintercard(c, argv):
             i += 2
         else:
             raise ReplyError(SYNTAX_ERROR)
-    return len(_intersection(_sources(c, argv[2:2 + numkeys], False), limit))
+    return len(_intersection(_sources(c, argv[2:2 + numkeys]), limit))

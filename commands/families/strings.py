@@ -11,6 +11,7 @@ looks at the key, INCRBY parses its increment before it checks the key's type).
 from fractions import Fraction
 
 from commands.data.keyspace import WRONGTYPE, now_ms, slot_of
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, add_long_double,
                                    format_long_double, parse_int64, parse_long_double)
 from commands.server.args import SYNTAX_ERROR, int_arg
@@ -116,6 +117,8 @@ def set_(c, argv):
     ks = c.server.keyspace
     if len(argv) == 3:
         ks.set(argv[1], argv[2])
+        if ks.notify_flags:
+            notify_keyspace_event(ks, "$", b"set", argv[1])
         return OK
     flags, expire = parse_set_options(argv, 3, True)
     return set_generic(c, argv[1], argv[2], flags, expire, "set")
@@ -134,8 +137,12 @@ def set_generic(c, key, value, flags, expire, name, ok_reply=OK, abort_reply=Non
     if (flags & NX and found) or (flags & XX and not found):
         return old if flags & GET else abort_reply
     ks.set(key, value, keep_ttl=bool(flags & KEEPTTL))
+    notify_keyspace_event(ks, "$", b"set", key)
     if when is not None:
-        ks.expire_at(key, when)
+        # Redis 7.0 keeps a key SET with a time already past until it is looked at
+        # (then it expires, with its 'expired' event).
+        ks.set_expire(key, when)
+        notify_keyspace_event(ks, "g", b"expire", key)
     return old if flags & GET else ok_reply
 
 
@@ -166,7 +173,9 @@ def psetex(c, argv):
                                     "setting it to a new value.")
 def getset(c, argv):
     old = get_string(c, argv[1])
-    c.server.keyspace.set(argv[1], argv[2])
+    ks = c.server.keyspace
+    ks.set(argv[1], argv[2])
+    notify_keyspace_event(ks, "$", b"set", argv[1])
     return bytes(old) if type(old) is bytearray else old
 
 
@@ -177,7 +186,9 @@ def getdel(c, argv):
     value = get_string(c, argv[1])
     if value is None:
         return None
-    c.server.keyspace.delete(argv[1])
+    ks = c.server.keyspace
+    if ks.delete(argv[1]):
+        notify_keyspace_event(ks, "g", b"del", argv[1])
     return bytes(value)
 
 
@@ -193,8 +204,11 @@ def getex(c, argv):
     ks = c.server.keyspace
     if when is not None:
         ks.expire_at(argv[1], when)     # a time already past deletes the key
+        notify_keyspace_event(ks, "g", b"expire" if ks.peek(argv[1]) is not None else b"del",
+                              argv[1])
     elif flags & PERSIST:
-        ks.persist(argv[1])
+        if ks.persist(argv[1]):
+            notify_keyspace_event(ks, "g", b"persist", argv[1])
     return bytes(value)
 
 
@@ -228,6 +242,7 @@ def _mset_generic(c, argv, nx):
                 return 0
     for i in range(1, len(argv), 2):
         ks.set(argv[i], argv[i + 1])
+        notify_keyspace_event(ks, "$", b"set", argv[i])
     return 1 if nx else OK
 
 
@@ -273,6 +288,8 @@ def incr_by(c, key, delta):
     if result > INT64_MAX or result < INT64_MIN:
         raise ReplyError("ERR increment or decrement would overflow")
     ks.set(key, b"%d" % result, keep_ttl=True, slot=slot)
+    if ks.notify_flags:
+        notify_keyspace_event(ks, "$", b"incrby", key)     # INCR and DECR* too
     return result
 
 
@@ -323,6 +340,7 @@ def incrbyfloat(c, argv):
         raise ReplyError("ERR increment would produce NaN or Infinity")
     text = format_long_double(result)
     ks.set(argv[1], text, keep_ttl=True)
+    notify_keyspace_event(ks, "$", b"incrbyfloat", argv[1])
     return text
 
 
@@ -337,6 +355,7 @@ def append(c, argv):
     value = _string_for_write(ks, key)
     if value is None:
         ks.set(key, suffix)
+        notify_keyspace_event(ks, "$", b"append", key)
         return len(suffix)
     check_length(c, len(value), len(suffix))
     if type(value) is bytes:
@@ -347,6 +366,7 @@ def append(c, argv):
     else:
         value += suffix
         ks.modified(key)
+    notify_keyspace_event(ks, "$", b"append", key)
     return len(value)
 
 
@@ -409,6 +429,7 @@ def setrange(c, argv):
         value = bytearray(offset)
         value += patch
         ks.set(key, value)
+        notify_keyspace_event(ks, "$", b"setrange", key)
         return len(value)
     if not patch:
         return len(value)
@@ -422,6 +443,7 @@ def setrange(c, argv):
     if end > len(value):
         value.extend(bytes(end - len(value)))   # the gap is zero-padded
     value[offset:end] = patch
+    notify_keyspace_event(ks, "$", b"setrange", key)
     return len(value)
 
 

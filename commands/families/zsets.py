@@ -9,6 +9,7 @@ a flat array in RESP2 and an array of [member, score] pairs in RESP3, as Redis 7
 """
 import random
 
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import NOT_FLOAT
 from commands.data.zset_type import ZSet, listpack_limits, parse_score
 from commands.families.scanning import parse_cursor, parse_scan_options, scan_collection
@@ -51,14 +52,25 @@ def nested_pairs(items) -> list:
     return [[member, score] for score, member in items]
 
 
-def store_zset(ks, key, zs, settings) -> int:
-    """Store a set built by a *STORE command (or delete `key` if it is empty)."""
+def store_zset(ks, key, zs, settings, event: bytes) -> int:
+    """Store a set built by a *STORE command, with its `event` (or delete `key` if it is
+    empty, with 'del' if there was one)."""
     if not len(zs):
-        ks.delete(key)
+        if ks.delete(key):
+            notify_keyspace_event(ks, "g", b"del", key)
         return 0
     zs.fit_encoding(settings)
     ks.set(key, zs)
+    notify_keyspace_event(ks, "z", event, key)
     return len(zs)
+
+
+def members_removed(ks, key, zs, event: bytes) -> None:
+    """Members left `zs`: an emptied set is deleted; the event, then 'del'."""
+    ks.modified_or_deleted(key, zs)
+    notify_keyspace_event(ks, "z", event, key)
+    if not len(zs):
+        notify_keyspace_event(ks, "g", b"del", key)
 
 
 # ---------------------------------------------------------------- ZADD / ZINCRBY
@@ -117,6 +129,7 @@ def _zadd(c, key, flags, pairs):
     finally:
         if added or updated:
             ks.modified(key)
+            notify_keyspace_event(ks, "z", b"zincr" if incr else b"zadd", key)
     if incr:
         return (result + 0.0) if processed else None
     return added + updated if ch else added
@@ -168,7 +181,7 @@ def zrem(c, argv):
             if not len(zs):
                 break
     if removed:
-        ks.modified_or_deleted(argv[1], zs)
+        members_removed(ks, argv[1], zs, b"zrem")
     return removed
 
 
@@ -234,7 +247,7 @@ def pop_items(ks, key, zs, maximum: bool, count: int) -> list:
         items.reverse()
     else:
         items = zs.pop_range(0, count)
-    ks.modified_or_deleted(key, zs)
+    members_removed(ks, key, zs, b"zpopmax" if maximum else b"zpopmin")
     return items
 
 

@@ -11,7 +11,8 @@ options, then the range itself, and only then the key.
 """
 from commands.data.index_range import clamp_range
 from commands.data.zset_type import ZSet, parse_lex_range, parse_score_range
-from commands.families.zsets import pairs_reply, read_zset, store_zset, write_zset
+from commands.families.zsets import (members_removed, pairs_reply, read_zset, store_zset,
+                                     write_zset)
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
 from commands.server.table import command
@@ -121,7 +122,7 @@ def zrange_generic(c, argv, key_index, store, kind=None, reverse=None):
         result = ZSet()
         for score, member in items:
             result.add(member, score)
-        return store_zset(ks, dst, result, c.server.settings)
+        return store_zset(ks, dst, result, c.server.settings, b"zrangestore")
     if withscores:
         return pairs_reply(c, items)
     return [member for _, member in items]
@@ -225,6 +226,10 @@ def zlexcount(c, argv):
 
 # ---------------------------------------------------------------- removals by range
 
+_REMRANGE_EVENTS = {RANK: b"zremrangebyrank", SCORE: b"zremrangebyscore",
+                    LEX: b"zremrangebylex"}
+
+
 def _zremrange(c, argv, kind):
     spec = parse_range(kind, argv[2], argv[3])
     ks = c.server.keyspace
@@ -236,7 +241,7 @@ def _zremrange(c, argv, kind):
     if start >= stop:
         return 0
     removed = len(zs.pop_range(start, stop))
-    ks.modified_or_deleted(key, zs)
+    members_removed(ks, key, zs, _REMRANGE_EVENTS[kind])
     return removed
 
 

@@ -17,6 +17,7 @@ from commands.server.resp import ReplyError
 from commands.server.table import command
 
 UNION, INTER, DIFF = "union", "inter", "diff"
+_STORE_EVENTS = {UNION: b"zunionstore", INTER: b"zinterstore", DIFF: b"zdiffstore"}
 
 
 def _sum(a, b):
@@ -126,7 +127,8 @@ def _generic(c, argv, numkeys_index, op, store):
     for member, score in _compute(op, sources, aggregate).items():
         result.add(member, score)
     if store:
-        return store_zset(c.server.keyspace, argv[1], result, c.server.settings)
+        return store_zset(c.server.keyspace, argv[1], result, c.server.settings,
+                          _STORE_EVENTS[op])
     items = result.items(0, len(result))
     if withscores:
         return pairs_reply(c, items)

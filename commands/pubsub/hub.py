@@ -81,6 +81,8 @@ class PubSubHub:
         self.matchers = {}            # pattern -> its compiled glob predicate
         self.shard_slots = {}         # slot -> set of shard channels with subscribers
         server.deliver_publish = self.publish
+        # Keyspace notifications go to this node's subscribers (none before the hub).
+        server.keyspace.notify_publish = self.publish
         server.close_hooks.append(self.forget_client)
 
     # ------------------------------------------------------------ bookkeeping

@@ -105,6 +105,8 @@ class Replication:
     def update_activity(self) -> None:
         self.propagator.set_replication_active(self.is_master and self.backlog is not None)
         self.server.read_only_replica = not self.is_master
+        # A replica leaves expiry to its master's DELs (commands/data/keyspace.py).
+        self.server.keyspace.lazy_expire = self.is_master
 
     def create_backlog(self) -> None:
         self.backlog = ReplBacklog(self.server.settings.repl_backlog_size, self.offset)

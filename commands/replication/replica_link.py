@@ -421,6 +421,7 @@ class ReplicaLink:
     def _drain(self, reader) -> None:
         repl = self.replication
         client = self.client
+        keyspace = self.server.keyspace
         while True:
             item = reader.gets()
             if item is False:
@@ -429,7 +430,11 @@ class ReplicaLink:
                 if self.state == "connected":
                     data = encode_command(item)
                     repl.feed_from_master(data)
-                process_command(client, item)
+                keyspace.master_applying = True
+                try:
+                    process_command(client, item)
+                finally:
+                    keyspace.master_applying = False
                 if client.closed:
                     raise LinkError("master link closed")
                 if item[0].lower() == b"replconf" and len(item) > 1 \

@@ -73,10 +73,15 @@ def _hincrbyfloat(c, argv, reply):
 
 
 def _spop(c, argv, reply):
+    """Redis 7.0's forms: SPOP key -> SREM key member; with a count, DEL when the whole
+    set was popped, else one SREM per member (replicas publish what they apply, so the
+    form shows in their keyspace events)."""
     if type(reply) is bytes:
         return [[b"SREM", argv[1], reply]]
     if isinstance(reply, list) and reply:
-        return [[b"SREM", argv[1], *reply]]
+        if c.server.keyspace.peek(argv[1]) is None:
+            return [[b"DEL", argv[1]]]
+        return [[b"SREM", argv[1], member] for member in reply]
     return []
 
 

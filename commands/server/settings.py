@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 
 from cluster.listen import parse_bind
+from commands.data.notifications import (KeyspaceEventsError, format_keyspace_events,
+                                         parse_keyspace_events)
 from commands.server.resp import split_args
 
 
@@ -34,7 +36,7 @@ def parse_memory(text: str) -> int:
 class Setting:
     name: str
     kind: str                 # int | memory | bool | enum | string | filename | save | obuf
-                              # | bind | hostname
+                              # | bind | hostname | keyspace-events
     default: object
     minimum: int = None
     maximum: int = None
@@ -81,6 +83,11 @@ class Setting:
                 raise SettingError(str(exc))
         if self.kind == "hostname":
             return parse_announced_hostname(text)
+        if self.kind == "keyspace-events":
+            try:
+                return parse_keyspace_events(text)
+            except KeyspaceEventsError as exc:
+                raise SettingError(str(exc))
         if self.kind == "enum":
             lowered = text.lower()
             if lowered not in self.choices:
@@ -94,6 +101,8 @@ class Setting:
             return "yes" if value else "no"
         if value is None:
             return ""
+        if self.kind == "keyspace-events":
+            return format_keyspace_events(value)
         if self.kind == "obuf":
             return " ".join("%s %d %d %d" % (klass, *value[klass]) for klass in OBUF_CLASSES)
         return str(value)
@@ -237,6 +246,9 @@ SETTINGS = {s.name: s for s in [
     Setting("hll-sparse-max-bytes", "memory", 3000, 0, _MAX_LL),   # commands/data/hyperloglog.py
     Setting("client-output-buffer-limit", "obuf", OBUF_DEFAULTS,
             doc="per client class: hard limit, soft limit, soft seconds"),
+    # Keyspace notifications (commands/data/notifications.py): the classes as flags.
+    Setting("notify-keyspace-events", "keyspace-events", 0,
+            doc="classes of keyspace events published (letters of Ag$lshzxeKEtmdn)"),
 ]}
 
 
