@@ -11,6 +11,7 @@ string is grown once, to the farthest bit any SET or INCRBY writes.
 """
 from commands.data.bits import (FAIL, SAT, UINT64, WRAP, as_signed, read_field, signed_result,
                                 unsigned_result, write_field)
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
 from commands.encoded.bitmaps import bit_offset_arg
 from commands.encoded.string_values import string_for_read, string_to_bit
@@ -111,6 +112,8 @@ def _count_changes(c, key, created: bool, changes: int) -> None:
     elif changes:
         keyspace.modified(key)
         keyspace.dirty += changes - 1
+    if changes:
+        notify_keyspace_event(keyspace, "$", b"setbit", key)
 
 
 def _get(value, op) -> int:

@@ -7,6 +7,7 @@ and neither reads BIT|BYTE before the numbers in front of it.
 """
 from commands.data.bits import count_ones, count_ones_in_bytes, find_bit
 from commands.data.keyspace import WRONGTYPE
+from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
 from commands.encoded.string_values import is_string, string_for_read, string_to_bit
 from commands.server.args import SYNTAX_ERROR, int_arg
@@ -75,8 +76,10 @@ def setbit(c, argv):
             buffer[byte] |= mask
         else:
             buffer[byte] &= ~mask
+        ks = c.server.keyspace
         if not created:
-            c.server.keyspace.modified(key)
+            ks.modified(key)
+        notify_keyspace_event(ks, "$", b"setbit", key)
     return old
 
 
@@ -176,7 +179,8 @@ def bitop(c, argv):
     target = argv[2]
     if not size:
         # Every source empty or missing: the target is deleted, not set to "".
-        ks.delete(target)
+        if ks.delete(target):
+            notify_keyspace_event(ks, "g", b"del", target)
         return 0
     # Each source as one number of `size` bytes, zero-padded on the right.
     numbers = [int.from_bytes(s, "big") << (8 * (size - len(s))) if s else 0
@@ -194,4 +198,5 @@ def bitop(c, argv):
         for number in numbers[1:]:
             result ^= number
     ks.set(target, bytearray(result.to_bytes(size, "big")))
+    notify_keyspace_event(ks, "$", b"set", target)
     return size

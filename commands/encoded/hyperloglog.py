@@ -15,6 +15,7 @@ import random
 from commands.data import hyperloglog as hll_codec
 from commands.data.hyperloglog import Corrupted
 from commands.data.keyspace import WRONGTYPE
+from commands.data.notifications import notify_keyspace_event
 from commands.encoded.string_values import is_string, unshare
 from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import KeySpec, command
@@ -63,14 +64,14 @@ def pfadd(c, argv):
         raise ReplyError(CORRUPTED) from None
     if created:
         ks.dirty += updated
-        hll_codec.invalidate(hll)
-        return 1
-    if updated:
+    elif updated:
         ks.modified(key)
         ks.dirty += updated - 1
-        hll_codec.invalidate(hll)
-        return 1
-    return 0
+    else:
+        return 0
+    hll_codec.invalidate(hll)
+    notify_keyspace_event(ks, "$", b"pfadd", key)
+    return 1
 
 
 @command("pfcount", -2, "readonly may-replicate", keys=(1, -1, 1), group="hyperloglog",
@@ -142,6 +143,8 @@ def pfmerge(c, argv):
         hll_codec.to_dense(hll)
     _raise_to(hll, maxima, c.server.settings.hll_sparse_max_bytes)
     hll_codec.invalidate(hll)
+    # Redis calls a merge a mass PFADD.
+    notify_keyspace_event(ks, "$", b"pfadd", dest)
     return OK
 
 
