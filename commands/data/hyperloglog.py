@@ -38,7 +38,6 @@ DENSE, SPARSE = 0, 1
 SPARSE_VAL_MAX = 32
 SPARSE_VAL_MAX_LEN = 4
 ZERO_MAX_LEN = 64
-XZERO_MAX_LEN = 16384
 MAGIC = b"HYLL"
 ALPHA_INF = 0.721347520444481703680   # 0.5 / ln(2)
 SEED = 0xadc83b19
@@ -139,7 +138,6 @@ _B1_FROM_R1 = _table(lambda r: r >> 2)
 _B1_FROM_R2 = _table(lambda r: r << 4)
 _B2_FROM_R2 = _table(lambda r: r >> 4)
 _B2_FROM_R3 = _table(lambda r: r << 2)
-_GROUPS = REGISTERS // 4
 
 
 def _or_bytes(a: bytes, b: bytes) -> bytes:
