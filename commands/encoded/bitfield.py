@@ -14,10 +14,10 @@ from commands.data.bits import (FAIL, SAT, UINT64, WRAP, as_signed, read_field, 
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
 from commands.encoded.bitmaps import bit_offset_arg
-from commands.encoded.string_values import string_for_read, string_to_bit
+from commands.encoded.string_values import key_spec, string_for_read, string_to_bit
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
-from commands.server.table import KeySpec, command
+from commands.server.table import command
 
 BAD_TYPE = ("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not "
             "supported but i64 is.")
@@ -125,8 +125,9 @@ def _get(value, op) -> int:
 @command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap", since="3.2.0",
          complexity="O(1) for each subcommand specified",
          summary="Perform arbitrary bitfield integer operations on strings",
-         key_specs=(KeySpec("RW access update variable_flags", 1, notes="This command "
-                            "allows both access and modification of the key"),))
+         key_specs=[key_spec(["RW", "access", "update", "variable_flags"], 1,
+                             notes="This command allows both access and modification of "
+                                   "the key")])
 def bitfield(c, argv):
     return _run(c, argv, read_only=False)
 

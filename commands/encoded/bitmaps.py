@@ -9,10 +9,10 @@ from commands.data.bits import count_ones, count_ones_in_bytes, find_bit
 from commands.data.keyspace import WRONGTYPE
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
-from commands.encoded.string_values import is_string, string_for_read, string_to_bit
+from commands.encoded.string_values import is_string, key_spec, string_for_read, string_to_bit
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
-from commands.server.table import KeySpec, command
+from commands.server.table import command
 
 BAD_OFFSET = "ERR bit offset is not an integer or out of range"
 BAD_BIT = "ERR bit is not an integer or out of range"
@@ -166,7 +166,7 @@ _BITOPS = {b"and": "and", b"or": "or", b"xor": "xor", b"not": "not"}
 
 @command("bitop", -4, "write denyoom", keys=(2, -1, 1), group="bitmap", since="2.6.0",
          complexity="O(N)", summary="Perform bitwise operations between strings",
-         key_specs=(KeySpec("OW update", 2), KeySpec("RO access", 3, -1)))
+         key_specs=[key_spec(["OW", "update"], 2), key_spec(["RO", "access"], 3, -1)])
 def bitop(c, argv):
     op = _BITOPS.get(argv[1].lower())
     if op is None:

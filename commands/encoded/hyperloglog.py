@@ -16,9 +16,9 @@ from commands.data import hyperloglog as hll_codec
 from commands.data.hyperloglog import Corrupted
 from commands.data.keyspace import WRONGTYPE
 from commands.data.notifications import notify_keyspace_event
-from commands.encoded.string_values import is_string, unshare
+from commands.encoded.string_values import is_string, key_spec, unshare
 from commands.server.resp import OK, ReplyError, Status
-from commands.server.table import KeySpec, command
+from commands.server.table import command
 
 NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
 CORRUPTED = "INVALIDOBJ Corrupted HLL object detected"
@@ -42,7 +42,7 @@ def _registers(value):
 @command("pfadd", -2, "write denyoom fast", keys=(1, 1, 1), group="hyperloglog",
          since="2.8.9", complexity="O(1) to add every element.",
          summary="Adds the specified elements to the specified HyperLogLog.",
-         key_specs=(KeySpec("RW insert", 1),))
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def pfadd(c, argv):
     ks = c.server.keyspace
     key = argv[1]
@@ -81,9 +81,9 @@ def pfadd(c, argv):
                     "constant times, when called with multiple keys.",
          summary="Return the approximated cardinality of the set(s) observed by the "
                  "HyperLogLog at key(s).",
-         key_specs=(KeySpec("RW access", 1, -1, notes="RW because it may change the "
-                            "internal representation of the key, and propagate to "
-                            "replicas"),))
+         key_specs=[key_spec(["RW", "access"], 1, -1,
+                             notes="RW because it may change the internal representation "
+                                   "of the key, and propagate to replicas")])
 def pfcount(c, argv):
     ks = c.server.keyspace
     if len(argv) > 2:
@@ -119,7 +119,8 @@ def pfcount(c, argv):
          since="2.8.9", complexity="O(N) to merge N HyperLogLogs, but with high "
                                    "constant times.",
          summary="Merge N different HyperLogLogs into a single one.",
-         key_specs=(KeySpec("RW access insert", 1), KeySpec("RO access", 2, -1)))
+         key_specs=[key_spec(["RW", "access", "insert"], 1),
+                    key_spec(["RO", "access"], 2, -1)])
 def pfmerge(c, argv):
     ks = c.server.keyspace
     maxima = bytearray(hll_codec.REGISTERS)
@@ -165,7 +166,7 @@ def _raise_to(hll, maxima, max_bytes) -> None:
 @command("pfdebug", 3, "write denyoom admin", keys=(2, 2, 1), group="hyperloglog",
          since="2.8.9", complexity="N/A",
          summary="Internal commands for debugging HyperLogLog values",
-         key_specs=(KeySpec("RW access", 2),))
+         key_specs=[key_spec(["RW", "access"], 2)])
 def pfdebug(c, argv):
     ks = c.server.keyspace
     sub, key = argv[1], argv[2]

@@ -9,6 +9,17 @@ from commands.data.keyspace import WRONGTYPE, slot_of
 from commands.server.resp import ReplyError
 
 
+def key_spec(flags, index: int, lastkey: int = 0, notes: str = "") -> dict:
+    """One of Redis's key specs as the command table takes them (commands/server/table.py):
+    keys from argument `index` to `lastkey` (relative; -1 = the last argument), with the
+    access flags Redis gives them, for COMMAND INFO."""
+    spec = {"flags": flags, "begin_search": {"index": index},
+            "find_keys": {"range": (lastkey, 1, 0)}}
+    if notes:
+        spec["notes"] = notes
+    return spec
+
+
 def is_string(value) -> bool:
     return type(value) is bytes or type(value) is bytearray
 

@@ -68,20 +68,31 @@ def key_access_flags(cmd) -> list:
     return ["RO", "access"]
 
 
-def declared_key_spec(spec) -> dict:
-    """A KeySpec a command declared (commands/server/table.py), as COMMAND shows it."""
-    reply = {"notes": spec.notes.encode()} if spec.notes else {}
-    reply.update({
-        "flags": [Status(f) for f in spec.flags.split()],
-        "begin_search": {"type": b"index", "spec": {"index": spec.index}},
-        "find_keys": {"type": b"range", "spec": {"lastkey": spec.lastkey,
-                                                 "keystep": spec.keystep, "limit": 0}}})
-    return reply
+def _declared_spec(spec) -> dict:
+    """A key spec written out by a command (table.py `key_specs`), in COMMAND's shape:
+    begin_search {"index": i} | {"keyword": (word, startfrom)} | {"unknown": None},
+    find_keys {"range": (lastkey, keystep, limit)} | {"unknown": None}."""
+    (begin, arg), = spec["begin_search"].items()
+    if begin == "index":
+        begin_spec = {"index": arg}
+    elif begin == "keyword":
+        begin_spec = {"keyword": arg[0].encode(), "startfrom": arg[1]}
+    else:
+        begin_spec = {}
+    (find, arg), = spec["find_keys"].items()
+    find_spec = dict(zip(("lastkey", "keystep", "limit"), arg)) if find == "range" else {}
+    out = {}
+    if spec.get("notes"):
+        out["notes"] = spec["notes"].encode()
+    out["flags"] = [Status(f) for f in spec["flags"]]
+    out["begin_search"] = {"type": begin.encode(), "spec": begin_spec}
+    out["find_keys"] = {"type": find.encode(), "spec": find_spec}
+    return out
 
 
 def key_specs(cmd) -> list:
     if cmd.key_specs:
-        return [declared_key_spec(spec) for spec in cmd.key_specs]
+        return [_declared_spec(spec) for spec in cmd.key_specs]
     flags = [Status(f) for f in key_access_flags(cmd)]
     if cmd.movable_keys:
         # Keys found by code (numkeys arguments, options): Redis's "unknown" spec.

@@ -11,7 +11,6 @@ COMMAND INFO/COUNT/DOCS/GETKEYS report, so redis-py's RedisCluster can route fro
 Handlers receive the calling Context and the command's arguments after the name.
 """
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 # Flags that also put a command in an ACL category, as Redis derives them.
 _FLAG_CATEGORIES = {"write": "@write", "readonly": "@read", "admin": "@admin",
@@ -28,20 +27,9 @@ _CATEGORY_RANK = {name: rank for rank, name in enumerate(ACL_CATEGORY_ORDER)}
 _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash",
                      "list": "@list", "set": "@set", "sorted-set": "@sortedset",
                      "connection": "@connection", "transactions": "@transaction",
+                     "bitmap": "@bitmap", "hyperloglog": "@hyperloglog",
                      # @pubsub comes from the "pubsub" flag (PUBSUB HELP has neither)
-                     "pubsub": None, "server": None, "cluster": None,
-                     "bitmap": "@bitmap", "hyperloglog": "@hyperloglog"}
-
-
-class KeySpec(NamedTuple):
-    """One of Redis's key specs, for a command whose keys need finer access flags than
-    its readonly/write flag gives (COMMAND INFO): an "index" begin_search at `index` and
-    a "range" find_keys up to `lastkey` (relative to it; -1 = the last argument)."""
-    flags: str                        # "RW access update", "OW update", "RO access"...
-    index: int
-    lastkey: int = 0
-    keystep: int = 1
-    notes: str = ""
+                     "pubsub": None, "server": None, "cluster": None}
 
 
 @dataclass(eq=False)
@@ -59,7 +47,8 @@ class Command:
     complexity: str = ""
     categories: tuple = ()
     tips: tuple = ()                  # Redis's command tips (request_policy:..., ...)
-    key_specs: tuple = ()             # KeySpecs, when the derived one is not Redis's
+    key_specs: tuple = ()             # Redis's key specs where (first, last, step) says too
+                                      # little (see families/introspection.py: key_specs)
     subcommands: dict = field(default_factory=dict)
     container: object = None          # the parent command of a subcommand
     # Precomputed for the hot path.
@@ -96,7 +85,7 @@ COMMANDS: dict = {}        # lower-case bytes name -> Command
 
 
 def _make(name, arity, flags, keys, group, summary, since, complexity, key_finder,
-          categories, handler, tips=(), is_container=False):
+          categories, handler, tips=(), is_container=False, key_specs=()):
     flagset = frozenset(flags.split())
     first, last, step = keys or (0, 0, 0)
     cats = set(categories)
@@ -112,7 +101,8 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
     ordered = tuple(sorted(cats, key=lambda c: (_CATEGORY_RANK.get(c, len(_CATEGORY_RANK)), c)))
     cmd = Command(name=name, handler=handler, arity=arity, flags=flagset, first_key=first,
                   last_key=last, key_step=step, group=group, summary=summary, since=since,
-                  complexity=complexity, categories=ordered, tips=tuple(tips))
+                  complexity=complexity, categories=ordered, tips=tuple(tips),
+                  key_specs=tuple(key_specs))
     cmd.is_write = "write" in flagset
     cmd.movable_keys = key_finder is not None
     cmd.key_finder = key_finder
@@ -125,8 +115,7 @@ def command(name, arity, flags="", keys=None, group="generic", summary="", since
     """Register a top-level command."""
     def register(handler):
         cmd = _make(name, arity, flags, keys, group, summary, since, complexity,
-                    key_finder, categories, handler, tips)
-        cmd.key_specs = tuple(key_specs)
+                    key_finder, categories, handler, tips, key_specs=key_specs)
         COMMANDS[name.encode()] = cmd
         return handler
     return register
