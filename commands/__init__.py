@@ -7,9 +7,8 @@
                    and the seam to the cluster bus.
     replication/   master and replica sides, the backlog, propagation of writes.
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
-    families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE.
-    encoded/       families kept inside string values: bitmaps, bit fields, HyperLogLog
-                   (beside families/, on data/ and server/ only).
+    families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE;
+                   encoded/ holds those kept inside string values (bitmaps, HyperLogLog).
 
 Each command module registers its commands in the table (commands/server/table.py) when
 imported, and the modules behind an INFO section register it (info.register_section);
@@ -26,7 +25,7 @@ COMMAND_MODULES = (
     "families.zsets_ranges", "families.zsets_setops", "families.blocking_cmds",
     "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
-    "encoded.bitmaps", "encoded.bitfield", "encoded.hyperloglog",
+    "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
 )
 
 

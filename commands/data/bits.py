@@ -5,8 +5,8 @@ number and a bit range is a slice of it: every function here turns the bytes it 
 into one Python int (int.from_bytes, done in C) and answers with int operations, instead
 of walking bytes or bits in Python. Bits past the end of the string read as 0.
 
-Pure functions on bytes/bytearray: no keyspace, no clients (commands/encoded/ has the
-commands).
+Pure functions on bytes/bytearray: no keyspace, no clients (the commands are in
+commands/families/encoded/).
 """
 
 INT64_MIN = -(1 << 63)

@@ -7,7 +7,6 @@
     commands/replication   data, server, rdb, persistence
     commands/pubsub        data, server
     commands/families      data, server, rdb, persistence (the command families sit on top)
-    commands/encoded       data, server (bitmaps and HyperLogLog, beside families)
     cluster/               never imports commands/
     node.py                the composition root: nothing imports it
 
@@ -33,7 +32,6 @@ ALLOWED = {
     "replication": {"data", "server", "rdb", "persistence"},
     "pubsub": {"data", "server"},
     "families": {"data", "server", "rdb", "persistence"},
-    "encoded": {"data", "server"},
 }
 
 

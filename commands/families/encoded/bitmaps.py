@@ -9,7 +9,8 @@ from commands.data.bits import count_ones, count_ones_in_bytes, find_bit
 from commands.data.keyspace import WRONGTYPE
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
-from commands.encoded.string_values import is_string, key_spec, string_for_read, string_to_bit
+from commands.families.encoded.string_values import (is_string, key_spec, string_for_read,
+                                                     string_to_bit)
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
 from commands.server.table import command

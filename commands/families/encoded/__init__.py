@@ -7,5 +7,4 @@
 
 The representations are pure functions in commands/data/ (bits.py, hyperloglog.py); the
 modules here parse arguments, look keys up and answer with Redis's replies and errors.
-A layer of its own (it may import data/ and server/), beside families/.
 """

@@ -13,8 +13,8 @@ from commands.data.bits import (FAIL, SAT, UINT64, WRAP, as_signed, read_field, 
                                 unsigned_result, write_field)
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
-from commands.encoded.bitmaps import bit_offset_arg
-from commands.encoded.string_values import key_spec, string_for_read, string_to_bit
+from commands.families.encoded.bitmaps import bit_offset_arg
+from commands.families.encoded.string_values import key_spec, string_for_read, string_to_bit
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
 from commands.server.table import command
