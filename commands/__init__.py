@@ -9,6 +9,8 @@
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE;
                    encoded/ holds those kept inside string values (bitmaps, HyperLogLog).
+    clients/       CLIENT subcommands that change how a connection is served (tracking,
+                   pause, reply modes), on top of families' CLIENT container.
 
 Each command module registers its commands in the table (commands/server/table.py) when
 imported, and the modules behind an INFO section register it (info.register_section);
@@ -26,6 +28,7 @@ COMMAND_MODULES = (
     "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
     "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
+    "clients.client_modes",
 )
 
 
