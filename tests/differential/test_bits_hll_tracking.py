@@ -1,10 +1,22 @@
 """Client-side caching with the bit and HyperLogLog commands, message by message against
 redis-server (the harness of test_tracking.py): their reads are remembered, their writes
 invalidate, and a PFCOUNT that stores its count invalidates like a write."""
-from tests.differential.test_tracking import pair, run  # noqa: F401 (pair: a fixture)
+import pytest
+
+from tests.differential.test_tracking import Scenario, run
 
 
-def test_reads_remembered_writes_invalidate(pair):  # noqa: F811
+@pytest.fixture
+def pair(diff):
+    """(ours, redis) Scenarios, as test_tracking.py's fixture makes them."""
+    ours_port, redis_port = diff.ours.sock.getpeername()[1], diff.redis.sock.getpeername()[1]
+    ours, ref = Scenario(ours_port, redis_port), Scenario(redis_port, ours_port)
+    yield ours, ref
+    ours.shut()
+    ref.shut()
+
+
+def test_reads_remembered_writes_invalidate(pair):
     log = run(pair, [("a", True), ("b", False)], [
         ("a", "CLIENT", "TRACKING", "on"),
         ("a", "GETBIT", "{t}b", "1"), ("a", "BITCOUNT", "{t}c"), ("a", "BITPOS", "{t}d", "1"),
