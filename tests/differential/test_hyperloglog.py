@@ -240,10 +240,14 @@ def test_random_sequences(diff, sequence):
 
 def test_watch_sees_what_redis_signals(diff):
     """A PFCOUNT that stores its count is a modification a WATCH sees; a PFADD, SETBIT or
-    BITFIELD that changes nothing is not."""
+    BITFIELD that changes nothing is not (not even when BITFIELD creates the key)."""
     diff.check_all([("PFADD", "{w}h", "a", "b"), ("SETBIT", "{w}b", "3", "1")])
     for change in [("PFCOUNT", "{w}h"), ("PFCOUNT", "{w}h"), ("PFADD", "{w}h", "a"),
                    ("PFADD", "{w}h", "zz"), ("SETBIT", "{w}b", "3", "1"),
                    ("SETBIT", "{w}b", "3", "0"), ("BITFIELD", "{w}b", "SET", "u4", "0", "0"),
-                   ("PFMERGE", "{w}h"), ("PFDEBUG", "ENCODING", "{w}h")]:
-        diff.check_all([("WATCH", "{w}h", "{w}b"), change, ("MULTI",), ("PING",), ("EXEC",)])
+                   ("PFMERGE", "{w}h"), ("PFDEBUG", "ENCODING", "{w}h"),
+                   # creates the key, but writes nothing: not a modification in Redis
+                   ("BITFIELD", "{w}n", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "10")]:
+        diff.check_all([("WATCH", "{w}h", "{w}b", "{w}n"), change, ("MULTI",), ("PING",),
+                        ("EXEC",)])
+    diff.check("GET", "{w}n")

@@ -14,7 +14,8 @@ from commands.data.bits import (FAIL, SAT, UINT64, WRAP, as_signed, read_field, 
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
 from commands.families.encoded.bitmaps import bit_offset_arg
-from commands.families.encoded.string_values import key_spec, string_for_read, string_to_bit
+from commands.families.encoded.string_values import (add_quietly, key_spec, string_for_read,
+                                                     string_to_bit)
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
 from commands.server.table import command
@@ -74,7 +75,7 @@ def _run(c, argv, read_only: bool):
     if read_only:
         raise ReplyError("ERR BITFIELD_RO only supports the GET subcommand")
     last_bit = max(offset + width - 1 for _, _, width, offset, _, _ in writes)
-    buffer, created, grew = string_to_bit(c, argv[1], last_bit)
+    buffer, created, grew = string_to_bit(c, argv[1], last_bit, add_key=False)
     resized = created or grew
     replies = []
     changes = 0
@@ -99,15 +100,18 @@ def _run(c, argv, read_only: bool):
         write_field(buffer, offset, width, new)
         if resized or new != old:
             changes += 1
-    _count_changes(c, argv[1], created, changes)
+    _count_changes(c, argv[1], buffer, created, changes)
     return replies
 
 
-def _count_changes(c, key, created: bool, changes: int) -> None:
+def _count_changes(c, key, buffer, created: bool, changes: int) -> None:
     """Redis counts one change per field written with a new value (or into a string it
     created or grew); a key it created is not a change by itself (nor propagated)."""
     keyspace = c.server.keyspace
-    if created:
+    if created and not changes:
+        add_quietly(keyspace, key, buffer)
+    elif created:
+        keyspace.set(key, buffer)
         keyspace.dirty += changes - 1     # keyspace.set counted the creation as one
     elif changes:
         keyspace.modified(key)

@@ -6,6 +6,7 @@ so a write first makes the value a bytearray, as Redis's dbUnshareStringValue ma
 a private raw string: that is not a change of the value (no dirty count, no WATCH signal).
 """
 from commands.data.keyspace import WRONGTYPE, slot_of
+from commands.data.notifications import notify_keyspace_event
 from commands.server.resp import ReplyError
 
 
@@ -49,16 +50,26 @@ def unshare(keyspace, key, value) -> bytearray:
     return mutable
 
 
-def string_to_bit(c, key, last_bit: int):
+def add_quietly(keyspace, key, value) -> None:
+    """Add a key as Redis's bare dbAdd does when no change follows (BITFIELD creating a
+    key whose every write failed): 'new' is notified, but nothing counts it as a change
+    (no dirty count, no propagation, no WATCH or tracking signal)."""
+    keyspace.load_key(key, value)
+    notify_keyspace_event(keyspace, "n", b"new", key)
+
+
+def string_to_bit(c, key, last_bit: int, add_key: bool = True):
     """Redis's lookupStringForBitCommand: (the string at `key` as a bytearray, created
     or zero-padded so that bit `last_bit` exists; whether it was created; whether an
-    existing one grew). A created key is counted as one change already (keyspace.set)."""
+    existing one grew). A created key is counted as one change already (keyspace.set),
+    unless add_key is False: then the caller adds it (see add_quietly)."""
     keyspace = c.server.keyspace
     size = (last_bit >> 3) + 1
     value = string_for_write(c, key)
     if value is None:
         buffer = bytearray(size)
-        keyspace.set(key, buffer)
+        if add_key:
+            keyspace.set(key, buffer)
         return buffer, True, False
     buffer = unshare(keyspace, key, value)
     if len(buffer) < size:
