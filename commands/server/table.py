@@ -28,6 +28,7 @@ _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash
                      "list": "@list", "set": "@set", "sorted-set": "@sortedset",
                      "connection": "@connection", "transactions": "@transaction",
                      "bitmap": "@bitmap", "hyperloglog": "@hyperloglog",
+                     "geo": "@geo",
                      # @pubsub comes from the "pubsub" flag (PUBSUB HELP has neither)
                      "pubsub": None, "server": None, "cluster": None}
 
@@ -47,6 +48,7 @@ class Command:
     complexity: str = ""
     categories: tuple = ()
     tips: tuple = ()                  # Redis's command tips (request_policy:..., ...)
+    deprecated: tuple = ()            # (since, replaced by) for COMMAND DOCS, or ()
     key_specs: tuple = ()             # Redis's key specs where (first, last, step) says too
                                       # little (see families/introspection.py: key_specs)
     subcommands: dict = field(default_factory=dict)
@@ -85,14 +87,15 @@ COMMANDS: dict = {}        # lower-case bytes name -> Command
 
 
 def _make(name, arity, flags, keys, group, summary, since, complexity, key_finder,
-          categories, handler, tips=(), is_container=False, key_specs=()):
+          categories, handler, tips=(), is_container=False, key_specs=(),
+          group_category=True):
     flagset = frozenset(flags.split())
     first, last, step = keys or (0, 0, 0)
     cats = set(categories)
     if not is_container:
         # What Redis's setImplicitACLCategories derives, plus the group's category.
         cats.update(_FLAG_CATEGORIES[f] for f in flagset if f in _FLAG_CATEGORIES)
-        if _GROUP_CATEGORIES.get(group):
+        if group_category and _GROUP_CATEGORIES.get(group):
             cats.add(_GROUP_CATEGORIES[group])
         if "admin" in flagset or "dangerous" in flagset:
             cats.add("@dangerous")
@@ -111,11 +114,15 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
 
 
 def command(name, arity, flags="", keys=None, group="generic", summary="", since="1.0.0",
-            complexity="", key_finder=None, categories=(), tips=(), key_specs=()):
-    """Register a top-level command."""
+            complexity="", key_finder=None, categories=(), tips=(), key_specs=(),
+            group_category=True, deprecated=()):
+    """Register a top-level command. `group_category=False`: the group's ACL category is
+    not implied (SORT is "generic" but not @keyspace in Redis)."""
     def register(handler):
         cmd = _make(name, arity, flags, keys, group, summary, since, complexity,
-                    key_finder, categories, handler, tips, key_specs=key_specs)
+                    key_finder, categories, handler, tips, key_specs=key_specs,
+                    group_category=group_category)
+        cmd.deprecated = tuple(deprecated)
         COMMANDS[name.encode()] = cmd
         return handler
     return register
