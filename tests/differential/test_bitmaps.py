@@ -198,6 +198,13 @@ def test_command_info(diff):
     names = ["setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro"]
     diff.check("COMMAND", "INFO", *names)
     diff.check("COMMAND", "GETKEYS", "BITOP", "AND", "d", "a", "b")
+    for args in [("BITOP", "AND", "d", "a", "b"), ("SETBIT", "k", "1", "1"),
+                 ("BITFIELD", "k", "GET", "u8", "0"), ("BITFIELD_RO", "k", "GET", "u8", "0"),
+                 ("BITFIELD", "k", "OVERFLOW", "SAT", "GET", "u8", "0", "SET", "u8", "0", "1"),
+                 ("BITFIELD", "k", "GET", "u8"), ("BITFIELD", "k"), ("BITFIELD", "k", "FOO"),
+                 ("PFADD", "h", "a"), ("PFCOUNT", "h", "g"), ("PFMERGE", "d", "a", "b"),
+                 ("PFDEBUG", "GETREG", "h")]:
+        diff.check("COMMAND", "GETKEYSANDFLAGS", *args)
 
 
 def test_crossslot(diff):

@@ -126,12 +126,30 @@ def _get(value, op) -> int:
     return as_signed(field, width) if signed else field
 
 
+def _key_flags(args):
+    """Redis's bitfieldGetKeys, for COMMAND GETKEYSANDFLAGS: the key is read-only while
+    only GETs (and OVERFLOWs) come before anything else."""
+    read_only = True
+    i, argc = 2, len(args)
+    while i < argc:
+        name, remaining = args[i].lower(), argc - i - 1
+        if name == b"get" and remaining >= 2:
+            i += 3
+        elif name == b"overflow" and remaining >= 1:
+            i += 2
+        else:                     # SET/INCRBY, or a syntax error: assume a write
+            read_only = False
+            break
+    return [(1, ["RO", "access"] if read_only else ["RW", "access", "update"])]
+
+
 @command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap", since="3.2.0",
          complexity="O(1) for each subcommand specified",
          summary="Perform arbitrary bitfield integer operations on strings",
          key_specs=[key_spec(["RW", "access", "update", "variable_flags"], 1,
                              notes="This command allows both access and modification of "
-                                   "the key")])
+                                   "the key")],
+         key_flags_finder=_key_flags)
 def bitfield(c, argv):
     return _run(c, argv, read_only=False)
 
