@@ -164,6 +164,8 @@ class Node:
         self.server.replication = replication
         self.server.propagator = replication.propagator
         self.keyspace.propagate_deletion = replication.propagate_deletion
+        # While CLIENT PAUSE (or a manual failover) holds writes, expired keys stay.
+        self.keyspace.expiry_held = self.server.client_pause.dataset_frozen
         self.server.close_hooks.append(replication.on_client_close)
         return replication
 
@@ -298,10 +300,13 @@ class Node:
                     self.server.persistence.cron()
                     self.aof.cron()
                 # A replica leaves expiry to its master, whose DELs it receives; a master
-                # whose writes a manual failover holds expires nothing meanwhile.
+                # whose writes a manual failover or CLIENT PAUSE holds expires nothing
+                # meanwhile.
                 if self.server.active_expire_enabled and self.replication.is_master \
-                        and not self.replication.writes_paused():
+                        and not self.server.client_pause.dataset_frozen():
                     self.keyspace.active_expire_cycle()
+                if self.server.tracking.table:
+                    self.server.tracking.limit_cron()   # tracking-table-max-keys lowered
                 self.replication.cron()
                 if self.keyspace.blocking_keys:
                     # Clients blocked on a slot that moved away, or in a cluster that went

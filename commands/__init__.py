@@ -8,6 +8,8 @@
     replication/   master and replica sides, the backlog, propagation of writes.
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE.
+    clients/       CLIENT subcommands that change how a connection is served (tracking,
+                   pause, reply modes), on top of families' CLIENT container.
 
 Each command module registers its commands in the table (commands/server/table.py) when
 imported, and the modules behind an INFO section register it (info.register_section);
@@ -24,6 +26,7 @@ COMMAND_MODULES = (
     "families.zsets_ranges", "families.zsets_setops", "families.blocking_cmds",
     "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
+    "clients.client_modes",
 )
 
 

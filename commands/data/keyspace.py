@@ -45,6 +45,14 @@ class Keyspace:
         self._ttl_keys = []          # keys with a TTL, for random sampling
         self._ttl_pos = {}           # key -> index in _ttl_keys
         self.watchers = {}           # key -> set of clients WATCHing it
+        # Client-side caching (commands/server/tracking.py), while a client tracks keys.
+        self.tracking = None
+        # Does anyone want to hear of changed keys (WATCH or tracking)? One flag for
+        # every write to test.
+        self.key_hooks = False
+        # fn() -> bool: while true, expired keys are not deleted (a client pause keeps
+        # the dataset still, Redis's checkClientPauseTimeoutAndReturnIfPaused).
+        self.expiry_held = None
         self.lru = {}                # key -> LRU clock (seconds) of its last access
         # key -> LFU counter, only for keys given one (RESTORE ... FREQ, an RDB's FREQ);
         # every other key reports a new key's counter (OBJECT FREQ).
@@ -147,7 +155,7 @@ class Keyspace:
             self._forget_ttl(key)
         self.lru[key] = self.lru_clock
         self.dirty += 1
-        if self.watchers:
+        if self.key_hooks:
             self.signal(key)
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None
@@ -183,22 +191,36 @@ class Keyspace:
             self.lfu_counters.pop(key, None)
         if key in self.expires:
             self._forget_ttl(key)
-        if self.watchers:
+        if self.key_hooks:
             self.signal(key)
         if self.on_delete is not None:
             self.on_delete(key)
 
     def signal(self, key: bytes) -> None:
-        """A key changed: make every transaction WATCHing it fail (Redis's touchWatchedKey)."""
+        """A key changed (Redis's signalModifiedKey): every transaction WATCHing it
+        fails (touchWatchedKey) and clients caching it are told (tracking)."""
         clients = self.watchers.get(key)
         if clients:
             for client in clients:
                 client.dirty_cas = True
+        if self.tracking is not None:
+            self.tracking.key_changed(key)
+
+    def signal_watchers(self, key: bytes) -> None:
+        """A flush: WATCHers of each key fail; tracking clients get one "all keys"."""
+        for client in self.watchers.get(key, ()):
+            client.dirty_cas = True
+
+    def set_tracking(self, tracking) -> None:
+        """Hear of changed keys for client-side caching (None: no longer)."""
+        self.tracking = tracking
+        self.key_hooks = bool(self.watchers) or tracking is not None
 
     def watch(self, client, key: bytes) -> None:
         """WATCH: remember whether the key existed, to spot its expiry at EXEC."""
         client.watched[key] = self.exists(key)
         self.watchers.setdefault(key, set()).add(client)
+        self.key_hooks = True
 
     def unwatch_all(self, client) -> None:
         for key in client.watched:
@@ -208,6 +230,7 @@ class Keyspace:
                 if not clients:
                     del self.watchers[key]
         client.watched.clear()
+        self.key_hooks = bool(self.watchers) or self.tracking is not None
 
     def modified_or_deleted(self, key: bytes, collection) -> None:
         """After members were removed in place: Redis never keeps an empty collection,
@@ -220,7 +243,7 @@ class Keyspace:
     def modified(self, key: bytes) -> None:
         """Called by commands that change a value in place (APPEND, SETRANGE, HSET...)."""
         self.dirty += 1
-        if self.watchers:
+        if self.key_hooks:
             self.signal(key)
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None     # maybe a push: blocked clients may be served
@@ -230,7 +253,9 @@ class Keyspace:
         if self.watchers:
             for key in list(self.watchers):
                 if self.peek(key) is not None:
-                    self.signal(key)
+                    self.signal_watchers(key)
+        if self.tracking is not None:
+            self.tracking.flushed()
         for table in self.slots:
             table.clear()
         self.size = 0
@@ -249,7 +274,9 @@ class Keyspace:
         if self.watchers:
             for key in list(self.watchers):
                 if self.peek(key) is not None or other.peek(key) is not None:
-                    self.signal(key)
+                    self.signal_watchers(key)
+        if self.tracking is not None:
+            self.tracking.flushed()
         self.dirty += self.size + other.size
         self.slots, self.size = other.slots, other.size
         self.expires, self._ttl_keys, self._ttl_pos = \
@@ -282,7 +309,7 @@ class Keyspace:
             self._ttl_keys.append(key)
         self.expires[key] = when_ms
         self.dirty += 1
-        if self.watchers:
+        if self.key_hooks:
             self.signal(key)
 
     def persist(self, key: bytes) -> bool:
@@ -290,7 +317,7 @@ class Keyspace:
             return False
         self._forget_ttl(key)
         self.dirty += 1
-        if self.watchers:
+        if self.key_hooks:
             self.signal(key)
         return True
 
@@ -303,6 +330,8 @@ class Keyspace:
             self._ttl_pos[last] = pos
 
     def _expire(self, key, slot) -> None:
+        if self.expiry_held is not None and self.expiry_held():
+            return                   # reported missing, deleted once the pause ends
         self._remove(key, slot)
         self.expired_keys += 1
         self.dirty += 1

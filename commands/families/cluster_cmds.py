@@ -305,6 +305,7 @@ def cluster_failover(c, argv):
          summary="Signals that a cluster client is following an -ASK redirect.")
 def asking(c, argv):
     c.asking = True
+    c.after_call = True               # the executor resets ASKING after the next command
     return OK
 
 

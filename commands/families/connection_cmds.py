@@ -65,6 +65,8 @@ def reset(c, argv):
     c.readonly = False
     c.resp3 = False
     c.name = None
+    server.tracking.disable(c)        # CLIENT TRACKING off
+    c.reply_mode = None               # CLIENT REPLY on: RESET's own reply is sent
     # Back to the default user: with a password set, the client must AUTH again.
     c.authenticated = not server.settings.requirepass
     return RESET
@@ -253,6 +255,15 @@ def client_flags(c) -> str:
         flags += "P"
     if c.multi is not None:
         flags += "x"
+    if c.blocked_waiter is not None or c.held_by_pause:
+        flags += "b"
+    tracking = c.tracking
+    if tracking is not None:
+        flags += "t"
+        if tracking.broken_redirect:
+            flags += "R"
+        if tracking.bcast:
+            flags += "B"
     if c.dirty_cas:
         flags += "d"
     if c.close_after_reply:
@@ -286,14 +297,15 @@ def client_info_line(c, current_argv=None) -> str:
     sub, psub, ssub = (len(t) for t in subs.tables) if subs is not None else (0, 0, 0)
     return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d "
             "ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=%d multi-mem=%d rbs=0 rbp=0 obl=0 "
-            "oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=default redir=-1 resp=%d "
+            "oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=default redir=%d resp=%d "
             "lib-name=%s lib-ver=%s"
             % (c.id, c.addr_text, c.laddr_text, c.fd, _text(c.name),
                max(0, int(now - c.created)),
                max(0, int(time.monotonic() - c.last_interaction)), client_flags(c),
                sub, psub, ssub, -1 if c.multi is None else len(c.multi), argv_mem, multi_mem,
                len(c._outbox), omem, argv_mem + multi_mem + omem, events,
-               cmd.full_name if cmd is not None else "NULL", 3 if c.resp3 else 2,
+               cmd.full_name if cmd is not None else "NULL",
+               c.tracking.redirect if c.tracking is not None else -1, 3 if c.resp3 else 2,
                _text(c.lib_name), _text(c.lib_ver)))
 
 
@@ -442,22 +454,6 @@ def _kill(c, other) -> None:
         c.close_after_reply = True    # answer first, then close, as Redis does
     else:
         other.kill()
-
-
-@subcommand(CLIENT, "no-evict", 3, _CLIENT_ADMIN, since="7.0.0", complexity="O(1)",
-            summary="Set client eviction mode for the current connection")
-def client_no_evict(c, argv):
-    mode = argv[2].lower()
-    if mode not in (b"on", b"off"):
-        raise ReplyError(SYNTAX_ERROR)
-    c.no_evict = mode == b"on"        # we never evict clients; kept for CLIENT LIST
-    return OK
-
-
-@subcommand(CLIENT, "getredir", 2, _CLIENT_FLAGS, since="6.0.0", complexity="O(1)",
-            summary="Get tracking notifications redirection client ID if any")
-def client_getredir(c, argv):
-    return -1                         # no client-side caching: never redirecting
 
 
 @subcommand(CLIENT, "help", 2, "loading stale", summary="Show helpful text about the "

@@ -66,7 +66,12 @@ class Client:
         self.watched = {}             # WATCHed key -> it existed when watched
         self.dirty_cas = False        # a WATCHed key changed
         self.deny_blocking = False    # BLPOP & co answer at once (the master link; scripts)
+        self.blocked_waiter = None    # set while blocked in BLPOP & co (blocking.py)
+        self.held_by_pause = False    # waiting for a CLIENT PAUSE to end (client_pause.py)
         self.asking = False
+        # Work after each command this client runs (executor._after_call): ASKING's
+        # reset, tracking's remembered reads. One flag for call() to test.
+        self.after_call = False
         self.readonly = False
         self.no_evict = False         # CLIENT NO-EVICT (shown in CLIENT LIST; never evicted)
         self.pubsub_mode = False
@@ -83,6 +88,17 @@ class Client:
         self._soft_limit_since = None  # when _outbox_bytes went over the soft limit
         self._held = False            # hold_output(): the outbox fills but is not written
         self.own_monitor_lines = []   # MONITOR lines of this monitor's own commands
+        # Work after a command's reply, on the few connections that need it (a monitor's
+        # own lines, CLIENT REPLY OFF/SKIP, tracking): one flag for the loop to test.
+        self.after_reply = False
+        self.reply_mode = None        # CLIENT REPLY: None (on), "off", "skip-next", "skip"
+        self._reply_mark = None       # (reply list, length) before the running command
+        self._batch = []              # the replies of the read being served (flush_batch)
+        self.greenlet = None          # the greenlet running this client's commands
+        # Client-side caching (commands/server/tracking.py)
+        self.tracking = None          # ClientTracking while CLIENT TRACKING is on
+        self.remembers_reads = False  # tracking in the default mode: reads are remembered
+        self.tracking_pending = []    # invalidations sent after the running command's reply
         # Replication (commands/replication/master.py, replica_link.py, propagation.py)
         self.is_master_link = False   # the connection our master streams commands on
         self.replica = None           # on a master: the ReplicaState of a replica's link
@@ -119,6 +135,7 @@ class Client:
         wait_readable = sock._wait
         read_event = sock._read_event
         drained = False
+        self.greenlet = gevent.getcurrent()
         try:
             while not self.close_after_reply:
                 if drained:
@@ -129,7 +146,7 @@ class Client:
                 drained = len(data) < RECV_SIZE
                 server.net_input_bytes += len(data)
                 self.last_interaction = time.monotonic()
-                out = []
+                out = self._batch = []
                 try:
                     parser.feed(data)
                     while True:
@@ -137,10 +154,8 @@ class Client:
                         if argv is None:
                             break
                         encode(process_command(self, argv), out, self.resp3)
-                        if self.monitor and self.own_monitor_lines:
-                            # A monitor sees its own commands after their replies.
-                            out.extend(self.own_monitor_lines)
-                            self.own_monitor_lines.clear()
+                        if self.after_reply:
+                            self._after_reply(out)
                         if self.close_after_reply:
                             break
                         since_yield += 1
@@ -150,7 +165,7 @@ class Client:
                                 if aof is not None:
                                     aof.before_reply()
                                 self.write(b"".join(out))
-                                out = []
+                                out = self._batch = []
                             gevent.sleep(0)
                             if self.closed:
                                 return
@@ -175,6 +190,65 @@ class Client:
             pass  # the peer reset the connection: normal
         finally:
             self.close()
+
+    # ------------------------------------------------------------ after a reply
+
+    def _after_reply(self, out: list) -> None:
+        """What follows a command's reply on this connection, in Redis's order: CLIENT
+        REPLY OFF/SKIP drop the reply (and a monitor's own lines), then the tracking
+        invalidations the command caused for this client (pushes are never dropped)."""
+        mode = self.reply_mode
+        if mode is not None:
+            mark = self._reply_mark
+            if mark is not None:
+                # The reply just encoded: from the mark, or the whole list when the
+                # batch was sent and a new list begun since.
+                del out[mark[1] if mark[0] is out else 0:]
+            self.own_monitor_lines.clear()
+            if mode == "skip-next":       # CLIENT REPLY SKIP ran: skip the next reply
+                self.reply_mode = "skip"
+            elif mode == "skip":
+                self.reply_mode = None
+        elif self.own_monitor_lines:
+            out.extend(self.own_monitor_lines)    # a monitor sees its own commands after
+            self.own_monitor_lines.clear()
+        if self.tracking_pending:
+            pending = self.tracking_pending
+            self.tracking_pending = []
+            for payload in pending:
+                self.server.tracking.send(self, payload, out)
+        state = self.tracking
+        if state is not None and state.caching and self.multi is None:
+            # CLIENT CACHING yes|no holds for the next command (or transaction) only.
+            last = self.last_command
+            if last is None or (last.container or last).name != "client":
+                state.caching = False
+        self._reply_mark = (out, len(out))
+        self.after_reply = self.reply_mode is not None or state is not None
+
+    def defer_push(self, payload: bytes) -> None:
+        """An invalidation caused by this client's running command: sent after its
+        reply (Redis's tracking_pending_keys)."""
+        self.tracking_pending.append(payload)
+        self.after_reply = True
+
+    def set_reply_mode(self, mode) -> None:
+        """CLIENT REPLY: the command's own (empty) reply is not a reply to drop."""
+        self.reply_mode = mode
+        self._reply_mark = None
+        self.after_reply = True
+
+    def flush_batch(self) -> None:
+        """Send the replies of this read encoded so far (before a CLIENT PAUSE wait)."""
+        batch = self._batch
+        if not batch or self.sock is None:
+            return
+        if self.server.aof is not None:
+            self.server.aof.before_reply()
+        self.write(b"".join(batch))
+        batch.clear()
+        if self._reply_mark is not None:
+            self._reply_mark = (None, 0)  # what follows is the held command's alone
 
     # ------------------------------------------------------------ writing
 
@@ -331,6 +405,8 @@ class Client:
         server.clients.pop(self.id, None)
         server.monitors.discard(self)
         server.keyspace.unwatch_all(self)
+        if self.tracking is not None:
+            server.tracking.disable(self)
         for hook in server.close_hooks:
             hook(self)
         try:

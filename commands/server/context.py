@@ -11,7 +11,9 @@ import collections
 import os
 import time
 
+from commands.server.client_pause import ClientPause
 from commands.server.table import all_commands
+from commands.server.tracking import Tracking
 
 METRIC_SAMPLES = 16               # Redis's STATS_METRIC_SAMPLES: instantaneous_* averages
 
@@ -48,6 +50,9 @@ class Server:
         self._loading = None          # LoadingProgress while loading: commands get -LOADING
         self._misconf = False         # a failed BGSAVE stops writes (-MISCONF)
         self._aof_misconf = None      # the -MISCONF reply while the AOF cannot be written
+        self._paused = False          # CLIENT PAUSE in force (client_pause holds commands)
+        self.client_pause = ClientPause(self)
+        self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
         # INFO stats
         self.total_connections = 0
         self.total_commands = 0
@@ -64,7 +69,7 @@ class Server:
 
     def _refresh_degraded(self) -> None:
         self.degraded = bool(self._loading is not None or self._misconf
-                             or self._aof_misconf is not None)
+                             or self._aof_misconf is not None or self._paused)
 
     @property
     def loading(self):
@@ -91,6 +96,15 @@ class Server:
     @aof_misconf.setter
     def aof_misconf(self, reply) -> None:
         self._aof_misconf = reply
+        self._refresh_degraded()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._paused = value
         self._refresh_degraded()
 
     def new_client_id(self) -> int:

@@ -112,8 +112,15 @@ def process_command(client, argv):
             else "ERR "
         return reject(client, ReplyError(prefix + text), cmd)
 
-    if server.degraded and server.loading is not None and "loading" not in cmd.flags:
-        return reject(client, LOADING_ERROR, cmd)
+    if server.degraded:
+        if server.loading is not None and "loading" not in cmd.flags:
+            return reject(client, LOADING_ERROR, cmd)
+        # CLIENT PAUSE: the command waits, then is processed again from the start, as
+        # Redis re-runs a postponed client (commands/server/client_pause.py).
+        pause = server.client_pause
+        if server.paused and pause.holds(client, cmd):
+            pause.wait(client)
+            return process_command(client, argv)
 
     if client.multi is not None and (cmd.container or cmd).name not in _NOT_QUEUED:
         if "no-multi" in cmd.flags:       # SHUTDOWN and friends
@@ -181,8 +188,8 @@ def call(client, cmd, argv):
     # now, and a client that just ran MONITOR does not see its own MONITOR line.
     if server.monitors and "admin" not in cmd.flags and "skip-monitor" not in cmd.flags:
         feed_monitors(client, argv)
-    if client.asking and cmd.name != "asking" and client.multi is None:
-        client.asking = False
+    if client.after_call:
+        _after_call(client, cmd, argv)
     if prop is None:
         _serve_blocked_clients(client, server)
         return reply
@@ -192,6 +199,17 @@ def call(client, cmd, argv):
     finally:
         prop.end(client)
     return reply
+
+
+def _after_call(client, cmd, argv) -> None:
+    """What a few clients need after each command they run, behind one flag: ASKING
+    holds for one command only (outside MULTI), and a tracking client's reads are
+    remembered for client-side caching (Redis's trackingRememberKeys in call())."""
+    if client.asking and cmd.name != "asking" and client.multi is None:
+        client.asking = False
+    if client.remembers_reads and "readonly" in cmd.flags:
+        client.server.tracking.remember_keys(client, cmd, argv)
+    client.after_call = client.asking or client.remembers_reads
 
 
 def internal_error(server, cmd) -> ReplyError:
@@ -267,6 +285,8 @@ def call_queued(client, queued) -> Raw:
                 out += b"".join(parts)
             if monitors and "admin" not in cmd.flags and "skip-monitor" not in cmd.flags:
                 feed_monitors(client, argv)
+            if client.remembers_reads and "readonly" in cmd.flags:
+                server.tracking.remember_keys(client, cmd, argv)
             if prop is not None:
                 after_command(client, cmd, argv, reply, dirty, keyspace.dirty)
             now = clock()
@@ -294,6 +314,7 @@ def feed_monitors(client, argv) -> None:
     for monitor in list(client.server.monitors):
         if monitor is client:
             client.own_monitor_lines.append(line)   # written after this command's reply
+            client.after_reply = True
         else:
             monitor.push_raw(line)
 

@@ -132,7 +132,7 @@ def _clients(server):
         "client_recent_max_input_buffer:0",
         "client_recent_max_output_buffer:0",
         "blocked_clients:%d" % server.blocked_clients,
-        "tracking_clients:0",
+        "tracking_clients:%d" % server.tracking.clients,
         "clients_in_timeout_table:0",
     ]
 
@@ -209,6 +209,7 @@ def _stats(server):
         "pubsub_channels:%d" % pubsub[0],
         "pubsub_patterns:%d" % pubsub[1],
         "pubsubshard_channels:%d" % pubsub[2],
+        *server.tracking.info_stats(),
         "unexpected_error_replies:%d" % server.unexpected_errors,
         "total_error_replies:%d" % server.error_replies,
     ]

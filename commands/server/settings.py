@@ -197,6 +197,7 @@ SETTINGS = {s.name: s for s in [
     Setting("proto-max-bulk-len", "memory", 512 * 1024 ** 2, 1024 ** 2, _MAX_LL),
     Setting("client-query-buffer-limit", "memory", 1024 ** 3, 1024 ** 2, _MAX_LL),
     Setting("timeout", "int", 0, 0, 2 ** 31 - 1),
+    Setting("tracking-table-max-keys", "int", 1000000, 0, _MAX_LL),
     Setting("tcp-keepalive", "int", 300, 0, 2 ** 31 - 1),
     Setting("databases", "int", 16, 1, 2 ** 31 - 1, mutable=False),
     # Persistence (commands/persistence). save: Redis 7.0's built-in schedule.

@@ -378,3 +378,29 @@ def test_promotion_keeps_the_data_and_shifts_the_replication_ids():
     finally:
         replica.stop()
         master.stop()
+
+
+def test_tracking_clients_of_a_replica_hear_the_masters_writes(pair):
+    """Client-side caching on a replica: the keys its clients read are invalidated
+    when the master's stream changes them (as Redis's replica does: the master client's
+    commands signal the keys like any other)."""
+    master, replica, mc, rc = pair
+    tracker = RawClient(replica.port)
+    try:
+        tracker.call("HELLO", "3")
+        assert tracker.call("READONLY") == ("+", "OK")
+        assert tracker.call("CLIENT", "TRACKING", "on") == ("+", "OK")
+        mc.call("SET", "cached", "1")
+        wait_converged(mc, rc)
+        assert tracker.call("GET", "cached") == ("$", b"1")
+        mc.call("SET", "cached", "2")
+        assert tracker.read_reply() == (">", [("$", b"invalidate"), ("*", [("$", b"cached")])])
+        assert tracker.call("GET", "cached") == ("$", b"2")
+        mc.call("SET", "cached", "3", "PX", "30")        # expires on the master: a DEL
+        assert tracker.read_reply() == (">", [("$", b"invalidate"), ("*", [("$", b"cached")])])
+        assert tracker.call("GET", "cached") in (("$", b"3"), ("_", None))
+        wait_until(lambda: mc.call("EXISTS", "cached") == (":", 0), timeout=5,
+                   message="the key to expire on the master")
+        assert tracker.read_reply() == (">", [("$", b"invalidate"), ("*", [("$", b"cached")])])
+    finally:
+        tracker.close()

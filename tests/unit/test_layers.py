@@ -7,6 +7,7 @@
     commands/replication   data, server, rdb, persistence
     commands/pubsub        data, server
     commands/families      data, server, rdb, persistence (the command families sit on top)
+    commands/clients       data, server, families (CLIENT subcommands on families' container)
     cluster/               never imports commands/
     node.py                the composition root: nothing imports it
 
@@ -32,6 +33,7 @@ ALLOWED = {
     "replication": {"data", "server", "rdb", "persistence"},
     "pubsub": {"data", "server"},
     "families": {"data", "server", "rdb", "persistence"},
+    "clients": {"data", "server", "families"},
 }
 
 
