@@ -134,7 +134,8 @@ class Keyspace:
     # ------------------------------------------------------------ writes
 
     def set(self, key: bytes, value, keep_ttl: bool = False, slot: int = -1) -> None:
-        """Store `value`; the old TTL is dropped unless keep_ttl."""
+        """Store `value`; the old TTL is dropped unless keep_ttl. A key past its time is
+        expired first; a created key publishes 'new'."""
         if slot < 0:
             slot = slot_of(key)
         table = self.slots[slot]
@@ -143,8 +144,8 @@ class Keyspace:
             table[key] = value
             if self.notify_flags:
                 notify_keyspace_event(self, "n", b"new", key)    # Redis's dbAdd
-        elif self.lazy_expire and self.expires and key in self.expires \
-                and self.expires[key] < now_ms():
+        elif self.expires and key in self.expires and self.expires[key] < now_ms() \
+                and self.lazy_expire:
             # Redis's setKey looks the key up first: an expired one is deleted (its
             # 'expired' event, a DEL for replicas) and the value then makes a new key.
             self._expire(key, slot)
@@ -293,8 +294,9 @@ class Keyspace:
         return when - now_ms()
 
     def expire_at(self, key: bytes, when_ms: int) -> None:
-        """Set the absolute expiry of an existing key; a time in the past deletes it."""
-        if when_ms <= now_ms():
+        """Set the absolute expiry of an existing key; a time in the past deletes it
+        (not on a replica, which waits for its master's DEL: checkAlreadyExpired)."""
+        if when_ms <= now_ms() and self.lazy_expire:
             self._remove(key, slot_of(key))
             self.dirty += 1
             return

@@ -114,7 +114,7 @@ def restore_generic(c, argv):
         ttl += now_ms()
         if ttl > INT64_MAX:
             ttl = -1                  # C's signed overflow: Redis sees a past time
-    if ttl and ttl <= now_ms():
+    if ttl and ttl <= now_ms() and ks.lazy_expire:      # a replica keeps it (as Redis)
         # Already expired (checkAlreadyExpired): the old key, if any, is gone and no
         # new one is created, yet the reply is OK.
         if deleted:

@@ -226,6 +226,8 @@ SETTINGS = {s.name: s for s in [
     Setting("hash-max-listpack-value", "memory", 64, 0, LL_MAX, unsigned=True,
             alias="hash-max-ziplist-value"),
     Setting("set-max-intset-entries", "int", 512, 0, LL_MAX, unsigned=True),
+    # HyperLogLog (commands/data/hyperloglog.py). size_t: unsigned bounds.
+    Setting("hll-sparse-max-bytes", "memory", 3000, 0, _MAX_LL, unsigned=True),
     Setting("zset-max-listpack-entries", "int", 128, 0, LL_MAX, unsigned=True,
             alias="zset-max-ziplist-entries"),
     Setting("zset-max-listpack-value", "memory", 64, 0, LL_MAX, unsigned=True,
