@@ -9,6 +9,7 @@
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE;
                    encoded/ holds those kept inside string values (bitmaps, HyperLogLog).
+    scripting/     Lua scripts (EVAL, SCRIPT): the Lua VM, its sandbox, the value conversions.
     clients/       CLIENT subcommands that change how a connection is served (tracking,
                    pause, reply modes), on top of families' CLIENT container.
 
@@ -29,7 +30,7 @@ COMMAND_MODULES = (
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
     "families.geo.members", "families.geo.search", "families.sorting.sort_cmds",
     "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
-    "clients.client_modes",
+    "clients.client_modes", "scripting.eval_cmds",
 )
 
 

@@ -1,0 +1,243 @@
+"""EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT LOAD / EXISTS / FLUSH / HELP (Redis 7.0's
+eval.c).
+
+The script cache maps the sha1 of a script's body to its compiled function and its
+shebang flags; EVAL adds to it, SCRIPT FLUSH throws it away with the Lua VM itself (as
+Redis's scriptingReset does, so nothing a script left in the VM survives). Routing sees
+EVAL's declared keys (`numkeys` of them after the script) like any command's keys, so
+CROSSSLOT / MOVED / ASK / TRYAGAIN come from the ordinary path before the script runs.
+"""
+from commands.data.numbers import parse_int64
+from commands.scripting.lua_engine import LuaEngine, ScriptRun, sha1hex
+from commands.server.resp import OK, ReplyError, Status
+from commands.server.table import command, container, subcommand
+
+NOSCRIPT = ReplyError("NOSCRIPT No matching script. Please use EVAL.")
+_NOT_AN_INTEGER = ReplyError("ERR value is not an integer or out of range")
+
+# Shebang flags (script.c scripts_flags_def).
+_SHEBANG_FLAGS = frozenset(("no-writes", "allow-oom", "allow-stale", "no-cluster",
+                            "allow-cross-slot-keys"))
+_EVAL_FLAGS = "noscript skip-monitor may-replicate no-mandatory-keys stale"
+_EVAL_RO_FLAGS = "noscript skip-monitor no-mandatory-keys stale readonly"
+
+
+class Script:
+    """A cached script: its compiled function and its shebang flags (None: no shebang,
+    Redis's compatibility mode)."""
+
+    def __init__(self, body: bytes, function, flags):
+        self.body = body
+        self.function = function
+        self.flags = flags
+
+
+class ScriptCache:
+    def __init__(self, server):
+        self.server = server
+        self.engine = LuaEngine(server)
+        self.scripts = {}                 # sha (str, lower case) -> Script
+
+    def load(self, body: bytes):
+        """The Script for `body`, compiling and caching it; or a ReplyError."""
+        sha = sha1hex(body)
+        script = self.scripts.get(sha)
+        if script is not None:
+            return sha, script
+        flags, shebang_len = parse_shebang(body)
+        # The shebang line is left out, its line feed kept: line numbers stay the user's.
+        function = self.engine.compile(body[shebang_len:])
+        if isinstance(function, ReplyError):
+            return sha, function
+        script = self.scripts[sha] = Script(body, function, flags)
+        return sha, script
+
+    def flush(self) -> None:
+        self.engine = LuaEngine(self.server)
+        self.scripts = {}
+
+
+def script_cache(server) -> ScriptCache:
+    cache = server.scripting
+    if cache is None:
+        cache = server.scripting = ScriptCache(server)
+    return cache
+
+
+def parse_shebang(body: bytes):
+    """(set of flags or None, length of the shebang line) — evalExtractShebangFlags."""
+    if not body.startswith(b"#!"):
+        return None, 0
+    end = body.find(b"\n")
+    if end < 0:
+        raise ReplyError("ERR Invalid script shebang")
+    parts = body[:end].decode("utf-8", "surrogateescape").split()
+    if not parts:
+        raise ReplyError("ERR Invalid engine in script shebang")
+    if parts[0] != "#!lua":
+        raise ReplyError("ERR Unexpected engine in script shebang: %s" % parts[0])
+    flags = set()
+    for part in parts[1:]:
+        if not part.startswith("flags="):
+            raise ReplyError("ERR Unknown lua shebang option: %s" % part)
+        for flag in part[6:].split(","):
+            if flag not in _SHEBANG_FLAGS:
+                raise ReplyError("ERR Unexpected flag in script shebang: %s" % flag)
+            flags.add(flag)
+    return frozenset(flags), end
+
+
+def eval_keys(argv) -> list:
+    """EVAL's keys for routing and COMMAND GETKEYS: the `numkeys` arguments after it."""
+    if len(argv) < 3:
+        return []
+    n = parse_int64(argv[2])
+    if n is None or n <= 0 or n > len(argv) - 3:
+        return []
+    return list(range(3, 3 + n))
+
+
+def _numkeys(argv) -> int:
+    n = parse_int64(argv[2])
+    if n is None:
+        raise _NOT_AN_INTEGER
+    if n > len(argv) - 3:
+        raise ReplyError("ERR Number of keys can't be greater than number of args")
+    if n < 0:
+        raise ReplyError("ERR Number of keys can't be negative")
+    return n
+
+
+def _run(c, argv, by_sha: bool, read_only_cmd: bool):
+    numkeys = _numkeys(argv)
+    cache = script_cache(c.server)
+    if by_sha:
+        sha = argv[1].decode("latin-1").lower()
+        script = cache.scripts.get(sha) if len(argv[1]) == 40 else None
+        if script is None:
+            raise NOSCRIPT
+    else:
+        sha, script = cache.load(argv[1])
+        if isinstance(script, ReplyError):
+            raise script
+    flags = script.flags
+    _check_flags(c, flags, read_only_cmd)
+    read_only = read_only_cmd or (flags is not None and "no-writes" in flags)
+    cross_slot = flags is None or "allow-cross-slot-keys" in flags
+    run = ScriptRun(c, sha, read_only, cross_slot)
+    keys = argv[3:3 + numkeys]
+    reply = cache.engine.execute(script.function, run, keys, argv[3 + numkeys:])
+    return reply
+
+
+def _check_flags(c, flags, read_only_cmd: bool) -> None:
+    """scriptPrepareForRun: what a script's shebang flags forbid before it starts."""
+    if flags is None:
+        return
+    server = c.server
+    if "no-cluster" in flags and server.cluster is not None:
+        raise ReplyError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
+    if "no-writes" not in flags:
+        if server.read_only_replica and not c.is_master_link:
+            raise ReplyError("READONLY Can not run script with write flag on readonly replica")
+        if read_only_cmd:
+            raise ReplyError("ERR Can not execute a script with write flag using *_ro command.")
+
+
+@command("eval", -3, _EVAL_FLAGS, key_finder=eval_keys, group="scripting",
+         categories=("@scripting",), since="2.6.0",
+         complexity="Depends on the script that is executed.",
+         summary="Execute a Lua script server side")
+def eval_(c, argv):
+    return _run(c, argv, by_sha=False, read_only_cmd=False)
+
+
+@command("evalsha", -3, _EVAL_FLAGS, key_finder=eval_keys, group="scripting",
+         categories=("@scripting",), since="2.6.0",
+         complexity="Depends on the script that is executed.",
+         summary="Execute a Lua script server side")
+def evalsha(c, argv):
+    return _run(c, argv, by_sha=True, read_only_cmd=False)
+
+
+@command("eval_ro", -3, _EVAL_RO_FLAGS, key_finder=eval_keys, group="scripting",
+         categories=("@scripting",), since="7.0.0",
+         complexity="Depends on the script that is executed.",
+         summary="Execute a read-only Lua script server side")
+def eval_ro(c, argv):
+    return _run(c, argv, by_sha=False, read_only_cmd=True)
+
+
+@command("evalsha_ro", -3, _EVAL_RO_FLAGS, key_finder=eval_keys, group="scripting",
+         categories=("@scripting",), since="7.0.0",
+         complexity="Depends on the script that is executed.",
+         summary="Execute a read-only Lua script server side")
+def evalsha_ro(c, argv):
+    return _run(c, argv, by_sha=True, read_only_cmd=True)
+
+
+# ---------------------------------------------------------------- SCRIPT
+
+SCRIPT = container("script", -2, group="scripting", since="2.6.0",
+                   summary="A container for Lua scripts management commands")
+
+_SCRIPT_HELP = [
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@subcommand(SCRIPT, "load", 3, "noscript stale", categories=("@scripting",),
+            since="2.6.0", complexity="O(N) with N being the length in bytes of the script body.",
+            summary="Load the specified Lua script into the script cache.",
+            tips=("request_policy:all_nodes", "response_policy:all_succeeded"))
+def script_load(c, argv):
+    sha, script = script_cache(c.server).load(argv[2])
+    if isinstance(script, ReplyError):
+        raise script
+    return sha.encode()
+
+
+@subcommand(SCRIPT, "exists", -3, "noscript", categories=("@scripting",), since="2.6.0",
+            complexity="O(N) with N being the number of scripts to check (so checking a "
+                       "single script is an O(1) operation).",
+            summary="Check existence of scripts in the script cache.",
+            tips=("request_policy:all_shards", "response_policy:agg_logical_and"))
+def script_exists(c, argv):
+    scripts = script_cache(c.server).scripts
+    return [1 if arg.decode("latin-1").lower() in scripts else 0 for arg in argv[2:]]
+
+
+@subcommand(SCRIPT, "flush", -2, "noscript", categories=("@scripting",), since="2.6.0",
+            complexity="O(N) with N being the number of scripts in cache",
+            summary="Remove all the scripts from the script cache.",
+            tips=("request_policy:all_nodes", "response_policy:all_succeeded"))
+def script_flush(c, argv):
+    if len(argv) == 3 and argv[2].lower() in (b"sync", b"async"):
+        pass
+    elif len(argv) != 2:
+        raise ReplyError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+    # Both modes free the cache at once: a dict and a Lua VM go in microseconds here.
+    script_cache(c.server).flush()
+    return OK
+
+
+@subcommand(SCRIPT, "help", 2, "loading stale", categories=("@scripting",), since="5.0.0",
+            complexity="O(1)", summary="Show helpful text about the different subcommands")
+def script_help(c, argv):
+    return [Status(line) for line in _SCRIPT_HELP]

@@ -1,0 +1,313 @@
+"""The Lua VM scripts run in, and what `redis.call` does (Redis 7.0's script_lua.c and
+script.c).
+
+One Lua 5.1 VM per server (lupa.lua51 embeds the real Lua 5.1, Redis's version), built
+on first use: sandbox.lua makes its globals read-only, removes what Redis removes (os, io,
+debug, loadfile, ...) and defines the `redis` table on top of the Python functions
+here. A script runs to completion inside the EVAL handler, without yielding, as EXEC's
+commands do: no other client's command runs in the middle of it.
+
+`redis.call` runs a command the way Redis's scriptCall does: lookup and arity, the
+command's `noscript` flag, write refusal in read-only scripts, the cluster check (every key
+must be served here and, unless the script allows cross-slot keys, all in one slot), then
+the handler, with the statistics, MONITOR and propagation of commands/server/executor.py's
+call_queued: the commands a script ran are what replicas and the AOF get (a unit of
+more than one is wrapped in MULTI/EXEC), never the script itself.
+"""
+import hashlib
+import os
+import time
+
+from loguru import logger
+from lupa import lua51
+
+from commands.data.keyspace import slot_of
+from commands.scripting.lua_values import LuaToReply, RespToLua
+from commands.server.executor import feed_monitors, internal_error, lookup_command
+from commands.server.resp import ReplyError, encode
+
+REDIS_VERSION = "7.0.15"
+REDIS_VERSION_NUM = 0x07000F
+
+_SANDBOX = os.path.join(os.path.dirname(__file__), "sandbox.lua")
+_LOG_LEVELS = {0: "DEBUG", 1: "INFO", 2: "INFO", 3: "WARNING"}
+_VERBOSITY = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
+
+# Routing errors a command called from a script gets as its own text (script.c).
+_CLUSTER_DOWN = "Script attempted to execute a command while the cluster is down"
+_NON_LOCAL = "Script attempted to access a non local key in a cluster node"
+_CROSS_SLOT = "Script attempted to access keys that do not hash to the same slot"
+
+
+def sha1hex(body: bytes) -> str:
+    return hashlib.sha1(body).hexdigest()
+
+
+class ScriptRun:
+    """One running script: who runs it and what it may do."""
+
+    def __init__(self, client, name: str, read_only: bool, allow_cross_slot: bool):
+        self.client = client
+        self.name = name                  # the sha: errors say "script: <sha>"
+        self.read_only = read_only
+        self.allow_cross_slot = allow_cross_slot
+        self.resp3 = False                # redis.setresp
+        self.slot = -1                    # the slot of the keys accessed so far
+        self.wrote = False                # a write ran: SCRIPT KILL can no longer stop it
+        # redis.set_repl: 3 (ALL) propagates the commands run, 0 (NONE) nothing. AOF-only
+        # and replicas-only (1, 2) still feed both: the propagator has one stream for both.
+        self.repl = 3
+        self.start = time.monotonic()
+
+
+class LuaEngine:
+    def __init__(self, server):
+        self.server = server
+        self.run = None                   # the ScriptRun in progress, or None
+        self.lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True,
+                                    register_eval=False, register_builtins=False)
+        self.to_lua = RespToLua(self.lua)
+        self.to_reply = LuaToReply(self.lua)
+        api = self.lua.table_from({
+            b"call": self._redis_call, b"pcall": self._redis_pcall,
+            b"sha1hex": self._sha1hex, b"error_reply": self._error_reply,
+            b"status_reply": self._status_reply, b"log": self._log,
+            b"setresp": self._setresp, b"set_repl": self._set_repl,
+            b"replicate_commands": lambda *args: True,
+            b"breakpoint": lambda *args: False, b"debug": lambda *args: None,
+            b"error_of": self._error_of,
+            b"version": REDIS_VERSION.encode(), b"version_num": REDIS_VERSION_NUM,
+            b"libraries": self.lua.table(),
+        })
+        with open(_SANDBOX, "rb") as f:
+            prelude = self.lua.execute(b"return loadstring(...)", f.read(), b"=redis")
+        self._engine = prelude(api)
+        self._compile = self._engine[b"compile"]
+        self._run = self._engine[b"run"]
+
+    # ------------------------------------------------------------ running a script
+
+    def compile(self, body: bytes):
+        """The script's Lua function, or a ReplyError for a script that does not compile."""
+        ok, result = self._compile(body)
+        if not ok:
+            return ReplyError("ERR Error compiling script (new function): %s"
+                              % result.decode("utf-8", "replace"))
+        return result
+
+    def execute(self, function, run: ScriptRun, keys, args):
+        """Run a compiled script for `run.client`; its reply value."""
+        client = run.client
+        saved_resp3 = client.resp3
+        self.run = run
+        try:
+            ok, result = self._run(function, self.lua.table_from(keys),
+                                   self.lua.table_from(args))
+        finally:
+            self.run = None
+            client.resp3 = saved_resp3
+        if not ok:
+            if lua51.lua_type(result) == "table":
+                result[b"script_name"] = run.name.encode()
+                if type(self.to_reply.field(result, b"err")) is bytes:
+                    return ReplyError(self.to_reply.error_text(result))
+                return ReplyError("ERR Error running script (call to f_%s): unknown error"
+                                  % run.name)
+            return ReplyError("ERR %s" % (result.decode("utf-8", "replace")
+                                          if isinstance(result, bytes) else result))
+        return self.to_reply.convert(result, run.resp3, saved_resp3)
+
+    # ------------------------------------------------------------ redis.call
+
+    def _redis_call(self, *args):
+        failed, reply = self._call(args)
+        if failed:
+            raise ScriptError(reply)
+        return reply
+
+    def _redis_pcall(self, *args):
+        return self._call(args)[1]
+
+    def _error_of(self, exc):
+        """The {err=...} table an error raised by a redis.* function carries (the
+        handler and pcall receive it as a Python exception)."""
+        if isinstance(exc, ScriptError):
+            return exc.args[0]
+        if isinstance(exc, BaseException):     # a bug in our Python: say so, do not crash
+            logger.opt(exception=exc).error("a redis.* function raised")
+            return self.to_lua.error_table("internal error in a redis.* function")
+        return None
+
+    def _raise(self, message: str):
+        raise ScriptError(self.to_lua.error_table(message))
+
+    def _call(self, args):
+        """(failed, reply as a Lua value) for redis.call / redis.pcall."""
+        run = self.run
+        if run is None:
+            self._raise("redis.call/pcall can only be called inside a script invocation")
+        if not args:
+            return True, self.to_lua.error_table(
+                "Please specify at least one argument for this redis lib call")
+        argv = []
+        for arg in args:
+            kind = type(arg)
+            if kind is bytes:
+                argv.append(arg)
+            elif kind is int or kind is float:
+                argv.append(b"%.17g" % arg)
+            else:
+                return True, self.to_lua.error_table(
+                    "Lua redis lib command arguments must be strings or integers")
+        cmd, error = self._refusal(run, argv)
+        if error is not None:
+            return True, self.to_lua.error_table(error)
+        reply = self._run_command(run, cmd, argv)
+        out = []
+        encode(reply, out, run.resp3)
+        value = self.to_lua.convert(b"".join(out))
+        return isinstance(reply, ReplyError), value
+
+    def _refusal(self, run, argv):
+        """Why a script may not run this command (script.c's checks, in its order)."""
+        cmd, error = lookup_command(argv)
+        if cmd is None:
+            return None, "Unknown Redis command called from script"
+        if error is not None:
+            if error.args[0].startswith("ERR wrong number"):
+                return None, "Wrong number of args calling Redis command from script"
+            return None, "Unknown Redis command called from script"
+        if "noscript" in cmd.flags:
+            return None, "This Redis command is not allowed from script"
+        if run.read_only and (cmd.is_write or "may-replicate" in cmd.flags):
+            return None, "Write commands are not allowed from read-only scripts."
+        if cmd.is_write:
+            run.wrote = True
+        router = self.server.router
+        if router is not None and cmd.has_keys and not run.client.is_master_link:
+            refusal = router(run.client, cmd, argv)
+            if refusal is not None:
+                code = refusal.code
+                if code == "CLUSTERDOWN":
+                    return None, _CLUSTER_DOWN
+                return None, _NON_LOCAL
+            if not run.allow_cross_slot:
+                for index in cmd.key_indexes(argv):
+                    slot = slot_of(argv[index])
+                    if run.slot == -1:
+                        run.slot = slot
+                    elif run.slot != slot:
+                        return None, _CROSS_SLOT
+        return cmd, None
+
+    def _run_command(self, run, cmd, argv):
+        """The handler, with what call() keeps around it (see call_queued)."""
+        client = run.client
+        server = self.server
+        prop = server.propagator if client.prop_depth and run.repl else None
+        keyspace = server.keyspace
+        if prop is not None:
+            client.propagate_as = None
+            client.argv = argv
+            dirty = keyspace.dirty
+        client.resp3 = run.resp3
+        start = time.perf_counter()
+        try:
+            reply = cmd.handler(client, argv)
+        except ReplyError as exc:
+            reply = exc
+        except Exception:
+            reply = internal_error(server, cmd)
+        cmd.usec += (time.perf_counter() - start) * 1e6
+        cmd.calls += 1
+        server.total_commands += 1
+        if isinstance(reply, ReplyError):
+            cmd.failed_calls += 1
+            server.count_error(reply.code)
+        if server.monitors and "admin" not in cmd.flags and "skip-monitor" not in cmd.flags:
+            feed_monitors(client, argv)
+        if prop is not None:
+            prop.after_command(client, cmd, argv, reply, dirty, keyspace.dirty)
+        return reply
+
+    # ------------------------------------------------------------ the rest of redis.*
+
+    def _sha1hex(self, *args):
+        if len(args) != 1:
+            self._raise("wrong number of arguments")
+        value = args[0]
+        if type(value) in (int, float):
+            value = self.lua.globals().tostring(value)
+        elif type(value) is not bytes:
+            value = b""                     # lua_tolstring gives NULL: sha1 of nothing
+        return sha1hex(value).encode()
+
+    def _error_reply(self, *args):
+        if len(args) != 1 or type(args[0]) is not bytes:
+            return self.to_lua.error_table("wrong number or type of arguments")
+        text = args[0].decode("utf-8", "surrogateescape")
+        if not text.startswith("-"):
+            text = "-" + text
+        return self.to_lua.error_table(text)
+
+    def _status_reply(self, *args):
+        if len(args) != 1 or type(args[0]) is not bytes:
+            return self.to_lua.error_table("wrong number or type of arguments")
+        return self.to_lua.table(ok=args[0])
+
+    def _log(self, *args):
+        if len(args) < 2:
+            self._raise("redis.log() requires two arguments or more.")
+        level = _lua_number(args[0])
+        if level is None:
+            self._raise("First argument must be a number (log level).")
+        level = int(level)
+        if level < 0 or level > 3:
+            self._raise("Invalid debug level.")
+        if level < _VERBOSITY.get(self.server.settings.loglevel, 2):
+            return ()
+        tostring = self.lua.globals().tostring
+        parts = [arg if type(arg) is bytes else tostring(arg)
+                 for arg in args[1:] if type(arg) in (bytes, int, float)]
+        logger.log(_LOG_LEVELS[level], b" ".join(parts).decode("utf-8", "replace"))
+        return ()                           # no value, as Redis's (tostring() of it errs)
+
+    def _setresp(self, *args):
+        if self.run is None:
+            self._raise("redis.setresp can only be called inside a script invocation")
+        if len(args) != 1:
+            self._raise("redis.setresp() requires one argument.")
+        resp = _lua_number(args[0])
+        if resp not in (2, 3):
+            self._raise("RESP version must be 2 or 3.")
+        self.run.resp3 = resp == 3
+        return ()
+
+    def _set_repl(self, *args):
+        if self.run is None:
+            self._raise("redis.set_repl can only be called inside a script invocation")
+        if len(args) != 1:
+            self._raise("redis.set_repl() requires two arguments.")
+        flags = _lua_number(args[0])
+        if flags is None or flags not in (0, 1, 2, 3):
+            self._raise("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL "
+                        "or REPL_NONE.")
+        self.run.repl = int(flags)
+        return ()
+
+
+class ScriptError(Exception):
+    """Raised by a redis.* function: args[0] is the Lua {err=...} table."""
+
+
+def _lua_number(value):
+    """lua_tonumber: a number, or a string that reads as one; else None."""
+    if type(value) in (int, float):
+        return value
+    if type(value) is bytes:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else number
+    return None

@@ -1,0 +1,128 @@
+-- The environment scripts run in, built once per Lua VM (commands/scripting/lua_engine.py).
+-- Loaded as the chunk "=redis": the error handler skips frames of this chunk so an error
+-- is reported at the script's line, as Redis reports it.
+--
+-- Arguments: the Python side of the redis.* API.
+local py = ...
+
+local G = _G
+local rawget, rawset, type, tostring, error = rawget, rawset, type, tostring, error
+local select, unpack, setmetatable, loadstring, setfenv = select, unpack, setmetatable, loadstring, setfenv
+local xpcall, lua_pcall = xpcall, pcall
+local getinfo = debug.getinfo
+
+local function pack(...)
+  return {n = select('#', ...), ...}
+end
+
+local function readonly_error()
+  error('Attempt to modify a readonly table', 2)
+end
+
+-- A read-only view of a table (Redis 7 marks its tables read-only in its patched Lua;
+-- a proxy with no fields of its own and a __newindex that refuses gives the same errors).
+local function readonly(t)
+  return setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+end
+
+-- ------------------------------------------------------------------ the redis table
+-- Its functions are Python's (lua_engine.py), so they are C functions to Lua: a script's
+-- `return redis.call(...)` keeps the script's frame (Lua 5.1 makes no tail call to a C
+-- function), and errors report the script's line, as Redis's do. They raise their errors
+-- as Python exceptions carrying the {err=...} table; py.error_of recovers it.
+local redis = {}
+for _, name in ipairs({'call', 'pcall', 'sha1hex', 'error_reply', 'status_reply', 'log',
+                       'setresp', 'set_repl', 'replicate_commands', 'breakpoint', 'debug'}) do
+  redis[name] = py[name]
+end
+local error_of = py.error_of
+
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.REDIS_VERSION = py.version
+redis.REDIS_VERSION_NUM = py.version_num
+
+-- ------------------------------------------------------------------ pcall, errors
+-- Redis 7 raises redis.call's errors as {err=...} tables; its pcall gives scripts the
+-- message string, as older versions did.
+local function redis_pcall(f, ...)
+  local r = pack(lua_pcall(f, ...))
+  if not r[1] and type(r[2]) == 'userdata' then
+    r[2] = error_of(r[2]) or r[2]
+  end
+  if not r[1] and type(r[2]) == 'table' and type(rawget(r[2], 'err')) == 'string' then
+    return false, rawget(r[2], 'err')
+  end
+  return unpack(r, 1, r.n)
+end
+
+-- Where the script failed: the first frame that is neither C nor this chunk.
+local function error_handler(err)
+  local level = 2
+  local info = getinfo(level, 'nSl')
+  while info and (info.what == 'C' or info.source == '=redis') do
+    level = level + 1
+    info = getinfo(level, 'nSl')
+  end
+  if type(err) == 'userdata' then
+    err = error_of(err) or err
+  end
+  if type(err) ~= 'table' then
+    err = {err = 'ERR ' .. tostring(err)}
+  end
+  if info then
+    rawset(err, 'source', info.source)
+    rawset(err, 'line', info.currentline)
+  end
+  return err
+end
+
+-- ------------------------------------------------------------------ the globals
+-- What Redis removes from a script's reach; the libraries it does not load.
+for _, name in ipairs({'os', 'io', 'debug', 'package', 'require', 'module', 'print',
+                       'dofile', 'loadfile'}) do
+  G[name] = nil
+end
+for _, lib in ipairs(py.libraries) do
+  G[lib] = py[lib]
+end
+G.pcall = redis_pcall
+G.redis = readonly(redis)
+for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'cjson', 'bit', 'struct',
+                       'cmsgpack'}) do
+  if G[name] ~= nil then G[name] = readonly(G[name]) end
+end
+
+-- The scripts' globals: reading an unknown name and writing any name are errors.
+local env = setmetatable({}, {
+  __index = function(_, name)
+    local v = rawget(G, name)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly_error,
+  __metatable = false,
+})
+G._G = env
+setmetatable(G, {__newindex = readonly_error, __metatable = false})
+
+-- ------------------------------------------------------------------ the engine's side
+local engine = {}
+
+function engine.compile(body)
+  local f, err = loadstring(body, '@user_script')
+  if not f then return false, err end
+  setfenv(f, env)
+  return true, f
+end
+
+function engine.run(f, keys, argv)
+  rawset(G, 'KEYS', keys)
+  rawset(G, 'ARGV', argv)
+  local r = pack(xpcall(f, error_handler))
+  return r[1], r[2]
+end
+
+return engine
