@@ -79,8 +79,9 @@ end
 
 -- ------------------------------------------------------------------ the globals
 -- What Redis removes from a script's reach; the libraries it does not load.
+-- (getfenv/setfenv go too, as in 7.0.15: with them a script could reach the real globals.)
 for _, name in ipairs({'os', 'io', 'debug', 'package', 'require', 'module', 'print',
-                       'dofile', 'loadfile'}) do
+                       'dofile', 'loadfile', 'getfenv', 'setfenv', 'newproxy'}) do
   G[name] = nil
 end
 for _, lib in ipairs(py.libraries) do
