@@ -9,6 +9,7 @@ from loguru import logger
 
 from commands.server import info
 from commands.server.args import SYNTAX_ERROR
+from commands.server.executor import BUSY_SCRIPT_ERROR
 from commands.server.resp import OK, Raw, ReplyError, Status, Verbatim
 from commands.server.config_table import lookup
 from commands.server.settings import ConfigSetError, SettingError, protected_action_allowed
@@ -183,6 +184,11 @@ def shutdown(c, argv):
     if {b"nosave", b"save"} <= options or (b"abort" in options and len(argv) > 2):
         raise ReplyError(SYNTAX_ERROR)
     server = c.server
+    # A script past busy-reply-threshold: only SHUTDOWN NOSAVE (the saved data would
+    # hold the script's half-done writes).
+    script = server.yielding_script
+    if script is not None and script.busy and b"nosave" not in options:
+        raise BUSY_SCRIPT_ERROR
     if b"abort" in options:
         if not server.shutdown_waiting:
             raise ReplyError("ERR No shutdown in progress.")

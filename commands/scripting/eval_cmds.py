@@ -237,6 +237,27 @@ def script_flush(c, argv):
     return OK
 
 
+@subcommand(SCRIPT, "kill", 2, "noscript allow-busy", categories=("@scripting",),
+            since="2.6.0", complexity="O(1)",
+            summary="Kill the script currently in execution.",
+            tips=("request_policy:all_shards", "response_policy:one_succeeded"))
+def script_kill(c, argv):
+    cache = c.server.scripting
+    run = cache.engine.run if cache is not None else None
+    if run is None:
+        raise ReplyError("NOTBUSY No scripts in execution right now.")
+    if run.client.is_master_link:
+        raise ReplyError("UNKILLABLE The busy script was sent by a master instance in the "
+                         "context of replication and cannot be killed.")
+    if run.wrote:
+        raise ReplyError("UNKILLABLE Sorry the script already executed write commands "
+                         "against the dataset. You can either wait the script termination "
+                         "or kill the server in a hard way using the SHUTDOWN NOSAVE "
+                         "command.")
+    run.killed = True       # the script's next hook call raises the kill
+    return OK
+
+
 @subcommand(SCRIPT, "help", 2, "loading stale", categories=("@scripting",), since="5.0.0",
             complexity="O(1)", summary="Show helpful text about the different subcommands")
 def script_help(c, argv):

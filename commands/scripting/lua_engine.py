@@ -18,6 +18,9 @@ import hashlib
 import os
 import time
 
+import gevent
+import gevent.event
+
 from loguru import logger
 from lupa import lua51
 
@@ -28,6 +31,16 @@ from commands.server.resp import ReplyError, encode
 
 REDIS_VERSION = "7.0.15"
 REDIS_VERSION_NUM = 0x07000F
+
+# How a long script shares the process: the Lua count hook runs every HOOK_INSTRUCTIONS
+# VM instructions (Redis's own figure; about a millisecond of Lua), and gives the gevent
+# loop a turn once YIELD_INTERVAL has passed since the last one. So no greenlet (the
+# cluster bus's pings and failure detection above all) waits more than about
+# YIELD_INTERVAL plus one hook period for a script, far below any node timeout. The
+# one thing that does not yield is a single long command called by the script (as in
+# Redis, where it blocks everything too).
+HOOK_INSTRUCTIONS = 100000
+YIELD_INTERVAL = 0.05
 
 _SANDBOX = os.path.join(os.path.dirname(__file__), "sandbox.lua")
 _LOG_LEVELS = {0: "DEBUG", 1: "INFO", 2: "INFO", 3: "WARNING"}
@@ -58,6 +71,21 @@ class ScriptRun:
         # and replicas-only (1, 2) still feed both: the propagator has one stream for both.
         self.repl = 3
         self.start = time.monotonic()
+        self.last_yield = self.start
+        self.busy = False                 # past busy-reply-threshold: others get -BUSY
+        self.killed = False               # SCRIPT KILL asked
+        self.changed = gevent.event.Event()   # set when busy or done
+
+    def wait_busy_or_done(self, until_done: bool = False) -> None:
+        """Another client's command waits here while the script yields the loop."""
+        while not self.changed.is_set() or (until_done and not self.done):
+            self.changed.wait(0.1)
+            if until_done and not self.done:
+                gevent.sleep(0.001)
+
+    @property
+    def done(self) -> bool:
+        return self.changed.is_set() and not self.busy
 
 
 class LuaEngine:
@@ -75,7 +103,8 @@ class LuaEngine:
             b"setresp": self._setresp, b"set_repl": self._set_repl,
             b"replicate_commands": lambda *args: True,
             b"breakpoint": lambda *args: False, b"debug": lambda *args: None,
-            b"error_of": self._error_of,
+            b"error_of": self._error_of, b"interrupt": self._interrupt,
+            b"hook_instructions": HOOK_INSTRUCTIONS,
             b"version": REDIS_VERSION.encode(), b"version_num": REDIS_VERSION_NUM,
             b"libraries": self.lua.table(),
         })
@@ -106,6 +135,13 @@ class LuaEngine:
         finally:
             self.run = None
             client.resp3 = saved_resp3
+            if self.server.yielding_script is run:
+                self.server.yielding_script = None
+                if run.busy:
+                    logger.warning("Slow script detected: script finished after {} ms",
+                                   int((time.monotonic() - run.start) * 1000))
+            run.busy = False
+            run.changed.set()
         if not ok:
             if lua51.lua_type(result) == "table":
                 result[b"script_name"] = run.name.encode()
@@ -116,6 +152,38 @@ class LuaEngine:
             return ReplyError("ERR %s" % (result.decode("utf-8", "replace")
                                           if isinstance(result, bytes) else result))
         return self.to_reply.convert(result, run.resp3, saved_resp3)
+
+    # ------------------------------------------------------------ long scripts
+
+    def _interrupt(self) -> bool:
+        """The Lua count hook (every HOOK_INSTRUCTIONS instructions): True to kill the
+        script (SCRIPT KILL asked). Gives the event loop a turn every YIELD_INTERVAL so
+        the cluster bus greenlets keep running however long the script runs; the first
+        turn makes the script the server's yielding_script, so other clients' commands
+        wait for it and, past busy-reply-threshold, get -BUSY."""
+        run = self.run
+        if run is None:
+            return False
+        if run.killed:
+            return True
+        now = time.monotonic()
+        if now - run.last_yield < YIELD_INTERVAL:
+            return False
+        server = self.server
+        if server.yielding_script is None:
+            server.yielding_script = run
+        threshold = server.settings.busy_reply_threshold
+        if not run.busy and threshold and (now - run.start) * 1000 >= threshold:
+            run.busy = True
+            run.changed.set()
+            logger.warning("Slow script detected: still in execution after {} milliseconds. "
+                           "You can try killing the script using the SCRIPT KILL command. "
+                           "Script name is: {}.", int((now - run.start) * 1000), run.name)
+        # A timer, not sleep(0): sleep(0) comes back from the loop's callback phase,
+        # before the loop polls sockets; a 1 ms timer makes it poll (reads, the bus).
+        gevent.sleep(0.001)
+        run.last_yield = time.monotonic()
+        return run.killed
 
     # ------------------------------------------------------------ redis.call
 
@@ -159,6 +227,10 @@ class LuaEngine:
             else:
                 return True, self.to_lua.error_table(
                     "Lua redis lib command arguments must be strings or integers")
+        if time.monotonic() - run.last_yield >= YIELD_INTERVAL:
+            # A script that mostly calls commands runs few Lua instructions between
+            # hook calls: the loop gets its turn here too (a kill waits for the hook).
+            self._interrupt()
         cmd, error = self._refusal(run, argv)
         if error is not None:
             return True, self.to_lua.error_table(error)

@@ -9,7 +9,7 @@ local G = _G
 local rawget, rawset, type, tostring, error = rawget, rawset, type, tostring, error
 local select, unpack, setmetatable, loadstring, setfenv = select, unpack, setmetatable, loadstring, setfenv
 local xpcall, lua_pcall = xpcall, pcall
-local getinfo = debug.getinfo
+local getinfo, sethook = debug.getinfo, debug.sethook
 
 local function pack(...)
   return {n = select('#', ...), ...}
@@ -119,10 +119,26 @@ function engine.compile(body)
   return true, f
 end
 
+-- The count hook lets a long script share the process and be killed (lua_engine.py
+-- _interrupt). Once killed it fires on every line, so a pcall in the script cannot
+-- swallow the kill and go on (as Redis does).
+local interrupt = py.interrupt
+local function hook()
+  -- Never inside this chunk (the error handler, engine.run): only the script is killed.
+  local where = getinfo(2, 'S')
+  if where and where.source == '=redis' then return end
+  if interrupt() then
+    sethook(hook, 'l')
+    error({err = 'ERR Script killed by user with SCRIPT KILL...'})
+  end
+end
+
 function engine.run(f, keys, argv)
   rawset(G, 'KEYS', keys)
   rawset(G, 'ARGV', argv)
+  sethook(hook, '', py.hook_instructions)
   local r = pack(xpcall(f, error_handler))
+  sethook()
   return r[1], r[2]
 end
 

@@ -24,7 +24,6 @@ _LFU = "this node has no LFU counters yet: they come with eviction (issue 15)"
 _SLOWLOG = "this node has no SLOWLOG yet (issue 15)"
 _LATENCY = "this node has no latency monitor / latency tracking yet (issue 15)"
 _PROTECTED_MODE = "this node has no protected mode yet (issue 15)"
-_SCRIPTING = "this node has no scripting yet (issue 14)"
 _STREAMS = "this node has no streams yet (issue 14)"
 _MODULES = "this node has no modules (MODULE LOAD)"
 
@@ -348,8 +347,7 @@ SETTINGS = {s.name: s for s in [
     Setting("latency-tracking", "bool", True, missing=_LATENCY),
     Setting("latency-tracking-info-percentiles", "percentiles", "50 99 99.9",
             missing=_LATENCY),
-    Setting("busy-reply-threshold", "int", 5000, 0, LL_MAX, alias="lua-time-limit",
-            missing=_SCRIPTING),
+    Setting("busy-reply-threshold", "int", 5000, 0, LL_MAX, alias="lua-time-limit"),
     Setting("tls-port", "int", 0, 0, 65535, missing=_TLS),
     Setting("tls-session-cache-size", "int", 20 * 1024, 0, INT_MAX, missing=_TLS),
     Setting("tls-session-cache-timeout", "int", 300, 0, INT_MAX, missing=_TLS),

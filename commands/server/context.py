@@ -58,6 +58,7 @@ class Server:
         self._noreplicas = False      # fewer good replicas than min-replicas-to-write
         self._masterdown = False      # a replica's master link is down (serve-stale-data no)
         self._paused = False          # CLIENT PAUSE in force (client_pause holds commands)
+        self._yielding_script = None  # a long script letting the loop run (see yielding_script)
         self.client_pause = ClientPause(self)
         self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
         # INFO stats
@@ -77,7 +78,8 @@ class Server:
     def _refresh_degraded(self) -> None:
         self.degraded = bool(self._loading is not None or self._misconf
                              or self._aof_misconf is not None or self._noreplicas
-                             or self._masterdown or self._paused)
+                             or self._masterdown or self._paused
+                             or self._yielding_script is not None)
 
     @property
     def loading(self):
@@ -125,6 +127,17 @@ class Server:
         if value != self._masterdown:
             self._masterdown = value
             self._refresh_degraded()
+
+    @property
+    def yielding_script(self):
+        """A script that gave the event loop a turn (commands/scripting/lua_engine.py):
+        other clients wait for it, or get -BUSY once it is past busy-reply-threshold."""
+        return self._yielding_script
+
+    @yielding_script.setter
+    def yielding_script(self, run) -> None:
+        self._yielding_script = run
+        self._refresh_degraded()
 
     @property
     def paused(self) -> bool:

@@ -28,6 +28,8 @@ MISCONF_ERROR = ReplyError(
     "the RDB error.")
 LOADING_ERROR = ReplyError("LOADING Redis is loading the dataset in memory")
 NOREPLICAS_ERROR = ReplyError("NOREPLICAS Not enough good replicas to write.")
+BUSY_SCRIPT_ERROR = ReplyError("BUSY Redis is busy running a script. You can only call "
+                               "SCRIPT KILL or SHUTDOWN NOSAVE.")
 MASTERDOWN_ERROR = ReplyError("MASTERDOWN Link with MASTER is down and "
                               "replica-serve-stale-data is set to 'no'.")
 
@@ -133,6 +135,17 @@ def process_command(client, argv):
             return reject(client, MASTERDOWN_ERROR, cmd)
         if server.loading is not None and "loading" not in cmd.flags:
             return reject(client, LOADING_ERROR, cmd)
+        # A long script gives the loop a turn now and then (the cluster bus must run):
+        # other clients' commands wait for it, as they would behind Redis's single
+        # thread, and once it is past busy-reply-threshold get -BUSY (except the few
+        # flagged allow-busy: SCRIPT KILL, SHUTDOWN, ...). Our master's stream waits.
+        script = server.yielding_script
+        if script is not None and script.client is not client:
+            if not script.busy or obey:
+                script.wait_busy_or_done(until_done=obey)
+                return process_command(client, argv)
+            if "allow-busy" not in cmd.flags:
+                return reject(client, BUSY_SCRIPT_ERROR, cmd)
         # CLIENT PAUSE: the command waits, then is processed again from the start, as
         # Redis re-runs a postponed client (commands/server/client_pause.py).
         pause = server.client_pause
