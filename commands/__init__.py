@@ -10,6 +10,8 @@
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE.
     clients/       CLIENT subcommands that change how a connection is served (tracking,
                    pause, reply modes), on top of families' CLIENT container.
+    streams/       the stream type and the X* commands (entries, consumer groups,
+                   blocked readers), a family layer of its own.
 
 Each command module registers its commands in the table (commands/server/table.py) when
 imported, and the modules behind an INFO section register it (info.register_section);
@@ -27,6 +29,8 @@ COMMAND_MODULES = (
     "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
     "clients.client_modes",
+    "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
+    "streams.stream_info",
 )
 
 

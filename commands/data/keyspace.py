@@ -192,6 +192,8 @@ class Keyspace:
             self._forget_ttl(key)
         if self.key_hooks:
             self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None   # a deleted stream ends XREADGROUP waits
         if self.on_delete is not None:
             self.on_delete(key)
 

@@ -26,7 +26,7 @@ _CATEGORY_RANK = {name: rank for rank, name in enumerate(ACL_CATEGORY_ORDER)}
 
 _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash",
                      "list": "@list", "set": "@set", "sorted-set": "@sortedset",
-                     "connection": "@connection", "transactions": "@transaction",
+                     "connection": "@connection", "stream": "@stream", "transactions": "@transaction",
                      # @pubsub comes from the "pubsub" flag (PUBSUB HELP has neither)
                      "pubsub": None, "server": None, "cluster": None}
 

@@ -1,0 +1,568 @@
+"""The stream value type: entries in nodes like Redis's listpacks, consumer groups, PELs.
+
+The data structure (issue 14, part 4). IDs are ints, `ms << 64 | seq`, so they compare,
+sort and bisect as one number. Entries live in *nodes* that mirror Redis's rax of
+listpacks: a node is keyed by its first ID (the master ID), holds at most
+stream-node-max-entries entries (live + deleted) and at most stream-node-max-bytes of
+listpack, and a deleted entry stays in its node as a tombstone until the whole node
+empties. The node list only ever grows at its end (IDs only grow), so:
+
+    XADD                  append to the last node, or start a node: O(1)
+    XRANGE/XREAD by ID    bisect the nodes' first IDs, then the node's IDs: O(log N + K)
+    XDEL                  bisect, mark a tombstone: O(log N); an emptied node leaves the
+                          node list (a list delete: a memmove of N/100 pointers)
+    trimming              drop whole nodes from the head (a slice), tombstone the rest
+
+Why not a SortedDict of all entries: appends are the common case and a plain list
+append is cheaper in time and memory than a sorted container's insert, and keeping
+Redis's node boundaries is what makes approximate trimming (MAXLEN ~, MINID ~), the
+LIMIT of trimming and XINFO's radix-tree-keys agree with redis-server exactly. To
+know a node's byte size as Redis does, each entry's listpack size is computed when it
+is appended (the listpack encoder's own rules, commands/rdb/listpack.py).
+
+Entries whose field names equal their node's master fields share those field objects,
+as Redis's SAMEFIELDS entries share the master entry. Consumer groups keep their PEL
+in a SortedDict (ID -> Nack), each consumer its own SortedDict of the same Nacks.
+"""
+from sortedcontainers import SortedDict
+
+from commands.data.keyspace import now_ms
+from commands.data.value_types import register_type
+from commands.rdb.listpack import encode_entry, encode_int
+
+SEQ_BITS = 64
+SEQ_MASK = (1 << 64) - 1
+MAX_ID = (1 << 128) - 1
+INVALID_ENTRIES_READ = -1         # Redis's SCG_INVALID_ENTRIES_READ
+
+LISTPACK_MAX_SIZE = 1 << 30       # STREAM_LISTPACK_MAX_SIZE
+FLAG_DELETED = 1
+FLAG_SAMEFIELDS = 2
+
+
+def make_id(ms: int, seq: int) -> int:
+    return (ms << SEQ_BITS) | seq
+
+
+def id_ms(sid: int) -> int:
+    return sid >> SEQ_BITS
+
+
+def id_seq(sid: int) -> int:
+    return sid & SEQ_MASK
+
+
+def format_id(sid: int) -> bytes:
+    return b"%d-%d" % (sid >> SEQ_BITS, sid & SEQ_MASK)
+
+
+def as_int64(v: int) -> int:
+    """A uint64 difference as the int64 Redis stores it in the listpack (wrapping)."""
+    return ((v + (1 << 63)) & SEQ_MASK) - (1 << 63)
+
+
+def _int_size(v: int) -> int:
+    return len(encode_int(v))
+
+
+def _str_size(s: bytes) -> int:
+    return len(encode_entry(s))
+
+
+class Node:
+    """One listpack node: its master ID and fields, its entries and their tombstones."""
+
+    __slots__ = ("master", "master_fields", "ids", "items", "dead", "live", "deleted",
+                 "entry_bytes", "master_bytes")
+
+    def __init__(self, master: int, fields: tuple):
+        self.master = master
+        self.master_fields = fields
+        self.ids = []             # the IDs, ascending (tombstones included)
+        self.items = []           # flat (f1, v1, f2, v2...) per entry
+        self.dead = None          # positions of tombstones (a set), None while none
+        self.live = 0
+        self.deleted = 0
+        self.entry_bytes = 0      # listpack bytes of the entries (flags, deltas, ...)
+        # numfields, the fields and the zero terminator of the master entry
+        self.master_bytes = (_int_size(len(fields)) + sum(_str_size(f) for f in fields)
+                             + _int_size(0))
+
+    def listpack_bytes(self) -> int:
+        """lpBytes of this node as Redis would have it: header, count, deleted, the
+        master entry, the entries, the terminator."""
+        return (7 + _int_size(self.live) + _int_size(self.deleted) + self.master_bytes
+                + self.entry_bytes)
+
+    def same_fields(self, flat) -> bool:
+        mf = self.master_fields
+        if len(flat) != 2 * len(mf):
+            return False
+        for i, f in enumerate(mf):
+            if flat[2 * i] != f:
+                return False
+        return True
+
+    def append(self, sid: int, flat: tuple) -> None:
+        """Append an entry; its field names are replaced by the master's when equal
+        (shared objects, like SAMEFIELDS)."""
+        master = self.master
+        numfields = len(flat) // 2
+        same = self.same_fields(flat)
+        if same:
+            mf = self.master_fields
+            flat = tuple(x for i in range(numfields) for x in (mf[i], flat[2 * i + 1]))
+        size = (_int_size(FLAG_SAMEFIELDS if same else 0)
+                + _int_size(as_int64((sid >> SEQ_BITS) - (master >> SEQ_BITS)))
+                + _int_size(as_int64((sid & SEQ_MASK) - (master & SEQ_MASK))))
+        if same:
+            size += sum(_str_size(flat[2 * i + 1]) for i in range(numfields))
+            lp_count = numfields + 3
+        else:
+            size += _int_size(numfields) + sum(_str_size(x) for x in flat)
+            lp_count = numfields * 2 + 4
+        size += _int_size(lp_count)
+        self.entry_bytes += size
+        self.ids.append(sid)
+        self.items.append(flat)
+        self.live += 1
+
+    def is_dead(self, i: int) -> bool:
+        return self.dead is not None and i in self.dead
+
+    def kill(self, i: int) -> None:
+        """Mark position i deleted (the caller checked it was live)."""
+        if self.dead is None:
+            self.dead = set()
+        self.dead.add(i)
+        self.live -= 1
+        self.deleted += 1
+
+    def first_live(self):
+        for i, sid in enumerate(self.ids):
+            if not self.is_dead(i):
+                return sid
+        return None
+
+    def last_live(self):
+        for i in range(len(self.ids) - 1, -1, -1):
+            if not self.is_dead(i):
+                return self.ids[i]
+        return None
+
+
+class Nack:
+    """A pending entry: delivered to `consumer` at `delivery_time`, `delivery_count`
+    times (Redis's streamNACK)."""
+
+    __slots__ = ("delivery_time", "delivery_count", "consumer")
+
+    def __init__(self, consumer, delivery_time=None, delivery_count=1):
+        self.consumer = consumer
+        self.delivery_time = now_ms() if delivery_time is None else delivery_time
+        self.delivery_count = delivery_count
+
+
+class Consumer:
+    __slots__ = ("name", "seen_time", "pel")
+
+    def __init__(self, name: bytes, seen_time=None):
+        self.name = name
+        self.seen_time = now_ms() if seen_time is None else seen_time
+        self.pel = SortedDict()    # id -> Nack (the same objects as the group's)
+
+
+class ConsumerGroup:
+    __slots__ = ("last_id", "entries_read", "pel", "consumers")
+
+    def __init__(self, last_id: int, entries_read: int = INVALID_ENTRIES_READ):
+        self.last_id = last_id
+        self.entries_read = entries_read
+        self.pel = SortedDict()    # id -> Nack
+        self.consumers = {}        # name -> Consumer
+
+    def sorted_consumers(self):
+        """In Redis's rax order: by name, bytewise."""
+        return [self.consumers[name] for name in sorted(self.consumers)]
+
+    def lookup_consumer(self, name: bytes, refresh: bool = True):
+        consumer = self.consumers.get(name)
+        if consumer is not None and refresh:
+            consumer.seen_time = now_ms()
+        return consumer
+
+    def create_consumer(self, name: bytes):
+        """A new consumer, or None when the name exists."""
+        if name in self.consumers:
+            return None
+        consumer = self.consumers[name] = Consumer(name)
+        return consumer
+
+    def delete_consumer(self, consumer) -> int:
+        pending = len(consumer.pel)
+        for sid in consumer.pel:
+            del self.pel[sid]
+        del self.consumers[consumer.name]
+        return pending
+
+    def ack(self, sid: int) -> bool:
+        nack = self.pel.pop(sid, None)
+        if nack is None:
+            return False
+        del nack.consumer.pel[sid]
+        return True
+
+    def assign(self, sid: int, nack, consumer) -> None:
+        """Move a pending entry to `consumer` (its PEL follows)."""
+        if nack.consumer is not consumer:
+            if nack.consumer is not None:
+                nack.consumer.pel.pop(sid, None)
+            consumer.pel[sid] = nack
+            nack.consumer = consumer
+
+
+class StreamValue:
+    """A Redis stream. `len()` is its number of live entries (a stream may be empty
+    and still exist, unlike the other collections: it is never deleted for it)."""
+
+    __slots__ = ("nodes", "starts", "length", "last_id", "first_id", "max_deleted_id",
+                 "entries_added", "groups")
+
+    def __init__(self):
+        self.nodes = []            # Node, ascending by master ID
+        self.starts = []           # each node's master ID, for bisect
+        self.length = 0
+        self.last_id = 0
+        self.first_id = 0
+        self.max_deleted_id = 0
+        self.entries_added = 0
+        self.groups = {}           # name -> ConsumerGroup
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __bool__(self) -> bool:
+        return True                # an empty stream still exists
+
+    # ------------------------------------------------------------ appending
+
+    def append(self, sid: int, flat: tuple, max_entries: int, max_bytes: int) -> None:
+        """Add an entry with an ID greater than last_id (the caller checked)."""
+        node = self.nodes[-1] if self.nodes else None
+        if node is not None:
+            limit = max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE
+            total = sum(len(x) for x in flat)
+            if node.listpack_bytes() + total >= limit:
+                node = None
+            elif max_entries and node.live + node.deleted >= max_entries:
+                node = None
+        if node is None:
+            node = Node(sid, tuple(flat[0::2]))
+            self.nodes.append(node)
+            self.starts.append(sid)
+        node.append(sid, flat)
+        self.length += 1
+        self.entries_added += 1
+        self.last_id = sid
+        if self.length == 1:
+            self.first_id = sid
+
+    # ------------------------------------------------------------ reading
+
+    def _locate(self, sid: int):
+        """(node index, position) of the first entry with ID >= sid (tombstones too)."""
+        starts = self.starts
+        lo, hi = 0, len(starts)
+        while lo < hi:                       # last node whose master <= sid
+            mid = (lo + hi) // 2
+            if starts[mid] <= sid:
+                lo = mid + 1
+            else:
+                hi = mid
+        n = lo - 1
+        if n < 0:
+            return 0, 0
+        ids = self.nodes[n].ids
+        lo, hi = 0, len(ids)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if ids[mid] < sid:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == len(ids):
+            return n + 1, 0
+        return n, lo
+
+    def range(self, start: int, end: int, count: int = 0, rev: bool = False):
+        """Live entries (id, flat) with start <= id <= end, at most `count` (0 = all)."""
+        out = []
+        if start > end or not self.nodes:
+            return out
+        nodes = self.nodes
+        if not rev:
+            n, i = self._locate(start)
+            while n < len(nodes):
+                node = nodes[n]
+                ids, items, dead = node.ids, node.items, node.dead
+                while i < len(ids):
+                    sid = ids[i]
+                    if sid > end:
+                        return out
+                    if dead is None or i not in dead:
+                        out.append((sid, items[i]))
+                        if count and len(out) >= count:
+                            return out
+                    i += 1
+                n += 1
+                i = 0
+            return out
+        n, i = self._locate(end + 1) if end < MAX_ID else (len(nodes), 0)
+        i -= 1
+        if i < 0:
+            n -= 1
+            if n < 0:
+                return out
+            i = len(nodes[n].ids) - 1
+        while n >= 0:
+            node = nodes[n]
+            ids, items, dead = node.ids, node.items, node.dead
+            while i >= 0:
+                sid = ids[i]
+                if sid < start:
+                    return out
+                if sid <= end and (dead is None or i not in dead):
+                    out.append((sid, items[i]))
+                    if count and len(out) >= count:
+                        return out
+                i -= 1
+            n -= 1
+            if n >= 0:
+                i = len(nodes[n].ids) - 1
+        return out
+
+    def get(self, sid: int):
+        """The fields of a live entry, or None."""
+        n, i = self._locate(sid)
+        if n < len(self.nodes):
+            node = self.nodes[n]
+            if node.ids[i] == sid and not node.is_dead(i):
+                return node.items[i]
+        return None
+
+    def last_valid_id(self) -> int:
+        """streamLastValidID: the ID of the last live entry (0 when empty)."""
+        for node in reversed(self.nodes):
+            sid = node.last_live()
+            if sid is not None:
+                return sid
+        return 0
+
+    def _first_valid_id(self) -> int:
+        for node in self.nodes:
+            sid = node.first_live()
+            if sid is not None:
+                return sid
+        return 0
+
+    # ------------------------------------------------------------ deleting
+
+    def delete(self, sid: int) -> bool:
+        """XDEL one ID: tombstone it (a node with no live entry left goes)."""
+        n, i = self._locate(sid)
+        if n >= len(self.nodes):
+            return False
+        node = self.nodes[n]
+        if node.ids[i] != sid or node.is_dead(i):
+            return False
+        self.length -= 1
+        if node.live == 1:
+            del self.nodes[n]
+            del self.starts[n]
+        else:
+            node.kill(i)
+        return True
+
+    def after_deletions(self, first_deleted: bool) -> None:
+        """XDEL's bookkeeping of the first ID (streamGetEdgeID when the first went)."""
+        if self.length == 0:
+            self.first_id = 0
+        elif first_deleted:
+            self.first_id = self._first_valid_id()
+
+    def trim(self, maxlen=None, minid=None, approx=False, limit=0) -> int:
+        """streamTrim: by length (maxlen) or by ID (minid); returns how many entries
+        went. Whole nodes first; approx stops at the first node it cannot drop whole;
+        limit (0 = none) caps the entries removed, counted in whole nodes."""
+        deleted = 0
+        drop = 0
+        nodes = self.nodes
+        while drop < len(nodes):
+            if maxlen is not None and self.length <= maxlen:
+                break
+            node = nodes[drop]
+            entries = node.live
+            if limit and deleted + entries > limit:
+                break
+            if maxlen is not None:
+                remove = self.length - entries >= maxlen
+            else:
+                remove = node.ids[-1] < minid
+            if remove:
+                self.length -= entries
+                deleted += entries
+                drop += 1
+                continue
+            if approx:
+                break
+            for i, sid in enumerate(node.ids):
+                if maxlen is not None:
+                    if self.length <= maxlen:
+                        break
+                elif sid >= minid:
+                    break
+                if not node.is_dead(i):
+                    node.kill(i)
+                    self.length -= 1
+                    deleted += 1
+            break
+        if drop:
+            del nodes[:drop]
+            del self.starts[:drop]
+        if self.length == 0:
+            self.first_id = 0
+        elif deleted:
+            self.first_id = self._first_valid_id()
+        return deleted
+
+    # ------------------------------------------------------------ groups and counters
+
+    def range_has_tombstones(self, start: int, end: int = MAX_ID) -> bool:
+        md = self.max_deleted_id
+        if not self.length or md == 0:
+            return False
+        if self.first_id > md:
+            return False
+        return start <= md <= end
+
+    def estimate_distance(self, sid: int) -> int:
+        """streamEstimateDistanceFromFirstEverEntry: the entries-read counter of `sid`,
+        or INVALID_ENTRIES_READ when it cannot be known."""
+        if not self.entries_added:
+            return 0
+        if not self.length and sid <= self.last_id:
+            return self.entries_added
+        if sid == self.last_id:
+            return self.entries_added
+        if sid > self.last_id:
+            return INVALID_ENTRIES_READ
+        md = self.max_deleted_id
+        if md == 0 or md < self.first_id:
+            if sid < self.first_id:
+                return self.entries_added - self.length
+            if sid == self.first_id:
+                return self.entries_added - self.length + 1
+        return INVALID_ENTRIES_READ
+
+    def group_lag(self, group):
+        """The lag XINFO reports (None = unknown)."""
+        if not self.entries_added:
+            return 0
+        if group.entries_read != INVALID_ENTRIES_READ and \
+                not self.range_has_tombstones(group.last_id):
+            return self.entries_added - group.entries_read
+        read = self.estimate_distance(group.last_id)
+        if read != INVALID_ENTRIES_READ:
+            return self.entries_added - read
+        return None
+
+    def group_delivered(self, group, sid: int) -> None:
+        """A group's last ID moves to `sid` (an entry handed out past it)."""
+        if group.entries_read != INVALID_ENTRIES_READ and \
+                not self.range_has_tombstones(sid):
+            group.entries_read += 1
+        elif self.entries_added:
+            group.entries_read = self.estimate_distance(sid)
+        group.last_id = sid
+
+    def sorted_groups(self):
+        return [(name, self.groups[name]) for name in sorted(self.groups)]
+
+
+# ---------------------------------------------------------------- neutral form
+
+def to_neutral(s: StreamValue) -> dict:
+    """The neutral form (commands/rdb/stream_listpacks.py documents it)."""
+    nodes = []
+    for node in s.nodes:
+        entries = [(sid, node.is_dead(i), list(flat))
+                   for i, (sid, flat) in enumerate(zip(node.ids, node.items))]
+        nodes.append((node.master, list(node.master_fields), entries))
+    groups = []
+    for name, g in s.sorted_groups():
+        pel = [(sid, n.delivery_time, n.delivery_count) for sid, n in g.pel.items()]
+        consumers = [(c.name, c.seen_time, list(c.pel.keys())) for c in g.sorted_consumers()]
+        groups.append((name, g.last_id, g.entries_read, pel, consumers))
+    return {"nodes": nodes, "length": s.length, "last_id": s.last_id,
+            "first_id": s.first_id, "max_deleted_id": s.max_deleted_id,
+            "entries_added": s.entries_added, "groups": groups}
+
+
+def from_neutral(n: dict) -> StreamValue:
+    s = StreamValue()
+    prev = -1
+    length = 0
+    for master, master_fields, entries in n["nodes"]:
+        if not entries:
+            raise ValueError("an empty stream node")
+        node = Node(master, tuple(master_fields))
+        for sid, deleted, flat in entries:
+            if sid <= prev or len(flat) % 2 or not flat or sid < master \
+                    or any(type(x) is not bytes for x in flat):
+                raise ValueError("bad stream entry")
+            prev = sid
+            node.append(sid, tuple(flat))
+            if deleted:
+                node.kill(len(node.ids) - 1)
+            else:
+                length += 1
+        if node.live == 0:
+            raise ValueError("a stream node without live entries")
+        s.nodes.append(node)
+        s.starts.append(master)
+    if length != n["length"]:
+        raise ValueError("stream length mismatch")
+    s.length = length
+    s.last_id = n["last_id"]
+    s.first_id = n["first_id"]
+    s.max_deleted_id = n["max_deleted_id"]
+    s.entries_added = n["entries_added"]
+    if s.nodes and s.last_id < prev:
+        raise ValueError("stream last ID below its entries")
+    for name, last_id, entries_read, pel, consumers in n["groups"]:
+        if name in s.groups:
+            raise ValueError("duplicate consumer group")
+        g = s.groups[name] = ConsumerGroup(last_id, entries_read)
+        for sid, delivery_time, delivery_count in pel:
+            g.pel[sid] = Nack(None, delivery_time, delivery_count)
+        for cname, seen_time, ids in consumers:
+            if cname in g.consumers:
+                raise ValueError("duplicate consumer")
+            c = g.consumers[cname] = Consumer(cname, seen_time)
+            for sid in ids:
+                nack = g.pel.get(sid)
+                if nack is None or nack.consumer is not None:
+                    raise ValueError("consumer PEL entry not in the group PEL")
+                nack.consumer = c
+                c.pel[sid] = nack
+        if any(nack.consumer is None for nack in g.pel.values()):
+            raise ValueError("group PEL entry without a consumer")
+    return s
+
+
+def copy_stream(s: StreamValue) -> StreamValue:
+    return from_neutral(to_neutral(s))
+
+
+register_type(StreamValue, "stream", lambda value: "stream", copy_stream, to_neutral,
+              from_neutral)
