@@ -6,8 +6,12 @@ import threading
 import time
 
 from tests.helpers import RawClient, start_node, wait_until
-from tests.integration.test_blocking import (  # noqa: F401 (fixtures)
-    client_id, clients, port, start_blocking, wait_blocked)
+from tests.integration import test_blocking
+from tests.integration.test_blocking import client_id, start_blocking, wait_blocked
+
+# The list tests' fixtures: a flushed one-node cluster and its clients.
+port = test_blocking.port
+clients = test_blocking.clients
 
 
 def test_xread_block_times_out_with_a_null(clients):
