@@ -187,7 +187,11 @@ def value_digest(value, has_expire: bool) -> bytes:
     a TTL (not the TTL itself)."""
     kind, neutral, _ = _saved_form(value)
     h = hashlib.sha1(kind.encode())
-    h.update(_canonical(neutral, kind in ("set", "hash")))
+    if kind == "stream":
+        # 128-bit IDs do not fit msgpack; the neutral stream is plain, ordered data
+        h.update(repr(neutral).encode())
+    else:
+        h.update(_canonical(neutral, kind in ("set", "hash")))
     if has_expire:
         h.update(b"!!expire!!")
     return h.digest()
