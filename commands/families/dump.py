@@ -188,8 +188,11 @@ def value_digest(value, has_expire: bool) -> bytes:
     kind, neutral, _ = _saved_form(value)
     h = hashlib.sha1(kind.encode())
     if kind == "stream":
-        # 128-bit IDs do not fit msgpack; the neutral stream is plain, ordered data
-        h.update(repr(neutral).encode())
+        # Redis digests a stream's live entries only (not its nodes, counters or
+        # groups); 128-bit IDs do not fit msgpack, and this is plain ordered data.
+        live = [(sid, flat) for _, _, entries in neutral["nodes"]
+                for sid, deleted, flat in entries if not deleted]
+        h.update(repr(live).encode())
     else:
         h.update(_canonical(neutral, kind in ("set", "hash")))
     if has_expire:
