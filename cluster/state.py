@@ -328,7 +328,9 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         sender.data_received = self._now
         if hdr.current_epoch > self.current_epoch:
             self.current_epoch = hdr.current_epoch  # not worth a save on its own
-        if hdr.config_epoch > sender.config_epoch and hdr.master_id is None:
+        # A replica's header carries its master's configEpoch; Redis records it for any
+        # sender, so CLUSTER NODES shows a replica with its master's epoch.
+        if hdr.config_epoch > sender.config_epoch:
             sender.config_epoch = hdr.config_epoch
             self._save(fsync=True)
             self._update_state_later()

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "families.zsets_ranges", "families.zsets_setops", "families.blocking_cmds",
     "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
+    "families.geo.members", "families.geo.search", "families.sorting.sort_cmds",
     "clients.client_modes",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
     "streams.stream_info",

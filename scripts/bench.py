@@ -3,14 +3,17 @@
 
     .venv/bin/python scripts/bench.py            # full run (-n 200000)
     .venv/bin/python scripts/bench.py --quick    # -n 20000, 100k keys for memory
-    .venv/bin/python scripts/bench.py --types    # lpush,lpop,sadd,hset,zadd,lrange_100
+    .venv/bin/python scripts/bench.py --types    # lpush,lpop,sadd,hset,zadd,lrange_100,
+                                                 # then geoadd,geosearch
 
 Runs redis-benchmark (-t set,get,incr,mset -c 50) at -P 1 and -P 16 against each server
 and prints ops/s with the ratio ours / redis; then loads N keys with 10-byte values into
 each and compares our process's RSS with redis's used_memory_rss.
 """
 import argparse
+import math
 import os
+import random
 import re
 import subprocess
 import sys
@@ -24,6 +27,15 @@ from tests.helpers import RawClient, start_node, start_redis  # noqa: E402
 TESTS = "set,get,incr,mset"
 TYPE_TESTS = "lpush,lpop,sadd,hset,zadd,lrange_100"
 
+# --types also runs these commands (redis-benchmark takes a command after its options).
+# GEOSEARCH looks around Sicily in GEO_POINTS points spread over the globe (~15 found).
+GEO_POINTS = 10000
+CUSTOM_TESTS = [
+    ("geoadd", ["GEOADD", "geo:add", "13.361389", "38.115556", "m:__rand_int__"]),
+    ("geosearch", ["GEOSEARCH", "geo:pts", "FROMLONLAT", "13.36", "38.11", "BYRADIUS", "500",
+                   "km", "WITHDIST", "ASC"]),
+]
+
 
 def run_benchmark(port, pipeline, requests, clients=50, tests=TESTS, extra=()):
     out = subprocess.run(
@@ -36,6 +48,28 @@ def run_benchmark(port, pipeline, requests, clients=50, tests=TESTS, extra=()):
         if m:
             results[m.group(1).split()[0].lower()] = float(m.group(2))
     return results
+
+
+def run_custom(port, pipeline, requests, command, clients=50):
+    """ops/s of one command given in full (__rand_int__ drawn from 100000 values)."""
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(requests),
+         "-P", str(pipeline), "-r", "100000", "-q", *command],
+        capture_output=True, text=True, timeout=600).stdout
+    rates = re.findall(r"([\d.]+) requests per second", out.replace("\r", "\n"))
+    return float(rates[-1]) if rates else 0.0
+
+
+def load_geo_points(port, count=GEO_POINTS):
+    """The same pseudo-random points (uniform on the sphere) into geo:pts of a server."""
+    rng = random.Random(1)
+    args = ["GEOADD", "geo:pts"]
+    for i in range(count):
+        lat = math.degrees(math.asin(rng.uniform(-1, 1)))
+        args += [repr(rng.uniform(-180, 180)), repr(max(-85.05, min(85.05, lat))), "p%d" % i]
+    c = RawClient(port)
+    assert c.call(*args) == (":", count)
+    c.close()
 
 
 def rss_bytes(pid) -> int:
@@ -87,6 +121,14 @@ def main():
                 a, b = mine.get(test, 0.0), theirs.get(test, 0.0)
                 print("%-10s %-4d %12.0f %12.0f %6.2fx" % (test, pipeline, a, b, a / b if b else 0))
         if args.types:
+            for server in (ours, ref):
+                load_geo_points(server.port)
+            for pipeline in (1, 16):
+                for name, command in CUSTOM_TESTS:
+                    a = run_custom(ours.port, pipeline, requests, command)
+                    b = run_custom(ref.port, pipeline, requests, command)
+                    print("%-10s %-4d %12.0f %12.0f %6.2fx" % (name, pipeline, a, b,
+                                                               a / b if b else 0))
             return
         for server in (ours, ref):
             RawClient(server.port).call("FLUSHALL")

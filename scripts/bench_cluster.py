@@ -79,7 +79,7 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
 class Node:
-    def __init__(self, kind: str, port: int, node_timeout: int):
+    def __init__(self, kind: str, port: int, node_timeout: int, extra=()):
         self.kind, self.port = kind, port
         self.dir = tempfile.mkdtemp(prefix="bench-%s-%d-" % (kind, port))
         _scratch.append(self.dir)
@@ -92,6 +92,7 @@ class Node:
                     "--cluster-config-file", os.path.join(self.dir, "nodes.conf"),
                     "--save", "", "--appendonly", "no", "--dir", self.dir,
                     "--loglevel", "warning"]
+        args += list(extra)
         self.log = open(os.path.join(self.dir, "log"), "wb")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -68,7 +68,31 @@ def key_access_flags(cmd) -> list:
     return ["RO", "access"]
 
 
+def _declared_spec(spec) -> dict:
+    """A key spec written out by a command (table.py `key_specs`), in COMMAND's shape:
+    begin_search {"index": i} | {"keyword": (word, startfrom)} | {"unknown": None},
+    find_keys {"range": (lastkey, keystep, limit)} | {"unknown": None}."""
+    (begin, arg), = spec["begin_search"].items()
+    if begin == "index":
+        begin_spec = {"index": arg}
+    elif begin == "keyword":
+        begin_spec = {"keyword": arg[0].encode(), "startfrom": arg[1]}
+    else:
+        begin_spec = {}
+    (find, arg), = spec["find_keys"].items()
+    find_spec = dict(zip(("lastkey", "keystep", "limit"), arg)) if find == "range" else {}
+    out = {}
+    if spec.get("notes"):
+        out["notes"] = spec["notes"].encode()
+    out["flags"] = [Status(f) for f in spec["flags"]]
+    out["begin_search"] = {"type": begin.encode(), "spec": begin_spec}
+    out["find_keys"] = {"type": find.encode(), "spec": find_spec}
+    return out
+
+
 def key_specs(cmd) -> list:
+    if cmd.key_specs:
+        return [_declared_spec(spec) for spec in cmd.key_specs]
     flags = [Status(f) for f in key_access_flags(cmd)]
     if cmd.movable_keys:
         # Keys found by code (numkeys arguments, options): Redis's "unknown" spec.
@@ -97,6 +121,10 @@ def command_docs(cmd) -> dict:
             "group": cmd.group.encode()}
     if cmd.complexity:
         docs["complexity"] = cmd.complexity.encode()
+    if cmd.deprecated:
+        docs["doc_flags"] = [Status("deprecated")]
+        docs["deprecated_since"] = cmd.deprecated[0].encode()
+        docs["replaced_by"] = cmd.deprecated[1].encode()
     if cmd.subcommands:
         docs["subcommands"] = {sub.full_name.encode(): command_docs(sub)
                                for sub in cmd.subcommands.values()}
@@ -183,9 +211,56 @@ def command_docs_(c, argv):
     return {cmd.full_name.encode(): command_docs(cmd) for cmd in chosen}
 
 
+def keys_by_specs(cmd, args):
+    """(index, flags) of the keys a command's declared key specs find (Redis's
+    getKeysUsingKeySpecs, which COMMAND GETKEYS prefers), or None where they cannot tell
+    ('unknown' specs) and the command's own key finder answers."""
+    if not cmd.key_specs:
+        return None
+    found = []
+    for spec in cmd.key_specs:
+        (begin, arg), = spec["begin_search"].items()
+        (find, span), = spec["find_keys"].items()
+        if begin == "unknown" or find != "range":
+            return None
+        if begin == "index":
+            first = arg
+        else:                       # the first keyword from startfrom on, not the last arg
+            keyword, startfrom = arg[0].encode().lower(), arg[1]
+            first = next((i + 1 for i in range(startfrom, len(args) - 1)
+                          if args[i].lower() == keyword), None)
+            if first is None:
+                continue
+        lastkey, keystep, _ = span
+        last = first + lastkey if lastkey >= 0 else len(args) + lastkey
+        if last >= len(args) or last < first:
+            return None
+        found.extend((i, spec["flags"]) for i in range(first, last + 1, keystep))
+    return found
+
+
+def _flags_by_position(cmd, indexes) -> list:
+    """Flags for keys found by a command's own key finder: where it declared specs (SORT),
+    the key at an "index" spec's position has that spec's flags and any other key (SORT's
+    STORE) the last spec's, as Redis's sortGetKeys flags them; otherwise the flags the
+    command's read/write nature gives."""
+    if not cmd.key_specs:
+        return [(i, key_access_flags(cmd)) for i in indexes]
+    by_index = {spec["begin_search"]["index"]: spec["flags"] for spec in cmd.key_specs
+                if "index" in spec["begin_search"]}
+    other = cmd.key_specs[-1]["flags"]
+    return [(i, by_index.get(i, other)) for i in indexes]
+
+
 def keys_of(argv_in_command):
     """(Command, key indexes) for COMMAND GETKEYS[ANDFLAGS] <full command>, with Redis's
     errors, checked in Redis's order: unknown command, no keys, arity, no keys found."""
+    cmd, keys = keys_and_flags(argv_in_command)
+    return cmd, [i for i, _ in keys]
+
+
+def keys_and_flags(argv_in_command):
+    """(Command, [(key index, access flags)]): keys_of with each key's flags."""
     args = argv_in_command
     cmd = COMMANDS.get(args[0].lower())
     if cmd is not None and cmd.subcommands and len(args) > 1:
@@ -196,10 +271,12 @@ def keys_of(argv_in_command):
         raise ReplyError("ERR The command has no key arguments")
     if not cmd.arity_ok(len(args)):
         raise ReplyError("ERR Invalid number of arguments specified for command")
-    indexes = cmd.key_indexes(args)
-    if not indexes and "no-mandatory-keys" not in cmd.flags:
+    keys = keys_by_specs(cmd, args)
+    if keys is None:
+        keys = _flags_by_position(cmd, cmd.key_indexes(args))
+    if not keys and "no-mandatory-keys" not in cmd.flags:
         raise ReplyError("ERR Invalid arguments specified for command")
-    return cmd, indexes
+    return cmd, keys
 
 
 @subcommand(COMMAND, "getkeys", -4, _FLAGS, categories=("@connection",), since="2.8.13",
@@ -216,9 +293,8 @@ def command_getkeys(c, argv):
             "command", complexity="O(N) where N is the number of arguments to the command")
 def command_getkeysandflags(c, argv):
     args = argv[2:]
-    cmd, indexes = keys_of(args)
-    flags = [Status(f) for f in key_access_flags(cmd)]
-    return [[args[i], flags] for i in indexes]
+    _, keys = keys_and_flags(args)
+    return [[args[i], [Status(f) for f in flags]] for i, flags in keys]
 
 
 @subcommand(COMMAND, "help", 2, _FLAGS, categories=("@connection",), since="5.0.0",

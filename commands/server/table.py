@@ -26,7 +26,8 @@ _CATEGORY_RANK = {name: rank for rank, name in enumerate(ACL_CATEGORY_ORDER)}
 
 _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash",
                      "list": "@list", "set": "@set", "sorted-set": "@sortedset",
-                     "connection": "@connection", "stream": "@stream", "transactions": "@transaction",
+                     "connection": "@connection", "transactions": "@transaction",
+                     "geo": "@geo", "stream": "@stream",
                      # @pubsub comes from the "pubsub" flag (PUBSUB HELP has neither)
                      "pubsub": None, "server": None, "cluster": None}
 
@@ -46,6 +47,9 @@ class Command:
     complexity: str = ""
     categories: tuple = ()
     tips: tuple = ()                  # Redis's command tips (request_policy:..., ...)
+    deprecated: tuple = ()            # (since, replaced by) for COMMAND DOCS, or ()
+    key_specs: tuple = ()             # Redis's key specs where (first, last, step) says too
+                                      # little (see families/introspection.py: key_specs)
     subcommands: dict = field(default_factory=dict)
     container: object = None          # the parent command of a subcommand
     # Precomputed for the hot path.
@@ -82,14 +86,15 @@ COMMANDS: dict = {}        # lower-case bytes name -> Command
 
 
 def _make(name, arity, flags, keys, group, summary, since, complexity, key_finder,
-          categories, handler, tips=(), is_container=False):
+          categories, handler, tips=(), is_container=False, key_specs=(),
+          group_category=True):
     flagset = frozenset(flags.split())
     first, last, step = keys or (0, 0, 0)
     cats = set(categories)
     if not is_container:
         # What Redis's setImplicitACLCategories derives, plus the group's category.
         cats.update(_FLAG_CATEGORIES[f] for f in flagset if f in _FLAG_CATEGORIES)
-        if _GROUP_CATEGORIES.get(group):
+        if group_category and _GROUP_CATEGORIES.get(group):
             cats.add(_GROUP_CATEGORIES[group])
         if "admin" in flagset or "dangerous" in flagset:
             cats.add("@dangerous")
@@ -98,7 +103,8 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
     ordered = tuple(sorted(cats, key=lambda c: (_CATEGORY_RANK.get(c, len(_CATEGORY_RANK)), c)))
     cmd = Command(name=name, handler=handler, arity=arity, flags=flagset, first_key=first,
                   last_key=last, key_step=step, group=group, summary=summary, since=since,
-                  complexity=complexity, categories=ordered, tips=tuple(tips))
+                  complexity=complexity, categories=ordered, tips=tuple(tips),
+                  key_specs=tuple(key_specs))
     cmd.is_write = "write" in flagset
     cmd.movable_keys = key_finder is not None
     cmd.key_finder = key_finder
@@ -107,11 +113,15 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
 
 
 def command(name, arity, flags="", keys=None, group="generic", summary="", since="1.0.0",
-            complexity="", key_finder=None, categories=(), tips=()):
-    """Register a top-level command."""
+            complexity="", key_finder=None, categories=(), tips=(), key_specs=(),
+            group_category=True, deprecated=()):
+    """Register a top-level command. `group_category=False`: the group's ACL category is
+    not implied (SORT is "generic" but not @keyspace in Redis)."""
     def register(handler):
         cmd = _make(name, arity, flags, keys, group, summary, since, complexity,
-                    key_finder, categories, handler, tips)
+                    key_finder, categories, handler, tips, key_specs=key_specs,
+                    group_category=group_category)
+        cmd.deprecated = tuple(deprecated)
         COMMANDS[name.encode()] = cmd
         return handler
     return register

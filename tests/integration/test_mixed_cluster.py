@@ -8,7 +8,7 @@ other kind than its master.
 
 It forms with MEET sent by either kind (and gossip telling each node of the others it
 was not introduced to); each replica full-syncs from a master of the other kind (an RDB
-across implementations); then the tests resync, kill masters (and bring them back),
+across implementations; the cluster is built in mixed_helpers.py); then the tests resync, kill masters (and bring them back),
 fail over by hand, send UPDATEs, forget a node, publish, check with redis-cli and move
 slots, each across the two kinds. Node timeout 1000 ms; every wait polls with a
 deadline; every process is killed by pid at the end.
@@ -20,9 +20,11 @@ import time
 import pytest
 import redis
 
-from tests.helpers import RawClient, free_port, start_node, start_redis, wait_until
+from tests.helpers import RawClient, start_node, start_redis, wait_until
+from tests.integration import mixed_helpers
 from tests.integration.cluster_helpers import knows_all, my_id, wait_flag_everywhere
 from tests.integration.cluster_util import redis_cli
+from tests.integration.mixed_helpers import NODE_TIMEOUT, form, slots_of, voted_for
 from tests.integration.replica_helpers import (
     Writer, call, cluster_info, keys_in, link_up, missing, promoted, topology,
     value, wait_cluster_ok)
@@ -31,96 +33,8 @@ pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(shutil.which("redis-server") is None,
                                  reason="needs redis-server")]
 
-NODE_TIMEOUT = 1000
-RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
-
-
-class Mixed:
-    """The six processes by role; `procs` in start order, for teardown."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self):
-        timeout = ("--cluster-node-timeout", str(NODE_TIMEOUT))
-        # Six ports picked together: ours are still starting (not listening) when the
-        # redis-servers pick theirs.
-        used = set()
-        ports = [free_port(used) for _ in range(6)]
-        ours = [start_node(*timeout, "--loglevel", "verbose", port=port, wait=False,
-                           slots=False) for port in ports[:3]]
-        self.procs += ours
-        for port in ports[3:]:
-            self.procs.append(start_redis(*timeout, "--repl-diskless-sync-delay", "0",
-                                          port=port, cluster=True))
-        for proc in ours:
-            proc.wait_ready(timeout=30)
-        m1, r2, m3, m2, r1, r3 = self.procs
-        self.masters = [m1, m2, m3]
-        self.replicas = [r1, r2, r3]
-        return self
-
-    @property
-    def ports_by_role(self):
-        return [p.port for p in self.masters + self.replicas]
-
-    @property
-    def ports(self):
-        return [p.port for p in self.procs]
-
-    def by_port(self, port):
-        return next(p for p in self.procs if p.port == port)
-
-    def stop(self):
-        for proc in self.procs:
-            proc.stop()
-
-    def logs(self) -> str:
-        return "\n".join("---- %d\n%s" % (p.port, p.output()[-2000:]) for p in self.procs)
-
-
-def form(cl: Mixed, before_replicate=lambda: None):
-    """MEET from each kind to the other and within a kind, slots on the masters, then
-    (after `before_replicate`) CLUSTER REPLICATE across kinds; wait for every link up."""
-    (m1, m2, m3), (r1, r2, r3) = cl.masters, cl.replicas
-    for master, (start, end) in zip(cl.masters, RANGES):
-        assert value(master.port, "CLUSTER", "ADDSLOTSRANGE", start, end) == "OK"
-    meets = [(m1, m2),      # ours -> redis
-             (m2, m3),      # redis -> ours
-             (r1, r2),      # redis -> ours: an island of two ...
-             (r2, m1),      # ... joined by ours; gossip tells r1 of the others and them of r1
-             (m3, r3)]      # ours -> redis
-    for sender, target in meets:
-        assert value(sender.port, "CLUSTER", "MEET", "127.0.0.1", target.port) == "OK"
-    ids = [my_id(p) for p in cl.ports]
-    wait_until(lambda: all(knows_all(p, ids) for p in cl.ports), timeout=20, interval=0.1,
-               message="all six to know all six, connected, no handshake")
-    before_replicate()
-    for master, replica in zip(cl.masters, cl.replicas):
-        assert value(replica.port, "CLUSTER", "REPLICATE", my_id(master.port)) == "OK"
-    for master, replica in zip(cl.masters, cl.replicas):
-        wait_until(lambda: link_up(replica.port, master.port), timeout=20, interval=0.1,
-                   message="master_link_status:up on %d (of %d)" % (replica.port, master.port))
-    wait_cluster_ok(cl.ports, timeout=20)
-
-
-@pytest.fixture
-def unformed():
-    """The six processes started, not yet one cluster."""
-    cl = Mixed()
-    try:
-        cl.start()
-        print("node folders:", {p.port: p.cwd for p in cl.procs})
-        yield cl
-    finally:
-        cl.stop()
-        print(cl.logs())        # shown with a failure only
-
-
-@pytest.fixture
-def mixed(unformed):
-    form(unformed)
-    return unformed
+unformed = mixed_helpers.unformed      # the fixtures, shared with test_mixed_cluster_ops.py
+mixed = mixed_helpers.mixed
 
 
 def test_forms_and_replicates_across_kinds(mixed):
@@ -263,11 +177,6 @@ def test_partial_resync_across_kinds(mixed):
             client.close()
 
 
-def slots_of(index) -> set:
-    start, end = RANGES[index]
-    return set(range(start, end + 1))
-
-
 def kill_master_under_writes(mixed, index):
     """kill -9 the master of shard `index` while a writer waits for WAIT 1 on every
     write; its replica (of the other kind) must be promoted by the votes of the two other
@@ -293,11 +202,6 @@ def kill_master_under_writes(mixed, index):
         writer.finish()
     assert missing(survivors[0], writer.acked) == []
     return victim, replica, survivors
-
-
-def voted_for(proc, node_id) -> bool:
-    """The node logged granting its vote to `node_id` (Redis and ours log the same line)."""
-    return ("Failover auth granted to %s" % node_id) in proc.output()
 
 
 def updates(port, direction) -> int:
@@ -345,14 +249,69 @@ def isolate(port, node_ids, on):
         assert value(port, "DEBUG", "CLUSTER-ISOLATE", node_id, int(on)) == "OK"
 
 
-def test_redis_servers_update_our_stale_master(mixed):
+def form_with_greatest_epoch_on(cl, index):
+    """form(), with replica `index` first taking the greatest configEpoch while it is
+    still an empty master, every node recording it: what the epoch collisions of the
+    formation leave now and then, made certain (CLUSTER BUMPEPOCH, again if a collision
+    still being resolved overtakes it)."""
+    replica = cl.replicas[index]
+    replica_id = my_id(replica.port)
+
+    def greatest(port) -> bool:
+        epochs = [n["config_epoch"] for n in topology(port).values()]
+        mine = topology(port)[replica_id]["config_epoch"]
+        return mine == max(epochs) and epochs.count(mine) == 1
+
+    def holds_greatest_everywhere() -> bool:
+        if all(greatest(p) for p in cl.ports):
+            return True
+        if not greatest(replica.port):
+            value(replica.port, "CLUSTER", "BUMPEPOCH")
+        return False
+
+    form(cl, before_replicate=lambda: wait_until(
+        holds_greatest_everywhere, timeout=10, interval=0.1,
+        message="every node to record the greatest epoch for %d" % replica.port))
+    return cl
+
+
+def takeover_with_a_new_epoch(owner, masters):
+    """CLUSTER FAILOVER TAKEOVER on `owner`, making sure it takes a new configEpoch.
+
+    TAKEOVER takes a new epoch only if the replica's own is not already the greatest it
+    knows (clusterBumpConfigEpochWithoutConsensus, the same rule in both kinds). A replica
+    was an empty master while the cluster formed, and epoch collisions may have left it
+    the greatest epoch, which the other nodes recorded for it then. Its TAKEOVER would
+    keep that epoch, the UPDATE about it would carry an epoch the stale master already has
+    for it, and an UPDATE that brings nothing newer is ignored (by Redis and by us): the
+    stale master, which hears nothing from the owner, would stay stale. This made the
+    UPDATE tests fail about 1 run in 14; form_with_greatest_epoch_on now sets that case up
+    every time. So one of `masters` first takes a greater epoch (CLUSTER BUMPEPOCH; one
+    that holds the greatest already says STILL), and the owner hears of it."""
+    for master in masters:
+        reply = value(master.port, "CLUSTER", "BUMPEPOCH")
+        if reply.startswith("BUMPED"):
+            break
+    else:
+        raise AssertionError("no master took a new epoch: %s" % reply)
+    bumped = int(reply.split()[1])
+    wait_until(lambda: int(cluster_info(owner.port)["cluster_current_epoch"]) >= bumped,
+               timeout=10, interval=0.05, message="the owner to hear of epoch %d" % bumped)
+    bumps = owner.output().count("New configEpoch set to")      # both kinds log Redis's text
+    assert value(owner.port, "CLUSTER", "FAILOVER", "TAKEOVER") == "OK"
+    wait_until(lambda: owner.output().count("New configEpoch set to") > bumps, timeout=5,
+               interval=0.05, message="the owner to log its new epoch")
+
+
+def test_redis_servers_update_our_stale_master(unformed):
     """Our master hears nothing from its replica (redis-server) nor from our other nodes
     (DEBUG CLUSTER-ISOLATE on it); the replica takes the slots over (TAKEOVER). Only
     the redis-servers' UPDATE can tell it; it makes it a replica of the new owner."""
+    mixed = form_with_greatest_epoch_on(unformed, 0)
     stale, owner = mixed.masters[0], mixed.replicas[0]
     ours = [mixed.masters[2], mixed.replicas[1]]
     isolate(stale.port, [my_id(p.port) for p in [owner, *ours]], True)
-    assert value(owner.port, "CLUSTER", "FAILOVER", "TAKEOVER") == "OK"
+    takeover_with_a_new_epoch(owner, mixed.masters[1:])
     wait_until(lambda: link_up(stale.port, owner.port), timeout=10, interval=0.05,
                message="the stale master to follow the new owner")
     assert updates(stale.port, "received") >= 1
@@ -361,15 +320,16 @@ def test_redis_servers_update_our_stale_master(mixed):
                interval=0.05, message="every node to see the new owner")
 
 
-def test_our_nodes_update_a_stale_redis_master(mixed):
+def test_our_nodes_update_a_stale_redis_master(unformed):
     """The reverse: the redis-server master's other redis-server peers are gone, its
     replica (ours) isolates it and takes the slots over; our masters' UPDATE tell it."""
+    mixed = form_with_greatest_epoch_on(unformed, 1)
     stale, owner = mixed.masters[1], mixed.replicas[1]
     for proc in (mixed.replicas[0], mixed.replicas[2]):        # the other redis-servers
         proc.signal(signal.SIGKILL)
         proc.proc.wait(5)
     isolate(owner.port, [my_id(stale.port)], True)
-    assert value(owner.port, "CLUSTER", "FAILOVER", "TAKEOVER") == "OK"
+    takeover_with_a_new_epoch(owner, [mixed.masters[0], mixed.masters[2]])
     wait_until(lambda: link_up(stale.port, owner.port), timeout=10, interval=0.05,
                message="the stale master to follow the new owner")
     assert updates(stale.port, "received") >= 1
