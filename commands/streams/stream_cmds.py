@@ -161,7 +161,7 @@ def rewrite_trim(argv: list, s: StreamValue, args: TrimArgs) -> None:
     if args.strategy == "maxlen":
         argv[args.arg_index] = b"%d" % s.length
     else:
-        first = s.nodes[0].ids[0] if s.nodes else MAX_ID
+        first = s.nodes[0].id_at(0) if s.nodes else MAX_ID
         argv[args.arg_index] = format_id(first)
 
 

@@ -24,6 +24,9 @@ Entries whose field names equal their node's master fields share those field obj
 as Redis's SAMEFIELDS entries share the master entry. Consumer groups keep their PEL
 in a SortedDict (ID -> Nack), each consumer its own SortedDict of the same Nacks.
 """
+import struct
+from array import array
+
 from sortedcontainers import SortedDict
 
 from commands.data.keyspace import now_ms
@@ -69,30 +72,86 @@ def _str_size(s: bytes) -> int:
     return len(encode_entry(s))
 
 
-class Node:
-    """One listpack node: its master ID and fields, its entries and their tombstones."""
+_LEN = struct.Struct("<I")
+_pack_len = _LEN.pack
+_unpack_len = _LEN.unpack_from
 
-    __slots__ = ("master", "master_fields", "ids", "items", "dead", "live", "deleted",
-                 "entry_bytes", "master_bytes")
+
+class Node:
+    """One listpack node: its master ID and fields, its entries and their tombstones.
+
+    Stored compactly (the memory of a million entries is mostly here): the IDs in two
+    arrays of 64-bit words (ms, seq), and the entries' contents in one bytearray, each
+    element prefixed by its 4-byte length, found through an array of offsets. An entry
+    whose field names are the master's stores its values only (`same` flags it), like
+    Redis's SAMEFIELDS entries; any other stores its element count, then fields and
+    values interleaved."""
+
+    __slots__ = ("master", "master_fields", "ms", "seq", "offsets", "blob", "same", "dead",
+                 "live", "deleted", "entry_bytes", "master_bytes")
 
     def __init__(self, master: int, fields: tuple):
         self.master = master
         self.master_fields = fields
-        self.ids = []             # the IDs, ascending (tombstones included)
-        self.items = []           # flat (f1, v1, f2, v2...) per entry
-        self.dead = None          # positions of tombstones (a set), None while none
+        self.ms = array("Q")
+        self.seq = array("Q")
+        self.offsets = array("I")   # where each entry starts in blob
+        self.blob = bytearray()
+        self.same = bytearray()     # 1 where the entry has the master's fields
+        self.dead = None            # positions of tombstones (a set), None while none
         self.live = 0
         self.deleted = 0
-        self.entry_bytes = 0      # listpack bytes of the entries (flags, deltas, ...)
+        self.entry_bytes = 0        # listpack bytes of the entries (flags, deltas, ...)
         # numfields, the fields and the zero terminator of the master entry
         self.master_bytes = (_int_size(len(fields)) + sum(_str_size(f) for f in fields)
                              + _int_size(0))
 
-    def listpack_bytes(self) -> int:
-        """lpBytes of this node as Redis would have it: header, count, deleted, the
-        master entry, the entries, the terminator."""
-        return (7 + _int_size(self.live) + _int_size(self.deleted) + self.master_bytes
-                + self.entry_bytes)
+    def __len__(self) -> int:
+        return len(self.ms)
+
+    def id_at(self, i: int) -> int:
+        return (self.ms[i] << SEQ_BITS) | self.seq[i]
+
+    def last_id(self) -> int:
+        return self.id_at(len(self.ms) - 1)
+
+    def bisect(self, sid: int) -> int:
+        """The position of the first entry with an ID >= sid."""
+        ms, seq = sid >> SEQ_BITS, sid & SEQ_MASK
+        mss, seqs = self.ms, self.seq
+        lo, hi = 0, len(mss)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            m = mss[mid]
+            if m < ms or (m == ms and seqs[mid] < seq):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def entry_at(self, i: int) -> tuple:
+        """The entry's (f1, v1, f2, v2...)."""
+        blob = self.blob
+        pos = self.offsets[i]
+        if self.same[i]:
+            fields = self.master_fields
+            if len(fields) == 1:
+                return (fields[0], bytes(blob[pos + 4:pos + 4 + _unpack_len(blob, pos)[0]]))
+            out = []
+            for field in fields:
+                n = _unpack_len(blob, pos)[0]
+                out.append(field)
+                out.append(bytes(blob[pos + 4:pos + 4 + n]))
+                pos += 4 + n
+            return tuple(out)
+        count = _unpack_len(blob, pos)[0]
+        pos += 4
+        out = []
+        for _ in range(count):
+            n = _unpack_len(blob, pos)[0]
+            out.append(bytes(blob[pos + 4:pos + 4 + n]))
+            pos += 4 + n
+        return tuple(out)
 
     def same_fields(self, flat) -> bool:
         mf = self.master_fields
@@ -104,27 +163,34 @@ class Node:
         return True
 
     def append(self, sid: int, flat: tuple) -> None:
-        """Append an entry; its field names are replaced by the master's when equal
-        (shared objects, like SAMEFIELDS)."""
+        """Append an entry (an ID above the node's last)."""
         master = self.master
         numfields = len(flat) // 2
         same = self.same_fields(flat)
-        if same:
-            mf = self.master_fields
-            flat = tuple(x for i in range(numfields) for x in (mf[i], flat[2 * i + 1]))
         size = (_int_size(FLAG_SAMEFIELDS if same else 0)
                 + _int_size(as_int64((sid >> SEQ_BITS) - (master >> SEQ_BITS)))
                 + _int_size(as_int64((sid & SEQ_MASK) - (master & SEQ_MASK))))
+        blob = self.blob
+        self.offsets.append(len(blob))
         if same:
-            size += sum(_str_size(flat[2 * i + 1]) for i in range(numfields))
+            values = flat[1::2]
+            size += sum(_str_size(v) for v in values)
             lp_count = numfields + 3
+            for v in values:
+                blob += _pack_len(len(v))
+                blob += v
         else:
             size += _int_size(numfields) + sum(_str_size(x) for x in flat)
             lp_count = numfields * 2 + 4
+            blob += _pack_len(len(flat))
+            for x in flat:
+                blob += _pack_len(len(x))
+                blob += x
         size += _int_size(lp_count)
         self.entry_bytes += size
-        self.ids.append(sid)
-        self.items.append(flat)
+        self.ms.append(sid >> SEQ_BITS)
+        self.seq.append(sid & SEQ_MASK)
+        self.same.append(1 if same else 0)
         self.live += 1
 
     def is_dead(self, i: int) -> bool:
@@ -139,16 +205,22 @@ class Node:
         self.deleted += 1
 
     def first_live(self):
-        for i, sid in enumerate(self.ids):
+        for i in range(len(self.ms)):
             if not self.is_dead(i):
-                return sid
+                return self.id_at(i)
         return None
 
     def last_live(self):
-        for i in range(len(self.ids) - 1, -1, -1):
+        for i in range(len(self.ms) - 1, -1, -1):
             if not self.is_dead(i):
-                return self.ids[i]
+                return self.id_at(i)
         return None
+
+    def listpack_bytes(self) -> int:
+        """lpBytes of this node as Redis would have it: header, count, deleted, the
+        master entry, the entries, the terminator."""
+        return (7 + _int_size(self.live) + _int_size(self.deleted) + self.master_bytes
+                + self.entry_bytes)
 
 
 class Nack:
@@ -282,17 +354,11 @@ class StreamValue:
         n = lo - 1
         if n < 0:
             return 0, 0
-        ids = self.nodes[n].ids
-        lo, hi = 0, len(ids)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if ids[mid] < sid:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == len(ids):
+        node = self.nodes[n]
+        i = node.bisect(sid)
+        if i == len(node):
             return n + 1, 0
-        return n, lo
+        return n, i
 
     def range(self, start: int, end: int, count: int = 0, rev: bool = False):
         """Live entries (id, flat) with start <= id <= end, at most `count` (0 = all)."""
@@ -304,13 +370,13 @@ class StreamValue:
             n, i = self._locate(start)
             while n < len(nodes):
                 node = nodes[n]
-                ids, items, dead = node.ids, node.items, node.dead
-                while i < len(ids):
-                    sid = ids[i]
+                mss, seqs, dead = node.ms, node.seq, node.dead
+                while i < len(mss):
+                    sid = (mss[i] << SEQ_BITS) | seqs[i]
                     if sid > end:
                         return out
                     if dead is None or i not in dead:
-                        out.append((sid, items[i]))
+                        out.append((sid, node.entry_at(i)))
                         if count and len(out) >= count:
                             return out
                     i += 1
@@ -323,22 +389,22 @@ class StreamValue:
             n -= 1
             if n < 0:
                 return out
-            i = len(nodes[n].ids) - 1
+            i = len(nodes[n]) - 1
         while n >= 0:
             node = nodes[n]
-            ids, items, dead = node.ids, node.items, node.dead
+            mss, seqs, dead = node.ms, node.seq, node.dead
             while i >= 0:
-                sid = ids[i]
+                sid = (mss[i] << SEQ_BITS) | seqs[i]
                 if sid < start:
                     return out
                 if sid <= end and (dead is None or i not in dead):
-                    out.append((sid, items[i]))
+                    out.append((sid, node.entry_at(i)))
                     if count and len(out) >= count:
                         return out
                 i -= 1
             n -= 1
             if n >= 0:
-                i = len(nodes[n].ids) - 1
+                i = len(nodes[n]) - 1
         return out
 
     def get(self, sid: int):
@@ -346,8 +412,8 @@ class StreamValue:
         n, i = self._locate(sid)
         if n < len(self.nodes):
             node = self.nodes[n]
-            if node.ids[i] == sid and not node.is_dead(i):
-                return node.items[i]
+            if node.id_at(i) == sid and not node.is_dead(i):
+                return node.entry_at(i)
         return None
 
     def last_valid_id(self) -> int:
@@ -373,7 +439,7 @@ class StreamValue:
         if n >= len(self.nodes):
             return False
         node = self.nodes[n]
-        if node.ids[i] != sid or node.is_dead(i):
+        if node.id_at(i) != sid or node.is_dead(i):
             return False
         self.length -= 1
         if node.live == 1:
@@ -407,7 +473,7 @@ class StreamValue:
             if maxlen is not None:
                 remove = self.length - entries >= maxlen
             else:
-                remove = node.ids[-1] < minid
+                remove = node.last_id() < minid
             if remove:
                 self.length -= entries
                 deleted += entries
@@ -415,7 +481,8 @@ class StreamValue:
                 continue
             if approx:
                 break
-            for i, sid in enumerate(node.ids):
+            for i in range(len(node)):
+                sid = node.id_at(i)
                 if maxlen is not None:
                     if self.length <= maxlen:
                         break
@@ -496,7 +563,8 @@ def to_neutral(s: StreamValue) -> dict:
     nodes = []
     for node in s.nodes:
         entries = [(sid, node.is_dead(i), list(flat))
-                   for i, (sid, flat) in enumerate(zip(node.ids, node.items))]
+                   for i, (sid, flat) in enumerate((node.id_at(j), node.entry_at(j))
+                                                   for j in range(len(node)))]
         nodes.append((node.master, list(node.master_fields), entries))
     groups = []
     for name, g in s.sorted_groups():
@@ -523,7 +591,7 @@ def from_neutral(n: dict) -> StreamValue:
             prev = sid
             node.append(sid, tuple(flat))
             if deleted:
-                node.kill(len(node.ids) - 1)
+                node.kill(len(node) - 1)
             else:
                 length += 1
         if node.live == 0:
