@@ -31,7 +31,7 @@ from sortedcontainers import SortedDict
 
 from commands.data.keyspace import now_ms
 from commands.data.value_types import register_type
-from commands.rdb.listpack import encode_entry, encode_int
+from commands.rdb.rdb_strings import canonical_int
 
 SEQ_BITS = 64
 SEQ_MASK = (1 << 64) - 1
@@ -65,11 +65,37 @@ def as_int64(v: int) -> int:
 
 
 def _int_size(v: int) -> int:
-    return len(encode_int(v))
+    """len(listpack.encode_int(v)), without building it (XADD's hot path)."""
+    if 0 <= v <= 127:
+        return 2
+    if -4096 <= v <= 4095:
+        return 3
+    if -32768 <= v <= 32767:
+        return 4
+    if -8388608 <= v <= 8388607:
+        return 5
+    if -2147483648 <= v <= 2147483647:
+        return 6
+    return 10
+
+
+def _backlen_size(n: int) -> int:
+    return 1 if n <= 127 else 2 if n < 16383 else 3 if n < 2097151 else \
+        4 if n < 268435455 else 5
 
 
 def _str_size(s: bytes) -> int:
-    return len(encode_entry(s))
+    """len(listpack.encode_entry(s)): an integer entry when s is a canonical int64."""
+    n = len(s)
+    if n <= 20 and n and (48 <= s[0] <= 57 or s[0] == 45):
+        v = canonical_int(s)
+        if v is not None:
+            return _int_size(v)
+    if n < 64:
+        return n + 2
+    if n < 4096:
+        return n + 2 + _backlen_size(n + 2)
+    return n + 5 + _backlen_size(n + 5)
 
 
 _LEN = struct.Struct("<I")
