@@ -113,3 +113,15 @@ def test_our_rdb_loads_in_redis_and_redis_rdb_loads_in_ours(tmp_path):
             assert full_info(client, key) == info, key
     finally:
         node.stop()
+
+
+def test_migrate_carries_streams_both_ways(diff):
+    build(diff.ours)
+    expected = full_info(diff.ours, "s")
+    assert diff.ours.call("MIGRATE", "127.0.0.1", diff.redis.sock.getpeername()[1], "s", 0,
+                          5000) == ("+", "OK")
+    assert diff.ours.call("EXISTS", "s") == (":", 0)
+    assert full_info(diff.redis, "s") == expected
+    assert diff.redis.call("MIGRATE", "127.0.0.1", diff.ours.sock.getpeername()[1], "s", 0,
+                           5000, "COPY") == ("+", "OK")
+    assert full_info(diff.ours, "s") == expected
