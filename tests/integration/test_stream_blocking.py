@@ -120,3 +120,19 @@ def test_blocked_xread_gets_moved_when_its_slot_moves():
     finally:
         a.stop()
         b.stop()
+
+
+def test_flushall_ends_group_waits_and_keeps_plain_readers(clients):
+    admin, group_reader, reader = clients(), clients(), clients()
+    admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    cid = client_id(group_reader)
+    start_blocking(group_reader, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS",
+                   "s", ">")
+    wait_blocked(admin, cid, b"xreadgroup")
+    cid = client_id(reader)
+    start_blocking(reader, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
+    wait_blocked(admin, cid, b"xread")
+    assert admin.call("FLUSHALL") == ("+", "OK")
+    assert group_reader.read_reply() == ("-", "UNBLOCKED the stream key no longer exists")
+    admin.call("XADD", "s", "1-1", "f", "v")
+    assert reader.read_reply()[1][0][1][0] == ("$", b"s")
