@@ -23,7 +23,7 @@ import importlib
 COMMAND_MODULES = (
     "families.connection_cmds", "families.strings", "families.keys",
     "families.transactions", "families.server_cmds", "families.introspection",
-    "families.cluster_cmds", "families.cluster_debug", "families.dump", "families.migrate",
+    "families.cluster_cmds", "families.debug_cmds", "families.dump", "families.migrate",
     "families.hashes", "families.sets", "families.lists", "families.zsets",
     "families.zsets_ranges", "families.zsets_setops", "families.blocking_cmds",
     "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",

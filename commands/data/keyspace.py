@@ -18,6 +18,7 @@ their positions in `_ttl_pos`).
 """
 import random
 import time
+from itertools import islice
 
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
 from commands.data.notifications import notify_keyspace_event
@@ -133,7 +134,8 @@ class Keyspace:
     # ------------------------------------------------------------ writes
 
     def set(self, key: bytes, value, keep_ttl: bool = False, slot: int = -1) -> None:
-        """Store `value`; the old TTL is dropped unless keep_ttl."""
+        """Store `value`; the old TTL is dropped unless keep_ttl. A key past its time is
+        expired first; a created key publishes 'new'."""
         if slot < 0:
             slot = slot_of(key)
         table = self.slots[slot]
@@ -142,8 +144,8 @@ class Keyspace:
             table[key] = value
             if self.notify_flags:
                 notify_keyspace_event(self, "n", b"new", key)    # Redis's dbAdd
-        elif self.lazy_expire and self.expires and key in self.expires \
-                and self.expires[key] < now_ms():
+        elif self.expires and key in self.expires and self.expires[key] < now_ms() \
+                and self.lazy_expire:
             # Redis's setKey looks the key up first: an expired one is deleted (its
             # 'expired' event, a DEL for replicas) and the value then makes a new key.
             self._expire(key, slot)
@@ -304,8 +306,9 @@ class Keyspace:
         return when - now_ms()
 
     def expire_at(self, key: bytes, when_ms: int) -> None:
-        """Set the absolute expiry of an existing key; a time in the past deletes it."""
-        if when_ms <= now_ms():
+        """Set the absolute expiry of an existing key; a time in the past deletes it
+        (not on a replica, which waits for its master's DEL: checkAlreadyExpired)."""
+        if when_ms <= now_ms() and self.lazy_expire:
             self._remove(key, slot_of(key))
             self.dirty += 1
             return
@@ -431,16 +434,29 @@ class Keyspace:
         return None
 
     def scan(self, cursor: int, count: int):
-        """(next cursor, keys) walking whole slots from `cursor` until `count` keys."""
+        """(next cursor, keys) walking whole slots from `cursor` until `count` keys.
+
+        Empty slots are skipped at C speed (so a walk over all 16384 costs well under a
+        millisecond), which lets one call reach the keys however sparse they are:
+        unlike a bounded walk, it never answers an empty page while keys remain, and a
+        data set of at most `count` keys comes back whole with cursor 0, as from Redis
+        for a small keyspace. The cursor is 0 as soon as no key is left after it."""
         keys = []
         slot = cursor
-        visited = 0
-        while slot < CLUSTER_SLOTS:
-            table = self.slots[slot]
+        while len(keys) < count:
+            slot = self._next_used_slot(slot)
+            if slot < 0:
+                return 0, keys
+            keys.extend(self.slots[slot])
             slot += 1
-            visited += 1
-            if table:
-                keys.extend(table)
-            if len(keys) >= count or visited >= count * 100:
-                break
-        return (slot if slot < CLUSTER_SLOTS else 0), keys
+        if self._next_used_slot(slot) < 0:
+            return 0, keys
+        return slot, keys
+
+    def _next_used_slot(self, start: int) -> int:
+        """The first slot at or after `start` holding keys, -1 if none: filter() finds
+        the first non-empty table in C, and any key in it names its slot."""
+        if start >= CLUSTER_SLOTS or not self.size:
+            return -1
+        table = next(filter(None, islice(self.slots, start, None)), None)
+        return -1 if table is None else slot_of(next(iter(table)))

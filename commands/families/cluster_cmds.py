@@ -47,8 +47,6 @@ _HELP = [
     "    Connect nodes into a working cluster.",
     "MYID",
     "    Return the node id.",
-    "MYSHARDID",
-    "    Return the node's shard id.",
     "NODES",
     "    Return cluster configuration seen by node. Output format:",
     "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
@@ -105,12 +103,6 @@ def cluster_nodes(c, argv):
 @subcommand(CLUSTER, "myid", 2, "loading stale", summary="Returns the ID of a node.")
 def cluster_myid(c, argv):
     return c.server.cluster.myself.name.encode()
-
-
-@subcommand(CLUSTER, "myshardid", 2, "loading stale", since="7.2.0",
-            summary="Returns the shard ID of a node.")
-def cluster_myshardid(c, argv):
-    return c.server.cluster.myself.shard_id.encode()
 
 
 @subcommand(CLUSTER, "slots", 2, "loading stale", summary="Returns the mapping of cluster slots to nodes.")

@@ -8,7 +8,8 @@ import time
 
 from commands.server.args import SYNTAX_ERROR
 from commands.server.info import REDIS_VERSION, server_role
-from commands.server.resp import OK, PONG, ReplyError, Status, Verbatim
+from commands.server.connection import RECV_SIZE
+from commands.server.resp import OK, PONG, ReplyError, Status, Verbatim, request_size
 from commands.server.table import command, container, subcommand
 
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
@@ -210,10 +211,6 @@ _CLIENT_HELP = [
     "      Return clients with the given ids.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
-    "SETINFO <option> <value>",
-    "    Set client meta attr. Options are:",
-    "    * LIB-NAME: the client lib name.",
-    "    * LIB-VER: the client lib version.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "GETREDIR",
@@ -278,15 +275,24 @@ def client_flags(c) -> str:
 
 
 def client_info_line(c, current_argv=None) -> str:
-    """One CLIENT LIST line, fields in Redis 7.2's order (7.0.15's plus lib-name/lib-ver).
+    """One CLIENT LIST line, fields in Redis 7.0.15's order (7.2's lib-name and lib-ver
+    are not there: the node is 7.0.15 throughout, INFO included).
 
-    Memory fields are what we can account for: argv-mem is the command being run (only
-    the calling client has one, as in Redis, which frees argv after each command),
-    multi-mem the queued commands, omem the bytes queued by other greenlets (MONITOR,
-    pub/sub). We have no per-client query or reply buffer, so qbuf and rbs are 0.
+    qbuf is what the client sent that has not been executed yet (the calling client's
+    running command included, as in Redis), asked of its request parser only here;
+    qbuf-free the room left in the read buffer it arrived in. argv-mem is the command
+    being run (only the calling client has one, as in Redis, which frees argv after each
+    command) or the arguments of a request not received whole yet (Redis moves each
+    finished argument out of the query buffer), multi-mem the queued commands, omem the bytes queued by other greenlets
+    (MONITOR, pub/sub). Replies are built per read and handed to the socket at once:
+    there is no standing reply buffer, so rbs and rbp are 0.
     """
     now = time.time()
-    argv_mem = sum(len(a) for a in current_argv) if current_argv else 0
+    qbuf, argv_mem = c.parser.buffered() if c.parser is not None else (0, 0)
+    if current_argv:
+        qbuf += request_size(current_argv)
+        argv_mem += sum(len(a) for a in current_argv)
+    qbuf_free = RECV_SIZE - qbuf if 0 < qbuf < RECV_SIZE else 0
     multi_mem = 0
     if c.multi is not None:
         multi_mem = sum(len(a) for _, argv in c.multi for a in argv)
@@ -296,17 +302,16 @@ def client_info_line(c, current_argv=None) -> str:
     subs = c.subscriptions
     sub, psub, ssub = (len(t) for t in subs.tables) if subs is not None else (0, 0, 0)
     return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d "
-            "ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=%d multi-mem=%d rbs=0 rbp=0 obl=0 "
-            "oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=default redir=%d resp=%d "
-            "lib-name=%s lib-ver=%s"
+            "ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=0 rbp=0 obl=0 "
+            "oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=default redir=%d resp=%d"
             % (c.id, c.addr_text, c.laddr_text, c.fd, _text(c.name),
                max(0, int(now - c.created)),
                max(0, int(time.monotonic() - c.last_interaction)), client_flags(c),
-               sub, psub, ssub, -1 if c.multi is None else len(c.multi), argv_mem, multi_mem,
-               len(c._outbox), omem, argv_mem + multi_mem + omem, events,
+               sub, psub, ssub, -1 if c.multi is None else len(c.multi), qbuf, qbuf_free,
+               argv_mem, multi_mem, len(c._outbox), omem,
+               qbuf + qbuf_free + argv_mem + multi_mem + omem, events,
                cmd.full_name if cmd is not None else "NULL",
-               c.tracking.redirect if c.tracking is not None else -1, 3 if c.resp3 else 2,
-               _text(c.lib_name), _text(c.lib_ver)))
+               c.tracking.redirect if c.tracking is not None else -1, 3 if c.resp3 else 2))
 
 
 def _text(value) -> str:
@@ -335,23 +340,6 @@ def client_setname(c, argv):
             since="2.6.9", complexity="O(1)")
 def client_getname(c, argv):
     return c.name
-
-
-@subcommand(CLIENT, "setinfo", 4, _CLIENT_FLAGS, since="7.2.0", complexity="O(1)",
-            summary="Set client or connection specific info")
-def client_setinfo(c, argv):
-    attr = argv[2].lower()
-    if attr not in (b"lib-name", b"lib-ver"):
-        raise ReplyError("ERR Unrecognized option '%s'" % argv[2].decode("utf-8", "replace"))
-    value = argv[3]
-    if not valid_client_name(value):
-        raise ReplyError("ERR %s cannot contain spaces, newlines or special characters."
-                         % attr.decode())
-    if attr == b"lib-name":
-        c.lib_name = value or None
-    else:
-        c.lib_ver = value or None
-    return OK
 
 
 @subcommand(CLIENT, "info", 2, _CLIENT_FLAGS, tips=("nondeterministic_output",),

@@ -1,4 +1,4 @@
-"""DUMP / RESTORE / RESTORE-ASKING with Redis's own payload, and the value digests.
+"""DUMP / RESTORE / RESTORE-ASKING with Redis's own payload.
 
 The payload is Redis's (commands/rdb/dump_payload.py): the value exactly as an RDB file
 holds it, the RDB version and a CRC-64, so DUMP output restores into a real redis-server
@@ -9,24 +9,16 @@ payload between our nodes and Redis's. The value goes through the codec registry
 RESTORE answers as Redis does: fewer than 10 bytes, a newer version or a wrong checksum ->
 `ERR DUMP payload version or checksum are wrong`; a payload whose footer is right but
 whose body does not decode to a value -> `ERR Bad data format`.
-
-DEBUG DIGEST and DIGEST-VALUE are registered here too because they hash the same neutral
-form (redis-cli --cluster fix compares values across nodes with DIGEST-VALUE).
 """
-import hashlib
-
-import msgpack
-
 from commands.data.keyspace import now_ms
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import INT64_MAX
 from commands.data.value_codec import UnsupportedValue, from_saved, to_saved
-from commands.families.server_cmds import register_debug
 from commands.rdb import BadDataFormat, DumpPayloadError, RdbError
 from commands.rdb import dump_payload as rdb_dump_payload
 from commands.rdb import load_payload as rdb_load_payload
 from commands.server.args import SYNTAX_ERROR, int_arg
-from commands.server.resp import OK, ReplyError, Status
+from commands.server.resp import OK, ReplyError
 from commands.server.table import command
 
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
@@ -122,7 +114,7 @@ def restore_generic(c, argv):
         ttl += now_ms()
         if ttl > INT64_MAX:
             ttl = -1                  # C's signed overflow: Redis sees a past time
-    if ttl and ttl <= now_ms():
+    if ttl and ttl <= now_ms() and ks.lazy_expire:      # a replica keeps it (as Redis)
         # Already expired (checkAlreadyExpired): the old key, if any, is gone and no
         # new one is created, yet the reply is OK.
         if deleted:
@@ -165,79 +157,3 @@ def restore(c, argv):
          complexity=_RESTORE_COMPLEXITY)
 def restore_asking(c, argv):
     return restore_generic(c, argv)
-
-
-# ---------------------------------------------------------------- digests (DEBUG)
-
-_ZERO_DIGEST = b"0" * 40
-
-
-def _canonical(neutral, unordered=False) -> bytes:
-    """Bytes that depend only on the value, not on the order a set or hash was built in."""
-    if unordered:
-        return msgpack.packb(sorted(msgpack.packb(e, use_bin_type=True) for e in neutral),
-                             use_bin_type=True)
-    return msgpack.packb(neutral, use_bin_type=True)
-
-
-def value_digest(value, has_expire: bool) -> bytes:
-    """20 bytes identifying a value: equal values give equal digests on every node.
-
-    Like Redis's xorObjectDigest it covers the type, the value and whether the key has
-    a TTL (not the TTL itself)."""
-    kind, neutral, _ = _saved_form(value)
-    h = hashlib.sha1(kind.encode())
-    if kind == "stream":
-        # Redis digests a stream's live entries only (not its nodes, counters or
-        # groups); 128-bit IDs do not fit msgpack, and this is plain ordered data.
-        live = [(sid, flat) for _, _, entries in neutral["nodes"]
-                for sid, deleted, flat in entries if not deleted]
-        h.update(repr(live).encode())
-    else:
-        h.update(_canonical(neutral, kind in ("set", "hash")))
-    if has_expire:
-        h.update(b"!!expire!!")
-    return h.digest()
-
-
-def _live_value(ks, key):
-    """The value without touching its LRU time; an expired key is expired and missing."""
-    value = ks.peek(key)
-    if value is not None and key in ks.expires and ks.expires[key] < now_ms():
-        value = ks.get(key)
-    return value
-
-
-def debug_digest_value(c, argv):
-    """DEBUG DIGEST-VALUE key...: one hex digest per key, 40 zeros for a missing key."""
-    ks = c.server.keyspace
-    replies = []
-    for key in argv[2:]:
-        value = _live_value(ks, key)
-        if value is None:
-            replies.append(Status(_ZERO_DIGEST.decode()))
-        else:
-            digest = value_digest(value, key in ks.expires)
-            replies.append(Status(digest.hex()))
-    return replies
-
-
-def debug_digest(c, argv):
-    """DEBUG DIGEST: one hex digest of the whole dataset (keys, values, TTLs), 40 zeros
-    when it is empty. Keys are XORed in, so the order they are visited in does not
-    matter (computeDatasetDigest)."""
-    ks = c.server.keyspace
-    total = 0
-    for key in ks.iter_keys():
-        value = ks.peek(key)
-        h = hashlib.sha1(key)
-        h.update(value_digest(value, False))
-        when = ks.expires.get(key)
-        if when is not None:
-            h.update(b"!!expire!!%d" % when)
-        total ^= int.from_bytes(h.digest(), "big")
-    return Status("%040x" % total)
-
-
-register_debug(b"digest-value", debug_digest_value)
-register_debug(b"digest", debug_digest, argc=2)

@@ -217,6 +217,13 @@ def pexpiretime(c, argv):
     return _ttl_generic(c, argv[1], in_ms=True, absolute=True)
 
 
+@command("move", 3, "write fast", keys=(1, 1, 1), since="1.0.0", complexity="O(1)",
+         summary="Move a key to another database")
+def move(c, argv):
+    # A cluster node has only database 0: Redis refuses MOVE before looking at anything.
+    raise ReplyError("ERR MOVE is not allowed in cluster mode")
+
+
 @command("persist", 2, "write fast", keys=(1, 1, 1), since="2.2.0", complexity="O(1)",
          summary="Removes the expiration time of a key.")
 def persist(c, argv):

@@ -435,7 +435,9 @@ def _blocking_move(c, src, dst, left_from, left_to, timeout):
             return move_element(ks, key, current, dst, left_from, left_to)
         except ReplyError as exc:
             return exc                 # WRONGTYPE destination: the waiter gets the error
-    return block(c, [src], timeout, serve, None)
+    # A timeout answers a null ARRAY, as for every blocked list command in Redis 7.0
+    # (replyToBlockedClientTimedOut), though the command's own empty reply is a null bulk.
+    return block(c, [src], timeout, serve, NULL_ARRAY)
 
 
 @command("blmove", 6, "write denyoom noscript blocking", keys=(1, 2, 1), group="list",

@@ -1,14 +1,12 @@
-"""Server commands: CONFIG INFO DBSIZE FLUSHALL FLUSHDB TIME LASTSAVE DEBUG SHUTDOWN MONITOR.
+"""Server commands: CONFIG INFO DBSIZE FLUSHALL FLUSHDB TIME LASTSAVE SHUTDOWN MONITOR.
 
-Replies and errors are those of redis-server 7.0.15 in cluster mode. DEBUG is always
-enabled here (Redis 7 disables it unless enable-debug-command is set): test suites use
-DEBUG SLEEP to simulate a stuck node, and DEBUG SET-ACTIVE-EXPIRE to freeze expiry.
+Replies and errors are those of redis-server 7.0.15 in cluster mode. DEBUG is in
+commands/families/debug_cmds.py.
 """
 import time
 
 from loguru import logger
 
-from commands.data.value_types import OBJECT_ENCODINGS, string_encoding
 from commands.server import info
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import OK, Raw, ReplyError, Status, Verbatim
@@ -171,6 +169,15 @@ def flushdb(c, argv):
     return _flush(c, argv)
 
 
+@command("swapdb", 3, "write fast", group="server", categories=("@keyspace", "@dangerous"),
+         since="4.0.0", summary="Swaps two Redis databases",
+         complexity="O(N) where N is the count of clients watching or blocking on keys from "
+                    "both databases.")
+def swapdb(c, argv):
+    # A cluster node has only database 0 (Redis checks this before its arguments).
+    raise ReplyError("ERR SWAPDB is not allowed in cluster mode")
+
+
 @command("time", 1, "loading stale fast", group="server",
          tips=("nondeterministic_output",), summary="Return the current server time",
          since="2.6.0", complexity="O(1)")
@@ -178,112 +185,6 @@ def time_(c, argv):
     now = time.time()
     seconds = int(now)
     return [b"%d" % seconds, b"%d" % int((now - seconds) * 1e6)]
-
-
-# ---------------------------------------------------------------- DEBUG
-
-_DEBUG_HELP = [
-    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "DIGEST",
-    "    Output a hex signature representing the current DB content.",
-    "DIGEST-VALUE <key> [<key> ...]",
-    "    Output a hex signature of the values of all the specified keys.",
-    "OBJECT <key>",
-    "    Show low level info about the `key` and associated value.",
-    "SET-ACTIVE-EXPIRE <0|1>",
-    "    Setting it to 0 disables expiring keys in background when they are not",
-    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
-    "    default.",
-    "SLEEP <seconds>",
-    "    Stop the server for <seconds>. Decimals allowed.",
-    "HELP",
-    "    Prints this help.",
-]
-
-
-@command("debug", -2, _ADMIN, group="server", summary="A container for debugging commands",
-         complexity="Depends on subcommand.")
-def debug(c, argv):
-    # DEBUG is one command with its own dispatch in Redis (not a container), hence its
-    # own error for unknown subcommands and wrong argument counts.
-    sub = argv[1].lower()
-    handler = _DEBUG.get((sub, len(argv))) or _DEBUG.get((sub, None))
-    if handler is None:
-        raise ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "
-                         "Try DEBUG HELP." % argv[1].decode("utf-8", "replace"))
-    return handler(c, argv)
-
-
-def _debug_sleep(c, argv):
-    # Deliberately a blocking time.sleep, not gevent.sleep: Redis's DEBUG SLEEP stops the
-    # whole server (clients and the cluster bus), which is how tests simulate a stuck
-    # node. Like atof(), a non-number sleeps 0 seconds.
-    time.sleep(max(0.0, _atof(argv[2])))
-    return OK
-
-
-def _atof(raw: bytes) -> float:
-    """C atof: the longest numeric prefix, 0 when there is none."""
-    text = raw.decode("ascii", "replace").strip()
-    for end in range(len(text), 0, -1):
-        try:
-            value = float(text[:end])
-        except ValueError:
-            continue
-        return value if value == value else 0.0   # nan -> 0
-    return 0.0
-
-
-def _debug_object(c, argv):
-    ks = c.server.keyspace
-    key = argv[2]
-    value = ks.peek(key)
-    if value is None:
-        raise ReplyError("ERR no such key")
-    encoding = OBJECT_ENCODINGS[type(value)](value)
-    return Status("Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d "
-                  "lru_seconds_idle:%d" % (id(value), encoding, _serialized_length(value),
-                                           ks.lru.get(key, ks.lru_clock) & 0xFFFFFF,
-                                           ks.idle_seconds(key)))
-
-
-def _serialized_length(value) -> int:
-    """An estimate of the RDB length: Redis stores small integers in 2-5 bytes and strings
-    with a 1-5 byte length prefix; we do not LZF-compress, so long repetitive strings come
-    out longer than Redis's figure."""
-    if type(value) is bytes and string_encoding(value) == "int":
-        number = int(value)
-        if -2 ** 7 <= number < 2 ** 7:
-            return 2
-        if -2 ** 15 <= number < 2 ** 15:
-            return 3
-        if -2 ** 31 <= number < 2 ** 31:
-            return 5
-    if type(value) not in (bytes, bytearray):
-        return 0
-    n = len(value)
-    return n + (1 if n < 64 else 2 if n < 16384 else 5)
-
-
-def _debug_set_active_expire(c, argv):
-    # atoi() semantics: anything non-numeric is 0, any non-zero number enables.
-    c.server.active_expire_enabled = _atof(argv[2]) != 0
-    return OK
-
-
-def _debug_help(c, argv):
-    return [Status(line) for line in _DEBUG_HELP]
-
-
-_DEBUG = {(b"sleep", 3): _debug_sleep, (b"object", 3): _debug_object,
-          (b"set-active-expire", 3): _debug_set_active_expire, (b"help", 2): _debug_help}
-
-
-def register_debug(name: bytes, handler, argc=None) -> None:
-    """Add a DEBUG subcommand defined next to what it inspects (DIGEST and DIGEST-VALUE
-    live with the DUMP codecs in commands/families/dump.py). argc counts DEBUG and the
-    subcommand name too; None accepts any number of arguments."""
-    _DEBUG[(name, argc)] = handler
 
 
 # ---------------------------------------------------------------- SHUTDOWN and MONITOR

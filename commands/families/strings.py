@@ -242,7 +242,8 @@ def _mset_generic(c, argv, nx):
                 return 0
     for i in range(1, len(argv), 2):
         ks.set(argv[i], argv[i + 1])
-        notify_keyspace_event(ks, "$", b"set", argv[i])
+        if ks.notify_flags:
+            notify_keyspace_event(ks, "$", b"set", argv[i])
     return 1 if nx else OK
 
 

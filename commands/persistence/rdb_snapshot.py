@@ -37,7 +37,7 @@ class LoadResult:
 
 
 def write_keyspace(keyspace, stream, *, compress=True, checksum=True, fill=-2,
-                   packed_threshold=1 << 30, repl_id=None, repl_offset=None,
+                   packed_threshold=None, repl_id=None, repl_offset=None,
                    aof_base=False, used_mem=0, key_delay_us=0) -> RdbWriter:
     """Write the whole keyspace to `stream` (anything with write()) as one RDB.
     key_delay_us sleeps that long per key (rdb-key-save-delay: tests slow a child

@@ -29,7 +29,7 @@ _U64 = struct.Struct("<Q")
 
 def dump_payload(kind: str, value, encoding=None, compress: bool = True, *,
                  fill: int = quicklist.DEFAULT_FILL,
-                 packed_threshold: int = quicklist.DEFAULT_PACKED_THRESHOLD) -> bytes:
+                 packed_threshold=None) -> bytes:
     """The DUMP payload of a value (see rdb_encode.encode_value for the arguments)."""
     parts = [None]
     rdb_type = encode_into(parts, kind, value, encoding, compress, fill, packed_threshold)

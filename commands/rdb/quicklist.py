@@ -27,6 +27,7 @@ PACKED = 2
 
 DEFAULT_FILL = -2
 DEFAULT_PACKED_THRESHOLD = 1 << 30
+_MAX_PACKED_THRESHOLD = (1 << 32) - (1 << 20)
 _OPTIMIZATION_LEVEL = (4096, 8192, 16384, 32768, 65536)
 _SIZE_SAFETY_LIMIT = 8192
 _SIZE_ESTIMATE_OVERHEAD = 8
@@ -41,10 +42,33 @@ def clamp_fill(fill: int) -> int:
     return fill
 
 
-def split(elements, fill: int = DEFAULT_FILL, packed_threshold: int = DEFAULT_PACKED_THRESHOLD):
+# The threshold in force, process-wide like quicklist.c's static `packed_threshold`:
+# DEBUG QUICKLIST-PACKED-THRESHOLD changes it for every later save, DUMP and full sync
+# (a forked child inherits it). Callers that pass packed_threshold=None use it.
+_current_packed_threshold = DEFAULT_PACKED_THRESHOLD
+
+
+def set_packed_threshold(size: int) -> bool:
+    """quicklistisSetPackedThreshold: False for sizes at or near 4 GB; 0 restores the
+    default."""
+    global _current_packed_threshold
+    if size > _MAX_PACKED_THRESHOLD:
+        return False
+    _current_packed_threshold = size or DEFAULT_PACKED_THRESHOLD
+    return True
+
+
+def packed_threshold() -> int:
+    return _current_packed_threshold
+
+
+def split(elements, fill: int = DEFAULT_FILL, packed_threshold=None):
     """The nodes of a list: a list of (container, blob), blob being a listpack for
-    PACKED nodes and the element itself for PLAIN ones."""
+    PACKED nodes and the element itself for PLAIN ones. packed_threshold None: the
+    one in force (set_packed_threshold)."""
     fill = clamp_fill(fill)
+    if packed_threshold is None:
+        packed_threshold = _current_packed_threshold
     size_limit = _OPTIMIZATION_LEVEL[-fill - 1] if fill < 0 else None
     nodes = []
     entries = []            # encoded entries of the open (tail) packed node

@@ -245,7 +245,7 @@ _WRITERS["stream", None] = _WRITERS["stream", "stream"] = _write_stream
 
 def encode_into(parts: list, kind: str, value, encoding=None, compress: bool = True,
                 fill: int = quicklist.DEFAULT_FILL,
-                packed_threshold: int = quicklist.DEFAULT_PACKED_THRESHOLD) -> int:
+                packed_threshold=None) -> int:
     """Append the RDB form of `value` (without its type byte) to `parts`; return the type
     byte. The fast path of the file writer; see encode_value for the arguments."""
     writer = _WRITERS.get((kind, encoding))
@@ -261,7 +261,7 @@ def encode_into(parts: list, kind: str, value, encoding=None, compress: bool = T
 
 def encode_value(kind: str, value, encoding=None, *, compress: bool = True,
                  fill: int = quicklist.DEFAULT_FILL,
-                 packed_threshold: int = quicklist.DEFAULT_PACKED_THRESHOLD):
+                 packed_threshold=None):
     """(type byte, body): the RDB serialization of one value, as rdbSaveObjectType and
     rdbSaveObject write it.
 

@@ -114,7 +114,7 @@ class RdbWriter:
 
     def __init__(self, stream, *, checksum: bool = True, compress: bool = True,
                  fill: int = quicklist.DEFAULT_FILL,
-                 packed_threshold: int = quicklist.DEFAULT_PACKED_THRESHOLD,
+                 packed_threshold=None,
                  chunk_size: int = 1 << 20):
         self._stream = stream
         self._checksum = checksum

@@ -128,6 +128,12 @@ class Replication:
                     "New replication ID is {}", self.replid2, self.second_offset,
                     self.replid)
 
+    def change_replid(self) -> None:
+        """DEBUG CHANGE-REPL-ID (changeReplicationId + clearReplicationId2): a new
+        history, and no second one, so no replica can continue partially."""
+        self.replid = new_replid()
+        self.replid2, self.second_offset = NO_REPLID, -1
+
     def disconnect_replicas(self) -> None:
         for replica in list(self.replicas):
             replica.client.kill()

@@ -120,6 +120,29 @@ def sync(c, argv):
     return NO_REPLY
 
 
+_REPLICAOF_SUMMARY = "Make the server a replica of another instance, or promote it as master."
+
+
+def _replicaof_in_cluster_mode(c, argv):
+    # In a cluster a node becomes a replica with CLUSTER REPLICATE and a master by a
+    # failover: Redis refuses REPLICAOF/SLAVEOF whatever the arguments.
+    raise ReplyError("ERR REPLICAOF not allowed in cluster mode.")
+
+
+command("replicaof", 3, "admin noscript stale no-async-loading", group="server",
+        since="5.0.0", complexity="O(1)", summary=_REPLICAOF_SUMMARY)(_replicaof_in_cluster_mode)
+command("slaveof", 3, "admin noscript stale no-async-loading", group="server",
+        since="1.0.0", complexity="O(1)", summary=_REPLICAOF_SUMMARY)(_replicaof_in_cluster_mode)
+
+
+@command("failover", -1, "admin noscript stale", group="server", since="6.2.0",
+         complexity="O(1)",
+         summary="Start a coordinated failover between this server and one of its replicas.")
+def failover(c, argv):
+    raise ReplyError("ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command "
+                     "instead.")
+
+
 @command("wait", 3, "noscript", group="generic", since="3.0.0",
          tips=("request_policy:all_shards", "response_policy:agg_min"),
          summary="Wait for the synchronous replication of all the write commands sent in "

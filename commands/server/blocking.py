@@ -65,7 +65,8 @@ class Waiter:
 
 def parse_timeout(arg: bytes) -> float:
     """Seconds to wait (0 = forever), as getTimeoutFromObjectOrReply(UNIT_SECONDS) reads
-    them: a long double, converted to whole milliseconds by a C cast."""
+    them: a long double, rounded UP to whole milliseconds (ceill), so 0.0001 waits 1 ms
+    rather than becoming 0, "forever"."""
     value = parse_long_double(arg)
     if value is None:
         raise ReplyError(TIMEOUT_NOT_FLOAT)
@@ -73,11 +74,11 @@ def parse_timeout(arg: bytes) -> float:
         # inf: the C cast to long long gives LLONG_MIN on x86, which is "negative".
         raise ReplyError(TIMEOUT_NEGATIVE)
     # The product is rounded to a long double first (so "-0.001" gives -0.99999... ms,
-    # which the cast truncates to 0: accepted, as in Redis).
+    # which ceill makes -0: accepted, as in Redis).
     ms = round_long_double(value * 1000)
     if type(ms) is tuple or ms <= -1 or ms >= 2 ** 63:   # casts to a negative long long
         raise ReplyError(TIMEOUT_NEGATIVE)
-    seconds = math.trunc(ms) / 1000.0
+    seconds = math.ceil(ms) / 1000.0
     return seconds if seconds < FOREVER else 0.0
 
 

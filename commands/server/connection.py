@@ -12,6 +12,14 @@ Out-of-band messages (MONITOR lines, pub/sub) written by *other* greenlets go th
 client never blocks the greenlet that produced the message, and the bytes queued for a
 client are capped (the client is closed past the cap, like Redis's
 client-output-buffer-limit).
+
+Clients whose requests arrive in the same turn of the event loop are served in the order
+their sockets became readable, as Redis serves epoll's ready list. libev wakes the
+waiting greenlets last-in first-out, so the latest arrival would be served first: a
+PUBLISH sent just after another client's PUNSUBSCRIBE could still count that subscriber.
+A woken greenlet that sees other watchers still pending in this turn (they became ready
+before it) steps aside (ArrivalOrder); the common case, one client woken per turn, costs
+one look at the loop's pending count.
 """
 import socket
 import time
@@ -31,6 +39,48 @@ PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with n
 # normal clients; we buffer as much as any sane pipeline needs, then push back.
 REPLY_BACKLOG_LIMIT = 64 * 1024 * 1024
 CLOSE_FLUSH_SECONDS = 5.0              # how long the last replies may take before a close
+
+
+class ArrivalOrder:
+    """Puts the greenlets woken in one loop turn back in arrival order.
+
+    libev invokes the pending watchers of a turn last-in first-out, and each read
+    watcher switches straight into its client's greenlet. A greenlet woken while other
+    watchers are still pending (loop.pendingcnt) was not the first to become readable:
+    it steps aside here and switches back to the hub, which goes on invoking the
+    earlier ones. The one woken last (nothing pending: the earliest arrival) just runs;
+    then one loop callback resumes those that stepped aside in reverse order of
+    stepping aside, which is the order they arrived in."""
+
+    def __init__(self, hub):
+        self._hub = hub
+        self._loop = hub.loop
+        self._waiting = []
+
+    def step_aside(self) -> None:
+        """Called by a woken client greenlet when loop.pendingcnt is not 0."""
+        waiting = self._waiting
+        waiting.append(gevent.getcurrent())
+        if len(waiting) == 1:
+            self._loop.run_callback(self._resume)
+        self._hub.switch()
+
+    def _resume(self) -> None:
+        waiting = self._waiting
+        self._waiting = []
+        for greenlet in reversed(waiting):
+            if not greenlet.dead:
+                greenlet.switch()
+
+
+_arrival_orders = {}                  # hub -> its ArrivalOrder
+
+
+def arrival_order(hub) -> ArrivalOrder:
+    order = _arrival_orders.get(hub)
+    if order is None:
+        order = _arrival_orders[hub] = ArrivalOrder(hub)
+    return order
 
 
 class Client:
@@ -54,8 +104,6 @@ class Client:
             self.fd = sock.fileno()
         self.parser = parser
         self.name = None
-        self.lib_name = None
-        self.lib_ver = None
         self.resp3 = False
         self.authenticated = not server.settings.requirepass
         self.created = time.time()
@@ -134,12 +182,17 @@ class Client:
         # readability first skips the failing syscall and the exception.
         wait_readable = sock._wait
         read_event = sock._read_event
+        hub = gevent.get_hub()
+        loop = hub.loop
+        step_aside = arrival_order(hub).step_aside
         drained = False
         self.greenlet = gevent.getcurrent()
         try:
             while not self.close_after_reply:
                 if drained:
                     wait_readable(read_event)
+                    if loop.pendingcnt:
+                        step_aside()          # someone became readable before us
                 data = sock.recv(RECV_SIZE)
                 if not data:
                     break

@@ -133,7 +133,7 @@ class MultibulkCommand:
             return pos + size
         if self.big is None and not self.small and size >= BIG_ARG:
             self.big = io.BytesIO()
-        step = min(size - self._filled(), end - pos)
+        step = min(size - self.filled(), end - pos)
         if self.big is not None:
             self.big.write(data[pos:pos + step])
         else:
@@ -141,7 +141,7 @@ class MultibulkCommand:
         self.held += step
         self._check_query_limit()
         pos += step
-        if self._filled() == size:
+        if self.filled() == size:
             if self.big is not None:
                 value = self.big.getvalue()
                 self.big = None
@@ -151,7 +151,8 @@ class MultibulkCommand:
             self._argument(value)
         return pos
 
-    def _filled(self):
+    def filled(self):
+        """Bytes of the argument being read that have arrived."""
         return self.big.tell() if self.big is not None else len(self.small)
 
     def _argument(self, value):

@@ -204,6 +204,24 @@ class RequestParser:
             self._head = 0
         return None
 
+    def buffered(self) -> tuple:
+        """(query buffer bytes, argument bytes) as CLIENT LIST's qbuf and argv-mem count
+        them for a client between commands: the commands parsed but not yet executed
+        (as their multibulk encoding) and the part of an unfinished request that is not
+        an argument yet, then the arguments of that request read so far (Redis moves
+        each finished argument from the query buffer to argv). Computed only when
+        asked: nothing is counted per read."""
+        size = len(self._inline)
+        argv = 0
+        command = self._command
+        if command is not None:
+            size += len(command.line) + (command.filled() if command.bulk >= 0 else 0)
+            argv = sum(len(arg) for arg in command.args)
+        for cmd in self._pending[self._head:]:
+            if type(cmd) is list:
+                size += request_size(cmd)
+        return size, argv
+
     def _feed_inline(self, data, pos) -> int:
         """One inline command, a line of arguments (Redis's processInlineBuffer); returns
         where it ended, or buffers a line that has not ended yet."""
@@ -224,6 +242,11 @@ class RequestParser:
         if args:
             self._pending.append(args)
         return nl + 1
+
+
+def request_size(cmd) -> int:
+    """A command's size as a multibulk request, whatever its arguments were read as."""
+    return 3 + len(str(len(cmd))) + sum(5 + len(str(len(a))) + len(a) for a in cmd)
 
 
 def _encoded_size(cmd) -> int:

@@ -18,6 +18,7 @@ from tests.differential import test_random_list_zset as list_zset
 from tests.differential import test_random_sequences as strings_keys
 from tests.differential.notify_streams import StreamPair
 from tests.differential.sequences import sequence_settings
+from tests.helpers import RawClient, wait_until
 
 
 @pytest.fixture
@@ -270,3 +271,33 @@ def test_generated_sequences_emit_the_same_events(streams, sequence):
     streams.both("FLUSHALL")
     streams.both("CONFIG", "SET", "notify-keyspace-events", "KEAnm")
     streams.run(sequence, same_replies=False)
+
+
+# ---------------------------------------------------------------- blocked clients
+
+def _blocked_clients(stream) -> int:
+    text = stream.call("INFO", "clients")[1].decode()
+    return int(text.split("blocked_clients:")[1].split("\r\n")[0])
+
+
+def test_blocked_clients_served_by_a_write(streams):
+    """The waiter's pop is published right after the write that served it (inside EXEC,
+    after the transaction), as Redis's handleClientsBlockedOnKeys does."""
+    waiting = []
+    for stream in (streams.ours, streams.redis):
+        for args in (("BLPOP", "{b}l", "0"), ("BLMOVE", "{b}m", "{b}n", "LEFT", "RIGHT", "0"),
+                     ("BZPOPMIN", "{b}z", "0")):
+            client = RawClient(stream.port)
+            client.send_raw(RawClient.encode(args))
+            waiting.append(client)
+        wait_until(lambda: _blocked_clients(stream) == 3, timeout=5,
+                   message="three blocked clients")
+    try:
+        streams.both("CONFIG", "SET", "notify-keyspace-events", "KEAn")
+        streams.run([("RPUSH", "{b}l", "a", "b"), ("MULTI",), ("RPUSH", "{b}m", "x"),
+                     ("ZADD", "{b}z", "1", "a"), ("SET", "{b}s", "1"), ("EXEC",)])
+        replies = [client.read_reply() for client in waiting]
+        assert replies[:3] == replies[3:]
+    finally:
+        for client in waiting:
+            client.close()

@@ -72,7 +72,7 @@ def test_timeout_returns_null_after_the_timeout(clients):
     elapsed = time.monotonic() - start
     assert 0.19 <= elapsed < 1.5
     start = time.monotonic()
-    assert c.call("BLMOVE", "{k}a", "{k}d", "LEFT", "LEFT", "0.2") == ("$", None)
+    assert c.call("BLMOVE", "{k}a", "{k}d", "LEFT", "LEFT", "0.2") == ("*", None)
     assert 0.19 <= time.monotonic() - start < 1.5
     c.call("HELLO", "3")
     assert c.call("BZPOPMIN", "z", "0.1") == ("_", None)

@@ -66,11 +66,16 @@ def test_redis_py_resp3_hello(node):
         client.close()
 
 
-def test_redis_py_sends_client_setinfo(node):
+def test_redis_py_connects_though_client_setinfo_is_unknown(node):
+    """redis-py sends CLIENT SETINFO (Redis 7.2) on connect and ignores its error, as it
+    does with redis-server 7.0.15; nothing of 7.2 shows in CLIENT INFO."""
     client = redis.Redis(port=node.port, protocol=2, decode_responses=True)
     try:
+        assert client.ping() is True
         info = client.client_info()
-        assert info["lib-name"] == "redis-py" and info["lib-ver"]
+        assert "lib-name" not in info and "lib-ver" not in info
+        with pytest.raises(redis.ResponseError, match="(?i)unknown subcommand 'setinfo'"):
+            client.execute_command("CLIENT", "SETINFO", "LIB-NAME", "x")
     finally:
         client.close()
 
@@ -349,3 +354,31 @@ def test_redis_py_cluster_client_starts_on_our_command_table():
             rc.close()
     finally:
         node.stop()
+
+
+def test_clients_closed_by_another_greenlet_while_waiting_for_input_go_away():
+    """A client waiting for its next request whose socket is closed by someone else
+    (CLIENT KILL, a subscriber over its output buffer limit closed by the publisher):
+    its greenlet gets the close as an error and ends, nothing is left behind."""
+    proc = start_node()
+    try:
+        admin = RawClient(proc.port)
+        admin.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 1024 0 0")
+        idle = RawClient(proc.port)
+        idle_id = idle.call("CLIENT", "ID")[1]
+        subscriber = RawClient(proc.port)
+        subscriber.call("SUBSCRIBE", "news")
+        assert admin.call("CLIENT", "KILL", "ID", str(idle_id)) == (":", 1)
+        admin.call("PUBLISH", "news", "x" * 4096)          # over the subscriber's limit
+
+        def clients():
+            text = admin.call("INFO", "clients")[1].decode()
+            return int(re.search(r"connected_clients:(\d+)", text).group(1))
+        wait_until(lambda: clients() == 1, timeout=5, message="only the admin left")
+        assert admin.call("PING") == ("+", "PONG")
+        for client in (admin, idle, subscriber):
+            client.close()
+        log = proc.output()
+        assert "Traceback" not in log and "AttributeError" not in log, log
+    finally:
+        proc.stop()

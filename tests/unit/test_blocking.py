@@ -103,7 +103,10 @@ def test_client_unblock_and_multi():
 
 
 @pytest.mark.parametrize("text, seconds", [(b"0", 0.0), (b"0.2", 0.2), (b"1.5", 1.5),
-                                           (b"-0.0001", 0.0), (b"0x10", 16.0)])
+                                           (b"-0.0001", 0.0), (b"0x10", 16.0),
+                                           # sub-millisecond waits round up, not to 0
+                                           (b"0.001", 0.001), (b"0.0001", 0.001),
+                                           (b"1e-9", 0.001), (b"0.0015", 0.002)])
 def test_parse_timeout(text, seconds):
     assert parse_timeout(text) == pytest.approx(seconds)
 
