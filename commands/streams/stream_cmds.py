@@ -75,7 +75,7 @@ class TrimArgs:
         self.id = 0
         self.id_given = False
         self.seq_given = True
-        self.id_index = len
+        self.id_index = 0         # XADD: where the ID argument is
 
 
 def parse_add_or_trim(c, argv, xadd: bool) -> TrimArgs:
