@@ -4,6 +4,8 @@ XCLAIM and XAUTOCLAIM propagate, as Redis does, one idempotent XCLAIM ... FORCE 
 LASTID per entry they claimed or dropped (stream_read.xclaim_form), and an XGROUP SETID
 when only the group's last ID moved; never themselves.
 """
+from itertools import islice
+
 from commands.data.keyspace import now_ms
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
@@ -413,7 +415,8 @@ def xautoclaim(c, argv):
     claimed = []
     deleted = []
     pel = group.pel
-    keys = list(pel.irange(minimum=start))
+    # at most `attempts` entries are looked at, plus one: the cursor of the next call
+    keys = list(islice(pel.irange(minimum=start), attempts + 1))
     pos = 0
     while attempts and count and pos < len(keys):
         attempts -= 1
