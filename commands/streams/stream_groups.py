@@ -9,14 +9,13 @@ from itertools import islice
 from commands.data.keyspace import now_ms
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
-from commands.replication.propagation import propagate
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import NULL_ARRAY, OK, ReplyError, Status
 from commands.server.table import command, container, subcommand
 from commands.streams.stream_cmds import entry_reply, read_stream, write_stream
 from commands.streams.stream_ids import (parse_id, parse_interval,
                                          parse_strict_id, try_strict_id)
-from commands.streams.stream_read import setid_form, xclaim_form
+from commands.streams.stream_read import propagate_claim, propagate_setid
 from commands.streams.stream_type import (INVALID_ENTRIES_READ, SEQ_MASK,
                                           ConsumerGroup, Nack, StreamValue, format_id)
 
@@ -348,7 +347,7 @@ def xclaim(c, argv):
         flat = s.get(sid)
         if flat is None:
             if nack is not None:
-                propagate(c.server, xclaim_form(key, groupname, group, sid, nack))
+                propagate_claim(c.server, key, groupname, group, sid, nack)
                 propagate_last_id = False
                 ks.dirty += 1
                 group.ack(sid)
@@ -368,11 +367,11 @@ def xclaim(c, argv):
                 notify_keyspace_event(ks, "t", b"xgroup-createconsumer", key)
         _claim(group, sid, nack, consumer, delivery_time, retrycount, justid)
         out.append(format_id(sid) if justid else entry_reply(sid, flat))
-        propagate(c.server, xclaim_form(key, groupname, group, sid, nack))
+        propagate_claim(c.server, key, groupname, group, sid, nack)
         propagate_last_id = False
         ks.dirty += 1
     if propagate_last_id:
-        propagate(c.server, setid_form(key, groupname, group))
+        propagate_setid(c.server, key, groupname, group)
         ks.dirty += 1
     return out
 
@@ -425,7 +424,7 @@ def xautoclaim(c, argv):
         nack = pel[sid]
         flat = s.get(sid)
         if flat is None:
-            propagate(c.server, xclaim_form(key, groupname, group, sid, nack))
+            propagate_claim(c.server, key, groupname, group, sid, nack)
             ks.dirty += 1
             group.ack(sid)
             deleted.append(format_id(sid))
@@ -442,7 +441,7 @@ def xautoclaim(c, argv):
         _claim(group, sid, nack, consumer, now, -1, justid)
         claimed.append(format_id(sid) if justid else entry_reply(sid, flat))
         count -= 1
-        propagate(c.server, xclaim_form(key, groupname, group, sid, nack))
+        propagate_claim(c.server, key, groupname, group, sid, nack)
         ks.dirty += 1
     next_start = format_id(keys[pos]) if pos < len(keys) else b"0-0"
     return [next_start, claimed, deleted]

@@ -84,6 +84,22 @@ def setid_form(key, groupname, group) -> list:
             b"%d" % group.entries_read]
 
 
+def _propagating(server) -> bool:
+    """Is anyone taking the stream (replicas, the AOF)? The records are built only then."""
+    propagator = server.propagator
+    return propagator is not None and propagator.active
+
+
+def propagate_claim(server, key, groupname, group, sid, nack) -> None:
+    if _propagating(server):
+        propagate(server, xclaim_form(key, groupname, group, sid, nack))
+
+
+def propagate_setid(server, key, groupname, group) -> None:
+    if _propagating(server):
+        propagate(server, setid_form(key, groupname, group))
+
+
 def deliver(server, s, key, groupname, group, consumer, start, count, noack) -> list:
     """streamReplyWithRange for a group read of new entries: moves the group's last ID,
     fills the PELs, propagates their XCLAIMs. Returns the entries' replies."""
@@ -106,9 +122,9 @@ def deliver(server, s, key, groupname, group, consumer, start, count, noack) -> 
                 group.assign(sid, nack, consumer)
                 nack.delivery_time = now
                 nack.delivery_count = 1
-            propagate(server, xclaim_form(key, groupname, group, sid, nack))
+            propagate_claim(server, key, groupname, group, sid, nack)
     if moved:
-        propagate(server, setid_form(key, groupname, group))
+        propagate_setid(server, key, groupname, group)
     return out
 
 
