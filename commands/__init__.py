@@ -7,7 +7,8 @@
                    and the seam to the cluster bus.
     replication/   master and replica sides, the backlog, propagation of writes.
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
-    families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE.
+    families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE;
+                   encoded/ holds those kept inside string values (bitmaps, HyperLogLog).
     clients/       CLIENT subcommands that change how a connection is served (tracking,
                    pause, reply modes), on top of families' CLIENT container.
     streams/       the stream type and the X* commands (entries, consumer groups,
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     "families.persistence_cmds", "persistence.info", "persistence.aof_cmds",
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
     "families.geo.members", "families.geo.search", "families.sorting.sort_cmds",
+    "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
     "clients.client_modes",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
     "streams.stream_info",

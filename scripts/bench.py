@@ -4,7 +4,8 @@
     .venv/bin/python scripts/bench.py            # full run (-n 200000)
     .venv/bin/python scripts/bench.py --quick    # -n 20000, 100k keys for memory
     .venv/bin/python scripts/bench.py --types    # lpush,lpop,sadd,hset,zadd,lrange_100,
-                                                 # then geoadd,geosearch
+                                                 # then geoadd,geosearch, setbit,getbit,
+                                                 # bitcount, pfadd,pfcount
 
 Runs redis-benchmark (-t set,get,incr,mset -c 50) at -P 1 and -P 16 against each server
 and prints ops/s with the ratio ours / redis; then loads N keys with 10-byte values into
@@ -29,11 +30,18 @@ TYPE_TESTS = "lpush,lpop,sadd,hset,zadd,lrange_100"
 
 # --types also runs these commands (redis-benchmark takes a command after its options).
 # GEOSEARCH looks around Sicily in GEO_POINTS points spread over the globe (~15 found).
+# __rand_int__ is zero-padded, so it names keys and elements, never a bit offset; the one
+# HLL turns dense after ~2000 elements.
 GEO_POINTS = 10000
 CUSTOM_TESTS = [
     ("geoadd", ["GEOADD", "geo:add", "13.361389", "38.115556", "m:__rand_int__"]),
     ("geosearch", ["GEOSEARCH", "geo:pts", "FROMLONLAT", "13.36", "38.11", "BYRADIUS", "500",
                    "km", "WITHDIST", "ASC"]),
+    ("setbit", ["SETBIT", "bits:__rand_int__", "1000", "1"]),
+    ("getbit", ["GETBIT", "bits:__rand_int__", "1000"]),
+    ("bitcount", ["BITCOUNT", "bits:__rand_int__"]),
+    ("pfadd", ["PFADD", "hll", "element:__rand_int__"]),
+    ("pfcount", ["PFCOUNT", "hll"]),
 ]
 
 

@@ -125,8 +125,9 @@ class Process:
 QUICK_SYNC = ("--repl-diskless-sync-delay", "0")
 
 
-def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True):
-    """Start `python node.py -p PORT` in its own temporary folder.
+def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True, root=ROOT):
+    """Start `python node.py -p PORT` in its own temporary folder (node.py of the checkout
+    at `root`: scripts/bench_vs_rev.py runs an older revision's beside this one).
 
     With slots=True (the default) the node claims all 16384 slots, a one-node cluster, and
     this waits for cluster_state:ok, so keyed commands are served at once; tests of
@@ -137,7 +138,7 @@ def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True)
     conf = [extra[0]] if extra and not extra[0].startswith("-") else []
     # Redis's 5 s repl-diskless-sync-delay would make every full sync in the tests wait;
     # a test that wants it passes its own value (later flags win).
-    args = [PYTHON, os.path.join(ROOT, "node.py"), *conf, "-p", str(port), "--dir", cwd,
+    args = [PYTHON, os.path.join(root, "node.py"), *conf, "-p", str(port), "--dir", cwd,
             *QUICK_SYNC, *extra[len(conf):]]
     proc = Process(args, port, cwd, os.path.join(cwd, "node.log"))
     if not wait:

@@ -271,7 +271,10 @@ def keys_and_flags(argv_in_command):
         raise ReplyError("ERR The command has no key arguments")
     if not cmd.arity_ok(len(args)):
         raise ReplyError("ERR Invalid number of arguments specified for command")
-    keys = keys_by_specs(cmd, args)
+    if cmd.key_flags_finder is not None:
+        keys = cmd.key_flags_finder(args)
+    else:
+        keys = keys_by_specs(cmd, args)
     if keys is None:
         keys = _flags_by_position(cmd, cmd.key_indexes(args))
     if not keys and "no-mandatory-keys" not in cmd.flags:

@@ -244,6 +244,7 @@ SETTINGS = {s.name: s for s in [
     Setting("hash-max-listpack-entries", "int", 512, 0, _MAX_LL),
     Setting("hash-max-listpack-value", "int", 64, 0, _MAX_LL),
     Setting("set-max-intset-entries", "int", 512, 0, _MAX_LL),
+    Setting("hll-sparse-max-bytes", "memory", 3000, 0, _MAX_LL),   # commands/data/hyperloglog.py
     # Stream nodes (commands/streams/stream_type.py): when XADD starts a new node.
     Setting("stream-node-max-bytes", "memory", 4096, 0, _MAX_LL),
     Setting("stream-node-max-entries", "int", 100, 0, _MAX_LL),

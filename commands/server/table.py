@@ -27,6 +27,7 @@ _CATEGORY_RANK = {name: rank for rank, name in enumerate(ACL_CATEGORY_ORDER)}
 _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash",
                      "list": "@list", "set": "@set", "sorted-set": "@sortedset",
                      "connection": "@connection", "transactions": "@transaction",
+                     "bitmap": "@bitmap", "hyperloglog": "@hyperloglog",
                      "geo": "@geo", "stream": "@stream",
                      # @pubsub comes from the "pubsub" flag (PUBSUB HELP has neither)
                      "pubsub": None, "server": None, "cluster": None}
@@ -50,6 +51,8 @@ class Command:
     deprecated: tuple = ()            # (since, replaced by) for COMMAND DOCS, or ()
     key_specs: tuple = ()             # Redis's key specs where (first, last, step) says too
                                       # little (see families/introspection.py: key_specs)
+    key_flags_finder: object = None   # fn(argv) -> [(index, flags)], for a key spec with
+                                      # variable_flags (Redis asks the command's getkeys)
     subcommands: dict = field(default_factory=dict)
     container: object = None          # the parent command of a subcommand
     # Precomputed for the hot path.
@@ -114,7 +117,7 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
 
 def command(name, arity, flags="", keys=None, group="generic", summary="", since="1.0.0",
             complexity="", key_finder=None, categories=(), tips=(), key_specs=(),
-            group_category=True, deprecated=()):
+            group_category=True, deprecated=(), key_flags_finder=None):
     """Register a top-level command. `group_category=False`: the group's ACL category is
     not implied (SORT is "generic" but not @keyspace in Redis)."""
     def register(handler):
@@ -122,6 +125,7 @@ def command(name, arity, flags="", keys=None, group="generic", summary="", since
                     key_finder, categories, handler, tips, key_specs=key_specs,
                     group_category=group_category)
         cmd.deprecated = tuple(deprecated)
+        cmd.key_flags_finder = key_flags_finder
         COMMANDS[name.encode()] = cmd
         return handler
     return register
