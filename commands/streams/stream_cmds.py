@@ -50,6 +50,15 @@ BOTH_STRATEGIES = "ERR syntax error, MAXLEN and MINID options at the same time a
 LISTPACK_MAX = 1 << 30
 
 
+def key_spec(*flags, index=1, notes=None) -> list:
+    """The key spec of a command with one key at `index` (COMMAND INFO's, as Redis's)."""
+    spec = {"flags": list(flags), "begin_search": {"index": index},
+            "find_keys": {"range": (0, 1, 0)}}
+    if notes:
+        spec["notes"] = notes
+    return [spec]
+
+
 def entry_reply(sid: int, flat) -> list:
     return [format_id(sid), list(flat)]
 
@@ -168,6 +177,8 @@ def rewrite_trim(argv: list, s: StreamValue, args: TrimArgs) -> None:
 # ---------------------------------------------------------------- XADD
 
 @command("xadd", -5, "write denyoom fast", keys=(1, 1, 1), group="stream",
+         key_specs=key_spec("RW", "update", notes="UPDATE instead of INSERT because of the "
+                                                  "optional trimming feature"),
          summary="Appends a new entry to a stream", since="5.0.0",
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
                     "number of entries evicted.", tips=("nondeterministic_output",))
@@ -234,7 +245,7 @@ def xadd(c, argv):
 
 # ---------------------------------------------------------------- reading
 
-@command("xlen", 2, "readonly fast", keys=(1, 1, 1), group="stream",
+@command("xlen", 2, "readonly fast", keys=(1, 1, 1), group="stream", key_specs=key_spec("RO"),
          summary="Return the number of entries in a stream", since="5.0.0",
          complexity="O(1)")
 def xlen(c, argv):
@@ -287,6 +298,7 @@ def xrevrange(c, argv):
 # ---------------------------------------------------------------- deleting
 
 @command("xdel", -3, "write fast", keys=(1, 1, 1), group="stream",
+         key_specs=key_spec("RW", "delete"),
          summary="Removes the specified entries from the stream. Returns the number of "
                  "items actually deleted, that may be different from the number of IDs "
                  "passed in case certain IDs do not exist.", since="5.0.0",
@@ -317,6 +329,7 @@ def xdel(c, argv):
 
 
 @command("xtrim", -4, "write", keys=(1, 1, 1), group="stream",
+         key_specs=key_spec("RW", "delete"),
          summary="Trims the stream to (approximately if '~' is passed) a certain size",
          since="5.0.0",
          complexity="O(N), with N being the number of evicted entries. Constant times "
@@ -343,6 +356,7 @@ def xtrim(c, argv):
 
 
 @command("xsetid", -3, "write denyoom fast", keys=(1, 1, 1), group="stream",
+         key_specs=key_spec("RW", "update"),
          summary="An internal command for replicating stream values", since="5.0.0",
          complexity="O(1)")
 def xsetid(c, argv):

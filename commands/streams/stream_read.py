@@ -296,7 +296,14 @@ def _xread(c, argv, xreadgroup: bool):
     return reply
 
 
+def _streams_spec(startfrom: int) -> list:
+    """The keys follow STREAMS, half of what is left (Redis's keyword key spec)."""
+    return [{"flags": ["RO", "access"], "begin_search": {"keyword": ("STREAMS", startfrom)},
+             "find_keys": {"range": (-1, 1, 2)}}]
+
+
 @command("xread", -4, "readonly blocking", key_finder=xread_keys, group="stream",
+         key_specs=_streams_spec(1),
          summary="Return never seen elements in multiple streams, with IDs greater than "
                  "the ones reported by the caller for each stream. Can block.",
          since="5.0.0",
@@ -309,6 +316,7 @@ def xread(c, argv):
 
 
 @command("xreadgroup", -7, "write blocking", key_finder=xread_keys, group="stream",
+         key_specs=_streams_spec(4),
          summary="Return new entries from a stream using a consumer group, or access the "
                  "history of the pending entries for a given consumer. Can block.",
          since="5.0.0",

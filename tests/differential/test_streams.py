@@ -396,9 +396,15 @@ def _scan_type(client, type_name) -> list:
                                   "xsetid", "xread", "xreadgroup", "xack", "xpending",
                                   "xclaim", "xautoclaim", "xgroup", "xinfo"])
 def test_command_info(diff, name):
+    """Everything COMMAND INFO says (tips and key specs too); for the containers, whose
+    subcommands Redis lists in its hash order, the command's own fields."""
     ours = diff.ours.call("COMMAND", "INFO", name)
     ref = diff.redis.call("COMMAND", "INFO", name)
-    assert ours[1][0][1][:7] == ref[1][0][1][:7]
+    if name in ("xgroup", "xinfo"):
+        assert ours[1][0][1][:9] == ref[1][0][1][:9]
+        assert sorted(map(repr, ours[1][0][1][9][1])) == sorted(map(repr, ref[1][0][1][9][1]))
+    else:
+        assert ours == ref
 
 
 @pytest.mark.parametrize("args", [("xread", "COUNT", 2, "STREAMS", "{a}x", "{a}y", 0, 0),
