@@ -23,7 +23,7 @@ from commands.data.numbers import parse_int64
 from commands.replication.propagation import propagate
 from commands.server.args import SYNTAX_ERROR
 from commands.server.blocking import block, can_block
-from commands.server.resp import NULL_ARRAY, ReplyError
+from commands.server.resp import NULL_ARRAY, Raw, ReplyError, encode_one
 from commands.server.table import command
 from commands.streams.stream_cmds import entry_reply, peek_stream, read_stream
 from commands.streams.stream_ids import parse_strict_id
@@ -163,6 +163,10 @@ def _consumer_for(c, s, key, groupname, group, consumer_name, noack):
 def _reply(c, served: list):
     """[[key, entries], ...] in RESP2, {key: entries} in RESP3."""
     if c.resp3:
+        if len({key for key, _ in served}) < len(served):
+            # the same key named twice: Redis's map repeats it, which a dict cannot
+            return Raw(b"%%%d\r\n" % len(served) + b"".join(
+                encode_one(key, True) + encode_one(entries, True) for key, entries in served))
         return {key: entries for key, entries in served}
     return [[key, entries] for key, entries in served]
 
