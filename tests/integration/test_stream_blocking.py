@@ -5,6 +5,8 @@ moves away. Every wait polls with a deadline."""
 import threading
 import time
 
+import pytest
+
 from tests.helpers import RawClient, start_node, wait_until
 from tests.integration import test_blocking
 from tests.integration.test_blocking import client_id, start_blocking, wait_blocked
@@ -136,3 +138,33 @@ def test_flushall_ends_group_waits_and_keeps_plain_readers(clients):
     assert group_reader.read_reply() == ("-", "UNBLOCKED the stream key no longer exists")
     admin.call("XADD", "s", "1-1", "f", "v")
     assert reader.read_reply()[1][0][1][0] == ("$", b"s")
+
+
+@pytest.mark.long
+def test_blocked_xreadgroup_gets_clusterdown():
+    a = start_node("--cluster-node-timeout", "1000", slots=False)
+    b = start_node("--cluster-node-timeout", "1000", slots=False)
+    try:
+        ca, cb = RawClient(a.port), RawClient(b.port)
+        assert ca.call("CLUSTER", "ADDSLOTSRANGE", "0", "8191") == ("+", "OK")
+        assert cb.call("CLUSTER", "ADDSLOTSRANGE", "8192", "16383") == ("+", "OK")
+        assert ca.call("CLUSTER", "MEET", "127.0.0.1", str(b.port)) == ("+", "OK")
+        for c in (ca, cb):
+            wait_until(lambda c=c: b"cluster_state:ok" in c.call("CLUSTER", "INFO")[1],
+                       timeout=15, message="cluster ok")
+        key = "{06S}stream"
+        assert ca.call("XGROUP", "CREATE", key, "g", "$", "MKSTREAM") == ("+", "OK")
+        blocked = RawClient(a.port, timeout=30)
+        result = []
+        thread = threading.Thread(target=lambda: result.append(blocked.call(
+            "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", key, ">")), daemon=True)
+        thread.start()
+        wait_until(lambda: b"blocked_clients:1" in ca.call("INFO", "clients")[1],
+                   timeout=5, message="the client to block")
+        b.stop()     # a cannot reach a majority of masters: after node_timeout it is down
+        thread.join(timeout=30)
+        assert result == [("-", "CLUSTERDOWN The cluster is down")]
+        blocked.close()
+    finally:
+        a.stop()
+        b.stop()
