@@ -147,7 +147,9 @@ def history(s, consumer, start, count) -> list:
     return out
 
 
-def _consumer_for(c, s, key, groupname, group, consumer_name, noack):
+def _consumer_for(c, key, groupname, group, consumer_name, noack):
+    """The named consumer of the group, created (with its event) when missing; a NOACK
+    read propagates the creation, as no XCLAIM will create it on replicas."""
     consumer = group.lookup_consumer(consumer_name)
     if consumer is None:
         consumer = group.create_consumer(consumer_name)
@@ -248,14 +250,13 @@ def _xread(c, argv, xreadgroup: bool):
             continue
         if group is not None:
             if gt != MAX_ID:
-                consumer = _consumer_for(c, s, key, groupname, group, consumer_name, noack)
-                served.append((key, history(s, consumer, gt + 1 if gt < MAX_ID else gt,
-                                            count)))
+                consumer = _consumer_for(c, key, groupname, group, consumer_name, noack)
+                served.append((key, history(s, consumer, gt + 1, count)))
                 ks.dirty += 1
                 continue
             if not s.length or s.last_valid_id() <= group.last_id:
                 continue
-            consumer = _consumer_for(c, s, key, groupname, group, consumer_name, noack)
+            consumer = _consumer_for(c, key, groupname, group, consumer_name, noack)
             served.append((key, deliver(c.server, s, key, groupname, group, consumer,
                                         group.last_id + 1, count, noack)))
             ks.dirty += 1
@@ -268,7 +269,9 @@ def _xread(c, argv, xreadgroup: bool):
     if timeout is None or not can_block(c):
         return NULL_ARRAY
     wait_count = count or BLOCKED_DEFAULT_COUNT
-    wanted = dict(zip(keys, ids))
+    wanted = {}
+    for key, gt in zip(keys, ids):
+        wanted.setdefault(key, gt)       # a key named twice waits for its first ID
 
     def serve(key):
         value = ks.get(key)
@@ -289,7 +292,7 @@ def _xread(c, argv, xreadgroup: bool):
             entries = [entry_reply(sid, flat)
                        for sid, flat in value.range(gt + 1, MAX_ID, wait_count)]
         else:
-            consumer = _consumer_for(c, value, key, groupname, group, consumer_name,
+            consumer = _consumer_for(c, key, groupname, group, consumer_name,
                                      noack)
             entries = deliver(c.server, value, key, groupname, group, consumer, gt + 1,
                               wait_count, noack)
