@@ -208,7 +208,8 @@ def xadd(c, argv):
         ms = args.id >> 64
         if s.last_id >> 64 == ms:
             if s.last_id & SEQ_MASK == SEQ_MASK:
-                raise ReplyError(XADD_TOO_SMALL)
+                # Redis fails here without setting errno, so it reports the other error
+                raise ReplyError(TOO_LARGE)
             sid = s.last_id + 1
         else:
             sid = args.id
