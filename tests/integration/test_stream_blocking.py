@@ -168,3 +168,14 @@ def test_blocked_xreadgroup_gets_clusterdown():
     finally:
         a.stop()
         b.stop()
+
+
+def test_an_actively_expired_stream_ends_group_waits(clients):
+    admin, group_reader = clients(), clients()
+    admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    cid = client_id(group_reader)
+    start_blocking(group_reader, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS",
+                   "s", ">")
+    wait_blocked(admin, cid, b"xreadgroup")
+    admin.call("PEXPIRE", "s", 50)
+    assert group_reader.read_reply() == ("-", "UNBLOCKED the stream key no longer exists")
