@@ -32,7 +32,7 @@ from commands.persistence.loading import LoadFailed, load_data_from_disk
 from commands.persistence.rdb_save import RdbPersistence
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
-from commands.server.blocking import redirect_blocked_clients
+from commands.server.blocking import handle_clients_blocked_on_keys, redirect_blocked_clients
 from commands.families.server_cmds import wait_for_replicas
 from commands.server.context import Server
 from commands.server.listener import ClientListener, close_idle_clients
@@ -300,6 +300,10 @@ class Node:
                     effort = self.settings.active_expire_effort
                     budget_ms = (25 + 2 * (effort - 1)) * 10.0 / hz   # % of a tick
                     self.keyspace.active_expire_cycle(budget_ms, effort)
+                    if self.keyspace.ready_keys:
+                        # an expired stream ends its XREADGROUP waits (Redis serves
+                        # ready keys in beforeSleep, not only after a command)
+                        handle_clients_blocked_on_keys(self.keyspace)
                 if self.settings.watchdog_period or self._watchdog_armed:
                     arm_watchdog(self.settings.watchdog_period, hz)
                     self._watchdog_armed = bool(self.settings.watchdog_period)
