@@ -244,7 +244,7 @@ _WRITERS["stream", None] = _WRITERS["stream", "stream"] = _write_stream
 
 
 def encode_into(parts: list, kind: str, value, encoding=None, compress: bool = True,
-                fill: int = quicklist.DEFAULT_FILL,
+                fill=None,
                 packed_threshold=None) -> int:
     """Append the RDB form of `value` (without its type byte) to `parts`; return the type
     byte. The fast path of the file writer; see encode_value for the arguments."""
@@ -260,7 +260,7 @@ def encode_into(parts: list, kind: str, value, encoding=None, compress: bool = T
 
 
 def encode_value(kind: str, value, encoding=None, *, compress: bool = True,
-                 fill: int = quicklist.DEFAULT_FILL,
+                 fill=None,
                  packed_threshold=None):
     """(type byte, body): the RDB serialization of one value, as rdbSaveObjectType and
     rdbSaveObject write it.

@@ -232,9 +232,7 @@ SETTINGS = {s.name: s for s in [
     Setting("zset-max-listpack-value", "memory", 64, 0, LL_MAX, unsigned=True,
             alias="zset-max-ziplist-value"),
     Setting("list-max-listpack-size", "int", -2, INT_MIN, INT_MAX,
-            alias="list-max-ziplist-size",
-            no_effect="a list here is one deque, not a quicklist of listpack nodes "
-                      "(OBJECT ENCODING is quicklist in 7.0 whatever the size)"),
+            alias="list-max-ziplist-size"),
     Setting("list-compress-depth", "int", 0, 0, INT_MAX,
             no_effect="a list here is one deque: there are no interior nodes to compress"),
     # Stream nodes (commands/streams/stream_type.py): when XADD starts a new node.
