@@ -8,6 +8,7 @@
     commands/pubsub        data, server
     commands/families      data, server, rdb, persistence (the command families sit on top)
     commands/clients       data, server, families (CLIENT subcommands on families' container)
+    commands/streams       data, server, rdb, persistence, replication (the stream family)
     commands/scripting     data, server, rdb, persistence, replication, families (Lua scripts)
     cluster/               never imports commands/
     node.py                the composition root: nothing imports it
@@ -35,6 +36,7 @@ ALLOWED = {
     "pubsub": {"data", "server"},
     "families": {"data", "server", "rdb", "persistence"},
     "clients": {"data", "server", "families"},
+    "streams": {"data", "server", "rdb", "persistence", "replication"},
     "scripting": {"data", "server", "rdb", "persistence", "replication", "families"},
 }
 
