@@ -128,6 +128,10 @@ class LuaEngine:
         """Run a compiled script for `run.client`; its reply value."""
         client = run.client
         saved_resp3 = client.resp3
+        saved_deny_blocking = client.deny_blocking
+        # Blocking commands answer at once in a script (BLPOP: nil), as in Redis.
+        client.deny_blocking = True
+        client.script_run = run
         self.run = run
         try:
             ok, result = self._run(function, self.lua.table_from(keys),
@@ -135,6 +139,8 @@ class LuaEngine:
         finally:
             self.run = None
             client.resp3 = saved_resp3
+            client.deny_blocking = saved_deny_blocking
+            client.script_run = None
             if self.server.yielding_script is run:
                 self.server.yielding_script = None
                 if run.busy:

@@ -117,6 +117,7 @@ class Client:
         self.watched = {}             # WATCHed key -> it existed when watched
         self.dirty_cas = False        # a WATCHed key changed
         self.deny_blocking = False    # BLPOP & co answer at once (the master link; scripts)
+        self.script_run = None        # the Lua script this client runs (commands/scripting)
         self.blocked_waiter = None    # set while blocked in BLPOP & co (blocking.py)
         self.held_by_pause = False    # waiting for a CLIENT PAUSE to end (client_pause.py)
         self.asking = False

@@ -185,6 +185,10 @@ def _xread(c, argv, xreadgroup: bool):
         more = argc - i - 1
         word = argv[i].lower()
         if word == b"block" and more:
+            if c.script_run is not None:
+                # Redis's special case for Lua (other non-blocking contexts just do not wait).
+                raise ReplyError("ERR %s command is not allowed with BLOCK option from scripts"
+                                 % argv[0].decode("utf-8", "replace"))
             i += 1
             timeout = _timeout_ms(argv[i])
         elif word == b"count" and more:

@@ -224,3 +224,19 @@ def test_getkeys(diff):
     diff.check("COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "c")
     diff.check("COMMAND", "GETKEYS", "EVALSHA", "x" * 40, "1", "a", "b")
     diff.check("COMMAND", "GETKEYS", "EVAL", "return 1", "0", "a")
+
+
+def test_blocking_commands_in_scripts(diff):
+    diff.check("XADD", "st", "1-1", "f", "v")
+    diff.check("XGROUP", "CREATE", "st", "g", "0")
+    for script in [
+        "return redis.call('blpop', 'nolist', 0)",
+        "return redis.call('brpoplpush', 'nolist', 'other', 0)",
+        "return redis.call('bzpopmin', 'nozset', 0)",
+        "return redis.call('xread', 'BLOCK', 0, 'STREAMS', 'st', '$')",
+        "return redis.call('XREAD', 'block', 10, 'STREAMS', 'st', '0')",
+        "return redis.call('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', 0, 'STREAMS', 'st', '>')",
+        "return redis.call('xread', 'COUNT', 1, 'STREAMS', 'st', '0')",
+        "return redis.call('xreadgroup', 'GROUP', 'g', 'c', 'STREAMS', 'st', '>')",
+    ]:
+        diff.check(*ev(script))
