@@ -25,6 +25,7 @@ from loguru import logger
 from lupa import lua51
 
 from commands.data.keyspace import slot_of
+from commands.scripting import lua_bit
 from commands.scripting.lua_values import LuaToReply, RespToLua
 from commands.server.executor import feed_monitors, internal_error, lookup_command
 from commands.server.resp import ReplyError, encode
@@ -106,13 +107,29 @@ class LuaEngine:
             b"error_of": self._error_of, b"interrupt": self._interrupt,
             b"hook_instructions": HOOK_INSTRUCTIONS,
             b"version": REDIS_VERSION.encode(), b"version_num": REDIS_VERSION_NUM,
-            b"libraries": self.lua.table(),
+            b"libraries": self.lua.table(b"bit"),
+            b"bit": self._library(lua_bit.FUNCTIONS),
         })
         with open(_SANDBOX, "rb") as f:
             prelude = self.lua.execute(b"return loadstring(...)", f.read(), b"=redis")
         self._engine = prelude(api)
+        self._where = self._engine[b"where"]
         self._compile = self._engine[b"compile"]
         self._run = self._engine[b"run"]
+
+    def _library(self, functions: dict):
+        """A Lua table of Python functions: a bad argument is raised as a Lua error at
+        the script's line ("user_script:1: bad argument #1 to 'band' ...")."""
+        def wrap(function):
+            def call(*args):
+                try:
+                    return function(*args)
+                except lua_bit.LuaArgumentError as exc:
+                    where, name = self._where()
+                    message = str(exc).replace(lua_bit.NAME, name.decode()).encode()
+                    raise ScriptError(where + message) from None
+            return call
+        return self.lua.table_from({name.encode(): wrap(fn) for name, fn in functions.items()})
 
     # ------------------------------------------------------------ running a script
 

@@ -112,6 +112,19 @@ setmetatable(G, {__newindex = readonly_error, __metatable = false})
 -- ------------------------------------------------------------------ the engine's side
 local engine = {}
 
+-- The position prefix ("user_script:1: ") of the script line that called the library
+-- function now running in Python (level 1: this, 2: the Python function, 3: its caller).
+-- Also the function's name as its caller sees it ('?' if none), for luaL_argerror.
+function engine.where()
+  local called = getinfo(2, 'n')
+  local name = called and called.name or '?'
+  local info = getinfo(3, 'Sl')
+  if info and info.currentline > 0 then
+    return info.short_src .. ':' .. info.currentline .. ': ', name
+  end
+  return '', name
+end
+
 function engine.compile(body)
   local f, err = loadstring(body, '@user_script')
   if not f then return false, err end

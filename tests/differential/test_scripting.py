@@ -240,3 +240,25 @@ def test_blocking_commands_in_scripts(diff):
         "return redis.call('xreadgroup', 'GROUP', 'g', 'c', 'STREAMS', 'st', '>')",
     ]:
         diff.check(*ev(script))
+
+
+def test_bit_library(diff):
+    for script in [
+        "return {bit.tobit(0xffffffff), bit.tobit(2^40 + 5), bit.tobit(1.5), bit.tobit(2.5),"
+        " bit.tobit(-1.5), bit.tobit(-2^31), bit.tobit(2^31), bit.tobit('0x10')}",
+        "return {bit.tohex(65535), bit.tohex(-1, -4), bit.tohex(255, 3), bit.tohex(1, 0),"
+        " bit.tohex(1, 9), bit.tohex(-1), bit.tohex(0x1234, -8)}",
+        "return {bit.band(7, 3, 2), bit.bor(1, 2, 4), bit.bxor(5, 1), bit.bnot(0),"
+        " bit.bnot(-1), bit.band(-1), bit.band('12', 4)}",
+        "return {bit.lshift(1, 33), bit.lshift(1, 31), bit.rshift(-1, 28), bit.rshift(1, 32),"
+        " bit.arshift(-256, 4), bit.arshift(256, 36)}",
+        "return {bit.rol(0x12345678, 12), bit.ror(0x12345678, 12), bit.rol(1, 0),"
+        " bit.ror(1, 32), bit.bswap(0x12345678), bit.bswap(-1)}",
+        "return bit.tobit(0/0)", "return bit.tobit(1/0)",
+        "return bit.band('x')", "return bit.band()", "return bit.bor(1, {})",
+        "return bit.lshift(1)", "return bit.tohex(1, 'x')", "return bit.band(1, nil)",
+        "local ok, e = pcall(bit.band, 'x') return e",
+        "local x = bit.band('x')", "\nreturn bit.band(true)",
+        "bit.x = 1", "return type(bit)",
+    ]:
+        diff.check(*ev(script))
