@@ -25,7 +25,7 @@ from loguru import logger
 from lupa import lua51
 
 from commands.data.keyspace import slot_of
-from commands.scripting import lua_bit
+from commands.scripting import lua_bit, lua_cjson
 from commands.scripting.lua_values import LuaToReply, RespToLua
 from commands.server.executor import feed_monitors, internal_error, lookup_command
 from commands.server.resp import ReplyError, encode
@@ -107,8 +107,9 @@ class LuaEngine:
             b"error_of": self._error_of, b"interrupt": self._interrupt,
             b"hook_instructions": HOOK_INSTRUCTIONS,
             b"version": REDIS_VERSION.encode(), b"version_num": REDIS_VERSION_NUM,
-            b"libraries": self.lua.table(b"bit"),
+            b"libraries": self.lua.table(b"bit", b"cjson"),
             b"bit": self._library(lua_bit.FUNCTIONS),
+            b"cjson": self._library(lua_cjson.functions(self.lua)),
         })
         with open(_SANDBOX, "rb") as f:
             prelude = self.lua.execute(b"return loadstring(...)", f.read(), b"=redis")
@@ -121,10 +122,13 @@ class LuaEngine:
         """A Lua table of Python functions: a bad argument is raised as a Lua error at
         the script's line ("user_script:1: bad argument #1 to 'band' ...")."""
         def wrap(function):
+            if not callable(function):
+                return function                 # a constant (cjson.null)
+
             def call(*args):
                 try:
                     return function(*args)
-                except lua_bit.LuaArgumentError as exc:
+                except (lua_bit.LuaArgumentError, lua_cjson.CjsonError) as exc:
                     where, name = self._where()
                     message = str(exc).replace(lua_bit.NAME, name.decode()).encode()
                     raise ScriptError(where + message) from None

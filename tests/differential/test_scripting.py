@@ -262,3 +262,23 @@ def test_bit_library(diff):
         "bit.x = 1", "return type(bit)",
     ]:
         diff.check(*ev(script))
+
+
+def test_cjson_library(diff):
+    for script in [
+        "return cjson.encode({1, 2, 3, 'a/b', true, {x = 1.5}, 1e20, 0.1, 2^53})",
+        "return cjson.encode({})", "return cjson.encode({[1] = 1, [3] = 3})",
+        "return cjson.encode({[1] = 1, [30] = 3})", "return cjson.encode(0/0)",
+        "return cjson.encode(function() end)", "return cjson.encode({[true] = 1})",
+        "return cjson.encode('\"\\\\\\n\\1\\127\\200')", "return cjson.encode({[1.5] = 1})",
+        "return cjson.encode(cjson.null)", "return cjson.encode({a = {b = {c = 'd'}}})",
+        "return cjson.encode(nil)", "return cjson.encode()", "return cjson.encode(1, 2)",
+        "return cjson.decode('[1,2,{\"a\":null}]')[3].a == cjson.null",
+        "return cjson.decode('{\"a\":[1,2.5,\"x\",true,false]}').a",
+        "return cjson.decode('\"text\"')", "return cjson.decode('12')",
+        "return cjson.decode('x')", "return cjson.decode()", "return cjson.decode({})",
+        "return type(cjson.null)", "return cjson.null",
+        "local t = cjson.decode('{\"k\":\"v\",\"n\":1}') return {t.k, t.n}",
+        "return cjson.encode(cjson.decode('[1,\"two\",[3],{\"four\":4}]'))",
+    ]:
+        diff.check(*ev(script))
