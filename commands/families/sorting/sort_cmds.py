@@ -36,7 +36,7 @@ from commands.data.set_type import RSet, members_in_order
 from commands.data.zset_type import ZSet, _strtod
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
@@ -287,8 +287,7 @@ def _sort_ro_keys(argv) -> list:
     return [1]
 
 
-_KEY = {"flags": ["RO", "access"], "begin_search": {"index": 1},
-        "find_keys": {"range": (0, 1, 0)}}
+_KEY = key_spec(["RO", "access"], 1)
 _BY_GET = {"notes": "For the optional BY/GET keyword. It is marked 'unknown' because the "
            "key names derive from the content of the key we sort",
            "flags": ["RO", "access"], "begin_search": {"unknown": None},
