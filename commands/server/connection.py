@@ -454,6 +454,9 @@ class Client:
         if self.closed:
             return
         self.closed = True
+        # A greenlet still inside a command (blocked, or held by CLIENT PAUSE) when the
+        # client is killed must run none of its pipelined commands after it.
+        self.close_after_reply = True
         server = self.server
         server.clients.pop(self.id, None)
         server.monitors.discard(self)
