@@ -33,7 +33,7 @@ from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import NOT_INTEGER, parse_int64
 from commands.data.partial_sort import partial_sort
 from commands.data.set_type import RSet, members_in_order
-from commands.data.zset_type import ZSet, _strtod
+from commands.data.zset_type import ZSet, strtod
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import ReplyError
 from commands.server.table import command, key_spec
@@ -130,7 +130,7 @@ def _weight(data: bytes):
     """The weight strtod gives a value, or None where Redis reports a conversion error
     (trailing garbage, NaN, overflow or underflow). C stops reading at a NUL byte."""
     data = data.split(b"\x00", 1)[0]
-    value, used, underflow = _strtod(data)
+    value, used, underflow = strtod(data)
     if used != len(data) or value != value or underflow or \
             (value != 0 and abs(value) < _DBL_MIN):
         return None
