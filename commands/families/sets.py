@@ -84,8 +84,10 @@ def sadd(c, argv):
     for member in argv[2:]:
         added += _add(s, member, limit)
     if added:
-        c.server.keyspace.modified(key)
-        notify_keyspace_event(c.server.keyspace, "s", b"sadd", key)
+        ks = c.server.keyspace
+        ks.modified(key)
+        if ks.notify_flags:               # SADD is hot: no call while off
+            notify_keyspace_event(ks, "s", b"sadd", key)
     return added
 
 

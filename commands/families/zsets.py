@@ -129,7 +129,8 @@ def _zadd(c, key, flags, pairs):
     finally:
         if added or updated:
             ks.modified(key)
-            notify_keyspace_event(ks, "z", b"zincr" if incr else b"zadd", key)
+            if ks.notify_flags:           # ZADD is hot: no call while off
+                notify_keyspace_event(ks, "z", b"zincr" if incr else b"zadd", key)
     if incr:
         return (result + 0.0) if processed else None
     return added + updated if ch else added
