@@ -184,6 +184,18 @@ class Keyspace:
         self.dirty += 1
         return True
 
+    def store_result(self, key: bytes, value, klass: str, event: bytes) -> None:
+        """The destination of a *STORE command (SINTERSTORE, ZUNIONSTORE, GEOSEARCHSTORE,
+        SORT ... STORE): `value` replaces whatever `key` held (its TTL dropped), then the
+        command's event; None (an empty result) deletes the key instead, with 'del' if
+        there was one. Redis never stores an empty collection."""
+        if value is None:
+            if self.delete(key):
+                notify_keyspace_event(self, "g", b"del", key)
+            return
+        self.set(key, value)
+        notify_keyspace_event(self, klass, event, key)
+
     def _remove(self, key, slot) -> None:
         del self.slots[slot][key]
         self.size -= 1

@@ -29,7 +29,6 @@ import sys
 from commands.data.hash_type import Hash
 from commands.data.keyspace import WRONGTYPE
 from commands.data.list_type import ListValue
-from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import NOT_INTEGER, parse_int64
 from commands.data.partial_sort import partial_sort
 from commands.data.set_type import RSet, members_in_order
@@ -256,11 +255,7 @@ def sort_generic(c, argv, readonly: bool):
                            for element in chosen for pattern in o.gets)
     else:
         result = ListValue(chosen)
-    if result:
-        ks.set(o.store, result)
-        notify_keyspace_event(ks, "l", b"sortstore", o.store)
-    elif ks.delete(o.store):
-        notify_keyspace_event(ks, "g", b"del", o.store)
+    ks.store_result(o.store, result if result else None, "l", b"sortstore")
     return len(result)
 
 
