@@ -5,17 +5,17 @@ flags, which win), build the keyspace, the client side and the cluster seam, run
 SIGTERM/SIGINT, then stop accepting, close the clients and exit 0.
 """
 import fcntl
-import os
 import random
 import signal
 import sys
+import time
 
 import gevent
 import gevent.event
 from loguru import logger
 
 from cluster import nodesconf
-from cluster.bus import Clock, ClusterBus
+from cluster.bus import SENDBUF_LIMIT, Clock, ClusterBus
 from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
 from cluster.logging_levels import setup_logging
@@ -27,82 +27,23 @@ from commands.data.keyspace import Keyspace
 from commands.data.notifications import effective_flags
 from commands.persistence.aof import AppendOnlyFile
 from commands.persistence.aof_loading import load_aof
-from commands.persistence.background import Children
+from commands.persistence.background import CHILD_AOF, CHILD_RDB, Children
 from commands.persistence.loading import LoadFailed, load_data_from_disk
 from commands.persistence.rdb_save import RdbPersistence
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
 from commands.server.blocking import redirect_blocked_clients
+from commands.families.server_cmds import wait_for_replicas
 from commands.server.context import Server
-from commands.server.listener import ClientListener
+from commands.server.listener import ClientListener, close_idle_clients
+from commands.server.command_line import UsageError, parse_arguments
+from commands.server.process_control import (DEFAULT_PIDFILE, arm_watchdog, daemonize,
+                                             notify_supervisor, parse_cpulist, remove_pidfile,
+                                             set_cpu_affinity, set_crash_log,
+                                             supervision_mode, write_pidfile)
 from commands.server.resp import ReplyError
 from commands.server.routing import Router
-from commands.server.settings import SETTINGS, SettingError, Settings, parse_config_file
-
-USAGE = """usage: python node.py [/path/to/node.conf] [options]
-
-Options are redis.conf directives as flags (command-line flags win over the file):
-  -p, --port N                      client port (default 6379; cluster bus on N+10000)
-  --bind ADDR [ADDR ...]            addresses to listen on (default 127.0.0.1)
-  --dir PATH                        working directory for nodes.conf (default .)
-  --cluster-config-file FILE        default nodes-<port>.conf in --dir
-  --cluster-node-timeout MS         default 15000
-  --loglevel debug|verbose|notice|warning
-  --logfile FILE                    log to FILE as well as stderr
-  --requirepass PASSWORD
-  --maxclients N
-  --proto-max-bulk-len BYTES        e.g. 512mb
-  --client-query-buffer-limit BYTES e.g. 1gb
-Any other directive CONFIG GET knows (e.g. --cluster-announce-ip) is accepted too."""
-
-
-
-class UsageError(Exception):
-    pass
-
-
-def parse_arguments(args) -> Settings:
-    settings = Settings()
-    if args and not args[0].startswith("-"):
-        path = args.pop(0)
-        try:
-            for number, name, value in parse_config_file(path):
-                try:
-                    settings.set(name, value, at_startup=True)
-                except SettingError as exc:
-                    raise UsageError("%s line %d: '%s %s': %s" % (path, number, name, value, exc))
-        except OSError as exc:
-            raise UsageError("can't open config file '%s': %s" % (path, exc.strerror))
-        settings.config_file = os.path.abspath(path)
-    while args:
-        flag = args.pop(0)
-        if flag in ("-h", "--help"):
-            print(USAGE)
-            sys.exit(0)
-        if flag == "-p":
-            name = "port"
-        elif flag.startswith("--") and flag[2:].lower() in SETTINGS:
-            name = flag[2:].lower()
-        else:
-            raise UsageError("unknown option '%s' (see --help)" % flag)
-        if not args:
-            raise UsageError("option '%s' needs a value" % flag)
-        value = args.pop(0)
-        if name == "bind":
-            # `--bind 127.0.0.1 ::1`: every word up to the next option, as Redis reads it.
-            while args and not args[0].startswith("--") and args[0] != "-p":
-                value += " " + args.pop(0)
-        try:
-            settings.set(name, value, at_startup=True)
-        except SettingError as exc:
-            raise UsageError("'%s %s': %s" % (flag, value, exc))
-    if not os.path.isdir(settings.dir):
-        raise UsageError("can't chdir to '%s': No such file or directory" % settings.dir)
-    if settings.port > 55535 and not settings.cluster_port:
-        raise UsageError("port %d is too high: the cluster bus port (port + 10000) "
-                         "must be below 65536" % settings.port)
-    return settings
-
+from commands.server.settings import SettingError, Settings
 
 def lock_cluster_config(path: str):
     """Hold an exclusive flock for the life of the process, like Redis, so two nodes never
@@ -134,6 +75,10 @@ class Node:
         # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
         self.server.children = Children()
         self.server.children.fds_to_close = self._listening_fds
+        for kind, name in ((CHILD_RDB, "bgsave_cpulist"), (CHILD_AOF, "aof_rewrite_cpulist")):
+            cpus = parse_cpulist(settings.values[name]) if settings.values[name] else None
+            if cpus:
+                self.server.children.cpu_affinity[kind] = cpus
         self.server.persistence = RdbPersistence(self.server)
         self.replication = self._build_replication()
         self.aof = self._build_aof()
@@ -149,8 +94,11 @@ class Node:
         self.keyspace.notify_flags = effective_flags(settings.notify_keyspace_events)
         self.stop_requested = gevent.event.Event()
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
+        self._signal_flags = "default"  # shutdown-on-sigterm/-sigint of the last signal
         self.stopped = gevent.event.Event()
         self._cron = None
+        self.log_tag = "%d" % settings.port    # the log lines' tag (main() adds the id)
+        self._watchdog_armed = False
 
     def _listening_fds(self) -> list:
         """The client and bus listening sockets (a forked child closes its copies)."""
@@ -207,6 +155,9 @@ class Node:
                          on_publish=self._deliver_publish,
                          on_replication_changed=self._on_replication_changed,
                          secret=self._bus_secret())
+        bus.sendbuf_limit = settings.cluster_link_sendbuf_limit or SENDBUF_LIMIT
+        if settings.bind_source_addr:       # outgoing bus links leave from this address
+            bus.source_address = (settings.bind_source_addr, 0)
         return state, bus
 
     def _bus_secret(self):
@@ -219,6 +170,7 @@ class Node:
 
     def _on_master_link_status(self, up: bool) -> None:
         """The replica link went up or down: the state measures our data's age from it."""
+        self.replication.refresh_masterdown()
         self.bus.execute(self.cluster_state.set_master_link_status(up, self.bus.now_ms()))
 
     def _master_last_interaction_ms(self):
@@ -249,6 +201,8 @@ class Node:
     }
 
     def _on_setting_changed(self, name, value) -> None:
+        """CONFIG SET changed `name`: the settings that act through the node (the others
+        are read where they are used). A SettingError undoes the whole CONFIG SET."""
         field = self._CLUSTER_CONFIG_FIELDS.get(name)
         if field is not None:
             setattr(self.cluster_state.config, field, value)
@@ -258,6 +212,10 @@ class Node:
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
         elif name == "cluster-bus-secret":
             self.bus.set_secret(self._bus_secret())
+        elif name == "cluster-link-sendbuf-limit":
+            self.bus.sendbuf_limit = value or SENDBUF_LIMIT
+        elif name == "bind-source-addr":
+            self.bus.source_address = (value, 0) if value else None
         elif name == "notify-keyspace-events":
             self.keyspace.notify_flags = effective_flags(value)
         elif name == "repl-backlog-size":
@@ -266,8 +224,39 @@ class Node:
             if not value:
                 self.aof.stop()
             elif not self.aof.start():
-                self.settings.values["appendonly"] = False
                 raise SettingError("Unable to turn on AOF. Check server logs.")
+        elif name == "aof-disable-auto-gc":
+            if not value:
+                self.aof.delete_history_files()
+        elif name in ("port", "bind"):
+            self._relisten()
+        elif name == "loglevel":
+            setup_logging(self.settings, self.log_tag)
+        elif name == "crash-log-enabled":
+            set_crash_log(value)
+        elif name in ("replica-read-only", "replica-serve-stale-data"):
+            self.replication.update_activity()
+        elif name in ("min-replicas-to-write", "min-replicas-max-lag"):
+            self.replication.refresh_good_replicas()
+
+    def _relisten(self) -> None:
+        """CONFIG SET port / bind (Redis's changeListenPort / changeBindAddr): the client
+        port moves, connected clients stay, and on failure the old listeners stay. The
+        cluster bus keeps its port and addresses, as in Redis 7.0; peers learn the new
+        client port from our next heartbeat."""
+        settings = self.settings
+        try:
+            self.listener.relisten(settings.bind, settings.port)
+        except OSError as exc:
+            logger.warning("Failed to listen on {}:{}: {}", settings.bind, settings.port,
+                           exc.strerror or exc)
+            if self.settings.port != self.listener.requested_port:
+                raise SettingError("Unable to listen on this port. Check server logs.")
+            raise SettingError("Failed to bind to specified addresses.")
+        config = self.cluster_state.config
+        if config.port != settings.port:
+            config.port = settings.port
+            self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
 
     def start(self) -> None:
         # Clients may connect while the dataset loads: they get -LOADING meanwhile.
@@ -289,48 +278,92 @@ class Node:
                     self.settings.bind, self.listener.port, self.bus.cport)
 
     def _server_cron(self) -> None:
-        """Redis's serverCron for the data side: LRU clock, active expiry, background
-        children and save points, replication (pings, full syncs waiting for a child),
-        blocked clients of moved slots."""
+        """Redis's serverCron for the data side, `hz` times a second: active expiry
+        every tick (a quarter of the tick at most at active-expire-effort 1, as Redis's
+        slow cycle), and every
+        100 ms the LRU clock, background children and save points, replication (pings,
+        full syncs waiting for a child), blocked clients of moved slots, the ops/sec
+        sample; once a second, idle clients past `timeout` are closed."""
+        last_100ms = last_second = 0.0
         while not self.stopped.is_set():
+            now = time.monotonic()
+            hz = self.server.hz = self._current_hz()
             try:
-                self.keyspace.tick_lru_clock()
-                self.server.children.reap()
-                if self.server.loading is None:
-                    self.server.persistence.cron()
-                    self.aof.cron()
+                if now - last_100ms >= CRON_PERIOD_MS / 1000.0 - 0.001:
+                    last_100ms = now
+                    self._cron_every_100ms()
                 # A replica leaves expiry to its master, whose DELs it receives; a master
                 # whose writes a manual failover or CLIENT PAUSE holds expires nothing
                 # meanwhile.
                 if self.server.active_expire_enabled and self.replication.is_master \
                         and not self.server.client_pause.dataset_frozen():
-                    self.keyspace.active_expire_cycle()
-                if self.server.tracking.table:
-                    self.server.tracking.limit_cron()   # tracking-table-max-keys lowered
-                self.replication.cron()
-                if self.keyspace.blocking_keys:
-                    # Clients blocked on a slot that moved away, or in a cluster that went
-                    # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
-                    redirect_blocked_clients(self.keyspace, self.server.router.blocked_key_error)
-                if self.server.pubsub is not None:
-                    # Shard channels of slots that left this shard: subscribers are told.
-                    self.server.pubsub.cron()
-                self.server.sample_metrics()
+                    effort = self.settings.active_expire_effort
+                    budget_ms = (25 + 2 * (effort - 1)) * 10.0 / hz   # % of a tick
+                    self.keyspace.active_expire_cycle(budget_ms, effort)
+                if self.settings.watchdog_period or self._watchdog_armed:
+                    arm_watchdog(self.settings.watchdog_period, hz)
+                    self._watchdog_armed = bool(self.settings.watchdog_period)
+                if now - last_second >= 1.0:
+                    last_second = now
+                    if self.settings.timeout:
+                        close_idle_clients(self.server, self.settings.timeout)
             except Exception:
                 logger.exception("server cron failed")
-            self.stopped.wait(CRON_PERIOD_MS / 1000.0)
+            self.stopped.wait(1.0 / hz)
+
+    def _current_hz(self) -> int:
+        """hz, doubled while there are more than 200 clients per tick (dynamic-hz)."""
+        hz = self.settings.hz
+        if self.settings.dynamic_hz:
+            while len(self.server.clients) / hz > 200 and hz < 500:
+                hz = min(hz * 2, 500)
+        return hz
+
+    def _cron_every_100ms(self) -> None:
+        self.keyspace.tick_lru_clock()
+        self.server.children.reap()
+        if self.server.loading is None:
+            self.server.persistence.cron()
+            self.aof.cron()
+        if self.server.tracking.table:
+            self.server.tracking.limit_cron()   # tracking-table-max-keys lowered
+        self.replication.cron()
+        if self.keyspace.blocking_keys:
+            # Clients blocked on a slot that moved away, or in a cluster that went
+            # down, get -MOVED / -CLUSTERDOWN instead of waiting forever.
+            redirect_blocked_clients(self.keyspace, self.server.router.blocked_key_error)
+        if self.server.pubsub is not None:
+            # Shard channels of slots that left this shard: subscribers are told.
+            self.server.pubsub.cron()
+        self.server.sample_metrics()
 
     def request_stop(self, saved: bool = False) -> None:
-        """SIGTERM/SIGINT, or SHUTDOWN (which made the final save itself: saved=True)."""
+        """SHUTDOWN (which made the final save itself: saved=True)."""
         self._stop_saved = self._stop_saved or saved
+        self.stop_requested.set()
+
+    def on_signal(self, name: str) -> None:
+        """SIGTERM / SIGINT: a shutdown as shutdown-on-sigterm / -sigint says."""
+        logger.warning("Received {} scheduling shutdown...", name)
+        self._signal_flags = self.settings.values["shutdown-on-%s" % name.lower()]
         self.stop_requested.set()
 
     def run_until_stopped(self) -> None:
         while True:
             self.stop_requested.wait()
             # A signal's shutdown saves when save points are set; if that fails the node
-            # keeps running, as Redis does.
-            if self._stop_saved or self.server.persistence.shutdown_save(force_save=False):
+            # keeps running, as Redis does. shutdown-on-sigterm / -sigint: `nosave`
+            # skips the save, `save` makes it without save points, `force` exits even
+            # when it fails, `now` does not wait for lagging replicas (shutdown-timeout).
+            flags = self._signal_flags.split()
+            if not self._stop_saved and not wait_for_replicas(self.server, "now" in flags):
+                self.stop_requested.clear()     # SHUTDOWN ABORT
+                continue
+            if self._stop_saved or "nosave" in flags or \
+                    self.server.persistence.shutdown_save(force_save="save" in flags):
+                break
+            if "force" in flags:
+                logger.warning("Error trying to save the DB. Exit anyway.")
                 break
             logger.warning("SIGTERM received but errors trying to shut down the server, "
                            "check the logs for more information")
@@ -354,14 +387,28 @@ class Node:
 def main(argv) -> int:
     try:
         settings = parse_arguments(list(argv))
+        # As redis-server: supervised wins over daemonize; a daemon without a pidfile
+        # writes the default one.
+        supervised = supervision_mode(settings.supervised)
+        if settings.daemonize and not supervised:
+            daemonize()
+        if settings.daemonize and not settings.pidfile:
+            settings.values["pidfile"] = DEFAULT_PIDFILE
         setup_logging(settings, "%d" % settings.port)
+        set_crash_log(settings.crash_log_enabled)
+        if settings.server_cpulist:
+            set_cpu_affinity(settings.server_cpulist, "server")
         config_lock = lock_cluster_config(settings.cluster_config_path())
         node = Node(settings)
-        setup_logging(settings, "%d %s" % (settings.port, node.cluster_state.myself.name[:8]))
+        node.server.supervised = supervised
+        node.log_tag = "%d %s" % (settings.port, node.cluster_state.myself.name[:8])
+        setup_logging(settings, node.log_tag)
+        if settings.pidfile:
+            write_pidfile(settings.pidfile)
         # Before start(): clients are served from the first time start() yields (loading
         # the dataset, binding the bus), and a SIGTERM from then on must stop us cleanly.
-        gevent.signal_handler(signal.SIGTERM, node.request_stop)
-        gevent.signal_handler(signal.SIGINT, node.request_stop)
+        gevent.signal_handler(signal.SIGTERM, node.on_signal, "SIGTERM")
+        gevent.signal_handler(signal.SIGINT, node.on_signal, "SIGINT")
         try:
             node.start()
         except OSError as exc:
@@ -370,8 +417,13 @@ def main(argv) -> int:
     except UsageError as exc:
         print("Error: %s" % exc, file=sys.stderr)
         return 1
+    notify_supervisor(supervised, "STATUS=Ready to accept connections\n")
+    notify_supervisor(supervised, "READY=1\n")
     node.run_until_stopped()
+    notify_supervisor(supervised, "STOPPING=1\n")
     config_lock.close()
+    if settings.pidfile:
+        remove_pidfile(settings.pidfile)
     return 0
 
 

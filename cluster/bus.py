@@ -139,6 +139,9 @@ class ClusterBus(EffectRunner):
         self.messages_sent_compact = 0
         self.messages_sent_redis = 0
         self.links_buffer_limit_exceeded = 0
+        # cluster-link-sendbuf-limit (node.py sets it); 0 there means our safety cap.
+        self.sendbuf_limit = SENDBUF_LIMIT
+        self.source_address = None      # bind-source-addr: (ip, 0) for outgoing links
         self.save_errors = 0
 
     @staticmethod
@@ -252,10 +255,10 @@ class ClusterBus(EffectRunner):
         else:
             self.messages_sent_redis += 1
         link.queued_bytes += len(frame)
-        if link.queued_bytes > SENDBUF_LIMIT:
+        if link.queued_bytes > self.sendbuf_limit:
             self.links_buffer_limit_exceeded += 1
             self._log("warning", f"Freeing cluster link to {link.peer}: send buffer over "
-                                 f"{SENDBUF_LIMIT} bytes")
+                                 f"{self.sendbuf_limit} bytes")
             self._close(link, notify_state=True)
             return
         link.queue.put(frame)
@@ -330,7 +333,8 @@ class ClusterBus(EffectRunner):
     def _connect(self, effect: Connect) -> None:
         try:
             sock = gevent.socket.create_connection((effect.ip, effect.cport),
-                                                   timeout=effect.timeout_ms / 1000.0)
+                                                   timeout=effect.timeout_ms / 1000.0,
+                                                   source_address=self.source_address)
             sock.settimeout(None)
             link = self._new_link(sock, inbound=False, node_name=effect.node_name)
         except OSError as exc:

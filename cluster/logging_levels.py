@@ -6,6 +6,7 @@ node.py sets the sinks from ``--loglevel`` with setup_logging. Both read this ta
 a line logged at ``verbose`` is shown exactly when ``--loglevel verbose`` (or debug) is
 set.
 """
+import logging.handlers
 import os
 import sys
 
@@ -20,6 +21,12 @@ except (TypeError, ValueError):  # already registered (a module reloaded, or a h
 
 LOG_LEVELS = {"debug": "DEBUG", "verbose": VERBOSE, "notice": "INFO", "warning": "WARNING"}
 
+# syslog-enabled: where the local syslog daemon listens (a test points it elsewhere),
+# and Redis's level map (debug, verbose -> info, notice, warning).
+SYSLOG_ADDRESS = "/dev/log"
+_SYSLOG_PRIORITY = {"DEBUG": "debug", VERBOSE: "info", "INFO": "notice",
+                    "WARNING": "warning", "ERROR": "err", "CRITICAL": "crit"}
+
 
 def setup_logging(settings, tag: str) -> None:
     """stderr (and --logfile) at --loglevel, lines shaped like Redis's
@@ -32,3 +39,24 @@ def setup_logging(settings, tag: str) -> None:
     if settings.logfile:
         logger.add(settings.logfile, format=fmt, level=level, backtrace=False,
                    diagnose=False)
+    if getattr(settings, "syslog_enabled", False):
+        logger.add(_syslog_sink(settings.syslog_ident, settings.syslog_facility),
+                   format="{message}", level=level, backtrace=False, diagnose=False)
+
+
+def _syslog_sink(ident: str, facility: str):
+    """A loguru sink that sends each line to syslog as Redis's openlog(ident, LOG_PID,
+    facility) would: '<priority>ident[pid]: message'."""
+    address = SYSLOG_ADDRESS if os.path.exists(SYSLOG_ADDRESS) else ("localhost", 514)
+    handler = logging.handlers.SysLogHandler(
+        address=address, facility=logging.handlers.SysLogHandler.facility_names[facility])
+    handler.ident = "%s[%d]: " % (ident, os.getpid())
+    handler.append_nul = False                  # glibc's syslog() sends none
+    # The record's levelname carries the syslog priority name itself (see sink).
+    handler.mapPriority = lambda name: name
+
+    def sink(message) -> None:
+        priority = _SYSLOG_PRIORITY.get(message.record["level"].name, "notice")
+        handler.emit(logging.makeLogRecord({"msg": str(message).rstrip("\n"),
+                                            "levelname": priority}))
+    return sink

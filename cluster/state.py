@@ -91,6 +91,7 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         self._init_failover()
         self._init_manual_failover()
         self._init_replication()
+        self._announced_ip = config.announce_ip   # the cluster-announce-ip in effect
         if loaded is None:
             me = ClusterNode(random_node_name(rng), NODE_MYSELF | NODE_MASTER, now_ms)
             me.shard_id = random_node_name(rng)
@@ -399,9 +400,14 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         changed = (me.port, me.cport, me.hostname) != (port, cport, self.config.announce_hostname)
         me.port, me.cport = port, cport
         me.hostname = self.config.announce_hostname
-        if self.config.announce_ip and me.ip != self.config.announce_ip:
-            me.ip = self.config.announce_ip
-            changed = True
+        announce_ip = self.config.announce_ip
+        if announce_ip != self._announced_ip:
+            # Unset, our address is learned again from the next MEET or PING (Redis's
+            # clusterUpdateMyselfIp: "Force autodetection").
+            self._announced_ip = announce_ip
+            if me.ip != announce_ip:
+                me.ip = announce_ip
+                changed = True
         if changed:
             self._save()
 

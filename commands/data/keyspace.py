@@ -27,8 +27,8 @@ TYPE_NAMES = {bytes: "string", bytearray: "string"}
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
-ACTIVE_EXPIRE_SAMPLE = 20
-ACTIVE_EXPIRE_REPEAT_RATIO = 0.25
+ACTIVE_EXPIRE_SAMPLE = 20           # keys per loop at active-expire-effort 1
+ACTIVE_EXPIRE_ACCEPTABLE_STALE = 10  # percent of a sample expired that ends the cycle
 
 
 def now_ms() -> int:
@@ -355,15 +355,21 @@ class Keyspace:
             self.propagate_deletion(key)
         return True
 
-    def active_expire_cycle(self, budget_ms: float = 25.0) -> int:
-        """Sample keys with a TTL; repeat while >25% of a sample had expired, within budget."""
+    def active_expire_cycle(self, budget_ms: float = 25.0, effort: int = 1) -> int:
+        """Redis's slow activeExpireCycle: sample keys with a TTL, and sample again while
+        more than the acceptable share of a sample had expired, within budget_ms.
+        active-expire-effort (1-10) samples 5 more keys a loop per step and accepts one
+        percent less of stale keys."""
         if not self.active_expire_enabled:
             return 0
+        extra = effort - 1
+        per_loop = ACTIVE_EXPIRE_SAMPLE + ACTIVE_EXPIRE_SAMPLE // 4 * extra
+        acceptable = (ACTIVE_EXPIRE_ACCEPTABLE_STALE - extra) / 100.0
         deadline = time.monotonic() + budget_ms / 1000.0
         removed = 0
         while self._ttl_keys:
             now = now_ms()
-            sample = min(ACTIVE_EXPIRE_SAMPLE, len(self._ttl_keys))
+            sample = min(per_loop, len(self._ttl_keys))
             expired = 0
             for _ in range(sample):
                 if not self._ttl_keys:
@@ -373,7 +379,7 @@ class Keyspace:
                     self._expire(key, slot_of(key))
                     expired += 1
             removed += expired
-            if expired <= sample * ACTIVE_EXPIRE_REPEAT_RATIO or time.monotonic() > deadline:
+            if expired <= sample * acceptable or time.monotonic() > deadline:
                 break
         return removed
 

@@ -267,6 +267,8 @@ def client_flags(c) -> str:
         flags += "c"
     if c.killed:
         flags += "A"
+    if c.unix_socket:
+        flags += "U"
     if c.readonly:
         flags += "r"
     if c.no_evict:

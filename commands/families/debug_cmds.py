@@ -1,8 +1,9 @@
 """DEBUG: the subcommands Redis's own test-suite, redis-cli and client libraries' tests use.
 
-DEBUG is always enabled here (Redis 7 disables it unless enable-debug-command is set):
-test suites use DEBUG SLEEP to simulate a stuck node and DEBUG SET-ACTIVE-EXPIRE to
-freeze expiry. Replies and errors are redis-server 7.0.15's (debug.c).
+DEBUG is enabled by default here (enable-debug-command defaults to yes; Redis 7's
+default is no): test suites use DEBUG SLEEP to simulate a stuck node and DEBUG
+SET-ACTIVE-EXPIRE to freeze expiry. `enable-debug-command no|local` restricts it as
+Redis does. Replies and errors are redis-server 7.0.15's (debug.c).
 
     inspecting      OBJECT, LISTPACK, QUICKLIST, DIGEST, DIGEST-VALUE
     the server      SLEEP, SET-ACTIVE-EXPIRE, QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID,
@@ -41,7 +42,7 @@ from commands.rdb import RdbError, encode_value, listpack, quicklist
 from commands.rdb.rdb_encode import hash_listpack, zset_listpack
 from commands.server.resp import (OK, Bool, Push, Raw, ReplyError, SetReply, Status, Verbatim,
                                   encode_one)
-from commands.server.settings import SettingError, parse_memory
+from commands.server.settings import SettingError, parse_memory, protected_action_allowed
 from commands.server.table import command
 
 _ADMIN = "admin noscript loading stale"
@@ -59,11 +60,19 @@ def _subcommand(name: bytes, argc=None):
     return register
 
 
+_DEBUG_NOT_ALLOWED = (
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")
+
+
 @command("debug", -2, _ADMIN, group="server", summary="A container for debugging commands",
          complexity="Depends on subcommand.")
 def debug(c, argv):
     # DEBUG is one command with its own dispatch in Redis (not a container), hence its
     # own error for unknown subcommands and wrong argument counts.
+    if not protected_action_allowed(c.server.settings.enable_debug_command, c):
+        raise ReplyError(_DEBUG_NOT_ALLOWED)
     sub = argv[1].lower()
     handler = _DEBUG.get((sub, len(argv))) or _DEBUG.get((sub, None))
     if handler is None:

@@ -10,7 +10,8 @@ from loguru import logger
 from commands.server import info
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import OK, Raw, ReplyError, Status, Verbatim
-from commands.server.settings import SETTINGS, SettingError
+from commands.server.config_table import lookup
+from commands.server.settings import ConfigSetError, SettingError, protected_action_allowed
 from commands.server.table import command, container, subcommand
 
 _ADMIN = "admin noscript loading stale"
@@ -42,15 +43,17 @@ _CONFIG_HELP = [
             summary="Get the values of configuration parameters",
             complexity="O(N) when N is the number of configuration parameters provided")
 def config_get(c, argv):
+    """Every pattern in turn (7.0 takes several). An exact name (or alias) is answered
+    under the spelling it was asked with and finds hidden parameters too; a pattern
+    lists names and aliases alike, each once, as Redis's configGetCommand does."""
     settings = c.server.settings
-    found = {}                        # canonical name -> (name as answered, value)
+    found = {}                        # lowercased name -> (name as answered, value)
     for raw in argv[2:]:
         pattern = raw.decode("utf-8", "replace")
         if not any(ch in pattern for ch in "*?["):
-            # An exact name is answered under the spelling it was asked with, as Redis does.
-            setting = SETTINGS.get(pattern.lower())
-            if setting is not None and setting.name not in found:
-                found[setting.name] = (pattern, setting.format(settings.values[setting.name]))
+            registered, setting = lookup(pattern)
+            if setting is not None and registered not in found:
+                found[registered] = (pattern, settings.format(setting))
             continue
         for name, value in settings.get_matching(pattern).items():
             found.setdefault(name, (name, value))
@@ -61,42 +64,20 @@ def config_get(c, argv):
             summary="Set configuration parameters to the given values",
             complexity="O(N) when N is the number of configuration parameters provided")
 def config_set(c, argv):
-    """All pairs or none: every name and value is checked before any is applied."""
+    """All pairs or none (commands/server/settings.py: Settings.set_many)."""
     if len(argv) % 2:
         raise ReplyError(SYNTAX_ERROR)
-    pairs = [(argv[i].decode("utf-8", "replace"), argv[i + 1].decode("utf-8", "replace"))
+    pairs = [(argv[i].decode("utf-8", "replace"),
+              argv[i + 1].decode("utf-8", "replace"))
              for i in range(2, len(argv), 2)]
-    seen = set()
-    for name, _ in pairs:
-        setting = SETTINGS.get(name.lower())
-        if setting is None:
-            raise ReplyError("ERR Unknown option or number of arguments for CONFIG SET - "
-                             "'%s'" % name)
-        if not setting.mutable:
-            raise _set_failed(name, "can't set immutable config")
-        if setting.name in seen:
-            raise _set_failed(name, "duplicate parameter")
-        seen.add(setting.name)
-    for name, text in pairs:
-        setting = SETTINGS[name.lower()]
-        try:
-            setting.parse(text)
-        except SettingError as exc:
-            # Redis names the setting here; the checks above echo the spelling.
-            raise _set_failed(setting.name, str(exc))
     settings = c.server.settings
-    for name, text in pairs:
-        try:
-            settings.set(name, text)
-        except SettingError as exc:
-            # Refused while being applied (appendonly yes when no rewrite can start).
-            raise _set_failed(SETTINGS[name.lower()].name, str(exc))
+    try:
+        settings.set_many(pairs, loading=c.server.loading is not None,
+                          protected_ok=protected_action_allowed(
+                              settings.enable_protected_configs, c))
+    except ConfigSetError as exc:
+        raise ReplyError(str(exc))
     return OK
-
-
-def _set_failed(name, reason) -> ReplyError:
-    return ReplyError("ERR CONFIG SET failed (possibly related to argument '%s') - %s"
-                      % (name, reason))
 
 
 @subcommand(CONFIG, "resetstat", 2, _ADMIN, since="2.0.0",
@@ -201,21 +182,43 @@ def shutdown(c, argv):
         options.add(option)
     if {b"nosave", b"save"} <= options or (b"abort" in options and len(argv) > 2):
         raise ReplyError(SYNTAX_ERROR)
+    server = c.server
     if b"abort" in options:
-        raise ReplyError("ERR No shutdown in progress.")
+        if not server.shutdown_waiting:
+            raise ReplyError("ERR No shutdown in progress.")
+        server.shutdown_aborted = True
+        logger.info("Shutdown manually aborted.")
+        return OK
+    if not wait_for_replicas(server, now=b"now" in options):
+        raise ReplyError("ERR Errors trying to SHUTDOWN. Check logs.")
     # prepareForShutdown: the final save (with save points, or SAVE; not with NOSAVE)
     # happens here, so a failure is this client's error reply and the node stays up;
     # FORCE exits all the same. Like Redis, a successful SHUTDOWN sends no reply: the
     # connection is closed as the node exits.
     logger.warning("User requested shutdown...")
-    persistence = c.server.persistence
+    persistence = server.persistence
     if persistence is not None and b"nosave" not in options:
         if not persistence.shutdown_save(force_save=b"save" in options) \
                 and b"force" not in options:
             raise ReplyError("ERR Errors trying to SHUTDOWN. Check logs.")
-    c.server.shutdown_requested(saved=True)
+    server.shutdown_requested(saved=True)
     c.close_after_reply = True
     return Raw(b"")
+
+
+def wait_for_replicas(server, now: bool) -> bool:
+    """shutdown-timeout: before its final save a shutdown (but SHUTDOWN NOW) lets
+    lagging replicas catch up; False if SHUTDOWN ABORT cancelled it meanwhile."""
+    repl = server.replication
+    if now or repl is None or server.shutdown_waiting:
+        return True
+    server.shutdown_waiting, server.shutdown_aborted = True, False
+    try:
+        repl.wait_for_replicas_before_shutdown(server.settings.shutdown_timeout,
+                                               lambda: server.shutdown_aborted)
+    finally:
+        server.shutdown_waiting = False
+    return not server.shutdown_aborted
 
 
 @command("monitor", 1, _ADMIN, group="server", since="1.0.0", complexity="",

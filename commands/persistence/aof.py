@@ -86,6 +86,7 @@ class AppendOnlyFile:
         self.buf_len = 0
         # Offsets in the stream of bytes fed since start: what the reply barrier compares.
         self.fed = 0
+        self.last_timestamp = 0           # aof-timestamp-enabled: the last #TS written
         self.written = 0
         self.synced = 0
         self.current_size = 0         # aof_current_size: base + incr files
@@ -165,7 +166,8 @@ class AppendOnlyFile:
                 preamble = self.settings.aof_use_rdb_preamble
                 base = manifest.new_base(self.filename, preamble)
                 write_base(self.server.keyspace, self._path(base.name), rdb_preamble=preamble,
-                           incremental_fsync=self.settings.aof_rewrite_incremental_fsync)
+                           incremental_fsync=self.settings.aof_rewrite_incremental_fsync,
+                           timestamp=self.settings.aof_timestamp_enabled)
                 logger.info("Creating AOF base file {} on server start", base.name)
                 changed = True
             existed = bool(manifest.incr)
@@ -184,12 +186,14 @@ class AppendOnlyFile:
             self.current_size = self.base_size + self.last_incr_size
         logger.info("{} AOF incr file {} on server start",
                     "Opening" if existed else "Creating", incr.name)
-        self._delete_history_files()
+        self.delete_history_files()
         self._set_state(AOF_ON)
 
-    def _delete_history_files(self) -> None:
-        history = self.manifest.history
-        if not history:
+    def delete_history_files(self) -> None:
+        """Redis's aofDelHistoryFiles: the files a rewrite replaced, unless
+        aof-disable-auto-gc keeps them (then CONFIG SET aof-disable-auto-gc no deletes)."""
+        history = self.manifest.history if self.manifest is not None else None
+        if not history or self.server.settings.aof_disable_auto_gc:
             return
         for info in history:
             logger.info("Removing the history file {} in the background", info.name)
@@ -226,6 +230,13 @@ class AppendOnlyFile:
         if self.selected_db != 0:
             data = _SELECT_0 + data
             self.selected_db = 0
+        if self.settings.aof_timestamp_enabled:
+            # aof-timestamp-enabled: a "#TS:<unix time>" line before the first write of
+            # each second (redis-check-aof can truncate a file to a point in time).
+            now = int(time.time())
+            if now > self.last_timestamp:
+                self.last_timestamp = now
+                data = b"#TS:%d\r\n" % now + data
         self._buf.append(data)
         self.buf_len += len(data)
         self.fed += len(data)
@@ -433,7 +444,8 @@ class AppendOnlyFile:
             write_base(keyspace, path, rdb_preamble=preamble,
                        incremental_fsync=settings.aof_rewrite_incremental_fsync,
                        compress=settings.rdbcompression, checksum=settings.rdbchecksum,
-                       key_delay_us=settings.rdb_key_save_delay)
+                       key_delay_us=settings.rdb_key_save_delay,
+                       timestamp=settings.aof_timestamp_enabled)
             logger.info("Successfully created the temporary AOF base file {}",
                         os.path.basename(path))
             return True
@@ -575,7 +587,7 @@ class AppendOnlyFile:
         if self.state != AOF_OFF:
             self.current_size = os.path.getsize(base_path) + self.last_incr_size
             self.base_size = self.current_size
-        self._delete_history_files()
+        self.delete_history_files()
         return True
 
     def kill_rewrite(self) -> None:

@@ -267,8 +267,13 @@ class _Replay:
             return
         try:
             cmd.handler(client, argv)
-        except ReplyError:
-            pass
+        except ReplyError as exc:
+            # propagation-error-behavior panic: a command of the AOF that fails here
+            # stops the load instead of leaving a dataset that differs from the file's.
+            if client.server.settings.propagation_error_behavior == "panic":
+                raise AofLoadError("This AOF panicked sending an error to its caller "
+                                   "after processing the command '%s': %s"
+                                   % (cmd.full_name, exc))
         except Exception as exc:              # noqa: BLE001 - one line, then exit 1
             raise AofLoadError("error replaying '%s' from the append only file %s: %r"
                                % (cmd.full_name, self.name, exc))

@@ -106,8 +106,10 @@ def _variadic(kind: str, key: bytes, neutral) -> list:
 
 
 def write_base(keyspace, path: str, *, rdb_preamble: bool, incremental_fsync: bool = True,
-               compress: bool = True, checksum: bool = True, key_delay_us: int = 0) -> None:
-    """Write the base file to `path` atomically. Raises OSError."""
+               compress: bool = True, checksum: bool = True, key_delay_us: int = 0,
+               timestamp: bool = False) -> None:
+    """Write the base file to `path` atomically. Raises OSError. A base of commands
+    starts with a "#TS:" line under aof-timestamp-enabled, as Redis writes it."""
     temp = "%s.tmp-%d" % (path, os.getpid())
     try:
         with open(temp, "wb") as f:
@@ -116,6 +118,8 @@ def write_base(keyspace, path: str, *, rdb_preamble: bool, incremental_fsync: bo
                 write_keyspace(keyspace, stream, compress=compress, checksum=checksum,
                                aof_base=True, key_delay_us=key_delay_us)
             else:
+                if timestamp:
+                    stream.write(b"#TS:%d\r\n" % int(time.time()))
                 write_commands(keyspace, stream, key_delay_us=key_delay_us)
             f.flush()
             os.fsync(f.fileno())

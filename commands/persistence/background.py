@@ -69,6 +69,8 @@ class Children:
         self.last_fork_usec = 0           # INFO latest_fork_usec
         self.total_forks = 0              # INFO total_forks
         self.last_cow_size = {}           # kind -> bytes the last child of it copied
+        # kind -> CPUs its children run on (bgsave_cpulist, aof_rewrite_cpulist); node.py
+        self.cpu_affinity = {}
 
     def busy(self) -> bool:
         return self.active is not None
@@ -96,6 +98,11 @@ class Children:
                 os.close(report_read)
                 for fd in self.fds_to_close():
                     os.close(fd)
+                if kind in self.cpu_affinity:
+                    try:
+                        os.sched_setaffinity(0, self.cpu_affinity[kind])
+                    except OSError:
+                        pass                # CPUs this host lacks: run where we are
             except BaseException:       # noqa: BLE001
                 os._exit(1)
             _run_child(work, report_write)      # never returns

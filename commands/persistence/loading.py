@@ -25,15 +25,23 @@ class LoadFailed(Exception):
 
 
 class _CountingReader:
-    """A file reader that counts bytes for the loading_* fields."""
+    """A file reader that counts bytes for the loading_* fields, and yields to the other
+    greenlets every `interval` bytes (loading-process-events-interval-bytes), so clients
+    get -LOADING replies while a big file loads."""
 
-    def __init__(self, f, progress):
+    def __init__(self, f, progress, interval: int):
         self._f = f
         self._progress = progress
+        self._interval = interval
+        self._next_yield = interval
 
     def read(self, n=-1):
         data = self._f.read(n)
-        self._progress.loaded_bytes += len(data)
+        progress = self._progress
+        progress.loaded_bytes += len(data)
+        if progress.loaded_bytes >= self._next_yield:
+            self._next_yield = progress.loaded_bytes + self._interval
+            gevent.sleep(0)
         return data
 
 
@@ -76,7 +84,8 @@ def load_rdb_file(server, path: str) -> None:
     pause = max(0, server.settings.values["key-load-delay"]) * LOAD_PROGRESS_EVERY / 1e6
     try:
         with f:
-            result = load_into(server.keyspace, _CountingReader(f, progress),
+            interval = server.settings.values["loading-process-events-interval-bytes"]
+            result = load_into(server.keyspace, _CountingReader(f, progress, interval),
                                verify_checksum=server.settings.values["rdbchecksum"],
                                progress=lambda loaded: gevent.sleep(pause))
     except RdbError as exc:

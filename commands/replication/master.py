@@ -15,6 +15,7 @@ Full sync: commands/replication/full_sync.py (a forked child writes the RDB of o
 instant; the stream from that instant waits in the replica's output buffer).
 """
 import os
+import socket
 import time
 
 import gevent
@@ -95,6 +96,8 @@ class Replication:
         self.sync_full = self.sync_partial_ok = self.sync_partial_err = 0
         self._getack_pending = False
         self._last_ping = time.monotonic()
+        self.no_replicas_since = time.monotonic()   # repl-backlog-ttl counts from here
+        self.good_replicas = 0           # min-replicas-to-write's count
 
     # ------------------------------------------------------------ role
 
@@ -104,9 +107,20 @@ class Replication:
 
     def update_activity(self) -> None:
         self.propagator.set_replication_active(self.is_master and self.backlog is not None)
-        self.server.read_only_replica = not self.is_master
+        # replica-read-only no: a replica takes keyless writes from its clients too.
+        self.server.read_only_replica = not self.is_master and \
+            self.server.settings.replica_read_only
         # A replica leaves expiry to its master's DELs (commands/data/keyspace.py).
         self.server.keyspace.lazy_expire = self.is_master
+        self.refresh_good_replicas()
+        self.refresh_masterdown()
+
+    def refresh_masterdown(self) -> None:
+        """replica-serve-stale-data no: while our master link is down, serve only the
+        commands flagged stale (-MASTERDOWN, commands/server/executor.py)."""
+        link = self.link
+        self.server.masterdown = link is not None and not link.link_up and \
+            not self.server.settings.replica_serve_stale_data
 
     def create_backlog(self) -> None:
         self.backlog = ReplBacklog(self.server.settings.repl_backlog_size, self.offset)
@@ -138,6 +152,7 @@ class Replication:
         for replica in list(self.replicas):
             replica.client.kill()
         self.replicas.clear()
+        self.no_replicas_since = time.monotonic()
 
     # ------------------------------------------------------------ the stream
 
@@ -186,12 +201,43 @@ class Replication:
         self.full_syncs.cron()
         if self.replicas:
             self._drop_silent_replicas(now)
+        else:
+            self._free_idle_backlog(now)
+        self.refresh_good_replicas(now)
         if now - self._last_ping < self.server.settings.repl_ping_replica_period:
             return
         self._last_ping = now
         if self.is_master and self.replicas and self.backlog is not None \
                 and not self.writes_paused():
             self.feed(_PING)
+
+    def refresh_good_replicas(self, now: float = None) -> None:
+        """min-replicas-to-write / -max-lag (Redis's refreshGoodSlavesCount and
+        checkGoodReplicasStatus): count the online replicas that acked within max-lag
+        seconds; a master with fewer refuses writes (-NOREPLICAS)."""
+        settings = self.server.settings
+        to_write, max_lag = settings.min_replicas_to_write, settings.min_replicas_max_lag
+        if not (to_write and max_lag):
+            self.good_replicas = 0
+            self.server.noreplicas = False
+            return
+        now = time.monotonic() if now is None else now
+        self.good_replicas = sum(1 for r in self.replicas
+                                 if r.phase == ONLINE and int(now - r.ack_time) <= max_lag)
+        self.server.noreplicas = self.is_master and self.good_replicas < to_write
+
+    def _free_idle_backlog(self, now: float) -> None:
+        """repl-backlog-ttl: a master without replicas for that long frees its backlog
+        and starts a new history (Redis's replicationCron); 0 keeps it forever."""
+        ttl = self.server.settings.repl_backlog_ttl
+        if ttl and self.backlog is not None and self.is_master \
+                and now - self.no_replicas_since > ttl:
+            self.replid = new_replid()
+            self.replid2, self.second_offset = NO_REPLID, -1
+            self.backlog = None
+            self.update_activity()
+            logger.info("Replication backlog freed after {} seconds without connected "
+                        "replicas.", ttl)
 
     def _drop_silent_replicas(self, now: float) -> None:
         """An online replica acks every second; one silent for repl-timeout is gone
@@ -250,6 +296,11 @@ class Replication:
                         offset)
         self.sync_full += 1
         self.replicas.append(replica)
+        if self.server.settings.repl_disable_tcp_nodelay:
+            try:       # fewer, larger packets to the replica, as Redis (non critical)
+                client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+            except OSError:
+                pass
         if self.backlog is None:
             # Redis too starts a new history when the first replica attaches.
             self.replid = new_replid()
@@ -264,6 +315,9 @@ class Replication:
         if replica is not None and replica in self.replicas:
             self.replicas.remove(replica)
             logger.info("Connection with replica {} lost.", replica.name)
+            if not self.replicas:
+                self.no_replicas_since = time.monotonic()
+            self.refresh_good_replicas()
 
     # ------------------------------------------------------------ acks and WAIT
 
@@ -316,6 +370,32 @@ class Replication:
                     and not self.writes_paused():
                 self.feed(_GETACK)
         gevent.get_hub().loop.run_callback(send)
+
+    def wait_for_replicas_before_shutdown(self, timeout_s: int, aborted) -> None:
+        """prepareForShutdown: give replicas that have not acked our offset up to
+        shutdown-timeout seconds to catch up (asking them with GETACK) before the final
+        save; those still behind are logged. Ends early when aborted() (SHUTDOWN ABORT).
+        Unlike Redis, writes of other clients are not paused meanwhile."""
+        def lagging():
+            return [r for r in self.replicas if r.ack_offset != self.offset]
+        if not timeout_s or not lagging():
+            return
+        logger.info("Waiting for replicas before shutting down.")
+        deadline = time.monotonic() + timeout_s
+        next_getack = 0.0
+        while lagging() and not aborted():
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            if now >= next_getack:
+                self.request_acks()
+                next_getack = now + 1.0
+            gevent.sleep(0.01)
+        now = time.monotonic()
+        for replica in lagging():
+            logger.warning("Lagging replica {} reported offset {} behind master, lag={}, "
+                           "state={}.", replica.name, self.offset - replica.ack_offset,
+                           int(now - replica.ack_time), replica.state)
 
     def unblock_waits(self) -> None:
         """The role changed: WAITs end now with what was acked."""

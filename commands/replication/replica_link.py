@@ -40,6 +40,7 @@ from commands.replication.rdb_transfer import (PayloadReader, TransferError, cop
                                                parse_preamble, temp_file_path)
 from commands.server.connection import Client
 from commands.server.executor import process_command
+from commands.server.resp import ReplyError
 
 CONNECT_TIMEOUT = 5.0
 RETRY_DELAY = 1.0                  # Redis reconnects from its once-a-second cron
@@ -85,6 +86,21 @@ def replication_changed(replication, effect, my_port: int, on_link_status=None) 
         server.keyspace.flush()
     logger.info("Connecting to MASTER {}:{}", effect.ip, effect.port)
     replication.link.start()
+
+
+def error_from_master_stream(server, argv, error) -> None:
+    """A command of our master's stream failed here (Redis's afterErrorReply): logged
+    as CRITICAL and counted; with propagation-error-behavior panic or panic-on-replicas
+    a read-only replica stops rather than drift from its master."""
+    name = argv[0].decode("utf-8", "replace")[:128]
+    logger.warning("== CRITICAL == This replica is sending an error to its master: '{}' "
+                   "after processing the command '{}'", str(error)[:128], name)
+    server.unexpected_errors += 1
+    if server.settings.propagation_error_behavior != "ignore" and \
+            server.settings.replica_read_only:
+        logger.critical("This replica panicked sending an error to its master after "
+                        "processing the command '{}'", name)
+        os._exit(1)
 
 
 class ReplicaLink:
@@ -169,7 +185,9 @@ class ReplicaLink:
     def _session(self) -> None:
         settings = self.server.settings
         self.state = "connecting"
-        sock = gevent.socket.create_connection((self.host, self.port), CONNECT_TIMEOUT)
+        source = (settings.bind_source_addr, 0) if settings.bind_source_addr else None
+        sock = gevent.socket.create_connection((self.host, self.port), CONNECT_TIMEOUT,
+                                               source_address=source)
         self.sock = sock
         sock.settimeout(settings.repl_timeout)
         self.state = "handshake"
@@ -193,8 +211,14 @@ class ReplicaLink:
             if reply[:1] == b"-":
                 raise LinkError("Unable to AUTH to MASTER: %s"
                                 % reply.decode(errors="replace"))
-        for argv in ([b"REPLCONF", b"listening-port", b"%d" % self.my_port],
-                     [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]):
+        # replica-announce-port / -ip: what the master shows and tells others (NAT).
+        handshake = [[b"REPLCONF", b"listening-port",
+                      b"%d" % (settings.replica_announce_port or self.my_port)]]
+        if settings.replica_announce_ip:
+            handshake.append([b"REPLCONF", b"ip-address",
+                              settings.replica_announce_ip.encode()])
+        handshake.append([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        for argv in handshake:
             self._send(argv)
             reply = lines.next()
             if reply.startswith((b"-NOAUTH", b"-WRONGPASS", b"-NOPERM")):
@@ -432,9 +456,11 @@ class ReplicaLink:
                     repl.feed_from_master(data)
                 keyspace.master_applying = True
                 try:
-                    process_command(client, item)
+                    reply = process_command(client, item)
                 finally:
                     keyspace.master_applying = False
+                if isinstance(reply, ReplyError):
+                    error_from_master_stream(self.server, item, reply)
                 if client.closed:
                     raise LinkError("master link closed")
                 if item[0].lower() == b"replconf" and len(item) > 1 \

@@ -206,8 +206,13 @@ def info_lines(server) -> list:
         if not link.link_up:
             lines.append("master_link_down_since_seconds:%d"
                          % (int(now - link.down_since) if link.synced_once else -1))
-        lines += ["slave_priority:100", "slave_read_only:1", "replica_announced:1"]
+        settings = server.settings
+        lines += ["slave_priority:%d" % settings.replica_priority,
+                  "slave_read_only:%d" % settings.replica_read_only,
+                  "replica_announced:%d" % settings.replica_announced]
     lines.append("connected_slaves:%d" % len(repl.replicas))
+    if server.settings.min_replicas_to_write and server.settings.min_replicas_max_lag:
+        lines.append("min_slaves_good_slaves:%d" % repl.good_replicas)
     now = time.monotonic()
     for i, r in enumerate(repl.replicas):
         lines.append("slave%d:ip=%s,port=%d,state=%s,offset=%d,lag=%d"

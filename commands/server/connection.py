@@ -94,11 +94,14 @@ class Client:
         self.id = server.new_client_id()
         self.addr_text = "%s:%d" % address[:2] if address else ""
         self.laddr_text = ""
+        self.unix_socket = False      # connected through `unixsocket` (flag U)
         self.fd = -1
         if sock is not None:
             try:
                 laddr = sock.getsockname()
-                self.laddr_text = "%s:%d" % laddr[:2]
+                # A unix socket's name is its path (Redis shows "<path>:0").
+                self.laddr_text = "%s:0" % laddr if isinstance(laddr, str) else \
+                    "%s:%d" % laddr[:2]
             except OSError:
                 self.laddr_text = "?:0"
             self.fd = sock.fileno()

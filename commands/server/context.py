@@ -32,6 +32,8 @@ class Server:
         self.replid = os.urandom(20).hex()   # INFO master_replid
         self.last_save = int(time.time())
         self.shutdown_requested = None   # set by node.py: fn() that stops the node
+        self.shutdown_waiting = False    # a shutdown waits for replicas (shutdown-timeout)
+        self.shutdown_aborted = False    # SHUTDOWN ABORT came meanwhile
         self.cluster = None           # read-only cluster view (cluster/view.py)
         self.cluster_ops = None       # runs cluster operations (cluster/operations.py)
         self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus
@@ -39,6 +41,8 @@ class Server:
         self.router = None            # fn(client, cmd, argv) -> error reply or None
         self.replication = None       # commands/replication/master.py: ids, offsets, replicas
         self.propagator = None        # commands/replication/propagation.py: what call() propagates
+        self.supervised = ""          # "systemd" / "upstart" when supervised (node.py)
+        self.hz = settings.hz         # the cron's rate now (dynamic-hz may raise it)
         self.read_only_replica = False  # keyless writes get -READONLY (a replica)
         self.close_hooks = []         # fn(client) run when a client disconnects
         self.children = None          # commands/persistence/background.Children (node.py)
@@ -50,6 +54,8 @@ class Server:
         self._loading = None          # LoadingProgress while loading: commands get -LOADING
         self._misconf = False         # a failed BGSAVE stops writes (-MISCONF)
         self._aof_misconf = None      # the -MISCONF reply while the AOF cannot be written
+        self._noreplicas = False      # fewer good replicas than min-replicas-to-write
+        self._masterdown = False      # a replica's master link is down (serve-stale-data no)
         self._paused = False          # CLIENT PAUSE in force (client_pause holds commands)
         self.client_pause = ClientPause(self)
         self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
@@ -69,7 +75,8 @@ class Server:
 
     def _refresh_degraded(self) -> None:
         self.degraded = bool(self._loading is not None or self._misconf
-                             or self._aof_misconf is not None or self._paused)
+                             or self._aof_misconf is not None or self._noreplicas
+                             or self._masterdown or self._paused)
 
     @property
     def loading(self):
@@ -97,6 +104,26 @@ class Server:
     def aof_misconf(self, reply) -> None:
         self._aof_misconf = reply
         self._refresh_degraded()
+
+    @property
+    def noreplicas(self) -> bool:
+        return self._noreplicas
+
+    @noreplicas.setter
+    def noreplicas(self, value: bool) -> None:
+        if value != self._noreplicas:
+            self._noreplicas = value
+            self._refresh_degraded()
+
+    @property
+    def masterdown(self) -> bool:
+        return self._masterdown
+
+    @masterdown.setter
+    def masterdown(self, value: bool) -> None:
+        if value != self._masterdown:
+            self._masterdown = value
+            self._refresh_degraded()
 
     @property
     def paused(self) -> bool:

@@ -5,6 +5,7 @@ lookup (unknown command / subcommand), arity, authentication, MULTI queueing, cl
 routing; `call` runs the handler and keeps the statistics (commandstats, errorstats) and
 feeds MONITOR.
 """
+import os
 import time
 
 from loguru import logger
@@ -26,6 +27,9 @@ MISCONF_ERROR = ReplyError(
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
     "the RDB error.")
 LOADING_ERROR = ReplyError("LOADING Redis is loading the dataset in memory")
+NOREPLICAS_ERROR = ReplyError("NOREPLICAS Not enough good replicas to write.")
+MASTERDOWN_ERROR = ReplyError("MASTERDOWN Link with MASTER is down and "
+                              "replica-serve-stale-data is set to 'no'.")
 
 
 # Command names as clients spell them ("GET", "get") -> Command: saves a lower() per call.
@@ -96,9 +100,17 @@ def process_command(client, argv):
     # A failed background save stops writes (stop-writes-on-bgsave-error), and PING on
     # a master, as Redis's processCommand does, so monitoring notices.
     # So does an AOF that cannot be written (server.aof_misconf holds that reply).
-    if server.degraded and (server.misconf or server.aof_misconf is not None) and not obey \
-            and (cmd.is_write or (cmd.name == "ping" and not server.read_only_replica)):
-        return reject(client, MISCONF_ERROR if server.misconf else server.aof_misconf, cmd)
+    if server.degraded:
+        if server.misconf or server.aof_misconf is not None:
+            if obey:
+                if cmd.is_write:
+                    replica_disk_error(server)
+            elif cmd.is_write or (cmd.name == "ping" and server.replication.is_master):
+                return reject(client, MISCONF_ERROR if server.misconf
+                              else server.aof_misconf, cmd)
+        # min-replicas-to-write: too few replicas acked within min-replicas-max-lag.
+        if server.noreplicas and cmd.is_write and not obey:
+            return reject(client, NOREPLICAS_ERROR, cmd)
 
     # Keyed writes were redirected to the master above; what is left is keyless.
     if server.read_only_replica and cmd.is_write and not obey:
@@ -113,6 +125,12 @@ def process_command(client, argv):
         return reject(client, ReplyError(prefix + text), cmd)
 
     if server.degraded:
+        # replica-serve-stale-data no: a replica whose master link is down serves only
+        # the commands flagged stale (an EXEC only if everything it queued is).
+        if server.masterdown and not obey and (
+                "stale" not in cmd.flags or cmd.name == "exec" and client.multi and any(
+                    "stale" not in queued[0].flags for queued in client.multi)):
+            return reject(client, MASTERDOWN_ERROR, cmd)
         if server.loading is not None and "loading" not in cmd.flags:
             return reject(client, LOADING_ERROR, cmd)
         # CLIENT PAUSE: the command waits, then is processed again from the start, as
@@ -150,6 +168,24 @@ def hold_while_writes_paused(view) -> bool:
         held = True
         view.wait_writes_resumed(timeout=1.0)
     return held
+
+
+_last_disk_error_log = [0.0]
+
+
+def replica_disk_error(server) -> None:
+    """Our master's stream brings a write while our disk cannot take it (a failed
+    BGSAVE or AOF write): Redis 7.0 panics rather than let the replica's files fall
+    behind its data, unless replica-ignore-disk-write-errors says to go on (then it
+    logs once a minute)."""
+    if not server.settings.replica_ignore_disk_write_errors:
+        logger.critical("Replica was unable to write command to disk.")
+        os._exit(1)
+    now = time.monotonic()
+    if now - _last_disk_error_log[0] > 60:
+        _last_disk_error_log[0] = now
+        logger.warning("Replica is applying a command even though it is unable to write "
+                       "to disk.")
 
 
 def reject(client, error, cmd=None):
@@ -312,7 +348,9 @@ def feed_monitors(client, argv) -> None:
     """Send one MONITOR line: +<time> [0 <addr>] "arg" ... to every monitoring client,
     the caller included when it is a monitor itself (Redis does the same)."""
     args = " ".join('"%s"' % _repr_arg(a) for a in argv)
-    line = ("+%.6f [0 %s] %s\r\n" % (time.time(), client.addr_text, args)).encode()
+    source = "unix:%s" % client.server.settings.unixsocket if client.unix_socket \
+        else client.addr_text
+    line = ("+%.6f [0 %s] %s\r\n" % (time.time(), source, args)).encode()
     for monitor in list(client.server.monitors):
         if monitor is client:
             client.own_monitor_lines.append(line)   # written after this command's reply

@@ -1,6 +1,10 @@
 """The client port: gevent StreamServers (one per `bind` address) with one greenlet per
 connection."""
+import os
 import socket
+import time
+
+import gevent.socket
 
 from gevent.pool import Pool
 from gevent.server import StreamServer
@@ -13,6 +17,26 @@ from commands.server.resp import RequestParser
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 
 
+
+def set_keepalive(sock, interval: int) -> None:
+    """tcp-keepalive, as Redis's anetKeepAlive: probes after `interval` idle seconds,
+    then every interval/3, and the peer is dead after 3 unanswered ones."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, interval // 3))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+
+
+def set_socket_mark(sock, mark: int) -> None:
+    """socket-mark-id: SO_MARK on a listening socket (for firewall / routing rules; it
+    needs CAP_NET_ADMIN). Like Redis, a failure does not stop the node; it is logged."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_MARK", 36), mark)
+    except OSError as exc:
+        logger.warning("Failed to set socket-mark-id {}: {}", mark, exc.strerror or exc)
+
+
 class ClientListener:
     def __init__(self, server, bind: str, port: int):
         self.server = server
@@ -21,19 +45,71 @@ class ClientListener:
         # A Pool with no size limit lets stop() kill the handlers still running.
         self.pool = Pool(None)
         self.streams: list[StreamServer] = []
+        self.unix_stream = None         # the `unixsocket` listener, if any
 
     def listening_fds(self) -> list:
         """The client port's listening sockets (a forked child closes its copies)."""
-        return [stream.socket.fileno() for stream in self.streams
-                if stream.socket is not None]
+        streams = self.streams + ([self.unix_stream] if self.unix_stream else [])
+        return [stream.socket.fileno() for stream in streams if stream.socket is not None]
 
     def start(self) -> None:
-        """Listen on every `bind` address (cluster/listen.py says which may be skipped);
-        OSError if a required one cannot be bound."""
-        sockets = listen_to_port(self.addresses, self.requested_port, logger.warning)
-        self.streams = [StreamServer(sock, self._handle, spawn=self.pool) for sock in sockets]
-        for stream in self.streams:
+        """Listen on every `bind` address (cluster/listen.py says which may be skipped)
+        and on `unixsocket`; OSError if a required one cannot be bound."""
+        self.streams = self._listen(self.addresses, self.requested_port)
+        path = self.server.settings.unixsocket
+        if path:
+            self.unix_stream = StreamServer(self._listen_unix(path), self._handle_unix,
+                                            spawn=self.pool)
+            self.unix_stream.start()
+
+    def _listen_unix(self, path: str):
+        """Redis's anetUnixServer: a stale socket file is replaced; unixsocketperm, when
+        set, is the file's mode."""
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        sock = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+            sock.listen(self.server.settings.tcp_backlog)
+            if self.server.settings.unixsocketperm:
+                os.chmod(path, self.server.settings.unixsocketperm)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _listen(self, addresses: list, port: int) -> list:
+        sockets = listen_to_port(addresses, port, logger.warning,
+                                 backlog=self.server.settings.tcp_backlog)
+        mark = self.server.settings.socket_mark_id
+        if mark:
+            for sock in sockets:
+                set_socket_mark(sock, mark)
+        streams = [StreamServer(sock, self._handle, spawn=self.pool) for sock in sockets]
+        for stream in streams:
             stream.start()
+        return streams
+
+    def relisten(self, bind: str, port: int) -> None:
+        """CONFIG SET port / bind, as Redis's changeListenPort / changeBindAddr: close the
+        listening sockets, listen on the new addresses and port; connected clients stay.
+        If a required address cannot be bound, listen as before again and raise OSError
+        (Redis restores the old listeners the same way). Port 0 closes the client port."""
+        addresses = bind.split()
+        if (addresses, port) == (self.addresses, self.requested_port):
+            return
+        for stream in self.streams:
+            stream.close()
+        try:
+            self.streams = self._listen(addresses, port) if port else []
+        except OSError:
+            self.streams = self._listen(self.addresses, self.requested_port) \
+                if self.requested_port else []
+            raise
+        self.addresses, self.requested_port = addresses, port
+        logger.info("Listening for clients on {}:{}", " ".join(addresses), port)
 
     @property
     def port(self) -> int:
@@ -43,18 +119,31 @@ class ClientListener:
         """Stop accepting, close every client, wait up to `timeout` for their greenlets."""
         for stream in self.streams:
             stream.close()
+        if self.unix_stream is not None:
+            self.unix_stream.close()
+            try:
+                os.unlink(self.server.settings.unixsocket)     # as Redis at shutdown
+            except OSError:
+                pass
         for client in list(self.server.clients.values()):
             client.kill()
         self.pool.join(timeout=timeout)
         self.pool.kill(block=True, timeout=timeout)
 
-    def _handle(self, sock, address) -> None:
+    def _handle_unix(self, sock, address) -> None:
+        # Redis shows a unix socket peer as the socket's path, port 0 (flag U).
+        self._handle(sock, (self.server.settings.unixsocket, 0), unix=True)
+
+    def _handle(self, sock, address, unix: bool = False) -> None:
         server = self.server
         settings = server.settings
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
+        if not unix:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if settings.tcp_keepalive:
+                    set_keepalive(sock, settings.tcp_keepalive)
+            except OSError:
+                pass
         if len(server.clients) >= settings.maxclients:
             server.rejected_connections += 1
             try:
@@ -64,7 +153,21 @@ class ClientListener:
             return
         parser = RequestParser(settings.proto_max_bulk_len, settings.client_query_buffer_limit)
         client = Client(server, sock, address, parser)
+        client.unix_socket = unix
         server.clients[client.id] = client
         server.total_connections += 1
         logger.debug("accepted client {} (id {})", client.addr_text, client.id)
         client.serve()
+
+
+def close_idle_clients(server, timeout: int) -> None:
+    """`timeout`: close clients idle longer, except replicas, our master's link, blocked
+    clients (their own timeout applies), Pub/Sub subscribers and monitors, as Redis's
+    clientsCronHandleTimeout."""
+    limit = time.monotonic() - timeout
+    for client in list(server.clients.values()):
+        if client.last_interaction < limit and client.replica is None \
+                and not client.is_master_link and not client.pubsub_mode \
+                and not client.monitor and getattr(client, "blocked_waiter", None) is None:
+            logger.log("VERBOSE", "Closing idle client")
+            client.kill()

@@ -1,256 +1,25 @@
-"""The node's settings: one table of redis.conf directives.
+"""The node's settings: the current value of every redis.conf directive.
 
-The same table parses the command line and a redis.conf-style file (node.py), and answers
-CONFIG GET / SET / REWRITE, with Redis's names, value syntax (memory units such as 512mb,
-yes/no booleans) and validation messages.
+The table of directives is commands/server/config_table.py (Redis 7.0's whole config
+table) and their value types commands/server/config_types.py. This module holds the
+values and what reads or changes them: the command line and a config file (node.py),
+CONFIG GET / SET (all or nothing, as Redis's configSetCommand) and CONFIG REWRITE (which
+keeps the file's comments and order, as Redis's rewriteConfig).
 """
+import errno
 import fnmatch
 import os
-from dataclasses import dataclass
 
-from cluster.listen import parse_bind
-from commands.data.notifications import (KeyspaceEventsError, format_keyspace_events,
-                                         parse_keyspace_events)
+from commands.server.config_table import ALIASES, DEPRECATED, SETTINGS, lookup
+from commands.server.config_types import (OBUF_CLASSES, OBUF_DEFAULTS, Setting,
+                                          SettingError, parse_memory)
 from commands.server.resp import split_args
 
+__all__ = ["SETTINGS", "ALIASES", "Setting", "SettingError", "Settings", "parse_memory",
+           "parse_config_file", "OBUF_CLASSES", "OBUF_DEFAULTS", "REWRITE_SIGNATURE",
+           "protected_action_allowed"]
 
-class SettingError(ValueError):
-    """A value Redis would refuse; the message is Redis's reason text."""
-
-
-_UNITS = {"b": 1, "k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1024 ** 2,
-          "g": 1000 ** 3, "gb": 1024 ** 3}
-
-
-def parse_memory(text: str) -> int:
-    """'512mb' -> 536870912, as Redis's memtoull (units are case-insensitive)."""
-    lowered = text.strip().lower()
-    digits = lowered.rstrip("kmgb")
-    unit = lowered[len(digits):] or "b"
-    if unit not in _UNITS or not digits.isdigit():     # memtoull: no sign
-        raise SettingError("argument must be a memory value")
-    return int(digits) * _UNITS[unit]
-
-
-@dataclass
-class Setting:
-    name: str
-    kind: str                 # int | memory | bool | enum | string | filename | save | obuf
-                              # | bind | hostname | keyspace-events
-    default: object
-    minimum: int = None
-    maximum: int = None
-    choices: tuple = ()
-    mutable: bool = True
-    doc: str = ""
-    clamp: tuple = None       # (low, high) Redis silently applies after validation (hz)
-
-    def parse(self, text: str):
-        if self.kind == "bool":
-            lowered = text.lower()
-            if lowered not in ("yes", "no"):
-                raise SettingError("argument must be 'yes' or 'no'")
-            return lowered == "yes"
-        if self.kind in ("int", "memory"):
-            if self.kind == "memory":
-                value = parse_memory(text)
-            else:
-                try:
-                    value = int(text)
-                except ValueError:
-                    raise SettingError("argument couldn't be parsed into an integer")
-            if (self.minimum is not None and value < self.minimum) or \
-                    (self.maximum is not None and value > self.maximum):
-                raise SettingError("argument must be between %d and %d inclusive"
-                                   % (self.minimum, self.maximum))
-            if self.clamp:
-                value = min(max(value, self.clamp[0]), self.clamp[1])
-            return value
-        if self.kind == "save":
-            # "<seconds> <changes> [<seconds> <changes> ...]" or "" for no snapshots.
-            words = text.split()
-            if len(words) % 2 or not all(w.isdigit() for w in words):
-                raise SettingError("Invalid save parameters")
-            return " ".join(words)
-        if self.kind == "obuf":
-            return parse_output_buffer_limits(text)
-        if self.kind == "filename" and "/" in text:
-            raise SettingError("%s can't be a path, just a filename" % self.name)
-        if self.kind == "bind":
-            try:
-                return " ".join(parse_bind(text))
-            except ValueError as exc:
-                raise SettingError(str(exc))
-        if self.kind == "hostname":
-            return parse_announced_hostname(text)
-        if self.kind == "keyspace-events":
-            try:
-                return parse_keyspace_events(text)
-            except KeyspaceEventsError as exc:
-                raise SettingError(str(exc))
-        if self.kind == "enum":
-            lowered = text.lower()
-            if lowered not in self.choices:
-                raise SettingError("argument(s) must be one of the following: %s"
-                                   % ", ".join(self.choices))
-            return lowered
-        return text
-
-    def format(self, value) -> str:
-        if self.kind == "bool":
-            return "yes" if value else "no"
-        if value is None:
-            return ""
-        if self.kind == "keyspace-events":
-            return format_keyspace_events(value)
-        if self.kind == "obuf":
-            return " ".join("%s %d %d %d" % (klass, *value[klass]) for klass in OBUF_CLASSES)
-        return str(value)
-
-
-_HOSTNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
-
-
-def parse_announced_hostname(text: str) -> str:
-    """cluster-announce-hostname, checked as Redis's isValidAnnouncedHostname ("" = none)."""
-    if len(text) >= 256:
-        raise SettingError("Hostnames must be less than 256 characters")
-    if not _HOSTNAME_CHARS.issuperset(text):
-        raise SettingError("Hostnames may only contain alphanumeric characters, "
-                           "hyphens or dots")
-    return text
-
-
-# client-output-buffer-limit: class -> (hard bytes, soft bytes, soft seconds); 0 = none.
-OBUF_CLASSES = ("normal", "slave", "pubsub")
-_OBUF_CLASS_NAMES = {"normal": "normal", "slave": "slave", "replica": "slave",
-                     "pubsub": "pubsub"}
-OBUF_DEFAULTS = {"normal": (0, 0, 0), "slave": (256 * 1024 ** 2, 64 * 1024 ** 2, 60),
-                 "pubsub": (32 * 1024 ** 2, 8 * 1024 ** 2, 60)}
-
-
-def parse_output_buffer_limits(text: str) -> dict:
-    """'<class> <hard> <soft> <soft_seconds> ...' -> the classes given (Redis's
-    setConfigClientOutputBufferLimitOption: the whole value is checked before any of it
-    applies; classes not named keep their limits)."""
-    try:
-        words = [w.decode() for w in split_args(text.encode())]
-    except (ValueError, UnicodeDecodeError):
-        raise SettingError("Wrong number of arguments in buffer limit configuration.")
-    if len(words) % 4:
-        raise SettingError("Wrong number of arguments in buffer limit configuration.")
-    limits = {}
-    for i in range(0, len(words), 4):
-        klass = _OBUF_CLASS_NAMES.get(words[i].lower())
-        if klass is None:           # "master" too: Redis refuses a limit for it
-            raise SettingError("Invalid client class specified in buffer limit "
-                               "configuration.")
-        try:
-            hard, soft = parse_memory(words[i + 1]), parse_memory(words[i + 2])
-            seconds = int(words[i + 3], 10)
-        except (SettingError, ValueError):
-            seconds = -1
-        if seconds < 0:
-            raise SettingError("Error in hard, soft or soft_seconds setting in buffer "
-                               "limit configuration.")
-        limits[klass] = (hard, soft, seconds)
-    return limits
-
-
-_MAX_LL = 2 ** 63 - 1
-_MAX_U32 = 2 ** 32 - 1
-
-SETTINGS = {s.name: s for s in [
-    Setting("port", "int", 6379, 0, 65535, mutable=False, doc="client port"),
-    Setting("bind", "bind", "127.0.0.1", mutable=False,
-            doc="addresses to listen on, space separated ('-' prefix: optional)"),
-    Setting("dir", "string", ".", mutable=False, doc="working directory"),
-    Setting("cluster-config-file", "string", None, mutable=False,
-            doc="nodes.conf path (default nodes-<port>.conf in dir)"),
-    Setting("cluster-node-timeout", "int", 15000, 0, _MAX_LL,
-            doc="ms without a pong before a node is PFAIL"),
-    Setting("cluster-enabled", "bool", True, mutable=False),
-    Setting("cluster-port", "int", 0, 0, 65535, mutable=False),
-    Setting("cluster-announce-ip", "string", ""),
-    # Behind NAT or in a container: what peers and clients are told (cluster/config.py).
-    Setting("cluster-announce-port", "int", 0, 0, 65535, doc="0: port"),
-    Setting("cluster-announce-bus-port", "int", 0, 0, 65535, doc="0: the bus port"),
-    Setting("cluster-announce-hostname", "hostname", ""),
-    Setting("cluster-preferred-endpoint-type", "enum", "ip",
-            choices=("ip", "hostname", "unknown-endpoint")),
-    # Ours: the HMAC key of the bus (cluster/bus_auth.py); "" = none. CONFIG GET shows
-    # it, as Redis 7.0 shows requirepass and masterauth.
-    Setting("cluster-bus-secret", "string", "", doc="sign and check every bus frame"),
-    Setting("cluster-require-full-coverage", "bool", True),
-    Setting("cluster-allow-reads-when-down", "bool", False),
-    Setting("cluster-allow-pubsubshard-when-down", "bool", True),
-    Setting("cluster-replica-validity-factor", "int", 10, 0, 2 ** 31 - 1),
-    Setting("cluster-migration-barrier", "int", 1, 0, 2 ** 31 - 1),
-    Setting("cluster-allow-replica-migration", "bool", True),
-    Setting("cluster-replica-no-failover", "bool", False),
-    Setting("cluster-link-sendbuf-limit", "memory", 0, 0, _MAX_LL),
-    Setting("loglevel", "enum", "notice",
-            choices=("debug", "verbose", "notice", "warning")),
-    Setting("logfile", "string", "", mutable=False, doc="log file ('' = stderr only)"),
-    Setting("requirepass", "string", "", doc="password clients must AUTH with"),
-    Setting("maxclients", "int", 10000, 1, _MAX_U32),
-    Setting("proto-max-bulk-len", "memory", 512 * 1024 ** 2, 1024 ** 2, _MAX_LL),
-    Setting("client-query-buffer-limit", "memory", 1024 ** 3, 1024 ** 2, _MAX_LL),
-    Setting("timeout", "int", 0, 0, 2 ** 31 - 1),
-    Setting("tracking-table-max-keys", "int", 1000000, 0, _MAX_LL),
-    Setting("tcp-keepalive", "int", 300, 0, 2 ** 31 - 1),
-    Setting("databases", "int", 16, 1, 2 ** 31 - 1, mutable=False),
-    # Persistence (commands/persistence). save: Redis 7.0's built-in schedule.
-    Setting("save", "save", "3600 1 300 100 60 10000"),
-    Setting("dbfilename", "filename", "dump.rdb", doc="RDB file name in dir"),
-    Setting("rdbcompression", "bool", True),
-    Setting("rdbchecksum", "bool", True),
-    Setting("rdb-del-sync-files", "bool", False),
-    Setting("rdb-key-save-delay", "int", 0, -2 ** 31, 2 ** 31 - 1,
-            doc="microseconds a background save sleeps per key (tests)"),
-    Setting("key-load-delay", "int", 0, -2 ** 31, 2 ** 31 - 1,
-            doc="microseconds loading waits per key (tests)"),
-    Setting("stop-writes-on-bgsave-error", "bool", True),
-    Setting("appendonly", "bool", False),
-    Setting("appendfilename", "filename", "appendonly.aof", mutable=False),
-    Setting("appenddirname", "string", "appendonlydir", mutable=False),
-    Setting("appendfsync", "enum", "everysec", choices=("always", "everysec", "no")),
-    Setting("no-appendfsync-on-rewrite", "bool", False),
-    Setting("auto-aof-rewrite-percentage", "int", 100, 0, 2 ** 31 - 1),
-    Setting("auto-aof-rewrite-min-size", "memory", 64 * 1024 ** 2, 0, _MAX_LL),
-    Setting("aof-load-truncated", "bool", True),
-    Setting("aof-use-rdb-preamble", "bool", True),
-    Setting("aof-rewrite-incremental-fsync", "bool", True),
-    Setting("rdb-save-incremental-fsync", "bool", True),
-    # Replication (commands/replication).
-    Setting("masterauth", "string", "", doc="password a replica sends its master"),
-    Setting("masteruser", "string", "", doc="user a replica authenticates as"),
-    Setting("repl-diskless-sync", "bool", True),
-    Setting("repl-diskless-sync-delay", "int", 5, 0, 2 ** 31 - 1),
-    Setting("repl-diskless-sync-max-replicas", "int", 0, 0, 2 ** 31 - 1),
-    Setting("repl-diskless-load", "enum", "disabled",
-            choices=("disabled", "on-empty-db", "swapdb")),
-    Setting("repl-timeout", "int", 60, 1, 2 ** 31 - 1),
-    Setting("maxmemory", "memory", 0, 0, _MAX_LL),
-    Setting("maxmemory-policy", "enum", "noeviction",
-            choices=("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-                     "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
-    Setting("hz", "int", 10, 0, 2 ** 31 - 1, clamp=(1, 500)),
-    Setting("daemonize", "bool", False, mutable=False),
-    Setting("repl-ping-replica-period", "int", 10, 1, 2 ** 31 - 1),
-    Setting("repl-backlog-size", "memory", 1024 ** 2, 1, _MAX_LL),
-    # Collection encodings (hashes.py, sets.py). Redis 7.0's built-in defaults: its
-    # redis.conf sets 128 hash entries, but a server started without one uses 512.
-    Setting("hash-max-listpack-entries", "int", 512, 0, _MAX_LL),
-    Setting("hash-max-listpack-value", "int", 64, 0, _MAX_LL),
-    Setting("set-max-intset-entries", "int", 512, 0, _MAX_LL),
-    Setting("hll-sparse-max-bytes", "memory", 3000, 0, _MAX_LL),   # commands/data/hyperloglog.py
-    Setting("client-output-buffer-limit", "obuf", OBUF_DEFAULTS,
-            doc="per client class: hard limit, soft limit, soft seconds"),
-    # Keyspace notifications (commands/data/notifications.py): the classes as flags.
-    Setting("notify-keyspace-events", "keyspace-events", 0,
-            doc="classes of keyspace events published (letters of Ag$lshzxeKEtmdn)"),
-]}
+REWRITE_SIGNATURE = "# Generated by CONFIG REWRITE"
 
 
 class _Values(dict):
@@ -274,84 +43,289 @@ class Settings:
 
     def __init__(self):
         self.config_file = None     # the file given at start-up, for CONFIG REWRITE
-        self.listeners = []         # fn(name, value) after a successful CONFIG SET
+        # fn(name, value) after CONFIG SET changed a value; raising SettingError undoes
+        # the whole CONFIG SET (Redis's apply functions).
+        self.listeners = []
         self.values = _Values(self, {name: s.default for name, s in SETTINGS.items()})
+        self._save_lines_seen = False
+
+    # ------------------------------------------------------------ start-up
 
     def set(self, name: str, text: str, at_startup: bool = False) -> None:
-        """Parse and store one directive; SettingError for an unknown name or bad value."""
-        setting = SETTINGS.get(name.lower())
+        """One directive with its value as one string (CONFIG SET's form)."""
+        if at_startup:
+            setting = self._startup_setting(name)
+            words = text.split(" ") if setting.multi_arg else [text]
+            self._store(setting, setting.parse_words(words))
+        else:
+            self.set_many([(name, text)])
+
+    def set_words(self, name: str, words: list) -> None:
+        """One directive from a config file line or the command line: its words after
+        the name. A multi-argument directive given one word splits it like a line
+        (`--save "60 1 300 10"`); a deprecated one Redis ignores is ignored."""
+        if name.lower() in DEPRECATED and len(words) == DEPRECATED[name.lower()]:
+            return
+        setting = self._startup_setting(name)
+        if setting.multi_arg and len(words) == 1 and words[0]:
+            try:
+                words = [w.decode("utf-8", "surrogateescape")
+                         for w in split_args(words[0].encode("utf-8", "surrogateescape"))]
+            except ValueError:
+                raise SettingError("Unbalanced quotes in configuration line")
+        if setting.kind == "save" and not words:
+            words = [""]
+        value = setting.parse_words(words)
+        if setting.kind == "save":
+            # The save lines of a file (and --save flags) add up; the first replaces the
+            # built-in schedule and `save ""` clears what came before, as in Redis.
+            if value and self._save_lines_seen:
+                value = "%s %s" % (self.values["save"], value) if self.values["save"] \
+                    else value
+            self._save_lines_seen = True
+        self._store(setting, value)
+
+    @staticmethod
+    def _startup_setting(name: str) -> Setting:
+        _, setting = lookup(name)
         if setting is None:
             raise SettingError("Bad directive or wrong number of arguments")
-        if not setting.mutable and not at_startup:
-            raise SettingError("can't set immutable config")
-        value = setting.parse(text)
+        return setting
+
+    def _store(self, setting: Setting, value) -> None:
         if setting.kind == "obuf":          # only the classes given change
             value = {**self.values[setting.name], **value}
         self.values[setting.name] = value
-        if not at_startup:
-            for listener in self.listeners:
-                listener(setting.name, self.values[setting.name])
+
+    # ------------------------------------------------------------ CONFIG SET
+
+    def set_many(self, pairs, loading: bool = False, protected_ok: bool = None) -> None:
+        """CONFIG SET name value [name value ...]: every pair or none.
+
+        The checks run in Redis's order and the first failure is the answer: an unknown
+        name, an immutable or protected one, one refused while loading, a duplicate
+        (all about the names, in argument order); then each value is parsed; then the
+        changed settings are applied (listeners), and if one refuses every value goes
+        back, as Redis's restoreBackupConfig does. Raises ConfigSetError."""
+        if protected_ok is None:
+            protected_ok = self.values["enable-protected-configs"] == "yes"
+        chosen = []
+        for name, _ in pairs:
+            registered, setting = lookup(name)
+            if setting is None:
+                raise ConfigSetError("ERR Unknown option or number of arguments for "
+                                     "CONFIG SET - '%s'" % name)
+            if not setting.mutable:
+                raise ConfigSetError.failed(name, "can't set immutable config")
+            if setting.protected and not protected_ok:
+                raise ConfigSetError.failed(name, "can't set protected config")
+            if loading and setting.deny_loading:
+                raise ConfigSetError("LOADING Redis is loading the dataset in memory")
+            if registered in (r for r, _ in chosen):
+                raise ConfigSetError.failed(name, "duplicate parameter")
+            chosen.append((registered, setting))
+        new_values = []
+        for (registered, setting), (_, text) in zip(chosen, pairs):
+            try:
+                value = setting.parse(text)
+            except SettingError as exc:
+                raise ConfigSetError.failed(registered, str(exc))
+            if setting.kind == "obuf":
+                value = {**self.values[setting.name], **value}
+            new_values.append(value)
+        old = {setting.name: self.values[setting.name] for _, setting in chosen}
+        changed = []
+        for (registered, setting), value in zip(chosen, new_values):
+            if value != self.values[setting.name] and setting.name not in changed:
+                changed.append(setting.name)
+            self.values[setting.name] = value
+        for index, name in enumerate(changed):
+            try:
+                self._apply(name)
+            except SettingError as exc:
+                for restored, value in old.items():
+                    self.values[restored] = value
+                for name_again in changed[:index + 1]:
+                    try:
+                        self._apply(name_again)
+                    except SettingError:
+                        pass
+                raise ConfigSetError.failed(name, str(exc))
+
+    def _apply(self, name: str) -> None:
+        for listener in self.listeners:
+            listener(name, self.values[name])
+
+    # ------------------------------------------------------------ CONFIG GET
 
     def get_matching(self, pattern: str) -> dict:
-        """CONFIG GET: every setting whose name matches the glob pattern."""
+        """Every name (aliases too, hidden ones only by exact name) matching the glob."""
         pattern = pattern.lower()
-        return {name: SETTINGS[name].format(value)
-                for name, value in self.values.items()
-                if fnmatch.fnmatchcase(name, pattern)}
+        found = {}
+        for name, setting in SETTINGS.items():
+            if setting.hidden:
+                continue
+            if fnmatch.fnmatchcase(name, pattern):
+                found[name] = self.format(setting)
+            if setting.alias and fnmatch.fnmatchcase(setting.alias, pattern):
+                found[setting.alias] = self.format(setting)
+        return found
+
+    def format(self, setting: Setting) -> str:
+        return setting.format(self.values[setting.name])
 
     def cluster_config_path(self) -> str:
         path = self.values["cluster-config-file"] or "nodes-%d.conf" % self.values["port"]
         return os.path.join(self.values["dir"], path)
 
+    # ------------------------------------------------------------ CONFIG REWRITE
+
     def rewrite(self) -> None:
-        """CONFIG REWRITE: rewrite the start-up file with the current non-default values."""
+        """CONFIG REWRITE, as Redis's rewriteConfig: each directive replaces its old
+        lines in place (an alias's line too, under the canonical name), a directive not
+        in the file is appended (after a signature comment) when it is not at its
+        default, old lines left over are blanked, comments stay, and a line this node
+        cannot read is kept as a '# ??? ' comment. Written atomically."""
         if not self.config_file:
             raise SettingError("The server is running without a config file")
-        lines = []
-        with open(self.config_file) as f:
-            original = f.read().splitlines()
-        written = set()
-        for line in original:
-            words = line.split(None, 1)
-            name = words[0].lower() if words and not line.lstrip().startswith("#") else None
-            if name in SETTINGS:
-                if name not in written:
-                    lines.append(self._line(name))
-                    written.add(name)
+        try:
+            with open(self.config_file, "rb") as f:
+                text = f.read().decode("utf-8", "surrogateescape")
+        except FileNotFoundError:
+            text = ""
+        rewriter = _Rewriter(text)
+        for name, setting in SETTINGS.items():
+            rewriter.rewrite(name, setting.rewrite_lines(name, self.values[name]))
+        _write_atomically(self.config_file, rewriter.content())
+
+
+class ConfigSetError(Exception):
+    """CONFIG SET refused: the message is the whole error reply."""
+
+    @classmethod
+    def failed(cls, name: str, reason: str) -> "ConfigSetError":
+        return cls("ERR CONFIG SET failed (possibly related to argument '%s') - %s"
+                   % (name, reason))
+
+
+class _Rewriter:
+    """The state of one rewrite (Redis's rewriteConfigState)."""
+
+    def __init__(self, text: str):
+        self.lines = []
+        self.option_lines = {}      # canonical name -> indexes of its old lines
+        self.processed = set()
+        self.needs_signature = True
+        if not text:
+            return
+        for raw in text.split("\n"):
+            line = raw.strip("\r\n\t ")
+            if not line or line.startswith("#"):
+                if line == REWRITE_SIGNATURE:
+                    self.needs_signature = False
+                self.lines.append(line)
                 continue
-            lines.append(line)
-        for name, value in self.values.items():
-            if name not in written and value != SETTINGS[name].default:
-                lines.append(self._line(name))
-        tmp = self.config_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            try:
+                words = split_args(line.encode("utf-8", "surrogateescape"))
+            except ValueError:
+                words = None
+            _, setting = lookup(words[0].decode("utf-8", "surrogateescape")) \
+                if words else (None, None)
+            if setting is None:
+                self.lines.append("# ??? " + line)
+                continue
+            self.option_lines.setdefault(setting.name, []).append(len(self.lines))
+            self.lines.append(line)
+
+    def rewrite(self, name: str, lines: list) -> None:
+        self.processed.add(name)
+        for line, force in lines:
+            old = self.option_lines.get(name)
+            if old:
+                self.lines[old.pop(0)] = line
+            elif force:
+                if self.needs_signature:
+                    self.lines.append(REWRITE_SIGNATURE)
+                    self.needs_signature = False
+                self.lines.append(line)
+
+    def content(self) -> str:
+        for name, indexes in self.option_lines.items():
+            if name in self.processed:
+                for index in indexes:
+                    self.lines[index] = ""
+        out = []
+        was_empty = False
+        for line in self.lines:
+            if not line:
+                if was_empty:
+                    continue
+                was_empty = True
+            else:
+                was_empty = False
+            out.append(line + "\n")
+        return "".join(out)
+
+
+def _write_atomically(path: str, content: str) -> None:
+    """rewriteConfigOverwriteFile: a temporary file, fsync, mode 0644 (less the umask),
+    rename over the old one, fsync the directory."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        with open(tmp, "wb") as f:
+            f.write(content.encode("utf-8", "surrogateescape"))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, self.config_file)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(f.fileno(), 0o644 & ~umask)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
 
-    def _line(self, name: str) -> str:
-        text = SETTINGS[name].format(self.values[name])
-        return '%s "%s"' % (name, text) if (not text or " " in text) else "%s %s" % (name, text)
+
+def protected_action_allowed(option: str, c) -> bool:
+    """Redis's allowProtectedAction: 'yes', or 'local' for a loopback client."""
+    if option == "yes":
+        return True
+    if option == "local":
+        host = c.addr_text.rsplit(":", 1)[0]
+        return c.unix_socket or host.startswith("127.") or host in ("::1", "localhost") or \
+            host.startswith("::ffff:127.")
+    return False
 
 
 def parse_config_file(path: str) -> list:
-    """(line number, name, value) for each directive of a redis.conf-style file."""
+    """(line number, name, words) for each directive of a redis.conf-style file, split
+    as Redis's sdssplitargs splits it."""
     directives = []
     with open(path, "rb") as f:
         for number, raw in enumerate(f, 1):
-            line = raw.strip()
+            line = raw.strip(b" \t\r\n")
             if not line or line.startswith(b"#"):
                 continue
             try:
                 words = split_args(line)
             except ValueError:
-                raise SettingError("line %d: unbalanced quotes" % number)
-            if len(words) < 2:
-                if len(words) == 1 and words[0].lower() == b"save":
-                    words.append(b"")
-                else:
-                    raise SettingError("line %d: '%s': wrong number of arguments"
-                                       % (number, line.decode(errors="replace")))
-            directives.append((number, words[0].decode(), b" ".join(words[1:]).decode()))
+                raise SettingError("line %d: Unbalanced quotes in configuration line"
+                                   % number)
+            if not words:
+                continue
+            words = [w.decode("utf-8", "surrogateescape") for w in words]
+            directives.append((number, words[0], words[1:]))
     return directives

@@ -170,8 +170,8 @@ COMMON_CONFIG = ("save", "appendonly", "maxmemory", "databases", "maxmemory-poli
 @pytest.fixture
 def restore_config(diff):
     saved = {name: as_map(diff.redis.call("CONFIG", "GET", name))[name]
-             for name in ("maxmemory", "hz", "save", "maxclients", "cluster-node-timeout",
-                          "loglevel", "timeout", "maxmemory-policy")}
+             for name in ("hash-max-listpack-value", "hz", "save", "maxclients",
+                          "cluster-node-timeout", "loglevel", "timeout", "maxmemory-policy")}
     yield
     for name, value in saved.items():
         for client in (diff.ours, diff.redis):
@@ -194,12 +194,13 @@ def test_config_get_several_patterns_as_a_map(diff):
 
 @pytest.mark.parametrize("args", [
     ("CONFIG",), ("CONFIG", "GET"), ("CONFIG", "GET", "nosuch"), ("CONFIG", "GET", "Hz"),
-    ("CONFIG", "SET"), ("CONFIG", "SET", "maxmemory"), ("CONFIG", "SET", "maxmemory", "1mb", "hz"),
+    ("CONFIG", "SET"), ("CONFIG", "SET", "maxmemory"),
+    ("CONFIG", "SET", "hash-max-listpack-value", "1mb", "hz"),
     ("CONFIG", "SET", "nosuch", "1"), ("CONFIG", "SET", "maxmemory", "abc"),
     ("CONFIG", "SET", "maxmemory", "-1"), ("CONFIG", "SET", "hz", "abc"),
     ("CONFIG", "SET", "appendonly", "maybe"), ("CONFIG", "SET", "maxmemory-policy", "foo"),
-    ("CONFIG", "SET", "maxmemory", "1mb", "maxmemory", "2mb"),
-    ("CONFIG", "SET", "maxmemory", "1mb", "hz", "5", "nosuch", "1"),
+    ("CONFIG", "SET", "hash-max-listpack-value", "1mb", "hash-max-listpack-value", "2mb"),
+    ("CONFIG", "SET", "hash-max-listpack-value", "1mb", "hz", "5", "nosuch", "1"),
     ("CONFIG", "SET", "databases", "3"), ("CONFIG", "SET", "maxclients", "0"),
     ("CONFIG", "SET", "cluster-node-timeout", "-1"), ("CONFIG", "SET", "loglevel", "x"),
     ("CONFIG", "SET", "timeout", "-1"), ("CONFIG", "SET", "save", "3600"),
@@ -228,15 +229,16 @@ def test_shutdown_and_monitor_in_multi(diff):
 
 
 def test_config_set_is_all_or_nothing(diff, restore_config):
-    diff.check("CONFIG", "SET", "maxmemory", "1mb", "hz", "x")
-    diff.check("CONFIG", "GET", "maxmemory")
-    diff.check("CONFIG", "SET", "maxmemory", "1mb", "hz", "20")
-    diff.check("CONFIG", "GET", "maxmemory")
+    diff.check("CONFIG", "SET", "hash-max-listpack-value", "1mb", "hz", "x")
+    diff.check("CONFIG", "GET", "hash-max-listpack-value")
+    diff.check("CONFIG", "SET", "hash-max-listpack-value", "1mb", "hz", "20")
+    diff.check("CONFIG", "GET", "hash-max-listpack-value")
     diff.check("CONFIG", "GET", "hz")
 
 
 @pytest.mark.parametrize("name,value", [
-    ("maxmemory", "1GB"), ("maxmemory", "100kb"), ("hz", "600"), ("hz", "0"),
+    ("hash-max-listpack-value", "1GB"), ("hash-max-listpack-value", "100kb"), ("hz", "600"),
+    ("hz", "0"),
     ("save", "3600 1 300 100"), ("save", ""), ("maxclients", "100"),
     ("cluster-node-timeout", "3000"), ("loglevel", "WARNING"), ("maxmemory-policy", "ALLKEYS-LRU"),
 ])
