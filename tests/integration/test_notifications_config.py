@@ -26,7 +26,7 @@ def test_setting_from_a_config_file_a_flag_and_rewrite():
         assert client.call("CONFIG", "SET", "notify-keyspace-events", "KA") == ("+", "OK")
         assert client.call("CONFIG", "REWRITE") == ("+", "OK")
         with open(conf) as f:
-            assert "notify-keyspace-events AK" in f.read().splitlines()
+            assert 'notify-keyspace-events "AK"' in f.read().splitlines()   # sdscatrepr
     finally:
         stream.close()
         client.close()
