@@ -30,9 +30,10 @@ from commands.persistence.aof_loading import load_aof
 from commands.persistence.background import CHILD_AOF, CHILD_RDB, Children
 from commands.persistence.loading import LoadFailed, load_data_from_disk
 from commands.persistence.rdb_save import RdbPersistence
+from commands.rdb import quicklist
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
-from commands.server.blocking import redirect_blocked_clients
+from commands.server.blocking import handle_clients_blocked_on_keys, redirect_blocked_clients
 from commands.families.server_cmds import wait_for_replicas
 from commands.server.context import Server
 from commands.server.listener import ClientListener, close_idle_clients
@@ -91,6 +92,7 @@ class Node:
         self.server.cluster_ops = ClusterOperations(self.cluster_state, self.bus, ReplyError)
         self.server.router = Router(view, self.keyspace, settings)
         settings.listeners.append(self._on_setting_changed)
+        quicklist.set_fill(settings.list_max_listpack_size)
         self.keyspace.notify_flags = effective_flags(settings.notify_keyspace_events)
         self.stop_requested = gevent.event.Event()
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
@@ -216,6 +218,8 @@ class Node:
             self.bus.sendbuf_limit = value or SENDBUF_LIMIT
         elif name == "bind-source-addr":
             self.bus.source_address = (value, 0) if value else None
+        elif name == "list-max-listpack-size":
+            quicklist.set_fill(value)
         elif name == "notify-keyspace-events":
             self.keyspace.notify_flags = effective_flags(value)
         elif name == "repl-backlog-size":
@@ -300,6 +304,10 @@ class Node:
                     effort = self.settings.active_expire_effort
                     budget_ms = (25 + 2 * (effort - 1)) * 10.0 / hz   # % of a tick
                     self.keyspace.active_expire_cycle(budget_ms, effort)
+                    if self.keyspace.ready_keys:
+                        # an expired stream ends its XREADGROUP waits (Redis serves
+                        # ready keys in beforeSleep, not only after a command)
+                        handle_clients_blocked_on_keys(self.keyspace)
                 if self.settings.watchdog_period or self._watchdog_armed:
                     arm_watchdog(self.settings.watchdog_period, hz)
                     self._watchdog_armed = bool(self.settings.watchdog_period)

@@ -11,6 +11,8 @@
                    encoded/ holds those kept inside string values (bitmaps, HyperLogLog).
     clients/       CLIENT subcommands that change how a connection is served (tracking,
                    pause, reply modes), on top of families' CLIENT container.
+    streams/       the stream type and the X* commands (entries, consumer groups,
+                   blocked readers), a family layer of its own.
 
 Each command module registers its commands in the table (commands/server/table.py) when
 imported, and the modules behind an INFO section register it (info.register_section);
@@ -30,6 +32,8 @@ COMMAND_MODULES = (
     "families.geo.members", "families.geo.search", "families.sorting.sort_cmds",
     "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
     "clients.client_modes",
+    "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
+    "streams.stream_info",
 )
 
 

@@ -9,7 +9,8 @@ Two SHA1 building blocks, both on a 20-byte digest:
 A value's digest starts from zeros and mixes in its type number (4 bytes, big-endian),
 then its contents: a string is mixed whole; list elements are mixed in order; set
 members are xor-ed; each sorted-set member and each hash field gets its own zeroed
-digest (member then score as "%.17g", field then value), which is xor-ed in. A key with
+digest (member then score as "%.17g", field then value), which is xor-ed in; a stream
+mixes in each live entry's "ms.seq" then its fields and values, in order. A key with
 a TTL xors in "!!expire!!" (the time itself does not count). The data set digest is
 xor(result, per-key digest) over the keys, the per-key digest being mix(key) followed by
 the value's digest, after mixing in the DB number (0 here) once; an empty data set is
@@ -68,6 +69,15 @@ def object_digest(value, has_expire: bool, digest: bytes = ZERO) -> bytes:
         for field, field_value in neutral:
             element = mix_digest(mix_digest(ZERO, field), field_value)
             digest = xor_digest(digest, element)
+    elif kind == "stream":
+        # the live entries only: "ms.seq", then each field and value, in ID order
+        for _, _, entries in neutral["nodes"]:
+            for sid, deleted, flat in entries:
+                if deleted:
+                    continue
+                digest = mix_digest(digest, b"%d.%d" % (sid >> 64, sid & 0xFFFFFFFFFFFFFFFF))
+                for item in flat:
+                    digest = mix_digest(digest, item)
     else:
         raise TypeError("no digest for values of type %r" % kind)
     if has_expire:

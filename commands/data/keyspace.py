@@ -206,6 +206,8 @@ class Keyspace:
             self._forget_ttl(key)
         if self.key_hooks:
             self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None   # a deleted stream ends XREADGROUP waits
         if self.on_delete is not None:
             self.on_delete(key)
 
@@ -263,6 +265,7 @@ class Keyspace:
 
     def flush(self) -> int:
         removed = self.size
+        self._signal_blocked_keys_going()
         if self.watchers:
             for key in list(self.watchers):
                 if self.peek(key) is not None:
@@ -280,6 +283,14 @@ class Keyspace:
         self.dirty += removed
         return removed
 
+    def _signal_blocked_keys_going(self) -> None:
+        """Keys with blocked clients that a flush or swap removes are ready: a waiting
+        XREADGROUP ends with -UNBLOCKED (Redis's scanDatabaseForDeletedStreams); other
+        waiters find nothing and keep waiting."""
+        for key in self.blocking_keys:
+            if self.peek(key) is not None:
+                self.ready_keys[key] = None
+
     def replace_with(self, other) -> None:
         """Take `other`'s whole dataset in place of ours (a replica's repl-diskless-load
         swapdb, Redis's swapMainDbWithTempDb): a transaction WATCHing a key present on
@@ -288,6 +299,7 @@ class Keyspace:
             for key in list(self.watchers):
                 if self.peek(key) is not None or other.peek(key) is not None:
                     self.signal_watchers(key)
+        self._signal_blocked_keys_going()
         if self.tracking is not None:
             self.tracking.flushed()
         self.dirty += self.size + other.size

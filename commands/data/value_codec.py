@@ -93,8 +93,9 @@ def from_saved(type_name: str, neutral):
             raise TypeError("a string holds bytes")
         return neutral
     value = _BY_NAME[type_name].from_neutral(neutral)
-    if not len(value):
-        raise ValueError("an empty collection")   # Redis never stores one
+    if not value:
+        # Redis never stores an empty collection (a stream may be empty: its bool is True)
+        raise ValueError("an empty collection")
     return value
 
 

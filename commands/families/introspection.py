@@ -231,8 +231,13 @@ def keys_by_specs(cmd, args):
                           if args[i].lower() == keyword), None)
             if first is None:
                 continue
-        lastkey, keystep, _ = span
-        last = first + lastkey if lastkey >= 0 else len(args) + lastkey
+        lastkey, keystep, limit = span
+        if lastkey >= 0:
+            last = first + lastkey
+        elif limit:                 # XREAD's keys: 1/limit of what follows the keyword
+            last = first + (len(args) - first) // limit + lastkey
+        else:
+            last = len(args) + lastkey
         if last >= len(args) or last < first:
             return None
         found.extend((i, spec["flags"]) for i in range(first, last + 1, keystep))

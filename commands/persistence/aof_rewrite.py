@@ -11,6 +11,8 @@ rewriteAppendOnlyFileRio writes them:
     RPUSH key e1 .. e64             lists, sets (SADD), hashes (HMSET key f v ..) and
     SADD / HMSET / ZADD key ...     sorted sets (ZADD key score member ..): at most 64
                                     elements a command (AOF_REWRITE_ITEMS_PER_CMD)
+    XADD / XSETID / XGROUP CREATE   streams: entries, counters, groups, then each
+    XCLAIM / XGROUP CREATECONSUMER  pending entry and idle consumer (stream_commands)
     PEXPIREAT key <unix ms>         after a key with a TTL
 
 Scores are written as Redis's rioWriteBulkDouble writes them (%.17g, "inf", "-inf").
@@ -66,6 +68,8 @@ def write_commands(keyspace, stream, key_delay_us: int = 0) -> None:
             kind, neutral, _ = to_saved(value)
             if kind == "string":
                 records = [encode_command([b"SET", key, neutral])]
+            elif kind == "stream":
+                records = [encode_command(argv) for argv in stream_commands(key, neutral)]
             else:
                 records = _variadic(kind, key, neutral)
             when = expires.get(key) if expires else None
@@ -81,6 +85,40 @@ def write_commands(keyspace, stream, key_delay_us: int = 0) -> None:
                 time.sleep(delay)      # a forked child: plain blocking sleep
     if out:
         stream.write(b"".join(out))
+
+
+def _stream_id(sid: int) -> bytes:
+    return b"%d-%d" % (sid >> 64, sid & ((1 << 64) - 1))
+
+
+def stream_commands(key: bytes, neutral: dict) -> list:
+    """A stream as Redis's rewriteStreamObject writes it: its live entries as XADDs (an
+    empty stream as XADD MAXLEN 0 0-1 x y), XSETID with its counters, each group as
+    XGROUP CREATE ... ENTRIESREAD, each pending entry as XCLAIM ... FORCE, each consumer
+    without one as XGROUP CREATECONSUMER."""
+    out = []
+    for _, _, entries in neutral["nodes"]:
+        for sid, deleted, flat in entries:
+            if not deleted:
+                out.append([b"XADD", key, _stream_id(sid), *flat])
+    if not neutral["length"]:
+        out.append([b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"])
+    out.append([b"XSETID", key, _stream_id(neutral["last_id"]), b"ENTRIESADDED",
+                b"%d" % neutral["entries_added"], b"MAXDELETEDID",
+                _stream_id(neutral["max_deleted_id"])])
+    for name, last_id, entries_read, pel, consumers in neutral["groups"]:
+        out.append([b"XGROUP", b"CREATE", key, name, _stream_id(last_id), b"ENTRIESREAD",
+                    b"%d" % entries_read])
+        nacks = {sid: (when, count) for sid, when, count in pel}
+        for cname, _, ids in consumers:
+            if not ids:
+                out.append([b"XGROUP", b"CREATECONSUMER", key, name, cname])
+            for sid in ids:
+                when, count = nacks[sid]
+                out.append([b"XCLAIM", key, name, cname, b"0", _stream_id(sid), b"TIME",
+                            b"%d" % when, b"RETRYCOUNT", b"%d" % count, b"JUSTID",
+                            b"FORCE"])
+    return out
 
 
 def _variadic(kind: str, key: bytes, neutral) -> list:

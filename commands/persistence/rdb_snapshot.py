@@ -36,7 +36,7 @@ class LoadResult:
         self.bytes_read = 0
 
 
-def write_keyspace(keyspace, stream, *, compress=True, checksum=True, fill=-2,
+def write_keyspace(keyspace, stream, *, compress=True, checksum=True, fill=None,
                    packed_threshold=None, repl_id=None, repl_offset=None,
                    aof_base=False, used_mem=0, key_delay_us=0) -> RdbWriter:
     """Write the whole keyspace to `stream` (anything with write()) as one RDB.

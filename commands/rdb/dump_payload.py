@@ -15,7 +15,6 @@ rather than borrow bytes from it.
 """
 import struct
 
-from commands.rdb import quicklist
 from commands.rdb.checksum import crc64
 from commands.rdb.errors import BadDataFormat, DumpPayloadError, RdbError
 from commands.rdb.rdb_constants import RDB_VERSION
@@ -28,7 +27,7 @@ _U64 = struct.Struct("<Q")
 
 
 def dump_payload(kind: str, value, encoding=None, compress: bool = True, *,
-                 fill: int = quicklist.DEFAULT_FILL,
+                 fill=None,
                  packed_threshold=None) -> bytes:
     """The DUMP payload of a value (see rdb_encode.encode_value for the arguments)."""
     parts = [None]

@@ -48,6 +48,17 @@ def clamp_fill(fill: int) -> int:
 _current_packed_threshold = DEFAULT_PACKED_THRESHOLD
 
 
+# The fill in force (list-max-listpack-size), process-wide for the same reason: every save,
+# DUMP, MIGRATE and full sync cuts a list into the nodes Redis's quicklist would have.
+# Callers that pass fill=None use it.
+_current_fill = DEFAULT_FILL
+
+
+def set_fill(fill: int) -> None:
+    global _current_fill
+    _current_fill = clamp_fill(fill)
+
+
 def set_packed_threshold(size: int) -> bool:
     """quicklistisSetPackedThreshold: False for sizes at or near 4 GB; 0 restores the
     default."""
@@ -62,11 +73,11 @@ def packed_threshold() -> int:
     return _current_packed_threshold
 
 
-def split(elements, fill: int = DEFAULT_FILL, packed_threshold=None):
+def split(elements, fill=None, packed_threshold=None):
     """The nodes of a list: a list of (container, blob), blob being a listpack for
-    PACKED nodes and the element itself for PLAIN ones. packed_threshold None: the
-    one in force (set_packed_threshold)."""
-    fill = clamp_fill(fill)
+    PACKED nodes and the element itself for PLAIN ones. fill and packed_threshold None:
+    the ones in force (set_fill, set_packed_threshold)."""
+    fill = _current_fill if fill is None else clamp_fill(fill)
     if packed_threshold is None:
         packed_threshold = _current_packed_threshold
     size_limit = _OPTIMIZATION_LEVEL[-fill - 1] if fill < 0 else None

@@ -93,6 +93,8 @@ KIND_OF_TYPE = {
     RDB_TYPE_HASH_LISTPACK: "hash",
     RDB_TYPE_ZSET_LISTPACK: "zset",
     RDB_TYPE_LIST_QUICKLIST_2: "list",
+    RDB_TYPE_STREAM_LISTPACKS: "stream",
+    RDB_TYPE_STREAM_LISTPACKS_2: "stream",
 }
 
 # Types that exist but that the project cannot hold yet; 20.. are from Redis 7.2+ (a
@@ -100,8 +102,6 @@ KIND_OF_TYPE = {
 UNSUPPORTED_TYPES = {
     RDB_TYPE_MODULE: "module (pre-GA)",
     RDB_TYPE_MODULE_2: "module",
-    RDB_TYPE_STREAM_LISTPACKS: "stream",
-    RDB_TYPE_STREAM_LISTPACKS_2: "stream",
     20: "set listpack, Redis 7.2+",
     21: "stream, Redis 7.2+",
 }
@@ -115,6 +115,8 @@ TYPE_NAMES = {
     RDB_TYPE_HASH_ZIPLIST: "hash-ziplist", RDB_TYPE_LIST_QUICKLIST: "list-quicklist",
     RDB_TYPE_HASH_LISTPACK: "hash-listpack", RDB_TYPE_ZSET_LISTPACK: "zset-listpack",
     RDB_TYPE_LIST_QUICKLIST_2: "list-quicklist-2",
+    RDB_TYPE_STREAM_LISTPACKS: "stream-listpacks",
+    RDB_TYPE_STREAM_LISTPACKS_2: "stream-listpacks-2",
 }
 
 

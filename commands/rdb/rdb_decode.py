@@ -27,10 +27,12 @@ from commands.rdb.rdb_constants import (KIND_OF_TYPE, QUICKLIST_NODE_CONTAINER_P
                                         RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST,
                                         RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2,
                                         RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_SET, RDB_TYPE_SET_INTSET,
+                                        RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2,
                                         RDB_TYPE_STRING, RDB_TYPE_ZSET, RDB_TYPE_ZSET_2,
                                         RDB_TYPE_ZSET_LISTPACK, RDB_TYPE_ZSET_ZIPLIST,
                                         unsupported_type_message)
 from commands.rdb.rdb_strings import read_length, read_string
+from commands.rdb.stream_listpacks import read_stream
 
 _DOUBLE = struct.Struct("<d")
 _unpack_double = _DOUBLE.unpack_from
@@ -244,6 +246,8 @@ DECODERS = {
     RDB_TYPE_HASH: _hash_plain,
     RDB_TYPE_LIST_QUICKLIST: lambda b, p, e: _quicklist(b, p, e, 1),
     RDB_TYPE_LIST_QUICKLIST_2: lambda b, p, e: _quicklist(b, p, e, 2),
+    RDB_TYPE_STREAM_LISTPACKS: lambda b, p, e: ("stream", *read_stream(b, p, e, 1)),
+    RDB_TYPE_STREAM_LISTPACKS_2: lambda b, p, e: ("stream", *read_stream(b, p, e, 2)),
 }
 for _t, _f in ((RDB_TYPE_HASH_ZIPMAP, _hash_zipmap), (RDB_TYPE_LIST_ZIPLIST, _list_ziplist),
                (RDB_TYPE_SET_INTSET, _set_intset), (RDB_TYPE_ZSET_ZIPLIST, _zset_ziplist),

@@ -41,9 +41,11 @@ from commands.rdb.rdb_constants import (RDB_TYPE_HASH, RDB_TYPE_HASH_LISTPACK,
                                         RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP, RDB_TYPE_LIST,
                                         RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2,
                                         RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_SET, RDB_TYPE_SET_INTSET,
-                                        RDB_TYPE_STRING, RDB_TYPE_ZSET, RDB_TYPE_ZSET_2,
-                                        RDB_TYPE_ZSET_LISTPACK, RDB_TYPE_ZSET_ZIPLIST)
+                                        RDB_TYPE_STREAM_LISTPACKS_2, RDB_TYPE_STRING,
+                                        RDB_TYPE_ZSET, RDB_TYPE_ZSET_2, RDB_TYPE_ZSET_LISTPACK,
+                                        RDB_TYPE_ZSET_ZIPLIST)
 from commands.rdb.rdb_strings import canonical_int, encode_length, encode_string
+from commands.rdb.stream_listpacks import write_stream
 
 _DOUBLE = struct.Struct("<d")
 _pack_double = _DOUBLE.pack
@@ -56,6 +58,8 @@ _TYPE_FOR = {
     ("set", "hashtable"): RDB_TYPE_SET,
     ("hash", "listpack"): RDB_TYPE_HASH_LISTPACK,
     ("hash", "hashtable"): RDB_TYPE_HASH,
+    ("stream", None): RDB_TYPE_STREAM_LISTPACKS_2,
+    ("stream", "stream"): RDB_TYPE_STREAM_LISTPACKS_2,
     ("zset", "listpack"): RDB_TYPE_ZSET_LISTPACK,
     ("zset", "skiplist"): RDB_TYPE_ZSET_2,
 }
@@ -84,6 +88,8 @@ def default_encoding(kind: str, value) -> str:
                 len(f) <= MAX_LISTPACK_VALUE and len(v) <= MAX_LISTPACK_VALUE for f, v in value):
             return "listpack"
         return "hashtable"
+    if kind == "stream":
+        return "stream"
     if kind == "zset":
         if len(value) <= ZSET_MAX_LISTPACK_ENTRIES and all(
                 len(m) <= MAX_LISTPACK_VALUE for m, _ in value):
@@ -211,6 +217,11 @@ def _write_zset_2(parts, value, compress, fill, packed_threshold):
     return RDB_TYPE_ZSET_2
 
 
+def _write_stream(parts, value, compress, fill, packed_threshold):
+    write_stream(parts, value, compress)
+    return RDB_TYPE_STREAM_LISTPACKS_2
+
+
 def _write_string(parts, value, compress, fill, packed_threshold):
     parts.append(encode_string(value, compress))
     return RDB_TYPE_STRING
@@ -229,10 +240,11 @@ _WRITERS = {
 for _encoding in _STRING_ENCODINGS:
     _WRITERS["string", _encoding] = _write_string
 _WRITERS["list", None] = _write_quicklist
+_WRITERS["stream", None] = _WRITERS["stream", "stream"] = _write_stream
 
 
 def encode_into(parts: list, kind: str, value, encoding=None, compress: bool = True,
-                fill: int = quicklist.DEFAULT_FILL,
+                fill=None,
                 packed_threshold=None) -> int:
     """Append the RDB form of `value` (without its type byte) to `parts`; return the type
     byte. The fast path of the file writer; see encode_value for the arguments."""
@@ -248,7 +260,7 @@ def encode_into(parts: list, kind: str, value, encoding=None, compress: bool = T
 
 
 def encode_value(kind: str, value, encoding=None, *, compress: bool = True,
-                 fill: int = quicklist.DEFAULT_FILL,
+                 fill=None,
                  packed_threshold=None):
     """(type byte, body): the RDB serialization of one value, as rdbSaveObjectType and
     rdbSaveObject write it.

@@ -50,7 +50,6 @@ import struct
 import time
 from typing import NamedTuple, Optional
 
-from commands.rdb import quicklist
 from commands.rdb.checksum import crc64
 from commands.rdb.errors import RdbError, RdbTruncated
 from commands.rdb.rdb_constants import (RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME,
@@ -113,7 +112,7 @@ class RdbWriter:
     rdbcompression; fill and packed_threshold shape list nodes (see quicklist)."""
 
     def __init__(self, stream, *, checksum: bool = True, compress: bool = True,
-                 fill: int = quicklist.DEFAULT_FILL,
+                 fill=None,
                  packed_threshold=None,
                  chunk_size: int = 1 << 20):
         self._stream = stream

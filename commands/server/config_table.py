@@ -25,7 +25,6 @@ _SLOWLOG = "this node has no SLOWLOG yet (issue 15)"
 _LATENCY = "this node has no latency monitor / latency tracking yet (issue 15)"
 _PROTECTED_MODE = "this node has no protected mode yet (issue 15)"
 _SCRIPTING = "this node has no scripting yet (issue 14)"
-_STREAMS = "this node has no streams yet (issue 14)"
 _MODULES = "this node has no modules (MODULE LOAD)"
 
 
@@ -233,14 +232,12 @@ SETTINGS = {s.name: s for s in [
     Setting("zset-max-listpack-value", "memory", 64, 0, LL_MAX, unsigned=True,
             alias="zset-max-ziplist-value"),
     Setting("list-max-listpack-size", "int", -2, INT_MIN, INT_MAX,
-            alias="list-max-ziplist-size",
-            no_effect="a list here is one deque, not a quicklist of listpack nodes "
-                      "(OBJECT ENCODING is quicklist in 7.0 whatever the size)"),
+            alias="list-max-ziplist-size"),
     Setting("list-compress-depth", "int", 0, 0, INT_MAX,
             no_effect="a list here is one deque: there are no interior nodes to compress"),
-    Setting("stream-node-max-bytes", "memory", 4096, 0, LL_MAX, unsigned=True,
-            missing=_STREAMS),
-    Setting("stream-node-max-entries", "int", 100, 0, LL_MAX, missing=_STREAMS),
+    # Stream nodes (commands/streams/stream_type.py): when XADD starts a new node.
+    Setting("stream-node-max-bytes", "memory", 4096, 0, LL_MAX, unsigned=True),
+    Setting("stream-node-max-entries", "int", 100, 0, LL_MAX),
     # ------------------------------------------------------------ persistence
     Setting("dir", "dir", ".", protected=True, deny_loading=True,
             doc="working directory (shown absolute)"),

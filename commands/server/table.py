@@ -28,7 +28,7 @@ _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash
                      "list": "@list", "set": "@set", "sorted-set": "@sortedset",
                      "connection": "@connection", "transactions": "@transaction",
                      "bitmap": "@bitmap", "hyperloglog": "@hyperloglog",
-                     "geo": "@geo",
+                     "geo": "@geo", "stream": "@stream",
                      # @pubsub comes from the "pubsub" flag (PUBSUB HELP has neither)
                      "pubsub": None, "server": None, "cluster": None}
 
@@ -156,11 +156,12 @@ def container(name, arity=-2, group="server", summary="", since="1.0.0", flags="
 
 
 def subcommand(parent: Command, name, arity, flags="", keys=None, summary="",
-               since="1.0.0", complexity="", key_finder=None, categories=(), tips=()):
+               since="1.0.0", complexity="", key_finder=None, categories=(), tips=(),
+               key_specs=()):
     """Register `parent name` (arity counts the parent's name too, as Redis does)."""
     def register(handler):
         cmd = _make(name, arity, flags, keys, parent.group, summary, since, complexity,
-                    key_finder, categories, handler, tips)
+                    key_finder, categories, handler, tips, key_specs=key_specs)
         cmd.container = parent
         parent.subcommands[name.encode()] = cmd
         return handler

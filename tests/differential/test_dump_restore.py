@@ -319,3 +319,19 @@ def test_debug_digests(diff):
     assert [r[0] for r in ours[1]] == [r[0] for r in ref[1]] == ["+", "+"]
     assert ours[1][1] == ref[1][1] and len(ours[1][0][1]) == 40
     assert diff.ours.call("DEBUG", "DIGEST")[1] != "0" * 40
+
+
+@pytest.mark.parametrize("fill", ["4", "-1", "1"])
+def test_list_max_listpack_size_cuts_dumped_lists_as_redis(diff, fill):
+    """A list is one deque here; list-max-listpack-size decides the quicklist nodes a
+    DUMP (and so an RDB save, MIGRATE and a full sync) cuts it into, as on redis-server."""
+    diff.check("CONFIG", "SET", "list-max-listpack-size", fill)
+    try:
+        diff.check("RPUSH", "biglist", *["element-%04d" % i for i in range(600)])
+        ours, ref = diff.ours.call("DUMP", "biglist"), diff.redis.call("DUMP", "biglist")
+        assert ours == ref
+        shape = lambda server: [field for field in server.call("DEBUG", "OBJECT", "biglist")[1]
+                                .split() if not field.startswith(("at:", "lru"))]  # noqa: E731
+        assert shape(diff.ours) == shape(diff.redis)
+    finally:
+        diff.check("CONFIG", "SET", "list-max-listpack-size", "-2")

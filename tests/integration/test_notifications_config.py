@@ -26,7 +26,7 @@ def test_setting_from_a_config_file_a_flag_and_rewrite():
         assert client.call("CONFIG", "SET", "notify-keyspace-events", "KA") == ("+", "OK")
         assert client.call("CONFIG", "REWRITE") == ("+", "OK")
         with open(conf) as f:
-            assert 'notify-keyspace-events "AK"' in f.read().splitlines()   # sdscatrepr
+            assert "notify-keyspace-events \"AK\"" in f.read().splitlines()    # quoted, as Redis writes it
     finally:
         stream.close()
         client.close()

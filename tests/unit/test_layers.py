@@ -8,6 +8,7 @@
     commands/pubsub        data, server
     commands/families      data, server, rdb, persistence (the command families sit on top)
     commands/clients       data, server, families (CLIENT subcommands on families' container)
+    commands/streams       data, server, rdb, persistence, replication (the stream family)
     cluster/               never imports commands/
     node.py                the composition root: nothing imports it
 
@@ -34,6 +35,7 @@ ALLOWED = {
     "pubsub": {"data", "server"},
     "families": {"data", "server", "rdb", "persistence"},
     "clients": {"data", "server", "families"},
+    "streams": {"data", "server", "rdb", "persistence", "replication"},
 }
 
 

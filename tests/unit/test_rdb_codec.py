@@ -124,7 +124,8 @@ def test_legacy_types_decode(rdb_type, kind, value):
     (16, b"\x09\x09\x00\x00\x00\x01\x00\x01\x01\xff", "odd number"),
     (18, b"\x01\x03\x00", "Quicklist integrity"),
     (18, b"\x01\x02\x00", "zero bytes"),
-    (15, b"\x00", "RDB type 15 \\(stream\\) is not supported yet"),
+    (15, b"\x01\x05short", "not the size of a stream ID"),
+    (19, b"\x00\x00\x00", "Unexpected EOF"),
     (7, b"\x00", "module"),
     (21, b"\x00", "RDB type 21"),
     (8, b"\x00", "Unknown RDB type 8"),
@@ -317,8 +318,8 @@ def test_reader_refusals():
         return io.BytesIO(data + struct.pack("<Q", crc64(data)))
     with pytest.raises(RdbError, match="AUX module data"):
         list(RdbReader(rdb(b"\xf7\x01\x02\x00")))
-    with pytest.raises(RdbError, match="stream"):
-        list(RdbReader(rdb(b"\x13\x01k\x00")))
+    with pytest.raises(RdbError, match="stream ID"):
+        list(RdbReader(rdb(b"\x13\x01k\x01\x01x")))
     with pytest.raises(RdbError, match="signature"):
         list(RdbReader(io.BytesIO(b"RADIS0010\xff")))
     with pytest.raises(RdbError, match="version"):
