@@ -419,7 +419,7 @@ class Keyspace:
         for key in keys:
             self._remove(key, slot)
             if self.propagate_deletion is not None:
-                self.propagate_deletion(key)
+                self.propagate_deletion(key, expired=False)
         self.dirty += len(keys)
         return len(keys)
 

@@ -188,13 +188,16 @@ class Client:
         hub = gevent.get_hub()
         loop = hub.loop
         step_aside = arrival_order(hub).step_aside
+        # libev's loop counts the watchers still pending in this turn; gevent's libuv
+        # loop (GEVENT_LOOP=libuv) has no such count, and then arrival order is libuv's.
+        ordered = hasattr(loop, "pendingcnt")
         drained = False
         self.greenlet = gevent.getcurrent()
         try:
             while not self.close_after_reply:
                 if drained:
                     wait_readable(read_event)
-                    if loop.pendingcnt:
+                    if ordered and loop.pendingcnt:
                         step_aside()          # someone became readable before us
                 data = sock.recv(RECV_SIZE)
                 if not data:
