@@ -145,10 +145,10 @@ class Keyspace:
             if self.notify_flags:
                 notify_keyspace_event(self, "n", b"new", key)    # Redis's dbAdd
         elif self.expires and key in self.expires and self.expires[key] < now_ms() \
-                and self.lazy_expire:
+                and self.lazy_expire and self._expire(key, slot):
             # Redis's setKey looks the key up first: an expired one is deleted (its
             # 'expired' event, a DEL for replicas) and the value then makes a new key.
-            self._expire(key, slot)
+            # (While a pause holds expiry, the old key is overwritten in place instead.)
             return self.set(key, value, keep_ttl, slot)
         else:
             table[key] = value
@@ -183,6 +183,18 @@ class Keyspace:
         self._remove(key, slot)
         self.dirty += 1
         return True
+
+    def store_result(self, key: bytes, value, klass: str, event: bytes) -> None:
+        """The destination of a *STORE command (SINTERSTORE, ZUNIONSTORE, GEOSEARCHSTORE,
+        SORT ... STORE): `value` replaces whatever `key` held (its TTL dropped), then the
+        command's event; None (an empty result) deletes the key instead, with 'del' if
+        there was one. Redis never stores an empty collection."""
+        if value is None:
+            if self.delete(key):
+                notify_keyspace_event(self, "g", b"del", key)
+            return
+        self.set(key, value)
+        notify_keyspace_event(self, klass, event, key)
 
     def _remove(self, key, slot) -> None:
         del self.slots[slot][key]
@@ -342,9 +354,10 @@ class Keyspace:
             self._ttl_keys[pos] = last
             self._ttl_pos[last] = pos
 
-    def _expire(self, key, slot) -> None:
+    def _expire(self, key, slot) -> bool:
+        """Delete a key past its time; False when a pause holds expiry (the key stays)."""
         if self.expiry_held is not None and self.expiry_held():
-            return                   # reported missing, deleted once the pause ends
+            return False             # reported missing, deleted once the pause ends
         self._remove(key, slot)
         self.expired_keys += 1
         self.dirty += 1
@@ -352,6 +365,7 @@ class Keyspace:
             notify_keyspace_event(self, "x", b"expired", key)
         if self.propagate_deletion is not None:
             self.propagate_deletion(key)
+        return True
 
     def active_expire_cycle(self, budget_ms: float = 25.0, effort: int = 1) -> int:
         """Redis's slow activeExpireCycle: sample keys with a TTL, and sample again while
@@ -405,7 +419,7 @@ class Keyspace:
         for key in keys:
             self._remove(key, slot)
             if self.propagate_deletion is not None:
-                self.propagate_deletion(key)
+                self.propagate_deletion(key, expired=False)
         self.dirty += len(keys)
         return len(keys)
 

@@ -198,7 +198,7 @@ _STRTOD = re.compile(
     rb"|(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?))")
 
 
-def _strtod(text: bytes):
+def strtod(text: bytes):
     """(value, bytes consumed) as strtod; consumed 0 when nothing parses. Overflow gives
     +-inf, like HUGE_VAL; `underflow` tells a rounded-to-zero result apart."""
     stripped = text.lstrip(b" \t\n\v\f\r")
@@ -235,7 +235,7 @@ def parse_score(data: bytes):
     space, no nan, no overflow or underflow. None when invalid."""
     if not data or data[:1].isspace() or b"\x00" in data:
         return None
-    value, used, underflow = _strtod(data)
+    value, used, underflow = strtod(data)
     if used != len(data) or value != value:
         return None
     if math.isinf(value) and not data.lower().lstrip(b"+-").startswith(b"inf"):
@@ -252,7 +252,7 @@ def _parse_range_bound(data: bytes):
     if exclusive:
         data = data[1:]
     data = data.split(b"\x00", 1)[0]     # C stops at the first NUL
-    value, used, _ = _strtod(data)
+    value, used, _ = strtod(data)
     if used != len(data) or value != value:
         return None
     return value, exclusive

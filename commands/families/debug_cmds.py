@@ -35,6 +35,7 @@ from commands.data.keyspace import Keyspace
 from commands.data.numbers import parse_int64
 from commands.data.value_codec import to_saved
 from commands.data.value_types import OBJECT_ENCODINGS
+from commands.data.zset_type import strtod
 from commands.persistence.rdb_save import SaveError
 from commands.persistence.rdb_snapshot import load_into
 from commands.rdb import RdbError, encode_value, listpack, quicklist
@@ -84,16 +85,15 @@ def _wrong_args(argv) -> ReplyError:
                       "Try DEBUG HELP." % argv[1].decode("utf-8", "replace"))
 
 
-def _atof(raw: bytes) -> float:
-    """C atof/strtod without an end check: the longest numeric prefix, 0 when none."""
-    text = raw.decode("ascii", "replace").strip()
-    for end in range(len(text), 0, -1):
-        try:
-            value = float(text[:end])
-        except ValueError:
-            continue
-        return value if value == value else 0.0   # nan -> 0
-    return 0.0
+def _sleep_seconds(raw: bytes) -> float:
+    """DEBUG SLEEP's time as Redis computes it: strtod's prefix (0 when none), made whole
+    microseconds by a C cast, which on x86 turns inf, nan and anything past a long long
+    into LLONG_MIN: a negative time, so no sleep at all."""
+    micros = strtod(raw)[0] * 1e6
+    if not (0 < micros < 2.0 ** 63):
+        return 0.0
+    # time.sleep() takes at most ~292 years (int64 nanoseconds); 31 years is as endless.
+    return min(int(micros) / 1e6, 1e9)
 
 
 def _atoi(raw: bytes) -> int:
@@ -288,8 +288,8 @@ def debug_digest_value(c, argv):
 def debug_sleep(c, argv):
     # Deliberately a blocking time.sleep, not gevent.sleep: Redis's DEBUG SLEEP stops the
     # whole server (clients and the cluster bus), which is how tests simulate a stuck
-    # node. Like strtod(), a non-number sleeps 0 seconds.
-    time.sleep(max(0.0, _atof(argv[2])))
+    # node. A non-number sleeps 0 seconds.
+    time.sleep(_sleep_seconds(argv[2]))
     return OK
 
 

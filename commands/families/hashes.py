@@ -60,7 +60,8 @@ def _store(c, key, h, created, event: bytes) -> None:
         ks.set(key, h)
     else:
         ks.modified(key)
-    notify_keyspace_event(ks, "h", event, key)
+    if ks.notify_flags:                   # HSET is hot: no call while off
+        notify_keyspace_event(ks, "h", event, key)
 
 
 def _set_pairs(c, argv, name):

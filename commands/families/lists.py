@@ -44,7 +44,8 @@ def push(ks, key, lst, elements, left: bool) -> int:
         else:
             lst.extend(elements)
         ks.modified(key)
-    notify_keyspace_event(ks, "l", b"lpush" if left else b"rpush", key)
+    if ks.notify_flags:                   # LPUSH/RPUSH are hot: no call while off
+        notify_keyspace_event(ks, "l", b"lpush" if left else b"rpush", key)
     return len(lst)
 
 
@@ -52,9 +53,10 @@ def elements_removed(ks, key, lst, event: bytes) -> None:
     """After elements left `lst`: an emptied list is deleted; Redis's event for the
     removal, then 'del' if the key went (listElementsRemoved)."""
     ks.modified_or_deleted(key, lst)
-    notify_keyspace_event(ks, "l", event, key)
-    if not lst:
-        notify_keyspace_event(ks, "g", b"del", key)
+    if ks.notify_flags:                   # LPOP/RPOP are hot: no call while off
+        notify_keyspace_event(ks, "l", event, key)
+        if not lst:
+            notify_keyspace_event(ks, "g", b"del", key)
 
 
 def pop_many(ks, key, lst, left: bool, count: int) -> list:

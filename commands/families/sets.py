@@ -84,8 +84,10 @@ def sadd(c, argv):
     for member in argv[2:]:
         added += _add(s, member, limit)
     if added:
-        c.server.keyspace.modified(key)
-        notify_keyspace_event(c.server.keyspace, "s", b"sadd", key)
+        ks = c.server.keyspace
+        ks.modified(key)
+        if ks.notify_flags:               # SADD is hot: no call while off
+            notify_keyspace_event(ks, "s", b"sadd", key)
     return added
 
 
@@ -329,15 +331,9 @@ def _difference(sets) -> set:
 def _store(c, dst_key, result, event: bytes) -> int:
     """Replace `dst_key` (any type, its TTL dropped) by the result, with `event`; an
     empty result deletes it ('del' if there was one)."""
-    ks = c.server.keyspace
-    if not result:
-        if ks.delete(dst_key):
-            notify_keyspace_event(ks, "g", b"del", dst_key)
-        return 0
-    value = new_set(result, max_intset_entries(c))
-    ks.set(dst_key, value)
-    notify_keyspace_event(ks, "s", event, dst_key)
-    return len(value)
+    value = new_set(result, max_intset_entries(c)) if result else None
+    c.server.keyspace.store_result(dst_key, value, "s", event)
+    return len(value) if value is not None else 0
 
 
 def _reply_built(c, members) -> SetReply:

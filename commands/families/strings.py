@@ -29,7 +29,7 @@ def get_string(c, key):
     return value
 
 
-def _string_for_write(ks, key):
+def string_for_write(ks, key):
     """lookupKeyWrite + checkType: the string at `key` or None (no hit/miss counting)."""
     value = ks.get(key)
     if value is not None and type(value) is not bytes and type(value) is not bytearray:
@@ -331,7 +331,7 @@ def decrby(c, argv):
                  "initial value if the key doesn't exist.")
 def incrbyfloat(c, argv):
     ks = c.server.keyspace
-    value = _string_for_write(ks, argv[1])
+    value = string_for_write(ks, argv[1])
     current = Fraction(0) if value is None else parse_long_double(bytes(value))
     increment = parse_long_double(argv[2])
     if current is None or increment is None:
@@ -353,7 +353,7 @@ def incrbyfloat(c, argv):
 def append(c, argv):
     ks = c.server.keyspace
     key, suffix = argv[1], argv[2]
-    value = _string_for_write(ks, key)
+    value = string_for_write(ks, key)
     if value is None:
         ks.set(key, suffix)
         notify_keyspace_event(ks, "$", b"append", key)
@@ -422,7 +422,7 @@ def setrange(c, argv):
     offset = int_arg(argv[2])
     if offset < 0:
         raise ReplyError("ERR offset is out of range")
-    value = _string_for_write(ks, key)
+    value = string_for_write(ks, key)
     if value is None:
         if not patch:
             return 0                    # nothing to write: the key is not created

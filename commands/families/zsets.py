@@ -56,12 +56,10 @@ def store_zset(ks, key, zs, settings, event: bytes) -> int:
     """Store a set built by a *STORE command, with its `event` (or delete `key` if it is
     empty, with 'del' if there was one)."""
     if not len(zs):
-        if ks.delete(key):
-            notify_keyspace_event(ks, "g", b"del", key)
+        ks.store_result(key, None, "z", event)
         return 0
     zs.fit_encoding(settings)
-    ks.set(key, zs)
-    notify_keyspace_event(ks, "z", event, key)
+    ks.store_result(key, zs, "z", event)
     return len(zs)
 
 
@@ -129,7 +127,8 @@ def _zadd(c, key, flags, pairs):
     finally:
         if added or updated:
             ks.modified(key)
-            notify_keyspace_event(ks, "z", b"zincr" if incr else b"zadd", key)
+            if ks.notify_flags:           # ZADD is hot: no call while off
+                notify_keyspace_event(ks, "z", b"zincr" if incr else b"zadd", key)
     if incr:
         return (result + 0.0) if processed else None
     return added + updated if ch else added

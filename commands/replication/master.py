@@ -182,9 +182,13 @@ class Replication:
         self.offset += len(data)
         self.backlog.append(data)
 
-    def propagate_deletion(self, key: bytes) -> None:
+    def propagate_deletion(self, key: bytes, expired: bool = True) -> None:
+        """A key the node removed by itself: an expired one (lazyfree-lazy-expire picks
+        UNLINK) or one of a slot it lost (lazyfree-lazy-server-del), as propagateDeletion."""
         if self.propagator.active:
-            self.propagator.add([b"DEL", key])
+            lazy = "lazyfree-lazy-expire" if expired else "lazyfree-lazy-server-del"
+            verb = b"UNLINK" if self.server.settings.values[lazy] else b"DEL"
+            self.propagator.add([verb, key])
 
     def writes_paused(self) -> bool:
         """A manual failover holds writes (CLUSTER FAILOVER): the stream must stand still

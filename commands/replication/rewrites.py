@@ -28,11 +28,17 @@ from commands.server.table import COMMANDS
 _TTL_OPTIONS = (b"ex", b"px", b"exat")
 
 
+def _server_del(c) -> bytes:
+    """How Redis propagates a key a command deleted by itself (a time already past, an
+    SPOP of the whole set): UNLINK under lazyfree-lazy-server-del, else DEL."""
+    return b"UNLINK" if c.server.settings.values["lazyfree-lazy-server-del"] else b"DEL"
+
+
 def _key_state(c, key, base, ttl_form):
-    """base (+ the absolute expire time) for a live key; DEL when the key is gone."""
+    """base (+ the absolute expire time) for a live key; DEL/UNLINK when the key is gone."""
     ks = c.server.keyspace
     if ks.peek(key) is None:
-        return [[b"DEL", key]]
+        return [[_server_del(c), key]]
     when = ks.expires.get(key)
     return [ttl_form(when)] if when is not None else [base]
 
@@ -80,7 +86,7 @@ def _spop(c, argv, reply):
         return [[b"SREM", argv[1], reply]]
     if isinstance(reply, list) and reply:
         if c.server.keyspace.peek(argv[1]) is None:
-            return [[b"DEL", argv[1]]]
+            return [[_server_del(c), argv[1]]]
         return [[b"SREM", argv[1], member] for member in reply]
     return []
 

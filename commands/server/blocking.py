@@ -94,6 +94,9 @@ def block(c, keys, timeout: float, serve, timeout_reply):
     (0 = forever). Returns the reply (or `timeout_reply`). Runs in the client's greenlet."""
     ks = c.server.keyspace
     _install_close_hook(c.server)
+    # The replies of the commands before this one in the same read go out now, as Redis
+    # writes them while the client is blocked (a pipelined PING, BLPOP gets its PONG).
+    c.flush_batch()
     waiter = Waiter(c, list(dict.fromkeys(keys)), serve, timeout_reply)
     for key in waiter.keys:
         ks.blocking_keys.setdefault(key, collections.deque()).append(waiter)

@@ -201,8 +201,10 @@ SETTINGS = {s.name: s for s in [
     Setting("lfu-log-factor", "int", 10, 0, INT_MAX, missing=_LFU),
     Setting("lfu-decay-time", "int", 1, 0, INT_MAX, missing=_LFU),
     Setting("lazyfree-lazy-eviction", "bool", False, no_effect=_LAZYFREE),
-    Setting("lazyfree-lazy-expire", "bool", False, no_effect=_LAZYFREE),
-    Setting("lazyfree-lazy-server-del", "bool", False, no_effect=_LAZYFREE),
+    # These two only pick UNLINK over DEL where the node propagates a deletion of its own
+    # (commands/replication/master.py propagate_deletion, rewrites.py), as Redis 7.0 does.
+    Setting("lazyfree-lazy-expire", "bool", False),
+    Setting("lazyfree-lazy-server-del", "bool", False),
     Setting("lazyfree-lazy-user-del", "bool", False, no_effect=_LAZYFREE),
     Setting("lazyfree-lazy-user-flush", "bool", False, no_effect=_LAZYFREE),
     Setting("replica-lazy-flush", "bool", False, alias="slave-lazy-flush",

@@ -189,13 +189,16 @@ class Client:
         hub = gevent.get_hub()
         loop = hub.loop
         step_aside = arrival_order(hub).step_aside
+        # libev's loop counts the watchers still pending in this turn; gevent's libuv
+        # loop (GEVENT_LOOP=libuv) has no such count, and then arrival order is libuv's.
+        ordered = hasattr(loop, "pendingcnt")
         drained = False
         self.greenlet = gevent.getcurrent()
         try:
             while not self.close_after_reply:
                 if drained:
                     wait_readable(read_event)
-                    if loop.pendingcnt:
+                    if ordered and loop.pendingcnt:
                         step_aside()          # someone became readable before us
                 data = sock.recv(RECV_SIZE)
                 if not data:
@@ -458,6 +461,9 @@ class Client:
         if self.closed:
             return
         self.closed = True
+        # A greenlet still inside a command (blocked, or held by CLIENT PAUSE) when the
+        # client is killed must run none of its pipelined commands after it.
+        self.close_after_reply = True
         server = self.server
         server.clients.pop(self.id, None)
         server.monitors.discard(self)

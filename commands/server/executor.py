@@ -151,6 +151,8 @@ def process_command(client, argv):
         pause = server.client_pause
         if server.paused and pause.holds(client, cmd):
             pause.wait(client)
+            if client.closed:
+                return None           # killed while held: Redis frees it, command unrun
             return process_command(client, argv)
 
     if client.multi is not None and (cmd.container or cmd).name not in _NOT_QUEUED:

@@ -115,6 +115,17 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
     return cmd
 
 
+def key_spec(flags, index: int, lastkey: int = 0, notes: str = "") -> dict:
+    """One of Redis's key specs in the form `command(key_specs=...)` takes (the common
+    begin_search index / find_keys range kind; write other kinds as dicts): keys from argument `index` to `lastkey` (relative; -1 = the last argument), with the
+    access flags Redis gives them, for COMMAND INFO."""
+    spec = {"flags": flags, "begin_search": {"index": index},
+            "find_keys": {"range": (lastkey, 1, 0)}}
+    if notes:
+        spec["notes"] = notes
+    return spec
+
+
 def command(name, arity, flags="", keys=None, group="generic", summary="", since="1.0.0",
             complexity="", key_finder=None, categories=(), tips=(), key_specs=(),
             group_category=True, deprecated=(), key_flags_finder=None):

@@ -1,6 +1,6 @@
 """Client-side caching: which clients may hold which keys, and the invalidation messages
 that tell them a key changed (Redis 7.0's tracking.c; CLIENT TRACKING is in
-commands/families/client_modes.py).
+commands/clients/client_modes.py).
 
 Two ways to follow keys, as in Redis:
 

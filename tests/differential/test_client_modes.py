@@ -177,3 +177,33 @@ def test_pause_keeps_expired_keys(port):
     assert other.call("DBSIZE") == (":", 0)
     admin.close()
     other.close()
+
+
+def _killed_while_waiting(port, first: bytes, setup=()):
+    """A client sends `first` (which waits) with a pipelined SET behind it and is killed
+    while waiting; returns what the key of that SET then holds."""
+    admin, victim = RawClient(port), RawClient(port)
+    admin.call("DEL", "{kw}after")
+    for args in setup:
+        admin.call(*args)
+    victim.send_raw(b"CLIENT ID\r\n" + first + b"SET {kw}after 1\r\n")
+    cid = victim.read_reply()[1]          # answered before the wait, as Redis does
+    time.sleep(0.1)
+    assert admin.call("CLIENT", "KILL", "ID", cid) == (":", 1)
+    admin.call("CLIENT", "UNPAUSE")
+    time.sleep(0.1)
+    value = admin.call("GET", "{kw}after")
+    admin.close()
+    victim.close()
+    return value
+
+
+def test_client_killed_while_held_by_pause_runs_nothing_more(port):
+    held = b"SET {kw}held 1\r\n"
+    assert _killed_while_waiting(port, held, [("CLIENT", "PAUSE", 5000, "WRITE")]) \
+        == ("$", None)
+    assert RawClient(port).call("EXISTS", "{kw}held") == (":", 0)
+
+
+def test_client_killed_while_blocked_runs_nothing_more(port):
+    assert _killed_while_waiting(port, b"BLPOP {kw}list 0\r\n") == ("$", None)

@@ -2,6 +2,7 @@
 set), DEBUG OBJECT's line, PROTOCOL in RESP2 and RESP3, ERROR, and the test knobs."""
 import random
 import re
+import time
 
 import pytest
 
@@ -213,3 +214,14 @@ def test_debug_change_repl_id(diff):
     after = replid(diff.ours)
     assert after["master_replid"] != before["master_replid"]
     assert after["master_replid2"] == "0" * 40
+
+
+def test_debug_sleep_times_redis_does_not_sleep(diff):
+    """Redis casts the time to a long long of microseconds: inf, nan and too-large values
+    become negative and sleep not at all; a non-number is 0. Each answers at once (a
+    long non-number too: no quadratic prefix search)."""
+    for value in ("inf", "-inf", "nan", "1e300", "9.3e12", "-1", "abc", "0", "1e-300",
+                  "x" * 200000):
+        start = time.monotonic()
+        diff.check("DEBUG", "SLEEP", value)
+        assert time.monotonic() - start < 1.0, value

@@ -91,6 +91,12 @@ def form(cl: Mixed, before_replicate=lambda: None):
     wait_until(lambda: all(knows_all(p, ids) for p in cl.ports), timeout=20, interval=0.1,
                message="all six to know all six, connected, no handshake")
     before_replicate()
+    pair_replicas(cl)
+
+
+def pair_replicas(cl) -> None:
+    """CLUSTER REPLICATE each replica to its master, then wait for every link and for
+    cluster_state:ok."""
     for master, replica in zip(cl.masters, cl.replicas):
         assert value(replica.port, "CLUSTER", "REPLICATE", my_id(master.port)) == "OK"
     for master, replica in zip(cl.masters, cl.replicas):

@@ -77,12 +77,7 @@ def test_redis_cli_cluster_create_across_kinds(unformed):
     out = redis_cli("--cluster", "create", *["127.0.0.1:%d" % p for p in unformed.ports_by_role],
                     "--cluster-replicas", 1, "--cluster-yes").stdout
     assert "[OK] All 16384 slots covered." in out, out
-    for master, replica in zip(unformed.masters, unformed.replicas):
-        assert value(replica.port, "CLUSTER", "REPLICATE", my_id(master.port)) == "OK"
-    for master, replica in zip(unformed.masters, unformed.replicas):
-        wait_until(lambda: link_up(replica.port, master.port), timeout=20, interval=0.1,
-                   message="master_link_status:up on %d (of %d)" % (replica.port, master.port))
-    wait_cluster_ok(unformed.ports, timeout=20)
+    mixed_helpers.pair_replicas(unformed)
 
 
 def fill(port, slots, prefix):

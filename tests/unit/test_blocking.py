@@ -31,6 +31,9 @@ class FakeClient:
         self.deny_blocking = False
         self.sock = None
 
+    def flush_batch(self):
+        pass                          # no connection loop, no earlier replies to send
+
 
 def popper(ks):
     def serve(key):

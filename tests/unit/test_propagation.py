@@ -3,6 +3,7 @@ non-deterministic ones, expiry DELs, MULTI/EXEC units, nothing for reads and no-
 
 import hiredis
 
+from cluster.slots import key_hash_slot
 from commands import load_all_commands
 from commands.data.keyspace import Keyspace, now_ms
 from commands.replication.master import Replication
@@ -124,3 +125,29 @@ def test_flushall_always_and_errors_never():
     _run(c, "SET", "s", "abc")
     assert isinstance(_run(c, "INCR", "s"), ReplyError)
     assert _stream(repl) == [["FLUSHALL"], ["SET", "s", "abc"]]
+
+
+def test_lazyfree_settings_pick_unlink_as_redis_propagates_them():
+    """lazyfree-lazy-expire: an expired key goes out as UNLINK; lazyfree-lazy-server-del:
+    so does a key a command deleted by itself (EXPIRE in the past, SPOP of the whole set)
+    and one of a slot the node lost (Redis's propagateDeletion and the rewrites)."""
+    server, repl, c = _setup()
+    ks = server.keyspace
+    for lazy in ("no", "yes"):
+        verb = "UNLINK" if lazy == "yes" else "DEL"
+        server.settings.set("lazyfree-lazy-expire", lazy)
+        server.settings.set("lazyfree-lazy-server-del", lazy)
+        _run(c, "SET", "gone", "v")
+        _run(c, "SET", "past", "v")
+        _run(c, "SADD", "set", "a", "b")
+        _run(c, "SET", "inslot", "v")
+        ks.expires[b"gone"] = now_ms() - 1
+        ks._ttl_pos[b"gone"] = len(ks._ttl_keys)
+        ks._ttl_keys.append(b"gone")
+        start = repl.offset + 1
+        _run(c, "GET", "gone")
+        _run(c, "EXPIRE", "past", "-1")
+        _run(c, "SPOP", "set", "5")
+        ks.delete_slot(key_hash_slot(b"inslot"))
+        assert _stream(repl, start) == [[verb, "gone"], [verb, "past"], [verb, "set"],
+                                        [verb, "inslot"]]

@@ -14,11 +14,11 @@ from commands.data.bits import (FAIL, SAT, UINT64, WRAP, as_signed, read_field, 
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
 from commands.families.encoded.bitmaps import bit_offset_arg
-from commands.families.encoded.string_values import (add_quietly, key_spec, string_for_read,
-                                                     string_to_bit)
+from commands.families.encoded.string_values import add_quietly, string_to_bit
+from commands.families.strings import get_string
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 BAD_TYPE = ("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not "
             "supported but i64 is.")
@@ -70,7 +70,7 @@ def _run(c, argv, read_only: bool):
     ops = _parse(c, argv)
     writes = [op for op in ops if op[0] != GET]
     if not writes:
-        value = string_for_read(c, argv[1])
+        value = get_string(c, argv[1])
         return [_get(value, op) for op in ops]
     if read_only:
         raise ReplyError("ERR BITFIELD_RO only supports the GET subcommand")

@@ -9,11 +9,11 @@ from commands.data.bits import count_ones, count_ones_in_bytes, find_bit
 from commands.data.keyspace import WRONGTYPE
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
-from commands.families.encoded.string_values import (is_string, key_spec, string_for_read,
-                                                     string_to_bit)
+from commands.families.encoded.string_values import is_string, string_to_bit
+from commands.families.strings import get_string
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 BAD_OFFSET = "ERR bit offset is not an integer or out of range"
 BAD_BIT = "ERR bit is not an integer or out of range"
@@ -89,7 +89,7 @@ def setbit(c, argv):
          summary="Returns the bit value at offset in the string value stored at key")
 def getbit(c, argv):
     offset = bit_offset_arg(c, argv[2])
-    value = string_for_read(c, argv[1])
+    value = get_string(c, argv[1])
     if value is None:
         return 0
     byte = offset >> 3
@@ -101,7 +101,7 @@ def getbit(c, argv):
 @command("bitcount", -2, "readonly", keys=(1, 1, 1), group="bitmap", since="2.6.0",
          complexity="O(N)", summary="Count set bits in a string")
 def bitcount(c, argv):
-    value = string_for_read(c, argv[1])
+    value = get_string(c, argv[1])
     if value is None:
         return 0
     argc = len(argv)
@@ -174,7 +174,7 @@ def bitop(c, argv):
         raise ReplyError(SYNTAX_ERROR)
     if op == "not" and len(argv) != 4:
         raise ReplyError("ERR BITOP NOT must be called with a single source key.")
-    sources = [string_for_read(c, key) for key in argv[3:]]
+    sources = [get_string(c, key) for key in argv[3:]]
     size = max((len(s) for s in sources if s is not None), default=0)
     ks = c.server.keyspace
     target = argv[2]

@@ -16,9 +16,9 @@ from commands.data import hyperloglog as hll_codec
 from commands.data.hyperloglog import Corrupted
 from commands.data.keyspace import WRONGTYPE
 from commands.data.notifications import notify_keyspace_event
-from commands.families.encoded.string_values import is_string, key_spec, unshare
+from commands.families.encoded.string_values import is_string, unshare
 from commands.server.resp import OK, ReplyError, Status
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
 CORRUPTED = "INVALIDOBJ Corrupted HLL object detected"

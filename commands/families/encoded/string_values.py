@@ -1,44 +1,20 @@
 """The string lookups the bit and HyperLogLog commands share.
 
+The typed lookups themselves (lookupKeyRead/Write + checkType) are strings.py's
+`get_string` and `string_for_write`, shared with the string commands.
+
 A string value is bytes (as it arrived) or a bytearray (changed in place: Redis's "raw"
 encoding); see commands/families/strings.py. The commands here change strings in place,
 so a write first makes the value a bytearray, as Redis's dbUnshareStringValue makes it
 a private raw string: that is not a change of the value (no dirty count, no WATCH signal).
 """
-from commands.data.keyspace import WRONGTYPE, slot_of
+from commands.data.keyspace import slot_of
 from commands.data.notifications import notify_keyspace_event
-from commands.server.resp import ReplyError
-
-
-def key_spec(flags, index: int, lastkey: int = 0, notes: str = "") -> dict:
-    """One of Redis's key specs as the command table takes them (commands/server/table.py):
-    keys from argument `index` to `lastkey` (relative; -1 = the last argument), with the
-    access flags Redis gives them, for COMMAND INFO."""
-    spec = {"flags": flags, "begin_search": {"index": index},
-            "find_keys": {"range": (lastkey, 1, 0)}}
-    if notes:
-        spec["notes"] = notes
-    return spec
+from commands.families.strings import string_for_write
 
 
 def is_string(value) -> bool:
     return type(value) is bytes or type(value) is bytearray
-
-
-def string_for_read(c, key):
-    """lookupKeyRead + checkType: the string at `key` or None (hits/misses counted)."""
-    value = c.server.keyspace.lookup_read(key)
-    if value is not None and not is_string(value):
-        raise ReplyError(WRONGTYPE)
-    return value
-
-
-def string_for_write(c, key):
-    """lookupKeyWrite + checkType: the string at `key` or None."""
-    value = c.server.keyspace.get(key)
-    if value is not None and not is_string(value):
-        raise ReplyError(WRONGTYPE)
-    return value
 
 
 def unshare(keyspace, key, value) -> bytearray:
@@ -65,7 +41,7 @@ def string_to_bit(c, key, last_bit: int, add_key: bool = True):
     unless add_key is False: then the caller adds it (see add_quietly)."""
     keyspace = c.server.keyspace
     size = (last_bit >> 3) + 1
-    value = string_for_write(c, key)
+    value = string_for_write(keyspace, key)
     if value is None:
         buffer = bytearray(size)
         if add_key:

@@ -15,14 +15,12 @@ Numbers in replies, as Redis 7.0 writes them:
 """
 from commands.data import geohash
 from commands.data.numbers import NOT_FLOAT
-from commands.data.zset_type import ZSet, parse_score
-from commands.families.typed_lookup import typed_lookups
-from commands.families.zsets import _zadd
+from commands.data.zset_type import parse_score
+from commands.families.zsets import _zadd, read_zset
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import NULL_ARRAY, Raw, ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
-read_zset, _ = typed_lookups(ZSet)
 
 # Metres per unit (extractUnitOrReply).
 UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
@@ -97,8 +95,7 @@ _GEOADD_FLAGS = (b"nx", b"xx", b"ch")
 
 
 @command("geoadd", -5, "write denyoom", keys=(1, 1, 1), group="geo", since="3.2.0",
-         key_specs=[{"flags": ["RW", "update"], "begin_search": {"index": 1},
-                     "find_keys": {"range": (0, 1, 0)}}],
+         key_specs=[key_spec(["RW", "update"], 1)],
          complexity="O(log(N)) for each item added, where N is the number of elements in "
                     "the sorted set.",
          summary="Add one or more geospatial items in the geospatial index represented "

@@ -30,7 +30,7 @@ from commands.families.geo.members import (double_arg, format_distance, lon_lat_
 from commands.families.zsets import store_zset
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 # The variants (Redis's RADIUS_* / GEOSEARCH* flags).
 BY_COORDS, BY_MEMBER, SEARCH = "coords", "member", "search"
@@ -302,8 +302,7 @@ def _store_key_indexes(argv) -> list:
 
 
 def _source_spec():
-    return {"flags": ["RO", "access"], "begin_search": {"index": 1},
-            "find_keys": {"range": (0, 1, 0)}}
+    return key_spec(["RO", "access"], 1)
 
 
 def _store_specs(startfrom: int) -> list:
@@ -367,10 +366,7 @@ def geosearch(c, argv):
 
 
 @command("geosearchstore", -8, "write denyoom", keys=(1, 2, 1),
-         key_specs=[{"flags": ["OW", "update"], "begin_search": {"index": 1},
-                     "find_keys": {"range": (0, 1, 0)}},
-                    {"flags": ["RO", "access"], "begin_search": {"index": 2},
-                     "find_keys": {"range": (0, 1, 0)}}],
+         key_specs=[key_spec(["OW", "update"], 1), key_spec(["RO", "access"], 2)],
          summary="Query a sorted set representing a geospatial index to fetch members "
                  "inside an area of a box or a circle, and store the result in another "
                  "key.", **_SEARCH_DOC)

@@ -29,14 +29,13 @@ import sys
 from commands.data.hash_type import Hash
 from commands.data.keyspace import WRONGTYPE
 from commands.data.list_type import ListValue
-from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import NOT_INTEGER, parse_int64
 from commands.data.partial_sort import partial_sort
 from commands.data.set_type import RSet, members_in_order
-from commands.data.zset_type import ZSet, _strtod
+from commands.data.zset_type import ZSet, strtod
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
@@ -130,7 +129,7 @@ def _weight(data: bytes):
     """The weight strtod gives a value, or None where Redis reports a conversion error
     (trailing garbage, NaN, overflow or underflow). C stops reading at a NUL byte."""
     data = data.split(b"\x00", 1)[0]
-    value, used, underflow = _strtod(data)
+    value, used, underflow = strtod(data)
     if used != len(data) or value != value or underflow or \
             (value != 0 and abs(value) < _DBL_MIN):
         return None
@@ -256,11 +255,7 @@ def sort_generic(c, argv, readonly: bool):
                            for element in chosen for pattern in o.gets)
     else:
         result = ListValue(chosen)
-    if result:
-        ks.set(o.store, result)
-        notify_keyspace_event(ks, "l", b"sortstore", o.store)
-    elif ks.delete(o.store):
-        notify_keyspace_event(ks, "g", b"del", o.store)
+    ks.store_result(o.store, result if result else None, "l", b"sortstore")
     return len(result)
 
 
@@ -287,8 +282,7 @@ def _sort_ro_keys(argv) -> list:
     return [1]
 
 
-_KEY = {"flags": ["RO", "access"], "begin_search": {"index": 1},
-        "find_keys": {"range": (0, 1, 0)}}
+_KEY = key_spec(["RO", "access"], 1)
 _BY_GET = {"notes": "For the optional BY/GET keyword. It is marked 'unknown' because the "
            "key names derive from the content of the key we sort",
            "flags": ["RO", "access"], "begin_search": {"unknown": None},
