@@ -25,7 +25,7 @@ from loguru import logger
 from lupa import lua51
 
 from commands.data.keyspace import slot_of
-from commands.scripting import lua_bit, lua_cjson
+from commands.scripting import lua_bit, lua_cjson, lua_cmsgpack
 from commands.scripting.lua_values import LuaToReply, RespToLua
 from commands.server.executor import feed_monitors, internal_error, lookup_command
 from commands.server.resp import ReplyError, encode
@@ -107,7 +107,8 @@ class LuaEngine:
             b"error_of": self._error_of, b"interrupt": self._interrupt,
             b"hook_instructions": HOOK_INSTRUCTIONS,
             b"version": REDIS_VERSION.encode(), b"version_num": REDIS_VERSION_NUM,
-            b"libraries": self.lua.table(b"bit", b"cjson"),
+            b"libraries": self.lua.table(b"bit", b"cjson", b"cmsgpack"),
+            b"cmsgpack": self._library(lua_cmsgpack.functions(self.lua)),
             b"bit": self._library(lua_bit.FUNCTIONS),
             b"cjson": self._library(lua_cjson.functions(self.lua)),
         })
@@ -128,7 +129,8 @@ class LuaEngine:
             def call(*args):
                 try:
                     return function(*args)
-                except (lua_bit.LuaArgumentError, lua_cjson.CjsonError) as exc:
+                except (lua_bit.LuaArgumentError, lua_cjson.CjsonError,
+                        lua_cmsgpack.CmsgpackError) as exc:
                     where, name = self._where()
                     message = str(exc).replace(lua_bit.NAME, name.decode()).encode()
                     raise ScriptError(where + message) from None

@@ -282,3 +282,23 @@ def test_cjson_library(diff):
         "return cjson.encode(cjson.decode('[1,\"two\",[3],{\"four\":4}]'))",
     ]:
         diff.check(*ev(script))
+
+
+def test_cmsgpack_library(diff):
+    for script in [
+        "return cmsgpack.pack(1, -1, 127, 128, 255, 256, 65535, 65536, 2^32, -32, -33, -128,"
+        " -129, -32768, -32769, -2^31, -2^31 - 1, 2^53)",
+        "return cmsgpack.pack(0.5, 0.1, 1e300, -2.5, 1/0)",
+        "return cmsgpack.pack('', 'abc', string.rep('x', 31), string.rep('x', 32),"
+        " string.rep('y', 300), string.rep('z', 70000))",
+        "return cmsgpack.pack(true, false, nil, {}, {1, 2, 3}, {1, nil, 3})",
+        "return cmsgpack.pack({a = 1}, {[2] = 'x'}, {1, 2, k = 'v'})",
+        "local t = {} for i = 1, 20 do t[i] = i end return cmsgpack.pack(t)",
+        "local t = {} local c = t for i = 1, 20 do c[1] = {} c = c[1] end return cmsgpack.pack(t)",
+        "return {cmsgpack.unpack(cmsgpack.pack(1, 'two', {3, 4}, 0.5))}",
+        "return cmsgpack.unpack(cmsgpack.pack({1, 2, {3}}))",
+        "return cmsgpack.unpack(cmsgpack.pack({k = 'v'})).k",
+        "return type(cmsgpack.unpack(cmsgpack.pack(nil)))",
+        "return cmsgpack.pack()", "return cmsgpack.unpack()",
+    ]:
+        diff.check(*ev(script))
