@@ -9,6 +9,7 @@ CROSSSLOT / MOVED / ASK / TRYAGAIN come from the ordinary path before the script
 """
 from commands.data.numbers import parse_int64
 from commands.scripting.lua_engine import LuaEngine, ScriptRun, sha1hex
+from commands.server.executor import MASTERDOWN_ERROR
 from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import command, container, subcommand
 
@@ -132,9 +133,15 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
 
 def _check_flags(c, flags, read_only_cmd: bool) -> None:
     """scriptPrepareForRun: what a script's shebang flags forbid before it starts."""
-    if flags is None:
-        return
     server = c.server
+    running_stale = server.masterdown and not c.is_master_link
+    if flags is None:
+        if running_stale:
+            raise MASTERDOWN_ERROR
+        return
+    if running_stale and "allow-stale" not in flags:
+        raise ReplyError("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is "
+                         "set to 'no' and 'allow-stale' flag is not set on the script.")
     if "no-cluster" in flags and server.cluster is not None:
         raise ReplyError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
     if "no-writes" not in flags:

@@ -25,7 +25,7 @@ from loguru import logger
 from lupa import lua51
 
 from commands.data.keyspace import slot_of
-from commands.scripting import lua_bit, lua_cjson, lua_cmsgpack
+from commands.scripting import lua_bit, lua_cjson, lua_cmsgpack, lua_struct
 from commands.scripting.lua_values import LuaToReply, RespToLua
 from commands.server.executor import feed_monitors, internal_error, lookup_command
 from commands.server.resp import ReplyError, encode
@@ -107,7 +107,8 @@ class LuaEngine:
             b"error_of": self._error_of, b"interrupt": self._interrupt,
             b"hook_instructions": HOOK_INSTRUCTIONS,
             b"version": REDIS_VERSION.encode(), b"version_num": REDIS_VERSION_NUM,
-            b"libraries": self.lua.table(b"bit", b"cjson", b"cmsgpack"),
+            b"libraries": self.lua.table(b"bit", b"cjson", b"cmsgpack", b"struct"),
+            b"struct": self._library(lua_struct.FUNCTIONS),
             b"cmsgpack": self._library(lua_cmsgpack.functions(self.lua)),
             b"bit": self._library(lua_bit.FUNCTIONS),
             b"cjson": self._library(lua_cjson.functions(self.lua)),
@@ -130,7 +131,7 @@ class LuaEngine:
                 try:
                     return function(*args)
                 except (lua_bit.LuaArgumentError, lua_cjson.CjsonError,
-                        lua_cmsgpack.CmsgpackError) as exc:
+                        lua_cmsgpack.CmsgpackError, lua_struct.StructError) as exc:
                     where, name = self._where()
                     message = str(exc).replace(lua_bit.NAME, name.decode()).encode()
                     raise ScriptError(where + message) from None
@@ -280,6 +281,9 @@ class LuaEngine:
             return None, "Unknown Redis command called from script"
         if "noscript" in cmd.flags:
             return None, "This Redis command is not allowed from script"
+        if self.server.masterdown and "stale" not in cmd.flags and \
+                not run.client.is_master_link:
+            return None, "Can not execute the command on a stale replica"
         if run.read_only and (cmd.is_write or "may-replicate" in cmd.flags):
             return None, "Write commands are not allowed from read-only scripts."
         if cmd.is_write:

@@ -302,3 +302,28 @@ def test_cmsgpack_library(diff):
         "return cmsgpack.pack()", "return cmsgpack.unpack()",
     ]:
         diff.check(*ev(script))
+
+
+def test_struct_library(diff):
+    for script in [
+        "return struct.pack('>i', 1)", "return struct.pack('<i', -2)",
+        "return struct.pack('bBhHlLT', -1, 255, -2, 65535, -3, 7, 9)",
+        "return struct.pack('>I3', 65537)", "return struct.pack('<i12', -1)",
+        "return struct.pack('>d', 1.5)", "return struct.pack('<f', 0.1)",
+        "return struct.pack('c3', 'abcdef')", "return struct.pack('c0', 'abc')",
+        "return struct.pack('s', 'zero')", "return struct.pack('!4 b i', 1, 2)",
+        "return struct.pack('!bd', 1, 2)", "return struct.pack('bxb', 1, 2)",
+        "return {struct.unpack('>i', struct.pack('>i', -5))}",
+        "return {struct.unpack('<I2h', struct.pack('<I2h', 513, -7))}",
+        "return {struct.unpack('bc0', struct.pack('b', 3) .. 'xyzw')}",
+        "return {struct.unpack('s', 'abc\\0def')}", "return {struct.unpack('c2', 'abcd', 2)}",
+        "return {struct.unpack('>d', struct.pack('>d', 2.5))}",
+        "return {struct.size('>i'), struct.size('!8bd'), struct.size('c5'), struct.size('lh')}",
+        "return struct.size('s')", "return struct.size('c0')",
+        "return struct.pack('i', 'x')", "return struct.pack('c3', 'ab')",
+        "return struct.pack('q', 1)", "return struct.pack('!3i', 1)",
+        "return struct.pack('i33', 1)", "return struct.unpack('i', 'ab')",
+        "return struct.unpack('s', 'abc')", "return struct.unpack('c0', 'abc')",
+        "return struct.unpack('b', 'a', 0)", "return struct.pack()", "return struct.unpack('b')",
+    ]:
+        diff.check(*ev(script))
