@@ -35,7 +35,7 @@ from commands.data.keyspace import Keyspace
 from commands.data.numbers import parse_int64
 from commands.data.value_codec import to_saved
 from commands.data.value_types import OBJECT_ENCODINGS
-from commands.data.zset_type import strtod
+from commands.data.numbers import strtod
 from commands.persistence.rdb_save import SaveError
 from commands.persistence.rdb_snapshot import load_into
 from commands.rdb import RdbError, encode_value, listpack, quicklist
