@@ -13,6 +13,7 @@ follows strtold (decimal, hexadecimal "0x1p3", "inf"/"infinity"; "nan" and out-o
 values are refused as Redis's string2ld refuses them) and formatting follows ld2string's
 "human friendly" mode: "%.17Lf" with trailing zeros removed.
 """
+import math
 import re
 from fractions import Fraction
 
@@ -169,3 +170,42 @@ def format_long_double(value: Fraction) -> bytes:
     if negative and out != b"0":
         out = b"-" + out
     return out
+
+
+# What C's strtod accepts (after optional leading white space, which callers decide on).
+_STRTOD = re.compile(
+    rb"[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?"
+    rb"|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+    rb"|(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?))")
+
+
+def strtod(text: bytes):
+    """(value, bytes consumed) as strtod; consumed 0 when nothing parses. Overflow gives
+    +-inf, like HUGE_VAL; `underflow` tells a rounded-to-zero result apart."""
+    stripped = text.lstrip(b" \t\n\v\f\r")
+    match = _STRTOD.match(stripped)
+    if not match:
+        return 0.0, 0, False
+    word = match.group(0)
+    lower = word.lower().lstrip(b"+-")
+    negative = word[:1] == b"-"
+    if lower.startswith(b"nan"):
+        value = math.nan
+    elif lower.startswith(b"inf"):
+        value = -math.inf if negative else math.inf
+    elif lower.startswith(b"0x"):
+        text_hex = word.decode()
+        if "p" not in text_hex.lower():
+            text_hex += "p0"
+        try:
+            value = float.fromhex(text_hex)
+        except OverflowError:
+            value = -math.inf if negative else math.inf
+    else:
+        value = float(word)
+    if lower.startswith(b"0x"):
+        mantissa = lower[2:].split(b"p")[0]
+    else:
+        mantissa = lower.split(b"e")[0]
+    underflow = value == 0 and any(ch not in b"0." for ch in mantissa)
+    return value, len(text) - len(stripped) + len(word), underflow

@@ -35,11 +35,12 @@ from commands.data.keyspace import Keyspace
 from commands.data.numbers import parse_int64
 from commands.data.value_codec import to_saved
 from commands.data.value_types import OBJECT_ENCODINGS
-from commands.data.zset_type import strtod
+from commands.data.numbers import strtod
 from commands.persistence.rdb_save import SaveError
 from commands.persistence.rdb_snapshot import load_into
 from commands.rdb import RdbError, encode_value, listpack, quicklist
 from commands.rdb.rdb_encode import hash_listpack, zset_listpack
+from commands.server.args import positive_long_arg
 from commands.server.resp import (OK, Bool, Push, Raw, ReplyError, SetReply, Status, Verbatim,
                                   encode_one)
 from commands.server.settings import SettingError, parse_memory, protected_action_allowed
@@ -128,6 +129,11 @@ _HELP = [
     "    Show low level info about `key` and associated value.",
     "DROP-CLUSTER-PACKET-FILTER <packet-type>",
     "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
     "PROTOCOL <type>",
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -290,6 +296,29 @@ def debug_sleep(c, argv):
     # whole server (clients and the cluster bus), which is how tests simulate a stuck
     # node. A non-number sleeps 0 seconds.
     time.sleep(_sleep_seconds(argv[2]))
+    return OK
+
+
+@_subcommand(b"populate", 3)
+@_subcommand(b"populate", 4)
+@_subcommand(b"populate", 5)
+def debug_populate(c, argv):
+    """DEBUG POPULATE count [prefix] [size]: keys prefix:0.. (default "key") holding
+    "value:N", cut or padded with zero bytes to `size`; existing keys are left alone.
+    As in Redis, the slots are not checked, nothing is propagated, and the key names are
+    cut to the 127 bytes of Redis's buffer."""
+    count = positive_long_arg(argv[2])
+    size = positive_long_arg(argv[4]) if len(argv) == 5 else 0
+    prefix = argv[3] if len(argv) >= 4 else b"key"
+    ks = c.server.keyspace
+    for j in range(count):
+        key = (b"%s:%d" % (prefix, j))[:127]
+        if ks.get(key) is not None:
+            continue
+        value = b"value:%d" % j
+        if size:
+            value = value[:size].ljust(size, b"\0")
+        ks.set(key, value)
     return OK
 
 

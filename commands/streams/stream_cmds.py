@@ -6,11 +6,12 @@ What they propagate (Redis's rewrites in xaddCommand/xtrimCommand): XADD with `*
 or `= <first id>`), so a replica with other node boundaries ends with the same entries.
 A command from our master (or the AOF) ignores LIMIT, as Redis's mustObeyClient does.
 """
-from commands.data.keyspace import WRONGTYPE, now_ms
+from commands.data.keyspace import now_ms
 from commands.data.notifications import notify_keyspace_event
+from commands.families.typed_lookup import typed_lookups
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import NULL_ARRAY, OK, ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 from commands.streams.stream_ids import (next_id, parse_id, parse_interval,
                                          parse_strict_id)
 from commands.streams.stream_type import (MAX_ID, SEQ_MASK, StreamValue, format_id,
@@ -18,28 +19,12 @@ from commands.streams.stream_type import (MAX_ID, SEQ_MASK, StreamValue, format_
 
 
 
-def read_stream(c, key):
-    """lookupKeyRead + checkType: the stream at `key` or None."""
-    value = c.server.keyspace.lookup_read(key)
-    if value is not None and type(value) is not StreamValue:
-        raise ReplyError(WRONGTYPE)
-    return value
+read_stream, write_stream = typed_lookups(StreamValue)
 
 
 def peek_stream(c, key):
     """lookupKeyRead without touching the hit/miss counters (XREAD's second pass)."""
-    value = c.server.keyspace.get(key)
-    if value is not None and type(value) is not StreamValue:
-        raise ReplyError(WRONGTYPE)
-    return value
-
-
-def write_stream(ks, key):
-    """lookupKeyWrite + checkType: the stream at `key` or None."""
-    value = ks.get(key)
-    if value is not None and type(value) is not StreamValue:
-        raise ReplyError(WRONGTYPE)
-    return value
+    return write_stream(c.server.keyspace, key)
 
 
 XADD_ZERO_ID = "ERR The ID specified in XADD must be greater than 0-0"
@@ -48,15 +33,6 @@ XADD_TOO_SMALL = "ERR The ID specified in XADD is equal or smaller than the targ
 TOO_LARGE = "ERR Elements are too large to be stored"
 BOTH_STRATEGIES = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
 LISTPACK_MAX = 1 << 30
-
-
-def key_spec(*flags, index=1, notes=None) -> list:
-    """The key spec of a command with one key at `index` (COMMAND INFO's, as Redis's)."""
-    spec = {"flags": list(flags), "begin_search": {"index": index},
-            "find_keys": {"range": (0, 1, 0)}}
-    if notes:
-        spec["notes"] = notes
-    return [spec]
 
 
 def entry_reply(sid: int, flat) -> list:
@@ -177,8 +153,8 @@ def rewrite_trim(argv: list, s: StreamValue, args: TrimArgs) -> None:
 # ---------------------------------------------------------------- XADD
 
 @command("xadd", -5, "write denyoom fast", keys=(1, 1, 1), group="stream",
-         key_specs=key_spec("RW", "update", notes="UPDATE instead of INSERT because of the "
-                                                  "optional trimming feature"),
+         key_specs=[key_spec(["RW", "update"], 1, notes="UPDATE instead of INSERT because "
+                             "of the optional trimming feature")],
          summary="Appends a new entry to a stream", since="5.0.0",
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
                     "number of entries evicted.", tips=("nondeterministic_output",))
@@ -246,7 +222,8 @@ def xadd(c, argv):
 
 # ---------------------------------------------------------------- reading
 
-@command("xlen", 2, "readonly fast", keys=(1, 1, 1), group="stream", key_specs=key_spec("RO"),
+@command("xlen", 2, "readonly fast", keys=(1, 1, 1), group="stream",
+         key_specs=[key_spec(["RO"], 1)],
          summary="Return the number of entries in a stream", since="5.0.0",
          complexity="O(1)")
 def xlen(c, argv):
@@ -299,7 +276,7 @@ def xrevrange(c, argv):
 # ---------------------------------------------------------------- deleting
 
 @command("xdel", -3, "write fast", keys=(1, 1, 1), group="stream",
-         key_specs=key_spec("RW", "delete"),
+         key_specs=[key_spec(["RW", "delete"], 1)],
          summary="Removes the specified entries from the stream. Returns the number of "
                  "items actually deleted, that may be different from the number of IDs "
                  "passed in case certain IDs do not exist.", since="5.0.0",
@@ -330,7 +307,7 @@ def xdel(c, argv):
 
 
 @command("xtrim", -4, "write", keys=(1, 1, 1), group="stream",
-         key_specs=key_spec("RW", "delete"),
+         key_specs=[key_spec(["RW", "delete"], 1)],
          summary="Trims the stream to (approximately if '~' is passed) a certain size",
          since="5.0.0",
          complexity="O(N), with N being the number of evicted entries. Constant times "
@@ -357,7 +334,7 @@ def xtrim(c, argv):
 
 
 @command("xsetid", -3, "write denyoom fast", keys=(1, 1, 1), group="stream",
-         key_specs=key_spec("RW", "update"),
+         key_specs=[key_spec(["RW", "update"], 1)],
          summary="An internal command for replicating stream values", since="5.0.0",
          complexity="O(1)")
 def xsetid(c, argv):

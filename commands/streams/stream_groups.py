@@ -11,8 +11,8 @@ from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import parse_int64
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import NULL_ARRAY, OK, ReplyError, Status
-from commands.server.table import command, container, subcommand
-from commands.streams.stream_cmds import entry_reply, key_spec, read_stream, write_stream
+from commands.server.table import command, container, key_spec, subcommand
+from commands.streams.stream_cmds import entry_reply, read_stream, write_stream
 from commands.streams.stream_ids import (parse_id, parse_interval,
                                          parse_strict_id, try_strict_id)
 from commands.streams.stream_read import propagate_claim, propagate_setid
@@ -143,14 +143,14 @@ def _xgroup(c, argv):
 
 
 @subcommand(XGROUP, "create", -5, "write denyoom", keys=(2, 2, 1),
-            key_specs=key_spec("RW", "insert", index=2), since="5.0.0",
+            key_specs=[key_spec(["RW", "insert"], 2)], since="5.0.0",
             complexity="O(1)", summary="Create a consumer group.")
 def xgroup_create(c, argv):
     return _xgroup(c, argv)
 
 
 @subcommand(XGROUP, "setid", -5, "write", keys=(2, 2, 1),
-            key_specs=key_spec("RW", "update", index=2), since="5.0.0",
+            key_specs=[key_spec(["RW", "update"], 2)], since="5.0.0",
             complexity="O(1)", summary="Set a consumer group to an arbitrary last delivered "
                                        "ID value.")
 def xgroup_setid(c, argv):
@@ -158,7 +158,7 @@ def xgroup_setid(c, argv):
 
 
 @subcommand(XGROUP, "destroy", 4, "write", keys=(2, 2, 1),
-            key_specs=key_spec("RW", "delete", index=2), since="5.0.0",
+            key_specs=[key_spec(["RW", "delete"], 2)], since="5.0.0",
             complexity="O(N) where N is the number of entries in the group's pending "
                        "entries list (PEL).", summary="Destroy a consumer group.")
 def xgroup_destroy(c, argv):
@@ -166,14 +166,14 @@ def xgroup_destroy(c, argv):
 
 
 @subcommand(XGROUP, "createconsumer", 5, "write denyoom", keys=(2, 2, 1),
-            key_specs=key_spec("RW", "insert", index=2), since="6.2.0",
+            key_specs=[key_spec(["RW", "insert"], 2)], since="6.2.0",
             complexity="O(1)", summary="Create a consumer in a consumer group.")
 def xgroup_createconsumer(c, argv):
     return _xgroup(c, argv)
 
 
 @subcommand(XGROUP, "delconsumer", 5, "write", keys=(2, 2, 1),
-            key_specs=key_spec("RW", "delete", index=2), since="5.0.0",
+            key_specs=[key_spec(["RW", "delete"], 2)], since="5.0.0",
             complexity="O(1)", summary="Delete a consumer from a consumer group.")
 def xgroup_delconsumer(c, argv):
     return _xgroup(c, argv)
@@ -188,7 +188,7 @@ def xgroup_help(c, argv):
 # ---------------------------------------------------------------- XACK
 
 @command("xack", -4, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0",
-         key_specs=key_spec("RW", "update"),
+         key_specs=[key_spec(["RW", "update"], 1)],
          complexity="O(1) for each message ID processed.",
          summary="Marks a pending message as correctly processed, effectively removing it "
                  "from the pending entries list of the consumer group. Return value of "
@@ -291,7 +291,7 @@ def _option_int(arg: bytes, message: str) -> int:
 
 
 @command("xclaim", -6, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0",
-         key_specs=key_spec("RW", "update"), tips=("nondeterministic_output",),
+         key_specs=[key_spec(["RW", "update"], 1)], tips=("nondeterministic_output",),
          complexity="O(log N) with N being the number of messages in the PEL of the "
                     "consumer group.",
          summary="Changes (or acquires) ownership of a message in a consumer group, as if "
@@ -385,7 +385,7 @@ def xclaim(c, argv):
 
 
 @command("xautoclaim", -6, "write fast", keys=(1, 1, 1), group="stream", since="6.2.0",
-         key_specs=key_spec("RW", "delete"), tips=("nondeterministic_output",),
+         key_specs=[key_spec(["RW", "delete"], 1)], tips=("nondeterministic_output",),
          complexity="O(1) if COUNT is small.",
          summary="Changes (or acquires) ownership of messages in a consumer group, as if "
                  "the messages were delivered to the specified consumer.")

@@ -225,3 +225,21 @@ def test_debug_sleep_times_redis_does_not_sleep(diff):
         start = time.monotonic()
         diff.check("DEBUG", "SLEEP", value)
         assert time.monotonic() - start < 1.0, value
+
+
+def test_debug_populate(diff):
+    """The keys, values (cut or zero-padded to a size) and errors of DEBUG POPULATE; an
+    existing key is left alone; the data sets end with the same digest."""
+    diff.check("FLUSHALL")
+    diff.check("SET", "key:3", "mine")
+    diff.check("DEBUG", "POPULATE", "10")
+    diff.check("DEBUG", "POPULATE", "5", "p")
+    diff.check("DEBUG", "POPULATE", "4", "short", "3")
+    diff.check("DEBUG", "POPULATE", "4", "long", "20")
+    diff.check("DEBUG", "POPULATE", "2", "x" * 200)
+    for key in ("key:3", "key:9", "p:4", "short:1", "long:2", "key:10"):
+        diff.check("GET", key)
+    diff.check("DBSIZE")
+    diff.check("DEBUG", "DIGEST")
+    for bad in (["-1"], ["abc"], ["1", "p", "-5"], ["1", "p", "1", "extra"]):
+        diff.check("DEBUG", "POPULATE", *bad)

@@ -8,7 +8,8 @@
     commands/pubsub        data, server
     commands/families      data, server, rdb, persistence (the command families sit on top)
     commands/clients       data, server, families (CLIENT subcommands on families' container)
-    commands/streams       data, server, rdb, persistence, replication (the stream family)
+    commands/streams       data, server, rdb, persistence, replication, families (the stream
+                           family; it shares families' typed lookups)
     commands/scripting     data, server, rdb, persistence, replication, families (Lua scripts)
     cluster/               never imports commands/
     node.py                the composition root: nothing imports it
@@ -36,7 +37,7 @@ ALLOWED = {
     "pubsub": {"data", "server"},
     "families": {"data", "server", "rdb", "persistence"},
     "clients": {"data", "server", "families"},
-    "streams": {"data", "server", "rdb", "persistence", "replication"},
+    "streams": {"data", "server", "rdb", "persistence", "replication", "families"},
     "scripting": {"data", "server", "rdb", "persistence", "replication", "families"},
 }
 

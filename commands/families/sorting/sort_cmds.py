@@ -32,7 +32,8 @@ from commands.data.list_type import ListValue
 from commands.data.numbers import NOT_INTEGER, parse_int64
 from commands.data.partial_sort import partial_sort
 from commands.data.set_type import RSet, members_in_order
-from commands.data.zset_type import ZSet, strtod
+from commands.data.numbers import strtod
+from commands.data.zset_type import ZSet
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import ReplyError
 from commands.server.table import command, key_spec
