@@ -9,7 +9,7 @@ CROSSSLOT / MOVED / ASK / TRYAGAIN come from the ordinary path before the script
 """
 from commands.data.numbers import parse_int64
 from commands.scripting.lua_engine import LuaEngine, ScriptRun, sha1hex
-from commands.server.executor import MASTERDOWN_ERROR
+from commands.server.executor import MASTERDOWN_ERROR, feed_monitors
 from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import command, container, subcommand
 
@@ -110,6 +110,10 @@ def _numkeys(argv) -> int:
 
 
 def _run(c, argv, by_sha: bool, read_only_cmd: bool):
+    # EVAL is skip-monitor: like Redis's evalCommand it feeds MONITOR itself, first, so
+    # the script's line comes before those of the commands it runs.
+    if c.server.monitors:
+        feed_monitors(c, argv)
     numkeys = _numkeys(argv)
     cache = script_cache(c.server)
     if by_sha:

@@ -94,3 +94,19 @@ def test_cluster_lock_and_scripts(cluster):
         direct.close()
     finally:
         rc.close()
+
+
+def test_monitor_sees_the_script_then_its_commands(node):
+    monitor = redis.Redis(port=node.port, socket_timeout=10)
+    client = redis.Redis(port=node.port, socket_timeout=10)
+    try:
+        with monitor.monitor() as m:
+            client.eval("return redis.call('set', KEYS[1], 'v')", 1, "mon")
+            seen = []
+            while not seen or not seen[-1].upper().startswith("EVAL "):
+                seen.append(m.next_command()["command"])    # HELLO etc. of the client
+            seen.append(m.next_command()["command"])
+        assert seen[-1] == "set mon v", seen
+    finally:
+        monitor.close()
+        client.close()
