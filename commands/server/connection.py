@@ -18,8 +18,13 @@ their sockets became readable, as Redis serves epoll's ready list. libev wakes t
 waiting greenlets last-in first-out, so the latest arrival would be served first: a
 PUBLISH sent just after another client's PUNSUBSCRIBE could still count that subscriber.
 A woken greenlet that sees other watchers still pending in this turn (they became ready
-before it) steps aside (ArrivalOrder); the common case, one client woken per turn, costs
-one look at the loop's pending count.
+before it) steps aside (ArrivalOrder). Stepping aside costs two greenlet switches, and
+under load (50 clients at -P1) nearly every wake has others pending: done for every
+request it cost ~10% CPU per request (scripts/bench_vs_rev.py). Among clients that sent
+without waiting for each other either order is linearizable, so the order is restored only
+where it is observable in practice and Redis's order is expected: while the node has
+Pub/Sub subscribers (who counts as a receiver of a PUBLISH). Otherwise the cost is one
+look at the loop's pending count and at server.pubsub.
 """
 import socket
 import time
@@ -198,7 +203,8 @@ class Client:
             while not self.close_after_reply:
                 if drained:
                     wait_readable(read_event)
-                    if ordered and loop.pendingcnt:
+                    if ordered and loop.pendingcnt and server.pubsub is not None \
+                            and any(server.pubsub.tables):
                         step_aside()          # someone became readable before us
                 data = sock.recv(RECV_SIZE)
                 if not data:
