@@ -12,6 +12,8 @@
     scripting/     Lua scripts (EVAL, SCRIPT): the Lua VM, its sandbox, the value conversions.
     clients/       CLIENT subcommands that change how a connection is served (tracking,
                    pause, reply modes), on top of families' CLIENT container.
+    metrics/       what the node measures about itself (slow log, latency monitor, latency
+                   histograms), sans I/O: a bottom layer the server layer holds.
     streams/       the stream type and the X* commands (entries, consumer groups,
                    blocked readers), a family layer of its own.
 
@@ -32,7 +34,7 @@ COMMAND_MODULES = (
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
     "families.geo.members", "families.geo.search", "families.sorting.sort_cmds",
     "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
-    "clients.client_modes",
+    "clients.client_modes", "families.diagnostics.observability_cmds",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
     "streams.stream_info", "scripting.eval_cmds",
 )

@@ -27,7 +27,8 @@ from lupa import lua51
 from commands.data.keyspace import slot_of
 from commands.scripting import lua_bit, lua_cjson, lua_cmsgpack, lua_struct
 from commands.scripting.lua_values import LuaToReply, RespToLua
-from commands.server.executor import feed_monitors, internal_error, lookup_command
+from commands.server.executor import (account_call, feed_monitors, internal_error,
+                                      lookup_command)
 from commands.server.resp import ReplyError, encode
 
 REDIS_VERSION = "7.0.15"
@@ -323,7 +324,7 @@ class LuaEngine:
             reply = exc
         except Exception:
             reply = internal_error(server, cmd)
-        cmd.usec += (time.perf_counter() - start) * 1e6
+        account_call(client, cmd, argv, (time.perf_counter() - start) * 1e6)
         cmd.calls += 1
         server.total_commands += 1
         if isinstance(reply, ReplyError):

@@ -21,8 +21,6 @@ _TLS = "this node has no TLS yet (issue 15)"
 _ACL = "this node has no ACL users yet (issue 15)"
 _EVICTION = "this node has no maxmemory / eviction yet (issue 15)"
 _LFU = "this node has no LFU counters yet: they come with eviction (issue 15)"
-_SLOWLOG = "this node has no SLOWLOG yet (issue 15)"
-_LATENCY = "this node has no latency monitor / latency tracking yet (issue 15)"
 _PROTECTED_MODE = "this node has no protected mode yet (issue 15)"
 _MODULES = "this node has no modules (MODULE LOAD)"
 
@@ -340,12 +338,11 @@ SETTINGS = {s.name: s for s in [
     Setting("acllog-max-len", "int", 128, 0, LL_MAX, missing=_ACL),
     Setting("acl-pubsub-default", "enum", "resetchannels",
             choices=("allchannels", "resetchannels"), missing=_ACL),
-    Setting("slowlog-log-slower-than", "int", 10000, -1, LL_MAX, missing=_SLOWLOG),
-    Setting("slowlog-max-len", "int", 128, 0, LL_MAX, missing=_SLOWLOG),
-    Setting("latency-monitor-threshold", "int", 0, 0, LL_MAX, missing=_LATENCY),
-    Setting("latency-tracking", "bool", True, missing=_LATENCY),
-    Setting("latency-tracking-info-percentiles", "percentiles", "50 99 99.9",
-            missing=_LATENCY),
+    Setting("slowlog-log-slower-than", "int", 10000, -1, LL_MAX),
+    Setting("slowlog-max-len", "int", 128, 0, LL_MAX),
+    Setting("latency-monitor-threshold", "int", 0, 0, LL_MAX),
+    Setting("latency-tracking", "bool", True),
+    Setting("latency-tracking-info-percentiles", "percentiles", "50 99 99.9"),
     Setting("busy-reply-threshold", "int", 5000, 0, LL_MAX, alias="lua-time-limit"),
     Setting("tls-port", "int", 0, 0, 65535, missing=_TLS),
     Setting("tls-session-cache-size", "int", 20 * 1024, 0, INT_MAX, missing=_TLS),

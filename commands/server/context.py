@@ -12,6 +12,9 @@ import os
 import time
 
 from commands.server.client_pause import ClientPause
+from commands.metrics.latency_histogram import QUICK_USEC, CommandLatency
+from commands.metrics.latency_monitor import LatencyMonitor
+from commands.metrics.slowlog import SlowLog
 from commands.server.table import all_commands
 from commands.server.tracking import Tracking
 
@@ -74,6 +77,13 @@ class Server:
         self.memory_peak = 0          # INFO used_memory_peak
         self._ops_samples = collections.deque(maxlen=METRIC_SAMPLES)
         self._last_sample = (time.monotonic(), 0)
+        # Observability: the slow log, the latency monitor, per-command histograms.
+        self.slowlog = SlowLog(settings)
+        self.latency = LatencyMonitor(settings)
+        self.latency_tracking = settings.latency_tracking
+        self.slow_call_usec = QUICK_USEC    # calls this long take executor's slow path
+        self.refresh_slow_call_usec()
+        settings.listeners.append(self._on_observability_setting)
 
     def _refresh_degraded(self) -> None:
         self.degraded = bool(self._loading is not None or self._misconf
@@ -148,6 +158,41 @@ class Server:
         self._paused = value
         self._refresh_degraded()
 
+    # ------------------------------------------------------------ observability
+
+    def refresh_slow_call_usec(self) -> None:
+        """The shortest call the executor must look at closely: the slow log's
+        threshold, the latency monitor's (ms), or the end of the histogram's fast
+        counters, whichever comes first."""
+        settings = self.settings
+        limit = QUICK_USEC
+        if settings.slowlog_log_slower_than >= 0:
+            limit = min(limit, settings.slowlog_log_slower_than)
+        if settings.latency_monitor_threshold > 0:
+            limit = min(limit, settings.latency_monitor_threshold * 1000)
+        self.slow_call_usec = limit
+
+    def track_latency(self, cmd) -> CommandLatency:
+        """cmd's histogram, made on its first tracked call."""
+        if cmd.latency is None:
+            cmd.latency = CommandLatency()
+        cmd.latency_counts = cmd.latency.quick
+        return cmd.latency
+
+    def _on_observability_setting(self, name, value) -> None:
+        if name in ("slowlog-log-slower-than", "latency-monitor-threshold"):
+            self.refresh_slow_call_usec()
+        if name in ("slowlog-log-slower-than", "slowlog-max-len"):
+            self.slowlog.trim()
+        elif name == "latency-tracking":
+            # Off: calls stop counting, the histograms are kept (and hidden from INFO);
+            # on again, they go on from where they were, as in Redis.
+            self.latency_tracking = value
+            for top in all_commands():
+                for cmd in (top, *top.subcommands.values()):
+                    cmd.latency_counts = cmd.latency.quick \
+                        if value and cmd.latency is not None else None
+
     def new_client_id(self) -> int:
         cid = self.next_client_id
         self.next_client_id += 1
@@ -163,6 +208,7 @@ class Server:
             for c in [cmd, *cmd.subcommands.values()]:
                 c.calls = c.rejected_calls = c.failed_calls = 0
                 c.usec = 0.0
+                c.latency = c.latency_counts = None
         self.total_connections = self.total_commands = self.rejected_connections = 0
         self.net_input_bytes = self.net_output_bytes = 0
         self.error_replies = 0

@@ -229,7 +229,19 @@ def call(client, cmd, argv):
         reply = exc
     except Exception:
         reply = internal_error(server, cmd)
-    cmd.usec += (time.perf_counter() - start) * 1e6
+    # The one duration feeds commandstats, the latency histogram, the slow log and the
+    # latency monitor. A call under slow_call_usec (the usual case) only adds to its
+    # command's sum and to one counter of its histogram (latency_histogram.py).
+    usec = (time.perf_counter() - start) * 1e6
+    if usec < server.slow_call_usec:
+        cmd.usec += usec
+        counts = cmd.latency_counts
+        if counts is not None:
+            counts[int(usec)] += 1
+        elif server.latency_tracking:
+            server.track_latency(cmd).quick[int(usec)] += 1
+    else:
+        record_slow_call(client, cmd, argv, usec)
     cmd.calls += 1
     server.total_commands += 1
     if isinstance(reply, ReplyError):
@@ -250,6 +262,42 @@ def call(client, cmd, argv):
     finally:
         prop.end(client)
     return reply
+
+
+def account_call(client, cmd, argv, usec: float) -> None:
+    """call()'s timing of a command, for the other places that run handlers (EXEC's
+    loop, scripts): commandstats, latency histogram, slow log, latency monitor."""
+    server = client.server
+    if usec < server.slow_call_usec:
+        cmd.usec += usec
+        if server.latency_tracking:
+            counts = cmd.latency_counts
+            if counts is None:
+                counts = server.track_latency(cmd).quick
+            counts[int(usec)] += 1
+    else:
+        record_slow_call(client, cmd, argv, usec)
+
+
+def record_slow_call(client, cmd, argv, usec: float) -> None:
+    """A call that took server.slow_call_usec or more: it may belong in the slow log
+    (slowlog-log-slower-than), the latency monitor (latency-monitor-threshold) and the
+    long end of its command's histogram. A blocking command (BLPOP...) does not count
+    the time it waited, as in Redis (blocking.block notes the wait)."""
+    server = client.server
+    waited = client.blocked_wait
+    if waited is not None:
+        client.blocked_wait = None
+        if waited[0] == server.total_commands:      # this very call waited
+            usec = max(usec - waited[1] * 1e6, 0.0)
+    cmd.usec += usec
+    duration = int(usec)
+    if server.latency_tracking:
+        server.track_latency(cmd).record_slow(duration)
+    server.latency.add_sample_if_needed(
+        "fast-command" if "fast" in cmd.flags else "command", duration // 1000)
+    if "skip-slowlog" not in cmd.flags:
+        server.slowlog.push_if_needed(client, argv, duration)
 
 
 def _after_call(client, cmd, argv) -> None:
@@ -286,7 +334,8 @@ def call_queued(client, queued) -> Raw:
       one per command, and each command still goes through after_command, so the
       stream gets the same MULTI ... EXEC;
     * timing: one clock read per command (the time since the previous one's, which
-      includes encoding its reply: Redis's handlers write their replies too);
+      includes encoding its reply: Redis's handlers write their replies too), accounted
+      as call() does (account_call);
     * no ASKING reset and no serving of blocked clients: call() skips both inside MULTI
       (they happen after EXEC);
     * each reply is encoded when its command returns, straight into one buffer, instead
@@ -341,7 +390,7 @@ def call_queued(client, queued) -> Raw:
             if prop is not None:
                 after_command(client, cmd, argv, reply, dirty, keyspace.dirty)
             now = clock()
-            cmd.usec += (now - then) * 1e6
+            account_call(client, cmd, argv, (now - then) * 1e6)
             then = now
     finally:
         if prop is not None:

@@ -14,6 +14,7 @@ import resource
 import sys
 import time
 
+from commands.metrics.latency_histogram import format_percentile
 from commands.server.table import all_commands
 
 REDIS_VERSION = "7.0.15"      # the Redis version whose behaviour the node reproduces
@@ -21,8 +22,8 @@ REDIS_VERSION = "7.0.15"      # the Redis version whose behaviour the node repro
 # Section order of Redis's genRedisInfoString; INFO prints sections in this order whatever
 # order they were asked in.
 SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-            "modules", "commandstats", "errorstats", "cluster", "keyspace")
-DEFAULT_SECTIONS = frozenset(SECTIONS) - {"commandstats"}
+            "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace")
+DEFAULT_SECTIONS = frozenset(SECTIONS) - {"commandstats", "latencystats"}
 ALL_SECTIONS = frozenset(SECTIONS)
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -271,6 +272,26 @@ def _errorstats(server):
             for code, count in sorted(server.errorstats.items())]
 
 
+def _latencystats(server):
+    """latency_percentiles_usec_<command>:p50=...,p99=...,p99.9=... for every command
+    with a histogram, while latency-tracking is on (Redis's
+    fillPercentileDistributionLatencies: '%f' percentiles trimmed, µs to 3 decimals)."""
+    if not server.latency_tracking:
+        return []
+    wanted = [float(word) for word in
+              server.settings.latency_tracking_info_percentiles.split()]
+    lines = []
+    for top in all_commands():
+        for cmd in (top, *top.subcommands.values()):
+            if cmd.latency is None:
+                continue
+            values = cmd.latency.percentiles(wanted)
+            lines.append("latency_percentiles_usec_%s:%s" % (cmd.full_name, ",".join(
+                "p%s=%.3f" % (format_percentile(p), ns / 1000.0)
+                for p, ns in zip(wanted, values))))
+    return lines
+
+
 def _cluster(server):
     return ["cluster_enabled:1"]
 
@@ -296,7 +317,8 @@ def _avg_ttl(ks) -> int:
 _GENERATORS = {"server": _server, "clients": _clients, "memory": _memory,
                "persistence": _persistence, "stats": _stats, "replication": idle_replication,
                "cpu": _cpu, "modules": _modules, "commandstats": _commandstats,
-               "errorstats": _errorstats, "cluster": _cluster, "keyspace": _keyspace}
+               "errorstats": _errorstats, "latencystats": _latencystats,
+               "cluster": _cluster, "keyspace": _keyspace}
 
 
 def register_section(name: str, generate_lines) -> None:

@@ -65,6 +65,10 @@ class Command:
     usec: float = 0.0
     rejected_calls: int = 0
     failed_calls: int = 0
+    # latency-tracking (commands/server/latency_histogram.py): the CommandLatency once
+    # the command ran, and its hot-path counter list while tracking is on (else None).
+    latency: object = None
+    latency_counts: object = None
 
     @property
     def full_name(self) -> str:

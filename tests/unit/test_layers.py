@@ -2,7 +2,8 @@
 
     commands/rdb           imports nothing of the project (sans-I/O codec of Redis's formats)
     commands/data          imports nothing else of commands/
-    commands/server        data
+    commands/metrics       imports nothing else of commands/ (slow log, latency monitor)
+    commands/server        data, metrics
     commands/persistence   data, server, rdb
     commands/replication   data, server, rdb, persistence
     commands/pubsub        data, server
@@ -31,7 +32,8 @@ MAX_MODULES = 20
 ALLOWED = {
     "rdb": set(),
     "data": set(),
-    "server": {"data"},
+    "metrics": set(),
+    "server": {"data", "metrics"},
     "persistence": {"data", "server", "rdb"},
     "replication": {"data", "server", "rdb", "persistence"},
     "pubsub": {"data", "server"},
