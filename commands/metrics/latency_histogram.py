@@ -1,6 +1,6 @@
 """Per-command latency histograms (latency-tracking, INFO latencystats, LATENCY HISTOGRAM).
 
-Redis records each command's duration into an HdrHistogram (values in ns from 1 µs to
+Redis records each command's duration into an HdrHistogram (values in ns from 1 ns to
 1 s, 2 significant digits) and prints percentiles from it. Updating an HdrHistogram in
 Python costs several times what a GET costs to run, so the recording here is split:
 
@@ -17,13 +17,13 @@ Python costs several times what a GET costs to run, so the recording here is spl
 
 QUICK_USEC = 1024                # calls under this many µs are counted on the hot path
 
-# hdr_init(LATENCY_HISTOGRAM_MIN_VALUE=1000, MAX_VALUE=1000000000, PRECISION=2)
-LOWEST_NS = 1000
+# hdr_init(LATENCY_HISTOGRAM_MIN_VALUE=1, MAX_VALUE=1000000000, PRECISION=2): ns
+LOWEST_NS = 1
 HIGHEST_NS = 1000000000
 _SUB_BUCKET_COUNT = 256           # 2 ** ceil(log2(2 * 10 ** 2))
 _SUB_BUCKET_HALF_COUNT = 128
 _SUB_BUCKET_HALF_COUNT_MAGNITUDE = 7
-_UNIT_MAGNITUDE = 9               # floor(log2(1000))
+_UNIT_MAGNITUDE = 0               # floor(log2(1))
 _SUB_BUCKET_MASK = (_SUB_BUCKET_COUNT - 1) << _UNIT_MAGNITUDE
 
 
