@@ -76,6 +76,7 @@ class Node:
         # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
         self.server.children = Children()
         self.server.children.fds_to_close = self._listening_fds
+        self.server.children.latency = self.server.latency
         for kind, name in ((CHILD_RDB, "bgsave_cpulist"), (CHILD_AOF, "aof_rewrite_cpulist")):
             cpus = parse_cpulist(settings.values[name]) if settings.values[name] else None
             if cpus:
@@ -304,6 +305,8 @@ class Node:
                     effort = self.settings.active_expire_effort
                     budget_ms = (25 + 2 * (effort - 1)) * 10.0 / hz   # % of a tick
                     self.keyspace.active_expire_cycle(budget_ms, effort)
+                    self.server.latency.add_sample_if_needed(
+                        "expire-cycle", self.keyspace.last_expire_cycle_us // 1000)
                     if self.keyspace.ready_keys:
                         # an expired stream ends its XREADGROUP waits (Redis serves
                         # ready keys in beforeSleep, not only after a command)

@@ -60,6 +60,13 @@ class Keyspace:
         self.lfu_counters = {}
         self.lru_clock = int(time.monotonic())
         self.expired_keys = 0        # INFO stats
+        # The active expire cycle's INFO stats: the running estimate of the share of
+        # keys with a TTL that had expired (5% per cycle, as Redis), cycles cut short by
+        # their time budget, µs spent, and the last cycle's µs (LATENCY "expire-cycle").
+        self.expired_stale_perc = 0.0
+        self.expired_time_cap_reached = 0
+        self.expire_cycle_time_used_us = 0
+        self.last_expire_cycle_us = 0
         self.keyspace_hits = 0
         self.keyspace_misses = 0
         self.dirty = 0               # changes since start (INFO rdb_changes_since_last_save)
@@ -377,11 +384,13 @@ class Keyspace:
         extra = effort - 1
         per_loop = ACTIVE_EXPIRE_SAMPLE + ACTIVE_EXPIRE_SAMPLE // 4 * extra
         acceptable = (ACTIVE_EXPIRE_ACCEPTABLE_STALE - extra) / 100.0
-        deadline = time.monotonic() + budget_ms / 1000.0
-        removed = 0
+        started = time.monotonic()
+        deadline = started + budget_ms / 1000.0
+        removed = sampled = 0
         while self._ttl_keys:
             now = now_ms()
             sample = min(per_loop, len(self._ttl_keys))
+            sampled += sample
             expired = 0
             for _ in range(sample):
                 if not self._ttl_keys:
@@ -391,8 +400,16 @@ class Keyspace:
                     self._expire(key, slot_of(key))
                     expired += 1
             removed += expired
-            if expired <= sample * acceptable or time.monotonic() > deadline:
+            if expired <= sample * acceptable:
                 break
+            if time.monotonic() > deadline:
+                self.expired_time_cap_reached += 1
+                break
+        elapsed_us = int((time.monotonic() - started) * 1e6)
+        self.last_expire_cycle_us = elapsed_us
+        self.expire_cycle_time_used_us += elapsed_us
+        stale = removed / sampled if sampled else 0.0
+        self.expired_stale_perc = stale * 0.05 + self.expired_stale_perc * 0.95
         return removed
 
     def tick_lru_clock(self) -> None:

@@ -101,6 +101,7 @@ class AppendOnlyFile:
         self._last_write_error_log = 0.0
         self.fsync_error = None       # the last background fsync's error (INFO: err)
         self._fsync_job = None        # the thread pool's running fdatasync, if any
+        self._fsync_started = 0.0     # when it began (LATENCY aof-fsync-always)
         # Rewrites
         self.rewrite_scheduled = False
         self.rewrite_started = None   # time.time() while a rewrite child runs
@@ -376,6 +377,7 @@ class AppendOnlyFile:
         """fdatasync the incr file in the thread pool; `synced` moves when it is done."""
         target = self.written
         self.last_incr_fsync_offset = self.last_incr_size
+        self._fsync_started = time.monotonic()
         job = gevent.get_hub().threadpool.spawn(os.fdatasync, self.fd)
         self._fsync_job = job
         job.rawlink(lambda result: self._fsync_done(result, target))
@@ -385,6 +387,10 @@ class AppendOnlyFile:
             self._fsync_job = None
         if result.successful():
             self.synced = max(self.synced, target)
+            if self.settings.appendfsync == "always":
+                # What the clients waiting for it waited (LATENCY "aof-fsync-always").
+                self.server.latency.add_sample_if_needed(
+                    "aof-fsync-always", int((time.monotonic() - self._fsync_started) * 1000))
             if self.fsync_error is not None:
                 self.fsync_error = None
                 self._update_misconf()

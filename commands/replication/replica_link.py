@@ -162,6 +162,9 @@ class ReplicaLink:
     def _drop(self) -> None:
         was_up = self.state == "connected"
         self.state = "connect"
+        # What was read but not processed is gone with the connection (Redis's
+        # replicationCacheMaster drops the query buffer): read = processed again.
+        self.read_offset = self.replication.offset
         if was_up:
             self.down_since = time.time()
             self._report(False)
@@ -249,6 +252,8 @@ class ReplicaLink:
         self.client = self._master_client(sock)
         rest = lines.rest()
         if rest:
+            # Stream bytes that came with the PSYNC reply (or after the RDB): read.
+            self.read_offset += len(rest)
             reader.feed(rest)
         self._stream(reader)
 
@@ -300,6 +305,7 @@ class ReplicaLink:
     def _sync_bytes(self, count: int) -> None:
         self.sync_read_bytes += count
         self.server.net_input_bytes += count
+        self.server.net_repl_input_bytes += count
         self.last_io = time.monotonic()
 
     def _load_through_disk(self, payload) -> None:
@@ -406,6 +412,9 @@ class ReplicaLink:
             repl.second_offset = repl.offset + 1
             repl.replid = words[1].decode()
             logger.info("Master replication ID changed to {}", repl.replid)
+        # The stream goes on from what we processed: read and processed start equal
+        # (slave_read_repl_offset must not restart from an old count).
+        self.read_offset = repl.offset
         logger.info("Successful partial resynchronization with master.")
         self._connected(False)
 
@@ -439,6 +448,7 @@ class ReplicaLink:
             self.last_io = time.monotonic()
             self.read_offset += len(data)
             self.server.net_input_bytes += len(data)
+            self.server.net_repl_input_bytes += len(data)
             reader.feed(data)
             gevent.sleep(0)             # a busy master must not starve our own clients
 

@@ -192,9 +192,12 @@ def info_lines(server) -> list:
                   "master_link_status:%s" % ("up" if link.link_up else "down"),
                   "master_last_io_seconds_ago:%d" % link.last_io_seconds(),
                   "master_sync_in_progress:%d" % (link.state == "sync")]
-        linked = link.client is not None
-        lines += ["slave_read_repl_offset:%d" % (link.read_offset if linked else 1),
-                  "slave_repl_offset:%d" % (repl.offset if linked else 1)]
+        # Connected or not, the offsets are what this replica has read and processed
+        # (Redis shows its cached master's when the link is down); only in the middle
+        # of a full sync, whose data replaces ours, is there none: 1, as Redis shows.
+        in_full_sync = link.state == "sync"
+        lines += ["slave_read_repl_offset:%d" % (1 if in_full_sync else link.read_offset),
+                  "slave_repl_offset:%d" % (1 if in_full_sync else repl.offset)]
         if link.state == "sync":
             total, read = link.sync_total_bytes, link.sync_read_bytes
             lines += ["master_sync_total_bytes:%d" % total,

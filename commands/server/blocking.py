@@ -49,7 +49,7 @@ class Waiter:
     """One blocked client: its keys, how to serve it from a ready key, and its reply."""
 
     __slots__ = ("client", "keys", "serve", "timeout_reply", "event", "reply", "done",
-                 "input_ready", "watcher")
+                 "input_ready", "watcher", "has_timeout")
 
     def __init__(self, client, keys, serve, timeout_reply):
         self.client = client
@@ -61,6 +61,7 @@ class Waiter:
         self.done = False
         self.input_ready = False
         self.watcher = None
+        self.has_timeout = False        # INFO clients_in_timeout_table
 
 
 def parse_timeout(arg: bytes) -> float:
@@ -98,6 +99,7 @@ def block(c, keys, timeout: float, serve, timeout_reply):
     # writes them while the client is blocked (a pipelined PING, BLPOP gets its PONG).
     c.flush_batch()
     waiter = Waiter(c, list(dict.fromkeys(keys)), serve, timeout_reply)
+    waiter.has_timeout = timeout > 0
     for key in waiter.keys:
         ks.blocking_keys.setdefault(key, collections.deque()).append(waiter)
     c.blocked_waiter = waiter

@@ -19,6 +19,8 @@ from commands.server.table import all_commands
 from commands.server.tracking import Tracking
 
 METRIC_SAMPLES = 16               # Redis's STATS_METRIC_SAMPLES: instantaneous_* averages
+# The instantaneous_* metrics, each sampled every 100 ms from a running total.
+INSTANT_METRICS = ("ops", "net_input", "net_output", "net_repl_input", "net_repl_output")
 
 
 class Server:
@@ -68,15 +70,25 @@ class Server:
         self.total_connections = 0
         self.total_commands = 0
         self.rejected_connections = 0
-        self.net_input_bytes = 0
-        self.net_output_bytes = 0
+        self.net_input_bytes = 0      # every byte read, our master's stream included
+        self.net_output_bytes = 0     # every byte written, to replicas included
+        self.net_repl_input_bytes = 0   # of those, our master's stream and RDB
+        self.net_repl_output_bytes = 0  # of those, the stream and RDBs to our replicas
+        self.total_reads = 0          # reads from client sockets (total_reads_processed)
+        self.total_writes = 0         # replies written (total_writes_processed)
+        # Set by eviction (maxmemory): ms spent over maxmemory, and since when (monotonic).
+        self.eviction_exceeded_ms = 0
+        self.eviction_exceeded_since = None
+        self.dump_payload_sanitizations = 0   # RESTOREs deeply validated as configured
         self.error_replies = 0
         self.errorstats = {}          # error code -> count
         self.unexpected_errors = 0
         self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
         self.memory_peak = 0          # INFO used_memory_peak
-        self._ops_samples = collections.deque(maxlen=METRIC_SAMPLES)
-        self._last_sample = (time.monotonic(), 0)
+        # metric -> its last 16 per-second rates; (time, totals) of the last sample
+        self._samples = {name: collections.deque([0] * METRIC_SAMPLES, maxlen=METRIC_SAMPLES)
+                         for name in INSTANT_METRICS}
+        self._last_sample = (time.monotonic(), self._metric_totals())
         # Observability: the slow log, the latency monitor, per-command histograms.
         self.slowlog = SlowLog(settings)
         self.latency = LatencyMonitor(settings)
@@ -211,22 +223,45 @@ class Server:
                 c.latency = c.latency_counts = None
         self.total_connections = self.total_commands = self.rejected_connections = 0
         self.net_input_bytes = self.net_output_bytes = 0
+        self.net_repl_input_bytes = self.net_repl_output_bytes = 0
+        self.total_reads = self.total_writes = 0
+        self.eviction_exceeded_ms = 0
+        self.dump_payload_sanitizations = 0
+        children = self.children
+        if children is not None:
+            children.last_fork_usec = children.total_forks = 0
+        ks_stats = self.keyspace
+        ks_stats.expired_stale_perc = 0.0
+        ks_stats.expired_time_cap_reached = 0
+        ks_stats.expire_cycle_time_used_us = 0
         self.error_replies = 0
         self.errorstats.clear()
         ks = self.keyspace
         ks.expired_keys = ks.keyspace_hits = ks.keyspace_misses = 0
 
+    def _metric_totals(self) -> tuple:
+        return (self.total_commands, self.net_input_bytes, self.net_output_bytes,
+                self.net_repl_input_bytes, self.net_repl_output_bytes)
+
     def sample_metrics(self) -> None:
-        """Called by the server cron every 100 ms: one ops/sec sample (trackInstantaneousMetric)."""
+        """Called by the server cron every 100 ms: one per-second rate of each metric
+        (Redis's trackInstantaneousMetric in serverCron)."""
         now = time.monotonic()
-        then, count = self._last_sample
-        if now > then:
-            self._ops_samples.append((self.total_commands - count) / (now - then))
-        self._last_sample = (now, self.total_commands)
+        then, counts = self._last_sample
+        totals = self._metric_totals()
+        elapsed_ms = int((now - then) * 1000)
+        for name, total, count in zip(INSTANT_METRICS, totals, counts):
+            # A total that went down was reset (CONFIG RESETSTAT): no rate this time.
+            rate = (total - count) * 1000 // elapsed_ms if elapsed_ms > 0 else 0
+            self._samples[name].append(max(rate, 0))
+        self._last_sample = (now, totals)
+
+    def instantaneous(self, name: str) -> int:
+        """The mean of the last 16 samples of a metric (getInstantaneousMetric)."""
+        return sum(self._samples[name]) // METRIC_SAMPLES
 
     def instantaneous_ops(self) -> int:
-        samples = self._ops_samples
-        return int(sum(samples) / len(samples)) if samples else 0
+        return self.instantaneous("ops")
 
     def uptime(self) -> float:
         return time.monotonic() - self.start_monotonic
