@@ -306,7 +306,7 @@ class Node:
                     budget_ms = (25 + 2 * (effort - 1)) * 10.0 / hz   # % of a tick
                     self.keyspace.active_expire_cycle(budget_ms, effort)
                     self.server.latency.add_sample_if_needed(
-                        "expire-cycle", self.keyspace.last_expire_cycle_us // 1000)
+                        "expire-cycle", self.keyspace.expire_stats.last_cycle_us // 1000)
                     if self.keyspace.ready_keys:
                         # an expired stream ends its XREADGROUP waits (Redis serves
                         # ready keys in beforeSleep, not only after a command)

@@ -38,6 +38,24 @@ def now_ms() -> int:
 slot_of = key_hash_slot  # the node's one CRC16 (cluster/slots.py), under its old name here
 
 
+class ExpireCycleStats:
+    """The active expire cycle's INFO stats: the running estimate of the share of keys
+    with a TTL that had expired (each cycle weighs 5%, as Redis's), the cycles cut short
+    by their time budget, the µs spent, and the last cycle's µs (LATENCY
+    "expire-cycle")."""
+
+    def __init__(self):
+        self.stale_perc = 0.0
+        self.time_cap_reached = 0
+        self.time_used_us = 0
+        self.last_cycle_us = 0
+
+    def cycle_done(self, elapsed_us: int, stale: float) -> None:
+        self.last_cycle_us = elapsed_us
+        self.time_used_us += elapsed_us
+        self.stale_perc = stale * 0.05 + self.stale_perc * 0.95
+
+
 class Keyspace:
     def __init__(self):
         self.slots = [dict() for _ in range(CLUSTER_SLOTS)]
@@ -60,13 +78,7 @@ class Keyspace:
         self.lfu_counters = {}
         self.lru_clock = int(time.monotonic())
         self.expired_keys = 0        # INFO stats
-        # The active expire cycle's INFO stats: the running estimate of the share of
-        # keys with a TTL that had expired (5% per cycle, as Redis), cycles cut short by
-        # their time budget, µs spent, and the last cycle's µs (LATENCY "expire-cycle").
-        self.expired_stale_perc = 0.0
-        self.expired_time_cap_reached = 0
-        self.expire_cycle_time_used_us = 0
-        self.last_expire_cycle_us = 0
+        self.expire_stats = ExpireCycleStats()
         self.keyspace_hits = 0
         self.keyspace_misses = 0
         self.dirty = 0               # changes since start (INFO rdb_changes_since_last_save)
@@ -403,13 +415,10 @@ class Keyspace:
             if expired <= sample * acceptable:
                 break
             if time.monotonic() > deadline:
-                self.expired_time_cap_reached += 1
+                self.expire_stats.time_cap_reached += 1
                 break
-        elapsed_us = int((time.monotonic() - started) * 1e6)
-        self.last_expire_cycle_us = elapsed_us
-        self.expire_cycle_time_used_us += elapsed_us
-        stale = removed / sampled if sampled else 0.0
-        self.expired_stale_perc = stale * 0.05 + self.expired_stale_perc * 0.95
+        self.expire_stats.cycle_done(int((time.monotonic() - started) * 1e6),
+                                     removed / sampled if sampled else 0.0)
         return removed
 
     def tick_lru_clock(self) -> None:

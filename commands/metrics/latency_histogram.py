@@ -4,18 +4,23 @@ Redis records each command's duration into an HdrHistogram (values in ns from 1 
 1 s, 2 significant digits) and prints percentiles from it. Updating an HdrHistogram in
 Python costs several times what a GET costs to run, so the recording here is split:
 
-* the hot path (executor.call) only counts the integer microseconds of a call that took
-  less than QUICK_USEC: `counts[int(usec)] += 1` on a plain list. Redis's input to the
-  histogram is the same integer (its duration in µs, times 1000), so nothing is lost;
-* longer calls (rare, and slow anyway) land in a dict keyed by the same integer,
-  rounded down to the HdrHistogram bucket it falls in, so the dict stays small;
+* every command has a list `durations`: how many of its calls took 0, 1, 2, ...
+  QUICK_USEC-1 whole microseconds. The executor's hot path does `durations[int(usec)]
+  += 1` *instead of* counting the call (a command's `calls` is the sum of its counts):
+  the histogram costs the hot path one float-to-int and a list index, no more. Redis's
+  input to its histogram is the same integer (its duration in µs, times 1000);
+* longer calls (rare, and slow anyway) are counted in a small dict keyed by the same
+  integer rounded down to the HdrHistogram bucket it falls in (CommandLatency.slow);
 * percentiles and the LATENCY HISTOGRAM buckets are computed when asked, by folding the
   counts into the HdrHistogram's bucket layout with the library's own index arithmetic
   (deps/hdr_histogram/hdr_histogram.c), so the numbers printed are the ones redis-server
-  prints for the same durations (p50=1.003 for calls of 1 µs, ...).
+  prints for the same durations (p50=1.003 for calls of 1 µs, ...);
+* with latency-tracking off the counts go on (they are the call counter) and the calls
+  made meanwhile are taken out of the histogram when tracking resumes (CommandLatency
+  .pause / .resume), so the histogram holds what Redis's would.
 """
 
-QUICK_USEC = 1024                # calls under this many µs are counted on the hot path
+QUICK_USEC = 256                 # calls under this many µs are counted on the hot path
 
 # hdr_init(LATENCY_HISTOGRAM_MIN_VALUE=1, MAX_VALUE=1000000000, PRECISION=2): ns
 LOWEST_NS = 1
@@ -84,47 +89,74 @@ def _ns(usec: int) -> int:
     return min(max(usec * 1000, LOWEST_NS), HIGHEST_NS)
 
 
-class CommandLatency:
-    """One command's recorded durations (integer µs -> calls)."""
+def new_durations() -> list:
+    """A command's per-µs call counts (see the module's docstring)."""
+    return [0] * QUICK_USEC
 
-    __slots__ = ("quick", "slow")
+
+class CommandLatency:
+    """What a command's histogram holds besides its `durations` list: the long calls,
+    and the calls to leave out (made while latency-tracking was off)."""
+
+    __slots__ = ("slow", "excluded", "paused_at")
 
     def __init__(self):
-        self.quick = [0] * QUICK_USEC     # executor.call increments these directly
-        self.slow = {}                    # bucket's lowest µs -> calls, for longer calls
+        self.slow = {}            # bucket's lowest µs -> calls, for calls >= QUICK_USEC
+        self.excluded = None      # per-µs counts of calls made while tracking was off
+        self.paused_at = None     # the durations when tracking went off, while it is off
 
     def record_slow(self, usec: int) -> None:
         """A call of QUICK_USEC µs or more (the executor's slow path)."""
-        if usec < QUICK_USEC:
-            self.quick[usec] += 1
-            return
         key = lowest_equivalent(_ns(usec)) // 1000
         self.slow[key] = self.slow.get(key, 0) + 1
 
-    def dense_counts(self) -> list:
+    def pause(self, durations) -> None:
+        if self.paused_at is None:
+            self.paused_at = list(durations)
+
+    def resume(self, durations) -> None:
+        paused_at, self.paused_at = self.paused_at, None
+        if paused_at is None:
+            return
+        excluded = self.excluded or [0] * QUICK_USEC
+        self.excluded = [e + now - then for e, now, then in zip(excluded, durations,
+                                                                 paused_at)]
+
+    def tracked(self, durations) -> list:
+        """The per-µs counts of the calls the histogram holds."""
+        current = self.paused_at if self.paused_at is not None else durations
+        if self.excluded is None:
+            return current
+        return [n - e for n, e in zip(current, self.excluded)]
+
+    def dense_counts(self, durations) -> list:
         """The HdrHistogram's counts array for what was recorded."""
         counts = [0] * COUNTS_LEN
-        for usec, n in enumerate(self.quick):
+        for usec, n in enumerate(self.tracked(durations)):
             if n:
                 counts[counts_index(_ns(usec))] += n
         for usec, n in self.slow.items():
             counts[counts_index(_ns(usec))] += n
         return counts
 
-    def total(self) -> int:
-        return sum(self.quick) + sum(self.slow.values())
-
-    def percentiles(self, wanted) -> list:
+    def percentiles(self, durations, wanted) -> list:
         """ns at each percentile of `wanted` (hdr_value_at_percentile)."""
-        counts = self.dense_counts()
+        counts = self.dense_counts(durations)
         total = sum(counts)
         return [value_at_percentile(counts, total, p) for p in wanted]
 
-    def cumulative_buckets(self) -> tuple:
+    def cumulative_buckets(self, durations) -> tuple:
         """(calls, LATENCY HISTOGRAM's [(µs, cumulative calls)])."""
-        counts = self.dense_counts()
+        counts = self.dense_counts(durations)
         total = sum(counts)
         return total, cumulative_log_buckets(counts, total)
+
+
+def has_histogram(durations, latency) -> bool:
+    """Whether a command has a histogram to show (Redis: one call was recorded)."""
+    if latency is None:
+        return any(durations)
+    return bool(latency.slow) or any(latency.tracked(durations))
 
 
 def value_at_percentile(counts: list, total: int, percentile: float) -> int:

@@ -2,7 +2,7 @@
 least slowlog-log-slower-than microseconds, newest first.
 
 The executor decides whether a call is slow from the duration it already measures for
-commandstats (executor.call: a call under `server.slow_call_usec` never gets here), so
+commandstats (executor.call: a call under `server.slow_call_ns` never gets here), so
 the slow log adds no clock read and no work to a fast command.
 """
 import collections

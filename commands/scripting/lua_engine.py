@@ -317,15 +317,14 @@ class LuaEngine:
             client.argv = argv
             dirty = keyspace.dirty
         client.resp3 = run.resp3
-        start = time.perf_counter()
+        start = time.perf_counter_ns()
         try:
             reply = cmd.handler(client, argv)
         except ReplyError as exc:
             reply = exc
         except Exception:
             reply = internal_error(server, cmd)
-        account_call(client, cmd, argv, (time.perf_counter() - start) * 1e6)
-        cmd.calls += 1
+        account_call(client, cmd, argv, time.perf_counter_ns() - start)
         server.total_commands += 1
         if isinstance(reply, ReplyError):
             cmd.failed_calls += 1

@@ -105,7 +105,7 @@ def block(c, keys, timeout: float, serve, timeout_reply):
     c.blocked_waiter = waiter
     c.blocked_input_bytes = 0
     c.server.blocked_clients += 1
-    began = time.perf_counter()
+    began = time.perf_counter_ns()
     try:
         _watch_input(c, waiter)
         deadline = time.monotonic() + timeout if timeout > 0 else None
@@ -126,7 +126,7 @@ def block(c, keys, timeout: float, serve, timeout_reply):
         c.server.blocked_clients -= 1
         # The wait is not the command's duration (commandstats, slow log): the
         # executor takes it off this call's (executor.record_slow_call).
-        c.blocked_wait = (c.server.total_commands, time.perf_counter() - began)
+        c.blocked_wait = (c.server.total_commands, time.perf_counter_ns() - began)
         if not waiter.done:
             _unregister(ks, waiter)           # timed out
     return waiter.reply if waiter.done else waiter.timeout_reply

@@ -124,7 +124,7 @@ class Client:
         self.deny_blocking = False    # BLPOP & co answer at once (the master link; scripts)
         self.script_run = None        # the Lua script this client runs (commands/scripting)
         self.blocked_waiter = None    # set while blocked in BLPOP & co (blocking.py)
-        self.blocked_wait = None      # (call number, seconds) the last blocked call waited
+        self.blocked_wait = None      # (call number, ns) the last blocked call waited
         self.held_by_pause = False    # waiting for a CLIENT PAUSE to end (client_pause.py)
         self.asking = False
         # Work after each command this client runs (executor._after_call): ASKING's

@@ -11,8 +11,9 @@ import collections
 import os
 import time
 
+from commands.data.keyspace import ExpireCycleStats
 from commands.server.client_pause import ClientPause
-from commands.metrics.latency_histogram import QUICK_USEC, CommandLatency
+from commands.metrics.latency_histogram import QUICK_USEC, CommandLatency, new_durations
 from commands.metrics.latency_monitor import LatencyMonitor
 from commands.metrics.slowlog import SlowLog
 from commands.server.table import all_commands
@@ -92,9 +93,11 @@ class Server:
         # Observability: the slow log, the latency monitor, per-command histograms.
         self.slowlog = SlowLog(settings)
         self.latency = LatencyMonitor(settings)
-        self.latency_tracking = settings.latency_tracking
-        self.slow_call_usec = QUICK_USEC    # calls this long take executor's slow path
-        self.refresh_slow_call_usec()
+        self.latency_tracking = True
+        self.slow_call_ns = QUICK_USEC * 1000  # calls this long take executor's slow path
+        self.refresh_slow_call_ns()
+        if not settings.latency_tracking:
+            self.set_latency_tracking(False)
         settings.listeners.append(self._on_observability_setting)
 
     def _refresh_degraded(self) -> None:
@@ -172,7 +175,7 @@ class Server:
 
     # ------------------------------------------------------------ observability
 
-    def refresh_slow_call_usec(self) -> None:
+    def refresh_slow_call_ns(self) -> None:
         """The shortest call the executor must look at closely: the slow log's
         threshold, the latency monitor's (ms), or the end of the histogram's fast
         counters, whichever comes first."""
@@ -182,28 +185,35 @@ class Server:
             limit = min(limit, settings.slowlog_log_slower_than)
         if settings.latency_monitor_threshold > 0:
             limit = min(limit, settings.latency_monitor_threshold * 1000)
-        self.slow_call_usec = limit
+        self.slow_call_ns = limit * 1000
 
-    def track_latency(self, cmd) -> CommandLatency:
-        """cmd's histogram, made on its first tracked call."""
+    @staticmethod
+    def command_latency(cmd) -> CommandLatency:
+        """cmd's histogram beyond its durations list, made when first needed."""
         if cmd.latency is None:
             cmd.latency = CommandLatency()
-        cmd.latency_counts = cmd.latency.quick
         return cmd.latency
+
+    def set_latency_tracking(self, on: bool) -> None:
+        """latency-tracking: off, calls are still counted but kept out of the
+        histograms, which stay (hidden from INFO); on again, they go on from where they
+        were, as in Redis."""
+        self.latency_tracking = on
+        for top in all_commands():
+            for cmd in (top, *top.subcommands.values()):
+                if on:
+                    if cmd.latency is not None:
+                        cmd.latency.resume(cmd.durations)
+                else:
+                    self.command_latency(cmd).pause(cmd.durations)
 
     def _on_observability_setting(self, name, value) -> None:
         if name in ("slowlog-log-slower-than", "latency-monitor-threshold"):
-            self.refresh_slow_call_usec()
+            self.refresh_slow_call_ns()
         if name in ("slowlog-log-slower-than", "slowlog-max-len"):
             self.slowlog.trim()
-        elif name == "latency-tracking":
-            # Off: calls stop counting, the histograms are kept (and hidden from INFO);
-            # on again, they go on from where they were, as in Redis.
-            self.latency_tracking = value
-            for top in all_commands():
-                for cmd in (top, *top.subcommands.values()):
-                    cmd.latency_counts = cmd.latency.quick \
-                        if value and cmd.latency is not None else None
+        elif name == "latency-tracking" and value != self.latency_tracking:
+            self.set_latency_tracking(value)
 
     def new_client_id(self) -> int:
         cid = self.next_client_id
@@ -218,9 +228,12 @@ class Server:
         """CONFIG RESETSTAT."""
         for cmd in all_commands():
             for c in [cmd, *cmd.subcommands.values()]:
-                c.calls = c.rejected_calls = c.failed_calls = 0
-                c.usec = 0.0
-                c.latency = c.latency_counts = None
+                c.rejected_calls = c.failed_calls = c.slow_calls = c.extra_calls = 0
+                c.nsec = 0
+                c.durations = new_durations()
+                c.latency = None
+                if not self.latency_tracking:
+                    self.command_latency(c).pause(c.durations)
         self.total_connections = self.total_commands = self.rejected_connections = 0
         self.net_input_bytes = self.net_output_bytes = 0
         self.net_repl_input_bytes = self.net_repl_output_bytes = 0
@@ -230,10 +243,7 @@ class Server:
         children = self.children
         if children is not None:
             children.last_fork_usec = children.total_forks = 0
-        ks_stats = self.keyspace
-        ks_stats.expired_stale_perc = 0.0
-        ks_stats.expired_time_cap_reached = 0
-        ks_stats.expire_cycle_time_used_us = 0
+        self.keyspace.expire_stats = ExpireCycleStats()
         self.error_replies = 0
         self.errorstats.clear()
         ks = self.keyspace

@@ -10,6 +10,7 @@ import time
 
 from loguru import logger
 
+from commands.metrics.latency_histogram import QUICK_USEC
 from commands.server.blocking import handle_clients_blocked_on_keys
 from commands.server.resp import QUEUED, Raw, ReplyError, encode
 from commands.server.table import COMMANDS
@@ -222,7 +223,7 @@ def call(client, cmd, argv):
         dirty = server.keyspace.dirty
     else:
         prop = None
-    start = time.perf_counter()
+    start = time.perf_counter_ns()
     try:
         reply = cmd.handler(client, argv)
     except ReplyError as exc:
@@ -230,19 +231,15 @@ def call(client, cmd, argv):
     except Exception:
         reply = internal_error(server, cmd)
     # The one duration feeds commandstats, the latency histogram, the slow log and the
-    # latency monitor. A call under slow_call_usec (the usual case) only adds to its
-    # command's sum and to one counter of its histogram (latency_histogram.py).
-    usec = (time.perf_counter() - start) * 1e6
-    if usec < server.slow_call_usec:
-        cmd.usec += usec
-        counts = cmd.latency_counts
-        if counts is not None:
-            counts[int(usec)] += 1
-        elif server.latency_tracking:
-            server.track_latency(cmd).quick[int(usec)] += 1
+    # latency monitor. A call under slow_call_ns (the usual case) is counted in its
+    # command's per-µs counts, which are both its call count and its latency histogram
+    # (commands/metrics/latency_histogram.py). Integer ns: no float arithmetic here.
+    ns = time.perf_counter_ns() - start
+    if ns < server.slow_call_ns:
+        cmd.nsec += ns
+        cmd.durations[ns // 1000] += 1
     else:
-        record_slow_call(client, cmd, argv, usec)
-    cmd.calls += 1
+        record_slow_call(client, cmd, argv, ns)
     server.total_commands += 1
     if isinstance(reply, ReplyError):
         cmd.failed_calls += 1
@@ -264,23 +261,19 @@ def call(client, cmd, argv):
     return reply
 
 
-def account_call(client, cmd, argv, usec: float) -> None:
+def account_call(client, cmd, argv, ns: int) -> None:
     """call()'s timing of a command, for the other places that run handlers (EXEC's
-    loop, scripts): commandstats, latency histogram, slow log, latency monitor."""
-    server = client.server
-    if usec < server.slow_call_usec:
-        cmd.usec += usec
-        if server.latency_tracking:
-            counts = cmd.latency_counts
-            if counts is None:
-                counts = server.track_latency(cmd).quick
-            counts[int(usec)] += 1
+    loop, scripts): it counts the call, its duration, its latency; the slow log and the
+    latency monitor see it."""
+    if ns < client.server.slow_call_ns:
+        cmd.nsec += ns
+        cmd.durations[ns // 1000] += 1
     else:
-        record_slow_call(client, cmd, argv, usec)
+        record_slow_call(client, cmd, argv, ns)
 
 
-def record_slow_call(client, cmd, argv, usec: float) -> None:
-    """A call that took server.slow_call_usec or more: it may belong in the slow log
+def record_slow_call(client, cmd, argv, ns: int) -> None:
+    """A call that took server.slow_call_ns or more: it may belong in the slow log
     (slowlog-log-slower-than), the latency monitor (latency-monitor-threshold) and the
     long end of its command's histogram. A blocking command (BLPOP...) does not count
     the time it waited, as in Redis (blocking.block notes the wait)."""
@@ -289,11 +282,15 @@ def record_slow_call(client, cmd, argv, usec: float) -> None:
     if waited is not None:
         client.blocked_wait = None
         if waited[0] == server.total_commands:      # this very call waited
-            usec = max(usec - waited[1] * 1e6, 0.0)
-    cmd.usec += usec
-    duration = int(usec)
-    if server.latency_tracking:
-        server.track_latency(cmd).record_slow(duration)
+            ns = max(ns - waited[1], 0)
+    cmd.nsec += ns
+    duration = ns // 1000                   # µs, as Redis measures
+    if duration < QUICK_USEC:
+        cmd.durations[duration] += 1        # slow for the slow log, not for the counts
+    else:
+        cmd.slow_calls += 1
+        if server.latency_tracking:
+            server.command_latency(cmd).record_slow(duration)
     server.latency.add_sample_if_needed(
         "fast-command" if "fast" in cmd.flags else "command", duration // 1000)
     if "skip-slowlog" not in cmd.flags:
@@ -353,7 +350,7 @@ def call_queued(client, queued) -> Raw:
         client.prop_depth += 1
         after_command = prop.after_command
     out = bytearray(b"*%d\r\n" % len(queued))
-    clock = time.perf_counter
+    clock = time.perf_counter_ns
     then = clock()
     try:
         for cmd, argv in queued:
@@ -367,7 +364,6 @@ def call_queued(client, queued) -> Raw:
                 reply = exc
             except Exception:
                 reply = internal_error(server, cmd)
-            cmd.calls += 1
             server.total_commands += 1
             kind = type(reply)
             if kind is int:
@@ -390,7 +386,7 @@ def call_queued(client, queued) -> Raw:
             if prop is not None:
                 after_command(client, cmd, argv, reply, dirty, keyspace.dirty)
             now = clock()
-            account_call(client, cmd, argv, (now - then) * 1e6)
+            account_call(client, cmd, argv, now - then)
             then = now
     finally:
         if prop is not None:

@@ -14,7 +14,8 @@ import resource
 import sys
 import time
 
-from commands.metrics.latency_histogram import format_percentile
+from commands.metrics.latency_histogram import (CommandLatency, format_percentile,
+                                                has_histogram)
 from commands.server.table import all_commands
 
 REDIS_VERSION = "7.0.15"      # the Redis version whose behaviour the node reproduces
@@ -228,9 +229,9 @@ def _stats(server):
         "sync_partial_ok:%d" % (repl.sync_partial_ok if repl is not None else 0),
         "sync_partial_err:%d" % (repl.sync_partial_err if repl is not None else 0),
         "expired_keys:%d" % ks.expired_keys,
-        "expired_stale_perc:%.2f" % (ks.expired_stale_perc * 100),
-        "expired_time_cap_reached_count:%d" % ks.expired_time_cap_reached,
-        "expire_cycle_cpu_milliseconds:%d" % (ks.expire_cycle_time_used_us // 1000),
+        "expired_stale_perc:%.2f" % (ks.expire_stats.stale_perc * 100),
+        "expired_time_cap_reached_count:%d" % ks.expire_stats.time_cap_reached,
+        "expire_cycle_cpu_milliseconds:%d" % (ks.expire_stats.time_used_us // 1000),
         "evicted_keys:0",
         "evicted_clients:0",
         "total_eviction_exceeded_time:%d" % (server.eviction_exceeded_ms + exceeded_now),
@@ -306,11 +307,12 @@ def _commandstats(server):
     lines = []
     for top in all_commands():
         for cmd in (top, *top.subcommands.values()):
-            if cmd.calls or cmd.rejected_calls or cmd.failed_calls:
+            calls = cmd.calls
+            if calls or cmd.rejected_calls or cmd.failed_calls:
                 lines.append(
                     "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,"
-                    "failed_calls=%d" % (cmd.full_name, cmd.calls, int(cmd.usec),
-                                         cmd.usec / cmd.calls if cmd.calls else 0.0,
+                    "failed_calls=%d" % (cmd.full_name, calls, cmd.nsec // 1000,
+                                         cmd.nsec / 1000 / calls if calls else 0.0,
                                          cmd.rejected_calls, cmd.failed_calls))
     return lines
 
@@ -331,9 +333,9 @@ def _latencystats(server):
     lines = []
     for top in all_commands():
         for cmd in (top, *top.subcommands.values()):
-            if cmd.latency is None:
+            if not has_histogram(cmd.durations, cmd.latency):
                 continue
-            values = cmd.latency.percentiles(wanted)
+            values = (cmd.latency or CommandLatency()).percentiles(cmd.durations, wanted)
             lines.append("latency_percentiles_usec_%s:%s" % (cmd.full_name, ",".join(
                 "p%s=%.3f" % (format_percentile(p), ns / 1000.0)
                 for p, ns in zip(wanted, values))))

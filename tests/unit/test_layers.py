@@ -7,7 +7,7 @@
     commands/persistence   data, server, rdb
     commands/replication   data, server, rdb, persistence
     commands/pubsub        data, server
-    commands/families      data, server, rdb, persistence (the command families sit on top)
+    commands/families      data, server, rdb, persistence, metrics (the families sit on top)
     commands/clients       data, server, families (CLIENT subcommands on families' container)
     commands/streams       data, server, rdb, persistence, replication, families (the stream
                            family; it shares families' typed lookups)
@@ -37,7 +37,7 @@ ALLOWED = {
     "persistence": {"data", "server", "rdb"},
     "replication": {"data", "server", "rdb", "persistence"},
     "pubsub": {"data", "server"},
-    "families": {"data", "server", "rdb", "persistence"},
+    "families": {"data", "server", "rdb", "persistence", "metrics"},
     "clients": {"data", "server", "families"},
     "streams": {"data", "server", "rdb", "persistence", "replication", "families"},
     "scripting": {"data", "server", "rdb", "persistence", "replication", "families"},

@@ -1,6 +1,7 @@
 """commands/metrics: the latency histogram's arithmetic against numbers redis-server 7.0.15
 printed, the slow log's trimming, the latency monitor's one-sample-per-second series."""
-from commands.metrics.latency_histogram import QUICK_USEC, CommandLatency, format_percentile
+from commands.metrics.latency_histogram import (QUICK_USEC, CommandLatency, format_percentile,
+                                                has_histogram, new_durations)
 from commands.metrics.latency_monitor import LatencyMonitor, sparkline
 from commands.metrics.slowlog import SlowLog, trimmed_argv
 
@@ -19,27 +20,41 @@ class FakeClient:
 def test_percentiles_and_buckets_are_redis_s():
     # Three PINGs of 1, 1 and 2 µs: redis-server printed p50=1.003,p99=2.007,p99.9=2.007
     # and LATENCY HISTOGRAM {1: 2, 2: 3}.
-    h = CommandLatency()
-    h.quick[1] += 2
-    h.quick[2] += 1
-    assert [ns / 1000 for ns in h.percentiles([50, 99, 99.9])] == [1.003, 2.007, 2.007]
-    assert h.cumulative_buckets() == (3, [(1, 2), (2, 3)])
+    h, durations = CommandLatency(), new_durations()
+    durations[1] += 2
+    durations[2] += 1
+    assert [ns / 1000 for ns in h.percentiles(durations, [50, 99, 99.9])] == \
+        [1.003, 2.007, 2.007]
+    assert h.cumulative_buckets(durations) == (3, [(1, 2), (2, 3)])
     # The distribution of Redis's LATENCY HISTOGRAM documentation example.
-    h = CommandLatency()
+    durations = new_durations()
     for usec, n in [(0, 5), (1, 99578), (2, 269), (3, 62), (5, 26), (12, 28), (20, 32)]:
-        h.quick[usec] += n
-    assert h.cumulative_buckets()[1] == [(1, 99583), (2, 99852), (4, 99914), (8, 99940),
-                                         (16, 99968), (33, 100000)]
+        durations[usec] += n
+    assert h.cumulative_buckets(durations)[1] == [
+        (1, 99583), (2, 99852), (4, 99914), (8, 99940), (16, 99968), (33, 100000)]
 
 
 def test_long_calls_keep_a_small_table_and_clamp_at_one_second():
-    h = CommandLatency()
+    h, durations = CommandLatency(), new_durations()
     for usec in range(QUICK_USEC, 200000, 7):
         h.record_slow(usec)
     assert len(h.slow) < 1500
     h.record_slow(5 * 10 ** 6)
-    assert 990 <= h.percentiles([100])[0] // 10 ** 6 <= 1000     # clamped to 1 s
-    assert h.total() == len(range(QUICK_USEC, 200000, 7)) + 1
+    assert 990 <= h.percentiles(durations, [100])[0] // 10 ** 6 <= 1000   # clamped to 1 s
+    assert h.cumulative_buckets(durations)[0] == len(range(QUICK_USEC, 200000, 7)) + 1
+
+
+def test_calls_made_while_tracking_was_off_are_left_out():
+    h, durations = CommandLatency(), new_durations()
+    durations[3] += 2
+    h.pause(durations)
+    durations[3] += 5                 # counted as calls, not in the histogram
+    assert h.cumulative_buckets(durations)[0] == 2
+    h.resume(durations)
+    durations[4] += 1
+    assert h.cumulative_buckets(durations)[0] == 3
+    assert has_histogram(durations, h)
+    assert not has_histogram(new_durations(), None)
 
 
 def test_percentile_names_are_trimmed_like_redis():

@@ -3,6 +3,7 @@ latency histograms (commands/metrics/) hold, with redis-server 7.0.15's replies 
 error texts.
 """
 from commands.data.numbers import parse_int64
+from commands.metrics.latency_histogram import CommandLatency, has_histogram
 from commands.server.info import rss_bytes
 from commands.server.resp import OK, ReplyError, Status, Verbatim
 from commands.server.table import COMMANDS, container, subcommand
@@ -172,8 +173,11 @@ def latency_histogram(c, argv):
                 chosen += [cmd, *cmd.subcommands.values()]
     reply = {}
     for cmd in chosen:
-        if cmd.latency is not None:
-            reply[cmd.full_name.encode()] = _histogram_reply(cmd.latency)
+        if has_histogram(cmd.durations, cmd.latency):
+            total, buckets = (cmd.latency or CommandLatency()).cumulative_buckets(
+                cmd.durations)
+            reply[cmd.full_name.encode()] = {b"calls": total,
+                                             b"histogram_usec": dict(buckets)}
     return reply
 
 
@@ -186,11 +190,6 @@ def _lookup(name: bytes):
     if len(parts) > 2:
         return None
     return cmd.subcommands.get(parts[1])
-
-
-def _histogram_reply(latency) -> dict:
-    total, buckets = latency.cumulative_buckets()
-    return {b"calls": total, b"histogram_usec": dict(buckets)}
 
 
 @subcommand(LATENCY, "help", 2, "loading stale", since="2.8.13", complexity="O(1)",
