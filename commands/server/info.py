@@ -2,10 +2,11 @@
 
 Tools parse these lines (redis-cli --cluster reads `cluster_enabled` and looks for `db0:`,
 redis-py and monitoring agents read `redis_version`, `redis_mode`, `role`, memory and
-stats fields), so names and formats follow redis-server 7.0.15. Fields that describe C
-internals we do not have (allocator, fork/COW, I/O threads) are left out, not faked;
-fields whose concept exists but is always idle here (AOF, RDB saves, replicas, pub/sub
-until those exist) report Redis's idle values.
+stats fields), so names and formats follow redis-server 7.0.15: every field of its
+`INFO all` is here (tests/integration/test_info_fields.py compares the names with a
+running redis-server) except the few that describe its C build or C buffers
+(atomicvar_api, gcc_version, reply_buffer_shrinks/expands). Fields whose concept exists
+but is always idle here (I/O threads, active defragmentation) show Redis's idle values.
 """
 import itertools
 import os
