@@ -43,6 +43,7 @@ class Settings:
 
     def __init__(self):
         self.config_file = None     # the file given at start-up, for CONFIG REWRITE
+        self.config_users = []      # (line number, words) of its `user` lines (ACL)
         # fn(name, value) after CONFIG SET changed a value; raising SettingError undoes
         # the whole CONFIG SET (Redis's apply functions).
         self.listeners = []
