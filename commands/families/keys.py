@@ -16,7 +16,7 @@ from commands.data.value_types import OBJECT_ENCODINGS, copy_value, string_encod
 from commands.families.scanning import parse_cursor, parse_scan_options
 from commands.server.args import SYNTAX_ERROR, int_arg, ranged_int_arg
 from commands.server.resp import OK, ReplyError, Status
-from commands.server.table import command, container, subcommand
+from commands.server.table import command, container, key_spec, subcommand
 
 OBJ_SHARED_INTEGERS = 10000          # Redis shares the objects of integers 0..9999
 OBJ_SHARED_REFCOUNT = 2147483647     # ... and reports INT_MAX as their refcount
@@ -52,7 +52,8 @@ _MULTI_SHARD_SUM = ("request_policy:multi_shard", "response_policy:agg_sum")
 @command("del", -2, "write", tips=_MULTI_SHARD_SUM,
          keys=(1, -1, 1), since="1.0.0",
          complexity="O(N) where N is the number of keys that will be removed.",
-         summary="Deletes one or more keys.")
+         summary="Deletes one or more keys.",
+         key_specs=[key_spec(["RM", "delete"], 1, -1)])
 def del_(c, argv):
     ks = c.server.keyspace
     deleted = 0
@@ -66,7 +67,8 @@ def del_(c, argv):
 @command("unlink", -2, "write fast", tips=_MULTI_SHARD_SUM,
          keys=(1, -1, 1), since="4.0.0",
          complexity="O(1) for each key removed regardless of its size.",
-         summary="Asynchronously deletes one or more keys.")
+         summary="Asynchronously deletes one or more keys.",
+         key_specs=[key_spec(["RM", "delete"], 1, -1)])
 def unlink(c, argv):
     # Freeing is cheap for our values (refcounting does it), so UNLINK is DEL.
     return del_(c, argv)
@@ -75,7 +77,8 @@ def unlink(c, argv):
 @command("exists", -2, "readonly fast", tips=_MULTI_SHARD_SUM,
          keys=(1, -1, 1), since="3.0.3",
          complexity="O(N) where N is the number of keys to check.",
-         summary="Determines whether one or more keys exist.")
+         summary="Determines whether one or more keys exist.",
+         key_specs=[key_spec(["RO"], 1, -1)])
 def exists(c, argv):
     ks = c.server.keyspace
     return sum(1 for key in argv[1:] if peek_live(ks, key) is not None)

@@ -16,7 +16,7 @@ from commands.data.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER,
                                    format_long_double, parse_int64, parse_long_double)
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 TOO_BIG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
@@ -110,9 +110,19 @@ def expire_time_ms(arg, flags, name) -> int:
     return value
 
 
+def _set_key_flags(argv) -> list:
+    """Redis's setGetKeys: the key is read too only with GET (ACL %W~ may SET)."""
+    if any(arg.lower() == b"get" for arg in argv[3:]):
+        return [(1, ["RW", "access", "update"])]
+    return [(1, ["OW", "update"])]
+
+
 @command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", complexity="O(1)",
          summary="Sets the string value of a key, ignoring its type. The key is created "
-                 "if it doesn't exist.")
+                 "if it doesn't exist.",
+         key_specs=[key_spec(["RW", "access", "update", "variable_flags"], 1,
+                             notes="RW and ACCESS due to the optional `GET` argument")],
+         key_flags_finder=_set_key_flags)
 def set_(c, argv):
     ks = c.server.keyspace
     if len(argv) == 3:
