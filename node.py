@@ -132,6 +132,8 @@ class Node:
             errors = acl.load_file(settings.aclfile)
             if errors is not None:
                 raise UsageError("Aborting Redis startup because of ACL errors: %s" % errors)
+        # CONFIG REWRITE writes the users as `user` lines, unless they live in the aclfile.
+        settings.user_lines = lambda: [] if settings.aclfile else acl.config_lines()
         return acl
 
     def _listening_fds(self) -> list:

@@ -259,7 +259,7 @@ class Acl:
             probe.root.apply(b"&" + pattern)
         for client in list(self.server.clients.values()):
             subs = client.subscriptions
-            if client.user is not original or subs is None or not client.pubsub_mode:
+            if client.user is not original or subs is None:
                 continue
             channels, patterns, shard = subs.tables
             if any(not probe.root.channel_allowed(p, True) for p in patterns) or any(
@@ -368,9 +368,13 @@ class Acl:
                 self._kill_clients_of(user, current)
         return None
 
+    def config_lines(self) -> list:
+        """Every user as a `user` line (ACL SAVE's file, CONFIG REWRITE's lines)."""
+        return ["user %s %s" % (user.name.decode("latin-1"), user.describe())
+                for user in self.sorted_users()]
+
     def save_file(self, path: str) -> bool:
-        lines = ["user %s %s\n" % (user.name.decode("latin-1"), user.describe())
-                 for user in self.sorted_users()]
+        lines = [line + "\n" for line in self.config_lines()]
         tmp = "%s.tmp-%d-%d" % (path, os.getpid(), int(time.time() * 1000))
         try:
             with open(tmp, "w", encoding="latin-1") as f:

@@ -242,6 +242,64 @@ def test_default_user_restricted_and_requirepass(acl):
     acl.check("ACL", "GETUSER", "default")
 
 
+def test_resp3_shapes_and_log_contexts(acl):
+    """GETUSER and LOG in RESP3 (maps, a set of flags, a double), and the log's
+    contexts: multi (queued and at EXEC) and lua."""
+    acl.check("ACL", "SETUSER", "hank", "on", ">pw", "-@all", "+get", "+multi", "+exec",
+              "+eval", "+acl", "~h*", "(+set ~s*)")
+    hank = as_user(acl, "hank")
+    try:
+        for args in [("MULTI",), ("GET", "x"), ("EXEC",),
+                     ("EVAL", "return redis.pcall('get', 'hx')", "0"),
+                     ("EVAL", "return redis.pcall('set', 'hx', 'v')", "0"),
+                     ("MULTI",), ("GET", "h1")]:
+            hank.check(*args)
+        acl.check("ACL", "SETUSER", "hank", "-get")
+        hank.check("EXEC")
+        for side in (acl.ours, acl.redis):
+            assert side.call("HELLO", "3")[0] == "%"
+        ours, ref = acl.both("ACL", "GETUSER", "hank")
+        assert normalized(ours) == normalized(ref)
+        ours, ref = acl.both("ACL", "LOG")
+        assert ours[0] == ref[0] == "*" and len(ours[1]) == len(ref[1])
+        for mine, theirs in zip(ours[1], ref[1]):
+            assert mine[0] == theirs[0] == "%"
+            mine, theirs = dict(mine[1]), dict(theirs[1])
+            assert mine.keys() == theirs.keys()
+            for field in mine:
+                if field[1] == b"age-seconds":
+                    assert mine[field][0] == theirs[field][0] == ","
+                elif field[1] != b"client-info":
+                    assert mine[field] == theirs[field], field
+    finally:
+        for side in (acl.ours, acl.redis):
+            side.call("HELLO", "2")
+        hank.close()
+
+
+def test_narrowed_channels_close_subscribers(acl):
+    acl.check("ACL", "SETUSER", "ivy", "on", ">pw", "+@all", "~*", "resetchannels",
+              "&news.*", "&sports")
+    for side in ("ours", "redis"):
+        port = getattr(acl, side).sock.getpeername()[1]
+        keeps, loses = RawClient(port), RawClient(port)
+        for client in (keeps, loses):
+            assert client.call("AUTH", "ivy", "pw") == ("+", "OK")
+        assert keeps.call("SUBSCRIBE", "news.a")[0] == "*"
+        assert loses.call("PSUBSCRIBE", "sports")[0] == "*"
+        # news.* stays (superset check), sports goes: only its subscriber is closed.
+        assert getattr(acl, side).call("ACL", "SETUSER", "ivy", "resetchannels",
+                                       "&news.*") == ("+", "OK")
+        assert keeps.call("PING")[0] == "*"
+        try:
+            reply = loses.call("PING")
+        except (ConnectionError, OSError):
+            reply = None
+        assert reply is None, side
+        keeps.close()
+        loses.close()
+
+
 RULES = st.sampled_from([
     "on", "off", "nopass", "resetpass", ">p1", "<p1", "allkeys", "resetkeys", "~k*",
     "%R~r*", "%W~w*", "%RW~b*", "allchannels", "resetchannels", "&c*", "+@all", "-@all",

@@ -71,6 +71,17 @@ def test_config_user_lines_and_startup_errors():
         assert c.call("GET", "k")[1].startswith("CLUSTERDOWN")   # allowed, no slots
         assert c.call("SET", "k", "v") == (
             "-", "NOPERM this user has no permissions to run the 'set' command")
+        # CONFIG REWRITE writes every user back as a `user` line.
+        admin = RawClient(node.port)
+        assert admin.call("AUTH", "dpw") == ("+", "OK")
+        assert admin.call("ACL", "SETUSER", "newbie", "on", ">npw", "~n*", "+get") == \
+            ("+", "OK")
+        assert admin.call("CONFIG", "REWRITE") == ("+", "OK")
+        lines = [line for line in open(conf).read().splitlines() if line.startswith("user ")]
+        assert [line.split()[1] for line in lines] == ["default", "newbie", "ro"]
+        assert "# ???" not in open(conf).read()
+        assert lines[1].startswith("user newbie on #") and lines[1].endswith("-@all +get")
+        admin.close()
         c.close()
     finally:
         node.stop()
