@@ -88,14 +88,16 @@ def exists(c, argv):
          keys=(1, -1, 1), since="3.2.1",
          complexity="O(N) where N is the number of keys that will be touched.",
          summary="Returns the number of existing keys out of those specified after "
-                 "updating the time they were last accessed.")
+                 "updating the time they were last accessed.",
+         key_specs=[key_spec(["RO"], 1, -1)])
 def touch(c, argv):
     lookup = c.server.keyspace.lookup_read
     return sum(1 for key in argv[1:] if lookup(key) is not None)
 
 
 @command("type", 2, "readonly fast", keys=(1, 1, 1), since="1.0.0", complexity="O(1)",
-         summary="Determines the type of value stored at a key.")
+         summary="Determines the type of value stored at a key.",
+         key_specs=[key_spec(["RO"], 1)])
 def type_(c, argv):
     value = peek_live(c.server.keyspace, argv[1])
     return Status("none" if value is None else TYPE_NAMES[type(value)])
@@ -158,25 +160,29 @@ def _expire_generic(c, argv, relative: bool, seconds: bool):
 
 
 @command("expire", -3, "write fast", keys=(1, 1, 1), since="1.0.0", complexity="O(1)",
-         summary="Sets the expiration time of a key in seconds.")
+         summary="Sets the expiration time of a key in seconds.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def expire(c, argv):
     return _expire_generic(c, argv, relative=True, seconds=True)
 
 
 @command("pexpire", -3, "write fast", keys=(1, 1, 1), since="2.6.0", complexity="O(1)",
-         summary="Sets the expiration time of a key in milliseconds.")
+         summary="Sets the expiration time of a key in milliseconds.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def pexpire(c, argv):
     return _expire_generic(c, argv, relative=True, seconds=False)
 
 
 @command("expireat", -3, "write fast", keys=(1, 1, 1), since="1.2.0", complexity="O(1)",
-         summary="Sets the expiration time of a key to a Unix timestamp.")
+         summary="Sets the expiration time of a key to a Unix timestamp.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def expireat(c, argv):
     return _expire_generic(c, argv, relative=False, seconds=True)
 
 
 @command("pexpireat", -3, "write fast", keys=(1, 1, 1), since="2.6.0", complexity="O(1)",
-         summary="Sets the expiration time of a key to a Unix milliseconds timestamp.")
+         summary="Sets the expiration time of a key to a Unix milliseconds timestamp.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def pexpireat(c, argv):
     return _expire_generic(c, argv, relative=False, seconds=False)
 
@@ -228,7 +234,8 @@ def move(c, argv):
 
 
 @command("persist", 2, "write fast", keys=(1, 1, 1), since="2.2.0", complexity="O(1)",
-         summary="Removes the expiration time of a key.")
+         summary="Removes the expiration time of a key.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def persist(c, argv):
     ks = c.server.keyspace
     if ks.get(argv[1]) is None or not ks.persist(argv[1]):
@@ -262,13 +269,17 @@ def _rename_generic(c, argv, nx: bool):
 
 
 @command("rename", 3, "write", keys=(1, 2, 1), since="1.0.0", complexity="O(1)",
-         summary="Renames a key and overwrites the destination.")
+         summary="Renames a key and overwrites the destination.",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["OW", "update"], 2)])
 def rename(c, argv):
     return _rename_generic(c, argv, nx=False)
 
 
 @command("renamenx", 3, "write fast", keys=(1, 2, 1), since="1.0.0", complexity="O(1)",
-         summary="Renames a key only when the target key name doesn't exist.")
+         summary="Renames a key only when the target key name doesn't exist.",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["OW", "insert"], 2)])
 def renamenx(c, argv):
     return _rename_generic(c, argv, nx=True)
 
@@ -276,7 +287,9 @@ def renamenx(c, argv):
 @command("copy", -3, "write denyoom", keys=(1, 2, 1), since="6.2.0",
          complexity="O(N) worst case for collections, where N is the number of nested "
                     "items. O(1) for string values.",
-         summary="Copies the value of a key to a new key.")
+         summary="Copies the value of a key to a new key.",
+         key_specs=[key_spec(["RO", "access"], 1),
+                    key_spec(["OW", "update"], 2)])
 def copy(c, argv):
     src, dst = argv[1], argv[2]
     replace = False
@@ -383,7 +396,8 @@ def _lfu_policy(c) -> bool:
 
 @subcommand(OBJECT, "encoding", 3, "readonly", tips=("nondeterministic_output",),
          keys=(2, 2, 1), since="2.2.3",
-            complexity="O(1)", summary="Returns the internal encoding of a Redis object.")
+            complexity="O(1)", summary="Returns the internal encoding of a Redis object.",
+         key_specs=[key_spec(["RO"], 2)])
 def object_encoding(c, argv):
     value = peek_live(c.server.keyspace, argv[2], miss_event=False)
     if value is None:
@@ -393,7 +407,8 @@ def object_encoding(c, argv):
 
 @subcommand(OBJECT, "refcount", 3, "readonly", tips=("nondeterministic_output",),
          keys=(2, 2, 1), since="2.2.3",
-            complexity="O(1)", summary="Returns the reference count of a value of a key.")
+            complexity="O(1)", summary="Returns the reference count of a value of a key.",
+         key_specs=[key_spec(["RO"], 2)])
 def object_refcount(c, argv):
     value = peek_live(c.server.keyspace, argv[2], miss_event=False)
     if value is None:
@@ -415,7 +430,8 @@ def _shared_integers(c) -> bool:
 @subcommand(OBJECT, "idletime", 3, "readonly", tips=("nondeterministic_output",),
          keys=(2, 2, 1), since="2.2.3",
             complexity="O(1)",
-            summary="Returns the time since the last access to a Redis object.")
+            summary="Returns the time since the last access to a Redis object.",
+         key_specs=[key_spec(["RO"], 2)])
 def object_idletime(c, argv):
     ks = c.server.keyspace
     if peek_live(ks, argv[2], miss_event=False) is None:
@@ -428,7 +444,8 @@ def object_idletime(c, argv):
 @subcommand(OBJECT, "freq", 3, "readonly", tips=("nondeterministic_output",),
          keys=(2, 2, 1), since="4.0.0",
             complexity="O(1)",
-            summary="Returns the logarithmic access frequency counter of a Redis object.")
+            summary="Returns the logarithmic access frequency counter of a Redis object.",
+         key_specs=[key_spec(["RO"], 2)])
 def object_freq(c, argv):
     if peek_live(c.server.keyspace, argv[2], miss_event=False) is None:
         return None

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 
 from commands.data.glob import matcher
-from commands.families.introspection import keys_with_flags
+from commands.families.introspection import key_access_flags, keys_with_flags
 from commands.server.table import ACL_CATEGORY_ORDER, COMMANDS
 
 CATEGORIES = tuple(name[1:] for name in ACL_CATEGORY_ORDER)
@@ -199,7 +199,7 @@ class Selector:
                 raise RuleError("ENOENT")
             self.change_permission(cmd, False)
         elif op[:1] in (b"+", b"-") and op[1:2] == b"@":
-            members = universe().expanded.get(op[2:].decode("latin-1"))
+            members = universe().expanded.get(op[2:].decode("latin-1").lower())
             if members is None:
                 raise RuleError("ENOENT")
             for cmd in members:
@@ -296,10 +296,11 @@ class Selector:
             if argv[2 if cmd.container is not None else 1].lower() not in args:
                 return DENIED_CMD, 0
         if not self.allkeys and cmd.has_keys and "pubsubshard" not in cmd.flags:
-            if keys[0] is None:
-                keys[0] = key_permissions(cmd, argv)
+            found = keys[0]
+            if found is None:
+                found = keys[0] = key_permissions(cmd, argv)
             patterns = self.patterns
-            for index, needed in keys[0]:
+            for index, needed in found:
                 key = argv[index]
                 for _pattern, flags, match in patterns:
                     if flags & needed == needed and match(key):
@@ -402,23 +403,61 @@ def _pattern_text(pattern: bytes, flags: int) -> str:
     return prefix + pattern.decode("latin-1")
 
 
-_key_flag_cache = {}
+def _needed(flags) -> int:
+    """READ|WRITE a key with these key-spec flags needs: Redis derives read from ACCESS
+    and write from INSERT, DELETE or UPDATE."""
+    lowered = {f.lower() for f in flags}
+    return (READ if "access" in lowered else 0) | (
+        WRITE if lowered & {"insert", "delete", "update"} else 0)
+
+
+_plans = {}                       # Command -> (first, last, step, needed) or None
+
+
+def _plan(cmd):
+    """For a command whose keys sit at fixed positions with fixed flags (GET, SET without
+    its variable flags aside, MGET...): the range and the permission, worked out once."""
+    if cmd.key_finder is not None or cmd.key_flags_finder is not None:
+        return None
+    if cmd.key_specs:
+        if len(cmd.key_specs) != 1:
+            return None
+        spec = cmd.key_specs[0]
+        (begin, first), = spec["begin_search"].items()
+        (find, span), = spec["find_keys"].items()
+        if begin != "index" or find != "range" or span[2]:
+            return None
+        lastkey, step = span[0], span[1]
+        last = first + lastkey if lastkey >= 0 else lastkey
+        return first, last, step, _needed(spec["flags"])
+    if not cmd.first_key:
+        return None
+    return cmd.first_key, cmd.last_key, cmd.key_step, _needed(key_access_flags(cmd))
 
 
 def key_permissions(cmd, argv) -> list:
-    """[(key index, READ|WRITE needed)] for a call: Redis derives read from a key spec's
-    ACCESS flag and write from INSERT, DELETE or UPDATE."""
+    """[(key index, READ|WRITE needed)] for one call."""
+    plan = _plans.get(cmd, False)
+    if plan is False:
+        plan = _plans[cmd] = _plan(cmd)
+    if plan is not None:
+        first, last, step, needed = plan
+        if first == last and len(argv) > first:
+            return ((first, needed),)
+        if last < 0:
+            last += len(argv)
+        return [(i, needed) for i in range(first, min(last, len(argv) - 1) + 1, step)]
     found = []
     for index, flags in keys_with_flags(cmd, argv):
-        key = tuple(flags)
-        needed = _key_flag_cache.get(key)
+        flags = tuple(flags)
+        needed = _needed_by_flags.get(flags)
         if needed is None:
-            lowered = {f.lower() for f in flags}
-            needed = (READ if "access" in lowered else 0) | (
-                WRITE if lowered & {"insert", "delete", "update"} else 0)
-            _key_flag_cache[key] = needed
+            needed = _needed_by_flags[flags] = _needed(flags)
         found.append((index, needed))
     return found
+
+
+_needed_by_flags = {}             # key-spec flags (tuple) -> READ|WRITE
 
 
 # ---------------------------------------------------------------- users
@@ -534,8 +573,11 @@ class User:
         ACLCheckAllUserCommandPerm): OK if one allows it, otherwise the most relevant
         denial (command < key < channel; the later argument among equals)."""
         keys = [None]
+        selectors = self.selectors
+        if len(selectors) == 1:
+            return selectors[0].check(cmd, argv, keys)
         relevant, last = DENIED_CMD, 0
-        for selector in self.selectors:
+        for selector in selectors:
             result, index = selector.check(cmd, argv, keys)
             if result == OK:
                 return OK, 0

@@ -196,11 +196,7 @@ class Acl:
     def add_log(self, client, reason, context, obj: bytes, username) -> None:
         if username is None:
             username = client.user.name if client.user is not None else b"default"
-        try:
-            cinfo = client_info_line(client)
-        except Exception:             # a fake client without a socket
-            cinfo = ""
-        entry = LogEntry(reason, context, obj, username, cinfo)
+        entry = LogEntry(reason, context, obj, username, client_info_line(client))
         log = self.log
         for position, current in enumerate(log[:10]):
             if current.same_event(entry):

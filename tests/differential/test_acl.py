@@ -160,6 +160,28 @@ def test_commands_as_restricted_users(acl):
         bob.close()
 
 
+def test_read_and_write_key_patterns(acl):
+    """%R~ / %W~ against the key-spec flags of each command: a write that does not read
+    the key (LPUSH, DEL, SET, MSET) needs only %W~; one that reads it too needs both."""
+    acl.check("ACL", "SETUSER", "wren", "on", ">pw", "+@all", "%W~w*", "%R~r*", "~b*")
+    wren = as_user(acl, "wren")
+    try:
+        for args in [("SET", "w{t}1", "v"), ("SET", "w{t}1", "v", "GET"), ("GET", "r{t}1"),
+                     ("LPUSH", "w{t}l", "a"), ("LPUSH", "r{t}l", "a"), ("RPUSH", "b{t}l", "a"),
+                     ("LPOP", "w{t}l"), ("DEL", "w{t}l"), ("EXISTS", "w{t}1", "r{t}1"),
+                     ("SADD", "w{t}s", "m"), ("SCARD", "w{t}s"), ("HSET", "w{t}h", "f", "v"),
+                     ("HGET", "w{t}h", "f"), ("EXPIRE", "w{t}1", "100"), ("TTL", "w{t}1"),
+                     ("MSET", "w{t}1", "a", "w{t}2", "b"), ("MGET", "w{t}1", "r{t}1"),
+                     ("RENAME", "b{t}l", "w{t}3"), ("COPY", "r{t}1", "w{t}4"),
+                     ("RPOPLPUSH", "b{t}x", "w{t}5"), ("SINTERSTORE", "w{t}6", "r{t}s"),
+                     ("ZUNIONSTORE", "w{t}7", "1", "r{t}z"), ("INCR", "w{t}n"),
+                     ("APPEND", "w{t}1", "x"), ("STRLEN", "w{t}1"), ("TYPE", "w{t}1"),
+                     ("EVAL", "return 1", "1", "w{t}1"), ("EVAL", "return 1", "1", "b{t}1")]:
+            wren.check(*args)
+    finally:
+        wren.close()
+
+
 def _log_shape(reply):
     """An ACL LOG reply without what differs between servers (age, client ids...)."""
     kind, entries = reply
@@ -214,6 +236,25 @@ def test_auth_hello_and_deleted_users(acl):
             pass
         admin.close()
         client.close()
+
+
+def test_client_kill_user(acl):
+    acl.check("ACL", "SETUSER", "kim", "on", ">pw", "+@all", "~*")
+    acl.check("CLIENT", "KILL", "USER", "nobody")
+    victims = [as_user(acl, "kim"), as_user(acl, "kim")]
+    try:
+        acl.check("CLIENT", "KILL", "USER", "kim")
+        acl.check("CLIENT", "KILL", "USER", "kim")
+        for victim in victims:
+            for side in (victim.ours, victim.redis):
+                try:
+                    reply = side.call("PING")
+                except (ConnectionError, OSError):
+                    reply = None
+                assert reply is None
+    finally:
+        for victim in victims:
+            victim.close()
 
 
 def test_scripts_run_as_the_caller(acl):
