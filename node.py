@@ -459,6 +459,7 @@ def main(argv) -> int:
         settings.values["pidfile"] = DEFAULT_PIDFILE
     setup_logging(settings)
     log_start_up(config_given=bool(argv))
+    set_role_source(lambda: "M")        # the node's own lines from here (Node says M/S)
     set_crash_log(settings.crash_log_enabled)
     if settings.server_cpulist:
         set_cpu_affinity(settings.server_cpulist, "server")

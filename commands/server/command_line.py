@@ -92,8 +92,9 @@ def parse_arguments(args) -> Settings:
         if reason:
             raise ConfigError(reason)
     if not settings.bind.split():
-        # Redis then listens on no TCP port; a cluster node needs one (and its bus).
-        raise UsageError("bind: at least one address is needed")
+        # Redis then listens on no TCP port; a cluster node needs one for its bus.
+        raise UsageError("No bind address is configured, but it is required for the "
+                         "Cluster bus.")
     if not os.path.isdir(settings.dir):
         raise UsageError("can't chdir to '%s': No such file or directory" % settings.dir)
     # CONFIG GET shows what is in use: the directory as an absolute path (Redis shows its
@@ -102,8 +103,9 @@ def parse_arguments(args) -> Settings:
     if settings.cluster_config_file is None:
         settings.values["cluster-config-file"] = "nodes-%d.conf" % settings.port
     if settings.port > 55535 and not settings.cluster_port:
-        raise UsageError("port %d is too high: the cluster bus port (port + 10000) "
-                         "must be below 65536" % settings.port)
+        raise UsageError("Redis port number too high. Cluster communication port is "
+                         "10,000 port numbers higher than your Redis port. Your Redis "
+                         "port number must be 55535 or less.")
     return settings
 
 
