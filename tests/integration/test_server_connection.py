@@ -321,7 +321,7 @@ def test_second_node_on_the_same_cluster_config_file_exits_1():
         assert RawClient(first.port).call("PING") == ("+", "PONG")
         # The refused node left the first one's lock in place: a third is refused too.
         assert os.path.exists(os.path.join(first.cwd, "shared.conf.lock"))
-        RawClient(first.port).call("SHUTDOWN", "NOSAVE")
+        first.signal(signal.SIGTERM)
         assert wait_exit(first) == 0
         assert not os.path.exists(os.path.join(first.cwd, "shared.conf.lock"))
     finally:
