@@ -84,7 +84,6 @@ def replication_changed(replication, effect, my_port: int, on_link_status=None) 
     replication.update_activity()
     if effect.flush_data:
         server.keyspace.flush()
-    logger.info("Connecting to MASTER {}:{}", effect.ip, effect.port)
     replication.link.start()
 
 
@@ -145,13 +144,20 @@ class ReplicaLink:
 
     def _run(self) -> None:
         while not self._stopped:
+            logger.info("Connecting to MASTER {}:{}", self.host, self.port)
             try:
                 self._session()
             except (OSError, LinkError, TransferError, RdbError, hiredis.ProtocolError,
                     gevent.socket.timeout) as exc:
-                if not self._stopped:
-                    logger.warning("Connection with master {}:{} lost or failed: {}",
-                                   self.host, self.port, exc or type(exc).__name__)
+                if self._stopped:
+                    pass
+                elif self.state == "connected":
+                    # Redis's words for a link that was up, and for one that never was.
+                    logger.info("Connection with master lost.")
+                else:
+                    logger.warning("Error condition on socket for SYNC: {}",
+                                   getattr(exc, "strerror", None) or exc or
+                                   type(exc).__name__)
             except Exception:
                 logger.exception("replication link to {}:{} failed", self.host, self.port)
             finally:
