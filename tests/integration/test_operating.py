@@ -38,8 +38,18 @@ def test_unixsocket_with_redis_cli_and_pidfile_removed_at_exit():
     folder = tempfile.mkdtemp(prefix="ops-")
     path, pidfile = os.path.join(folder, "n.sock"), os.path.join(folder, "n.pid")
     node = start_node("--unixsocket", path, "--unixsocketperm", "770", "--pidfile", pidfile,
-                      cwd=folder)
+                      "--tcp-keepalive", "7", cwd=folder)
     try:
+        # tcp-keepalive: the accepted socket probes after 7 idle seconds (ss shows the
+        # keepalive timer of the node's end).
+        with socket.create_connection(("127.0.0.1", node.port), timeout=5) as sock:
+            sock.sendall(b"PING\r\n")
+            assert sock.recv(100) == b"+PONG\r\n"
+            local = sock.getsockname()[1]
+            shown = subprocess.run(["ss", "-tnoH", "state", "established", "( sport = :%d "
+                                    "and dport = :%d )" % (node.port, local)],
+                                   capture_output=True, text=True, timeout=10).stdout
+            assert "timer:(keepalive,6" in shown or "timer:(keepalive,7" in shown, shown
         assert oct(os.stat(path).st_mode & 0o777) == oct(0o770)
         assert cli("-s", path, "SET", "k", "v") == "OK"
         assert cli("-s", path, "GET", "k") == "v"
