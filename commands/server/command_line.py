@@ -10,6 +10,7 @@ from commands.server.resp import split_args
 from commands.server.settings import SettingError, Settings
 
 USAGE = """usage: python node.py [/path/to/node.conf] [options]
+       python node.py -v or --version
 
 Options are redis.conf directives as flags (command-line flags win over the file):
   -p, --port N                      client port (default 6379; cluster bus on N+10000)
@@ -18,13 +19,14 @@ Options are redis.conf directives as flags (command-line flags win over the file
   --cluster-config-file FILE        default nodes-<port>.conf in --dir
   --cluster-node-timeout MS         default 15000
   --loglevel debug|verbose|notice|warning
-  --logfile FILE                    log to FILE as well as stderr
+  --logfile FILE                    log to FILE instead of stdout
   --requirepass PASSWORD
   --maxclients N
   --proto-max-bulk-len BYTES        e.g. 512mb
   --client-query-buffer-limit BYTES e.g. 1gb
 Every directive of Redis 7.0 that CONFIG GET lists is accepted too; a multi-word
-value takes the words up to the next option (--save 60 1 300 10)."""
+value takes the words up to the next option (--save 60 1 300 10). The file may
+`include` others (a path or a glob)."""
 
 
 class UsageError(Exception):
