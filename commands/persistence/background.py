@@ -128,7 +128,10 @@ class Children:
         self._collect_report(child)
         ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if os.WIFSIGNALED(status):
-            logger.warning("Background {} terminated by signal {}", child.purpose,
+            # Redis's words: "Background saving / AOF rewrite / transfer terminated..."
+            what = {"BGSAVE": "saving", "AOF rewrite": "AOF rewrite"}.get(child.purpose,
+                                                                          "transfer")
+            logger.warning("Background {} terminated by signal {}", what,
                            os.WTERMSIG(status))
         child.on_done(ok, False)
 
