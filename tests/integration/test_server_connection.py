@@ -303,6 +303,13 @@ def test_sigterm_exits_0():
         RawClient(node.port).call("PING")
         node.signal(signal.SIGTERM)
         assert wait_exit(node) == 0
+        # redis-server's lines for it, in order, the last one last.
+        said = [REDIS_LOG_LINE.match(line).group(4, 5)
+                for line in node.output().strip().splitlines()]
+        steps = [("#", "Received SIGTERM scheduling shutdown..."),
+                 ("#", "User requested shutdown..."),
+                 ("#", "Redis is now ready to exit, bye bye...")]
+        assert [s for s in said if s in steps] == steps and said[-1] == steps[-1], said
     finally:
         node.stop()
 
