@@ -137,6 +137,10 @@ def _load_config_file(settings: Settings, path: str, depth: int = 0) -> int:
             raise ConfigError("Unbalanced quotes in configuration line", number, shown)
         if not words:
             continue
+        if words[0].lower() == "user" and len(words) >= 2:
+            # ACL users: node.py checks and loads them (commands/security).
+            settings.config_users.append((number, words[1:]))
+            continue
         if words[0].lower() == "include" and len(words) == 2:
             if depth >= MAX_INCLUDE_DEPTH:
                 raise ConfigError("include nested too deeply (a loop?)", number, shown)
