@@ -469,7 +469,7 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         if node.link is not None and node.link != link.link_id:
             self.free_link(node.link)
         node.flags &= ~NODE_NOADDR
-        self._log("notice", f"Address updated for node {node.name}, now {ip}:{hdr.port}")
+        self._log("warning", f"Address updated for node {node.name}, now {ip}:{hdr.port}")
         return True
 
     # ------------------------------------------------------------------
@@ -653,5 +653,5 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
             if ok and me.is_master and self._among_minority_time is not None \
                     and now - self._among_minority_time < rejoin_delay:
                 return  # just rejoined the majority: let the others reconfigure us first
-            self._log("notice", f"Cluster state changed: {'ok' if ok else 'fail'}")
+            self._log("warning", f"Cluster state changed: {'ok' if ok else 'fail'}")
             self.state_ok = ok
