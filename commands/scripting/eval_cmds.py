@@ -20,6 +20,7 @@ _NOT_AN_INTEGER = ReplyError("ERR value is not an integer or out of range")
 _SHEBANG_FLAGS = frozenset(("no-writes", "allow-oom", "allow-stale", "no-cluster",
                             "allow-cross-slot-keys"))
 _EVAL_FLAGS = "noscript skip-monitor may-replicate no-mandatory-keys stale"
+SCRIPT_ENTRY_BYTES = 112        # dictEntry + the sha's sds + the body's robj and sds header
 _EVAL_RO_FLAGS = "noscript skip-monitor no-mandatory-keys stale readonly"
 
 
@@ -56,6 +57,15 @@ class ScriptCache:
     def flush(self) -> None:
         self.engine = LuaEngine(self.server)
         self.scripts = {}
+
+    def vm_memory(self) -> int:
+        """INFO used_memory_lua: the Lua VM's heap (collectgarbage counts kilobytes)."""
+        return int(self.engine.lua.eval("collectgarbage('count')") * 1024)
+
+    def cache_memory(self) -> int:
+        """INFO used_memory_scripts_eval: the cached bodies, with Redis's per-script
+        entry, sha and object overhead."""
+        return sum(len(script.body) + SCRIPT_ENTRY_BYTES for script in self.scripts.values())
 
 
 def script_cache(server) -> ScriptCache:

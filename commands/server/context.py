@@ -12,6 +12,8 @@ import os
 import time
 
 from commands.server.client_pause import ClientPause
+from commands.server.maxmemory import Maxmemory
+from commands.server.memory import MemoryAccount
 from commands.server.table import all_commands
 from commands.server.tracking import Tracking
 
@@ -59,6 +61,7 @@ class Server:
         self._masterdown = False      # a replica's master link is down (serve-stale-data no)
         self._paused = False          # CLIENT PAUSE in force (client_pause holds commands)
         self._yielding_script = None  # a long script letting the loop run (see yielding_script)
+        self._maxmemory_on = False    # maxmemory set: every command checks it (maxmemory.py)
         self.client_pause = ClientPause(self)
         self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
         # INFO stats
@@ -71,15 +74,16 @@ class Server:
         self.errorstats = {}          # error code -> count
         self.unexpected_errors = 0
         self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
-        self.memory_peak = 0          # INFO used_memory_peak
         self._ops_samples = collections.deque(maxlen=METRIC_SAMPLES)
         self._last_sample = (time.monotonic(), 0)
+        self.memory = MemoryAccount(self)       # used_memory and its parts (memory.py)
+        self.maxmemory = Maxmemory(self)        # eviction and -OOM (maxmemory.py)
 
     def _refresh_degraded(self) -> None:
         self.degraded = bool(self._loading is not None or self._misconf
                              or self._aof_misconf is not None or self._noreplicas
                              or self._masterdown or self._paused
-                             or self._yielding_script is not None)
+                             or self._yielding_script is not None or self._maxmemory_on)
 
     @property
     def loading(self):
@@ -137,6 +141,16 @@ class Server:
     @yielding_script.setter
     def yielding_script(self, run) -> None:
         self._yielding_script = run
+        self._refresh_degraded()
+
+    @property
+    def maxmemory_on(self) -> bool:
+        """A maxmemory limit is set (node.py follows the setting)."""
+        return self._maxmemory_on
+
+    @maxmemory_on.setter
+    def maxmemory_on(self, value: bool) -> None:
+        self._maxmemory_on = value
         self._refresh_degraded()
 
     @property

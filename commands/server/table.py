@@ -60,6 +60,9 @@ class Command:
     has_keys: bool = False
     movable_keys: bool = False
     key_finder: object = None         # for movable keys: fn(argv) -> list of key indexes
+    # fn(client, argv) -> bool, for a command whose denyoom flag depends on its
+    # arguments (EVAL: the script's shebang flags; commands/server/maxmemory.py)
+    denyoom_finder: object = None
     # Statistics (INFO commandstats).
     calls: int = 0
     usec: float = 0.0
