@@ -8,9 +8,9 @@ candidates seen so far (kept across evictions, so the pool improves as sampling 
 on), then evicts the best candidate that still exists. allkeys-* sample every key,
 volatile-* only keys with a TTL (so a key without one is never evicted by them).
 
-Sampling as dictGetSomeKeys does: a run of keys from a random place, here a random hash
-slot and a random offset in it, continuing over the next non-empty slots; volatile keys
-are drawn from the keyspace's list of keys with a TTL, which gives O(1) random access.
+Sampling as dictGetSomeKeys does: runs of keys from random places, here a random
+non-empty hash slot and a random offset in it; volatile keys are drawn from the
+keyspace's list of keys with a TTL, which gives O(1) random access.
 
 The LFU counter (Redis's 24-bit field: 16 bits of "last decrement time" in minutes, 8
 bits of logarithmic counter) lives in LfuCounters, the dict the keyspace keeps its
@@ -154,22 +154,27 @@ class Evictor:
                 del pool[0]
 
     def sample_keys(self, count: int) -> list:
-        """Up to `count` keys from a random place (dictGetSomeKeys): a random slot, a
-        random offset in it, then on through the following non-empty slots."""
+        """Up to `count` keys from random places, a run from a random offset of a random
+        non-empty slot at a time (dictGetSomeKeys takes runs of buckets likewise)."""
         ks = self.keyspace
         keys = []
         if not ks.size:
             return keys
-        slot = self.rng.randrange(CLUSTER_SLOTS)
-        for _ in range(CLUSTER_SLOTS):
-            slot = ks._next_used_slot(slot)
-            if slot < 0:
-                slot = ks._next_used_slot(0)
-            table = ks.slots[slot]
+        slots, randrange = ks.slots, self.rng.randrange
+        while len(keys) < count and len(keys) < ks.size:
+            table = slots[self._used_slot()]
             need = count - len(keys)
-            start = self.rng.randrange(len(table)) if len(table) > need else 0
+            start = randrange(len(table)) if len(table) > need else 0
             keys.extend(islice(table, start, start + need))
-            if len(keys) >= count or len(keys) >= ks.size:
-                break
-            slot += 1
         return keys
+
+    def _used_slot(self) -> int:
+        """A random slot holding keys: random probes find one at once in a populated
+        keyspace; a sparse one falls back to the keyspace's search from a random slot."""
+        slots, randrange = self.keyspace.slots, self.rng.randrange
+        for _ in range(256):
+            slot = randrange(CLUSTER_SLOTS)
+            if slots[slot]:
+                return slot
+        found = self.keyspace._next_used_slot(slot)
+        return found if found >= 0 else self.keyspace._next_used_slot(0)

@@ -19,7 +19,7 @@ _MAX_LL, _MAX_U32 = LL_MAX, UINT_MAX
 
 _TLS = "this node has no TLS yet (issue 15)"
 _ACL = "this node has no ACL users yet (issue 15)"
-_EVICTION = "this node has no maxmemory / eviction yet (issue 15)"
+_EVICTION = "this node has no client eviction (maxmemory-clients) yet (issue 15)"
 _SLOWLOG = "this node has no SLOWLOG yet (issue 15)"
 _LATENCY = "this node has no latency monitor / latency tracking yet (issue 15)"
 _PROTECTED_MODE = "this node has no protected mode yet (issue 15)"
@@ -188,7 +188,7 @@ SETTINGS = {s.name: s for s in [
     Setting("shutdown-timeout", "int", 10, 0, INT_MAX,
             doc="seconds a shutdown waits for lagging replicas (writes are not paused)"),
     # ------------------------------------------------------------ memory and eviction
-    # commands/server/maxmemory.py, commands/data/eviction.py; used_memory is the
+    # commands/server/memory.py, commands/data/eviction.py; used_memory is the
     # estimate of commands/data/memory_model.py.
     Setting("maxmemory", "memory", 0, 0, ULL_MAX, unsigned=True),
     Setting("maxmemory-policy", "enum", "noeviction",

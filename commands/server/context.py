@@ -12,8 +12,7 @@ import os
 import time
 
 from commands.server.client_pause import ClientPause
-from commands.server.maxmemory import Maxmemory
-from commands.server.memory import MemoryAccount
+from commands.server.memory import Maxmemory, MemoryAccount
 from commands.server.table import all_commands
 from commands.server.tracking import Tracking
 
@@ -61,7 +60,7 @@ class Server:
         self._masterdown = False      # a replica's master link is down (serve-stale-data no)
         self._paused = False          # CLIENT PAUSE in force (client_pause holds commands)
         self._yielding_script = None  # a long script letting the loop run (see yielding_script)
-        self._maxmemory_on = False    # maxmemory set: every command checks it (maxmemory.py)
+        self._maxmemory_on = False    # maxmemory set: every command checks it (memory.py)
         self.client_pause = ClientPause(self)
         self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
         # INFO stats
@@ -77,7 +76,7 @@ class Server:
         self._ops_samples = collections.deque(maxlen=METRIC_SAMPLES)
         self._last_sample = (time.monotonic(), 0)
         self.memory = MemoryAccount(self)       # used_memory and its parts (memory.py)
-        self.maxmemory = Maxmemory(self)        # eviction and -OOM (maxmemory.py)
+        self.maxmemory = Maxmemory(self)        # eviction and -OOM (memory.py)
 
     def _refresh_degraded(self) -> None:
         self.degraded = bool(self._loading is not None or self._misconf

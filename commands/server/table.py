@@ -61,7 +61,7 @@ class Command:
     movable_keys: bool = False
     key_finder: object = None         # for movable keys: fn(argv) -> list of key indexes
     # fn(client, argv) -> bool, for a command whose denyoom flag depends on its
-    # arguments (EVAL: the script's shebang flags; commands/server/maxmemory.py)
+    # arguments (EVAL: the script's shebang flags; commands/server/memory.py)
     denyoom_finder: object = None
     # Statistics (INFO commandstats).
     calls: int = 0
