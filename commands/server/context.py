@@ -181,7 +181,7 @@ class Server:
         self.error_replies = 0
         self.errorstats.clear()
         ks = self.keyspace
-        ks.expired_keys = ks.keyspace_hits = ks.keyspace_misses = 0
+        ks.expired_keys = ks.keyspace_hits = ks.keyspace_misses = ks.evicted_keys = 0
 
     def sample_metrics(self) -> None:
         """Called by the server cron every 100 ms: one ops/sec sample (trackInstantaneousMetric)."""

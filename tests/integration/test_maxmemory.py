@@ -170,6 +170,7 @@ def test_allkeys_lfu_keeps_frequently_read_keys(r):
 
 
 def test_evictions_are_notified_and_counted(r):
+    r.config_resetstat()
     r.config_set("notify-keyspace-events", "Ke")
     pubsub = r.pubsub()
     try:
