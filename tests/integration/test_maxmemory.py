@@ -7,6 +7,8 @@ their allow-oom flag, and FLUSHALL brings used_memory back to the empty figure.
 The LRU/LFU assertions are statistical (Redis's eviction is sampled too): each keeps a
 wide margin over what sampling 5 keys into a pool of 16 gives.
 """
+import re
+import subprocess
 import time
 
 import pytest
@@ -246,3 +248,29 @@ def test_evicted_keys_reach_a_replica_as_del():
     finally:
         master.stop()
         replica.stop()
+
+
+def test_redis_cli_memkeys_bigkeys_and_stat(node, r):
+    r.set("s1", "x" * 100)
+    r.rpush("l1", *range(50))
+    r.hset("h1", mapping={"a": 1, "b": 2})
+    r.xadd("x1", {"f": "v"})
+    cli = ["redis-cli", "-p", str(node.port)]
+    memkeys = subprocess.run(cli + ["--memkeys"], capture_output=True, text=True,
+                             timeout=30).stdout
+    sizes = dict(re.findall(r"Biggest +(\w+) found '\"\w+\"' has (\d+) bytes", memkeys))
+    assert set(sizes) == {"string", "list", "hash", "stream"}, memkeys
+    assert all(50 <= int(n) < 10000 for n in sizes.values()), sizes
+    bigkeys = subprocess.run(cli + ["--bigkeys"], capture_output=True, text=True,
+                             timeout=30).stdout
+    assert "Biggest   list found '\"l1\"' has 50 items" in bigkeys, bigkeys
+    # --stat prints a line per interval for ever: read three, then stop it.
+    stat = subprocess.Popen(["stdbuf", "-oL", *cli, "--stat", "-i", "0.1"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [stat.stdout.readline() for _ in range(3)]
+    finally:
+        stat.kill()
+        stat.wait()
+    keys, mem = lines[2].split()[:2]
+    assert keys == "4" and mem.endswith(("K", "M")) and float(mem[:-1]) > 0, lines
