@@ -14,7 +14,7 @@ import time
 import pytest
 import redis
 
-from tests.helpers import start_node, wait_until
+from tests.helpers import start_node
 from tests.integration.test_replication import attach, wait_converged, wait_link_up
 
 VALUE = b"v" * 100
