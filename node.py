@@ -358,7 +358,7 @@ class Node:
 
     def _cron_every_100ms(self) -> None:
         self.keyspace.tick_lru_clock()
-        self.server.memory.refresh()
+        self.server.memory.cron()
         self.server.children.reap()
         if self.server.loading is None:
             self.server.persistence.cron()

@@ -10,9 +10,9 @@ data: start-up, buffers, and per key the dictEntry, robj and slot-to-keys metada
 the dataset is the rest.
 
 The figure that changes with every write is the keyspace's and is always current; the
-buffers are summed by `refresh()`, which the server cron calls every 100 ms (summing
-every client's buffers on each command would cost O(clients)), and by INFO / MEMORY
-when they report. used_memory_rss is the process's real RSS, so mem_fragmentation_ratio
+buffers are summed by `refresh()`, which the server cron calls (every 100 ms while
+maxmemory is set, else every second: summing every client's buffers costs O(clients))
+and INFO / MEMORY call when they report. used_memory_rss is the process's real RSS, so mem_fragmentation_ratio
 (rss / used) shows what the Python interpreter costs beyond the data Redis would hold.
 
 maxmemory (Maxmemory, the second half of this file): evict keys before a command when
@@ -75,9 +75,17 @@ class MemoryAccount:
         self.repl_backlog = 0
         self.aof_buffer = 0
         self.lua_caches = 0
+        self._ticks = 0
         self.refresh()
 
     # ------------------------------------------------------------ the parts
+
+    def cron(self) -> None:
+        """Every 100 ms: the buffers are summed over every client (O(clients)), so each
+        tick only while maxmemory needs them current, else once a second (the peak)."""
+        self._ticks += 1
+        if self.server.maxmemory_on or self._ticks % 10 == 0:
+            self.refresh()
 
     def refresh(self) -> None:
         """Sum the buffers (the cron, and before a report); update the peak."""
@@ -269,7 +277,8 @@ class Maxmemory:
         server = self.server
         if server.loading is not None or server.yielding_script is not None:
             return False
-        if server.read_only_replica and server.settings.replica_ignore_maxmemory:
+        if server.settings.replica_ignore_maxmemory and \
+                not getattr(server.replication, "is_master", True):
             return False
         return not server.paused
 
