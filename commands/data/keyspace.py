@@ -189,6 +189,30 @@ class Keyspace:
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None
 
+    def set_string(self, key: bytes, value: bytes) -> None:
+        """set() for plain SET key value, the hottest write: a new key or a string
+        without a TTL is stored here with no more work than it needs; anything else
+        (another type, a TTL to drop or an expired key to replace) takes set()."""
+        table = self.slots[slot_of(key)]
+        old = table.get(key)
+        if old is None:
+            table[key] = value
+            self.size += 1
+            self.used_memory += len(key) + len(value) + STRING_KEY_COST
+            if self.notify_flags:
+                notify_keyspace_event(self, "n", b"new", key)
+        elif type(old) is bytes and not (self.expires and key in self.expires):
+            table[key] = value
+            self.used_memory += len(value) - len(old)
+        else:
+            return self.set(key, value)
+        self.lru[key] = self.lru_clock
+        self.dirty += 1
+        if self.key_hooks:
+            self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None
+
     def load_key(self, key: bytes, value, expire_ms=None) -> None:
         """A key from a snapshot being loaded (RDB, full sync): set() without what only
         a client's write needs (no watcher or blocked client can be waiting on a key
