@@ -212,6 +212,7 @@ class Node:
         counters as the policy needs."""
         settings = self.settings
         self.server.maxmemory_on = bool(settings.maxmemory)
+        self.server.maxmemory.evictor.pool.clear()     # ranked by the old policy's score
         if is_lfu_policy(settings.maxmemory_policy):
             self.keyspace.use_lfu(settings.lfu_log_factor, settings.lfu_decay_time)
         else:
