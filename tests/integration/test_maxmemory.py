@@ -274,3 +274,15 @@ def test_redis_cli_memkeys_bigkeys_and_stat(node, r):
         stat.wait()
     keys, mem = lines[2].split()[:2]
     assert keys == "4" and mem.endswith(("K", "M")) and float(mem[:-1]) > 0, lines
+
+
+def test_memory_doctor_malloc_stats_and_info(r):
+    assert r.execute_command("MEMORY", "DOCTOR").startswith(b"Hi Sam, this instance is empty")
+    assert b"arenas" in r.execute_command("MEMORY", "MALLOC-STATS")
+    r.set("k", "v" * 1000)
+    info = r.info("memory")
+    assert info["used_memory"] == info["used_memory_overhead"] + info["used_memory_dataset"]
+    assert info["used_memory_dataset"] > 1000
+    assert info["used_memory_peak"] >= info["used_memory"] > info["used_memory_startup"]
+    assert info["mem_fragmentation_ratio"] == round(info["used_memory_rss"] / info["used_memory"], 2)
+    assert info["maxmemory_policy"] == "noeviction"
