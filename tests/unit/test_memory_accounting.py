@@ -19,7 +19,7 @@ from commands.server.connection import Client
 from commands.server.context import Server
 from commands.server.executor import process_command
 from commands.server.settings import Settings
-from tests.unit.test_exec_loop import _View
+from tests.unit.test_exec_loop import _setup, _View
 
 load_all_commands()
 
@@ -141,3 +141,15 @@ def test_maxmemory_off_keeps_the_fast_path():
     process_command(c, [b"SET", b"a", b"b"])
     reply = process_command(c, [b"SET", b"b", b"c"])
     assert reply.args[0].startswith("OOM")   # noeviction: over the limit
+
+
+def test_evictions_propagate_as_del_or_unlink():
+    server, repl, c = _setup(replication=True)
+    for lazy, verb in (("no", b"DEL"), ("yes", b"UNLINK")):
+        server.settings.set("lazyfree-lazy-eviction", lazy)
+        process_command(c, [b"SET", b"gone", b"v"])
+        start = repl.backlog.end_offset + 1
+        server.keyspace.evict(b"gone")
+        assert repl.backlog.read_from(start) == \
+            b"*2\r\n$%d\r\n%s\r\n$4\r\ngone\r\n" % (len(verb), verb)
+    assert server.keyspace.evicted_keys == 2
