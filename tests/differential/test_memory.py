@@ -87,16 +87,15 @@ CASES = {
     "small zset": [("ZADD", "x", *sum(((i, "m%d" % i) for i in range(10)), ()))],
     "big zset": [("ZADD", "x", *sum(((i * 1.5, "member%d" % i) for i in range(5000)), ()))],
     "small stream": [("XADD", "x", "*", "f", "v") for _ in range(5)],
-    "big stream": [("XADD", "x", "%d-1" % i, "field", "value%d" % i) for i in range(1, 3001)],
+    "big stream": [("XADD", "x", "%d-1" % i, "field", "value%d" % i) for i in range(1, 1501)],
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("samples", [None, "0"])
-def test_memory_usage_is_in_redis_order_of_magnitude(diff, case, samples):
-    extra = ("SAMPLES", samples) if samples is not None else ()
+def test_memory_usage_is_in_redis_order_of_magnitude(diff, case):
     for client in (diff.ours, diff.redis):
         _fill(client, CASES[case])
-    ours = diff.ours.call("MEMORY", "USAGE", "x", *extra)[1]
-    ref = diff.redis.call("MEMORY", "USAGE", "x", *extra)[1]
-    assert 0.5 * ref <= ours <= 2 * ref, (case, ours, ref)
+    for extra in ((), ("SAMPLES", "0")):
+        ours = diff.ours.call("MEMORY", "USAGE", "x", *extra)[1]
+        ref = diff.redis.call("MEMORY", "USAGE", "x", *extra)[1]
+        assert 0.5 * ref <= ours <= 2 * ref, (case, extra, ours, ref)
