@@ -24,6 +24,7 @@ from cluster.operations import ClusterOperations
 from cluster.state import CRON_PERIOD_MS, ClusterState
 from cluster.view import ClusterView
 from commands import load_all_commands
+from commands.data.eviction import is_lfu_policy
 from commands.data.keyspace import Keyspace
 from commands.data.notifications import effective_flags
 from commands.persistence.aof import AppendOnlyFile
@@ -132,6 +133,7 @@ class Node:
         settings.listeners.append(self._on_setting_changed)
         quicklist.set_fill(settings.list_max_listpack_size)
         self.keyspace.notify_flags = effective_flags(settings.notify_keyspace_events)
+        self._apply_memory_settings()
         self.stop_requested = gevent.event.Event()
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
         self._signal_flags = "default"  # shutdown-on-sigterm/-sigint of the last signal
@@ -273,6 +275,30 @@ class Node:
         "repl-ping-replica-period": "repl_ping_replica_period",
     }
 
+    _MEMORY_SETTINGS = frozenset(("maxmemory", "maxmemory-policy", "lfu-log-factor",
+                                  "lfu-decay-time"))
+
+    def _apply_memory_settings(self) -> None:
+        """maxmemory on or off (the executor's check), and LRU access times or LFU
+        counters as the policy needs."""
+        settings = self.settings
+        self.server.maxmemory_on = bool(settings.maxmemory)
+        self.server.maxmemory.evictor.pool.clear()     # ranked by the old policy's score
+        if is_lfu_policy(settings.maxmemory_policy):
+            self.keyspace.use_lfu(settings.lfu_log_factor, settings.lfu_decay_time)
+        else:
+            self.keyspace.use_lru()
+
+    def _enforce_new_maxmemory(self, limit: int) -> None:
+        """CONFIG SET maxmemory below what is used: warn and evict now (updateMaxmemory)."""
+        used = self.server.memory.used()
+        if limit < used:
+            logger.warning("WARNING: the new maxmemory value set via CONFIG SET ({}) is "
+                           "smaller than the current memory usage ({}). This will result in "
+                           "key eviction and/or the inability to accept new write commands "
+                           "depending on the maxmemory-policy.", limit, used)
+        self.server.maxmemory.perform_evictions()
+
     def _on_setting_changed(self, name, value) -> None:
         """CONFIG SET changed `name`: the settings that act through the node (the others
         are read where they are used). A SettingError undoes the whole CONFIG SET."""
@@ -293,6 +319,10 @@ class Node:
             quicklist.set_fill(value)
         elif name == "notify-keyspace-events":
             self.keyspace.notify_flags = effective_flags(value)
+        elif name in self._MEMORY_SETTINGS:
+            self._apply_memory_settings()
+            if name == "maxmemory" and value:
+                self._enforce_new_maxmemory(value)
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
         elif name == "appendonly":
@@ -415,6 +445,7 @@ class Node:
 
     def _cron_every_100ms(self) -> None:
         self.keyspace.tick_lru_clock()
+        self.server.memory.cron()
         self.server.children.reap()
         if self.server.loading is None:
             self.server.persistence.cron()

@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "clients.client_modes", "families.diagnostics.observability_cmds",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
     "streams.stream_info", "scripting.eval_cmds", "security.acl_cmds",
+    "families.diagnostics.memory_cmds",
 )
 
 

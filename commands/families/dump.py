@@ -129,11 +129,7 @@ def restore_generic(c, argv):
     if ttl:
         ks.set_expire(key, ttl)
     # objectSetLRUOrLFU: the policy decides which of the two hints applies.
-    if "lfu" in c.server.settings.maxmemory_policy:
-        if freq is not None:
-            ks.lfu_counters[key] = freq
-    elif idle is not None:
-        ks.lru[key] = ks.lru_clock - idle
+    ks.restore_access(key, idle, freq)
     notify_keyspace_event(ks, "g", b"restore", key)
     return OK
 

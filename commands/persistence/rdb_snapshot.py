@@ -71,7 +71,6 @@ def load_into(keyspace, stream, *, verify_checksum=True,
     result = LoadResult()
     now = now_ms()
     load_key = keyspace.load_key
-    lru = keyspace.lru
     for event in RdbReader(stream, verify_checksum=verify_checksum):
         if type(event) is KeyEntry:
             if event.db != 0:
@@ -86,10 +85,8 @@ def load_into(keyspace, stream, *, verify_checksum=True,
                 raise RdbError("bad value for key %r (%s): %s"
                                % (event.key[:64], event.kind, exc)) from None
             load_key(event.key, value, expire)
-            if event.idle is not None:
-                lru[event.key] = keyspace.lru_clock - event.idle
-            if event.freq is not None:
-                keyspace.lfu_counters[event.key] = event.freq
+            if event.idle is not None or event.freq is not None:
+                keyspace.restore_access(event.key, event.idle, event.freq)
             result.keys_loaded += 1
             if progress is not None and result.keys_loaded % LOAD_PROGRESS_EVERY == 0:
                 progress(result.keys_loaded)

@@ -182,11 +182,14 @@ class Replication:
         self.offset += len(data)
         self.backlog.append(data)
 
-    def propagate_deletion(self, key: bytes, expired: bool = True) -> None:
+    def propagate_deletion(self, key: bytes, expired: bool = True,
+                           evicted: bool = False) -> None:
         """A key the node removed by itself: an expired one (lazyfree-lazy-expire picks
-        UNLINK) or one of a slot it lost (lazyfree-lazy-server-del), as propagateDeletion."""
+        UNLINK), an evicted one (lazyfree-lazy-eviction) or one of a slot it lost
+        (lazyfree-lazy-server-del), as propagateDeletion."""
         if self.propagator.active:
-            lazy = "lazyfree-lazy-expire" if expired else "lazyfree-lazy-server-del"
+            lazy = "lazyfree-lazy-eviction" if evicted else \
+                "lazyfree-lazy-expire" if expired else "lazyfree-lazy-server-del"
             verb = b"UNLINK" if self.server.settings.values[lazy] else b"DEL"
             self.propagator.add([verb, key])
 

@@ -11,7 +11,7 @@ from commands.data.numbers import parse_int64
 from commands.scripting.lua_engine import LuaEngine, ScriptRun, sha1hex
 from commands.server.executor import MASTERDOWN_ERROR, feed_monitors
 from commands.server.resp import OK, ReplyError, Status
-from commands.server.table import command, container, subcommand
+from commands.server.table import COMMANDS, command, container, subcommand
 
 NOSCRIPT = ReplyError("NOSCRIPT No matching script. Please use EVAL.")
 _NOT_AN_INTEGER = ReplyError("ERR value is not an integer or out of range")
@@ -20,6 +20,7 @@ _NOT_AN_INTEGER = ReplyError("ERR value is not an integer or out of range")
 _SHEBANG_FLAGS = frozenset(("no-writes", "allow-oom", "allow-stale", "no-cluster",
                             "allow-cross-slot-keys"))
 _EVAL_FLAGS = "noscript skip-monitor may-replicate no-mandatory-keys stale"
+SCRIPT_ENTRY_BYTES = 112        # dictEntry + the sha's sds + the body's robj and sds header
 _EVAL_RO_FLAGS = "noscript skip-monitor no-mandatory-keys stale readonly"
 
 
@@ -56,6 +57,15 @@ class ScriptCache:
     def flush(self) -> None:
         self.engine = LuaEngine(self.server)
         self.scripts = {}
+
+    def vm_memory(self) -> int:
+        """INFO used_memory_lua: the Lua VM's heap (collectgarbage counts kilobytes)."""
+        return int(self.engine.lua.eval("collectgarbage('count')") * 1024)
+
+    def cache_memory(self) -> int:
+        """INFO used_memory_scripts_eval: the cached bodies, with Redis's per-script
+        entry, sha and object overhead."""
+        return sum(len(script.body) + SCRIPT_ENTRY_BYTES for script in self.scripts.values())
 
 
 def script_cache(server) -> ScriptCache:
@@ -130,6 +140,7 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
     read_only = read_only_cmd or (flags is not None and "no-writes" in flags)
     cross_slot = flags is None or "allow-cross-slot-keys" in flags
     run = ScriptRun(c, sha, read_only, cross_slot)
+    run.allow_oom = flags is not None and "allow-oom" in flags
     keys = argv[3:3 + numkeys]
     reply = cache.engine.execute(script.function, run, keys, argv[3 + numkeys:])
     return reply
@@ -153,6 +164,11 @@ def _check_flags(c, flags, read_only_cmd: bool) -> None:
             raise ReplyError("READONLY Can not run script with write flag on readonly replica")
         if read_only_cmd:
             raise ReplyError("ERR Can not execute a script with write flag using *_ro command.")
+        # The no-writes flag implies allow-oom (scriptPrepareForRun).
+        if "allow-oom" not in flags and server.maxmemory_on and \
+                server.maxmemory.pre_command_oom:
+            raise ReplyError("OOM allow-oom flag is not set on the script, can not run it "
+                             "when used memory > 'maxmemory'")
 
 
 @command("eval", -3, _EVAL_FLAGS, key_finder=eval_keys, group="scripting",
@@ -189,6 +205,28 @@ def eval_ro(c, argv):
          summary="Execute a read-only Lua script server side")
 def evalsha_ro(c, argv):
     return _run(c, argv, by_sha=True, read_only_cmd=True)
+
+
+def _script_denies_oom(c, argv) -> bool:
+    """evalGetCommandFlags + scriptFlagsToCmdFlags, for the maxmemory check: a script
+    with a shebang is denyoom unless flagged allow-oom or no-writes; one without (or not
+    known yet, or with a bad shebang: it fails later) is not -- its writes are checked
+    one by one as it runs (lua_engine.py)."""
+    if argv[0].lower().startswith(b"evalsha"):
+        cache = c.server.scripting
+        script = cache.scripts.get(argv[1].decode("latin-1").lower()) \
+            if cache is not None and len(argv[1]) == 40 else None
+        flags = script.flags if script is not None else None
+    else:
+        try:
+            flags = parse_shebang(argv[1])[0]
+        except ReplyError:
+            return False
+    return flags is not None and not flags & {"allow-oom", "no-writes"}
+
+
+for _name in (b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"):
+    COMMANDS[_name].denyoom_finder = _script_denies_oom
 
 
 # ---------------------------------------------------------------- SCRIPT

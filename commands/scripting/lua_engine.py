@@ -29,6 +29,7 @@ from commands.scripting import lua_bit, lua_cjson, lua_cmsgpack, lua_struct
 from commands.scripting.lua_values import LuaToReply, RespToLua
 from commands.server.executor import (account_call, feed_monitors, internal_error,
                                       lookup_command)
+from commands.server.memory import OOM_ERROR
 from commands.server.resp import ReplyError, encode
 
 REDIS_VERSION = "7.0.15"
@@ -69,6 +70,7 @@ class ScriptRun:
         self.resp3 = False                # redis.setresp
         self.slot = -1                    # the slot of the keys accessed so far
         self.wrote = False                # a write ran: SCRIPT KILL can no longer stop it
+        self.allow_oom = False            # shebang flag allow-oom: no -OOM for its writes
         # redis.set_repl: 3 (ALL) propagates the commands run, 0 (NONE) nothing. AOF-only
         # and replicas-only (1, 2) still feed both: the propagator has one stream for both.
         self.repl = 3
@@ -291,6 +293,12 @@ class LuaEngine:
                 return None, denied
         if run.read_only and (cmd.is_write or "may-replicate" in cmd.flags):
             return None, "Write commands are not allowed from read-only scripts."
+        if not run.wrote and not run.allow_oom and "denyoom" in cmd.flags \
+                and self.server.maxmemory_on and self.server.maxmemory.pre_command_oom \
+                and not run.client.is_master_link:
+            # scriptVerifyOOM: over maxmemory when the script started, its first write
+            # is refused (after one, stopping halfway would break its atomicity).
+            return None, OOM_ERROR.args[0]
         if cmd.is_write:
             run.wrote = True
         router = self.server.router

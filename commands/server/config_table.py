@@ -18,8 +18,7 @@ from commands.server.config_types import (INT_MAX, INT_MIN, LL_MAX, OBUF_DEFAULT
 _MAX_LL, _MAX_U32 = LL_MAX, UINT_MAX
 
 _TLS = "this node has no TLS yet (issue 15)"
-_EVICTION = "this node has no maxmemory / eviction yet (issue 15)"
-_LFU = "this node has no LFU counters yet: they come with eviction (issue 15)"
+_EVICTION = "this node has no client eviction (maxmemory-clients) yet (issue 15)"
 _PROTECTED_MODE = "this node has no protected mode yet (issue 15)"
 _MODULES = "this node has no modules (MODULE LOAD)"
 
@@ -186,18 +185,20 @@ SETTINGS = {s.name: s for s in [
     Setting("shutdown-timeout", "int", 10, 0, INT_MAX,
             doc="seconds a shutdown waits for lagging replicas (writes are not paused)"),
     # ------------------------------------------------------------ memory and eviction
-    Setting("maxmemory", "memory", 0, 0, ULL_MAX, unsigned=True, missing=_EVICTION),
+    # commands/server/memory.py, commands/data/eviction.py; used_memory is the
+    # estimate of commands/data/memory_model.py.
+    Setting("maxmemory", "memory", 0, 0, ULL_MAX, unsigned=True),
     Setting("maxmemory-policy", "enum", "noeviction",
             choices=("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
                      "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"),
             doc="picks LRU or LFU bookkeeping (OBJECT IDLETIME / FREQ)"),
-    Setting("maxmemory-samples", "int", 5, 1, INT_MAX, missing=_EVICTION),
-    Setting("maxmemory-eviction-tenacity", "int", 10, 0, 100, missing=_EVICTION),
-    Setting("replica-ignore-maxmemory", "bool", True, alias="slave-ignore-maxmemory",
-            missing=_EVICTION),
-    Setting("lfu-log-factor", "int", 10, 0, INT_MAX, missing=_LFU),
-    Setting("lfu-decay-time", "int", 1, 0, INT_MAX, missing=_LFU),
-    Setting("lazyfree-lazy-eviction", "bool", False, no_effect=_LAZYFREE),
+    Setting("maxmemory-samples", "int", 5, 1, INT_MAX),
+    Setting("maxmemory-eviction-tenacity", "int", 10, 0, 100),
+    Setting("replica-ignore-maxmemory", "bool", True, alias="slave-ignore-maxmemory"),
+    Setting("lfu-log-factor", "int", 10, 0, INT_MAX),
+    Setting("lfu-decay-time", "int", 1, 0, INT_MAX),
+    # Picks UNLINK over DEL for the evictions propagated (keyspace.evict).
+    Setting("lazyfree-lazy-eviction", "bool", False),
     # These two only pick UNLINK over DEL where the node propagates a deletion of its own
     # (commands/replication/master.py propagate_deletion, rewrites.py), as Redis 7.0 does.
     Setting("lazyfree-lazy-expire", "bool", False),

@@ -16,6 +16,7 @@ from commands.server.client_pause import ClientPause
 from commands.metrics.latency_histogram import QUICK_USEC, CommandLatency, new_durations
 from commands.metrics.latency_monitor import LatencyMonitor
 from commands.metrics.slowlog import SlowLog
+from commands.server.memory import Maxmemory, MemoryAccount
 from commands.server.table import all_commands
 from commands.server.tracking import Tracking
 
@@ -66,6 +67,7 @@ class Server:
         self._masterdown = False      # a replica's master link is down (serve-stale-data no)
         self._paused = False          # CLIENT PAUSE in force (client_pause holds commands)
         self._yielding_script = None  # a long script letting the loop run (see yielding_script)
+        self._maxmemory_on = False    # maxmemory set: every command checks it (memory.py)
         self.client_pause = ClientPause(self)
         self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
         # INFO stats
@@ -86,7 +88,6 @@ class Server:
         self.errorstats = {}          # error code -> count
         self.unexpected_errors = 0
         self.active_expire_enabled = True   # DEBUG SET-ACTIVE-EXPIRE
-        self.memory_peak = 0          # INFO used_memory_peak
         # metric -> its last 16 per-second rates; (time, totals) of the last sample
         self._samples = {name: collections.deque([0] * METRIC_SAMPLES, maxlen=METRIC_SAMPLES)
                          for name in INSTANT_METRICS}
@@ -100,12 +101,14 @@ class Server:
         if not settings.latency_tracking:
             self.set_latency_tracking(False)
         settings.listeners.append(self._on_observability_setting)
+        self.memory = MemoryAccount(self)       # used_memory and its parts (memory.py)
+        self.maxmemory = Maxmemory(self)        # eviction and -OOM (memory.py)
 
     def _refresh_degraded(self) -> None:
         self.degraded = bool(self._loading is not None or self._misconf
                              or self._aof_misconf is not None or self._noreplicas
                              or self._masterdown or self._paused
-                             or self._yielding_script is not None)
+                             or self._yielding_script is not None or self._maxmemory_on)
 
     @property
     def loading(self):
@@ -163,6 +166,16 @@ class Server:
     @yielding_script.setter
     def yielding_script(self, run) -> None:
         self._yielding_script = run
+        self._refresh_degraded()
+
+    @property
+    def maxmemory_on(self) -> bool:
+        """A maxmemory limit is set (node.py follows the setting)."""
+        return self._maxmemory_on
+
+    @maxmemory_on.setter
+    def maxmemory_on(self, value: bool) -> None:
+        self._maxmemory_on = value
         self._refresh_degraded()
 
     @property
@@ -248,7 +261,7 @@ class Server:
         self.error_replies = 0
         self.errorstats.clear()
         ks = self.keyspace
-        ks.expired_keys = ks.keyspace_hits = ks.keyspace_misses = 0
+        ks.expired_keys = ks.keyspace_hits = ks.keyspace_misses = ks.evicted_keys = 0
 
     def _metric_totals(self) -> tuple:
         return (self.total_commands, self.net_input_bytes, self.net_output_bytes,

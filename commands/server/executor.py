@@ -110,6 +110,12 @@ def process_command(client, argv):
     # a master, as Redis's processCommand does, so monitoring notices.
     # So does an AOF that cannot be written (server.aof_misconf holds that reply).
     if server.degraded:
+        # maxmemory: evict first; what could grow memory gets -OOM when nothing can be
+        # evicted (not while a long script lets us in: Redis's isInsideYieldingLongCommand).
+        if server.maxmemory_on and server.yielding_script is None:
+            error = server.maxmemory.check(client, cmd, argv)
+            if error is not None:
+                return reject(client, error, cmd)
         if server.misconf or server.aof_misconf is not None:
             if obey:
                 if cmd.is_write:

@@ -17,6 +17,7 @@ import time
 
 from commands.metrics.latency_histogram import (CommandLatency, format_percentile,
                                                 has_histogram)
+from commands.server.memory import info_lines as memory_info_lines
 from commands.server.table import all_commands
 
 REDIS_VERSION = "7.0.15"      # the Redis version whose behaviour the node reproduces
@@ -28,7 +29,6 @@ SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication"
 DEFAULT_SECTIONS = frozenset(SECTIONS) - {"commandstats", "latencystats"}
 ALL_SECTIONS = frozenset(SECTIONS)
 
-_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _AVG_TTL_SAMPLE = 1000
 
 
@@ -64,33 +64,6 @@ def generate(server, sections) -> str:
             title = "CPU" if name == "cpu" else name.capitalize()
             parts.append("# %s\r\n%s" % (title, "".join(line + "\r\n" for line in lines)))
     return "\r\n".join(parts)
-
-
-def bytes_to_human(n: int) -> str:
-    """Redis's bytesToHuman: 512B, 1.50K, 7.44M, 2.00G..."""
-    if n < 1024:
-        return "%dB" % n
-    for unit, scale in (("K", 1024), ("M", 1024 ** 2), ("G", 1024 ** 3), ("T", 1024 ** 4),
-                        ("P", 1024 ** 5)):
-        if n < scale * 1024 or unit == "P":
-            return "%.2f%s" % (n / scale, unit)
-    return "%dB" % n
-
-
-def rss_bytes() -> int:
-    """Resident set size of this process, from /proc (ru_maxrss is only the peak)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * _PAGE_SIZE
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _total_system_memory() -> int:
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * _PAGE_SIZE
-    except (ValueError, OSError):
-        return 0
 
 
 # ---------------------------------------------------------------- the sections
@@ -154,30 +127,7 @@ def _clients(server):
 
 
 def _memory(server):
-    # Python has no allocator counter comparable to zmalloc's, so used_memory is the RSS
-    # too: it is what maxmemory-style checks and people reading INFO care about.
-    rss = rss_bytes()
-    server.memory_peak = max(server.memory_peak, rss)
-    peak = server.memory_peak
-    total = _total_system_memory()
-    settings = server.settings
-    return [
-        "used_memory:%d" % rss,
-        "used_memory_human:%s" % bytes_to_human(rss),
-        "used_memory_rss:%d" % rss,
-        "used_memory_rss_human:%s" % bytes_to_human(rss),
-        "used_memory_peak:%d" % peak,
-        "used_memory_peak_human:%s" % bytes_to_human(peak),
-        "used_memory_peak_perc:%.2f%%" % (100.0 * rss / peak if peak else 100.0),
-        "total_system_memory:%d" % total,
-        "total_system_memory_human:%s" % bytes_to_human(total),
-        "maxmemory:%d" % settings.maxmemory,
-        "maxmemory_human:%s" % bytes_to_human(settings.maxmemory),
-        "maxmemory_policy:%s" % settings.maxmemory_policy,
-        "mem_fragmentation_ratio:1.00",
-        "mem_allocator:pymalloc",
-        "lazyfree_pending_objects:0",
-    ]
+    return memory_info_lines(server)     # commands/server/memory.py
 
 
 def _persistence(server):
@@ -233,7 +183,7 @@ def _stats(server):
         "expired_stale_perc:%.2f" % (ks.expire_stats.stale_perc * 100),
         "expired_time_cap_reached_count:%d" % ks.expire_stats.time_cap_reached,
         "expire_cycle_cpu_milliseconds:%d" % (ks.expire_stats.time_used_us // 1000),
-        "evicted_keys:0",
+        "evicted_keys:%d" % ks.evicted_keys,
         "evicted_clients:0",
         "total_eviction_exceeded_time:%d" % (server.eviction_exceeded_ms + exceeded_now),
         "current_eviction_exceeded_time:%d" % exceeded_now,

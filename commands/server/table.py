@@ -62,6 +62,9 @@ class Command:
     has_keys: bool = False
     movable_keys: bool = False
     key_finder: object = None         # for movable keys: fn(argv) -> list of key indexes
+    # fn(client, argv) -> bool, for a command whose denyoom flag depends on its
+    # arguments (EVAL: the script's shebang flags; commands/server/memory.py)
+    denyoom_finder: object = None
     # Statistics (INFO commandstats). A call is counted where its duration is: in
     # `durations` (calls of 0..255 whole µs, the executor's hot path) or `slow_calls`;
     # `calls` adds them up (commands/metrics/latency_histogram.py says why).
