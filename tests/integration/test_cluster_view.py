@@ -5,22 +5,25 @@ the page; after kill -9 of a master the rendered DOM must show it FAIL, its repl
 master, and both on the timeline. Replay: a 12-node simulator run recorded with
 scripts/simulate.py --record and played by the page.
 
-Skipped only when Chromium is not installed (scripts/test.sh installs it).
+The browser tests are skipped only when Chromium is not installed (scripts/test.sh
+installs it). A third test reads /state.json from a view of real redis-server nodes.
 """
 import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
 from tests.helpers import ROOT, Process, free_port, port_open, wait_until
 from tests.integration.browser_helpers import CHROMIUM, dump_dom
+from tests.integration.cluster_util import Cluster
 from tests.integration.replica_helpers import ReplicaCluster, link_up, shards
 
-pytestmark = [pytest.mark.timeout(120),
-              pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/test.sh installs it)")]
+pytestmark = pytest.mark.timeout(120)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/test.sh installs it)")
 
 VIEW = os.path.join(ROOT, "scripts", "cluster_view.py")
 SLOTS = 16384
@@ -68,6 +71,7 @@ def cluster():
         cl.stop()
 
 
+@needs_chromium
 def test_live_view_shows_a_failure_and_the_failover(cluster, tmp_path):
     layout = shards(cluster.ports[0])
     victim_port = sorted(layout)[0]
@@ -103,6 +107,7 @@ def test_live_view_shows_a_failure_and_the_failover(cluster, tmp_path):
         view.stop()
 
 
+@needs_chromium
 def test_replay_of_a_recorded_simulation(tmp_path):
     record = str(tmp_path / "run.jsonl")
     out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "simulate.py"), "--nodes", "12",
@@ -132,3 +137,32 @@ def test_replay_of_a_recorded_simulation(tmp_path):
         assert all(r[o]["data-role"] == "master" for o in owners)
     finally:
         view.stop()
+
+
+def test_live_view_of_redis_server_nodes(tmp_path):
+    """The same commands work on real redis-server cluster nodes (no browser needed: the
+    page draws what /state.json says)."""
+    cl = Cluster(6, real=True, node_timeout=1000)
+    view = None
+    try:
+        cl.create(replicas=1)
+        view = start_view(tmp_path, "--node", "127.0.0.1:%d" % cl.ports[0])
+
+        def complete():
+            with urllib.request.urlopen("http://127.0.0.1:%d/state.json" % view.port, timeout=5) as f:
+                state = json.load(f)
+            p = state["picture"]
+            nodes = p["nodes"]
+            ok = (len(nodes) == 6 and p["covered"] == SLOTS and all(n["answering"] for n in nodes)
+                  and all(n["master_link"] == "up" for n in nodes if n["role"] == "replica"))
+            return state if ok else None
+        state = wait_until(complete, timeout=20, interval=0.2, message="6 answering redis-server nodes")
+        nodes = state["picture"]["nodes"]
+        assert sorted(n["role"] for n in nodes) == ["master"] * 3 + ["replica"] * 3
+        assert all(n["links_to"] == 5 and n["links_from"] == 5 for n in nodes)   # CLUSTER LINKS
+        assert all(n["current_epoch"] >= 1 and n["offset"] is not None for n in nodes)
+        assert all(n["cluster_state"] == "ok" for n in nodes)
+    finally:
+        if view:
+            view.stop()
+        cl.stop()
