@@ -16,6 +16,8 @@ import time
 
 import gevent
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from clusterview.model import build_picture
 from clusterview.snapshot import parse_cluster_nodes
@@ -55,8 +57,11 @@ class LiveCluster:
 
     def _poll_forever(self, addr: str) -> None:
         host, port = addr.rsplit(":", 1)
+        # No retries: redis-py's default backs off and retries for seconds, which would
+        # hide a dead node behind its last answer; the next poll is the retry.
         client = redis.Redis(host=host, port=int(port), socket_timeout=self.timeout,
-                             socket_connect_timeout=self.timeout, decode_responses=True)
+                             socket_connect_timeout=self.timeout, decode_responses=True,
+                             retry=Retry(NoBackoff(), 0))
         for command in ("CLUSTER NODES", "CLUSTER INFO", "CLUSTER LINKS", "INFO"):
             client.response_callbacks.pop(command, None)   # keep the raw text: we parse it
         while True:
