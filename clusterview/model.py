@@ -80,7 +80,8 @@ def _node(node_id: str, line: NodeLine, shown: NodeLine, sample: dict | None,
           others: list[NodeLine], observers: int) -> dict:
     info = parse_info(sample.get("info", "")) if sample else {}
     repl = parse_info(sample.get("repl", "")) if sample else {}
-    links = sample.get("links", []) if sample else []
+    # CLUSTER LINKS: None when not asked (a recording's non-observer nodes).
+    links = sample.get("links") if sample else None
     offset = repl.get("slave_repl_offset") or repl.get("master_repl_offset")
     flags = [f for f in sorted(shown.flags) if f not in ("master", "slave", "noflags")]
     return {
@@ -99,8 +100,8 @@ def _node(node_id: str, line: NodeLine, shown: NodeLine, sample: dict | None,
         "cluster_state": info.get("cluster_state"),
         "offset": int(offset) if offset is not None else None,
         "master_link": repl.get("master_link_status"),
-        "links_to": sum(1 for x in links if x.get("direction") == "to"),
-        "links_from": sum(1 for x in links if x.get("direction") == "from"),
+        "links_to": None if links is None else sum(1 for x in links if x.get("direction") == "to"),
+        "links_from": None if links is None else sum(1 for x in links if x.get("direction") == "from"),
         "slots": 0,
         "migrating": sorted(line.migrating.items()),
         "importing": sorted(line.importing.items()),

@@ -14,6 +14,10 @@ def diff(before: dict, after: dict) -> list[dict]:
     new = {n["id"]: n for n in after["nodes"]}
     events = []
 
+    def name(node_id: str | None) -> str:
+        known = new.get(node_id) or old.get(node_id)
+        return label(known) if known else short(node_id)
+
     def add(kind: str, node: dict | None, text: str) -> None:
         events.append({"t": t, "kind": kind, "node": node["id"] if node else None, "text": text})
 
@@ -38,17 +42,17 @@ def diff(before: dict, after: dict) -> list[dict]:
             add("pfail", n, f"{label(n)} suspected: PFAIL")
         if p["role"] == "replica" and n["role"] == "master":
             add("failover", n, f"{label(n)} became master: failover won "
-                               f"(config epoch {n['config_epoch']}, was replica of {short(p['master'])})")
+                               f"(config epoch {n['config_epoch']}, was replica of {name(p['master'])})")
         elif p["role"] == "master" and n["role"] == "replica":
             if p["slots"]:
-                add("demoted", n, f"{label(n)} lost its slots: now a replica of {short(n['master'])}")
+                add("demoted", n, f"{label(n)} lost its slots: now a replica of {name(n['master'])}")
             else:
-                add("replicates", n, f"{label(n)} became a replica of {short(n['master'])}")
+                add("replicates", n, f"{label(n)} became a replica of {name(n['master'])}")
         elif n["role"] == "replica" and p["master"] != n["master"]:
-            add("replicates", n, f"{label(n)} now replicates {short(n['master'])}")
+            add("replicates", n, f"{label(n)} now replicates {name(n['master'])}")
         for slot, target in n["migrating"]:
             if [slot, target] not in _pairs(p["migrating"]):
-                add("migrating", n, f"slot {slot} migrating from {label(n)} to {short(target)}")
+                add("migrating", n, f"slot {slot} migrating from {label(n)} to {name(target)}")
     for node_id, p in old.items():
         if node_id not in new and "handshake" not in p["flags"]:
             add("left", p, f"{label(p)} left the cluster (no view knows it)")

@@ -71,7 +71,7 @@ function renderNodes(p, byId) {
         (n.master_link ? ` <span class="id">link ${esc(n.master_link)}</span>` : "");
     const open = n.migrating.map(([s, to]) => `${s}&rarr;${short(to)}`)
       .concat(n.importing.map(([s, from]) => `${s}&larr;${short(from)}`)).join(" ");
-    const links = n.answering ? `${n.links_to}/${n.links_from}` : "-";
+    const links = n.links_to === null ? "-" : `${n.links_to}/${n.links_from}`;
     return `<tr class="${classes.join(" ")}" data-id="${n.id}" data-addr="${esc(n.addr)}" data-role="${n.role}"
         data-flags="${esc(n.flags.join(","))}" data-answering="${n.answering}">
       <td><span class="swatch" style="background:${owner ? colour(owner) : "#ccc"}"></span>${esc(n.addr || "noaddr")}
