@@ -17,6 +17,9 @@ from commands.server.resp import RequestParser
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 
 
+class ListenFailed(Exception):
+    """The client port or unix socket could not be opened: Redis's start-up error line."""
+
 
 def set_keepalive(sock, interval: int) -> None:
     """tcp-keepalive, as Redis's anetKeepAlive: probes after `interval` idle seconds,
@@ -54,13 +57,26 @@ class ClientListener:
 
     def start(self) -> None:
         """Listen on every `bind` address (cluster/listen.py says which may be skipped)
-        and on `unixsocket`; OSError if a required one cannot be bound."""
-        self.streams = self._listen(self.addresses, self.requested_port)
+        and on `unixsocket`, as Redis's initServer: port 0 means no TCP port at all.
+        ListenFailed (with Redis's line) if a required one cannot be opened, or if
+        nothing at all listens."""
+        port = self.requested_port
+        try:
+            self.streams = self._listen(self.addresses, port) if port else []
+        except OSError:
+            raise ListenFailed("Failed listening on port %d (TCP), aborting." % port)
         path = self.server.settings.unixsocket
         if path:
-            self.unix_stream = StreamServer(self._listen_unix(path), self._handle_unix,
-                                            spawn=self.pool)
+            try:
+                sock = self._listen_unix(path)
+            except OSError as exc:
+                self.stop()
+                raise ListenFailed("Failed opening Unix socket: bind: %s"
+                                   % (exc.strerror or exc))
+            self.unix_stream = StreamServer(sock, self._handle_unix, spawn=self.pool)
             self.unix_stream.start()
+        if not self.streams and self.unix_stream is None:
+            raise ListenFailed("Configured to not listen anywhere, exiting.")
 
     def _listen_unix(self, path: str):
         """Redis's anetUnixServer: a stale socket file is replaced; unixsocketperm, when
@@ -121,10 +137,13 @@ class ClientListener:
             stream.close()
         if self.unix_stream is not None:
             self.unix_stream.close()
+            self.unix_stream = None
+            logger.info("Removing the unix socket file.")     # as Redis at shutdown
             try:
-                os.unlink(self.server.settings.unixsocket)     # as Redis at shutdown
-            except OSError:
-                pass
+                os.unlink(self.server.settings.unixsocket)
+            except OSError as exc:
+                logger.warning("Error removing the unix socket file: {}",
+                               exc.strerror or exc)
         for client in list(self.server.clients.values()):
             client.kill()
         self.pool.join(timeout=timeout)
@@ -156,7 +175,10 @@ class ClientListener:
         client.unix_socket = unix
         server.clients[client.id] = client
         server.total_connections += 1
-        logger.debug("accepted client {} (id {})", client.addr_text, client.id)
+        if unix:
+            logger.log("VERBOSE", "Accepted connection to {}", address[0])
+        else:
+            logger.log("VERBOSE", "Accepted {}", client.addr_text)
         client.serve()
 
 
