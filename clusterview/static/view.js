@@ -31,12 +31,12 @@ function renderSlots(p, byId) {
     const failing = n && n.flags.includes("fail") ? " failing" : "";
     const left = (start / 16384) * 100, width = ((end - start + 1) / 16384) * 100;
     const title = `${start}-${end} (${end - start + 1} slots): ${n ? n.addr : "?"} ${short(owner)}`;
-    return `<div class="seg${failing}" data-start="${start}" data-end="${end}" data-owner="${owner}"
+    return `<div class="seg${failing}" data-start="${start}" data-end="${end}" data-owner="${esc(owner)}"
       style="left:${left}%;width:${width}%;background:${colour(owner)}" title="${esc(title)}"></div>`;
   }).join("");
   $("legend").innerHTML = p.masters.map((m) =>
-    `<span class="legend-item" data-id="${m.id}"><span class="swatch" style="background:${colour(m.id)}"></span>` +
-    `${esc(m.addr)} <span class="id">${short(m.id)}</span> ${m.slots}</span>`).join("");
+    `<span class="legend-item" data-id="${esc(m.id)}"><span class="swatch" style="background:${colour(m.id)}"></span>` +
+    `${esc(m.addr)} <span class="id">${esc(short(m.id))}</span> ${m.slots}</span>`).join("");
 }
 
 function flagBadges(n) {
@@ -69,13 +69,13 @@ function renderNodes(p, byId) {
     const role = n.role === "master" ? "master"
       : `replica of ${esc(byId[n.master] ? byId[n.master].addr : short(n.master))}` +
         (n.master_link ? ` <span class="id">link ${esc(n.master_link)}</span>` : "");
-    const open = n.migrating.map(([s, to]) => `${s}&rarr;${short(to)}`)
-      .concat(n.importing.map(([s, from]) => `${s}&larr;${short(from)}`)).join(" ");
+    const open = n.migrating.map(([s, to]) => `${s}&rarr;${esc(short(to))}`)
+      .concat(n.importing.map(([s, from]) => `${s}&larr;${esc(short(from))}`)).join(" ");
     const links = n.links_to === null ? "-" : `${n.links_to}/${n.links_from}`;
-    return `<tr class="${classes.join(" ")}" data-id="${n.id}" data-addr="${esc(n.addr)}" data-role="${n.role}"
+    return `<tr class="${esc(classes.join(" "))}" data-id="${esc(n.id)}" data-addr="${esc(n.addr)}" data-role="${esc(n.role)}"
         data-flags="${esc(n.flags.join(","))}" data-answering="${n.answering}">
       <td><span class="swatch" style="background:${owner ? colour(owner) : "#ccc"}"></span>${esc(n.addr || "noaddr")}
-        <span class="id">${short(n.id)}</span></td>
+        <span class="id">${esc(short(n.id))}</span></td>
       <td>${role}</td><td>${flagBadges(n)}${n.answering ? "" : ' <span class="id">no answer</span>'}</td>
       <td class="num">${n.config_epoch}</td><td class="num">${n.current_epoch ?? "-"}</td>
       <td class="num">${n.offset ?? "-"}</td>
@@ -87,7 +87,7 @@ function renderNodes(p, byId) {
 
 function renderTimeline(events) {
   $("timeline").innerHTML = events.slice().reverse().map((e) =>
-    `<li class="event" data-kind="${e.kind}" data-node="${e.node || ""}"><span class="t">${seconds(e.t)}</span>${esc(e.text)}</li>`
+    `<li class="event" data-kind="${esc(e.kind)}" data-node="${esc(e.node)}"><span class="t">${seconds(e.t)}</span>${esc(e.text)}</li>`
   ).join("");
 }
 
