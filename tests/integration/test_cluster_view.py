@@ -79,7 +79,11 @@ def test_live_view_shows_a_failure_and_the_failover(cluster, tmp_path):
     view = start_view(tmp_path, "--node", "127.0.0.1:%d" % victim_port)
     try:
         url = "http://127.0.0.1:%d/" % view.port
-        dom = dump_dom(url)
+
+        def six_nodes():
+            d = dump_dom(url)
+            return d if len(rows(d)) == 6 and covered(d) == SLOTS else None
+        dom = wait_until(six_nodes, timeout=30, interval=0.2, message="6 nodes and 16384 slots in the page")
         by_addr = {r["data-addr"]: r for r in rows(dom).values()}
         assert len(by_addr) == 6, dom.html[-3000:]
         assert dom.by_id("slots")["attrs"]["data-covered"] == str(SLOTS) and covered(dom) == SLOTS
