@@ -4,7 +4,7 @@ error texts.
 """
 from commands.data.numbers import parse_int64
 from commands.metrics.latency_histogram import CommandLatency, has_histogram
-from commands.server.info import rss_bytes
+from commands.server.memory import rss_bytes
 from commands.server.resp import OK, ReplyError, Status, Verbatim
 from commands.server.table import COMMANDS, container, subcommand
 
