@@ -34,7 +34,7 @@ COMMAND_MODULES = (
     "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
     "clients.client_modes",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
-    "streams.stream_info", "scripting.eval_cmds",
+    "streams.stream_info", "scripting.eval_cmds", "scripting.function_cmds",
 )
 
 

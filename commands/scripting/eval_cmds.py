@@ -8,7 +8,7 @@ EVAL's declared keys (`numkeys` of them after the script) like any command's key
 CROSSSLOT / MOVED / ASK / TRYAGAIN come from the ordinary path before the script runs.
 """
 from commands.data.numbers import parse_int64
-from commands.scripting.lua_engine import LuaEngine, ScriptRun, sha1hex
+from commands.scripting.lua_engine import LuaEngine, ScriptRun, kill_run, sha1hex
 from commands.server.executor import MASTERDOWN_ERROR, feed_monitors
 from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import command, container, subcommand
@@ -126,7 +126,7 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
         if isinstance(script, ReplyError):
             raise script
     flags = script.flags
-    _check_flags(c, flags, read_only_cmd)
+    check_script_flags(c, flags, read_only_cmd)
     read_only = read_only_cmd or (flags is not None and "no-writes" in flags)
     cross_slot = flags is None or "allow-cross-slot-keys" in flags
     run = ScriptRun(c, sha, read_only, cross_slot)
@@ -135,7 +135,7 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
     return reply
 
 
-def _check_flags(c, flags, read_only_cmd: bool) -> None:
+def check_script_flags(c, flags, read_only_cmd: bool) -> None:
     """scriptPrepareForRun: what a script's shebang flags forbid before it starts."""
     server = c.server
     running_stale = server.masterdown and not c.is_master_link
@@ -253,19 +253,12 @@ def script_flush(c, argv):
             summary="Kill the script currently in execution.",
             tips=("request_policy:all_shards", "response_policy:one_succeeded"))
 def script_kill(c, argv):
-    cache = c.server.scripting
+    server = c.server
+    cache = server.scripting
     run = cache.engine.run if cache is not None else None
-    if run is None:
-        raise ReplyError("NOTBUSY No scripts in execution right now.")
-    if run.client.is_master_link:
-        raise ReplyError("UNKILLABLE The busy script was sent by a master instance in the "
-                         "context of replication and cannot be killed.")
-    if run.wrote:
-        raise ReplyError("UNKILLABLE Sorry the script already executed write commands "
-                         "against the dataset. You can either wait the script termination "
-                         "or kill the server in a hard way using the SHUTDOWN NOSAVE "
-                         "command.")
-    run.killed = True       # the script's next hook call raises the kill
+    if run is None and server.functions is not None:
+        run = server.functions.running
+    kill_run(run, by_script_kill=True)
     return OK
 
 
