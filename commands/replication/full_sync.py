@@ -49,7 +49,7 @@ from loguru import logger
 
 from commands.data.keyspace import Keyspace
 from commands.persistence.background import CHILD_RDB, ChildBusy
-from commands.persistence.rdb_snapshot import write_keyspace
+from commands.persistence.rdb_snapshot import library_codes, write_keyspace
 
 WAIT_START = "wait_start"        # Redis's SLAVE_STATE_WAIT_BGSAVE_START
 WAIT_END = "wait_end"            # SLAVE_STATE_WAIT_BGSAVE_END
@@ -153,6 +153,7 @@ class FullSyncs:
         repl = self.replication
         replid, offset = repl.replid, repl.offset
         keyspace = Keyspace() if no_data else self.server.keyspace
+        functions = () if no_data else library_codes(self.server)
         options = rdb_options(settings)
         read_fd = write_fd = None
         if socket_target:
@@ -165,7 +166,7 @@ class FullSyncs:
                     with open(write_fd, "wb", buffering=IO_CHUNK) as out:
                         out.write(b"$EOF:%s\r\n" % mark)
                         write_keyspace(keyspace, out, repl_id=replid, repl_offset=offset,
-                                       **options)
+                                       functions=functions, **options)
                         out.write(mark)
                 except BrokenPipeError:
                     return False        # the parent stopped reading: nobody to send to
