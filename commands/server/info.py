@@ -155,6 +155,7 @@ def _memory(server):
         "used_memory_peak_perc:%.2f%%" % (100.0 * rss / peak if peak else 100.0),
         "total_system_memory:%d" % total,
         "total_system_memory_human:%s" % bytes_to_human(total),
+        *_scripts_memory(server),
         "maxmemory:%d" % settings.maxmemory,
         "maxmemory_human:%s" % bytes_to_human(settings.maxmemory),
         "maxmemory_policy:%s" % settings.maxmemory_policy,
@@ -162,6 +163,25 @@ def _memory(server):
         "mem_allocator:pymalloc",
         "lazyfree_pending_objects:0",
     ]
+
+
+def _scripts_memory(server) -> list:
+    """The script and function fields of Redis's memory section (in its order): EVAL's
+    cached scripts (their bodies and shas, Redis's scripts dict entries), the functions'
+    Lua VM heap and how many functions and libraries are loaded."""
+    cache = server.scripting              # commands/scripting/eval_cmds.ScriptCache
+    scripts = cache.scripts if cache is not None else {}
+    eval_bytes = sum(len(sha) + len(script.body) for sha, script in scripts.items())
+    functions = server.functions          # commands/scripting/function_libraries
+    if functions is None:
+        libraries = function_count = vm = 0
+    else:
+        (libraries, function_count), vm = functions.stats(), functions.vm_memory()
+    return ["used_memory_scripts_eval:%d" % eval_bytes,
+            "number_of_cached_scripts:%d" % len(scripts),
+            "number_of_functions:%d" % function_count,
+            "number_of_libraries:%d" % libraries,
+            "used_memory_vm_functions:%d" % vm]
 
 
 def _persistence(server):
