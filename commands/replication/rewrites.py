@@ -166,7 +166,7 @@ ALWAYS_PROPAGATED = frozenset(("flushall", "flushdb"))
 
 def rewrite_for(cmd, c, argv, reply):
     """The argvs to propagate for `cmd` (None: argv itself)."""
-    if cmd is None:
-        return None
+    if cmd is None or cmd.container is not None:
+        return None           # the table names commands: FUNCTION RESTORE is not RESTORE
     rewrite = REWRITES.get(cmd.name)
     return None if rewrite is None else rewrite(c, argv, reply)
