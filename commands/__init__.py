@@ -9,7 +9,8 @@
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE;
                    encoded/ holds those kept inside string values (bitmaps, HyperLogLog).
-    scripting/     Lua scripts (EVAL, SCRIPT): the Lua VM, its sandbox, the value conversions.
+    scripting/     Lua scripts (EVAL, SCRIPT) and functions (FUNCTION, FCALL): the Lua VMs,
+                   the sandbox, the value conversions.
     clients/       CLIENT subcommands that change how a connection is served (tracking,
                    pause, reply modes), on top of families' CLIENT container.
     streams/       the stream type and the X* commands (entries, consumer groups,
