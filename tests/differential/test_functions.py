@@ -29,11 +29,11 @@ def normalized(reply):
     """FUNCTION LIST with its order removed: Redis lists libraries and functions in dict
     order (nondeterministic_output_order); arrays of aggregates are sorted."""
     kind, value = reply
-    if kind in "*%" and isinstance(value, list):
-        items = [(normalized(k), normalized(v)) if kind == "%" else normalized(k)
-                 for k in value] if kind == "*" else \
-            [(normalized(k), normalized(v)) for k, v in value]
-        if kind == "%" or all(item[0] in "*%" for item in items):
+    if kind == "%" and isinstance(value, list):
+        return kind, sorted(((normalized(k), normalized(v)) for k, v in value), key=repr)
+    if kind == "*" and isinstance(value, list):
+        items = [normalized(item) for item in value]
+        if all(item[0] in "*%" for item in items):
             items = sorted(items, key=repr)
         return kind, items
     return reply
