@@ -10,7 +10,7 @@ MOVED / ASK come from the ordinary path before the function runs.
 """
 from commands.data.numbers import parse_int64
 from commands.rdb.function_payload import dump_functions
-from commands.scripting.eval_cmds import check_script_flags, eval_keys
+from commands.scripting.eval_cmds import check_script_flags, eval_keys, refuse_as_command
 from commands.scripting.function_libraries import (ENGINE_NAME, FunctionError,
                                                    FunctionLibraries, run_duration_ms)
 from commands.scripting.lua_engine import BUSY_EVAL_ERROR, LOAD_TIMEOUT_MS, ScriptRun, kill_run
@@ -47,6 +47,7 @@ def _run(c, argv, read_only_cmd: bool):
     function = registry.find(argv[1])
     if function is None:
         raise ReplyError("ERR Function not found")
+    refuse_as_command(c, argv, function.flags)
     numkeys = parse_int64(argv[2])
     if numkeys is None:
         raise ReplyError("ERR Bad number of keys provided")

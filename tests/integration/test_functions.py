@@ -28,27 +28,31 @@ def names(client) -> set:
     return {dict(zip(lib[1][::2], lib[1][1::2]))[("$", b"library_name")][1] for lib in reply}
 
 
-def restarted(proc, *extra):
-    """The node again on its port and folder (its nodes.conf gives it its slots back)."""
+def restarted(proc, procs, *extra):
+    """The node again on its port and folder; added to `procs`, which the test's
+    teardown stops. (Keyless commands only after it: its slots come back with its
+    nodes.conf, cluster_state:ok a while later.)"""
     proc.stop()
-    new = start_node(*extra, port=proc.port, cwd=proc.cwd, slots=False)
-    client = RawClient(new.port)
-    wait_until(lambda: b"cluster_state:ok" in client.call("CLUSTER", "INFO")[1],
-               timeout=10, message="cluster_state:ok")
-    return new, client
+    new = start_node(*extra, port=proc.port, cwd=proc.cwd, slots=False, wait=False)
+    procs.append(new)
+    new.wait_ready()
+    return new, RawClient(new.port)
 
 
 # ---------------------------------------------------------------- replica, AOF, RDB
 
 def test_replica_aof_and_rdb_keep_libraries():
-    master = start_node("--appendonly", "yes")
-    replica = None
+    procs = []
     try:
+        replica = start_node(slots=False, wait=False)     # starts while the master does
+        procs.append(replica)
+        master = start_node("--appendonly", "yes")
+        procs.append(master)
+        replica.wait_ready()
         mc = RawClient(master.port)
         assert mc.call("FUNCTION", "LOAD", LIB_A) == ("$", b"liba")
         assert mc.call("FCALL", "seta", "1", "{k}1", "v1") == ("+", "OK")
         # The full sync carries liba through the RDB; the rest comes on the stream.
-        replica = start_node(slots=False)
         mc, rc = attach(master.port, replica.port)
         wait_link_up(rc)
         assert names(rc) == {b"liba"}
@@ -73,15 +77,15 @@ def test_replica_aof_and_rdb_keep_libraries():
                    timeout=10, message="the rewrite")
         assert mc.call("FUNCTION", "DELETE", "libb") == ("+", "OK")  # in the incr file
         mc.close()
-        master, mc = restarted(master, "--appendonly", "yes")
+        master, mc = restarted(master, procs, "--appendonly", "yes")
         assert names(mc) == {b"liba"}
-        assert mc.call("FCALL_RO", "geta", "1", "{k}1") == ("$", b"v1")
+        assert mc.call("DBSIZE") == (":", 2)
 
         # Without the AOF: SAVE's RDB holds them.
         assert mc.call("FUNCTION", "LOAD", LIB_B) == ("$", b"libb")
         assert mc.call("SAVE") == ("+", "OK")
         mc.close()
-        master, mc = restarted(master, "--appendonly", "no")
+        master, mc = restarted(master, procs, "--appendonly", "no")
         assert names(mc) == {b"liba", b"libb"}
         # A replica's full sync replaces its libraries with the master's.
         assert mc.call("FUNCTION", "DELETE", "liba") == ("+", "OK")
@@ -89,9 +93,7 @@ def test_replica_aof_and_rdb_keep_libraries():
         assert names(mc) == {b"libb"}
         mc.close()
     finally:
-        if replica is not None:
-            replica.stop()
-        master.stop()
+        stop_all(procs)
 
 
 def test_rdb_with_libraries_crosses_to_and_from_redis():
@@ -115,10 +117,11 @@ def test_rdb_with_libraries_crosses_to_and_from_redis():
         ours_dump = oc.call("FUNCTION", "DUMP")[1]
         redis_dump = cli.call("FUNCTION", "DUMP")[1]
         cli.close()
-        oc.close()
-        ours.stop()
+        # Its file in place of ours; DEBUG RELOAD NOSAVE loads it (a start-up load is
+        # in the test above).
         shutil.copy(os.path.join(folder, "dump.rdb"), os.path.join(ours.cwd, "dump.rdb"))
-        ours, oc = restarted(ours, "--appendonly", "no")
+        assert oc.call("DEBUG", "RELOAD", "NOSAVE") == ("+", "OK")
+        assert oc.call("GET", "plain") == ("$", b"x")
         assert names(oc) == {b"liba", b"libb"}
         assert oc.call("FCALL", "b", "0") == ("$", b"b")
         # FUNCTION DUMP payloads go both ways too.
@@ -207,7 +210,7 @@ def kill_scenario(port) -> list:
     caller.send_raw(RawClient.encode(("FCALL", "spin", "0")))
     other = RawClient(port)
     wait_until(lambda: other.call("PING")[0] == "-", timeout=10, message="-BUSY")
-    seen.append(other.call("GET", "x"))
+    seen.append(other.call("ECHO", "x"))
     seen.append(other.call("SCRIPT", "KILL"))
     stats = other.call("FUNCTION", "STATS")
     running = dict(zip(stats[1][1][1][::2], stats[1][1][1][1::2]))
@@ -231,13 +234,76 @@ def kill_scenario(port) -> list:
     return seen
 
 
-def test_function_kill_like_redis():
-    ours = start_node()
+def test_function_kill_like_redis(two_nodes):
     redis = start_redis()
+    ours = two_nodes[0]
     try:
-        got, want = kill_scenario(ours.port), kill_scenario(redis.port)
+        got, want = kill_scenario(ours), kill_scenario(redis.port)
         for step, (g, w) in enumerate(zip(got, want)):
             assert g == w, "step %d:\n  ours:  %r\n  redis: %r" % (step, g, w)
     finally:
+        RawClient(ours).call("CONFIG", "SET", "busy-reply-threshold", "5000")
         redis.stop()
-        ours.stop()
+
+
+# ---------------------------------------------------------------- replicas and flags
+
+FLAGS_LIB = ("#!lua name=fl\n"
+             "redis.register_function('plain', function() return 1 end)\n"
+             "redis.register_function{function_name='st', callback=function() return 2 end, "
+             "flags={'allow-stale'}}\n"
+             "redis.register_function{function_name='ro', callback=function(k) return 3 end, "
+             "flags={'no-writes'}}\n"
+             "redis.register_function{function_name='rost', callback=function() return 4 end, "
+             "flags={'no-writes', 'allow-stale'}}\n")
+KEYLESS = [("FCALL", "plain", "0"), ("FCALL", "st", "0"), ("FCALL", "ro", "0"),
+           ("FCALL_RO", "ro", "0"), ("FCALL_RO", "plain", "0"), ("FCALL", "rost", "0"),
+           ("EVAL", "#!lua\nreturn 1", "0"), ("EVAL", "return 1", "0"),
+           ("EVAL", "#!lua flags=no-writes\nreturn 1", "0"),
+           ("EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0")]
+
+
+def replica_replies(client) -> list:
+    return [client.call(*command) for command in KEYLESS]
+
+
+def test_function_flags_on_a_replica_like_redis():
+    """A function's flags make FCALL a write or not, stale or not, as processCommand
+    sees it: the generic -READONLY / -MASTERDOWN texts, and MOVED for a write even from
+    a READONLY client. redis-server (not clustered) answers the keyless ones the same."""
+    procs = []
+    try:
+        replica = start_node("--replica-serve-stale-data", "no", slots=False, wait=False)
+        procs.append(replica)
+        master = start_node()
+        procs.append(master)
+        redis = start_redis("--replica-serve-stale-data", "no")
+        procs.append(redis)
+        replica.wait_ready()
+        mc, rc = attach(master.port, replica.port)
+        assert mc.call("FUNCTION", "LOAD", FLAGS_LIB) == ("$", b"fl")
+        wait_link_up(rc)
+        wait_converged(mc, rc)
+        assert rc.call("READONLY") == ("+", "OK")
+        assert rc.call("FCALL", "plain", "1", "k")[1].startswith("MOVED ")
+        assert rc.call("FCALL", "ro", "1", "k") == (":", 3)
+        up = replica_replies(rc)
+        mc.close()
+        master.stop()
+        wait_until(lambda: b"master_link_status:down" in rc.call("INFO", "replication")[1],
+                   timeout=10, message="the link down")
+        stale = replica_replies(rc)
+        rc.close()
+        # redis-server as a replica of nothing: its link is down from the start.
+        ref = RawClient(redis.port)
+        assert ref.call("FUNCTION", "LOAD", FLAGS_LIB) == ("$", b"fl")
+        assert ref.call("CONFIG", "SET", "replica-serve-stale-data", "yes") == ("+", "OK")
+        assert ref.call("REPLICAOF", "127.0.0.1", "1") == ("+", "OK")
+        want_up = replica_replies(ref)
+        assert ref.call("CONFIG", "SET", "replica-serve-stale-data", "no") == ("+", "OK")
+        want_stale = replica_replies(ref)
+        ref.close()
+        for command, got, want in zip(KEYLESS * 2, up + stale, want_up + want_stale):
+            assert got == want, "%r:\n  ours:  %r\n  redis: %r" % (command, got, want)
+    finally:
+        stop_all(procs)
