@@ -231,3 +231,24 @@ def test_dump_and_restore(fdiff):
     # One library's payload, the same bytes from both (a single library has one order).
     fdiff.check("FUNCTION", "LOAD", LIB)
     assert fdiff.check("FUNCTION", "DUMP")[0] == "$"
+
+
+def info_counts(client) -> dict:
+    text = client.call("INFO", "memory")[1].decode()
+    fields = dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
+    return {name: fields[name] for name in
+            ("number_of_cached_scripts", "number_of_functions", "number_of_libraries")}
+
+
+def test_info_memory_counts(fdiff):
+    fdiff.check("SCRIPT", "FLUSH")
+    fdiff.check("FUNCTION", "LOAD", LIB)
+    fdiff.check("SCRIPT", "LOAD", "return 1")
+    fdiff.check("EVAL", "return 2", "0")
+    assert info_counts(fdiff.ours) == info_counts(fdiff.redis) == {
+        "number_of_cached_scripts": "2", "number_of_functions": "3",
+        "number_of_libraries": "1"}
+    text = fdiff.ours.call("INFO", "memory")[1].decode()
+    assert int(text.split("used_memory_vm_functions:")[1].split("\r")[0]) > 10000
+    assert int(text.split("used_memory_scripts_eval:")[1].split("\r")[0]) > 80
+    fdiff.check("SCRIPT", "FLUSH")
