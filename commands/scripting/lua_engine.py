@@ -90,7 +90,9 @@ class ScriptRun:
         self.last_yield = self.start
         self.busy = False                 # past busy-reply-threshold: others get -BUSY
         self.killed = False               # SCRIPT KILL asked
-        self.changed = gevent.event.Event()   # set when busy or done
+        # Set when busy or done; made at the first yield (only then can anyone wait:
+        # most scripts never yield, and an Event costs a few microseconds per call).
+        self.changed = None
 
     def wait_busy_or_done(self, until_done: bool = False) -> None:
         """Another client's command waits here while the script yields the loop."""
@@ -101,7 +103,7 @@ class ScriptRun:
 
     @property
     def done(self) -> bool:
-        return self.changed.is_set() and not self.busy
+        return self.changed is not None and self.changed.is_set() and not self.busy
 
 
 class LuaEngine:
@@ -297,7 +299,8 @@ class LuaEngine:
                     logger.warning("Slow script detected: script finished after {} ms",
                                    int((time.monotonic() - run.start) * 1000))
             run.busy = False
-            run.changed.set()
+            if run.changed is not None:
+                run.changed.set()
         if not ok:
             if lua51.lua_type(result) == "table":
                 result[b"script_name"] = run.name.encode()
@@ -326,6 +329,8 @@ class LuaEngine:
         if now - run.last_yield < YIELD_INTERVAL:
             return False
         server = self.server
+        if run.changed is None:
+            run.changed = gevent.event.Event()
         if server.yielding_script is None:
             server.yielding_script = run
         threshold = server.settings.busy_reply_threshold
@@ -333,8 +338,9 @@ class LuaEngine:
             run.busy = True
             run.changed.set()
             logger.warning("Slow script detected: still in execution after {} milliseconds. "
-                           "You can try killing the script using the SCRIPT KILL command. "
-                           "Script name is: {}.", int((now - run.start) * 1000), run.name)
+                           "You can try killing the script using the {} command. "
+                           "Script name is: {}.", int((now - run.start) * 1000),
+                           "FUNCTION KILL" if run.is_function else "SCRIPT KILL", run.name)
         # A timer, not sleep(0): sleep(0) comes back from the loop's callback phase,
         # before the loop polls sockets; a 1 ms timer makes it poll (reads, the bus).
         gevent.sleep(0.001)

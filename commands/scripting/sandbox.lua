@@ -202,9 +202,18 @@ if py.register_function then
   end
 
   -- FCALL: the function gets KEYS and ARGV as its two arguments, not as globals.
+  -- (xpcall passes no arguments in Lua 5.1: they wait in upvalues of one runner,
+  -- rather than in a closure made per call.)
+  local call_f, call_keys, call_argv
+  local function run_pending()
+    local f, keys, argv = call_f, call_keys, call_argv
+    call_f, call_keys, call_argv = nil, nil, nil
+    return f(keys, argv)
+  end
   function engine.call_function(f, keys, argv)
+    call_f, call_keys, call_argv = f, keys, argv
     sethook(hook, '', py.hook_instructions)
-    local r = pack(xpcall(function() return f(keys, argv) end, error_handler))
+    local r = pack(xpcall(run_pending, error_handler))
     sethook()
     return r[1], r[2]
   end
