@@ -149,6 +149,13 @@ def test_fcall(fdiff):
         fdiff.check("FCALL", "echo", numkeys, "a")
     fdiff.check("FCALL", "echo")
     fdiff.check("FCALL", "echo", "2", "a", "b")              # CROSSSLOT
+    # The two Lua VMs are apart: SCRIPT FLUSH leaves functions, FUNCTION FLUSH scripts.
+    sha = fdiff.check("SCRIPT", "LOAD", "return 'script'")[1].decode()
+    fdiff.check("SCRIPT", "FLUSH")
+    fdiff.check("FCALL", "echo", "1", "k", "a")
+    fdiff.check("SCRIPT", "LOAD", "return 'script'")
+    fdiff.check("FUNCTION", "FLUSH")
+    fdiff.check("EVALSHA", sha, "0")
 
 
 def test_fcall_conversions_and_errors(fdiff):

@@ -182,6 +182,18 @@ def test_fcall_in_a_cluster(two_nodes):
     assert first.call("FCALL", "peek", "0", remote) == \
         ("-", "ERR Script attempted to access a non local key in a cluster node script: "
               "peek, on @user_function:2.")
+    # A slot on its way out: a key that is not here any more is asked for elsewhere.
+    local = next(key for key, kind in slot_owner.items() if kind == "$")
+    slot = first.call("CLUSTER", "KEYSLOT", local)[1]
+    other_id = RawClient(ports[1]).call("CLUSTER", "MYID")[1].decode()
+    assert first.call("CLUSTER", "SETSLOT", str(slot), "MIGRATING", other_id) == ("+", "OK")
+    try:
+        assert first.call("FCALL_RO", "geta", "1", local) == ("$", ("v-" + local).encode())
+        assert first.call("DEL", local) == (":", 1)
+        assert first.call("FCALL_RO", "geta", "1", local) == \
+            ("-", "ASK %d 127.0.0.1:%d" % (slot, ports[1]))
+    finally:
+        assert first.call("CLUSTER", "SETSLOT", str(slot), "STABLE") == ("+", "OK")
     assert first.call("FUNCTION", "LOAD", "#!lua name=nc\nredis.register_function{"
                       "function_name='nc', callback=function() return 1 end, "
                       "flags={'no-cluster'}}") == ("$", b"nc")
