@@ -192,9 +192,8 @@ def function_restore(c, argv):
         if policy not in ("append", "replace", "flush"):
             raise ReplyError("ERR Wrong restore policy given, value should be either FLUSH, "
                              "APPEND or REPLACE.")
-    skip = c.server.settings.values.get("skip-checksum-validation", False)
     try:
-        libraries(c.server).restore(argv[2], policy, skip_checksum=bool(skip))
+        libraries(c.server).restore(argv[2], policy)
     except FunctionError as exc:
         raise ReplyError("ERR %s" % exc) from None
     c.server.keyspace.dirty += 1
