@@ -92,6 +92,8 @@ def _spop(c, argv, reply):
 
 
 def _restore(c, argv, reply):
+    if argv[0].lower() == b"function":
+        return None           # FUNCTION RESTORE (named "restore" too) goes as it came
     if isinstance(reply, ReplyError):
         return []
     key = argv[1]
@@ -166,7 +168,7 @@ ALWAYS_PROPAGATED = frozenset(("flushall", "flushdb"))
 
 def rewrite_for(cmd, c, argv, reply):
     """The argvs to propagate for `cmd` (None: argv itself)."""
-    if cmd is None or cmd.container is not None:
-        return None           # the table names commands: FUNCTION RESTORE is not RESTORE
+    if cmd is None:
+        return None
     rewrite = REWRITES.get(cmd.name)
     return None if rewrite is None else rewrite(c, argv, reply)
