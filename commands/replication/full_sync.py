@@ -91,7 +91,8 @@ class FullSyncs:
             donor = next((r for r in self.replication.replicas
                           if r.phase == WAIT_END and r.target == "disk"
                           and (not r.rdb_only or replica.rdb_only)
-                          and r.no_data == replica.no_data), None)
+                          and r.no_data == replica.no_data
+                          and r.functions == replica.functions), None)
             if donor is not None and donor.capa <= replica.capa:
                 if not replica.rdb_only:
                     replica.client.copy_held_output(donor.client)
@@ -122,7 +123,8 @@ class FullSyncs:
         waiting = [r for r in self.replication.replicas if r.phase == WAIT_START]
         if waiting:
             # One child serves one kind of request: the first waiting replica's.
-            waiting = [r for r in waiting if r.no_data == waiting[0].no_data]
+            waiting = [r for r in waiting if r.no_data == waiting[0].no_data
+                       and r.functions == waiting[0].functions]
         if now - self._last_keepalive >= KEEPALIVE_PERIOD:
             self._last_keepalive = now
             for replica in self.replication.replicas:
@@ -153,7 +155,7 @@ class FullSyncs:
         repl = self.replication
         replid, offset = repl.replid, repl.offset
         keyspace = Keyspace() if no_data else self.server.keyspace
-        functions = () if no_data else library_codes(self.server)
+        functions = library_codes(self.server) if replicas[0].functions else ()
         options = rdb_options(settings)
         read_fd = write_fd = None
         if socket_target:

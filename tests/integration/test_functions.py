@@ -7,10 +7,12 @@ side by side with redis-server.
 """
 import os
 import shutil
+import subprocess
 
 import pytest
 from redis.cluster import RedisCluster
 
+from commands.rdb import FunctionLibrary, KeyEntry, RdbReader
 from tests.helpers import RawClient, start_node, start_redis, wait_until
 from tests.integration.cluster_helpers import form_cluster, start_nodes, stop_all
 from tests.integration.test_replication import attach, wait_converged, wait_link_up
@@ -104,6 +106,15 @@ def test_rdb_with_libraries_crosses_to_and_from_redis():
         assert oc.call("FUNCTION", "LOAD", LIB_A) == ("$", b"liba")
         assert oc.call("SET", "plain", "x") == ("+", "OK")
         assert oc.call("SAVE") == ("+", "OK")
+        # redis-cli --functions-rdb: REPLCONF rdb-filter-only functions, libraries only.
+        functions_rdb = os.path.join(ours.cwd, "functions.rdb")
+        subprocess.run(["redis-cli", "-p", str(ours.port), "--functions-rdb", functions_rdb],
+                       check=True, capture_output=True, timeout=20)
+        with open(functions_rdb, "rb") as f:
+            events = list(RdbReader(f))
+        assert [e.code for e in events if isinstance(e, FunctionLibrary)] == \
+            [LIB_A.encode()]
+        assert not [e for e in events if isinstance(e, KeyEntry)]
         folder = os.path.join(ours.cwd, "to-redis")
         os.makedirs(folder)
         shutil.copy(os.path.join(ours.cwd, "dump.rdb"), folder)
