@@ -128,6 +128,9 @@ def test_list_and_stats_shapes(fdiff):
     fdiff.check("FUNCTION", "STATS", "x")
     fdiff.check("FUNCTION", "KILL")
     fdiff.check("FUNCTION", "HELP")
+    fdiff.check("FUNCTION")
+    fdiff.check("FUNCTION", "DUMP", "x")
+    fdiff.check("FUNCTION", "DELETE", "a", "b")
     fdiff.check("FUNCTION", "NOPE")
     fdiff.check("FUNCTION", "FLUSH", "bad")
     fdiff.check("FUNCTION", "FLUSH", "SYNC", "x")
@@ -149,6 +152,11 @@ def test_fcall(fdiff):
         fdiff.check("FCALL", "echo", numkeys, "a")
     fdiff.check("FCALL", "echo")
     fdiff.check("FCALL", "echo", "2", "a", "b")              # CROSSSLOT
+    # In a transaction: queued, then run with the rest.
+    for command in [("MULTI",), ("FCALL", "setter", "1", "{t}k", "m"),
+                    ("FUNCTION", "LOAD", lib("inmulti", reg("im"))),
+                    ("FCALL", "ro", "1", "{t}k"), ("FCALL", "im", "0"), ("EXEC",)]:
+        fdiff.check(*command)
     # The two Lua VMs are apart: SCRIPT FLUSH leaves functions, FUNCTION FLUSH scripts.
     sha = fdiff.check("SCRIPT", "LOAD", "return 'script'")[1].decode()
     fdiff.check("SCRIPT", "FLUSH")
