@@ -35,6 +35,7 @@ from commands.persistence.rdb_save import RdbPersistence
 from commands.rdb import quicklist
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
+from commands.scripting.function_libraries import FunctionLibraries
 from commands.server.blocking import handle_clients_blocked_on_keys, redirect_blocked_clients
 from commands.families.server_cmds import wait_for_replicas
 from commands.security.acl_users import Acl, user_declaration_error
@@ -120,6 +121,8 @@ class Node:
             if cpus:
                 self.server.children.cpu_affinity[kind] = cpus
         self.server.persistence = RdbPersistence(self.server)
+        # Before any load: an RDB or AOF may hold function libraries.
+        self.server.functions = FunctionLibraries(self.server)
         self.replication = self._build_replication()
         self.aof = self._build_aof()
         self.listener = ClientListener(self.server, settings.bind, settings.port)

@@ -9,7 +9,8 @@
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE;
                    encoded/ holds those kept inside string values (bitmaps, HyperLogLog).
-    scripting/     Lua scripts (EVAL, SCRIPT): the Lua VM, its sandbox, the value conversions.
+    scripting/     Lua scripts (EVAL, SCRIPT) and functions (FUNCTION, FCALL): the Lua VMs,
+                   the sandbox, the value conversions.
     clients/       CLIENT subcommands that change how a connection is served (tracking,
                    pause, reply modes), on top of families' CLIENT container.
     metrics/       what the node measures about itself (slow log, latency monitor, latency
@@ -38,8 +39,8 @@ COMMAND_MODULES = (
     "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
     "clients.client_modes", "families.diagnostics.observability_cmds",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
-    "streams.stream_info", "scripting.eval_cmds", "security.acl_cmds",
-    "families.diagnostics.memory_cmds",
+    "streams.stream_info", "scripting.eval_cmds", "scripting.function_cmds",
+    "security.acl_cmds", "families.diagnostics.memory_cmds",
 )
 
 

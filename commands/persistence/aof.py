@@ -44,6 +44,7 @@ from loguru import logger
 from commands.persistence import aof_manifest
 from commands.persistence.aof_manifest import ManifestError, temp_incr_name
 from commands.persistence.aof_rewrite import write_base
+from commands.persistence.rdb_snapshot import library_codes
 from commands.persistence.background import CHILD_AOF, KILL_SIGNAL, ChildBusy
 from commands.persistence.durable_file import fdatasync_and_close, unlink_quietly, write_all
 from commands.server.resp import ReplyError
@@ -167,6 +168,7 @@ class AppendOnlyFile:
                 preamble = self.settings.aof_use_rdb_preamble
                 base = manifest.new_base(self.filename, preamble)
                 write_base(self.server.keyspace, self._path(base.name), rdb_preamble=preamble,
+                           functions=library_codes(self.server),
                            incremental_fsync=self.settings.aof_rewrite_incremental_fsync,
                            timestamp=self.settings.aof_timestamp_enabled)
                 logger.info("Creating AOF base file {} on server start", base.name)
@@ -444,10 +446,11 @@ class AppendOnlyFile:
         preamble = self.settings.aof_use_rdb_preamble
         settings = self.settings
         keyspace = self.server.keyspace
+        functions = library_codes(self.server)
 
         def work() -> bool:
             path = os.path.join(settings.dir, aof_manifest.rewrite_temp_name(os.getpid()))
-            write_base(keyspace, path, rdb_preamble=preamble,
+            write_base(keyspace, path, rdb_preamble=preamble, functions=functions,
                        incremental_fsync=settings.aof_rewrite_incremental_fsync,
                        compress=settings.rdbcompression, checksum=settings.rdbchecksum,
                        key_delay_us=settings.rdb_key_save_delay,

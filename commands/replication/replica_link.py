@@ -403,7 +403,7 @@ class ReplicaLink:
         try:
             result = load_into(keyspace, _Counted(stream, progress),
                                verify_checksum=server.settings.rdbchecksum,
-                               progress=lambda _: _yield())
+                               progress=lambda _: _yield(), functions=server.functions)
         except RdbError as exc:
             keyspace.flush()
             raise TransferError("Failed trying to load the MASTER synchronization DB "

@@ -61,8 +61,8 @@ def replconf(c, argv):
                 raise ReplyError("ERR value is out of range, value must between 0 and 1")
             handshake["rdb-only"] = bool(flag)
         elif option == b"rdb-filter-only":
-            # redis-cli --replica ("") and --functions-rdb ("functions"): an RDB of the
-            # functions only. This node has no functions, so the RDB holds no data.
+            # redis-cli --replica (""): an RDB with no keys and no functions;
+            # --functions-rdb ("functions"): the function libraries only.
             try:
                 filters = split_args(value)
             except ValueError:
@@ -72,6 +72,8 @@ def replconf(c, argv):
                     raise ReplyError("ERR Unsupported rdb-filter-only option: %s"
                                      % name.decode("utf-8", "replace"))
             handshake["rdb-filter"] = True
+            handshake["rdb-functions"] = any(name.lower() == b"functions"
+                                             for name in filters)
         else:
             raise ReplyError("ERR Unrecognized REPLCONF option: %s"
                              % argv[i].decode("utf-8", "replace"))

@@ -7,10 +7,13 @@ Redis's scriptingReset does, so nothing a script left in the VM survives). Routi
 EVAL's declared keys (`numkeys` of them after the script) like any command's keys, so
 CROSSSLOT / MOVED / ASK / TRYAGAIN come from the ordinary path before the script runs.
 """
+from commands.data.keyspace import slot_of
 from commands.data.numbers import parse_int64
-from commands.scripting.lua_engine import LuaEngine, ScriptRun, sha1hex
-from commands.server.executor import MASTERDOWN_ERROR, feed_monitors
+from commands.scripting.lua_engine import LuaEngine, ScriptRun, kill_run, sha1hex
+from commands.server.executor import (MASTERDOWN_ERROR, MISCONF_ERROR, NOREPLICAS_ERROR,
+                                      READONLY_REPLICA, feed_monitors)
 from commands.server.resp import OK, ReplyError, Status
+from commands.server.routing import DOWN_READONLY, redirect
 from commands.server.table import COMMANDS, command, container, subcommand
 
 NOSCRIPT = ReplyError("NOSCRIPT No matching script. Please use EVAL.")
@@ -124,11 +127,22 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
     # the script's line comes before those of the commands it runs.
     if c.server.monitors:
         feed_monitors(c, argv)
-    numkeys = _numkeys(argv)
     cache = script_cache(c.server)
     if by_sha:
         sha = argv[1].decode("latin-1").lower()
         script = cache.scripts.get(sha) if len(argv[1]) == 40 else None
+        if script is not None and script.flags is not None:
+            refuse_as_command(c, argv, script.flags)
+    else:
+        # evalGetCommandFlags: the shebang's flags count before the script compiles.
+        try:
+            shebang_flags = parse_shebang(argv[1])[0]
+        except ReplyError:
+            shebang_flags = None            # the handler reports a bad shebang
+        if shebang_flags is not None:
+            refuse_as_command(c, argv, shebang_flags)
+    numkeys = _numkeys(argv)
+    if by_sha:
         if script is None:
             raise NOSCRIPT
     else:
@@ -136,7 +150,7 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
         if isinstance(script, ReplyError):
             raise script
     flags = script.flags
-    _check_flags(c, flags, read_only_cmd)
+    check_script_flags(c, flags, read_only_cmd)
     read_only = read_only_cmd or (flags is not None and "no-writes" in flags)
     cross_slot = flags is None or "allow-cross-slot-keys" in flags
     run = ScriptRun(c, sha, read_only, cross_slot)
@@ -146,7 +160,44 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
     return reply
 
 
-def _check_flags(c, flags, read_only_cmd: bool) -> None:
+def refuse_as_command(c, argv, flags) -> None:
+    """What processCommand refuses once EVAL or FCALL wear their script's flags
+    (scriptFlagsToCmdFlags: a write unless no-writes, stale only with allow-stale). The
+    executor let the command through on its static flags (not a write, stale); these
+    are the checks that come out differently, in processCommand's order and with its
+    generic texts: a write on a replica is MOVED to the master even for a READONLY
+    client, then MISCONF, NOREPLICAS, READONLY, MASTERDOWN."""
+    if c.is_master_link:
+        return
+    server = c.server
+    if "no-writes" not in flags:
+        view = server.cluster
+        if view is not None:
+            keys = eval_keys(argv)
+            if keys:
+                if not view.cluster_ok:
+                    if server.settings.cluster_allow_reads_when_down:
+                        raise DOWN_READONLY
+                elif not view.myself.is_master:
+                    slot = slot_of(argv[keys[0]])
+                    owner = view.slots[slot]
+                    if owner is not None and owner is not view.myself:
+                        raise redirect("MOVED", slot, view.preferred_endpoint(owner),
+                                       owner.port)
+        if server.degraded:
+            if server.misconf:
+                raise MISCONF_ERROR
+            if server.aof_misconf is not None:
+                raise server.aof_misconf
+            if server.noreplicas:
+                raise NOREPLICAS_ERROR
+        if server.read_only_replica:
+            raise READONLY_REPLICA
+    if server.masterdown and "allow-stale" not in flags:
+        raise MASTERDOWN_ERROR
+
+
+def check_script_flags(c, flags, read_only_cmd: bool) -> None:
     """scriptPrepareForRun: what a script's shebang flags forbid before it starts."""
     server = c.server
     running_stale = server.masterdown and not c.is_master_link
@@ -295,19 +346,12 @@ def script_flush(c, argv):
             summary="Kill the script currently in execution.",
             tips=("request_policy:all_shards", "response_policy:one_succeeded"))
 def script_kill(c, argv):
-    cache = c.server.scripting
+    server = c.server
+    cache = server.scripting
     run = cache.engine.run if cache is not None else None
-    if run is None:
-        raise ReplyError("NOTBUSY No scripts in execution right now.")
-    if run.client.is_master_link:
-        raise ReplyError("UNKILLABLE The busy script was sent by a master instance in the "
-                         "context of replication and cannot be killed.")
-    if run.wrote:
-        raise ReplyError("UNKILLABLE Sorry the script already executed write commands "
-                         "against the dataset. You can either wait the script termination "
-                         "or kill the server in a hard way using the SHUTDOWN NOSAVE "
-                         "command.")
-    run.killed = True       # the script's next hook call raises the kill
+    if run is None and server.functions is not None:
+        run = server.functions.running
+    kill_run(run, by_script_kill=True)
     return OK
 
 

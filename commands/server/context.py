@@ -57,6 +57,7 @@ class Server:
         self.persistence = None       # commands/persistence/rdb_save.RdbPersistence
         self.aof = None               # commands/persistence/aof (when built)
         self.scripting = None         # commands/scripting/eval_cmds.ScriptCache, on first use
+        self.functions = None         # commands/scripting/function_libraries (node.py builds it)
         # The states that refuse commands. They are properties that keep `degraded`
         # current: the executor's hot path reads that one plain attribute instead.
         self.degraded = False

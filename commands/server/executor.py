@@ -158,7 +158,7 @@ def process_command(client, argv):
                 script.wait_busy_or_done(until_done=obey)
                 return process_command(client, argv)
             if "allow-busy" not in cmd.flags:
-                return reject(client, BUSY_SCRIPT_ERROR, cmd)
+                return reject(client, script.busy_error, cmd)
         # CLIENT PAUSE: the command waits, then is processed again from the start, as
         # Redis re-runs a postponed client (commands/server/client_pause.py).
         pause = server.client_pause

@@ -187,6 +187,14 @@ def info_lines(server) -> list:
     settings = server.settings
     scripting = server.scripting
     lua_vm = scripting.vm_memory() if scripting is not None else 0
+    # Functions (commands/scripting/function_libraries.py): their own Lua VM, and the
+    # libraries' code, which is what Redis counts as functions' memory.
+    functions = server.functions
+    if functions is None:
+        libraries = function_count = functions_vm = functions_code = 0
+    else:
+        (libraries, function_count), functions_vm = functions.stats(), functions.vm_memory()
+        functions_code = sum(len(code) for code in functions.codes())
     scripts = len(scripting.scripts) if scripting is not None else 0
     total = _total_system_memory()
     repl = server.replication
@@ -212,14 +220,14 @@ def info_lines(server) -> list:
         "used_memory_lua_human:%s" % bytes_to_human(lua_vm),
         "used_memory_scripts_eval:%d" % account.lua_caches,
         "number_of_cached_scripts:%d" % scripts,
-        "number_of_functions:0",
-        "number_of_libraries:0",
-        "used_memory_vm_functions:0",
-        "used_memory_vm_total:%d" % lua_vm,
-        "used_memory_vm_total_human:%s" % bytes_to_human(lua_vm),
-        "used_memory_functions:0",
-        "used_memory_scripts:%d" % account.lua_caches,
-        "used_memory_scripts_human:%s" % bytes_to_human(account.lua_caches),
+        "number_of_functions:%d" % function_count,
+        "number_of_libraries:%d" % libraries,
+        "used_memory_vm_functions:%d" % functions_vm,
+        "used_memory_vm_total:%d" % (lua_vm + functions_vm),
+        "used_memory_vm_total_human:%s" % bytes_to_human(lua_vm + functions_vm),
+        "used_memory_functions:%d" % functions_code,
+        "used_memory_scripts:%d" % (account.lua_caches + functions_code),
+        "used_memory_scripts_human:%s" % bytes_to_human(account.lua_caches + functions_code),
         "maxmemory:%d" % settings.maxmemory,
         "maxmemory_human:%s" % bytes_to_human(settings.maxmemory),
         "maxmemory_policy:%s" % settings.maxmemory_policy,

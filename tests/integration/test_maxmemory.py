@@ -286,3 +286,27 @@ def test_memory_doctor_malloc_stats_and_info(r):
     assert info["used_memory_peak"] >= info["used_memory"] > info["used_memory_startup"]
     assert info["mem_fragmentation_ratio"] == round(info["used_memory_rss"] / info["used_memory"], 2)
     assert info["maxmemory_policy"] == "noeviction"
+
+
+
+def test_functions_follow_allow_oom(r):
+    """FCALL of a function that may write is refused over maxmemory unless the function
+    is flagged allow-oom (no-writes implies it), as scriptFlagsToCmdFlags makes it denyoom."""
+    r.function_load(
+        "#!lua name=oomlib\n"
+        "redis.register_function('w', function(keys) return redis.call('set', keys[1], 'x') end)\n"
+        "redis.register_function{function_name='w_oom', callback=function(keys) "
+        "return redis.call('set', keys[1], 'x') end, flags={'allow-oom'}}\n"
+        "redis.register_function{function_name='r', callback=function(keys) "
+        "return redis.call('get', keys[1]) end, flags={'no-writes'}}\n", replace=True)
+    try:
+        fill(r, range(50))
+        r.config_set("maxmemory", 1)
+        with pytest.raises(redis.ResponseError) as exc:
+            r.fcall("w", 1, "a")
+        assert str(exc.value) == OOM
+        assert r.fcall("w_oom", 1, "a") == b"OK"
+        assert r.fcall_ro("r", 1, "a") == b"x"
+    finally:
+        r.config_set("maxmemory", 0)
+        r.function_flush()
