@@ -68,6 +68,9 @@ class _Link:
     peer_link: int   # the other end's link id
     open: bool = True
     last_delivery: int = 0
+    # Frames a cut is holding back, in order, and TCP's retransmission timeout for them.
+    held: list = field(default_factory=list)
+    rto: int = 0
 
 
 class _NodeRunner(EffectRunner):
@@ -336,9 +339,35 @@ class Simulation:
 
     def _deliver(self, link_id: int, frame: bytes, from_index: int) -> None:
         link = self.links.get(link_id)
-        if link is None or not link.open or not self._reachable(from_index, link.owner):
+        if link is None or not link.open:
             self.dropped_messages += 1
             return
+        if link.held or not self._reachable(from_index, link.owner):
+            # A partition loses the segments, but TCP keeps the link and sends them
+            # again at each retransmission timeout (200 ms, doubling, capped here at
+            # 10 s) until they get through, in order: nothing is lost unless the link
+            # is closed first (as Redis does to a link silent for half the node timeout).
+            link.held.append((frame, from_index))
+            if len(link.held) == 1:
+                link.rto = 200
+                self._schedule(link.rto, lambda: self._retransmit(link_id))
+            return
+        self._process_frame(link, link_id, frame)
+
+    def _retransmit(self, link_id: int) -> None:
+        link = self.links.get(link_id)
+        if link is None or not link.open:
+            return
+        frame, from_index = link.held[0]
+        if not self._reachable(from_index, link.owner):
+            link.rto = min(2 * link.rto, 10_000)
+            self._schedule(link.rto, lambda: self._retransmit(link_id))
+            return
+        held, link.held = link.held, []
+        for frame, _ in held:
+            self._process_frame(link, link_id, frame)
+
+    def _process_frame(self, link: _Link, link_id: int, frame: bytes) -> None:
         target = self.nodes[link.owner]
         if not target.alive:
             return
