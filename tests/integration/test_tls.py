@@ -1,0 +1,210 @@
+"""TLS (tls-port, tls-auth-clients, tls-replication, tls-cluster) with certificates made
+at test time (tests/tls_certs.py): redis-cli --tls and redis-py ssl=True against our
+node, a client without a certificate refused, CONFIG SET remaking the contexts, a
+3-master cluster whose bus and replica link are TLS served to RedisCluster over TLS,
+and our node and a TLS redis-server meeting on a TLS bus."""
+import socket
+import ssl
+import subprocess
+import tempfile
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+
+from tests.helpers import (RawClient, free_port, own_all_slots, start_node, start_redis,
+                           wait_until)
+from tests.tls_certs import make_certs
+
+
+@pytest.fixture(scope="module")
+def certs():
+    return make_certs(tempfile.mkdtemp(prefix="tls-certs-"))
+
+
+@pytest.fixture
+def procs():
+    started = []
+    yield started
+    for proc in started:
+        proc.stop()
+
+
+def cli(port, certs, *args, with_cert=True):
+    out = subprocess.run(["redis-cli", "-p", str(port), *certs.cli_args(with_cert), *args],
+                         capture_output=True, text=True, timeout=20)
+    return (out.stdout + out.stderr).strip()
+
+
+def tls_client(port, certs, **kwargs):
+    return redis.Redis(port=port, socket_timeout=10, **certs.redis_py(), **kwargs)
+
+
+def test_redis_cli_and_redis_py_over_tls(certs, procs):
+    tls_port = free_port()
+    node = start_node(*certs.node_args(tls_port))
+    procs.append(node)
+    assert cli(tls_port, certs, "SET", "greeting", "hello") == "OK"
+    assert cli(tls_port, certs, "GET", "greeting") == "hello"
+    client = tls_client(tls_port, certs)
+    big = b"x" * 300_000                     # many TLS records each way
+    client.set("big", big)
+    assert client.get("big") == big
+    with client.pipeline(transaction=False) as pipe:
+        for i in range(500):
+            pipe.set("k%d" % i, i)
+            pipe.get("k%d" % i)
+        replies = pipe.execute()
+    assert replies[1::2] == [b"%d" % i for i in range(500)]
+    # The plain port serves the same data alongside.
+    assert RawClient(node.port).call("GET", "greeting") == ("$", b"hello")
+    assert "tls-port" in cli(tls_port, certs, "CONFIG", "GET", "tls-port")
+
+
+def test_auth_clients_yes_refuses_a_client_without_certificate(certs, procs):
+    tls_port = free_port()
+    node = start_node(*certs.node_args(tls_port))
+    procs.append(node)
+    bare = redis.Redis(port=tls_port, socket_timeout=5,
+                       **certs.redis_py(with_client_cert=False))
+    with pytest.raises(redis.ConnectionError):
+        bare.ping()
+    # optional: a certificate is checked when sent, not required.
+    admin = RawClient(node.port)
+    assert admin.call("CONFIG", "SET", "tls-auth-clients", "optional") == ("+", "OK")
+    assert bare.ping() is True
+    assert admin.call("CONFIG", "SET", "tls-auth-clients", "yes") == ("+", "OK")
+    fresh = redis.Redis(port=tls_port, socket_timeout=5,
+                        **certs.redis_py(with_client_cert=False))
+    with pytest.raises(redis.ConnectionError):
+        fresh.ping()
+
+
+def test_tls_port_only_and_config_set_reloads(certs, procs):
+    tls_port = free_port()
+    node = start_node("--port", "0", *certs.node_args(tls_port), wait=False)
+    procs.append(node)
+    client = tls_client(tls_port, certs)
+    wait_until(lambda: client.ping(), timeout=15, message="the TLS port")
+    assert client.config_get("port") == {"port": "0"}
+    with pytest.raises(OSError):
+        RawClient(node.port, timeout=1)          # nothing listens on a plain port
+    # A bad value is refused with Redis's error and the old contexts stay.
+    for name, value in (("tls-protocols", "TLSv9"), ("tls-cert-file", "/nonexistent"),
+                        ("tls-ciphersuites", "NO_SUCH_SUITE"), ("tls-ciphers", "NOPE")):
+        with pytest.raises(redis.ResponseError, match="Unable to update TLS configuration. "
+                                                      "Check server logs."):
+            client.config_set(name, value)
+    assert tls_client(tls_port, certs).ping()
+    # tls-protocols TLSv1.3 only: a TLS 1.2 client is refused.
+    assert client.config_set("tls-protocols", "TLSv1.3")
+    with pytest.raises(ssl.SSLError):
+        _tls12_ping(tls_port, certs)
+    assert client.config_set("tls-protocols", "TLSv1.2 TLSv1.3")
+    assert _tls12_ping(tls_port, certs) == b"+PONG\r\n"
+    # tls-port moves the TLS listener; a cert file set again is re-read (VOLATILE).
+    new_port = free_port()
+    assert client.config_set("tls-port", new_port)
+    assert tls_client(new_port, certs).ping()
+    assert client.config_set("tls-cert-file", certs.server_cert)
+
+
+def _tls12_ping(port, certs) -> bytes:
+    """PING from a client that speaks TLS 1.2 at most."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.load_verify_locations(certs.ca)
+    context.load_cert_chain(certs.client_cert, certs.client_key)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(100)
+
+
+def test_startup_refuses_tls_without_certificate(procs):
+    tls_port = free_port()
+    node = start_node("--tls-port", str(tls_port), wait=False)
+    procs.append(node)
+    wait_until(lambda: node.proc.poll() is not None, timeout=15, message="exit")
+    assert node.proc.returncode == 1
+    assert "Failed to configure TLS" in node.output()
+    assert "No tls-cert-file configured!" in node.output()
+
+
+def _cluster_nodes(client):
+    return client.execute_command("CLUSTER", "NODES")
+
+
+def test_tls_cluster_with_replica_and_redis_cluster_client(certs, procs):
+    """3 masters + 1 replica of ours: every bus link and the replica link over TLS."""
+    ports, tls_ports = [], []
+    for _ in range(4):
+        tls_port = free_port()
+        proc = start_node(*certs.node_args(tls_port), "--tls-cluster", "yes",
+                          "--tls-replication", "yes", "--cluster-node-timeout", "2000",
+                          slots=False)
+        procs.append(proc)
+        ports.append(proc.port)
+        tls_ports.append(tls_port)
+    admins = [RawClient(port) for port in ports]
+    for admin in admins[1:]:
+        assert admin.call("CLUSTER", "MEET", "127.0.0.1", str(tls_ports[0])) == ("+", "OK")
+    ranges = [(0, 5460), (5461, 10922), (10923, 16383)]
+    for admin, (low, high) in zip(admins, ranges):
+        admin.call("CLUSTER", "ADDSLOTSRANGE", str(low), str(high))
+
+    def all_known():
+        return all(admin.call("CLUSTER", "NODES")[1].count(b"connected") == 4
+                   and b"handshake" not in admin.call("CLUSTER", "NODES")[1]
+                   for admin in admins)
+    wait_until(all_known, timeout=30, interval=0.2, message="every node known over TLS")
+    # The bus ports derive from the TLS ports and CLUSTER NODES announces them.
+    nodes = admins[0].call("CLUSTER", "NODES")[1].decode()
+    for tls_port in tls_ports:
+        assert "127.0.0.1:%d@%d" % (tls_port, tls_port + 10000) in nodes
+    first_id = admins[0].call("CLUSTER", "MYID")[1].decode()
+    assert admins[3].call("CLUSTER", "REPLICATE", first_id) == ("+", "OK")
+    wait_until(lambda: all(b"cluster_state:ok" in a.call("CLUSTER", "INFO")[1]
+                           for a in admins), timeout=30, interval=0.2, message="cluster ok")
+    cluster = RedisCluster(host="127.0.0.1", port=tls_ports[1], socket_timeout=10,
+                           **certs.redis_py())
+    for i in range(200):
+        cluster.set("key:%d" % i, i)
+    assert [cluster.get("key:%d" % i) for i in range(200)] == [b"%d" % i for i in range(200)]
+    # The replica synced over TLS (only its TLS connection could reach the master's TLS
+    # port it was given) and serves the master's keys.
+    wait_until(lambda: b"master_link_status:up" in admins[3].call("INFO", "replication")[1],
+               timeout=30, interval=0.2, message="the replica link up")
+    info = admins[3].call("INFO", "replication")[1].decode()
+    assert "master_port:%d" % tls_ports[0] in info
+    replica = tls_client(tls_ports[3], certs)
+    replica.execute_command("READONLY")
+    owned = [i for i in range(200) if cluster.keyslot("key:%d" % i) <= 5460]
+    wait_until(lambda: replica.get("key:%d" % owned[-1]) == b"%d" % owned[-1], timeout=15,
+               message="the write reaching the replica")
+    # SHARDS names the TLS port as Redis's TLS cluster does.
+    shards = admins[0].call("CLUSTER", "SHARDS")
+    assert b"tls-port" in repr(shards).encode()
+
+
+def test_mixed_tls_bus_with_redis_server(certs, procs):
+    """Our node and a redis-server built with TLS meet over a TLS cluster bus."""
+    redis_tls = free_port()
+    server = start_redis(*certs.node_args(redis_tls), "--tls-cluster", "yes",
+                         "--tls-replication", "yes", cluster=True)
+    procs.append(server)
+    ours_tls = free_port()
+    ours = start_node(*certs.node_args(ours_tls), "--tls-cluster", "yes", slots=False)
+    procs.append(ours)
+    admin = RawClient(ours.port)
+    assert admin.call("CLUSTER", "MEET", "127.0.0.1", str(redis_tls)) == ("+", "OK")
+    theirs = RawClient(server.port)
+
+    def met():
+        mine, their = admin.call("CLUSTER", "NODES")[1], theirs.call("CLUSTER", "NODES")[1]
+        return mine.count(b"connected") == 2 and their.count(b"connected") == 2 \
+            and b"handshake" not in mine + their
+    wait_until(met, timeout=30, interval=0.2, message="the TLS bus between the two")
+    view = theirs.call("CLUSTER", "NODES")[1].decode()
+    assert "127.0.0.1:%d@%d" % (ours_tls, ours_tls + 10000) in view
