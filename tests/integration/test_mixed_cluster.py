@@ -39,11 +39,17 @@ mixed = mixed_helpers.mixed
 
 def test_forms_and_replicates_across_kinds(mixed):
     ids = [my_id(p) for p in mixed.ports]
-    for port in mixed.ports:
-        assert knows_all(port, ids)
-        view = topology(port)
-        for master, replica in zip(mixed.masters, mixed.replicas):
-            assert view[my_id(replica.port)]["master"] == my_id(master.port)
+    pairs = [(my_id(replica.port), my_id(master.port))
+             for master, replica in zip(mixed.masters, mixed.replicas)]
+
+    def everyone_sees_the_pairs():
+        # A replica's new role reaches the others in its next bus header, so a node
+        # that has not heard from it since CLUSTER REPLICATE may still list it master.
+        return all(knows_all(port, ids) and
+                   all(topology(port)[replica]["master"] == master for replica, master in pairs)
+                   for port in mixed.ports)
+    wait_until(everyone_sees_the_pairs, timeout=10, interval=0.1,
+               message="all six to know all and list each replica under its master")
     # The full sync crossed implementations both ways: each master counted one.
     for master in mixed.masters:
         assert stat(master.port, "sync_full") == 1
