@@ -175,6 +175,7 @@ class Node:
         for name, field in self._CLUSTER_CONFIG_FIELDS.items():
             setattr(config, field, settings.values[name])
         config.announce_port = self._announced_client_port()
+        config.pport = self._announced_pport()
         clock = Clock()
         try:
             # Both the parse and applying it to a new state may find the file corrupt.
@@ -200,6 +201,17 @@ class Node:
         if settings.tls_cluster and settings.cluster_announce_tls_port:
             return settings.cluster_announce_tls_port
         return settings.cluster_announce_port
+
+    def _announced_pport(self) -> int:
+        """With tls-cluster, the plaintext client port announced beside the TLS one
+        (deriveAnnouncedPorts' pport: the port, or cluster-announce-port when
+        cluster-announce-tls-port is set); 0 otherwise."""
+        settings = self.settings
+        if not (settings.tls_cluster and settings.tls_port):
+            return 0
+        if settings.cluster_announce_tls_port:
+            return settings.cluster_announce_port
+        return settings.port
 
     def _bus_secret(self):
         return self.settings.cluster_bus_secret.encode() or None
@@ -249,10 +261,12 @@ class Node:
             setattr(self.cluster_state.config, field, value)
             if name == "cluster-announce-port":
                 self.cluster_state.config.announce_port = self._announced_client_port()
+                self.cluster_state.config.pport = self._announced_pport()
             if name.startswith("cluster-announce-"):
                 self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
         elif name == "cluster-announce-tls-port":
             self.cluster_state.config.announce_port = self._announced_client_port()
+            self.cluster_state.config.pport = self._announced_pport()
             self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
         elif name == "cluster-replica-no-failover":
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
@@ -308,8 +322,8 @@ class Node:
             raise SettingError("Failed to bind to specified addresses.")
         config = self.cluster_state.config
         port = settings.tls_port if settings.tls_cluster and settings.tls_port else settings.port
-        if config.port != port:
-            config.port = port
+        if (config.port, config.pport) != (port, self._announced_pport()):
+            config.port, config.pport = port, self._announced_pport()
             self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
 
     def start(self) -> None:

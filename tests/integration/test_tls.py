@@ -159,8 +159,9 @@ def test_tls_cluster_with_replica_and_redis_cluster_client(certs, procs):
                    and b"handshake" not in admin.call("CLUSTER", "NODES")[1]
                    for admin in admins)
     wait_until(all_known, timeout=30, interval=0.2, message="every node known over TLS")
-    # The bus ports derive from the TLS ports and CLUSTER NODES announces them.
-    nodes = admins[0].call("CLUSTER", "NODES")[1].decode()
+    # The bus ports derive from the TLS ports and CLUSTER NODES (to a TLS client)
+    # announces them.
+    nodes = tls_client(tls_ports[0], certs).execute_command("CLUSTER", "NODES").decode()
     for tls_port in tls_ports:
         assert "127.0.0.1:%d@%d" % (tls_port, tls_port + 10000) in nodes
     first_id = admins[0].call("CLUSTER", "MYID")[1].decode()
@@ -183,6 +184,32 @@ def test_tls_cluster_with_replica_and_redis_cluster_client(certs, procs):
     owned = [i for i in range(200) if cluster.keyslot("key:%d" % i) <= 5460]
     wait_until(lambda: replica.get("key:%d" % owned[-1]) == b"%d" % owned[-1], timeout=15,
                message="the write reaching the replica")
+    # A plain client is told the plaintext ports (Redis's pport), a TLS one the TLS ports:
+    # in CLUSTER NODES, SLOTS and MOVED; SHARDS names both.
+    plain_of = dict(zip(tls_ports, ports))
+
+    def plain_view_complete():
+        text = admins[0].call("CLUSTER", "NODES")[1].decode()
+        return all("127.0.0.1:%d@%d" % (p, t + 10000) in text for t, p in plain_of.items())
+    wait_until(plain_view_complete, timeout=20, interval=0.2, message="pports learned")
+    tls_text = tls_client(tls_ports[0], certs).execute_command("CLUSTER", "NODES").decode()
+    assert all("127.0.0.1:%d@%d" % (t, t + 10000) in tls_text for t in tls_ports)
+    slot_of_foo = cluster.keyslot("foo")
+    owner = next(i for i, (low, high) in enumerate(ranges) if low <= slot_of_foo <= high)
+    asker = (owner + 1) % 3
+    assert admins[asker].call("GET", "foo") == (
+        "-", "MOVED %d 127.0.0.1:%d" % (slot_of_foo, ports[owner]))
+    with pytest.raises(redis.ResponseError, match="%d 127.0.0.1:%d$"
+                       % (slot_of_foo, tls_ports[owner])):
+        tls_client(tls_ports[asker], certs).get("foo")
+    seen = 0
+    for shard in admins[0].call("CLUSTER", "SHARDS")[1]:
+        for node in shard[1][3][1]:
+            values = [value for _, value in node[1]]
+            fields = dict(zip(values[::2], values[1::2]))
+            assert plain_of[fields[b"tls-port"]] == fields[b"port"]
+            seen += 1
+    assert seen == 4
 
 
 def test_mixed_tls_bus_with_redis_server(certs, procs):
@@ -203,5 +230,13 @@ def test_mixed_tls_bus_with_redis_server(certs, procs):
         return mine.count(b"connected") == 2 and their.count(b"connected") == 2 \
             and b"handshake" not in mine + their
     wait_until(met, timeout=30, interval=0.2, message="the TLS bus between the two")
-    view = theirs.call("CLUSTER", "NODES")[1].decode()
-    assert "127.0.0.1:%d@%d" % (ours_tls, ours_tls + 10000) in view
+    # redis-server read our TLS port and our plaintext pport off the bus: it tells a
+    # plain client the plain port, a TLS client the TLS port (and we do the same of it).
+    wait_until(lambda: "127.0.0.1:%d@%d" % (ours.port, ours_tls + 10000)
+               in theirs.call("CLUSTER", "NODES")[1].decode(), timeout=20, interval=0.2,
+               message="redis-server learning our pport")
+    tls_view = tls_client(redis_tls, certs).execute_command("CLUSTER", "NODES").decode()
+    assert "127.0.0.1:%d@%d" % (ours_tls, ours_tls + 10000) in tls_view
+    wait_until(lambda: "127.0.0.1:%d@%d" % (server.port, redis_tls + 10000)
+               in admin.call("CLUSTER", "NODES")[1].decode(), timeout=20, interval=0.2,
+               message="our node learning redis-server's pport")
