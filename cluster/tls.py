@@ -99,6 +99,15 @@ class TlsContexts:
             context = self._servers[auth_mode] = _server_context(self.settings, auth_mode)
         return context
 
+    def blocking_client(self) -> ssl.SSLContext:
+        """The client context as a plain stdlib one, for a socket that must block the
+        whole process (MIGRATE inside EXEC)."""
+        context = self._servers.get("blocking-client")
+        if context is None:
+            context = self._servers["blocking-client"] = \
+                _client_context(self.settings, ssl.SSLContext)
+        return context
+
     def accept(self, sock, auth_mode: str, timeout: float = HANDSHAKE_TIMEOUT) -> TlsSocket:
         """The server side of the handshake on an accepted socket; ssl.SSLError or
         OSError (the timeout included) if it fails."""
@@ -170,9 +179,9 @@ def parse_protocols(text: str):
     return min(versions), max(versions)
 
 
-def _base_context(settings: dict, purpose, client: bool) -> ssl.SSLContext:
+def _base_context(settings: dict, purpose, client: bool, cls=None) -> ssl.SSLContext:
     """createSSLContext: what both sides share."""
-    context = _Context(purpose)
+    context = (cls or _Context)(purpose)
     lowest, highest = parse_protocols(settings["tls-protocols"])
     context.minimum_version, context.maximum_version = lowest, highest
     context.options |= ssl.OP_NO_COMPRESSION
@@ -226,10 +235,10 @@ def _server_context(settings: dict, auth_mode: str) -> ssl.SSLContext:
     return context
 
 
-def _client_context(settings: dict) -> ssl.SSLContext:
+def _client_context(settings: dict, cls=None) -> ssl.SSLContext:
     # The client certificate when both files are set, else the server's (tlsConfigure).
     own = settings["tls-client-cert-file"] and settings["tls-client-key-file"]
-    context = _base_context(settings, ssl.PROTOCOL_TLS_CLIENT, client=bool(own))
+    context = _base_context(settings, ssl.PROTOCOL_TLS_CLIENT, client=bool(own), cls=cls)
     context.check_hostname = False          # Redis verifies the chain, not the name
     context.verify_mode = ssl.CERT_REQUIRED
     return context

@@ -202,6 +202,16 @@ def test_tls_cluster_with_replica_and_redis_cluster_client(certs, procs):
     with pytest.raises(redis.ResponseError, match="%d 127.0.0.1:%d$"
                        % (slot_of_foo, tls_ports[owner])):
         tls_client(tls_ports[asker], certs).get("foo")
+    # MIGRATE reaches its target over TLS (the target's answer, not an I/O error: it
+    # does not import the slot), cooperatively and blocking (inside EXEC).
+    admins[owner].call("SET", "foo", "bar")
+    target = tls_ports[asker]
+    reply = admins[owner].call("MIGRATE", "127.0.0.1", str(target), "foo", "0", "5000")
+    assert reply[0] == "-" and "Target instance replied with error: MOVED" in reply[1], reply
+    admins[owner].call("MULTI")
+    admins[owner].call("MIGRATE", "127.0.0.1", str(target), "foo", "0", "5000")
+    reply = admins[owner].call("EXEC")
+    assert "Target instance replied with error: MOVED" in reply[1][0][1], reply
     seen = 0
     for shard in admins[0].call("CLUSTER", "SHARDS")[1]:
         for node in shard[1][3][1]:
