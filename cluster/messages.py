@@ -239,7 +239,10 @@ def encode_body(msg: Message) -> bytes:
     if t in _HEARTBEATS:
         body = [t, _header_fields(msg.header),
                 [[_id_bytes(g.node_id), g.pong_received_s, g.ip, g.port, g.cport, g.flags]
-                 + ([g.pport] if g.pport else []) for g in msg.gossip]]
+                 if not g.pport else   # a TLS cluster's plaintext port, when there is one
+                 [_id_bytes(g.node_id), g.pong_received_s, g.ip, g.port, g.cport, g.flags,
+                  g.pport]
+                 for g in msg.gossip]]
     elif t == FAIL:
         body = [t, _header_fields(msg.header), _id_bytes(msg.node_id)]
     elif t == UPDATE:
