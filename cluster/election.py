@@ -26,7 +26,7 @@ phase needs, so a reader sees at a glance where an election stands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -42,6 +42,7 @@ class Election:
     time: int = 0               # SCHEDULED: when it starts; later: when it was due
     epoch: int = 0              # the epoch of the last request (failover_auth_epoch)
     votes: int = 0              # ACKs counted since the last schedule (failover_auth_count)
+    voters: set[str] = field(default_factory=set)  # the masters those ACKs came from
     rank: int = 0               # my rank among my master's replicas (failover_auth_rank)
     failed_master_rank: int = 0  # my master's rank among failed masters
 
@@ -62,6 +63,7 @@ class Election:
         self.phase = ElectionPhase.SCHEDULED
         self.time = at
         self.votes = 0
+        self.voters = set()
         self.rank = rank
         self.failed_master_rank = failed_master_rank
 
@@ -75,10 +77,15 @@ class Election:
         self.phase = ElectionPhase.VOTING
         self.epoch = epoch
 
-    def count_vote(self) -> None:
+    def count_vote(self, voter: str) -> None:
         # Counted in any phase, as Redis does: an ACK for the current epoch that
         # arrives late still counts until the next schedule() starts from zero.
-        self.votes += 1
+        # Unlike Redis, a master counts once however many ACKs it sends: over TCP
+        # an ACK is never duplicated, but the simulator's duplication fault showed a
+        # replica winning with 2 distinct voters of 5 masters when each ACK counted.
+        if voter not in self.voters:
+            self.voters.add(voter)
+            self.votes += 1
 
     def reset(self) -> None:
         """-> IDLE: a new master means a new election context (Valkey #782)."""

@@ -235,7 +235,7 @@ class Failover:
         if sender is None:
             return
         if sender.is_master and sender.slots and hdr.current_epoch >= self.election.epoch:
-            self.election.count_vote()
+            self.election.count_vote(sender.name)
             # Maybe that was the deciding vote: check before the next cron.
             self._todo_handle_failover = True
 

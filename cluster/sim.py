@@ -7,6 +7,13 @@ both sides, refused by a dead node, timing out across a partition), with a
 configurable latency, jitter and message loss. The same seed gives the same
 run.
 
+For fault exploration (cluster/sim_explore.py) it also injects what real networks
+and processes do to a cluster: one-way cuts, pauses (SIGSTOP: the process stops,
+the kernel still accepts connections and buffers what arrives), message
+duplication, reordering and delay spikes; and it keeps a small model of the data
+(cluster/sim_data.py) so replication offsets, CLUSTER RESET's refusal and lost
+writes mean something.
+
 Each node's effects are carried out by a :class:`_NodeRunner`, the simulator's
 :class:`cluster.effect_runner.EffectRunner`, with the vote durability check on:
 a run in which a node sends a failover vote before saving it with fsync raises
@@ -24,6 +31,7 @@ from typing import Callable
 from cluster import messages as m
 from cluster import nodesconf
 from cluster.effect_runner import EffectRunner
+from cluster.config import DataHooks
 from cluster.effects import CloseLink, Connect, Log, ReplicationChanged, SaveConfig, Send
 from cluster.node_record import NODE_FAIL, NODE_HANDSHAKE, NODE_PFAIL
 from cluster.slots import CLUSTER_SLOTS
@@ -44,6 +52,10 @@ class SimNode:
     logs: list[tuple[int, str, str]] = field(default_factory=list)
     replicating_from: int | None = None  # index of the master our replication link goes to
     runner: _NodeRunner | None = None    # carries out the effects of ``state``
+    paused: bool = False                 # SIGSTOP: nothing runs until resumed
+    backlog: list = field(default_factory=list)  # what arrived while paused, in order
+    cron_stopped: bool = False           # the cron came due while paused
+    log: list[int] = field(default_factory=list)  # the data: write ids, in stream order
 
     @property
     def cport(self) -> int:
@@ -69,6 +81,8 @@ class _NodeRunner(EffectRunner):
         self.reset_vote_check()
 
     def send(self, effect: Send) -> None:
+        if effect.message.TYPE == m.FAILOVER_AUTH_ACK and self.sim.on_vote is not None:
+            self.sim.on_vote(self.node, effect)
         self.sim._send(self.node, effect)
 
     def connect(self, effect: Connect) -> None:
@@ -84,10 +98,14 @@ class _NodeRunner(EffectRunner):
         self.node.config_dirty = True
 
     def log(self, effect: Log) -> None:
+        if self.sim.on_log is not None:
+            self.sim.on_log(self.node, effect)
         if self.sim.keep_logs:
             self.node.logs.append((self.sim.now, effect.level, effect.text))
 
     def replication_changed(self, effect: ReplicationChanged) -> None:
+        if effect.flush_data:
+            self.node.log = []
         self.sim._replication_changed(self.node, effect)
 
 
@@ -106,7 +124,20 @@ class Simulation:
         self._seq = itertools.count()
         self._link_ids = itertools.count(1)
         self.links: dict[int, _Link] = {}
-        self.groups: dict[int, int] | None = None  # node index -> partition group
+        self.cut: set[tuple[int, int]] = set()  # (from, to): nothing from `from` reaches `to`
+        # Message faults, all off by default (cluster/sim_faults.py turns them on).
+        # ``loss`` (above) drops a message from a live link, which TCP never does: a PONG
+        # dropped that way leaves its ping outstanding for good, in Redis as here.
+        # ``retransmit`` is loss as TCP sees it: the segment is sent again after a
+        # retransmission timeout (200 ms, doubling), and what follows waits behind it.
+        self.retransmit = 0.0
+        self.duplicate = 0.0      # probability a message is delivered twice
+        self.reorder = 0.0        # probability a message ignores TCP order (and comes late)
+        self.spike_ms = 0         # extra one-way delay for messages from or to spike_nodes
+        self.spike_nodes: set[int] = set()
+        self.on_vote: Callable[[SimNode, Send], None] | None = None  # a FAILOVER_AUTH_ACK leaves
+        self.on_log: Callable[[SimNode, Log], None] | None = None    # a node logs a line
+        self.data = None          # the write model (cluster/sim_data.py), when one is attached
         self.nodes = [SimNode(i, "127.0.0.1", 7000 + i) for i in range(n)]
         self._by_address = {(node.ip, node.cport): node for node in self.nodes}
         self._by_port = {(node.ip, node.port): node for node in self.nodes}
@@ -123,8 +154,13 @@ class Simulation:
     def _boot(self, node: SimNode, loaded) -> None:
         config = ClusterConfig(port=node.port, node_timeout=self.node_timeout)
         node.replicating_from = None
+        node.paused = node.cron_stopped = False
+        node.backlog = []
+        # The data survives restarts (think appendfsync always); the offset a replica
+        # reports is how far its copy of the stream goes.
+        hooks = DataHooks(repl_offset=lambda: len(node.log), db_size=lambda: len(node.log))
         node.state = ClusterState(config, random.Random(self.rng.getrandbits(64)), self.now,
-                                  loaded=loaded)
+                                  hooks=hooks, loaded=loaded)
         node.runner = _NodeRunner(self, node)
         node.alive = True
         self._apply(node, node.state.take_effects(self.now))
@@ -134,6 +170,9 @@ class Simulation:
     def _cron(self, node: SimNode, state: ClusterState) -> None:
         if not node.alive or node.state is not state:
             return  # killed or restarted since this cron was scheduled
+        if node.paused:
+            node.cron_stopped = True  # resume() starts it again
+            return
         self._apply(node, state.cluster_cron(self.now))
         self._schedule(CRON_PERIOD_MS, lambda: self._cron(node, state))
 
@@ -141,6 +180,8 @@ class Simulation:
         """kill -9: the process is gone, its peers see their links reset."""
         node = self.nodes[i]
         node.alive = False
+        node.paused = False
+        node.backlog = []
         if node.config_dirty:
             node.saved_config = nodesconf.render(node.state)
             node.config_dirty = False
@@ -158,20 +199,54 @@ class Simulation:
         loaded = nodesconf.parse(node.saved_config) if node.saved_config else None
         self._boot(node, loaded)
 
+    def pause(self, i: int) -> None:
+        """SIGSTOP: the node runs nothing (no cron, no packets, no timers) until resumed.
+        Its peers' connections still complete (the kernel accepts them) and what they send
+        waits in the socket buffers."""
+        node = self.nodes[i]
+        if node.alive:
+            node.paused = True
+
+    def resume(self, i: int) -> None:
+        """SIGCONT: what arrived meanwhile is processed in arrival order, then the cron
+        runs again."""
+        node = self.nodes[i]
+        if not (node.alive and node.paused):
+            return
+        node.paused = False
+        backlog, node.backlog = node.backlog, []
+        for action in backlog:
+            if not node.alive or node.paused:
+                break
+            action()
+        if node.cron_stopped and node.alive:
+            node.cron_stopped = False
+            self._cron(node, node.state)
+
+    def _at_node(self, node: SimNode, action: Callable[[], None]) -> None:
+        """Run an event of ``node``'s process now, or once it is resumed."""
+        if node.paused:
+            node.backlog.append(action)
+        else:
+            action()
+
     def partition(self, *groups) -> None:
-        """Nodes in different groups cannot exchange anything (nodes not listed: group -1)."""
-        self.groups = {}
-        for g, members in enumerate(groups):
-            for i in members:
-                self.groups[i] = g
+        """Nodes in different groups cannot exchange anything (nodes not listed form one
+        more group)."""
+        group_of = {i: g for g, members in enumerate(groups) for i in members}
+        self.cut = {(a, b) for a in range(len(self.nodes)) for b in range(len(self.nodes))
+                    if group_of.get(a, -1) != group_of.get(b, -1)}
+
+    def cut_one_way(self, sources, targets) -> None:
+        """Nothing sent from a node in ``sources`` reaches a node in ``targets`` (the other
+        way still works; a new connection needs both ways, so none is made)."""
+        self.cut |= {(a, b) for a in sources for b in targets if a != b}
 
     def heal(self) -> None:
-        self.groups = None
+        self.cut = set()
 
     def _reachable(self, a: int, b: int) -> bool:
-        if self.groups is None:
-            return True
-        return self.groups.get(a, -1) == self.groups.get(b, -1)
+        return (a, b) not in self.cut
 
     # ------------------------------------------------------------------
     # Effects
@@ -184,6 +259,12 @@ class Simulation:
         if self.jitter_ms:
             return self.latency_ms + self.rng.randrange(self.jitter_ms + 1)
         return self.latency_ms
+
+    def _message_delay(self, a: int, b: int) -> int:
+        delay = self._delay()
+        if self.spike_ms and (a in self.spike_nodes or b in self.spike_nodes):
+            delay += self.spike_ms
+        return delay
 
     def _apply(self, node: SimNode, effects) -> None:
         node.runner.execute(effects)
@@ -202,21 +283,26 @@ class Simulation:
         state = node.state
 
         def connected() -> None:
-            # The sync "completes" after a round trip if the master is there.
-            if node.alive and node.state is state and target.alive \
+            # The sync "completes" after a round trip if the master is there (and
+            # running): the replica's copy of the data becomes the master's.
+            if node.alive and node.state is state and target.alive and not target.paused \
                     and state.myself.master_name == effect.master_name \
-                    and self._reachable(node.index, target.index):
+                    and self._reachable(node.index, target.index) \
+                    and self._reachable(target.index, node.index):
                 node.replicating_from = target.index
+                node.log = list(target.log)
+                if self.data is not None:
+                    self.data.replica_caught_up(target.index)
                 self._apply(node, state.set_master_link_status(True, self.now))
 
-        self._schedule(2 * self._delay(), connected)
+        self._schedule(2 * self._delay(), lambda: self._at_node(node, connected))
 
     def _master_link_down(self, node: SimNode, state: ClusterState) -> Callable[[], None]:
         def down() -> None:
             if node.alive and node.state is state:
                 node.replicating_from = None
                 self._apply(node, state.set_master_link_status(False, self.now))
-        return down
+        return lambda: self._at_node(node, down)
 
     def _send(self, node: SimNode, effect: Send) -> None:
         link = self.links.get(effect.link_id)
@@ -233,11 +319,20 @@ class Simulation:
         if self.loss and self.rng.random() < self.loss:
             self.dropped_messages += 1
             return
-        # TCP keeps order on a link: never deliver before the previous message.
-        at = max(self.now + self._delay(), peer.last_delivery)
-        peer.last_delivery = at
         peer_link_id = link.peer_link
-        self._schedule(at - self.now, lambda: self._deliver(peer_link_id, frame, node.index))
+        copies = 2 if self.duplicate and self.rng.random() < self.duplicate else 1
+        for _ in range(copies):
+            delay = self._message_delay(node.index, peer.owner)
+            if self.retransmit and self.rng.random() < self.retransmit:
+                delay += 200 << self.rng.randrange(3)
+            if self.reorder and self.rng.random() < self.reorder:
+                # Overtaken by what follows: late, and out of the link's order.
+                at = self.now + delay + self.rng.randrange(1, 4 * self.latency_ms + 20)
+            else:
+                # TCP keeps order on a link: never deliver before the previous message.
+                at = max(self.now + delay, peer.last_delivery)
+                peer.last_delivery = at
+            self._schedule(at - self.now, lambda: self._deliver(peer_link_id, frame, node.index))
 
     def _deliver(self, link_id: int, frame: bytes, from_index: int) -> None:
         link = self.links.get(link_id)
@@ -247,7 +342,15 @@ class Simulation:
         target = self.nodes[link.owner]
         if not target.alive:
             return
-        self._apply(target, target.state.process_packet(link_id, m.decode(frame), self.now))
+
+        state = target.state
+
+        def process() -> None:
+            # What arrived before a close is still read, as from a socket buffer; a
+            # link the node itself closed meanwhile is gone from its state.
+            if target.alive and target.state is state and link_id in state.links:
+                self._apply(target, state.process_packet(link_id, m.decode(frame), self.now))
+        self._at_node(target, process)
 
     def _connect(self, node: SimNode, effect: Connect) -> None:
         target = self._by_address.get((effect.ip, effect.cport))
@@ -257,25 +360,37 @@ class Simulation:
             if node.alive and node.state is state:
                 self._apply(node, state.link_connect_failed(effect.node_name, self.now))
 
+        def both_ways() -> bool:
+            return self._reachable(node.index, target.index) and \
+                self._reachable(target.index, node.index)
+
         if target is None or not target.alive:
-            self._schedule(self._delay(), fail)  # connection refused
+            self._schedule(self._delay(), lambda: self._at_node(node, fail))  # refused
             return
-        if not self._reachable(node.index, target.index):
-            self._schedule(effect.timeout_ms, fail)  # SYNs vanish until the timeout
+        if not both_ways():
+            # SYNs (or SYN-ACKs) vanish until the timeout.
+            self._schedule(effect.timeout_ms, lambda: self._at_node(node, fail))
             return
 
         def established() -> None:
             if not (node.alive and node.state is state):
                 return
-            if not target.alive or not self._reachable(node.index, target.index):
-                fail()
+            if not target.alive or not both_ways():
+                self._at_node(node, fail)
                 return
             out_id, in_id = next(self._link_ids), next(self._link_ids)
             self.links[out_id] = _Link(node.index, in_id)
             self.links[in_id] = _Link(target.index, out_id)
-            self._apply(target, target.state.link_accepted(in_id, self.now, node.ip, target.ip))
-            self._apply(node, state.link_connected(effect.node_name, out_id, self.now,
-                                                   target.ip, node.ip))
+            target_state = target.state
+            # The kernel completes the handshake; each process sees it when it runs.
+            self._at_node(target, lambda: target.alive and target.state is target_state and
+                          in_id in self.links and self._apply(
+                              target, target_state.link_accepted(in_id, self.now, node.ip,
+                                                                 target.ip)))
+            self._at_node(node, lambda: node.alive and node.state is state and
+                          out_id in self.links and self._apply(
+                              node, state.link_connected(effect.node_name, out_id, self.now,
+                                                         target.ip, node.ip)))
 
         self._schedule(2 * self._delay(), established)
 
@@ -287,7 +402,9 @@ class Simulation:
         if notify_owner:
             owner = self.nodes[link.owner]
             if owner.alive:
-                self._apply(owner, owner.state.link_closed(link_id, self.now))
+                owner_state = owner.state
+                self._at_node(owner, lambda: owner.alive and owner.state is owner_state and
+                              self._apply(owner, owner_state.link_closed(link_id, self.now)))
         peer_id = link.peer_link
         # The FIN or RST reaches the other side after the latency.
         self._schedule(self._delay(), lambda: self._close_pair(peer_id, notify_owner=True))
@@ -352,6 +469,13 @@ class Simulation:
 
     def alive_nodes(self) -> list[SimNode]:
         return [n for n in self.nodes if n.alive]
+
+    def node_named(self, name: str) -> SimNode | None:
+        """The process whose identity is ``name`` now (a hard reset changes it)."""
+        for node in self.nodes:
+            if node.state.myself.name == name:
+                return node
+        return None
 
     def full_knowledge(self) -> bool:
         """Every live node knows every other live node by its real id, out of handshake."""

@@ -541,3 +541,18 @@ def test_election_phases_from_schedule_to_votes():
     # A new master is a new election context.
     net.apply(3, replica.replicate(net.name(1), net.now))
     assert replica.election.phase is ElectionPhase.IDLE
+
+
+def test_a_duplicated_ack_counts_once():
+    # Over TCP an ACK never arrives twice, so Redis counts every one; the simulator's
+    # duplication fault made a replica win with 2 distinct voters of 5 when it did.
+    net = build()
+    r = net.states[3]
+    r.election.epoch = 10
+    r.election.votes = 0
+    hdr = net.states[1].build_header()
+    hdr.current_epoch = 10
+    link = r.nodes[net.name(1)].link
+    for _ in range(3):
+        r.process_packet(link, m.FailoverAuthAck(hdr), net.now)
+    assert r.election.votes == 1
