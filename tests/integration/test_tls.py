@@ -12,7 +12,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from tests.helpers import (RawClient, free_port, own_all_slots, start_node, start_redis,
+from tests.helpers import (RawClient, free_port, start_node, start_redis,
                            wait_until)
 from tests.tls_certs import make_certs
 
