@@ -75,9 +75,10 @@ class TlsSocket(gevent.ssl.SSLSocket):
         self._wait(event)
 
     def shutdown(self, how) -> None:
-        # gevent's SSLSocket.shutdown drops the SSL object, so a greenlet blocked in
-        # recv() wakes into ValueError("Read on closed or unwrapped SSL socket").
-        # Shutting down only the TCP socket wakes it with an EOF, as a plain socket.
+        # gevent's SSLSocket.shutdown also drops the SSL object, so the reading
+        # greenlet's next recv() raises ValueError("Read on closed or unwrapped SSL
+        # socket") instead of the OSError / EOF a plain socket gives (which every
+        # reader here handles). Shut down the TCP socket only; close() drops the rest.
         gevent.socket.socket.shutdown(self, how)
 
 
