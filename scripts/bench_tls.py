@@ -30,9 +30,10 @@ def main() -> int:
     args = parser.parse_args()
     requests = args.n or (20000 if args.quick else 100000)
     certs = make_certs(tempfile.mkdtemp(prefix="bench-tls-"))
-    ours_tls, redis_tls = free_port(), free_port()
-    ours = start_node(*certs.node_args(ours_tls))
-    redis = start_redis(*certs.node_args(redis_tls), "--save", "")
+    used = set()                        # four distinct ports
+    ours_tls, redis_tls = free_port(used), free_port(used)
+    ours = start_node(*certs.node_args(ours_tls), port=free_port(used))
+    redis = start_redis(*certs.node_args(redis_tls), "--save", "", port=free_port(used))
     try:
         rows = []
         for label, ports, extra in (("TLS", (ours_tls, redis_tls), certs.cli_args()),

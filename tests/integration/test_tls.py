@@ -30,6 +30,13 @@ def procs():
         proc.stop()
 
 
+_USED_PORTS = set()      # every port this module picked: no two starts get the same one
+
+
+def new_port():
+    return free_port(_USED_PORTS)
+
+
 def cli(port, certs, *args, with_cert=True):
     out = subprocess.run(["redis-cli", "-p", str(port), *certs.cli_args(with_cert), *args],
                          capture_output=True, text=True, timeout=20)
@@ -41,8 +48,8 @@ def tls_client(port, certs, **kwargs):
 
 
 def test_redis_cli_and_redis_py_over_tls(certs, procs):
-    tls_port = free_port()
-    node = start_node(*certs.node_args(tls_port))
+    tls_port = new_port()
+    node = start_node(*certs.node_args(tls_port), port=new_port())
     procs.append(node)
     assert cli(tls_port, certs, "SET", "greeting", "hello") == "OK"
     assert cli(tls_port, certs, "GET", "greeting") == "hello"
@@ -62,27 +69,27 @@ def test_redis_cli_and_redis_py_over_tls(certs, procs):
 
 
 def test_auth_clients_yes_refuses_a_client_without_certificate(certs, procs):
-    tls_port = free_port()
-    node = start_node(*certs.node_args(tls_port))
+    tls_port = new_port()
+    node = start_node(*certs.node_args(tls_port), port=new_port())
     procs.append(node)
-    bare = redis.Redis(port=tls_port, socket_timeout=5,
-                       **certs.redis_py(with_client_cert=False))
-    with pytest.raises(redis.ConnectionError):
-        bare.ping()
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        _raw_ping(tls_port, certs, with_cert=False)
+    assert _raw_ping(tls_port, certs) == b"+PONG\r\n"
     # optional: a certificate is checked when sent, not required.
     admin = RawClient(node.port)
     assert admin.call("CONFIG", "SET", "tls-auth-clients", "optional") == ("+", "OK")
+    assert _raw_ping(tls_port, certs, with_cert=False) == b"+PONG\r\n"
+    bare = redis.Redis(port=tls_port, socket_timeout=5,
+                       **certs.redis_py(with_client_cert=False))
     assert bare.ping() is True
     assert admin.call("CONFIG", "SET", "tls-auth-clients", "yes") == ("+", "OK")
-    fresh = redis.Redis(port=tls_port, socket_timeout=5,
-                        **certs.redis_py(with_client_cert=False))
-    with pytest.raises(redis.ConnectionError):
-        fresh.ping()
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        _raw_ping(tls_port, certs, with_cert=False)
 
 
 def test_tls_port_only_and_config_set_reloads(certs, procs):
-    tls_port = free_port()
-    node = start_node("--port", "0", *certs.node_args(tls_port), wait=False)
+    tls_port = new_port()
+    node = start_node("--port", "0", *certs.node_args(tls_port), port=new_port(), wait=False)
     procs.append(node)
     client = tls_client(tls_port, certs)
     wait_until(lambda: client.ping(), timeout=15, message="the TLS port")
@@ -98,33 +105,39 @@ def test_tls_port_only_and_config_set_reloads(certs, procs):
     assert tls_client(tls_port, certs).ping()
     # tls-protocols TLSv1.3 only: a TLS 1.2 client is refused.
     assert client.config_set("tls-protocols", "TLSv1.3")
-    with pytest.raises(ssl.SSLError):
-        _tls12_ping(tls_port, certs)
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        _raw_ping(tls_port, certs, max_version=ssl.TLSVersion.TLSv1_2)
     assert client.config_set("tls-protocols", "TLSv1.2 TLSv1.3")
-    assert _tls12_ping(tls_port, certs) == b"+PONG\r\n"
+    assert _raw_ping(tls_port, certs, max_version=ssl.TLSVersion.TLSv1_2) == b"+PONG\r\n"
     # tls-port moves the TLS listener; a cert file set again is re-read (VOLATILE).
-    new_port = free_port()
-    assert client.config_set("tls-port", new_port)
-    assert tls_client(new_port, certs).ping()
+    moved = new_port()
+    assert client.config_set("tls-port", moved)
+    assert tls_client(moved, certs).ping()
     assert client.config_set("tls-cert-file", certs.server_cert)
 
 
-def _tls12_ping(port, certs) -> bytes:
-    """PING from a client that speaks TLS 1.2 at most."""
+def _raw_ping(port, certs, with_cert=True, max_version=None) -> bytes:
+    """PING over a fresh TLS connection (no client library retries); a refusal is an
+    ssl.SSLError or a closed connection (ConnectionError)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.load_verify_locations(certs.ca)
-    context.load_cert_chain(certs.client_cert, certs.client_key)
-    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    if with_cert:
+        context.load_cert_chain(certs.client_cert, certs.client_key)
+    if max_version is not None:
+        context.maximum_version = max_version
     with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
         with context.wrap_socket(raw) as sock:
             sock.sendall(b"PING\r\n")
-            return sock.recv(100)
+            reply = sock.recv(100)
+    if not reply:
+        raise ConnectionError("closed by the server")
+    return reply
 
 
 def test_startup_refuses_tls_without_certificate(procs):
-    tls_port = free_port()
-    node = start_node("--tls-port", str(tls_port), wait=False)
+    tls_port = new_port()
+    node = start_node("--tls-port", str(tls_port), port=new_port(), wait=False)
     procs.append(node)
     wait_until(lambda: node.proc.poll() is not None, timeout=15, message="exit")
     assert node.proc.returncode == 1
@@ -140,10 +153,10 @@ def test_tls_cluster_with_replica_and_redis_cluster_client(certs, procs):
     """3 masters + 1 replica of ours: every bus link and the replica link over TLS."""
     ports, tls_ports = [], []
     for _ in range(4):
-        tls_port = free_port()
+        tls_port = new_port()
         proc = start_node(*certs.node_args(tls_port), "--tls-cluster", "yes",
                           "--tls-replication", "yes", "--cluster-node-timeout", "2000",
-                          slots=False)
+                          slots=False, port=new_port())
         procs.append(proc)
         ports.append(proc.port)
         tls_ports.append(tls_port)
@@ -224,12 +237,13 @@ def test_tls_cluster_with_replica_and_redis_cluster_client(certs, procs):
 
 def test_mixed_tls_bus_with_redis_server(certs, procs):
     """Our node and a redis-server built with TLS meet over a TLS cluster bus."""
-    redis_tls = free_port()
+    redis_tls = new_port()
     server = start_redis(*certs.node_args(redis_tls), "--tls-cluster", "yes",
-                         "--tls-replication", "yes", cluster=True)
+                         "--tls-replication", "yes", cluster=True, port=new_port())
     procs.append(server)
-    ours_tls = free_port()
-    ours = start_node(*certs.node_args(ours_tls), "--tls-cluster", "yes", slots=False)
+    ours_tls = new_port()
+    ours = start_node(*certs.node_args(ours_tls), "--tls-cluster", "yes", slots=False,
+                      port=new_port())
     procs.append(ours)
     admin = RawClient(ours.port)
     assert admin.call("CLUSTER", "MEET", "127.0.0.1", str(redis_tls)) == ("+", "OK")
