@@ -13,6 +13,11 @@ client never blocks the greenlet that produced the message, and the bytes queued
 client are capped (the client is closed past the cap, like Redis's
 client-output-buffer-limit).
 
+A TLS client (tls-port) runs this same loop on a cluster/tls.TlsSocket: the two
+socket calls that bypass gevent for speed (the send that must not wait, the wait for
+readability) are bound per connection in __init__/serve, so a plain client pays
+nothing for TLS existing.
+
 Clients whose requests arrive in the same turn of the event loop are served in the order
 their sockets became readable, as Redis serves epoll's ready list. libev wakes the
 waiting greenlets last-in first-out, so the latest arrival would be served first: a
