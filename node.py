@@ -329,6 +329,8 @@ class Node:
     def start(self) -> None:
         # Clients may connect while the dataset loads: they get -LOADING meanwhile.
         self.listener.start()
+        if not self.listener.listening_fds():       # port 0, no tls-port, no unixsocket
+            raise UsageError("Configured to not listen anywhere, exiting.")
         self._cron = gevent.spawn(self._server_cron)
         try:
             # appendonly yes: the AOF, and only the AOF (it wins over dump.rdb).
