@@ -36,6 +36,7 @@ from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
 from commands.server.blocking import handle_clients_blocked_on_keys, redirect_blocked_clients
 from commands.families.server_cmds import wait_for_replicas
+from commands.security.acl_users import Acl, user_declaration_error
 from commands.server.context import Server
 from commands.server.listener import ClientListener, close_idle_clients
 from commands.server.command_line import UsageError, parse_arguments
@@ -74,6 +75,7 @@ class Node:
         self.server = Server(settings, self.keyspace)
         self.server.shutdown_requested = self.request_stop
         load_all_commands()
+        self.server.acl = self._build_acl()
         # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
         self.server.children = Children()
         self.server.children.fds_to_close = self._listening_fds
@@ -104,6 +106,38 @@ class Node:
         self._cron = None
         self.log_tag = "%d" % settings.port    # the log lines' tag (main() adds the id)
         self._watchdog_armed = False
+
+    def _build_acl(self) -> Acl:
+        """The users: requirepass is the default user's password, then the config file's
+        `user` lines or the aclfile -- not both, as Redis refuses (ACLLoadUsersAtStartup)."""
+        settings = self.settings
+        acl = Acl(self.server)
+        if settings.requirepass:
+            acl.update_default_password(settings.requirepass)
+        declared = []
+        for number, words in settings.config_users:
+            line = [b"user"] + [w.encode("utf-8", "surrogateescape") for w in words]
+            error = user_declaration_error(line)
+            if error is not None:
+                raise UsageError("%s line %d: %s" % (settings.config_file, number, error))
+            declared.append(line[1:])
+        if settings.aclfile and declared:
+            raise UsageError(
+                "Configuring Redis with users defined in redis.conf and at the same setting "
+                "an ACL file path is invalid. This setup is very likely to lead to "
+                "configuration errors and security holes, please define either an ACL file "
+                "or declare users directly in your redis.conf, but not both.")
+        try:
+            acl.load_configured(declared)
+        except ValueError as exc:
+            raise UsageError("%s. Critical error while loading ACLs. Exiting." % exc)
+        if settings.aclfile:
+            errors = acl.load_file(settings.aclfile)
+            if errors is not None:
+                raise UsageError("Aborting Redis startup because of ACL errors: %s" % errors)
+        # CONFIG REWRITE writes the users as `user` lines, unless they live in the aclfile.
+        settings.user_lines = lambda: [] if settings.aclfile else acl.config_lines()
+        return acl
 
     def _listening_fds(self) -> list:
         """The client and bus listening sockets (a forked child closes its copies)."""
@@ -296,6 +330,8 @@ class Node:
             self._relisten()
         elif name in CONTEXT_SETTINGS:
             self._reconfigure_tls()
+        elif name == "requirepass":
+            self.server.acl.update_default_password(value)
         elif name == "loglevel":
             setup_logging(self.settings, self.log_tag)
         elif name == "crash-log-enabled":

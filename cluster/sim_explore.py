@@ -97,6 +97,7 @@ class Outcome:
     steps_refused: int = 0
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    model: WriteModel | None = field(default=None, repr=False)   # the writes, for a look after
 
     @property
     def ok(self) -> bool:
@@ -167,6 +168,7 @@ def run(scenario: Scenario, schedule: list[dict]) -> Outcome:
         outcome.violation = violation
     except VoteNotDurable as error:
         outcome.violation = InvariantViolation("vote not durable", str(error))
+    outcome.model = model
     outcome.acknowledged = len(model.acknowledged)
     outcome.writes_refused = model.refused
     outcome.votes = monitor.votes_seen

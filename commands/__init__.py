@@ -14,6 +14,8 @@
                    pause, reply modes), on top of families' CLIENT container.
     streams/       the stream type and the X* commands (entries, consumer groups,
                    blocked readers), a family layer of its own.
+    security/      ACL users, their rules and the ACL command; the executor, AUTH and
+                   scripts reach it through `server.acl`.
 
 Each command module registers its commands in the table (commands/server/table.py) when
 imported, and the modules behind an INFO section register it (info.register_section);
@@ -34,7 +36,7 @@ COMMAND_MODULES = (
     "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
     "clients.client_modes",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
-    "streams.stream_info", "scripting.eval_cmds",
+    "streams.stream_info", "scripting.eval_cmds", "security.acl_cmds",
 )
 
 

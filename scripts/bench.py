@@ -6,6 +6,8 @@
     .venv/bin/python scripts/bench.py --types    # lpush,lpop,sadd,hset,zadd,lrange_100,
                                                  # then geoadd,geosearch, setbit,getbit,
                                                  # bitcount, pfadd,pfcount
+    .venv/bin/python scripts/bench.py --acl      # SET/GET as a non-default ACL user with
+                                                 # a key pattern, on both servers
 
 Runs redis-benchmark (-t set,get,incr,mset -c 50) at -P 1 and -P 16 against each server
 and prints ops/s with the ratio ours / redis; then loads N keys with 10-byte values into
@@ -27,6 +29,8 @@ from tests.helpers import RawClient, start_node, start_redis  # noqa: E402
 
 TESTS = "set,get,incr,mset"
 TYPE_TESTS = "lpush,lpop,sadd,hset,zadd,lrange_100"
+# --acl: redis-benchmark's SET/GET keys are key:__rand_int__.
+ACL_USER = ("bench", "benchpw", "~key:*", "+@all")
 
 # --types also runs these commands (redis-benchmark takes a command after its options).
 # GEOSEARCH looks around Sicily in GEO_POINTS points spread over the globe (~15 found).
@@ -112,19 +116,32 @@ def main():
     parser.add_argument("--keys", type=int, default=None, help="keys for the memory test")
     parser.add_argument("--types", action="store_true",
                         help="the data-type commands (%s) instead, no memory test" % TYPE_TESTS)
+    parser.add_argument("--acl", action="store_true",
+                        help="set,get as the ACL user %r (%s) on both servers, no memory "
+                             "test" % (ACL_USER[0], " ".join(ACL_USER[2:])))
     args = parser.parse_args()
     requests = args.requests or (20000 if args.quick else 200000)
     keys = args.keys or (100000 if args.quick else 1000000)
-    tests = TYPE_TESTS if args.types else TESTS
+    tests = TYPE_TESTS if args.types else "set,get" if args.acl else TESTS
+    extra = ()
 
     ours = start_node("--loglevel", "warning")
     ref = start_redis()
     try:
+        if args.acl:
+            name, password, rules = ACL_USER[0], ACL_USER[1], ACL_USER[2:]
+            for server in (ours, ref):
+                client = RawClient(server.port)
+                assert client.call("ACL", "SETUSER", name, "on", ">" + password,
+                                   *rules) == ("+", "OK")
+                client.close()
+            extra = ("--user", name, "-a", password)
+            print("as ACL user %s: %s" % (name, " ".join(rules)))
         print("redis-benchmark -t %s -c 50 -n %d" % (tests, requests))
         print("%-10s %-4s %12s %12s %7s" % ("test", "-P", "ours ops/s", "redis ops/s", "ratio"))
         for pipeline in (1, 16):
-            mine = run_benchmark(ours.port, pipeline, requests, tests=tests)
-            theirs = run_benchmark(ref.port, pipeline, requests, tests=tests)
+            mine = run_benchmark(ours.port, pipeline, requests, tests=tests, extra=extra)
+            theirs = run_benchmark(ref.port, pipeline, requests, tests=tests, extra=extra)
             for test in tests.split(","):
                 a, b = mine.get(test, 0.0), theirs.get(test, 0.0)
                 print("%-10s %-4d %12.0f %12.0f %6.2fx" % (test, pipeline, a, b, a / b if b else 0))
@@ -137,6 +154,8 @@ def main():
                     b = run_custom(ref.port, pipeline, requests, command)
                     print("%-10s %-4d %12.0f %12.0f %6.2fx" % (name, pipeline, a, b,
                                                                a / b if b else 0))
+            return
+        if args.acl:
             return
         for server in (ours, ref):
             RawClient(server.port).call("FLUSHALL")

@@ -16,6 +16,16 @@ recovery, kills K2 more, ... and prints for each round the time from the kill
 to every shard having a new master and cluster_state ok on every live node,
 plus how many elections were held (more than one per shard means a split vote
 or an expired attempt).
+
+Random fault exploration (cluster/sim_explore.py):
+
+    python scripts/simulate.py --explore 200                # seeds 1..200, small clusters
+    python scripts/simulate.py --explore 50 --start 1000 --full   # 3-50 masters
+    python scripts/simulate.py --replay failing-seed.json
+
+Each seed builds a random cluster, plays a random schedule of faults, heals, and
+checks the invariants; a failing seed is shrunk and its reproduction written to
+sim-failure-SEED.json (replayed exactly by --replay).
 """
 import argparse
 import os
@@ -26,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cluster.node_record import NODE_FAIL  # noqa: E402
 from cluster.sim import Simulation  # noqa: E402
+from cluster.sim_explore import explore, replay, reproduction, shrink  # noqa: E402
 
 
 def run_failovers(n: int, seed: int, args) -> list[dict]:
@@ -96,6 +107,44 @@ def run(n: int, args) -> dict:
     }
 
 
+def print_outcome(o) -> None:
+    sc = o.scenario
+    verdict = "ok" if o.ok else f"FAIL {o.violation}"
+    conv = "-" if o.converged_ms is None else f"{o.converged_ms / sc.node_timeout:.1f}"
+    print(f"{sc.seed:>6} {sc.masters:>7} {sc.nodes:>5} {sc.node_timeout:>7} "
+          f"{len(o.schedule):>5} {conv:>9} {o.votes:>5} {o.acknowledged:>5} "
+          f"{o.wall_s:>6.1f}  {verdict}", flush=True)
+
+
+def run_explore(args) -> int:
+    print(f"{'seed':>6} {'masters':>7} {'nodes':>5} {'nt_ms':>7} {'steps':>5} "
+          f"{'conv_nt':>9} {'votes':>5} {'acked':>5} {'wall_s':>6}  verdict")
+    failures = []
+    worst = 0.0          # node timeouts from the heal to convergence (runs without FORGET)
+    worst_forget = 0     # ms, runs with a FORGET (its 60 s ban dominates)
+    started = time.perf_counter()
+    for seed in range(args.start, args.start + args.explore):
+        o = explore(seed, small=not args.full)
+        print_outcome(o)
+        if o.ok:
+            if any(step["do"] == "forget" for step in o.schedule):
+                worst_forget = max(worst_forget, o.converged_ms)
+            else:
+                worst = max(worst, o.converged_ms / o.scenario.node_timeout)
+            continue
+        small = shrink(o)
+        path = f"sim-failure-{seed}.json"
+        with open(path, "w") as f:
+            f.write(reproduction(small))
+        print(f"       {small.violation} ({small.notes[-1]}); replay: "
+              f"python scripts/simulate.py --replay {path}", flush=True)
+        failures.append(seed)
+    print(f"{args.explore} seeds in {time.perf_counter() - started:.0f} s: "
+          f"{len(failures)} failed {failures or ''}; slowest convergence after the heal: "
+          f"{worst:.1f} node timeouts ({worst_forget / 1000:.1f} s with a FORGET)")
+    return 1 if failures else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, nargs="+", default=[50, 100, 200])
@@ -111,7 +160,20 @@ def main() -> None:
     parser.add_argument("--kill-masters", type=int, nargs="+", default=[],
                         help="kill this many masters at once, round after round")
     parser.add_argument("--seeds", type=int, nargs="+", help="failover runs: several seeds")
+    parser.add_argument("--explore", type=int, metavar="N",
+                        help="random fault exploration: N seeds from --start")
+    parser.add_argument("--start", type=int, default=1, help="first seed of --explore")
+    parser.add_argument("--full", action="store_true",
+                        help="--explore the full range: 3-50 masters, 0-2 replicas each")
+    parser.add_argument("--replay", metavar="FILE", help="run a saved failing schedule again")
     args = parser.parse_args()
+    if args.replay:
+        with open(args.replay) as f:
+            o = replay(f.read())
+        print_outcome(o)
+        sys.exit(0 if o.ok else 1)
+    if args.explore:
+        sys.exit(run_explore(args))
     if args.kill_masters:
         if not args.replicas:
             parser.error("--kill-masters needs --replicas")

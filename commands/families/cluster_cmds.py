@@ -122,13 +122,13 @@ def cluster_links(c, argv):
     return c.server.cluster.links_reply()
 
 
-@subcommand(CLUSTER, "replicas", 3, "loading stale", since="5.0.0",
+@subcommand(CLUSTER, "replicas", 3, "admin stale", since="5.0.0",
             summary="Lists the replica nodes of a master node.")
 def cluster_replicas(c, argv):
     return _replicas(c, argv)
 
 
-@subcommand(CLUSTER, "slaves", 3, "loading stale",
+@subcommand(CLUSTER, "slaves", 3, "admin stale",
             summary="Lists the replica nodes of a master node.")
 def cluster_slaves(c, argv):
     return _replicas(c, argv)
@@ -300,6 +300,7 @@ def cluster_failover(c, argv):
 # ---------------------------------------------------------------- per-client flags
 
 @command("asking", 1, "fast", group="cluster", since="3.0.0",
+         categories=("@connection",),
          summary="Signals that a cluster client is following an -ASK redirect.")
 def asking(c, argv):
     c.asking = True
@@ -308,6 +309,7 @@ def asking(c, argv):
 
 
 @command("readonly", 1, "loading stale fast", group="cluster", since="3.0.0",
+         categories=("@connection",),
          summary="Enables read-only queries for a connection to a Redis Cluster replica node.")
 def readonly(c, argv):
     c.readonly = True
@@ -315,6 +317,7 @@ def readonly(c, argv):
 
 
 @command("readwrite", 1, "loading stale fast", group="cluster", since="3.0.0",
+         categories=("@connection",),
          summary="Enables read-write queries for a connection to a Redis Cluster replica node.")
 def readwrite(c, argv):
     c.readonly = False

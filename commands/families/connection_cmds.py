@@ -1,7 +1,9 @@
 """Connection commands: PING ECHO QUIT RESET SELECT AUTH HELLO and CLIENT.
 
-Replies and error strings are those of redis-server 7.0.15 in cluster mode. There are no
-ACL users: the only user is "default", whose password is `requirepass`.
+Replies and error strings are those of redis-server 7.0.15 in cluster mode. Users and
+passwords are the ACL's (`server.acl`, commands/security/acl_users.py); without it (a
+Server built bare, in unit tests) the only user is "default", whose password is
+`requirepass`.
 """
 import hmac
 import time
@@ -69,7 +71,11 @@ def reset(c, argv):
     server.tracking.disable(c)        # CLIENT TRACKING off
     c.reply_mode = None               # CLIENT REPLY on: RESET's own reply is sent
     # Back to the default user: with a password set, the client must AUTH again.
-    c.authenticated = not server.settings.requirepass
+    if server.acl is not None:
+        server.acl.init_client(c)
+    else:
+        c.authenticated = not server.settings.requirepass
+        c.acl_gate = not c.authenticated
     return RESET
 
 
@@ -86,13 +92,19 @@ def select(c, argv):
     return OK
 
 
-def _check_password(c, username: bytes, password: bytes) -> None:
-    """Authenticate `c` as the default user or raise WRONGPASS, as ACLAuthenticateUser."""
+def _check_password(c, username: bytes, password: bytes, command_name: bytes) -> None:
+    """Authenticate `c` as the user or raise WRONGPASS, as ACLAuthenticateUser."""
+    acl = c.server.acl
+    if acl is not None:
+        if not acl.authenticate(c, username, password, command_name):
+            raise ReplyError(WRONGPASS)
+        return
     required = c.server.settings.requirepass
     if username == b"default":
         # With no requirepass the default user is "nopass": any password is accepted.
         if not required or hmac.compare_digest(password, required.encode()):
             c.authenticated = True
+            c.acl_gate = False
             return
     raise ReplyError(WRONGPASS)
 
@@ -104,15 +116,23 @@ def auth(c, argv):
     if len(argv) > 3:
         raise ReplyError(SYNTAX_ERROR)
     if len(argv) == 2:
-        if not c.server.settings.requirepass:
+        if not _default_needs_password(c.server):
             _redact(argv, 1)
             raise ReplyError(NO_PASSWORD)
         username, password = b"default", argv[1]
     else:
         username, password = argv[1], argv[2]
+    name = argv[0]
     _redact(argv, 1, len(argv))
-    _check_password(c, username, password)
+    _check_password(c, username, password, name)
     return OK
+
+
+def _default_needs_password(server) -> bool:
+    """The default user is not "nopass" (AUTH <password> needs one to compare with)."""
+    if server.acl is not None:
+        return not server.acl.default.nopass
+    return bool(server.settings.requirepass)
 
 
 def _redact(argv, start: int, stop: int = None) -> None:
@@ -151,7 +171,7 @@ def hello(c, argv):
         if option == b"auth" and left >= 2:
             username, password = argv[i + 1], argv[i + 2]
             _redact(argv, i + 1, i + 3)
-            _check_password(c, username, password)
+            _check_password(c, username, password, argv[0])
             i += 3
         elif option == b"setname" and left >= 1:
             _set_name(c, argv[i + 1])
@@ -159,7 +179,7 @@ def hello(c, argv):
         else:
             raise ReplyError("ERR Syntax error in HELLO option '%s'"
                              % argv[i].decode("utf-8", "replace"))
-    if c.server.settings.requirepass and not c.authenticated:
+    if not c.authenticated and _auth_required(c.server):
         raise ReplyError("NOAUTH HELLO must be called with the client already "
                          "authenticated, otherwise the HELLO AUTH <user> <pass> option can "
                          "be used to authenticate the client and select the RESP protocol "
@@ -169,6 +189,12 @@ def hello(c, argv):
     return {"server": b"redis", "version": REDIS_VERSION.encode(),
             "proto": 3 if c.resp3 else 2, "id": c.id, "mode": b"cluster",
             "role": server_role(c.server).encode(), "modules": []}
+
+
+def _auth_required(server) -> bool:
+    if server.acl is not None:
+        return server.acl.auth_required
+    return bool(server.settings.requirepass)
 
 
 # ---------------------------------------------------------------- CLIENT
@@ -305,7 +331,7 @@ def client_info_line(c, current_argv=None) -> str:
     sub, psub, ssub = (len(t) for t in subs.tables) if subs is not None else (0, 0, 0)
     return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d "
             "ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=0 rbp=0 obl=0 "
-            "oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=default redir=%d resp=%d"
+            "oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=%s redir=%d resp=%d"
             % (c.id, c.addr_text, c.laddr_text, c.fd, _text(c.name),
                max(0, int(now - c.created)),
                max(0, int(time.monotonic() - c.last_interaction)), client_flags(c),
@@ -313,6 +339,8 @@ def client_info_line(c, current_argv=None) -> str:
                argv_mem, multi_mem, len(c._outbox), omem,
                qbuf + qbuf_free + argv_mem + multi_mem + omem, events,
                cmd.full_name if cmd is not None else "NULL",
+               _text(c.user.name) if c.user is not None else (
+                   "(superuser)" if c.server.acl is not None else "default"),
                c.tracking.redirect if c.tracking is not None else -1, 3 if c.resp3 else 2))
 
 
@@ -389,7 +417,7 @@ def client_kill(c, argv):
                 return OK
         raise ReplyError("ERR No such client")
     addr = laddr = kind = None
-    wanted_id = None
+    wanted_id = wanted_user = None
     skipme = True
     i = 2
     while i < len(argv):
@@ -410,8 +438,11 @@ def client_kill(c, argv):
         elif option == b"laddr":
             laddr = value.decode("utf-8", "replace")
         elif option == b"user":
-            if value != b"default":
+            acl = c.server.acl
+            user = acl.users.get(value) if acl is not None else None
+            if user is None and (acl is not None or value != b"default"):
                 raise ReplyError("ERR No such user '%s'" % value.decode("utf-8", "replace"))
+            wanted_user = user
         elif option == b"skipme":
             if value.lower() == b"yes":
                 skipme = True
@@ -433,6 +464,8 @@ def client_kill(c, argv):
         if laddr is not None and other.laddr_text != laddr:
             continue
         if skipme and other is c:
+            continue
+        if wanted_user is not None and other.user is not wanted_user:
             continue
         _kill(c, other)
         killed += 1

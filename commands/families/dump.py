@@ -19,7 +19,7 @@ from commands.rdb import dump_payload as rdb_dump_payload
 from commands.rdb import load_payload as rdb_load_payload
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 BAD_FORMAT = "ERR Bad data format"
@@ -144,7 +144,8 @@ _RESTORE_COMPLEXITY = ("O(1) to create the new key and additional O(N*M) to reco
 
 
 @command("restore", -4, "write denyoom", keys=(1, 1, 1), categories=("@dangerous",),
-         since="2.6.0", summary=_RESTORE_SUMMARY, complexity=_RESTORE_COMPLEXITY)
+         since="2.6.0", summary=_RESTORE_SUMMARY, complexity=_RESTORE_COMPLEXITY,
+         key_specs=[key_spec(["OW", "update"], 1)])
 def restore(c, argv):
     return restore_generic(c, argv)
 
@@ -154,6 +155,7 @@ def restore(c, argv):
 @command("restore-asking", -4, "write denyoom asking", keys=(1, 1, 1),
          categories=("@dangerous",), since="3.0.0",
          summary="An internal command for migrating keys in a cluster.",
-         complexity=_RESTORE_COMPLEXITY)
+         complexity=_RESTORE_COMPLEXITY,
+         key_specs=[key_spec(["OW", "update"], 1)])
 def restore_asking(c, argv):
     return restore_generic(c, argv)

@@ -14,7 +14,7 @@ from commands.families.typed_lookup import typed_lookups
 from commands.server.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, int_arg,
                                   ranged_int_arg)
 from commands.server.resp import OK, ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 
 def limits(c):
@@ -97,14 +97,16 @@ def _set_pairs(c, argv, name):
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
          complexity="O(1) for each field/value pair added, so O(N) to add N field/value "
                     "pairs when the command is called with multiple field/value pairs.",
-         summary="Set the string value of a hash field")
+         summary="Set the string value of a hash field",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def hset(c, argv):
     return _set_pairs(c, argv, "hset")
 
 
 @command("hmset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
          complexity="O(N) where N is the number of fields being set.",
-         summary="Set multiple hash fields to multiple values")
+         summary="Set multiple hash fields to multiple values",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def hmset(c, argv):
     _set_pairs(c, argv, "hmset")
     return OK
@@ -112,7 +114,8 @@ def hmset(c, argv):
 
 @command("hsetnx", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
          complexity="O(1)",
-         summary="Set the value of a hash field, only if the field does not exist")
+         summary="Set the value of a hash field, only if the field does not exist",
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def hsetnx(c, argv):
     key, field = argv[1], argv[2]
     h = write_hash(c.server.keyspace, key)
@@ -130,7 +133,8 @@ def hsetnx(c, argv):
 
 @command("hdel", -3, "write fast", keys=(1, 1, 1), group="hash", since="2.0.0",
          complexity="O(N) where N is the number of fields to be removed.",
-         summary="Delete one or more hash fields")
+         summary="Delete one or more hash fields",
+         key_specs=[key_spec(["RW", "delete"], 1)])
 def hdel(c, argv):
     key = argv[1]
     h = write_hash(c.server.keyspace, key)
@@ -237,21 +241,24 @@ def hmget(c, argv):
 
 
 @command("hexists", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0",
-         complexity="O(1)", summary="Determine if a hash field exists")
+         complexity="O(1)", summary="Determine if a hash field exists",
+         key_specs=[key_spec(["RO"], 1)])
 def hexists(c, argv):
     h = read_hash(c, argv[1])
     return int(h is not None and argv[2] in h)
 
 
 @command("hlen", 2, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0",
-         complexity="O(1)", summary="Get the number of fields in a hash")
+         complexity="O(1)", summary="Get the number of fields in a hash",
+         key_specs=[key_spec(["RO"], 1)])
 def hlen(c, argv):
     h = read_hash(c, argv[1])
     return 0 if h is None else len(h)
 
 
 @command("hstrlen", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="3.2.0",
-         complexity="O(1)", summary="Get the length of the value of a hash field")
+         complexity="O(1)", summary="Get the length of the value of a hash field",
+         key_specs=[key_spec(["RO"], 1)])
 def hstrlen(c, argv):
     h = read_hash(c, argv[1])
     value = None if h is None else h.get(argv[2])

@@ -264,6 +264,19 @@ def keys_of(argv_in_command):
     return cmd, [i for i, _ in keys]
 
 
+def keys_with_flags(cmd, args) -> list:
+    """[(key index, access flags)] of one call of `cmd` (args[0] is the command's name):
+    from its variable-flags finder, its declared key specs, or its key positions. ACL
+    key permissions are checked on these flags too (commands/security/acl_rules.py)."""
+    if cmd.key_flags_finder is not None:
+        keys = cmd.key_flags_finder(args)
+    else:
+        keys = keys_by_specs(cmd, args)
+    if keys is None:
+        keys = _flags_by_position(cmd, cmd.key_indexes(args))
+    return keys
+
+
 def keys_and_flags(argv_in_command):
     """(Command, [(key index, access flags)]): keys_of with each key's flags."""
     args = argv_in_command
@@ -276,12 +289,7 @@ def keys_and_flags(argv_in_command):
         raise ReplyError("ERR The command has no key arguments")
     if not cmd.arity_ok(len(args)):
         raise ReplyError("ERR Invalid number of arguments specified for command")
-    if cmd.key_flags_finder is not None:
-        keys = cmd.key_flags_finder(args)
-    else:
-        keys = keys_by_specs(cmd, args)
-    if keys is None:
-        keys = _flags_by_position(cmd, cmd.key_indexes(args))
+    keys = keys_with_flags(cmd, args)
     if not keys and "no-mandatory-keys" not in cmd.flags:
         raise ReplyError("ERR Invalid arguments specified for command")
     return cmd, keys

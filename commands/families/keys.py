@@ -16,7 +16,7 @@ from commands.data.value_types import OBJECT_ENCODINGS, copy_value, string_encod
 from commands.families.scanning import parse_cursor, parse_scan_options
 from commands.server.args import SYNTAX_ERROR, int_arg, ranged_int_arg
 from commands.server.resp import OK, ReplyError, Status
-from commands.server.table import command, container, subcommand
+from commands.server.table import command, container, key_spec, subcommand
 
 OBJ_SHARED_INTEGERS = 10000          # Redis shares the objects of integers 0..9999
 OBJ_SHARED_REFCOUNT = 2147483647     # ... and reports INT_MAX as their refcount
@@ -52,7 +52,8 @@ _MULTI_SHARD_SUM = ("request_policy:multi_shard", "response_policy:agg_sum")
 @command("del", -2, "write", tips=_MULTI_SHARD_SUM,
          keys=(1, -1, 1), since="1.0.0",
          complexity="O(N) where N is the number of keys that will be removed.",
-         summary="Deletes one or more keys.")
+         summary="Deletes one or more keys.",
+         key_specs=[key_spec(["RM", "delete"], 1, -1)])
 def del_(c, argv):
     ks = c.server.keyspace
     deleted = 0
@@ -66,7 +67,8 @@ def del_(c, argv):
 @command("unlink", -2, "write fast", tips=_MULTI_SHARD_SUM,
          keys=(1, -1, 1), since="4.0.0",
          complexity="O(1) for each key removed regardless of its size.",
-         summary="Asynchronously deletes one or more keys.")
+         summary="Asynchronously deletes one or more keys.",
+         key_specs=[key_spec(["RM", "delete"], 1, -1)])
 def unlink(c, argv):
     # Freeing is cheap for our values (refcounting does it), so UNLINK is DEL.
     return del_(c, argv)
@@ -75,7 +77,8 @@ def unlink(c, argv):
 @command("exists", -2, "readonly fast", tips=_MULTI_SHARD_SUM,
          keys=(1, -1, 1), since="3.0.3",
          complexity="O(N) where N is the number of keys to check.",
-         summary="Determines whether one or more keys exist.")
+         summary="Determines whether one or more keys exist.",
+         key_specs=[key_spec(["RO"], 1, -1)])
 def exists(c, argv):
     ks = c.server.keyspace
     return sum(1 for key in argv[1:] if peek_live(ks, key) is not None)
@@ -85,14 +88,16 @@ def exists(c, argv):
          keys=(1, -1, 1), since="3.2.1",
          complexity="O(N) where N is the number of keys that will be touched.",
          summary="Returns the number of existing keys out of those specified after "
-                 "updating the time they were last accessed.")
+                 "updating the time they were last accessed.",
+         key_specs=[key_spec(["RO"], 1, -1)])
 def touch(c, argv):
     lookup = c.server.keyspace.lookup_read
     return sum(1 for key in argv[1:] if lookup(key) is not None)
 
 
 @command("type", 2, "readonly fast", keys=(1, 1, 1), since="1.0.0", complexity="O(1)",
-         summary="Determines the type of value stored at a key.")
+         summary="Determines the type of value stored at a key.",
+         key_specs=[key_spec(["RO"], 1)])
 def type_(c, argv):
     value = peek_live(c.server.keyspace, argv[1])
     return Status("none" if value is None else TYPE_NAMES[type(value)])
@@ -155,25 +160,29 @@ def _expire_generic(c, argv, relative: bool, seconds: bool):
 
 
 @command("expire", -3, "write fast", keys=(1, 1, 1), since="1.0.0", complexity="O(1)",
-         summary="Sets the expiration time of a key in seconds.")
+         summary="Sets the expiration time of a key in seconds.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def expire(c, argv):
     return _expire_generic(c, argv, relative=True, seconds=True)
 
 
 @command("pexpire", -3, "write fast", keys=(1, 1, 1), since="2.6.0", complexity="O(1)",
-         summary="Sets the expiration time of a key in milliseconds.")
+         summary="Sets the expiration time of a key in milliseconds.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def pexpire(c, argv):
     return _expire_generic(c, argv, relative=True, seconds=False)
 
 
 @command("expireat", -3, "write fast", keys=(1, 1, 1), since="1.2.0", complexity="O(1)",
-         summary="Sets the expiration time of a key to a Unix timestamp.")
+         summary="Sets the expiration time of a key to a Unix timestamp.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def expireat(c, argv):
     return _expire_generic(c, argv, relative=False, seconds=True)
 
 
 @command("pexpireat", -3, "write fast", keys=(1, 1, 1), since="2.6.0", complexity="O(1)",
-         summary="Sets the expiration time of a key to a Unix milliseconds timestamp.")
+         summary="Sets the expiration time of a key to a Unix milliseconds timestamp.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def pexpireat(c, argv):
     return _expire_generic(c, argv, relative=False, seconds=False)
 
@@ -225,7 +234,8 @@ def move(c, argv):
 
 
 @command("persist", 2, "write fast", keys=(1, 1, 1), since="2.2.0", complexity="O(1)",
-         summary="Removes the expiration time of a key.")
+         summary="Removes the expiration time of a key.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def persist(c, argv):
     ks = c.server.keyspace
     if ks.get(argv[1]) is None or not ks.persist(argv[1]):
@@ -259,13 +269,17 @@ def _rename_generic(c, argv, nx: bool):
 
 
 @command("rename", 3, "write", keys=(1, 2, 1), since="1.0.0", complexity="O(1)",
-         summary="Renames a key and overwrites the destination.")
+         summary="Renames a key and overwrites the destination.",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["OW", "update"], 2)])
 def rename(c, argv):
     return _rename_generic(c, argv, nx=False)
 
 
 @command("renamenx", 3, "write fast", keys=(1, 2, 1), since="1.0.0", complexity="O(1)",
-         summary="Renames a key only when the target key name doesn't exist.")
+         summary="Renames a key only when the target key name doesn't exist.",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["OW", "insert"], 2)])
 def renamenx(c, argv):
     return _rename_generic(c, argv, nx=True)
 
@@ -273,7 +287,9 @@ def renamenx(c, argv):
 @command("copy", -3, "write denyoom", keys=(1, 2, 1), since="6.2.0",
          complexity="O(N) worst case for collections, where N is the number of nested "
                     "items. O(1) for string values.",
-         summary="Copies the value of a key to a new key.")
+         summary="Copies the value of a key to a new key.",
+         key_specs=[key_spec(["RO", "access"], 1),
+                    key_spec(["OW", "update"], 2)])
 def copy(c, argv):
     src, dst = argv[1], argv[2]
     replace = False
@@ -380,7 +396,8 @@ def _lfu_policy(c) -> bool:
 
 @subcommand(OBJECT, "encoding", 3, "readonly", tips=("nondeterministic_output",),
          keys=(2, 2, 1), since="2.2.3",
-            complexity="O(1)", summary="Returns the internal encoding of a Redis object.")
+            complexity="O(1)", summary="Returns the internal encoding of a Redis object.",
+         key_specs=[key_spec(["RO"], 2)])
 def object_encoding(c, argv):
     value = peek_live(c.server.keyspace, argv[2], miss_event=False)
     if value is None:
@@ -390,7 +407,8 @@ def object_encoding(c, argv):
 
 @subcommand(OBJECT, "refcount", 3, "readonly", tips=("nondeterministic_output",),
          keys=(2, 2, 1), since="2.2.3",
-            complexity="O(1)", summary="Returns the reference count of a value of a key.")
+            complexity="O(1)", summary="Returns the reference count of a value of a key.",
+         key_specs=[key_spec(["RO"], 2)])
 def object_refcount(c, argv):
     value = peek_live(c.server.keyspace, argv[2], miss_event=False)
     if value is None:
@@ -412,7 +430,8 @@ def _shared_integers(c) -> bool:
 @subcommand(OBJECT, "idletime", 3, "readonly", tips=("nondeterministic_output",),
          keys=(2, 2, 1), since="2.2.3",
             complexity="O(1)",
-            summary="Returns the time since the last access to a Redis object.")
+            summary="Returns the time since the last access to a Redis object.",
+         key_specs=[key_spec(["RO"], 2)])
 def object_idletime(c, argv):
     ks = c.server.keyspace
     if peek_live(ks, argv[2], miss_event=False) is None:
@@ -425,7 +444,8 @@ def object_idletime(c, argv):
 @subcommand(OBJECT, "freq", 3, "readonly", tips=("nondeterministic_output",),
          keys=(2, 2, 1), since="4.0.0",
             complexity="O(1)",
-            summary="Returns the logarithmic access frequency counter of a Redis object.")
+            summary="Returns the logarithmic access frequency counter of a Redis object.",
+         key_specs=[key_spec(["RO"], 2)])
 def object_freq(c, argv):
     if peek_live(c.server.keyspace, argv[2], miss_event=False) is None:
         return None

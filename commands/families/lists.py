@@ -21,7 +21,7 @@ from commands.server.args import SYNTAX_ERROR, int_arg, positive_long_arg
 from commands.server.blocking import block, can_block, parse_timeout, pop_first_or_block
 from commands.server.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.server.resp import NULL_ARRAY, OK, ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 # ---------------------------------------------------------------- helpers
 
@@ -95,28 +95,32 @@ def _push_command(c, argv, left: bool, only_existing: bool):
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
          summary="Prepends one or more elements to a list. Creates the key if it doesn't "
-                 "exist.", complexity="O(1) for each element added", since="1.0.0")
+                 "exist.", complexity="O(1) for each element added", since="1.0.0",
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def lpush(c, argv):
     return _push_command(c, argv, left=True, only_existing=False)
 
 
 @command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
          summary="Appends one or more elements to a list. Creates the key if it doesn't "
-                 "exist.", complexity="O(1) for each element added", since="1.0.0")
+                 "exist.", complexity="O(1) for each element added", since="1.0.0",
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def rpush(c, argv):
     return _push_command(c, argv, left=False, only_existing=False)
 
 
 @command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
          summary="Prepends one or more elements to a list only when the list exists.",
-         complexity="O(1) for each element added", since="2.2.0")
+         complexity="O(1) for each element added", since="2.2.0",
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def lpushx(c, argv):
     return _push_command(c, argv, left=True, only_existing=True)
 
 
 @command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
          summary="Appends an element to a list only when the list exists.",
-         complexity="O(1) for each element added", since="2.2.0")
+         complexity="O(1) for each element added", since="2.2.0",
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def rpushx(c, argv):
     return _push_command(c, argv, left=False, only_existing=True)
 
@@ -163,7 +167,8 @@ def rpop(c, argv):
 # ---------------------------------------------------------------- reads
 
 @command("llen", 2, "readonly fast", keys=(1, 1, 1), group="list",
-         summary="Returns the length of a list.", complexity="O(1)", since="1.0.0")
+         summary="Returns the length of a list.", complexity="O(1)", since="1.0.0",
+         key_specs=[key_spec(["RO"], 1)])
 def llen(c, argv):
     lst = read_list(c, argv[1])
     return 0 if lst is None else len(lst)
@@ -273,7 +278,8 @@ def lpos(c, argv):
 @command("lset", 4, "write denyoom", keys=(1, 1, 1), group="list",
          summary="Sets the value of an element in a list by its index.",
          complexity="O(N) where N is the length of the list. Setting either the first or "
-                    "the last element of the list is O(1).", since="1.0.0")
+                    "the last element of the list is O(1).", since="1.0.0",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def lset(c, argv):
     ks = c.server.keyspace
     lst = write_list(ks, argv[1])        # the key before the index, as in Redis
@@ -294,7 +300,8 @@ def lset(c, argv):
          summary="Removes elements from a list. Deletes the list if the last element was "
                  "removed.",
          complexity="O(N+M) where N is the length of the list and M is the number of "
-                    "elements removed.", since="1.0.0")
+                    "elements removed.", since="1.0.0",
+         key_specs=[key_spec(["RW", "delete"], 1)])
 def lrem(c, argv):
     count = int_arg(argv[2])
     element = argv[3]
@@ -324,7 +331,8 @@ def lrem(c, argv):
          summary="Removes elements from both ends a list. Deletes the list if all elements "
                  "were trimmed.",
          complexity="O(N) where N is the number of elements to be removed by the "
-                    "operation.", since="1.0.0")
+                    "operation.", since="1.0.0",
+         key_specs=[key_spec(["RW", "delete"], 1)])
 def ltrim(c, argv):
     start, end = int_arg(argv[2]), int_arg(argv[3])
     ks = c.server.keyspace
@@ -349,7 +357,8 @@ def ltrim(c, argv):
          complexity="O(N) where N is the number of elements to traverse before seeing the "
                     "value pivot. This means that inserting somewhere on the left end on "
                     "the list (head) can be considered O(1) and inserting somewhere on the "
-                    "right end (tail) is O(N).", since="2.2.0")
+                    "right end (tail) is O(N).", since="2.2.0",
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def linsert(c, argv):
     where = argv[2].lower()
     if where not in (b"before", b"after"):
@@ -407,7 +416,9 @@ def _lmove(c, src, dst, left_from, left_to):
 @command("lmove", 5, "write denyoom", keys=(1, 2, 1), group="list", since="6.2.0",
          summary="Returns an element after popping it from one list and pushing it to "
                  "another. Deletes the list if the last element was moved.",
-         complexity="O(1)")
+         complexity="O(1)",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["RW", "insert"], 2)])
 def lmove(c, argv):
     left_from, left_to = _where(argv[3]), _where(argv[4])
     return _lmove(c, argv[1], argv[2], left_from, left_to)
@@ -416,7 +427,9 @@ def lmove(c, argv):
 @command("rpoplpush", 3, "write denyoom", keys=(1, 2, 1), group="list", since="1.2.0",
          summary="Returns the last element of a list after removing and pushing it to "
                  "another list. Deletes the list if the last element was popped.",
-         complexity="O(1)")
+         complexity="O(1)",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["RW", "insert"], 2)])
 def rpoplpush(c, argv):
     return _lmove(c, argv[1], argv[2], False, True)
 
@@ -446,7 +459,9 @@ def _blocking_move(c, src, dst, left_from, left_to, timeout):
          since="6.2.0", complexity="O(1)",
          summary="Pops an element from a list, pushes it to another list and returns it. "
                  "Blocks until an element is available otherwise. Deletes the list if the "
-                 "last element was moved.")
+                 "last element was moved.",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["RW", "insert"], 2)])
 def blmove(c, argv):
     left_from, left_to = _where(argv[3]), _where(argv[4])
     timeout = parse_timeout(argv[5])
@@ -457,7 +472,9 @@ def blmove(c, argv):
          since="2.2.0", complexity="O(1)",
          summary="Pops an element from a list, pushes it to another list and returns it. "
                  "Block until an element is available otherwise. Deletes the list if the "
-                 "last element was popped.")
+                 "last element was popped.",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["RW", "insert"], 2)])
 def brpoplpush(c, argv):
     timeout = parse_timeout(argv[3])
     return _blocking_move(c, argv[1], argv[2], False, True, timeout)

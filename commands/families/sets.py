@@ -15,7 +15,7 @@ from commands.server.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, po
                                   ranged_int_arg)
 from commands.server.numkeys import numkeys_finder, parse_intercard_limit
 from commands.server.resp import ReplyError, SetReply
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 SPOP_MOVE_STRATEGY_MUL = 5            # t_set.c: when SPOP keeps the few and rebuilds
 
@@ -66,7 +66,8 @@ def _after_removals(c, key, s, event: bytes) -> None:
 @command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), group="set", since="1.0.0",
          complexity="O(1) for each element added, so O(N) to add N elements when the "
                     "command is called with multiple arguments.",
-         summary="Add one or more members to a set")
+         summary="Add one or more members to a set",
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def sadd(c, argv):
     key = argv[1]
     s = write_set(c.server.keyspace, key)
@@ -93,7 +94,8 @@ def sadd(c, argv):
 
 @command("srem", -3, "write fast", keys=(1, 1, 1), group="set", since="1.0.0",
          complexity="O(N) where N is the number of members to be removed.",
-         summary="Remove one or more members from a set")
+         summary="Remove one or more members from a set",
+         key_specs=[key_spec(["RW", "delete"], 1)])
 def srem(c, argv):
     key = argv[1]
     s = write_set(c.server.keyspace, key)
@@ -111,7 +113,9 @@ def srem(c, argv):
 
 
 @command("smove", 4, "write fast", keys=(1, 2, 1), group="set", since="1.0.0",
-         complexity="O(1)", summary="Move a member from one set to another")
+         complexity="O(1)", summary="Move a member from one set to another",
+         key_specs=[key_spec(["RW", "access", "delete"], 1),
+                    key_spec(["RW", "insert"], 2)])
 def smove(c, argv):
     src_key, dst_key, member = argv[1], argv[2], argv[3]
     ks = c.server.keyspace
@@ -195,14 +199,16 @@ def _spop_count(c, key, count):
 # ---------------------------------------------------------------- single-set reads
 
 @command("scard", 2, "readonly fast", keys=(1, 1, 1), group="set", since="1.0.0",
-         complexity="O(1)", summary="Get the number of members in a set")
+         complexity="O(1)", summary="Get the number of members in a set",
+         key_specs=[key_spec(["RO"], 1)])
 def scard(c, argv):
     s = read_set(c, argv[1])
     return 0 if s is None else len(s)
 
 
 @command("sismember", 3, "readonly fast", keys=(1, 1, 1), group="set", since="1.0.0",
-         complexity="O(1)", summary="Determine if a given value is a member of a set")
+         complexity="O(1)", summary="Determine if a given value is a member of a set",
+         key_specs=[key_spec(["RO"], 1)])
 def sismember(c, argv):
     s = read_set(c, argv[1])
     return int(s is not None and argv[2] in s)
@@ -372,21 +378,27 @@ def sdiff(c, argv):
 @command("sinterstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0",
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and "
                     "M is the number of sets.",
-         summary="Intersect multiple sets and store the resulting set in a key")
+         summary="Intersect multiple sets and store the resulting set in a key",
+         key_specs=[key_spec(["RW", "update"], 1),
+                    key_spec(["RO", "access"], 2, -1)])
 def sinterstore(c, argv):
     return _store(c, argv[1], _intersection(_sources(c, argv[2:])), b"sinterstore")
 
 
 @command("sunionstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0",
          complexity="O(N) where N is the total number of elements in all given sets.",
-         summary="Add multiple sets and store the resulting set in a key")
+         summary="Add multiple sets and store the resulting set in a key",
+         key_specs=[key_spec(["OW", "update"], 1),
+                    key_spec(["RO", "access"], 2, -1)])
 def sunionstore(c, argv):
     return _store(c, argv[1], _union(_sources(c, argv[2:])), b"sunionstore")
 
 
 @command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1), group="set", since="1.0.0",
          complexity="O(N) where N is the total number of elements in all given sets.",
-         summary="Subtract multiple sets and store the resulting set in a key")
+         summary="Subtract multiple sets and store the resulting set in a key",
+         key_specs=[key_spec(["OW", "update"], 1),
+                    key_spec(["RO", "access"], 2, -1)])
 def sdiffstore(c, argv):
     return _store(c, argv[1], _difference(_sources(c, argv[2:])), b"sdiffstore")
 

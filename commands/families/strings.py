@@ -16,7 +16,7 @@ from commands.data.numbers import (INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER,
                                    format_long_double, parse_int64, parse_long_double)
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 TOO_BIG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
@@ -110,9 +110,24 @@ def expire_time_ms(arg, flags, name) -> int:
     return value
 
 
+def _set_key_flags(argv) -> list:
+    """Redis's setGetKeys: the key is read too only with GET (ACL %W~ may SET)."""
+    for arg in argv[3:]:
+        if arg.lower() == b"get":
+            return _SET_GET_KEY
+    return _SET_KEY
+
+
+_SET_GET_KEY = ((1, ("RW", "access", "update")),)
+_SET_KEY = ((1, ("OW", "update")),)
+
+
 @command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", complexity="O(1)",
          summary="Sets the string value of a key, ignoring its type. The key is created "
-                 "if it doesn't exist.")
+                 "if it doesn't exist.",
+         key_specs=[key_spec(["RW", "access", "update", "variable_flags"], 1,
+                             notes="RW and ACCESS due to the optional `GET` argument")],
+         key_flags_finder=_set_key_flags)
 def set_(c, argv):
     ks = c.server.keyspace
     if len(argv) == 3:
@@ -148,14 +163,16 @@ def set_generic(c, key, value, flags, expire, name, ok_reply=OK, abort_reply=Non
 
 @command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string",
          complexity="O(1)", summary="Set the string value of a key only when the key doesn't "
-                                    "exist.")
+                                    "exist.",
+         key_specs=[key_spec(["OW", "insert"], 1)])
 def setnx(c, argv):
     return set_generic(c, argv[1], argv[2], NX, None, "setnx", ok_reply=1, abort_reply=0)
 
 
 @command("setex", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.0.0",
          complexity="O(1)", summary="Sets the string value and expiration time of a key. "
-                                    "Creates the key if it doesn't exist.")
+                                    "Creates the key if it doesn't exist.",
+         key_specs=[key_spec(["OW", "update"], 1)])
 def setex(c, argv):
     return set_generic(c, argv[1], argv[3], EX, argv[2], "setex")
 
@@ -163,7 +180,8 @@ def setex(c, argv):
 @command("psetex", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.6.0",
          complexity="O(1)", summary="Sets both string value and expiration time in "
                                     "milliseconds of a key. The key is created if it "
-                                    "doesn't exist.")
+                                    "doesn't exist.",
+         key_specs=[key_spec(["OW", "update"], 1)])
 def psetex(c, argv):
     return set_generic(c, argv[1], argv[3], PX, argv[2], "psetex")
 
@@ -251,7 +269,9 @@ def _mset_generic(c, argv, nx):
          tips=("request_policy:multi_shard", "response_policy:all_succeeded"),
          keys=(1, -1, 2), group="string", since="1.0.1",
          complexity="O(N) where N is the number of keys to set.",
-         summary="Atomically creates or modifies the string values of one or more keys.")
+         summary="Atomically creates or modifies the string values of one or more keys.",
+         key_specs=[{"flags": ["OW", "update"],
+                     "begin_search": {"index": 1}, "find_keys": {"range": (-1, 2, 0)}}])
 def mset(c, argv):
     return _mset_generic(c, argv, False)
 
@@ -261,7 +281,9 @@ def mset(c, argv):
          keys=(1, -1, 2), group="string", since="1.0.1",
          complexity="O(N) where N is the number of keys to set.",
          summary="Atomically modifies the string values of one or more keys only when all "
-                 "keys don't exist.")
+                 "keys don't exist.",
+         key_specs=[{"flags": ["OW", "insert"],
+                     "begin_search": {"index": 1}, "find_keys": {"range": (-1, 2, 0)}}])
 def msetnx(c, argv):
     return _mset_generic(c, argv, True)
 
@@ -349,7 +371,8 @@ def incrbyfloat(c, argv):
 
 @command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="2.0.0",
          complexity="O(1)", summary="Appends a string to the value of a key. Creates the "
-                                    "key if it doesn't exist.")
+                                    "key if it doesn't exist.",
+         key_specs=[key_spec(["RW", "insert"], 1)])
 def append(c, argv):
     ks = c.server.keyspace
     key, suffix = argv[1], argv[2]
@@ -372,7 +395,8 @@ def append(c, argv):
 
 
 @command("strlen", 2, "readonly fast", keys=(1, 1, 1), group="string", since="2.2.0",
-         complexity="O(1)", summary="Returns the length of a string value.")
+         complexity="O(1)", summary="Returns the length of a string value.",
+         key_specs=[key_spec(["RO"], 1)])
 def strlen(c, argv):
     value = get_string(c, argv[1])
     return 0 if value is None else len(value)
@@ -415,7 +439,8 @@ def substr(c, argv):
 @command("setrange", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.2.0",
          complexity="O(1), not counting the time taken to copy the new string in place.",
          summary="Overwrites a part of a string value with another by an offset. Creates "
-                 "the key if it doesn't exist.")
+                 "the key if it doesn't exist.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def setrange(c, argv):
     ks = c.server.keyspace
     key, patch = argv[1], argv[3]

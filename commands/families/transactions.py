@@ -10,7 +10,7 @@ Redis 7.
 from commands.data.keyspace import now_ms
 from commands.server.executor import call_queued
 from commands.server.resp import NULL_ARRAY, OK, ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 
@@ -61,7 +61,8 @@ def discard(c, argv):
 
 @command("watch", -2, "noscript loading stale fast allow-busy", keys=(1, -1, 1),
          group="transactions", since="2.2.0", complexity="O(1) for every key.",
-         summary="Monitors changes to keys to determine the execution of a transaction.")
+         summary="Monitors changes to keys to determine the execution of a transaction.",
+         key_specs=[key_spec(["RO"], 1, -1)])
 def watch(c, argv):
     if c.multi is not None:
         raise ReplyError("ERR WATCH inside MULTI is not allowed")

@@ -19,7 +19,7 @@ from commands.server.args import (LONG_MAX, SYNTAX_ERROR, check_random_picks, po
 from commands.server.blocking import parse_timeout, pop_first_or_block
 from commands.server.numkeys import numkeys_finder, parse_mpop_tail, parse_numkeys
 from commands.server.resp import ReplyError, format_double
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 
@@ -139,7 +139,8 @@ def _zadd(c, key, flags, pairs):
          complexity="O(log(N)) for each item added, where N is the number of elements in "
                     "the sorted set.",
          summary="Adds one or more members to a sorted set, or updates their scores. "
-                 "Creates the key if it doesn't exist.")
+                 "Creates the key if it doesn't exist.",
+         key_specs=[key_spec(["RW", "update"], 1)])
 def zadd(c, argv):
     flags = set()
     i = 2
@@ -167,7 +168,8 @@ def zincrby(c, argv):
          complexity="O(M*log(N)) with N being the number of elements in the sorted set and "
                     "M the number of elements to be removed.",
          summary="Removes one or more members from a sorted set. Deletes the sorted set if "
-                 "all members were removed.")
+                 "all members were removed.",
+         key_specs=[key_spec(["RW", "delete"], 1)])
 def zrem(c, argv):
     ks = c.server.keyspace
     zs = write_zset(ks, argv[1])
@@ -203,7 +205,8 @@ def zmscore(c, argv):
 
 
 @command("zcard", 2, "readonly fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
-         complexity="O(1)", summary="Returns the number of members in a sorted set.")
+         complexity="O(1)", summary="Returns the number of members in a sorted set.",
+         key_specs=[key_spec(["RO"], 1)])
 def zcard(c, argv):
     zs = read_zset(c, argv[1])
     return 0 if zs is None else len(zs)

@@ -15,7 +15,7 @@ from commands.families.zsets import (members_removed, pairs_reply, read_zset, st
                                      write_zset)
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 NOT_FLOAT_RANGE = "ERR min or max is not a float"
 NOT_LEX_RANGE = "ERR min or max not valid string range item"
@@ -148,7 +148,9 @@ def zrange(c, argv):
 @command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), group="sorted-set",
          since="6.2.0",
          complexity=_LOG_N_PLUS_M + "M the number of elements stored into the destination key.",
-         summary="Stores a range of members from sorted set in a key.")
+         summary="Stores a range of members from sorted set in a key.",
+         key_specs=[key_spec(["OW", "update"], 1),
+                    key_spec(["RO", "access"], 2)])
 def zrangestore(c, argv):
     return zrange_generic(c, argv, 2, store=True)
 
@@ -249,7 +251,8 @@ def _zremrange(c, argv, kind):
          since="2.0.0",
          complexity=_REMRANGE_COMPLEXITY,
          summary="Removes members in a sorted set within a range of indexes. Deletes the "
-                 "sorted set if all members were removed.")
+                 "sorted set if all members were removed.",
+         key_specs=[key_spec(["RW", "delete"], 1)])
 def zremrangebyrank(c, argv):
     return _zremrange(c, argv, RANK)
 
@@ -258,7 +261,8 @@ def zremrangebyrank(c, argv):
          since="1.2.0",
          complexity=_REMRANGE_COMPLEXITY,
          summary="Removes members in a sorted set within a range of scores. Deletes the "
-                 "sorted set if all members were removed.")
+                 "sorted set if all members were removed.",
+         key_specs=[key_spec(["RW", "delete"], 1)])
 def zremrangebyscore(c, argv):
     return _zremrange(c, argv, SCORE)
 
@@ -266,6 +270,7 @@ def zremrangebyscore(c, argv):
 @command("zremrangebylex", 4, "write", keys=(1, 1, 1), group="sorted-set", since="2.8.9",
          complexity=_REMRANGE_COMPLEXITY,
          summary="Removes members in a sorted set within a lexicographical range. Deletes "
-                 "the sorted set if all members were removed.")
+                 "the sorted set if all members were removed.",
+         key_specs=[key_spec(["RW", "delete"], 1)])
 def zremrangebylex(c, argv):
     return _zremrange(c, argv, LEX)

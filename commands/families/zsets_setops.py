@@ -14,7 +14,7 @@ from commands.families.zsets import pairs_reply, store_zset
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.numkeys import numkeys_finder, parse_intercard_limit
 from commands.server.resp import ReplyError
-from commands.server.table import command
+from commands.server.table import command, key_spec
 
 UNION, INTER, DIFF = "union", "inter", "diff"
 _STORE_EVENTS = {UNION: b"zunionstore", INTER: b"zinterstore", DIFF: b"zdiffstore"}
@@ -147,7 +147,10 @@ def _store_keys(argv):
 
 @command("zunionstore", -4, "write denyoom", keys=(1, 1, 1), key_finder=_store_keys,
          group="sorted-set", since="2.0.0", complexity=_STORE_COMPLEXITY,
-         summary="Stores the union of multiple sorted sets in a key.")
+         summary="Stores the union of multiple sorted sets in a key.",
+         key_specs=[key_spec(["OW", "update"], 1),
+                    {"flags": ["RO", "access"],
+                     "begin_search": {"index": 2}, "find_keys": {"unknown": None}}])
 def zunionstore(c, argv):
     return _generic(c, argv, 2, UNION, store=True)
 
@@ -157,7 +160,10 @@ def zunionstore(c, argv):
          complexity="O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted "
                     "set, K being the number of input sorted sets and M being the number "
                     "of elements in the resulting sorted set.",
-         summary="Stores the intersect of multiple sorted sets in a key.")
+         summary="Stores the intersect of multiple sorted sets in a key.",
+         key_specs=[key_spec(["OW", "update"], 1),
+                    {"flags": ["RO", "access"],
+                     "begin_search": {"index": 2}, "find_keys": {"unknown": None}}])
 def zinterstore(c, argv):
     return _generic(c, argv, 2, INTER, store=True)
 
@@ -167,7 +173,10 @@ def zinterstore(c, argv):
          complexity="O(L + (N-K)log(N)) worst case where L is the total number of elements "
                     "in all the sets, N is the size of the first set, and K is the size of "
                     "the result set.",
-         summary="Stores the difference of multiple sorted sets in a key.")
+         summary="Stores the difference of multiple sorted sets in a key.",
+         key_specs=[key_spec(["OW", "update"], 1),
+                    {"flags": ["RO", "access"],
+                     "begin_search": {"index": 2}, "find_keys": {"unknown": None}}])
 def zdiffstore(c, argv):
     return _generic(c, argv, 2, DIFF, store=True)
 

@@ -194,6 +194,7 @@ class _Replay:
         self.progress = progress
         self.client = Client(server)
         self.client.authenticated = True
+        self.client.acl_gate = False        # no user: everything is allowed
         self.client.deny_blocking = True
         self.client.is_master_link = True   # obeyed, like our master's stream
         self.valid_up_to = 0                # offset after the last complete command

@@ -426,6 +426,8 @@ class ReplicaLink:
         client = Client(self.server, sock, (self.host, self.port), None)
         client.is_master_link = True
         client.authenticated = True
+        client.user = None            # our master is obeyed whatever the ACL says
+        client.acl_gate = False
         client.deny_blocking = True     # BLPOP & co never wait on this link
         self.server.clients[client.id] = client
         return client

@@ -144,6 +144,7 @@ def failover(c, argv):
 
 
 @command("wait", 3, "noscript", group="generic", since="3.0.0",
+         categories=("@connection",), group_category=False,
          tips=("request_policy:all_shards", "response_policy:agg_min"),
          summary="Wait for the synchronous replication of all the write commands sent in "
                  "the context of the current connection",
@@ -162,6 +163,7 @@ def wait(c, argv):
 # ---------------------------------------------------------------- ROLE / INFO
 
 @command("role", 1, "noscript loading stale fast", group="server", since="2.8.12",
+         categories=("@admin", "@dangerous"),
          summary="Return the role of the instance in the context of replication",
          complexity="O(1)")
 def role(c, argv):

@@ -158,7 +158,9 @@ def _check_flags(c, flags, read_only_cmd: bool) -> None:
 @command("eval", -3, _EVAL_FLAGS, key_finder=eval_keys, group="scripting",
          categories=("@scripting",), since="2.6.0",
          complexity="Depends on the script that is executed.",
-         summary="Execute a Lua script server side")
+         summary="Execute a Lua script server side",
+         key_specs=[{"flags": ["RW", "access", "update"],
+                     "begin_search": {"index": 2}, "find_keys": {"unknown": None}}])
 def eval_(c, argv):
     return _run(c, argv, by_sha=False, read_only_cmd=False)
 
@@ -166,7 +168,9 @@ def eval_(c, argv):
 @command("evalsha", -3, _EVAL_FLAGS, key_finder=eval_keys, group="scripting",
          categories=("@scripting",), since="2.6.0",
          complexity="Depends on the script that is executed.",
-         summary="Execute a Lua script server side")
+         summary="Execute a Lua script server side",
+         key_specs=[{"flags": ["RW", "access", "update"],
+                     "begin_search": {"index": 2}, "find_keys": {"unknown": None}}])
 def evalsha(c, argv):
     return _run(c, argv, by_sha=True, read_only_cmd=False)
 

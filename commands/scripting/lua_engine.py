@@ -284,6 +284,10 @@ class LuaEngine:
         if self.server.masterdown and "stale" not in cmd.flags and \
                 not run.client.is_master_link:
             return None, "Can not execute the command on a stale replica"
+        if run.client.acl_gate and self.server.acl is not None:
+            denied = self.server.acl.check_script(run.client, cmd, argv)
+            if denied is not None:
+                return None, denied
         if run.read_only and (cmd.is_write or "may-replicate" in cmd.flags):
             return None, "Write commands are not allowed from read-only scripts."
         if cmd.is_write:

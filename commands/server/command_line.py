@@ -42,6 +42,10 @@ def parse_arguments(args) -> Settings:
         except SettingError as exc:
             raise UsageError("%s %s" % (path, exc))
         for number, name, words in directives:
+            if name.lower() == "user" and words:
+                # ACL users: node.py checks and loads them (commands/security).
+                settings.config_users.append((number, words))
+                continue
             try:
                 settings.set_words(name, words)
             except SettingError as exc:

@@ -17,7 +17,6 @@ from commands.server.config_types import (INT_MAX, INT_MIN, LL_MAX, OBUF_DEFAULT
 # The names settings.py's table used, so a row written for it can be added here as is.
 _MAX_LL, _MAX_U32 = LL_MAX, UINT_MAX
 
-_ACL = "this node has no ACL users yet (issue 15)"
 _EVICTION = "this node has no maxmemory / eviction yet (issue 15)"
 _LFU = "this node has no LFU counters yet: they come with eviction (issue 15)"
 _SLOWLOG = "this node has no SLOWLOG yet (issue 15)"
@@ -336,10 +335,12 @@ SETTINGS = {s.name: s for s in [
     Setting("notify-keyspace-events", "keyspace-events", 0,
             doc="classes of keyspace events published (letters of Ag$lshzxeKEtmdn)"),
     # ------------------------------------------------------------ features not built yet
-    Setting("aclfile", "string", "", mutable=False, missing=_ACL),
-    Setting("acllog-max-len", "int", 128, 0, LL_MAX, missing=_ACL),
+    # ACL (commands/security): users from the aclfile, the log's length, the channels
+    # of new users.
+    Setting("aclfile", "string", "", mutable=False),
+    Setting("acllog-max-len", "int", 128, 0, LL_MAX),
     Setting("acl-pubsub-default", "enum", "resetchannels",
-            choices=("allchannels", "resetchannels"), missing=_ACL),
+            choices=("allchannels", "resetchannels")),
     Setting("slowlog-log-slower-than", "int", 10000, -1, LL_MAX, missing=_SLOWLOG),
     Setting("slowlog-max-len", "int", 128, 0, LL_MAX, missing=_SLOWLOG),
     Setting("latency-monitor-threshold", "int", 0, 0, LL_MAX, missing=_LATENCY),

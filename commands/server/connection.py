@@ -125,7 +125,14 @@ class Client:
         self.parser = parser
         self.name = None
         self.resp3 = False
+        # ACL (commands/security/acl_users.py sets these through server.acl): the user,
+        # and acl_gate, true while the executor must check (not authenticated, or a
+        # user with restrictions). No user is the superuser (fake clients, our master).
+        self.user = None
         self.authenticated = not server.settings.requirepass
+        self.acl_gate = not self.authenticated
+        if server.acl is not None and sock is not None:
+            server.acl.init_client(self)
         self.created = time.time()
         self.last_interaction = time.monotonic()
         self.last_command = None      # the Command last looked up (CLIENT LIST cmd=)

@@ -39,6 +39,7 @@ class Server:
         self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus
         self.pubsub = None            # the Pub/Sub registry (commands/pubsub/channels.py), on first use
         self.router = None            # fn(client, cmd, argv) -> error reply or None
+        self.acl = None               # the users (commands/security/acl_users.py: Acl)
         self.replication = None       # commands/replication/master.py: ids, offsets, replicas
         self.propagator = None        # commands/replication/propagation.py: what call() propagates
         self.tls = None               # cluster/tls.TlsContexts while TLS is configured (node.py)

@@ -17,6 +17,7 @@ from commands.server.table import COMMANDS
 # Commands a client in MULTI runs at once instead of queueing (Redis's processCommand).
 _NOT_QUEUED = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
 
+NOAUTH_ERROR = ReplyError("NOAUTH Authentication required.")
 READONLY_REPLICA = ReplyError("READONLY You can't write against a read only replica.")
 # The texts of commands/persistence (rdb_save.MISCONF, loading.LOADING); the server layer
 # cannot import that layer, so the executor holds the replies.
@@ -83,9 +84,14 @@ def process_command(client, argv):
         return reject(client, error, cmd)
 
     server = client.server
-    if not client.authenticated and server.settings.requirepass \
-            and "no-auth" not in cmd.flags:
-        return reject(client, ReplyError("NOAUTH Authentication required."), cmd)
+    if client.acl_gate:
+        # Not authenticated, or a user with restrictions: NOAUTH, then the ACL check
+        # (commands/security/acl_users.py). The default user with every permission
+        # never gets here.
+        error = server.acl.gate(client, cmd, argv) if server.acl is not None else \
+            _noauth(client, cmd)
+        if error is not None:
+            return reject(client, error, cmd)
 
     # The replication link from our master obeys: no redirects, no read-only refusal.
     obey = client.is_master_link
@@ -170,6 +176,14 @@ def process_command(client, argv):
             # (run here, it would be acknowledged and then lost with our data).
             return process_command(client, argv)
     return call(client, cmd, argv)
+
+
+def _noauth(client, cmd):
+    """Without ACL users (a Server built without them: unit tests), requirepass alone."""
+    if not client.authenticated and client.server.settings.requirepass \
+            and "no-auth" not in cmd.flags:
+        return NOAUTH_ERROR
+    return None
 
 
 def hold_while_writes_paused(view) -> bool:
@@ -306,6 +320,7 @@ def call_queued(client, queued) -> Raw:
     out = bytearray(b"*%d\r\n" % len(queued))
     clock = time.perf_counter
     then = clock()
+    acl_gate = client.acl_gate and server.acl is not None
     try:
         for cmd, argv in queued:
             if prop is not None:
@@ -313,6 +328,13 @@ def call_queued(client, queued) -> Raw:
                 client.argv = argv
                 dirty = keyspace.dirty
             try:
+                # ACL rules may have changed since the command was queued (Redis
+                # checks again at EXEC): only for a client with a restricted user.
+                denied = acl_gate and server.acl.check_exec(client, cmd, argv)
+                if denied:
+                    out += b"-%s\r\n" % denied.args[0].encode()
+                    server.count_error(denied.code)
+                    continue
                 reply = cmd.handler(client, argv)
             except ReplyError as exc:
                 reply = exc

@@ -199,7 +199,7 @@ class ClientListener:
                 pass
             sock.close()
             return
-        if settings.protected_mode and refused_by_protected_mode(settings, address[0], unix):
+        if settings.protected_mode and refused_by_protected_mode(server, address[0], unix):
             server.rejected_connections += 1
             try:
                 sock.sendall(PROTECTED_MODE_DENIED)

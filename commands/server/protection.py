@@ -51,8 +51,11 @@ def protected_action_allowed(option: str, c) -> bool:
     return option == "yes" or (option == "local" and is_local_client(c))
 
 
-def refused_by_protected_mode(settings, host: str, unix: bool) -> bool:
+def refused_by_protected_mode(server, host: str, unix: bool) -> bool:
     """A new connection from `host` must get PROTECTED_MODE_DENIED and be closed: protected
-    mode is on, the default user has no password, and the peer is not loopback."""
-    return settings.protected_mode and not settings.requirepass and \
-        not is_local_address(host, unix)
+    mode is on, the default user is `nopass` (no requirepass, no ACL password), and the
+    peer is not loopback."""
+    if not server.settings.protected_mode or is_local_address(host, unix):
+        return False
+    acl = server.acl
+    return acl.default.nopass if acl is not None else not server.settings.requirepass

@@ -42,6 +42,8 @@ class Settings:
 
     def __init__(self):
         self.config_file = None     # the file given at start-up, for CONFIG REWRITE
+        self.config_users = []      # (line number, words) of its `user` lines (ACL)
+        self.user_lines = None      # fn() -> the `user` lines CONFIG REWRITE writes (ACL)
         # fn(name, value) after CONFIG SET changed a value; raising SettingError undoes
         # the whole CONFIG SET (Redis's apply functions).
         self.listeners = []
@@ -196,6 +198,9 @@ class Settings:
         rewriter = _Rewriter(text)
         for name, setting in SETTINGS.items():
             rewriter.rewrite(name, setting.rewrite_lines(name, self.values[name]))
+        if self.user_lines is not None:
+            # Redis's rewriteConfigUserOption: every ACL user, or none with an aclfile.
+            rewriter.rewrite("user", [(line, True) for line in self.user_lines()])
         _write_atomically(self.config_file, rewriter.content())
 
 
@@ -229,6 +234,10 @@ class _Rewriter:
                 words = split_args(line.encode("utf-8", "surrogateescape"))
             except ValueError:
                 words = None
+            if words and words[0].lower() == b"user":
+                self.option_lines.setdefault("user", []).append(len(self.lines))
+                self.lines.append(line)
+                continue
             _, setting = lookup(words[0].decode("utf-8", "surrogateescape")) \
                 if words else (None, None)
             if setting is None:

@@ -97,6 +97,8 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
     if not is_container:
         # What Redis's setImplicitACLCategories derives, plus the group's category.
         cats.update(_FLAG_CATEGORIES[f] for f in flagset if f in _FLAG_CATEGORIES)
+        if "readonly" in flagset and "@scripting" in categories:
+            cats.discard("@read")     # Redis keeps scripts (EVAL_RO...) out of @read
         if group_category and _GROUP_CATEGORIES.get(group):
             cats.add(_GROUP_CATEGORIES[group])
         if "admin" in flagset or "dangerous" in flagset:

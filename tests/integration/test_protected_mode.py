@@ -115,10 +115,16 @@ def test_protected_mode_then_local_only_actions_as_redis(netns, pair):
     mine = netns.request(ours.port)
     assert mine.startswith(DENIED_START) and mine.endswith(b"\r\n<closed>")
     assert mine == netns.request(theirs.port)
-    # Loopback is served; then protected-mode no opens the door, as in Redis.
+    # Loopback is served; a password given to the default user through ACL lifts
+    # protected mode (Redis checks the default user's nopass flag); then protected-mode
+    # no opens the door, as in Redis.
     for proc in (ours, theirs):
         client = RawClient(proc.port)
         assert client.call("PING") == ("+", "PONG")
+        assert client.call("ACL", "SETUSER", "default", ">pw") == ("+", "OK")
+        assert netns.request(proc.port, "PING").startswith(b"-NOAUTH")
+        assert client.call("AUTH", "pw") == ("+", "OK")
+        assert client.call("ACL", "SETUSER", "default", "nopass") == ("+", "OK")
         assert client.call("CONFIG", "SET", "protected-mode", "no") == ("+", "OK")
         assert netns.request(proc.port, "PING") == b"+PONG\r\n"
         assert client.call("INFO", "stats")[1].count(b"rejected_connections:1") == 1

@@ -11,6 +11,7 @@
     commands/streams       data, server, rdb, persistence, replication, families (the stream
                            family; it shares families' typed lookups)
     commands/scripting     data, server, rdb, persistence, replication, families (Lua scripts)
+    commands/security      data, server, families (ACL users and the ACL command)
     cluster/               never imports commands/
     node.py                the composition root: nothing imports it
 
@@ -39,6 +40,7 @@ ALLOWED = {
     "clients": {"data", "server", "families"},
     "streams": {"data", "server", "rdb", "persistence", "replication", "families"},
     "scripting": {"data", "server", "rdb", "persistence", "replication", "families"},
+    "security": {"data", "server", "families"},
 }
 
 

@@ -28,8 +28,18 @@ def test_protected_action_and_mode():
     assert protected_action_allowed("local", _Client("::1:5000"))
     assert not protected_action_allowed("local", _Client("10.0.0.1:5000"))
     assert not protected_action_allowed("no", _Client("127.0.0.1:5000"))
-    settings = Settings()
-    assert refused_by_protected_mode(settings, "10.0.0.1", False)
-    assert not refused_by_protected_mode(settings, "127.0.0.1", False)
-    settings.values["requirepass"] = "secret"
-    assert not refused_by_protected_mode(settings, "10.0.0.1", False)
+    server = _Server()
+    assert refused_by_protected_mode(server, "10.0.0.1", False)
+    assert not refused_by_protected_mode(server, "127.0.0.1", False)
+    server.settings.values["requirepass"] = "secret"
+    assert not refused_by_protected_mode(server, "10.0.0.1", False)
+    server.settings.values["protected-mode"] = False
+    server.settings.values["requirepass"] = ""
+    assert not refused_by_protected_mode(server, "10.0.0.1", False)
+
+
+class _Server:
+    """Before the ACL is built (server.acl None), requirepass decides."""
+    def __init__(self):
+        self.settings = Settings()
+        self.acl = None
