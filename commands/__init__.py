@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "clients.client_modes",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
     "streams.stream_info", "scripting.eval_cmds", "security.acl_cmds",
+    "security.module_cmds",
 )
 
 
