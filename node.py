@@ -5,6 +5,7 @@ flags, which win), build the keyspace, the client side and the cluster seam, run
 SIGTERM/SIGINT, then stop accepting, close the clients and exit 0.
 """
 import fcntl
+import os
 import random
 import signal
 import sys
@@ -18,7 +19,7 @@ from cluster import nodesconf
 from cluster.bus import SENDBUF_LIMIT, Clock, ClusterBus
 from cluster.config import ClusterConfig, DataHooks
 from cluster.errors import ConfigFileError
-from cluster.logging_levels import setup_logging
+from cluster.logging_levels import set_role_source, setup_logging
 from cluster.operations import ClusterOperations
 from cluster.state import CRON_PERIOD_MS, ClusterState
 from cluster.tls import CONTEXT_SETTINGS, TlsConfigError, configure as configure_tls, tls_needed
@@ -38,31 +39,65 @@ from commands.server.blocking import handle_clients_blocked_on_keys, redirect_bl
 from commands.families.server_cmds import wait_for_replicas
 from commands.security.acl_users import Acl, user_declaration_error
 from commands.server.context import Server
-from commands.server.listener import ClientListener, close_idle_clients
-from commands.server.command_line import UsageError, parse_arguments
+from commands.server.listener import ClientListener, ListenFailed, close_idle_clients
+from commands.server.command_line import ConfigError, UsageError, parse_arguments
 from commands.server.process_control import (DEFAULT_PIDFILE, arm_watchdog, daemonize,
-                                             notify_supervisor, parse_cpulist, remove_pidfile,
-                                             set_cpu_affinity, set_crash_log,
-                                             supervision_mode, write_pidfile)
+                                             log_start_up, notify_supervisor, parse_cpulist,
+                                             remove_pidfile, set_cpu_affinity,
+                                             set_crash_log, supervision_mode,
+                                             write_pidfile)
 from commands.server.resp import ReplyError
 from commands.server.routing import Router
 from commands.server.settings import SettingError, Settings
 
-def lock_cluster_config(path: str):
-    """Hold an exclusive flock for the life of the process, like Redis, so two nodes never
-    share a nodes.conf. The lock is taken on a sibling `<file>.lock`: nodes.conf itself is
-    replaced by rename on every save, which would drop a lock held on the old file."""
-    try:
-        handle = open(path + ".lock", "a+")
-    except OSError as exc:
-        raise UsageError("can't open the cluster config file %s: %s" % (path, exc.strerror))
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        raise UsageError("Sorry, the cluster configuration file %s is already used by a "
-                         "different Redis Cluster node. Please make sure that different "
-                         "nodes use different cluster configuration files." % path)
-    return handle
+class ClusterConfigLock:
+    """An exclusive flock held for the life of the process, like Redis's, so two nodes
+    never share a nodes.conf. It is taken on a sibling `<file>.lock`: nodes.conf itself
+    is replaced by rename on every save, which would drop a lock held on the old file.
+    The lock file is removed when the node exits, whether it started or not; a node
+    that takes the lock checks that its file is still the one at the path (another
+    node may have removed it between our open and our flock) and tries again if not."""
+
+    def __init__(self, config_path: str):
+        self.path = config_path + ".lock"
+        self.handle = None
+
+    def acquire(self) -> None:
+        for _ in range(10):
+            try:
+                handle = open(self.path, "a+")
+            except OSError as exc:
+                raise UsageError("Can't open %s in order to acquire a lock: %s"
+                                 % (self.path, exc.strerror))
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                raise UsageError("Sorry, the cluster configuration file %s is already "
+                                 "used by a different Redis Cluster node. Please make "
+                                 "sure that different nodes use different cluster "
+                                 "configuration files." % self.path[:-len(".lock")])
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.handle = handle
+                return
+            handle.close()
+        raise UsageError("Can't acquire the lock %s: it keeps being replaced" % self.path)
+
+    def release(self) -> None:
+        """Remove the lock file, then let the lock go (in that order: a node starting
+        meanwhile finds the file gone and makes its own)."""
+        if self.handle is None:
+            return
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        self.handle.close()
+        self.handle = None
 
 
 class Node:
@@ -104,8 +139,9 @@ class Node:
         self._signal_flags = "default"  # shutdown-on-sigterm/-sigint of the last signal
         self.stopped = gevent.event.Event()
         self._cron = None
-        self.log_tag = "%d" % settings.port    # the log lines' tag (main() adds the id)
         self._watchdog_armed = False
+        # The log lines' role letter from now on: M, or S while we replicate a master.
+        set_role_source(lambda: "M" if self.replication.is_master else "S")
 
     def _build_acl(self) -> Acl:
         """The users: requirepass is the default user's password, then the config file's
@@ -119,7 +155,7 @@ class Node:
             line = [b"user"] + [w.encode("utf-8", "surrogateescape") for w in words]
             error = user_declaration_error(line)
             if error is not None:
-                raise UsageError("%s line %d: %s" % (settings.config_file, number, error))
+                raise ConfigError(error, number, " ".join(["user", *words]))
             declared.append(line[1:])
         if settings.aclfile and declared:
             raise UsageError(
@@ -333,7 +369,7 @@ class Node:
         elif name == "requirepass":
             self.server.acl.update_default_password(value)
         elif name == "loglevel":
-            setup_logging(self.settings, self.log_tag)
+            setup_logging(self.settings)
         elif name == "crash-log-enabled":
             set_crash_log(value)
         elif name in ("replica-read-only", "replica-serve-stale-data"):
@@ -363,10 +399,17 @@ class Node:
             self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
 
     def start(self) -> None:
-        # Clients may connect while the dataset loads: they get -LOADING meanwhile.
-        self.listener.start()
-        if not self.listener.listening_fds():       # port 0, no tls-port, no unixsocket
-            raise UsageError("Configured to not listen anywhere, exiting.")
+        """The rest of redis-server's start-up, with its log lines: listen (clients may
+        connect while the dataset loads: they get -LOADING meanwhile), load the data,
+        join the cluster bus."""
+        logger.info("monotonic clock: POSIX clock_gettime")
+        try:
+            self.listener.start()
+        except ListenFailed as exc:
+            raise UsageError(str(exc))
+        logger.info("Running mode=cluster, port={}.",
+                    self.settings.port or self.settings.tls_port)
+        logger.warning("Server initialized")
         self._cron = gevent.spawn(self._server_cron)
         try:
             # appendonly yes: the AOF, and only the AOF (it wins over dump.rdb).
@@ -376,14 +419,15 @@ class Node:
             raise UsageError(str(exc))
         try:
             self.bus.start()
-        except OSError as exc:
+        except OSError:
             self.listener.stop()
-            raise UsageError("Could not create the cluster bus listening socket %s:%d: %s"
-                             % (self.settings.bind, self.bus.cport, exc.strerror or exc))
-        logger.info("Ready to accept connections on {}:{}{}, cluster bus on port {}{}",
-                    self.settings.bind, self.listener.port,
-                    " (TLS: %d)" % self.listener.tls_port if self.listener.tls_port else "",
-                    self.bus.cport, " (TLS)" if self.bus.tls else "")
+            raise UsageError("Failed listening on port %d (cluster), aborting."
+                             % self.bus.cport)
+        if self.listener.streams or self.listener.tls_streams:
+            logger.info("Ready to accept connections")
+        if self.listener.unix_stream is not None:
+            logger.info("The server is now ready to accept connections at {}",
+                        self.settings.unixsocket)
 
     def _server_cron(self) -> None:
         """Redis's serverCron for the data side, `hz` times a second: active expiry
@@ -463,6 +507,8 @@ class Node:
     def run_until_stopped(self) -> None:
         while True:
             self.stop_requested.wait()
+            if not self._stop_saved:        # a signal (SHUTDOWN logged it itself)
+                logger.warning("User requested shutdown...")
             # A signal's shutdown saves when save points are set; if that fails the node
             # keeps running, as Redis does. shutdown-on-sigterm / -sigint: `nosave`
             # skips the save, `save` makes it without save points, `force` exits even
@@ -481,7 +527,6 @@ class Node:
                            "check the logs for more information")
             self.stop_requested.clear()
         self.stopped.set()
-        logger.info("Received shutdown request, closing clients and exiting")
         self.server.children.kill()
         if self.replication.link is not None:
             self.replication.link.stop()
@@ -497,45 +542,58 @@ class Node:
 
 
 def main(argv) -> int:
+    setup_logging(Settings())           # stdout at notice, until the settings say
     try:
         settings = parse_arguments(list(argv))
-        # As redis-server: supervised wins over daemonize; a daemon without a pidfile
-        # writes the default one.
-        supervised = supervision_mode(settings.supervised)
-        if settings.daemonize and not supervised:
-            daemonize()
-        if settings.daemonize and not settings.pidfile:
-            settings.values["pidfile"] = DEFAULT_PIDFILE
-        setup_logging(settings, "%d" % settings.port)
-        set_crash_log(settings.crash_log_enabled)
-        if settings.server_cpulist:
-            set_cpu_affinity(settings.server_cpulist, "server")
-        config_lock = lock_cluster_config(settings.cluster_config_path())
+    except ConfigError as exc:
+        print(exc.block(), file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        logger.warning(str(exc))
+        return 1
+    # As redis-server: supervised wins over daemonize; a daemon without a pidfile
+    # writes the default one.
+    supervised = supervision_mode(settings.supervised)
+    if settings.daemonize and not supervised:
+        daemonize()
+    if settings.daemonize and not settings.pidfile:
+        settings.values["pidfile"] = DEFAULT_PIDFILE
+    setup_logging(settings)
+    log_start_up(config_given=bool(argv))
+    set_role_source(lambda: "M")        # the node's own lines from here (Node says M/S)
+    set_crash_log(settings.crash_log_enabled)
+    if settings.server_cpulist:
+        set_cpu_affinity(settings.server_cpulist, "server")
+    config_lock = ClusterConfigLock(settings.cluster_config_path())
+    try:
+        config_lock.acquire()
         node = Node(settings)
         node.server.supervised = supervised
-        node.log_tag = "%d %s" % (settings.port, node.cluster_state.myself.name[:8])
-        setup_logging(settings, node.log_tag)
         if settings.pidfile:
             write_pidfile(settings.pidfile)
         # Before start(): clients are served from the first time start() yields (loading
         # the dataset, binding the bus), and a SIGTERM from then on must stop us cleanly.
         gevent.signal_handler(signal.SIGTERM, node.on_signal, "SIGTERM")
         gevent.signal_handler(signal.SIGINT, node.on_signal, "SIGINT")
-        try:
-            node.start()
-        except OSError as exc:
-            raise UsageError("Could not create server TCP listening socket %s:%d: %s"
-                             % (settings.bind, settings.port, exc.strerror or exc))
+        node.start()
     except UsageError as exc:
-        print("Error: %s" % exc, file=sys.stderr)
+        if isinstance(exc, ConfigError):        # a `user` line found bad only now
+            print(exc.block(), file=sys.stderr)
+        else:
+            logger.warning(str(exc))
+        if settings.pidfile:
+            remove_pidfile(settings.pidfile)
+        config_lock.release()
         return 1
     notify_supervisor(supervised, "STATUS=Ready to accept connections\n")
     notify_supervisor(supervised, "READY=1\n")
     node.run_until_stopped()
     notify_supervisor(supervised, "STOPPING=1\n")
-    config_lock.close()
     if settings.pidfile:
+        logger.info("Removing the pid file.")
         remove_pidfile(settings.pidfile)
+    config_lock.release()
+    logger.warning("Redis is now ready to exit, bye bye...")
     return 0
 
 

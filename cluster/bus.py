@@ -331,6 +331,7 @@ class ClusterBus(EffectRunner):
                 self._log("verbose", f"Error accepting cluster node connection: {exc}")
             sock.close()
             return
+        self._log("verbose", "Accepting cluster node connection from %s:%d" % address[:2])
         self._execute_safely(link, lambda: self.state.link_accepted(
             link.id, self.now_ms(), peer_ip=address[0], local_ip=sock.getsockname()[0]))
         # The StreamServer closes the socket when this handler returns, so the

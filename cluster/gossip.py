@@ -72,6 +72,7 @@ class Gossip:
         wanted = min(max(3, len(nodes) // 10), freshnodes)
         if receiver is not None and msg_type == m.PING:
             receiver.ping_sent = self._now
+            self.watch_node(receiver)   # the cron waits for its PONG
         gossip: list[m.GossipEntry] = []
         chosen: set[ClusterNode] = set()
         maxiter = wanted * 3

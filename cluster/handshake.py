@@ -108,7 +108,7 @@ class Handshake:
         if (msg.TYPE == m.MEET or not me.ip) and not self.config.announce_ip and link.local_ip:
             if me.ip != link.local_ip:
                 me.ip = link.local_ip
-                self._log("notice", f"IP address for this node updated to {me.ip}")
+                self._log("warning", f"IP address for this node updated to {me.ip}")
                 self._save()
         if sender is None and msg.TYPE == m.MEET:
             if self._blacklisted(hdr.sender):

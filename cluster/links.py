@@ -67,9 +67,11 @@ class LinkHandling:
             node = link.node
             if node.link == link_id:
                 node.link = None
+                self.watch_node(node)
             if node.inbound_link == link_id:
                 node.inbound_link = None
                 node.no_inbound_since = self._now
+                self.watch_node(node)
         return link
 
     def free_link(self: ClusterState, link_id: LinkId) -> None:

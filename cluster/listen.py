@@ -8,6 +8,7 @@ Redis's rules for an address that cannot be bound:
   logged and skipped;
 - an address prefixed with '-' is optional: if it does not exist on this host
   (EADDRNOTAVAIL) it is logged and skipped;
+- `*` and `::*` are every IPv4 and every IPv6 address (`bind * -::*`);
 - anything else (the port is taken, a mandatory address is missing) fails start-up,
   after closing what was already bound.
 
@@ -66,6 +67,8 @@ def listen_to_port(addresses: list[str], port: int,
 
 def _listen(addr: str, port: int, backlog: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    # redis.conf's wildcards (`bind * -::*`): every IPv4 / every IPv6 address.
+    addr = {"*": "0.0.0.0", "::*": "::"}.get(addr, addr)
     sock = gevent.socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -18,6 +18,7 @@ names in snake_case (see the table in ``cluster/__init__.py``).
 
 from __future__ import annotations
 
+import heapq
 import random
 
 from cluster import messages as m
@@ -87,6 +88,11 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         self._todo_save = False
         self._todo_fsync = False
         self._node_list: list[ClusterNode] | None = None
+        # The nodes the cron walks, and when the quiet ones' next ping is due.
+        self._cron_watch: dict[ClusterNode, None] = {}
+        self._ping_due: list[tuple[int, int, ClusterNode]] = []
+        self._ping_due_seq = 0
+        self._watch_ping_interval = 0
         self._pfail_nodes: list[ClusterNode] = []
         self._init_failover()
         self._init_manual_failover()
@@ -172,6 +178,12 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
     def add_node(self, node: ClusterNode) -> None:
         self.nodes[node.name] = node
         self._node_list = None
+        self._cron_watch[node] = None
+
+    def watch_node(self, node: ClusterNode) -> None:
+        """The cron must look at ``node`` again from its next run (it lost a link or
+        has a ping outstanding): see cluster_cron."""
+        self._cron_watch[node] = None
 
     def node_list(self) -> list[ClusterNode]:
         # Random picks need indexable storage; rebuilt only when the table changes.
@@ -201,6 +213,7 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
                 self.free_link(link_id)
         del self.nodes[node.name]
         self._node_list = None
+        self._cron_watch.pop(node, None)
 
     def _add_slot(self, slot: int, node: ClusterNode) -> None:
         old = self.slots[slot]
@@ -459,7 +472,7 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         if node.link is not None and node.link != link.link_id:
             self.free_link(node.link)
         node.flags &= ~NODE_NOADDR
-        self._log("notice", f"Address updated for node {node.name}, now {ip}:{hdr.port}")
+        self._log("warning", f"Address updated for node {node.name}, now {ip}:{hdr.port}")
         return True
 
     # ------------------------------------------------------------------
@@ -487,12 +500,32 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         links = self.links
         pfail_nodes = []
         new_pfail = False
-        # One pass over the nodes (Redis makes two; merged, as this loop is the
-        # hot spot of a large simulated cluster). node_list() is rebuilt, never
-        # mutated, when nodes come and go, so deleting while iterating is safe.
-        for node in self.node_list():
+        # Redis walks every node on every cron (twice). Most nodes, most of the time,
+        # are "quiet": linked both ways, no ping outstanding, no flag that needs the
+        # cron; for them the walk only asks "is a ping due?". So quiet nodes leave
+        # the walk and wait in a heap keyed by when their next ping is due; anything
+        # that can make a node need the cron again (a link lost, a ping sent, a new
+        # node) puts it back in `_cron_watch` (see watch_node). At 1000 nodes this
+        # is the difference between 10^7 node visits per second and a few hundred.
+        watch = self._cron_watch
+        if ping_interval != self._watch_ping_interval:
+            # The node timeout changed: due times are stale, look at everyone again.
+            self._watch_ping_interval = ping_interval
+            self._ping_due.clear()
+            for node in self.nodes.values():
+                watch[node] = None
+        due = self._ping_due
+        while due and due[0][0] <= now:
+            node = heapq.heappop(due)[2]
+            if self.nodes.get(node.name) is node:
+                watch[node] = None
+        # A snapshot: the body may add (send_ping) or delete nodes while we walk.
+        for node in list(watch):
             flags = node.flags
-            if flags & (NODE_MYSELF | NODE_NOADDR):
+            if flags & NODE_MYSELF or self.nodes.get(node.name) is not node:
+                watch.pop(node, None)
+                continue
+            if flags & NODE_NOADDR:
                 continue
             if flags & NODE_PFAIL:
                 pfail_nodes.append(node)
@@ -522,6 +555,13 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
             if ping_sent == 0:
                 if link is not None and now - node.pong_received > ping_interval:
                     self.send_ping(link.link_id, m.PING)
+                elif link is not None and node.inbound_link is not None \
+                        and not flags & (NODE_MEET | NODE_PFAIL):
+                    # Quiet: nothing to do until its ping is due.
+                    watch.pop(node, None)
+                    self._ping_due_seq += 1
+                    heapq.heappush(due, (node.pong_received + ping_interval + 1,
+                                         self._ping_due_seq, node))
                 continue
             if min(now - ping_sent, data_delay) > nt and not flags & (NODE_PFAIL | NODE_FAIL):
                 self._log("debug", f"*** NODE {node.name} possibly failing")
@@ -616,5 +656,5 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
             if ok and me.is_master and self._among_minority_time is not None \
                     and now - self._among_minority_time < rejoin_delay:
                 return  # just rejoined the majority: let the others reconfigure us first
-            self._log("notice", f"Cluster state changed: {'ok' if ok else 'fail'}")
+            self._log("warning", f"Cluster state changed: {'ok' if ok else 'fail'}")
             self.state_ok = ok

@@ -4,6 +4,8 @@
 #   scripts/cluster.sh start [N] [REPLICAS]   N nodes on 7001.. (default 6, 1 replica each)
 #   scripts/cluster.sh status                 a table of nodes, roles, slots, state
 #   scripts/cluster.sh stop                   stop the nodes (data stays in run/cluster)
+#   scripts/cluster.sh restart PORT           stop one node (SIGTERM) and start it again:
+#                                             it rejoins from its nodes.conf and data
 #   scripts/cluster.sh clean                  stop and delete run/cluster
 #
 # Creates .venv and installs the requirements if missing. The cluster is created with
@@ -77,19 +79,11 @@ start() {
     local i port
     for ((i = 0; i < n; i++)); do
         port=$((BASE_PORT + i))
-        mkdir -p "$RUN/$port"
         echo "$port" >> "$RUN/ports"
-        .venv/bin/python node.py -p "$port" --dir "$RUN/$port" \
-            --cluster-node-timeout "$NODE_TIMEOUT" --logfile "$RUN/$port/node.log" \
-            --repl-diskless-sync-delay "$SYNC_DELAY" \
-            $NODE_ARGS >/dev/null 2>&1 &
-        echo $! > "$RUN/$port/pid"
+        start_node "$port"
     done
     for port in $(ports); do
-        for _ in $(seq 1 100); do
-            call "$port" PING 2>/dev/null | grep -q PONG && break
-            sleep 0.1
-        done
+        wait_for_ping "$port"
     done
     if [ "$replicas" -gt 0 ] && call "$BASE_PORT" CLUSTER REPLICATE 0 2>&1 | grep -q "unknown subcommand"; then
         echo "note: this build has no replicas yet (CLUSTER REPLICATE is missing): creating $n masters"
@@ -106,6 +100,59 @@ start() {
     fi
     wait_for_ok
     status
+}
+
+# One node.py in the background, its folder run/cluster/PORT (data, nodes.conf, log, pid).
+start_node() {
+    local port=$1
+    mkdir -p "$RUN/$port"
+    .venv/bin/python node.py -p "$port" --dir "$RUN/$port" \
+        --cluster-node-timeout "$NODE_TIMEOUT" --logfile "$RUN/$port/node.log" \
+        --repl-diskless-sync-delay "$SYNC_DELAY" \
+        $NODE_ARGS >/dev/null 2>&1 &
+    echo $! > "$RUN/$port/pid"
+}
+
+wait_for_ping() {
+    local port=$1
+    for _ in $(seq 1 100); do
+        call "$port" PING 2>/dev/null | grep -q PONG && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+node_pid() {
+    local pidfile="$RUN/$1/pid"
+    [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"
+    true
+}
+
+restart() {
+    local port=${1:-}
+    if [ -z "$port" ] || ! ports | grep -qx "$port"; then
+        echo "usage: scripts/cluster.sh restart PORT (one of: $(ports | tr '\n' ' '))"
+        exit 2
+    fi
+    ensure_venv
+    local pid
+    pid=$(node_pid "$port")
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            [ -z "$(node_pid "$port")" ] && break
+            sleep 0.1
+        done
+        pid=$(node_pid "$port")
+        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+        echo "stopped $port"
+    fi
+    start_node "$port"
+    if ! wait_for_ping "$port"; then
+        echo "node $port did not start: see $RUN/$port/node.log"
+        exit 1
+    fi
+    echo "started $port (pid $(cat "$RUN/$port/pid"))"
 }
 
 wait_for_ok() {
@@ -142,10 +189,8 @@ create_without_redis_cli() {
 running_pids() {
     local port
     for port in $(ports); do
-        local pidfile="$RUN/$port/pid"
-        [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"
+        node_pid "$port"
     done
-    true
 }
 
 status() {
@@ -198,7 +243,8 @@ clean() {
 case "${1:-}" in
     start) shift; start "$@" ;;
     stop) stop ;;
+    restart) shift; restart "$@" ;;
     status) status ;;
     clean) clean ;;
-    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

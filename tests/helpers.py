@@ -4,6 +4,7 @@ Processes are started on loopback, tracked by pid and killed in teardown. Every 
 polls with a deadline.
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable
+
+# A log line as redis-server writes it: pid:role date time.ms level-char message.
+REDIS_LOG_LINE = re.compile(r"^(\d+):([MSCX]) (\d\d [A-Z][a-z]{2} \d{4} "
+                            r"\d\d:\d\d:\d\d\.\d{3}) ([.\-*#]) (.+)$")
 
 
 def free_port(used=None) -> int:

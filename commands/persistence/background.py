@@ -105,7 +105,7 @@ class Children:
                         pass                # CPUs this host lacks: run where we are
             except BaseException:       # noqa: BLE001
                 os._exit(1)
-            _run_child(work, report_write)      # never returns
+            _run_child(work, report_write, kind.upper())     # never returns
         gc.unfreeze()
         os.close(report_write)
         self.last_fork_usec = int((time.perf_counter() - began) * 1e6)
@@ -128,7 +128,10 @@ class Children:
         self._collect_report(child)
         ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if os.WIFSIGNALED(status):
-            logger.warning("Background {} terminated by signal {}", child.purpose,
+            # Redis's words: "Background saving / AOF rewrite / transfer terminated..."
+            what = {"BGSAVE": "saving", "AOF rewrite": "AOF rewrite"}.get(child.purpose,
+                                                                          "transfer")
+            logger.warning("Background {} terminated by signal {}", what,
                            os.WTERMSIG(status))
         child.on_done(ok, False)
 
@@ -160,9 +163,6 @@ class Children:
             os.close(child.report_fd)
         if text.strip().isdigit():
             self.last_cow_size[child.kind] = int(text)
-            if int(text) > 1024 * 1024:
-                logger.info("Fork CoW for {}: current {} MB", child.purpose,
-                            int(text) // (1024 * 1024))
 
 
 def private_dirty_bytes() -> int:
@@ -178,7 +178,7 @@ def private_dirty_bytes() -> int:
     return 0
 
 
-def _run_child(work, report_fd) -> None:
+def _run_child(work, report_fd, kind_name: str) -> None:
     status = 1
     try:
         for number in (signal.SIGTERM, signal.SIGINT, KILL_SIGNAL):
@@ -188,7 +188,11 @@ def _run_child(work, report_fd) -> None:
         os.nice(CHILD_NICENESS)
         gc.disable()
         status = 0 if work() else 1
-        os.write(report_fd, b"%d" % private_dirty_bytes())
+        cow = private_dirty_bytes()
+        # Redis's child reports its copy-on-write at exit, from the child (role C).
+        logger.info("Fork CoW for {}: current {} MB, peak {} MB, average {} MB", kind_name,
+                    cow >> 20, cow >> 20, cow >> 20)
+        os.write(report_fd, b"%d" % cow)
     except BaseException:             # noqa: BLE001 - report, then exit non-zero
         try:
             traceback.print_exc(file=sys.stderr)

@@ -324,8 +324,8 @@ class FullSyncs:
                 if children.active is not None and children.active.pid == transfer.pid:
                     children.kill()
                 return
-            logger.info("Diskless rdb transfer, done reading from pipe, {} replicas still "
-                        "up.", len(live))
+            logger.warning("Diskless rdb transfer, done reading from pipe, {} replicas "
+                           "still up.", len(live))
         finally:
             os.close(read_fd)
         transfer.child_done.wait()

@@ -138,9 +138,9 @@ class Replication:
         self.second_offset = self.offset + 1
         self.replid = new_replid()
         self.stream_db = -1
-        logger.info("Setting secondary replication ID to {}, valid up to offset: {}. "
-                    "New replication ID is {}", self.replid2, self.second_offset,
-                    self.replid)
+        logger.warning("Setting secondary replication ID to {}, valid up to offset: {}. "
+                       "New replication ID is {}", self.replid2, self.second_offset,
+                       self.replid)
 
     def change_replid(self) -> None:
         """DEBUG CHANGE-REPL-ID (changeReplicationId + clearReplicationId2): a new
@@ -318,7 +318,7 @@ class Replication:
         replica = client.replica
         if replica is not None and replica in self.replicas:
             self.replicas.remove(replica)
-            logger.info("Connection with replica {} lost.", replica.name)
+            logger.warning("Connection with replica {} lost.", replica.name)
             if not self.replicas:
                 self.no_replicas_since = time.monotonic()
             self.refresh_good_replicas()

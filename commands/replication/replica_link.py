@@ -85,7 +85,6 @@ def replication_changed(replication, effect, my_port: int, on_link_status=None) 
     replication.update_activity()
     if effect.flush_data:
         server.keyspace.flush()
-    logger.info("Connecting to MASTER {}:{}", effect.ip, effect.port)
     replication.link.start()
 
 
@@ -146,19 +145,31 @@ class ReplicaLink:
 
     def _run(self) -> None:
         while not self._stopped:
+            logger.info("Connecting to MASTER {}:{}", self.host, self.port)
             try:
                 self._session()
             except (OSError, LinkError, TransferError, RdbError, hiredis.ProtocolError,
                     gevent.socket.timeout) as exc:
                 if not self._stopped:
-                    logger.warning("Connection with master {}:{} lost or failed: {}",
-                                   self.host, self.port, exc or type(exc).__name__)
+                    self._log_failure(exc)
             except Exception:
                 logger.exception("replication link to {}:{} failed", self.host, self.port)
             finally:
                 self._drop()
             if not self._stopped:
                 gevent.sleep(RETRY_DELAY)
+
+    def _log_failure(self, exc) -> None:
+        """Redis's line for a link that failed: lost, once it was up; a socket error
+        before that; else what went wrong in the handshake or the transfer, in the
+        error's own words (they are Redis's)."""
+        if self.state == "connected":
+            logger.warning("Connection with master lost.")
+        elif isinstance(exc, OSError):
+            logger.warning("Error condition on socket for SYNC: {}",
+                           exc.strerror or exc or type(exc).__name__)
+        else:
+            logger.warning("{}", exc)
 
     def _drop(self) -> None:
         was_up = self.state == "connected"
@@ -408,7 +419,7 @@ class ReplicaLink:
             repl.replid2 = repl.replid
             repl.second_offset = repl.offset + 1
             repl.replid = words[1].decode()
-            logger.info("Master replication ID changed to {}", repl.replid)
+            logger.warning("Master replication ID changed to {}", repl.replid)
         logger.info("Successful partial resynchronization with master.")
         self._connected(False)
 

@@ -258,10 +258,11 @@ class Client:
                 except ProtocolError as exc:
                     out.append(b"-ERR Protocol error: %s\r\n" % str(exc).encode())
                     self.close_after_reply = True
-                    logger.debug("protocol error from client {}: {}", self.addr_text, exc)
+                    logger.log("VERBOSE", "Protocol error ({}) from client: addr={}", exc,
+                               self.addr_text)
                 except QueryBufferLimit:
-                    logger.warning("closing client {}: query buffer over "
-                                   "client-query-buffer-limit", self.addr_text)
+                    logger.warning("Closing client that reached max query buffer length: "
+                                   "addr={}", self.addr_text)
                     self.close_after_reply = True
                 if out:
                     if aof is not None:
@@ -416,9 +417,8 @@ class Client:
         # The output limits are for pushes (pub/sub, MONITOR); replies to the client's
         # own requests are bounded by backpressure in serve() instead.
         if not reply and self._over_output_limit():
-            logger.warning("Client {} closed for overcoming of output buffer limits "
-                           "({} bytes queued, class {})", self.addr_text,
-                           self._outbox_bytes, self.output_buffer_class())
+            logger.warning("Client addr={} scheduled to be closed ASAP for overcoming of "
+                           "output buffer limits.", self.addr_text)
             self.close()
             return
         if self._writer is None and not self._held:

@@ -20,6 +20,9 @@ from commands.server.resp import RequestParser
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 
 
+class ListenFailed(Exception):
+    """The client port or unix socket could not be opened: Redis's start-up error line."""
+
 
 def set_keepalive(sock, interval: int) -> None:
     """tcp-keepalive, as Redis's anetKeepAlive: probes after `interval` idle seconds,
@@ -61,18 +64,34 @@ class ClientListener:
 
     def start(self) -> None:
         """Listen on every `bind` address (cluster/listen.py says which may be skipped)
-        and on `unixsocket`; OSError if a required one cannot be bound. Port 0 (with a
-        tls-port) listens for TLS clients only."""
-        if self.requested_port:
-            self.streams = self._listen(self.addresses, self.requested_port)
-        if self.requested_tls_port:
-            self.tls_streams = self._listen(self.addresses, self.requested_tls_port,
-                                            self._handle_tls)
+        and on `unixsocket`, as Redis's initServer: port 0 means no TCP port at all (a
+        tls-port alone serves TLS clients only). ListenFailed (with Redis's line) if a
+        required one cannot be opened, or if nothing at all listens."""
+        port = self.requested_port
+        try:
+            self.streams = self._listen(self.addresses, port) if port else []
+        except OSError:
+            raise ListenFailed("Failed listening on port %d (TCP), aborting." % port)
+        tls_port = self.requested_tls_port
+        if tls_port:
+            try:
+                self.tls_streams = self._listen(self.addresses, tls_port, self._handle_tls)
+            except OSError:
+                for stream in self.streams:
+                    stream.close()
+                raise ListenFailed("Failed listening on port %d (TLS), aborting." % tls_port)
         path = self.server.settings.unixsocket
         if path:
-            self.unix_stream = StreamServer(self._listen_unix(path), self._handle_unix,
-                                            spawn=self.pool)
+            try:
+                sock = self._listen_unix(path)
+            except OSError as exc:
+                self.stop()
+                raise ListenFailed("Failed opening Unix socket: bind: %s"
+                                   % (exc.strerror or exc))
+            self.unix_stream = StreamServer(sock, self._handle_unix, spawn=self.pool)
             self.unix_stream.start()
+        if not self.streams and not self.tls_streams and self.unix_stream is None:
+            raise ListenFailed("Configured to not listen anywhere, exiting.")
 
     def _listen_unix(self, path: str):
         """Redis's anetUnixServer: a stale socket file is replaced; unixsocketperm, when
@@ -148,10 +167,13 @@ class ClientListener:
             stream.close()
         if self.unix_stream is not None:
             self.unix_stream.close()
+            self.unix_stream = None
+            logger.info("Removing the unix socket file.")     # as Redis at shutdown
             try:
-                os.unlink(self.server.settings.unixsocket)     # as Redis at shutdown
-            except OSError:
-                pass
+                os.unlink(self.server.settings.unixsocket)
+            except OSError as exc:
+                logger.warning("Error removing the unix socket file: {}",
+                               exc.strerror or exc)
         for client in list(self.server.clients.values()):
             client.kill()
         self.pool.join(timeout=timeout)
@@ -213,7 +235,10 @@ class ClientListener:
         client.tls = tls
         server.clients[client.id] = client
         server.total_connections += 1
-        logger.debug("accepted client {} (id {})", client.addr_text, client.id)
+        if unix:
+            logger.log("VERBOSE", "Accepted connection to {}", address[0])
+        else:
+            logger.log("VERBOSE", "Accepted {}", client.addr_text)
         client.serve()
 
 

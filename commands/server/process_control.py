@@ -7,10 +7,26 @@ import os
 import re
 import signal
 import socket
+import sys
 
 from loguru import logger
 
+from commands.server.info import REDIS_VERSION
+
 DEFAULT_PIDFILE = "/var/run/redis.pid"     # a daemon without a pidfile writes this one
+
+
+def log_start_up(config_given: bool) -> None:
+    """redis-server's first lines, at warning level so every loglevel shows them."""
+    logger.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+    logger.warning("Redis version={}, bits={}, commit=00000000, modified=0, pid={}, just "
+                   "started", REDIS_VERSION, 64 if sys.maxsize > 2 ** 32 else 32,
+                   os.getpid())
+    if config_given:
+        logger.warning("Configuration loaded")
+    else:
+        logger.warning("Warning: no config file specified, using the default config. In "
+                       "order to specify a config file use node.py /path/to/redis.conf")
 
 
 def supervision_mode(mode: str) -> str:

@@ -89,11 +89,13 @@ def test_config_user_lines_and_startup_errors():
     _write(conf, "user alice on +@all\naclfile %s\n" % os.path.join(folder, "x.acl"))
     out = subprocess.run([sys.executable, os.path.join(ROOT, "node.py"), conf, "-p", "0"],
                          capture_output=True, text=True, timeout=20, cwd=folder)
-    assert out.returncode == 1 and "not both" in out.stderr
+    assert out.returncode == 1 and "not both" in out.stdout      # a warning log line
     _write(conf, "user alice on %Q~x\n")
     out = subprocess.run([sys.executable, os.path.join(ROOT, "node.py"), conf, "-p", "0"],
                          capture_output=True, text=True, timeout=20, cwd=folder)
     assert out.returncode == 1 and "Error in user declaration" in out.stderr
+    # Redis's block, as a bad directive's: the line number and the line.
+    assert ">>> 'user alice on %Q~x'" in out.stderr and "at line 1" in out.stderr
 
 
 def test_replica_authenticates_as_restricted_replication_user():

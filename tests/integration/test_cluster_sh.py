@@ -36,6 +36,14 @@ def free_base_port(count):
     raise RuntimeError("no free port range")
 
 
+def cluster_nodes_myself(port) -> str:
+    """The node's `myself` line of CLUSTER NODES, without the fields that change."""
+    out = subprocess.run(["redis-cli", "-p", str(port), "CLUSTER", "NODES"],
+                         capture_output=True, text=True, timeout=10).stdout
+    fields = next(line for line in out.splitlines() if "myself" in line).split()
+    return " ".join(fields[:3] + fields[8:])
+
+
 def pid_alive(pid) -> bool:
     try:
         os.kill(pid, 0)
@@ -97,6 +105,20 @@ def test_cluster_sh_start_status_stop_clean(clone):
     refused = subprocess.run(["bash", "scripts/cluster.sh", "start", "3", "0"], cwd=clone,
                              env=env, capture_output=True, text=True, timeout=30)
     assert refused.returncode != 0 and "already running" in refused.stdout
+
+    # One node restarted: a new process, the same node id and slots, the cluster ok.
+    node_id = cluster_nodes_myself(ports[1])
+    out = sh("restart", str(ports[1]))
+    assert "stopped %d" % ports[1] in out and "started %d" % ports[1] in out, out
+    new_pid = int(open(os.path.join(clone, "run", "cluster", str(ports[1]), "pid")).read())
+    assert new_pid != pids[1] and pid_alive(new_pid) and not pid_alive(pids[1])
+    assert cluster_nodes_myself(ports[1]) == node_id
+    wait_until(lambda: all(cluster_info(p)["cluster_state"] == "ok" for p in ports),
+               timeout=15, message="the cluster ok after the restart")
+    pids[1] = new_pid
+    bad = subprocess.run(["bash", "scripts/cluster.sh", "restart", "1"], cwd=clone, env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "usage" in bad.stdout
 
     out = sh("stop")
     assert "stopped" in out

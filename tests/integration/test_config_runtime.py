@@ -148,18 +148,24 @@ def test_protected_configs_when_enabled(configured):
 
 def test_timeout_closes_idle_clients_but_not_subscribers(configured):
     idle, subscriber = RawClient(configured.port), RawClient(configured.port)
+    blocked = RawClient(configured.port)
     subscriber.call("SUBSCRIBE", "news")
     idle.call("PING")
+    # A blocked client waits on its own timeout, as in Redis's clientsCronHandleTimeout.
+    blocked.sock.sendall(b"*3\r\n$5\r\nBLPOP\r\n$7\r\nnothing\r\n$1\r\n3\r\n")
 
     def closed(client):
         try:
             client.sock.settimeout(0.05)
-            return client.sock.recv(1) == b""
+            return client.sock.recv(1, socket.MSG_PEEK) == b""   # nothing consumed
         except socket.timeout:
             return False
     wait_until(lambda: closed(idle), timeout=5, message="the idle client to be closed")
-    assert not closed(subscriber)
+    assert not closed(subscriber) and not closed(blocked)
     subscriber.close()
+    blocked.sock.settimeout(5)
+    assert blocked.sock.recv(10) == b"*-1\r\n"            # BLPOP's own timeout
+    blocked.close()
 
 
 # ---------------------------------------------------------------- CONFIG SET port / bind

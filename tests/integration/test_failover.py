@@ -14,7 +14,7 @@ import time
 import pytest
 
 from cluster.slots import key_hash_slot
-from tests.helpers import RawClient, wait_until
+from tests.helpers import REDIS_LOG_LINE, RawClient, wait_until
 from tests.integration.cluster_helpers import restart_node
 from tests.integration.replica_helpers import (
     ReplicaCluster, Writer, call, cluster_info, keys_in, link_up, missing, myself, promoted,
@@ -128,6 +128,34 @@ def test_kill_master_under_writes_promotes_replica_no_acked_write_lost(cluster):
         len(lost), len(writer.acked), lost[:10])
     info = cluster_info(replica)
     assert info["cluster_state"] == "ok" and repl_info(replica)["role"] == "master"
+    assert_failover_logged_as_redis(cl, survivors, replica)
+
+
+def assert_failover_logged_as_redis(cl, survivors, winner):
+    """The survivors' logs are Redis's lines; the winner logs Redis's election lines as
+    a replica (S) and is a master (M) after; a master marks the victim as failing."""
+    said = {}
+    for port in survivors:
+        with open(cl.by_port(port).log_path, errors="replace") as f:
+            lines = f.read().splitlines()
+        parsed = [REDIS_LOG_LINE.match(line) for line in lines]
+        assert all(parsed), [line for line, p in zip(lines, parsed) if not p][:5]
+        said[port] = [(p.group(2), p.group(4), p.group(5)) for p in parsed]
+    texts = [(role, char, text.split(" for ")[0].split(" set to ")[0])
+             for role, char, text in said[winner]]
+    for expected in (("S", "#", "Start of election delayed"),
+                     ("S", "#", "Starting a failover election"),
+                     ("S", "#", "Failover election won: I'm the new master.")):
+        assert expected in texts, (expected, said[winner][-20:])
+    # As in Redis, the epoch is taken while still a replica; then the role turns M.
+    assert any(role == "S" and text.startswith("configEpoch set to ") and
+               text.endswith(" after successful failover")
+               for role, _, text in said[winner]), said[winner][-20:]
+    assert ("M", "*", "MASTER MODE enabled") in said[winner]
+    assert any(char == "*" and (text.startswith("Marking node ") and
+                                text.endswith(" as failing (quorum reached).") or
+                                text.startswith("FAIL message received from "))
+               for port in survivors for _, char, text in said[port])
 
 
 def test_paused_master_comes_back_as_replica_of_the_promoted_node(cluster):

@@ -33,8 +33,8 @@ def test_setting_from_a_config_file_a_flag_and_rewrite():
         node.stop()
 
 
-def test_a_bad_value_exits_1_with_one_line():
+def test_a_bad_value_exits_1_with_redis_error_block():
     code, output = run_node_expecting_failure("--notify-keyspace-events", "KEQ")
     assert code == 1
-    assert output.strip().count("\n") == 0
-    assert "Invalid event class character. Use 'Ag$lshzxeKEtmdn'." in output
+    assert output.startswith("\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n")
+    assert output.endswith("\nInvalid event class character. Use 'Ag$lshzxeKEtmdn'.\n")

@@ -12,7 +12,8 @@ import pytest
 import redis
 from redis._parsers.commands import CommandsParser
 
-from tests.helpers import PYTHON, ROOT, RawClient, free_port, start_node, wait_until
+from tests.helpers import (PYTHON, REDIS_LOG_LINE, ROOT, RawClient, free_port, start_node,
+                           wait_until)
 
 
 def run(*args, timeout=30):
@@ -302,6 +303,13 @@ def test_sigterm_exits_0():
         RawClient(node.port).call("PING")
         node.signal(signal.SIGTERM)
         assert wait_exit(node) == 0
+        # redis-server's lines for it, in order, the last one last.
+        said = [REDIS_LOG_LINE.match(line).group(4, 5)
+                for line in node.output().strip().splitlines()]
+        steps = [("#", "Received SIGTERM scheduling shutdown..."),
+                 ("#", "User requested shutdown..."),
+                 ("#", "Redis is now ready to exit, bye bye...")]
+        assert [s for s in said if s in steps] == steps and said[-1] == steps[-1], said
     finally:
         node.stop()
 
@@ -314,9 +322,15 @@ def test_second_node_on_the_same_cluster_config_file_exits_1():
                               capture_output=True, text=True, timeout=20)
         output = (proc.stdout + proc.stderr).strip()
         assert proc.returncode == 1
-        assert len(output.splitlines()) == 1 and "Traceback" not in output
-        assert "already used by a different Redis Cluster node" in output
+        last = output.splitlines()[-1]
+        assert REDIS_LOG_LINE.match(last) and "Traceback" not in output, output
+        assert "already used by a different Redis Cluster node" in last
         assert RawClient(first.port).call("PING") == ("+", "PONG")
+        # The refused node left the first one's lock in place: a third is refused too.
+        assert os.path.exists(os.path.join(first.cwd, "shared.conf.lock"))
+        first.signal(signal.SIGTERM)
+        assert wait_exit(first) == 0
+        assert not os.path.exists(os.path.join(first.cwd, "shared.conf.lock"))
     finally:
         first.stop()
 

@@ -29,8 +29,11 @@ def _apply(user, rules):
 
 
 def _permissions(user):
+    # First arguments of a command allowed in full change nothing (and, as in Redis,
+    # the description leaves them out: `+@all +select|0` reads back as `+@all`).
     return [(s.allkeys, s.allchannels, s.future, frozenset(s.allowed),
-             {c: sorted(a) for c, a in s.firstargs.items()},
+             {c: sorted(a) for c, a in s.firstargs.items()
+              if not (s.allcommands or c in s.allowed)},
              sorted((p, f) for p, f, _ in s.patterns), sorted(s.channels))
             for s in user.selectors], user.enabled, user.nopass, sorted(user.passwords)
 

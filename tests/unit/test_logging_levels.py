@@ -1,5 +1,7 @@
-"""--loglevel and the state machine's log lines use one table of Redis levels."""
+"""--loglevel and the state machine's log lines use one table of Redis levels; every
+line has redis-server's shape (pid:role date time.ms level-char message)."""
 import os
+import re
 import socket
 import sys
 from types import SimpleNamespace
@@ -14,7 +16,7 @@ def test_loglevel_verbose_shows_the_state_machines_verbose_lines(tmp_path):
     logfile = tmp_path / "node.log"
     settings = SimpleNamespace(loglevel="verbose", logfile=str(logfile))
     try:
-        logging_levels.setup_logging(settings, "7000")
+        logging_levels.setup_logging(settings)
         for level in ("debug", "verbose", "notice", "warning"):
             ClusterBus._loguru(level, f"a {level} line")   # how Log effects reach loguru
     finally:
@@ -24,7 +26,31 @@ def test_loglevel_verbose_shows_the_state_machines_verbose_lines(tmp_path):
     assert "a debug line" not in text
     for level in ("verbose", "notice", "warning"):
         assert f"a {level} line" in text
-    assert "VERBOSE a verbose line" in text
+    lines = text.splitlines()
+    assert len(lines) == 3
+    for line, char in zip(lines, "-*#"):
+        # Before node.py names the role, lines carry C, as redis-server's first lines.
+        assert re.fullmatch(r"%d:C \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} %s a \w+ line"
+                            % (os.getpid(), re.escape(char)), line), line
+
+
+def test_role_letter_follows_the_role_source(tmp_path):
+    logfile = tmp_path / "node.log"
+    role = ["M"]
+    try:
+        logging_levels.setup_logging(SimpleNamespace(loglevel="notice", logfile=str(logfile)))
+        logging_levels.set_role_source(lambda: role[0])
+        logger.info("as a master")
+        role[0] = "S"
+        logger.warning("as a replica")
+    finally:
+        logging_levels.set_role_source(lambda: "C")
+        logging_levels._Role.main_pid = None
+        logger.remove()
+        logger.add(sys.stderr)
+    first, second = logfile.read_text().splitlines()
+    assert first.startswith("%d:M " % os.getpid()) and first.endswith(" * as a master")
+    assert second.startswith("%d:S " % os.getpid()) and second.endswith(" # as a replica")
 
 
 def test_syslog_enabled_sends_redis_style_lines(tmp_path, monkeypatch):
@@ -36,7 +62,7 @@ def test_syslog_enabled_sends_redis_style_lines(tmp_path, monkeypatch):
     settings = SimpleNamespace(loglevel="notice", logfile="", syslog_enabled=True,
                                syslog_ident="mynode", syslog_facility="local3")
     try:
-        logging_levels.setup_logging(settings, "7000")
+        logging_levels.setup_logging(settings)
         logger.warning("disk is full")
         logger.info("ready")
     finally:
