@@ -25,6 +25,7 @@ from cluster.state import CRON_PERIOD_MS, ClusterState
 from cluster.tls import CONTEXT_SETTINGS, TlsConfigError, configure as configure_tls, tls_needed
 from cluster.view import ClusterView
 from commands import load_all_commands
+from commands.data.eviction import is_lfu_policy
 from commands.data.keyspace import Keyspace
 from commands.data.notifications import effective_flags
 from commands.persistence.aof import AppendOnlyFile
@@ -35,6 +36,7 @@ from commands.persistence.rdb_save import RdbPersistence
 from commands.rdb import quicklist
 from commands.replication.master import Replication
 from commands.replication.replica_link import replication_changed
+from commands.scripting.function_libraries import FunctionLibraries
 from commands.server.blocking import handle_clients_blocked_on_keys, redirect_blocked_clients
 from commands.families.server_cmds import wait_for_replicas
 from commands.security.acl_users import Acl, user_declaration_error
@@ -114,11 +116,14 @@ class Node:
         # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
         self.server.children = Children()
         self.server.children.fds_to_close = self._listening_fds
+        self.server.children.latency = self.server.latency
         for kind, name in ((CHILD_RDB, "bgsave_cpulist"), (CHILD_AOF, "aof_rewrite_cpulist")):
             cpus = parse_cpulist(settings.values[name]) if settings.values[name] else None
             if cpus:
                 self.server.children.cpu_affinity[kind] = cpus
         self.server.persistence = RdbPersistence(self.server)
+        # Before any load: an RDB or AOF may hold function libraries.
+        self.server.functions = FunctionLibraries(self.server)
         self.replication = self._build_replication()
         self.aof = self._build_aof()
         self.server.tls = self._configure_tls_at_startup()
@@ -134,6 +139,7 @@ class Node:
         settings.listeners.append(self._on_setting_changed)
         quicklist.set_fill(settings.list_max_listpack_size)
         self.keyspace.notify_flags = effective_flags(settings.notify_keyspace_events)
+        self._apply_memory_settings()
         self.stop_requested = gevent.event.Event()
         self._stop_saved = False        # the final save was made (SHUTDOWN did it)
         self._signal_flags = "default"  # shutdown-on-sigterm/-sigint of the last signal
@@ -323,6 +329,30 @@ class Node:
         "repl-ping-replica-period": "repl_ping_replica_period",
     }
 
+    _MEMORY_SETTINGS = frozenset(("maxmemory", "maxmemory-policy", "lfu-log-factor",
+                                  "lfu-decay-time"))
+
+    def _apply_memory_settings(self) -> None:
+        """maxmemory on or off (the executor's check), and LRU access times or LFU
+        counters as the policy needs."""
+        settings = self.settings
+        self.server.maxmemory_on = bool(settings.maxmemory)
+        self.server.maxmemory.evictor.pool.clear()     # ranked by the old policy's score
+        if is_lfu_policy(settings.maxmemory_policy):
+            self.keyspace.use_lfu(settings.lfu_log_factor, settings.lfu_decay_time)
+        else:
+            self.keyspace.use_lru()
+
+    def _enforce_new_maxmemory(self, limit: int) -> None:
+        """CONFIG SET maxmemory below what is used: warn and evict now (updateMaxmemory)."""
+        used = self.server.memory.used()
+        if limit < used:
+            logger.warning("WARNING: the new maxmemory value set via CONFIG SET ({}) is "
+                           "smaller than the current memory usage ({}). This will result in "
+                           "key eviction and/or the inability to accept new write commands "
+                           "depending on the maxmemory-policy.", limit, used)
+        self.server.maxmemory.perform_evictions()
+
     def _on_setting_changed(self, name, value) -> None:
         """CONFIG SET changed `name`: the settings that act through the node (the others
         are read where they are used). A SettingError undoes the whole CONFIG SET."""
@@ -350,6 +380,10 @@ class Node:
             quicklist.set_fill(value)
         elif name == "notify-keyspace-events":
             self.keyspace.notify_flags = effective_flags(value)
+        elif name in self._MEMORY_SETTINGS:
+            self._apply_memory_settings()
+            if name == "maxmemory" and value:
+                self._enforce_new_maxmemory(value)
         elif name == "repl-backlog-size":
             self.replication.resize_backlog(value)
         elif name == "appendonly":
@@ -452,6 +486,8 @@ class Node:
                     effort = self.settings.active_expire_effort
                     budget_ms = (25 + 2 * (effort - 1)) * 10.0 / hz   # % of a tick
                     self.keyspace.active_expire_cycle(budget_ms, effort)
+                    self.server.latency.add_sample_if_needed(
+                        "expire-cycle", self.keyspace.expire_stats.last_cycle_us // 1000)
                     if self.keyspace.ready_keys:
                         # an expired stream ends its XREADGROUP waits (Redis serves
                         # ready keys in beforeSleep, not only after a command)
@@ -477,6 +513,7 @@ class Node:
 
     def _cron_every_100ms(self) -> None:
         self.keyspace.tick_lru_clock()
+        self.server.memory.cron()
         self.server.children.reap()
         if self.server.loading is None:
             self.server.persistence.cron()

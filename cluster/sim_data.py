@@ -13,10 +13,10 @@ simulated node keeps its copy of the replication stream as a list of write ids
   gives the same result in this model: the replica's copy *becomes* the
   master's, so a demoted master loses what its new master never had);
 - a write is **acknowledged** the way ``WAIT numreplicas`` acknowledges it, with
-  ``numreplicas`` = every node that called itself a replica of that master when
-  the write was made (down ones included, so they can never confirm it). That is
-  the case where Redis promises the write survives a failover: whichever replica
-  wins, it has the write.
+  ``numreplicas`` = every replica of that master when the write was made, as the
+  replicas and the master see it (down ones included, so they can never confirm
+  it). That is the case where Redis promises the write survives a failover:
+  whichever replica wins, it has the write.
 
 The invariant (cluster/sim_invariants.py) then is simple: once the cluster has
 converged, every acknowledged write is in the log of the master that owns its
@@ -86,7 +86,13 @@ class WriteModel:
         name = master.state.myself.name
         replicas = [n for n in sim.nodes if n.state.myself.is_replica
                     and n.state.myself.master_name == name]
-        pending = PendingWrite(write_id, slot, master.index, len(master.log) - 1, len(replicas))
+        # WAIT numreplicas as a careful client sets it: every replica the shard has, as
+        # the replicas say and as the master says. The master's own view still lists a
+        # replica that has just taken over (CLUSTER FAILOVER TAKEOVER/FORCE) until it
+        # hears of it, and that replica will confirm nothing more: writes made on the
+        # old master meanwhile are never acknowledged, as WAIT would time out.
+        needed = max(len(replicas), len(master.state.replicas_of(master.state.myself)))
+        pending = PendingWrite(write_id, slot, master.index, len(master.log) - 1, needed)
         if pending.needed == 0:
             return  # no replica to confirm it: WAIT 0 proves nothing
         self.pending.append(pending)

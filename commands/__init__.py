@@ -9,9 +9,12 @@
     pubsub/        the subscription registry and the (sharded) Pub/Sub commands.
     families/      the command families: strings, keys, hashes, ..., CLUSTER, MIGRATE;
                    encoded/ holds those kept inside string values (bitmaps, HyperLogLog).
-    scripting/     Lua scripts (EVAL, SCRIPT): the Lua VM, its sandbox, the value conversions.
+    scripting/     Lua scripts (EVAL, SCRIPT) and functions (FUNCTION, FCALL): the Lua VMs,
+                   the sandbox, the value conversions.
     clients/       CLIENT subcommands that change how a connection is served (tracking,
                    pause, reply modes), on top of families' CLIENT container.
+    metrics/       what the node measures about itself (slow log, latency monitor, latency
+                   histograms), sans I/O: a bottom layer the server layer holds.
     streams/       the stream type and the X* commands (entries, consumer groups,
                    blocked readers), a family layer of its own.
     security/      ACL users, their rules and the ACL command; the executor, AUTH and
@@ -34,10 +37,10 @@ COMMAND_MODULES = (
     "replication.replication_cmds", "pubsub.channels", "pubsub.shard",
     "families.geo.members", "families.geo.search", "families.sorting.sort_cmds",
     "families.encoded.bitmaps", "families.encoded.bitfield", "families.encoded.hyperloglog",
-    "clients.client_modes",
+    "clients.client_modes", "families.diagnostics.observability_cmds",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
-    "streams.stream_info", "scripting.eval_cmds", "security.acl_cmds",
-    "security.module_cmds",
+    "streams.stream_info", "scripting.eval_cmds", "scripting.function_cmds",
+    "security.acl_cmds", "security.module_cmds", "families.diagnostics.memory_cmds",
 )
 
 

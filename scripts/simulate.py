@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from cluster.node_record import NODE_FAIL  # noqa: E402
 from cluster.sim import Simulation  # noqa: E402
 from cluster.sim_explore import explore, replay, reproduction, shrink  # noqa: E402
+from cluster.sim_record import SimRecorder  # noqa: E402
 
 
 def run_failovers(n: int, seed: int, args) -> list[dict]:
@@ -44,6 +45,7 @@ def run_failovers(n: int, seed: int, args) -> list[dict]:
     masters = n // (args.replicas + 1)
     sim = Simulation(n, seed=seed, node_timeout=args.node_timeout, latency_ms=args.latency,
                      jitter_ms=args.jitter, loss=args.loss, keep_logs=True)
+    recorder = SimRecorder(sim, args.record) if args.record else None
     sim.assign_slots(masters)
     sim.meet_all(args.pattern)
     limit = args.limit * 1000
@@ -64,6 +66,8 @@ def run_failovers(n: int, seed: int, args) -> list[dict]:
         elections_before = _elections(sim)
         for v in victims:
             sim.kill(v.index)
+            if recorder:
+                recorder.note(f"killed master {v.ip}:{v.port}")
 
         def recovered() -> bool:
             live = sim.alive_nodes()
@@ -74,6 +78,8 @@ def run_failovers(n: int, seed: int, args) -> list[dict]:
         rounds.append({"killed": len(victims), "failover_ms": took,
                        "elections": _elections(sim) - elections_before})
         sim.run_for(2 * args.node_timeout)
+    if recorder:
+        recorder.close()
     return rounds
 
 
@@ -86,6 +92,7 @@ def run(n: int, args) -> dict:
     started = time.perf_counter()
     sim = Simulation(n, seed=args.seed, node_timeout=args.node_timeout,
                      latency_ms=args.latency, jitter_ms=args.jitter, loss=args.loss)
+    recorder = SimRecorder(sim, args.record) if args.record else None
     sim.assign_slots()
     sim.meet_all(args.pattern)
     convergence = sim.run_until(sim.full_knowledge, args.limit * 1000)
@@ -98,7 +105,12 @@ def run(n: int, args) -> dict:
     msgs_per_node = (sim.total_messages - msgs0) / n / seconds
     victim = n // 2
     sim.kill(victim)
+    if recorder:
+        recorder.note(f"killed {sim.nodes[victim].ip}:{sim.nodes[victim].port}")
     detection = sim.run_until(lambda: sim.flagged_everywhere(victim, NODE_FAIL), args.limit * 1000)
+    if recorder:
+        sim.run_for(args.node_timeout)  # a little of what follows, for the replay
+        recorder.close()
     return {
         "nodes": n, "convergence_ms": convergence, "detection_ms": detection,
         "bytes_per_node_s": bytes_per_node, "msgs_per_node_s": msgs_per_node,
@@ -166,7 +178,12 @@ def main() -> None:
     parser.add_argument("--full", action="store_true",
                         help="--explore the full range: 3-50 masters, 0-2 replicas each")
     parser.add_argument("--replay", metavar="FILE", help="run a saved failing schedule again")
+    parser.add_argument("--record", metavar="FILE",
+                        help="record the run for scripts/cluster_view.py --replay FILE "
+                             "(one size and seed; a sample every 500 virtual ms)")
     args = parser.parse_args()
+    if args.record and len(args.nodes) * len(args.seeds or [args.seed]) > 1:
+        parser.error("--record records one run: give one --nodes size and one seed")
     if args.replay:
         with open(args.replay) as f:
             o = replay(f.read())

@@ -17,6 +17,9 @@ A subclass rather than a plain dict because the type must be told apart from eve
 value type in O(1) (`type(v) is Hash`), and the flag has to live on the value so RENAME
 and COPY carry it along (RESTORE recomputes it, as Redis does when it loads a hash).
 """
+from commands.data.memory_model import (BUCKET, DICT, DICT_ENTRY, LISTPACK_HEADER, ROBJ,
+                                        dict_slots, jemalloc_size, listpack_entry_size,
+                                        sample, scaled, sds_alloc)
 from commands.data.value_types import register_type
 
 # Redis 7.0's built-in defaults (config.c), also the defaults in settings.py. redis.conf
@@ -68,5 +71,16 @@ def _hash_from_neutral(pairs) -> Hash:
     return h
 
 
+def hash_memory(h, samples: int) -> int:
+    """objectComputeSize of a hash: one listpack of fields and values, or a dict whose
+    entries hold two sds strings."""
+    pairs = sample(h.items(), samples)
+    if h.listpack:
+        each = sum(listpack_entry_size(f) + listpack_entry_size(v) for f, v in pairs)
+        return ROBJ + jemalloc_size(LISTPACK_HEADER + scaled(each, len(pairs), len(h)))
+    each = sum(sds_alloc(len(f)) + sds_alloc(len(v)) + DICT_ENTRY for f, v in pairs)
+    return ROBJ + DICT + BUCKET * dict_slots(len(h)) + scaled(each, len(pairs), len(h))
+
+
 register_type(Hash, "hash", lambda h: "listpack" if h.listpack else "hashtable", _copy_hash,
-              _hash_to_neutral, _hash_from_neutral, unordered=True)
+              _hash_to_neutral, _hash_from_neutral, unordered=True, memory=hash_memory)

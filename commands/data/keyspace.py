@@ -10,6 +10,19 @@ Values are Python objects: bytes or bytearray for strings (bytearray once modifi
 place by APPEND/SETRANGE, which is Redis's "raw" encoding), other types register their
 class in TYPE_NAMES.
 
+Memory: `used_memory` is a running total of what Redis would allocate for the keys
+(commands/data/memory_model.py), adjusted where keys come and go -- set(), _remove(),
+flush() -- so it costs a few integer operations on the write path and nothing on reads.
+A string value's share is computed from its length whenever needed (bytes never change);
+any other value's share is remembered in `sizes`, and a value changed in place (every
+such command calls modified()) is only noted in `resized`: settle_memory() re-estimates
+those keys when the figure is read (INFO, MEMORY, the maxmemory check, the cron).
+
+Access times: `lru` maps a key to the LRU clock (seconds) of its last access; every read
+and write stores it, one dict store. Under an LFU maxmemory-policy it is an LfuCounters
+(commands/data/eviction.py), whose item assignment is Redis's updateLFU instead, so the
+access path stays the same statement.
+
 Expiry: absolute unix times in ms in `expires`. Keys are expired lazily on access and by
 `active_expire_cycle`, which samples keys with a TTL at random and repeats while more than
 a quarter of a sample was expired, like Redis's activeExpireCycle. Sampling at random
@@ -21,6 +34,8 @@ import time
 from itertools import islice
 
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
+from commands.data.eviction import LFU_INIT_VAL, LfuCounters
+from commands.data.memory_model import EXPIRE_ENTRY, STRING_KEY_COST, accounted_size
 from commands.data.notifications import notify_keyspace_event
 
 TYPE_NAMES = {bytes: "string", bytearray: "string"}
@@ -36,6 +51,24 @@ def now_ms() -> int:
 
 
 slot_of = key_hash_slot  # the node's one CRC16 (cluster/slots.py), under its old name here
+
+
+class ExpireCycleStats:
+    """The active expire cycle's INFO stats: the running estimate of the share of keys
+    with a TTL that had expired (each cycle weighs 5%, as Redis's), the cycles cut short
+    by their time budget, the µs spent, and the last cycle's µs (LATENCY
+    "expire-cycle")."""
+
+    def __init__(self):
+        self.stale_perc = 0.0
+        self.time_cap_reached = 0
+        self.time_used_us = 0
+        self.last_cycle_us = 0
+
+    def cycle_done(self, elapsed_us: int, stale: float) -> None:
+        self.last_cycle_us = elapsed_us
+        self.time_used_us += elapsed_us
+        self.stale_perc = stale * 0.05 + self.stale_perc * 0.95
 
 
 class Keyspace:
@@ -54,12 +87,16 @@ class Keyspace:
         # fn() -> bool: while true, expired keys are not deleted (a client pause keeps
         # the dataset still, Redis's checkClientPauseTimeoutAndReturnIfPaused).
         self.expiry_held = None
-        self.lru = {}                # key -> LRU clock (seconds) of its last access
-        # key -> LFU counter, only for keys given one (RESTORE ... FREQ, an RDB's FREQ);
-        # every other key reports a new key's counter (OBJECT FREQ).
-        self.lfu_counters = {}
+        # key -> LRU clock (seconds) of its last access; an LfuCounters under an LFU
+        # policy (use_lfu), which keeps Redis's LFU word per key instead.
+        self.lru = {}
         self.lru_clock = int(time.monotonic())
+        self.used_memory = 0         # the keys' share of used_memory (see the module doc)
+        self.sizes = {}              # key -> its share, for values other than bytes
+        self.resized = set()         # keys whose value changed in place since settling
         self.expired_keys = 0        # INFO stats
+        self.expire_stats = ExpireCycleStats()
+        self.evicted_keys = 0
         self.keyspace_hits = 0
         self.keyspace_misses = 0
         self.dirty = 0               # changes since start (INFO rdb_changes_since_last_save)
@@ -139,9 +176,14 @@ class Keyspace:
         if slot < 0:
             slot = slot_of(key)
         table = self.slots[slot]
-        if key not in table:
+        old = table.get(key)
+        if old is None:
             self.size += 1
             table[key] = value
+            if type(value) is bytes:
+                self.used_memory += len(key) + len(value) + STRING_KEY_COST
+            else:
+                self._account(key, value)
             if self.notify_flags:
                 notify_keyspace_event(self, "n", b"new", key)    # Redis's dbAdd
         elif self.expires and key in self.expires and self.expires[key] < now_ms() \
@@ -152,8 +194,37 @@ class Keyspace:
             return self.set(key, value, keep_ttl, slot)
         else:
             table[key] = value
+            if type(value) is bytes and type(old) is bytes:
+                self.used_memory += len(value) - len(old)
+            else:
+                self._unaccount(key, old)
+                self._account(key, value)
         if not keep_ttl and key in self.expires:
             self._forget_ttl(key)
+        self.lru[key] = self.lru_clock
+        self.dirty += 1
+        if self.key_hooks:
+            self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None
+
+    def set_string(self, key: bytes, value: bytes) -> None:
+        """set() for plain SET key value, the hottest write: a new key or a string
+        without a TTL is stored here with no more work than it needs; anything else
+        (another type, a TTL to drop or an expired key to replace) takes set()."""
+        table = self.slots[slot_of(key)]
+        old = table.get(key)
+        if old is None:
+            table[key] = value
+            self.size += 1
+            self.used_memory += len(key) + len(value) + STRING_KEY_COST
+            if self.notify_flags:
+                notify_keyspace_event(self, "n", b"new", key)
+        elif type(old) is bytes and not (self.expires and key in self.expires):
+            table[key] = value
+            self.used_memory += len(value) - len(old)
+        else:
+            return self.set(key, value)
         self.lru[key] = self.lru_clock
         self.dirty += 1
         if self.key_hooks:
@@ -166,15 +237,59 @@ class Keyspace:
         a client's write needs (no watcher or blocked client can be waiting on a key
         of a dataset that is loading); expire_ms is an absolute time in the future."""
         table = self.slots[slot_of(key)]
-        if key not in table:
+        old = table.get(key)
+        if old is None:
             self.size += 1
+        else:
+            self._unaccount(key, old)
         table[key] = value
+        self._account(key, value)
         self.lru[key] = self.lru_clock
         if expire_ms is not None:
             if key not in self._ttl_pos:
                 self._ttl_pos[key] = len(self._ttl_keys)
                 self._ttl_keys.append(key)
+                self.used_memory += EXPIRE_ENTRY
             self.expires[key] = expire_ms
+
+    def replace_value(self, key: bytes, value) -> None:
+        """Put another object for the same value at `key` (a string made mutable in
+        place, Redis's dbUnshareStringValue): no change of the data, so no dirty count
+        and no signal, only the memory bookkeeping."""
+        table = self.slots[slot_of(key)]
+        self._unaccount(key, table[key])
+        table[key] = value
+        self._account(key, value)
+
+    # ------------------------------------------------------------ memory
+
+    def _account(self, key, value) -> None:
+        if type(value) is bytes:
+            self.used_memory += len(key) + len(value) + STRING_KEY_COST
+        else:
+            size = self.sizes[key] = accounted_size(key, value)
+            self.used_memory += size
+
+    def _unaccount(self, key, value) -> None:
+        if type(value) is bytes:
+            self.used_memory -= len(key) + len(value) + STRING_KEY_COST
+        else:
+            self.used_memory -= self.sizes.pop(key)
+
+    def settle_memory(self) -> int:
+        """Re-estimate the values changed in place since the last call; the keys' share
+        of used_memory, current."""
+        if self.resized:
+            resized, self.resized = self.resized, set()
+            sizes = self.sizes
+            for key in resized:
+                old = sizes.get(key)
+                if old is None:
+                    continue             # deleted since, or now a bytes value
+                value = self.slots[slot_of(key)][key]
+                new = sizes[key] = accounted_size(key, value)
+                self.used_memory += new - old
+        return self.used_memory
 
     def delete(self, key: bytes) -> bool:
         slot = slot_of(key)
@@ -197,11 +312,13 @@ class Keyspace:
         notify_keyspace_event(self, klass, event, key)
 
     def _remove(self, key, slot) -> None:
-        del self.slots[slot][key]
+        value = self.slots[slot].pop(key)
+        if type(value) is bytes:
+            self.used_memory -= len(key) + len(value) + STRING_KEY_COST
+        else:
+            self.used_memory -= self.sizes.pop(key)
         self.size -= 1
         self.lru.pop(key, None)
-        if self.lfu_counters:
-            self.lfu_counters.pop(key, None)
         if key in self.expires:
             self._forget_ttl(key)
         if self.key_hooks:
@@ -258,6 +375,7 @@ class Keyspace:
     def modified(self, key: bytes) -> None:
         """Called by commands that change a value in place (APPEND, SETRANGE, HSET...)."""
         self.dirty += 1
+        self.resized.add(key)
         if self.key_hooks:
             self.signal(key)
         if self.blocking_keys and key in self.blocking_keys:
@@ -279,7 +397,9 @@ class Keyspace:
         self._ttl_keys.clear()
         self._ttl_pos.clear()
         self.lru.clear()
-        self.lfu_counters.clear()
+        self.used_memory = 0
+        self.sizes.clear()
+        self.resized.clear()
         self.dirty += removed
         return removed
 
@@ -306,7 +426,12 @@ class Keyspace:
         self.slots, self.size = other.slots, other.size
         self.expires, self._ttl_keys, self._ttl_pos = \
             other.expires, other._ttl_keys, other._ttl_pos
-        self.lru, self.lfu_counters = other.lru, other.lfu_counters
+        self.used_memory, self.sizes, self.resized = \
+            other.used_memory, other.sizes, other.resized
+        if type(self.lru) is type(other.lru):
+            self.lru = other.lru
+        else:
+            self.lru.clear()   # LFU here: the loaded keys start with a new key's counter
 
     # ------------------------------------------------------------ expiry
 
@@ -332,6 +457,7 @@ class Keyspace:
         if key not in self._ttl_pos:
             self._ttl_pos[key] = len(self._ttl_keys)
             self._ttl_keys.append(key)
+            self.used_memory += EXPIRE_ENTRY
         self.expires[key] = when_ms
         self.dirty += 1
         if self.key_hooks:
@@ -348,6 +474,7 @@ class Keyspace:
 
     def _forget_ttl(self, key) -> None:
         del self.expires[key]
+        self.used_memory -= EXPIRE_ENTRY
         pos = self._ttl_pos.pop(key)
         last = self._ttl_keys.pop()
         if last is not key and pos < len(self._ttl_keys):
@@ -377,11 +504,13 @@ class Keyspace:
         extra = effort - 1
         per_loop = ACTIVE_EXPIRE_SAMPLE + ACTIVE_EXPIRE_SAMPLE // 4 * extra
         acceptable = (ACTIVE_EXPIRE_ACCEPTABLE_STALE - extra) / 100.0
-        deadline = time.monotonic() + budget_ms / 1000.0
-        removed = 0
+        started = time.monotonic()
+        deadline = started + budget_ms / 1000.0
+        removed = sampled = 0
         while self._ttl_keys:
             now = now_ms()
             sample = min(per_loop, len(self._ttl_keys))
+            sampled += sample
             expired = 0
             for _ in range(sample):
                 if not self._ttl_keys:
@@ -391,15 +520,69 @@ class Keyspace:
                     self._expire(key, slot_of(key))
                     expired += 1
             removed += expired
-            if expired <= sample * acceptable or time.monotonic() > deadline:
+            if expired <= sample * acceptable:
                 break
+            if time.monotonic() > deadline:
+                self.expire_stats.time_cap_reached += 1
+                break
+        self.expire_stats.cycle_done(int((time.monotonic() - started) * 1e6),
+                                     removed / sampled if sampled else 0.0)
         return removed
+
+    # ------------------------------------------------------------ access times
 
     def tick_lru_clock(self) -> None:
         self.lru_clock = int(time.monotonic())
+        if type(self.lru) is LfuCounters:
+            self.lru.tick()
 
     def idle_seconds(self, key: bytes) -> int:
-        return max(0, self.lru_clock - self.lru.get(key, self.lru_clock))
+        """OBJECT IDLETIME (under an LRU policy: the caller checks)."""
+        lru = self.lru
+        if type(lru) is LfuCounters:
+            return 0
+        return max(0, self.lru_clock - lru.get(key, self.lru_clock))
+
+    def lfu_frequency(self, key: bytes) -> int:
+        """OBJECT FREQ: the key's LFU counter, decayed (LFUDecrAndReturn); a key with
+        no counter yet reports a new key's."""
+        lru = self.lru
+        if type(lru) is not LfuCounters:
+            return LFU_INIT_VAL
+        return lru.frequency(key)
+
+    def use_lfu(self, log_factor: int, decay_time: int) -> None:
+        """Keep LFU counters instead of access times (an LFU maxmemory-policy), or
+        update their parameters. Switching starts every key afresh (Redis reinterprets
+        the old field, which it says "will take some time to adjust")."""
+        if type(self.lru) is not LfuCounters:
+            self.lru = LfuCounters(self._rng)
+        self.lru.configure(log_factor, decay_time)
+
+    def use_lru(self) -> None:
+        if type(self.lru) is not dict:
+            self.lru = {}
+
+    def restore_access(self, key: bytes, idle=None, freq=None) -> None:
+        """objectSetLRUOrLFU: an idle time (seconds) or an LFU counter given with a
+        key (RESTORE IDLETIME/FREQ, an RDB's LRU/LFU opcodes); the one the policy
+        tracks is kept, the other ignored."""
+        lru = self.lru
+        if type(lru) is LfuCounters:
+            if freq is not None:
+                lru.set_counter(key, freq)
+        elif idle is not None:
+            lru[key] = self.lru_clock - idle
+
+    def evict(self, key: bytes) -> None:
+        """Remove a key for maxmemory (performEvictions): counted, notified ('evicted')
+        and propagated as DEL (UNLINK when lazy: lazyfree-lazy-eviction)."""
+        self._remove(key, slot_of(key))
+        self.evicted_keys += 1
+        if self.notify_flags:
+            notify_keyspace_event(self, "e", b"evicted", key)
+        if self.propagate_deletion is not None:
+            self.propagate_deletion(key, expired=False, evicted=True)
 
     # ------------------------------------------------------------ whole-keyspace views
 

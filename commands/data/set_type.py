@@ -16,6 +16,8 @@ A subclass rather than a plain set so the type is told apart from other values i
 and the flag travels with the value through RENAME and COPY (RESTORE recomputes it,
 as Redis does when it loads a set).
 """
+from commands.data.memory_model import (BUCKET, DICT, DICT_ENTRY, ROBJ, dict_slots,
+                                        jemalloc_size, sample, scaled, sds_alloc)
 from commands.data.numbers import parse_int64
 from commands.data.value_types import register_type
 
@@ -73,5 +75,17 @@ def _set_from_neutral(members) -> RSet:
     return s
 
 
+def set_memory(s, samples: int) -> int:
+    """objectComputeSize of a set: an intset (8-byte header, 2/4/8 bytes a member, the
+    width the largest sampled member needs) or a dict of sds members."""
+    members = sample(s, samples)
+    if s.intset:
+        widest = max((abs(int(m)) for m in members), default=0)
+        width = 2 if widest < 1 << 15 else 4 if widest < 1 << 31 else 8
+        return ROBJ + jemalloc_size(8 + width * len(s))
+    each = sum(sds_alloc(len(m)) + DICT_ENTRY for m in members)
+    return ROBJ + DICT + BUCKET * dict_slots(len(s)) + scaled(each, len(members), len(s))
+
+
 register_type(RSet, "set", lambda s: "intset" if s.intset else "hashtable", _copy_set,
-              _set_to_neutral, _set_from_neutral, unordered=True)
+              _set_to_neutral, _set_from_neutral, unordered=True, memory=set_memory)

@@ -9,6 +9,7 @@ Strings are registered here; each other type registers itself in its data/*_type
 import copy as _copy
 
 from commands.data.keyspace import TYPE_NAMES
+from commands.data.memory_model import ESTIMATORS
 from commands.data.numbers import parse_int64
 from commands.data.value_codec import register_value_codec
 
@@ -35,10 +36,13 @@ def copy_value(value):
 
 
 def register_type(python_class, type_name, encoding, copy, to_neutral, from_neutral,
-                  unordered=False):
+                  unordered=False, memory=None):
     """encoding(value) -> str; copy(value) -> an independent value; to_neutral and
-    from_neutral as value_codec documents (unordered for sets and hashes: digests)."""
+    from_neutral as value_codec documents (unordered for sets and hashes: digests);
+    memory(value, samples) -> the bytes Redis would use for it (memory_model.py)."""
     TYPE_NAMES[python_class] = type_name
+    if memory is not None:
+        ESTIMATORS[python_class] = memory
     OBJECT_ENCODINGS[python_class] = encoding
     VALUE_COPIERS[python_class] = copy
     register_value_codec(type_name, python_class, to_neutral, from_neutral,

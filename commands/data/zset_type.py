@@ -22,6 +22,10 @@ import math
 
 from sortedcontainers import SortedList
 
+from commands.data.memory_model import (BUCKET, DICT, DICT_ENTRY, LISTPACK_HEADER, ROBJ,
+                                        ZSET_HEADS, ZSKIPLIST_HEADER, ZSKIPLIST_NODE,
+                                        dict_slots, jemalloc_size, listpack_entry_size,
+                                        sample, scaled, sds_alloc)
 from commands.data.numbers import strtod
 from commands.data.value_types import register_type
 
@@ -287,5 +291,25 @@ def score_range_empty(spec) -> bool:
     return lo > hi or (lo == hi and (lo_ex or hi_ex))
 
 
+def _score_entry_size(score: float) -> int:
+    """A score in a listpack: an integer entry when it is integral, else its %.17g text."""
+    if score.is_integer() and abs(score) < 1 << 63:
+        return listpack_entry_size(b"%d" % score)
+    return len(b"%.17g" % score) + 2
+
+
+def zset_memory(zs, samples: int) -> int:
+    """objectComputeSize of a sorted set: one listpack of member/score pairs, or the
+    skip list (a header node, one node per member) plus the member -> score dict."""
+    pairs = sample(zs.scores.items(), samples)
+    n = len(zs.scores)
+    if not zs.skiplist:
+        each = sum(listpack_entry_size(m) + _score_entry_size(s) for m, s in pairs)
+        return ROBJ + jemalloc_size(LISTPACK_HEADER + scaled(each, len(pairs), n))
+    each = sum(sds_alloc(len(m)) + DICT_ENTRY + ZSKIPLIST_NODE for m, _ in pairs)
+    return (ROBJ + ZSET_HEADS + DICT + BUCKET * dict_slots(n) + ZSKIPLIST_HEADER
+            + scaled(each, len(pairs), n))
+
+
 register_type(ZSet, "zset", lambda z: "skiplist" if z.skiplist else "listpack", ZSet.copy,
-              ZSet.to_neutral, ZSet.from_neutral)
+              ZSet.to_neutral, ZSet.from_neutral, memory=zset_memory)

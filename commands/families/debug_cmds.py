@@ -396,7 +396,10 @@ def debug_reload(c, argv):
             persistence.save()
         except SaveError:
             raise ReplyError("ERR") from None
-    loaded = _load_rdb_file(persistence.path, server.settings.values["rdbchecksum"])
+    # The file's libraries replace ours, as emptyData empties them (not under NOFLUSH,
+    # where a file with libraries is refused: merging them is not done here).
+    loaded = _load_rdb_file(persistence.path, server.settings.values["rdbchecksum"],
+                            None if b"noflush" in options else server.functions)
     if loaded is None:
         raise ReplyError("ERR Error trying to load the RDB dump")
     ks = server.keyspace
@@ -417,12 +420,13 @@ def debug_reload(c, argv):
     return OK
 
 
-def _load_rdb_file(path: str, verify_checksum: bool):
-    """A new Keyspace holding the RDB file's keys, or None when it cannot be loaded."""
+def _load_rdb_file(path: str, verify_checksum: bool, functions=None):
+    """A new Keyspace holding the RDB file's keys, or None when it cannot be loaded.
+    The file's function libraries replace `functions`' (emptyData empties them too)."""
     loaded = Keyspace()
     try:
         with open(path, "rb") as f:
-            load_into(loaded, f, verify_checksum=verify_checksum)
+            load_into(loaded, f, verify_checksum=verify_checksum, functions=functions)
     except (OSError, RdbError) as exc:
         logger.warning("DEBUG RELOAD: error loading {}: {}", os.path.basename(path), exc)
         return None

@@ -108,6 +108,11 @@ def restore_generic(c, argv):
     if ttl < 0:
         raise ReplyError("ERR Invalid TTL value, must be >= 0")
     value = load_payload(argv[3])
+    # The payload is always validated in depth here; INFO counts it as Redis does, when
+    # sanitize-dump-payload asks for it for this client.
+    sanitize = c.server.settings.sanitize_dump_payload
+    if sanitize == "yes" or (sanitize == "clients" and not c.is_master_link):
+        c.server.dump_payload_sanitizations += 1
 
     deleted = replace and ks.delete(key)
     if ttl and not absttl:
@@ -124,11 +129,7 @@ def restore_generic(c, argv):
     if ttl:
         ks.set_expire(key, ttl)
     # objectSetLRUOrLFU: the policy decides which of the two hints applies.
-    if "lfu" in c.server.settings.maxmemory_policy:
-        if freq is not None:
-            ks.lfu_counters[key] = freq
-    elif idle is not None:
-        ks.lru[key] = ks.lru_clock - idle
+    ks.restore_access(key, idle, freq)
     notify_keyspace_event(ks, "g", b"restore", key)
     return OK
 

@@ -20,7 +20,6 @@ from commands.server.table import command, container, key_spec, subcommand
 
 OBJ_SHARED_INTEGERS = 10000          # Redis shares the objects of integers 0..9999
 OBJ_SHARED_REFCOUNT = 2147483647     # ... and reports INT_MAX as their refcount
-LFU_INIT_VAL = 5                     # a new key's LFU counter
 
 
 # ---------------------------------------------------------------- lookups
@@ -451,9 +450,7 @@ def object_freq(c, argv):
         return None
     if not _lfu_policy(c):
         raise ReplyError(_LFU_NOT_SELECTED)
-    # Access does not change the counter here (no LFU eviction yet): a key reports the
-    # counter RESTORE FREQ or the RDB gave it, else a new key's value.
-    return c.server.keyspace.lfu_counters.get(argv[2], LFU_INIT_VAL)
+    return c.server.keyspace.lfu_frequency(argv[2])
 
 
 _OBJECT_HELP = [

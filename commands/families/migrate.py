@@ -46,6 +46,7 @@ from gevent.monkey import get_original
 from commands.data.keyspace import now_ms
 from commands.data.notifications import notify_keyspace_event
 from commands.families.dump import dump_payload
+from commands.server import info
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError, Status
 from commands.server.table import command
@@ -244,6 +245,9 @@ def _close_idle_connections() -> None:
 
 def cached_connection_count() -> int:
     return len(_cache)
+
+
+info.register_stat("migrate_cached_sockets", cached_connection_count)
 
 
 def _atoi(raw: bytes) -> int:

@@ -9,7 +9,6 @@ from loguru import logger
 
 from commands.server import info
 from commands.server.args import SYNTAX_ERROR
-from commands.server.executor import BUSY_SCRIPT_ERROR
 from commands.server.resp import OK, Raw, ReplyError, Status, Verbatim
 from commands.server.config_table import lookup
 from commands.server.protection import protected_action_allowed
@@ -189,7 +188,7 @@ def shutdown(c, argv):
     # hold the script's half-done writes).
     script = server.yielding_script
     if script is not None and script.busy and b"nosave" not in options:
-        raise BUSY_SCRIPT_ERROR
+        raise script.busy_error
     if b"abort" in options:
         if not server.shutdown_waiting:
             raise ReplyError("ERR No shutdown in progress.")

@@ -131,7 +131,7 @@ _SET_KEY = ((1, ("OW", "update")),)
 def set_(c, argv):
     ks = c.server.keyspace
     if len(argv) == 3:
-        ks.set(argv[1], argv[2])
+        ks.set_string(argv[1], argv[2])
         if ks.notify_flags:
             notify_keyspace_event(ks, "$", b"set", argv[1])
         return OK

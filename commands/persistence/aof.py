@@ -44,6 +44,7 @@ from loguru import logger
 from commands.persistence import aof_manifest
 from commands.persistence.aof_manifest import ManifestError, temp_incr_name
 from commands.persistence.aof_rewrite import write_base
+from commands.persistence.rdb_snapshot import library_codes
 from commands.persistence.background import CHILD_AOF, KILL_SIGNAL, ChildBusy
 from commands.persistence.durable_file import fdatasync_and_close, unlink_quietly, write_all
 from commands.server.resp import ReplyError
@@ -101,6 +102,7 @@ class AppendOnlyFile:
         self._last_write_error_log = 0.0
         self.fsync_error = None       # the last background fsync's error (INFO: err)
         self._fsync_job = None        # the thread pool's running fdatasync, if any
+        self._fsync_started = 0.0     # when it began (LATENCY aof-fsync-always)
         # Rewrites
         self.rewrite_scheduled = False
         self.rewrite_started = None   # time.time() while a rewrite child runs
@@ -166,6 +168,7 @@ class AppendOnlyFile:
                 preamble = self.settings.aof_use_rdb_preamble
                 base = manifest.new_base(self.filename, preamble)
                 write_base(self.server.keyspace, self._path(base.name), rdb_preamble=preamble,
+                           functions=library_codes(self.server),
                            incremental_fsync=self.settings.aof_rewrite_incremental_fsync,
                            timestamp=self.settings.aof_timestamp_enabled)
                 logger.info("Creating AOF base file {} on server start", base.name)
@@ -376,6 +379,7 @@ class AppendOnlyFile:
         """fdatasync the incr file in the thread pool; `synced` moves when it is done."""
         target = self.written
         self.last_incr_fsync_offset = self.last_incr_size
+        self._fsync_started = time.monotonic()
         job = gevent.get_hub().threadpool.spawn(os.fdatasync, self.fd)
         self._fsync_job = job
         job.rawlink(lambda result: self._fsync_done(result, target))
@@ -385,6 +389,10 @@ class AppendOnlyFile:
             self._fsync_job = None
         if result.successful():
             self.synced = max(self.synced, target)
+            if self.settings.appendfsync == "always":
+                # What the clients waiting for it waited (LATENCY "aof-fsync-always").
+                self.server.latency.add_sample_if_needed(
+                    "aof-fsync-always", int((time.monotonic() - self._fsync_started) * 1000))
             if self.fsync_error is not None:
                 self.fsync_error = None
                 self._update_misconf()
@@ -438,10 +446,11 @@ class AppendOnlyFile:
         preamble = self.settings.aof_use_rdb_preamble
         settings = self.settings
         keyspace = self.server.keyspace
+        functions = library_codes(self.server)
 
         def work() -> bool:
             path = os.path.join(settings.dir, aof_manifest.rewrite_temp_name(os.getpid()))
-            write_base(keyspace, path, rdb_preamble=preamble,
+            write_base(keyspace, path, rdb_preamble=preamble, functions=functions,
                        incremental_fsync=settings.aof_rewrite_incremental_fsync,
                        compress=settings.rdbcompression, checksum=settings.rdbchecksum,
                        key_delay_us=settings.rdb_key_save_delay,

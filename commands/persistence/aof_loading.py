@@ -151,7 +151,8 @@ def _load_file(server, path: str, name: str, load_truncated: bool, progress) -> 
         if f.peek(5)[:5] == b"REDIS":
             logger.info("Reading RDB base file on AOF loading...")
             try:
-                load_into(server.keyspace, f, progress=lambda keys: gevent.sleep(0))
+                load_into(server.keyspace, f, progress=lambda keys: gevent.sleep(0),
+                          functions=server.functions)
             except (RdbError, OSError) as exc:
                 raise AofLoadError("Error reading the RDB base file %s, AOF loading "
                                    "aborted: %s" % (name, exc))

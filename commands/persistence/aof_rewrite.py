@@ -145,19 +145,24 @@ def _variadic(kind: str, key: bytes, neutral) -> list:
 
 def write_base(keyspace, path: str, *, rdb_preamble: bool, incremental_fsync: bool = True,
                compress: bool = True, checksum: bool = True, key_delay_us: int = 0,
-               timestamp: bool = False) -> None:
+               timestamp: bool = False, functions=()) -> None:
     """Write the base file to `path` atomically. Raises OSError. A base of commands
-    starts with a "#TS:" line under aof-timestamp-enabled, as Redis writes it."""
+    starts with a "#TS:" line under aof-timestamp-enabled, as Redis writes it, then
+    a FUNCTION LOAD per library (rewriteFunctions), then the keys."""
     temp = "%s.tmp-%d" % (path, os.getpid())
     try:
         with open(temp, "wb") as f:
             stream = IncrementalFsync(f, incremental_fsync)
             if rdb_preamble:
                 write_keyspace(keyspace, stream, compress=compress, checksum=checksum,
-                               aof_base=True, key_delay_us=key_delay_us)
+                               aof_base=True, key_delay_us=key_delay_us,
+                               functions=functions)
             else:
                 if timestamp:
                     stream.write(b"#TS:%d\r\n" % int(time.time()))
+                for code in functions:
+                    stream.write(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n%s"
+                                 % bulk(code))
                 write_commands(keyspace, stream, key_delay_us=key_delay_us)
             f.flush()
             os.fsync(f.fileno())

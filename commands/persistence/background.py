@@ -67,6 +67,7 @@ class Children:
         # closeChildUnusedResourceAfterFork). node.py sets it.
         self.fds_to_close = lambda: ()
         self.last_fork_usec = 0           # INFO latest_fork_usec
+        self.latency = None               # the latency monitor ("fork" event); node.py
         self.total_forks = 0              # INFO total_forks
         self.last_cow_size = {}           # kind -> bytes the last child of it copied
         # kind -> CPUs its children run on (bgsave_cpulist, aof_rewrite_cpulist); node.py
@@ -110,6 +111,8 @@ class Children:
         os.close(report_write)
         self.last_fork_usec = int((time.perf_counter() - began) * 1e6)
         self.total_forks += 1
+        if self.latency is not None:
+            self.latency.add_sample_if_needed("fork", self.last_fork_usec // 1000)
         self.active = Child(pid, kind, purpose, on_done, report_read)
         return pid
 

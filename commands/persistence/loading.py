@@ -87,7 +87,8 @@ def load_rdb_file(server, path: str) -> None:
             interval = server.settings.values["loading-process-events-interval-bytes"]
             result = load_into(server.keyspace, _CountingReader(f, progress, interval),
                                verify_checksum=server.settings.values["rdbchecksum"],
-                               progress=lambda loaded: gevent.sleep(pause))
+                               progress=lambda loaded: gevent.sleep(pause),
+                               functions=server.functions)
     except RdbError as exc:
         raise LoadFailed("Fatal error loading the DB %s: %s. Exiting." % (path, exc)) \
             from None

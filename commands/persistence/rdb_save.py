@@ -26,7 +26,7 @@ from loguru import logger
 
 from commands.persistence.background import CHILD_AOF, CHILD_RDB, ChildBusy
 from commands.persistence.durable_file import IncrementalFsync, fsync_directory
-from commands.persistence.rdb_snapshot import write_keyspace
+from commands.persistence.rdb_snapshot import library_codes, write_keyspace
 
 RETRY_DELAY = 5                      # CONFIG_BGSAVE_RETRY_DELAY: seconds after a failure
 
@@ -92,7 +92,8 @@ class RdbPersistence:
                                checksum=values["rdbchecksum"],
                                repl_id=repl.replid if repl is not None else None,
                                repl_offset=repl.offset if repl is not None else None,
-                               key_delay_us=values["rdb-key-save-delay"])
+                               key_delay_us=values["rdb-key-save-delay"],
+                               functions=library_codes(self.server))
                 os.fsync(f.fileno())
                 size = f.tell()
             os.replace(temp, path)

@@ -14,8 +14,14 @@ says DEL.
 Loading follows rdbLoadRio: keys whose expire time has passed are skipped (Redis keeps
 them on a replica until its master's DEL; ours drops them at once, which that DEL then
 finds done); a value that does not decode, a key in a
-database other than 0 (a cluster node has one database) or a function library (FUNCTION
-does not exist here yet) stops the load with RdbError and a reason.
+database other than 0 (a cluster node has one database) stops the load with RdbError and
+a reason.
+
+Function libraries (RDB_OPCODE_FUNCTION2) are written after the AUX fields and before the
+keys, as rdbSaveRio writes them. A load hands the libraries it read to `functions`
+(commands/scripting/function_libraries.FunctionLibraries, passed in by the caller: this
+layer cannot import that one), which they replace -- Redis empties the functions with
+the data before it loads an RDB -- once every key has loaded.
 """
 import time
 
@@ -36,9 +42,15 @@ class LoadResult:
         self.bytes_read = 0
 
 
+def library_codes(server) -> list:
+    """The function libraries' codes to write with the keys (none without FUNCTION)."""
+    functions = server.functions
+    return functions.codes() if functions is not None else []
+
+
 def write_keyspace(keyspace, stream, *, compress=True, checksum=True, fill=None,
                    packed_threshold=None, repl_id=None, repl_offset=None,
-                   aof_base=False, used_mem=0, key_delay_us=0) -> RdbWriter:
+                   aof_base=False, used_mem=0, key_delay_us=0, functions=()) -> RdbWriter:
     """Write the whole keyspace to `stream` (anything with write()) as one RDB.
     key_delay_us sleeps that long per key (rdb-key-save-delay: tests slow a child
     down with it; only ever set in a child process or on purpose)."""
@@ -46,6 +58,7 @@ def write_keyspace(keyspace, stream, *, compress=True, checksum=True, fill=None,
                        packed_threshold=packed_threshold)
     writer.write_header(used_mem=used_mem, repl_id=repl_id, repl_offset=repl_offset,
                         aof_base=1 if aof_base else 0)
+    writer.write_functions(functions)
     expires = keyspace.expires
     if keyspace.size:
         writer.select_db(0, keyspace.size, len(expires))
@@ -64,14 +77,14 @@ def write_keyspace(keyspace, stream, *, compress=True, checksum=True, fill=None,
 
 
 def load_into(keyspace, stream, *, verify_checksum=True,
-              progress=None) -> LoadResult:
+              progress=None, functions=None) -> LoadResult:
     """Load an RDB stream into `keyspace` (which the caller emptied or means to extend).
     progress(keys loaded so far) is called every LOAD_PROGRESS_EVERY keys: the start-up
     loader yields to other greenlets there. Raises RdbError on bad data."""
     result = LoadResult()
     now = now_ms()
     load_key = keyspace.load_key
-    lru = keyspace.lru
+    codes = []
     for event in RdbReader(stream, verify_checksum=verify_checksum):
         if type(event) is KeyEntry:
             if event.db != 0:
@@ -86,16 +99,21 @@ def load_into(keyspace, stream, *, verify_checksum=True,
                 raise RdbError("bad value for key %r (%s): %s"
                                % (event.key[:64], event.kind, exc)) from None
             load_key(event.key, value, expire)
-            if event.idle is not None:
-                lru[event.key] = keyspace.lru_clock - event.idle
-            if event.freq is not None:
-                keyspace.lfu_counters[event.key] = event.freq
+            if event.idle is not None or event.freq is not None:
+                keyspace.restore_access(event.key, event.idle, event.freq)
             result.keys_loaded += 1
             if progress is not None and result.keys_loaded % LOAD_PROGRESS_EVERY == 0:
                 progress(result.keys_loaded)
         elif type(event) is Aux:
             result.aux[event.name] = event.value
         elif type(event) is FunctionLibrary:
-            raise RdbError("the file holds function libraries, and FUNCTION is not "
-                           "supported by this node yet")
+            if functions is None:
+                raise RdbError("the stream holds function libraries and nothing here "
+                               "takes them")
+            codes.append(bytes(event.code))
+    if functions is not None:
+        try:
+            functions.replace_all(codes)
+        except Exception as exc:     # FunctionError: a library that does not load
+            raise RdbError("Failed loading library: %s" % exc) from None
     return result

@@ -23,6 +23,7 @@ Modules, one concern each (their docstrings describe the byte layouts):
     rdb_decode      RDB bytes -> values, every type 7.0 writes and the older ones
     rdb_file        incremental file writer (RdbWriter) and reader (RdbReader)
     dump_payload    DUMP / RESTORE payloads
+    function_payload  FUNCTION DUMP / RESTORE payloads (the libraries' RDB records)
 """
 from commands.rdb.dump_payload import dump_payload, load_payload, verify_payload
 from commands.rdb.errors import BadDataFormat, DumpPayloadError, RdbError, RdbTruncated

@@ -49,7 +49,7 @@ from loguru import logger
 
 from commands.data.keyspace import Keyspace
 from commands.persistence.background import CHILD_RDB, ChildBusy
-from commands.persistence.rdb_snapshot import write_keyspace
+from commands.persistence.rdb_snapshot import library_codes, write_keyspace
 
 WAIT_START = "wait_start"        # Redis's SLAVE_STATE_WAIT_BGSAVE_START
 WAIT_END = "wait_end"            # SLAVE_STATE_WAIT_BGSAVE_END
@@ -91,7 +91,8 @@ class FullSyncs:
             donor = next((r for r in self.replication.replicas
                           if r.phase == WAIT_END and r.target == "disk"
                           and (not r.rdb_only or replica.rdb_only)
-                          and r.no_data == replica.no_data), None)
+                          and r.no_data == replica.no_data
+                          and r.functions == replica.functions), None)
             if donor is not None and donor.capa <= replica.capa:
                 if not replica.rdb_only:
                     replica.client.copy_held_output(donor.client)
@@ -122,7 +123,8 @@ class FullSyncs:
         waiting = [r for r in self.replication.replicas if r.phase == WAIT_START]
         if waiting:
             # One child serves one kind of request: the first waiting replica's.
-            waiting = [r for r in waiting if r.no_data == waiting[0].no_data]
+            waiting = [r for r in waiting if r.no_data == waiting[0].no_data
+                       and r.functions == waiting[0].functions]
         if now - self._last_keepalive >= KEEPALIVE_PERIOD:
             self._last_keepalive = now
             for replica in self.replication.replicas:
@@ -153,6 +155,7 @@ class FullSyncs:
         repl = self.replication
         replid, offset = repl.replid, repl.offset
         keyspace = Keyspace() if no_data else self.server.keyspace
+        functions = library_codes(self.server) if replicas[0].functions else ()
         options = rdb_options(settings)
         read_fd = write_fd = None
         if socket_target:
@@ -165,7 +168,7 @@ class FullSyncs:
                     with open(write_fd, "wb", buffering=IO_CHUNK) as out:
                         out.write(b"$EOF:%s\r\n" % mark)
                         write_keyspace(keyspace, out, repl_id=replid, repl_offset=offset,
-                                       **options)
+                                       functions=functions, **options)
                         out.write(mark)
                 except BrokenPipeError:
                     return False        # the parent stopped reading: nobody to send to

@@ -43,11 +43,11 @@ class ReplicaState:
     """A replica connected to us (Redis's slave client fields)."""
 
     __slots__ = ("client", "ip", "port", "capa", "phase", "ack_offset", "ack_time",
-                 "pre_psync", "rdb_only", "no_data", "initial_offset", "target",
+                 "pre_psync", "rdb_only", "no_data", "functions", "initial_offset", "target",
                  "waiting_since", "start_stream_on_ack", "acked_in_sync")
 
     def __init__(self, client, ip: str, port: int, capa, pre_psync=False, rdb_only=False,
-                 no_data=False):
+                 no_data=False, functions=True):
         self.client = client
         self.ip = ip
         self.port = port
@@ -58,6 +58,7 @@ class ReplicaState:
         self.pre_psync = pre_psync       # came with SYNC: no +FULLRESYNC, no ACKs
         self.rdb_only = rdb_only         # REPLCONF rdb-only 1: the RDB, then goodbye
         self.no_data = no_data           # REPLCONF rdb-filter-only: an RDB without keys
+        self.functions = functions       # ... and with the function libraries or not
         self.initial_offset = -1         # the offset of +FULLRESYNC (psync_initial_offset)
         self.target = None               # "disk" | "socket": how its RDB travels
         self.waiting_since = 0.0
@@ -182,11 +183,14 @@ class Replication:
         self.offset += len(data)
         self.backlog.append(data)
 
-    def propagate_deletion(self, key: bytes, expired: bool = True) -> None:
+    def propagate_deletion(self, key: bytes, expired: bool = True,
+                           evicted: bool = False) -> None:
         """A key the node removed by itself: an expired one (lazyfree-lazy-expire picks
-        UNLINK) or one of a slot it lost (lazyfree-lazy-server-del), as propagateDeletion."""
+        UNLINK), an evicted one (lazyfree-lazy-eviction) or one of a slot it lost
+        (lazyfree-lazy-server-del), as propagateDeletion."""
         if self.propagator.active:
-            lazy = "lazyfree-lazy-expire" if expired else "lazyfree-lazy-server-del"
+            lazy = "lazyfree-lazy-eviction" if evicted else \
+                "lazyfree-lazy-expire" if expired else "lazyfree-lazy-server-del"
             verb = b"UNLINK" if self.server.settings.values[lazy] else b"DEL"
             self.propagator.add([verb, key])
 
@@ -274,7 +278,8 @@ class Replication:
                                handshake.get("listening-port", 0),
                                handshake.get("capa", set()), pre_psync=pre_psync,
                                rdb_only=handshake.get("rdb-only", False),
-                               no_data=handshake.get("rdb-filter", False))
+                               no_data=handshake.get("rdb-filter", False),
+                               functions=handshake.get("rdb-functions", True))
         client.replica = replica
         logger.info("Replica {} asks for synchronization", replica.name)
         if not pre_psync and self.can_continue(replid, offset):

@@ -174,6 +174,9 @@ class ReplicaLink:
     def _drop(self) -> None:
         was_up = self.state == "connected"
         self.state = "connect"
+        # What was read but not processed is gone with the connection (Redis's
+        # replicationCacheMaster drops the query buffer): read = processed again.
+        self.read_offset = self.replication.offset
         if was_up:
             self.down_since = time.time()
             self._report(False)
@@ -263,6 +266,8 @@ class ReplicaLink:
         self.client = self._master_client(sock)
         rest = lines.rest()
         if rest:
+            # Stream bytes that came with the PSYNC reply (or after the RDB): read.
+            self.read_offset += len(rest)
             reader.feed(rest)
         self._stream(reader)
 
@@ -314,6 +319,7 @@ class ReplicaLink:
     def _sync_bytes(self, count: int) -> None:
         self.sync_read_bytes += count
         self.server.net_input_bytes += count
+        self.server.net_repl_input_bytes += count
         self.last_io = time.monotonic()
 
     def _load_through_disk(self, payload) -> None:
@@ -400,7 +406,7 @@ class ReplicaLink:
         try:
             result = load_into(keyspace, _Counted(stream, progress),
                                verify_checksum=server.settings.rdbchecksum,
-                               progress=lambda _: _yield())
+                               progress=lambda _: _yield(), functions=server.functions)
         except RdbError as exc:
             keyspace.flush()
             raise TransferError("Failed trying to load the MASTER synchronization DB "
@@ -420,6 +426,9 @@ class ReplicaLink:
             repl.second_offset = repl.offset + 1
             repl.replid = words[1].decode()
             logger.warning("Master replication ID changed to {}", repl.replid)
+        # The stream goes on from what we processed: read and processed start equal
+        # (slave_read_repl_offset must not restart from an old count).
+        self.read_offset = repl.offset
         logger.info("Successful partial resynchronization with master.")
         self._connected(False)
 
@@ -455,6 +464,7 @@ class ReplicaLink:
             self.last_io = time.monotonic()
             self.read_offset += len(data)
             self.server.net_input_bytes += len(data)
+            self.server.net_repl_input_bytes += len(data)
             reader.feed(data)
             gevent.sleep(0)             # a busy master must not starve our own clients
 

@@ -61,8 +61,8 @@ def replconf(c, argv):
                 raise ReplyError("ERR value is out of range, value must between 0 and 1")
             handshake["rdb-only"] = bool(flag)
         elif option == b"rdb-filter-only":
-            # redis-cli --replica ("") and --functions-rdb ("functions"): an RDB of the
-            # functions only. This node has no functions, so the RDB holds no data.
+            # redis-cli --replica (""): an RDB with no keys and no functions;
+            # --functions-rdb ("functions"): the function libraries only.
             try:
                 filters = split_args(value)
             except ValueError:
@@ -72,6 +72,8 @@ def replconf(c, argv):
                     raise ReplyError("ERR Unsupported rdb-filter-only option: %s"
                                      % name.decode("utf-8", "replace"))
             handshake["rdb-filter"] = True
+            handshake["rdb-functions"] = any(name.lower() == b"functions"
+                                             for name in filters)
         else:
             raise ReplyError("ERR Unrecognized REPLCONF option: %s"
                              % argv[i].decode("utf-8", "replace"))
@@ -194,9 +196,12 @@ def info_lines(server) -> list:
                   "master_link_status:%s" % ("up" if link.link_up else "down"),
                   "master_last_io_seconds_ago:%d" % link.last_io_seconds(),
                   "master_sync_in_progress:%d" % (link.state == "sync")]
-        linked = link.client is not None
-        lines += ["slave_read_repl_offset:%d" % (link.read_offset if linked else 1),
-                  "slave_repl_offset:%d" % (repl.offset if linked else 1)]
+        # Connected or not, the offsets are what this replica has read and processed
+        # (Redis shows its cached master's when the link is down); only in the middle
+        # of a full sync, whose data replaces ours, is there none: 1, as Redis shows.
+        in_full_sync = link.state == "sync"
+        lines += ["slave_read_repl_offset:%d" % (1 if in_full_sync else link.read_offset),
+                  "slave_repl_offset:%d" % (1 if in_full_sync else repl.offset)]
         if link.state == "sync":
             total, read = link.sync_total_bytes, link.sync_read_bytes
             lines += ["master_sync_total_bytes:%d" % total,

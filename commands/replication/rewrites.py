@@ -92,6 +92,8 @@ def _spop(c, argv, reply):
 
 
 def _restore(c, argv, reply):
+    if argv[0].lower() == b"function":
+        return None           # FUNCTION RESTORE (named "restore" too) goes as it came
     if isinstance(reply, ReplyError):
         return []
     key = argv[1]

@@ -7,11 +7,14 @@ Redis's scriptingReset does, so nothing a script left in the VM survives). Routi
 EVAL's declared keys (`numkeys` of them after the script) like any command's keys, so
 CROSSSLOT / MOVED / ASK / TRYAGAIN come from the ordinary path before the script runs.
 """
+from commands.data.keyspace import slot_of
 from commands.data.numbers import parse_int64
-from commands.scripting.lua_engine import LuaEngine, ScriptRun, sha1hex
-from commands.server.executor import MASTERDOWN_ERROR, feed_monitors
+from commands.scripting.lua_engine import LuaEngine, ScriptRun, kill_run, sha1hex
+from commands.server.executor import (MASTERDOWN_ERROR, MISCONF_ERROR, NOREPLICAS_ERROR,
+                                      READONLY_REPLICA, feed_monitors)
 from commands.server.resp import OK, ReplyError, Status
-from commands.server.table import command, container, subcommand
+from commands.server.routing import DOWN_READONLY, redirect
+from commands.server.table import COMMANDS, command, container, subcommand
 
 NOSCRIPT = ReplyError("NOSCRIPT No matching script. Please use EVAL.")
 _NOT_AN_INTEGER = ReplyError("ERR value is not an integer or out of range")
@@ -20,6 +23,7 @@ _NOT_AN_INTEGER = ReplyError("ERR value is not an integer or out of range")
 _SHEBANG_FLAGS = frozenset(("no-writes", "allow-oom", "allow-stale", "no-cluster",
                             "allow-cross-slot-keys"))
 _EVAL_FLAGS = "noscript skip-monitor may-replicate no-mandatory-keys stale"
+SCRIPT_ENTRY_BYTES = 112        # dictEntry + the sha's sds + the body's robj and sds header
 _EVAL_RO_FLAGS = "noscript skip-monitor no-mandatory-keys stale readonly"
 
 
@@ -56,6 +60,15 @@ class ScriptCache:
     def flush(self) -> None:
         self.engine = LuaEngine(self.server)
         self.scripts = {}
+
+    def vm_memory(self) -> int:
+        """INFO used_memory_lua: the Lua VM's heap (collectgarbage counts kilobytes)."""
+        return int(self.engine.lua.eval("collectgarbage('count')") * 1024)
+
+    def cache_memory(self) -> int:
+        """INFO used_memory_scripts_eval: the cached bodies, with Redis's per-script
+        entry, sha and object overhead."""
+        return sum(len(script.body) + SCRIPT_ENTRY_BYTES for script in self.scripts.values())
 
 
 def script_cache(server) -> ScriptCache:
@@ -114,11 +127,22 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
     # the script's line comes before those of the commands it runs.
     if c.server.monitors:
         feed_monitors(c, argv)
-    numkeys = _numkeys(argv)
     cache = script_cache(c.server)
     if by_sha:
         sha = argv[1].decode("latin-1").lower()
         script = cache.scripts.get(sha) if len(argv[1]) == 40 else None
+        if script is not None and script.flags is not None:
+            refuse_as_command(c, argv, script.flags)
+    else:
+        # evalGetCommandFlags: the shebang's flags count before the script compiles.
+        try:
+            shebang_flags = parse_shebang(argv[1])[0]
+        except ReplyError:
+            shebang_flags = None            # the handler reports a bad shebang
+        if shebang_flags is not None:
+            refuse_as_command(c, argv, shebang_flags)
+    numkeys = _numkeys(argv)
+    if by_sha:
         if script is None:
             raise NOSCRIPT
     else:
@@ -126,16 +150,54 @@ def _run(c, argv, by_sha: bool, read_only_cmd: bool):
         if isinstance(script, ReplyError):
             raise script
     flags = script.flags
-    _check_flags(c, flags, read_only_cmd)
+    check_script_flags(c, flags, read_only_cmd)
     read_only = read_only_cmd or (flags is not None and "no-writes" in flags)
     cross_slot = flags is None or "allow-cross-slot-keys" in flags
     run = ScriptRun(c, sha, read_only, cross_slot)
+    run.allow_oom = flags is not None and "allow-oom" in flags
     keys = argv[3:3 + numkeys]
     reply = cache.engine.execute(script.function, run, keys, argv[3 + numkeys:])
     return reply
 
 
-def _check_flags(c, flags, read_only_cmd: bool) -> None:
+def refuse_as_command(c, argv, flags) -> None:
+    """What processCommand refuses once EVAL or FCALL wear their script's flags
+    (scriptFlagsToCmdFlags: a write unless no-writes, stale only with allow-stale). The
+    executor let the command through on its static flags (not a write, stale); these
+    are the checks that come out differently, in processCommand's order and with its
+    generic texts: a write on a replica is MOVED to the master even for a READONLY
+    client, then MISCONF, NOREPLICAS, READONLY, MASTERDOWN."""
+    if c.is_master_link:
+        return
+    server = c.server
+    if "no-writes" not in flags:
+        view = server.cluster
+        if view is not None:
+            keys = eval_keys(argv)
+            if keys:
+                if not view.cluster_ok:
+                    if server.settings.cluster_allow_reads_when_down:
+                        raise DOWN_READONLY
+                elif not view.myself.is_master:
+                    slot = slot_of(argv[keys[0]])
+                    owner = view.slots[slot]
+                    if owner is not None and owner is not view.myself:
+                        raise redirect("MOVED", slot, view.preferred_endpoint(owner),
+                                       owner.port)
+        if server.degraded:
+            if server.misconf:
+                raise MISCONF_ERROR
+            if server.aof_misconf is not None:
+                raise server.aof_misconf
+            if server.noreplicas:
+                raise NOREPLICAS_ERROR
+        if server.read_only_replica:
+            raise READONLY_REPLICA
+    if server.masterdown and "allow-stale" not in flags:
+        raise MASTERDOWN_ERROR
+
+
+def check_script_flags(c, flags, read_only_cmd: bool) -> None:
     """scriptPrepareForRun: what a script's shebang flags forbid before it starts."""
     server = c.server
     running_stale = server.masterdown and not c.is_master_link
@@ -153,6 +215,11 @@ def _check_flags(c, flags, read_only_cmd: bool) -> None:
             raise ReplyError("READONLY Can not run script with write flag on readonly replica")
         if read_only_cmd:
             raise ReplyError("ERR Can not execute a script with write flag using *_ro command.")
+        # The no-writes flag implies allow-oom (scriptPrepareForRun).
+        if "allow-oom" not in flags and server.maxmemory_on and \
+                server.maxmemory.pre_command_oom:
+            raise ReplyError("OOM allow-oom flag is not set on the script, can not run it "
+                             "when used memory > 'maxmemory'")
 
 
 @command("eval", -3, _EVAL_FLAGS, key_finder=eval_keys, group="scripting",
@@ -189,6 +256,28 @@ def eval_ro(c, argv):
          summary="Execute a read-only Lua script server side")
 def evalsha_ro(c, argv):
     return _run(c, argv, by_sha=True, read_only_cmd=True)
+
+
+def _script_denies_oom(c, argv) -> bool:
+    """evalGetCommandFlags + scriptFlagsToCmdFlags, for the maxmemory check: a script
+    with a shebang is denyoom unless flagged allow-oom or no-writes; one without (or not
+    known yet, or with a bad shebang: it fails later) is not -- its writes are checked
+    one by one as it runs (lua_engine.py)."""
+    if argv[0].lower().startswith(b"evalsha"):
+        cache = c.server.scripting
+        script = cache.scripts.get(argv[1].decode("latin-1").lower()) \
+            if cache is not None and len(argv[1]) == 40 else None
+        flags = script.flags if script is not None else None
+    else:
+        try:
+            flags = parse_shebang(argv[1])[0]
+        except ReplyError:
+            return False
+    return flags is not None and not flags & {"allow-oom", "no-writes"}
+
+
+for _name in (b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"):
+    COMMANDS[_name].denyoom_finder = _script_denies_oom
 
 
 # ---------------------------------------------------------------- SCRIPT
@@ -257,19 +346,12 @@ def script_flush(c, argv):
             summary="Kill the script currently in execution.",
             tips=("request_policy:all_shards", "response_policy:one_succeeded"))
 def script_kill(c, argv):
-    cache = c.server.scripting
+    server = c.server
+    cache = server.scripting
     run = cache.engine.run if cache is not None else None
-    if run is None:
-        raise ReplyError("NOTBUSY No scripts in execution right now.")
-    if run.client.is_master_link:
-        raise ReplyError("UNKILLABLE The busy script was sent by a master instance in the "
-                         "context of replication and cannot be killed.")
-    if run.wrote:
-        raise ReplyError("UNKILLABLE Sorry the script already executed write commands "
-                         "against the dataset. You can either wait the script termination "
-                         "or kill the server in a hard way using the SHUTDOWN NOSAVE "
-                         "command.")
-    run.killed = True       # the script's next hook call raises the kill
+    if run is None and server.functions is not None:
+        run = server.functions.running
+    kill_run(run, by_script_kill=True)
     return OK
 
 

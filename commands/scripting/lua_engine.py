@@ -27,7 +27,9 @@ from lupa import lua51
 from commands.data.keyspace import slot_of
 from commands.scripting import lua_bit, lua_cjson, lua_cmsgpack, lua_struct
 from commands.scripting.lua_values import LuaToReply, RespToLua
-from commands.server.executor import feed_monitors, internal_error, lookup_command
+from commands.server.executor import (BUSY_SCRIPT_ERROR, account_call, feed_monitors,
+                                      internal_error, lookup_command)
+from commands.server.memory import OOM_ERROR
 from commands.server.resp import ReplyError, encode
 
 REDIS_VERSION = "7.0.15"
@@ -57,17 +59,32 @@ def sha1hex(body: bytes) -> str:
     return hashlib.sha1(body).hexdigest()
 
 
-class ScriptRun:
-    """One running script: who runs it and what it may do."""
+# What other clients get while a script is past busy-reply-threshold (server.c's
+# slowevalerr / slowscripterr): each names the command that can kill it.
+BUSY_EVAL_ERROR = BUSY_SCRIPT_ERROR
+BUSY_FUNCTION_ERROR = ReplyError("BUSY Redis is busy running a script. You can only call "
+                                 "FUNCTION KILL or SHUTDOWN NOSAVE.")
+# FUNCTION LOAD gives up on a library body running longer than this (functions.c
+# LOAD_TIMEOUT_MS); a master, or the AOF, is obeyed without a limit.
+LOAD_TIMEOUT_MS = 500
 
-    def __init__(self, client, name: str, read_only: bool, allow_cross_slot: bool):
+
+class ScriptRun:
+    """One running script or function: who runs it and what it may do."""
+
+    def __init__(self, client, name: str, read_only: bool, allow_cross_slot: bool,
+                 is_function: bool = False, argv=None):
         self.client = client
-        self.name = name                  # the sha: errors say "script: <sha>"
+        self.name = name                  # sha or function name: "script: <name>"
+        self.is_function = is_function    # FCALL: FUNCTION KILL stops it, not SCRIPT KILL
+        self.argv = argv                  # the caller's command (FUNCTION STATS)
+        self.busy_error = BUSY_FUNCTION_ERROR if is_function else BUSY_EVAL_ERROR
         self.read_only = read_only
         self.allow_cross_slot = allow_cross_slot
         self.resp3 = False                # redis.setresp
         self.slot = -1                    # the slot of the keys accessed so far
         self.wrote = False                # a write ran: SCRIPT KILL can no longer stop it
+        self.allow_oom = False            # shebang flag allow-oom: no -OOM for its writes
         # redis.set_repl: 3 (ALL) propagates the commands run, 0 (NONE) nothing. AOF-only
         # and replicas-only (1, 2) still feed both: the propagator has one stream for both.
         self.repl = 3
@@ -75,7 +92,9 @@ class ScriptRun:
         self.last_yield = self.start
         self.busy = False                 # past busy-reply-threshold: others get -BUSY
         self.killed = False               # SCRIPT KILL asked
-        self.changed = gevent.event.Event()   # set when busy or done
+        # Set when busy or done; made at the first yield (only then can anyone wait:
+        # most scripts never yield, and an Event costs a few microseconds per call).
+        self.changed = None
 
     def wait_busy_or_done(self, until_done: bool = False) -> None:
         """Another client's command waits here while the script yields the loop."""
@@ -86,13 +105,21 @@ class ScriptRun:
 
     @property
     def done(self) -> bool:
-        return self.changed.is_set() and not self.busy
+        return self.changed is not None and self.changed.is_set() and not self.busy
 
 
 class LuaEngine:
-    def __init__(self, server):
+    """One Lua VM. EVAL's scripts get one (thrown away by SCRIPT FLUSH) and the
+    function libraries another (functions=True: with redis.register_function for
+    FUNCTION LOAD), as in Redis 7.0, which keeps the two in separate lua_States: flushing
+    one side must leave the other's compiled code alive, and neither may see the other's
+    leftovers."""
+
+    def __init__(self, server, functions: bool = False):
         self.server = server
         self.run = None                   # the ScriptRun in progress, or None
+        self.registering = None           # FUNCTION LOAD: fn(name, callback, flags, desc)
+        self.load_deadline = None         # FUNCTION LOAD: monotonic time it times out
         self.lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True,
                                     register_eval=False, register_builtins=False)
         self.to_lua = RespToLua(self.lua)
@@ -113,12 +140,23 @@ class LuaEngine:
             b"bit": self._library(lua_bit.FUNCTIONS),
             b"cjson": self._library(lua_cjson.functions(self.lua)),
         })
+        if functions:
+            api[b"register_function"] = self._register_function
+            api[b"load_timed_out"] = self._load_timed_out
+        self._collectgarbage = self.lua.globals().collectgarbage
         with open(_SANDBOX, "rb") as f:
             prelude = self.lua.execute(b"return loadstring(...)", f.read(), b"=redis")
         self._engine = prelude(api)
         self._where = self._engine[b"where"]
         self._compile = self._engine[b"compile"]
         self._run = self._engine[b"run"]
+        self._compile_library = self._engine[b"compile_library"]
+        self._load_library = self._engine[b"load_library"]
+        self._call_function = self._engine[b"call_function"]
+
+    def memory(self) -> int:
+        """The VM's heap in bytes (luaMemory: what INFO's used_memory_vm_* report)."""
+        return int(self._collectgarbage(b"count") * 1024)
 
     def _library(self, functions: dict):
         """A Lua table of Python functions: a bad argument is raised as a Lua error at
@@ -148,7 +186,99 @@ class LuaEngine:
                               % result.decode("utf-8", "replace"))
         return result
 
-    def execute(self, function, run: ScriptRun, keys, args):
+    # ------------------------------------------------------------ function libraries
+
+    def load_library(self, body: bytes, register, timeout_ms: int):
+        """Run a library's body (FUNCTION LOAD): register(name, callback, flags,
+        description) is called for each redis.register_function; it returns an error
+        message or None. Returns an error text ("Error compiling function: ...") or None."""
+        ok, function = self._compile_library(body)
+        if not ok:
+            return "Error compiling function: %s" % function.decode("utf-8", "replace")
+        self.registering = register
+        self.load_deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms else None
+        try:
+            ok, error = self._load_library(function)
+        finally:
+            self.registering = None
+            self.load_deadline = None
+        if not ok:
+            return "Error registering functions: %s" % error.decode("utf-8", "replace")
+        return None
+
+    def _load_timed_out(self) -> bool:
+        return self.load_deadline is not None and time.monotonic() > self.load_deadline
+
+    def _register_function(self, *args):
+        """redis.register_function(name, callback) or ({function_name=, callback=,
+        flags=, description=}) -- function_lua.c luaRegisterFunction, its checks and texts."""
+        register = self.registering
+        if register is None:
+            self._raise("redis.register_function can only be called on FUNCTION LOAD "
+                        "command")
+        if len(args) < 1 or len(args) > 2:
+            self._raise("wrong number of arguments to redis.register_function")
+        flags = set()
+        description = None
+        if len(args) == 2:
+            name = _lua_string(self.lua, args[0])
+            if name is None:
+                self._raise("first argument to redis.register_function must be a string")
+            callback = args[1]
+            if lua51.lua_type(callback) != "function":
+                self._raise("second argument to redis.register_function must be a function")
+        else:
+            table = args[0]
+            if lua51.lua_type(table) != "table":
+                self._raise("calling redis.register_function with a single argument is "
+                            "only applicable to Lua table (representing named arguments).")
+            name = callback = None
+            for key, value in table.items():
+                key = _lua_string(self.lua, key)
+                if key is None:
+                    self._raise("named argument key given to redis.register_function is "
+                                "not a string")
+                key = key.lower()
+                if key == b"function_name":
+                    name = _lua_string(self.lua, value)
+                    if name is None:
+                        self._raise("function_name argument given to "
+                                    "redis.register_function must be a string")
+                elif key == b"description":
+                    description = _lua_string(self.lua, value)
+                    if description is None:
+                        self._raise("description argument given to redis.register_function "
+                                    "must be a string")
+                elif key == b"callback":
+                    if lua51.lua_type(value) != "function":
+                        self._raise("callback argument given to redis.register_function "
+                                    "must be a function")
+                    callback = value
+                elif key == b"flags":
+                    if lua51.lua_type(value) != "table":
+                        self._raise("flags argument to redis.register_function must be a "
+                                    "table representing function flags")
+                    flags = _read_flags(self.lua, value)
+                    if flags is None:
+                        self._raise("unknown flag given")
+                else:
+                    self._raise("unknown argument given to redis.register_function")
+            if name is None:
+                self._raise("redis.register_function must get a function name argument")
+            if callback is None:
+                self._raise("redis.register_function must get a callback argument")
+        error = register(name, callback, frozenset(flags), description)
+        if error is not None:
+            self._raise(error)
+        return ()
+
+    def call_function(self, function, run: ScriptRun, keys, args):
+        """Run a registered function for FCALL; its reply value."""
+        return self.execute(function, run, keys, args, self._call_function)
+
+    # ------------------------------------------------------------ running a script
+
+    def execute(self, function, run: ScriptRun, keys, args, runner=None):
         """Run a compiled script for `run.client`; its reply value."""
         client = run.client
         saved_resp3 = client.resp3
@@ -158,8 +288,8 @@ class LuaEngine:
         client.script_run = run
         self.run = run
         try:
-            ok, result = self._run(function, self.lua.table_from(keys),
-                                   self.lua.table_from(args))
+            ok, result = (runner or self._run)(function, self.lua.table_from(keys),
+                                               self.lua.table_from(args))
         finally:
             self.run = None
             client.resp3 = saved_resp3
@@ -171,7 +301,8 @@ class LuaEngine:
                     logger.warning("Slow script detected: script finished after {} ms",
                                    int((time.monotonic() - run.start) * 1000))
             run.busy = False
-            run.changed.set()
+            if run.changed is not None:
+                run.changed.set()
         if not ok:
             if lua51.lua_type(result) == "table":
                 result[b"script_name"] = run.name.encode()
@@ -200,6 +331,8 @@ class LuaEngine:
         if now - run.last_yield < YIELD_INTERVAL:
             return False
         server = self.server
+        if run.changed is None:
+            run.changed = gevent.event.Event()
         if server.yielding_script is None:
             server.yielding_script = run
         threshold = server.settings.busy_reply_threshold
@@ -207,8 +340,9 @@ class LuaEngine:
             run.busy = True
             run.changed.set()
             logger.warning("Slow script detected: still in execution after {} milliseconds. "
-                           "You can try killing the script using the SCRIPT KILL command. "
-                           "Script name is: {}.", int((now - run.start) * 1000), run.name)
+                           "You can try killing the script using the {} command. "
+                           "Script name is: {}.", int((now - run.start) * 1000),
+                           "FUNCTION KILL" if run.is_function else "SCRIPT KILL", run.name)
         # A timer, not sleep(0): sleep(0) comes back from the loop's callback phase,
         # before the loop polls sockets; a 1 ms timer makes it poll (reads, the bus).
         gevent.sleep(0.001)
@@ -290,6 +424,12 @@ class LuaEngine:
                 return None, denied
         if run.read_only and (cmd.is_write or "may-replicate" in cmd.flags):
             return None, "Write commands are not allowed from read-only scripts."
+        if not run.wrote and not run.allow_oom and "denyoom" in cmd.flags \
+                and self.server.maxmemory_on and self.server.maxmemory.pre_command_oom \
+                and not run.client.is_master_link:
+            # scriptVerifyOOM: over maxmemory when the script started, its first write
+            # is refused (after one, stopping halfway would break its atomicity).
+            return None, OOM_ERROR.args[0]
         if cmd.is_write:
             run.wrote = True
         router = self.server.router
@@ -320,15 +460,14 @@ class LuaEngine:
             client.argv = argv
             dirty = keyspace.dirty
         client.resp3 = run.resp3
-        start = time.perf_counter()
+        start = time.perf_counter_ns()
         try:
             reply = cmd.handler(client, argv)
         except ReplyError as exc:
             reply = exc
         except Exception:
             reply = internal_error(server, cmd)
-        cmd.usec += (time.perf_counter() - start) * 1e6
-        cmd.calls += 1
+        account_call(client, cmd, argv, time.perf_counter_ns() - start)
         server.total_commands += 1
         if isinstance(reply, ReplyError):
             cmd.failed_calls += 1
@@ -405,8 +544,60 @@ class LuaEngine:
         return ()
 
 
+def kill_run(run, by_script_kill: bool) -> None:
+    """scriptKill: SCRIPT KILL stops scripts, FUNCTION KILL functions (each refuses the
+    other's with the -BUSY that names the right command); never a master's, nor one that
+    already wrote."""
+    if run is None:
+        raise ReplyError("NOTBUSY No scripts in execution right now.")
+    if run.client.is_master_link:
+        raise ReplyError("UNKILLABLE The busy script was sent by a master instance in the "
+                         "context of replication and cannot be killed.")
+    if run.wrote:
+        raise ReplyError("UNKILLABLE Sorry the script already executed write commands "
+                         "against the dataset. You can either wait the script termination "
+                         "or kill the server in a hard way using the SHUTDOWN NOSAVE "
+                         "command.")
+    if run.is_function == by_script_kill:
+        raise run.busy_error
+    run.killed = True       # the script's next hook call raises the kill
+
+
 class ScriptError(Exception):
     """Raised by a redis.* function: args[0] is the Lua {err=...} table."""
+
+
+# Function flags as redis.register_function spells them (script.c scripts_flags_def;
+# matched without regard to case).
+FUNCTION_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster",
+                  "allow-cross-slot-keys")
+
+
+def _lua_string(lua, value):
+    """lua_isstring + lua_tostring: a string, or a number as Lua writes it; else None."""
+    if type(value) is bytes:
+        return value
+    if type(value) in (int, float):
+        return lua.globals().tostring(value)
+    return None
+
+
+def _read_flags(lua, table):
+    """The flags of a {flags={...}} table (its 1..n items), or None for an unknown one."""
+    flags = set()
+    index = 1
+    while True:
+        value = table[index]
+        if value is None:
+            return flags
+        text = _lua_string(lua, value)
+        if text is None:
+            return None
+        text = text.decode("latin-1").lower()
+        if text not in FUNCTION_FLAGS:
+            return None
+        flags.add(text)
+        index += 1
 
 
 def _lua_number(value):

@@ -95,12 +95,18 @@ for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'cjson', 'bit', '
 end
 
 -- The scripts' globals: reading an unknown name and writing any name are errors.
+-- While FUNCTION LOAD runs a library's body, `library_api` stands in for the globals
+-- (function_lua.c swaps the globals' __index the same way): the body reaches only
+-- redis.register_function, redis.log and the version fields; the functions it
+-- registers see the ordinary globals when FCALL runs them later.
+local library_api = nil
+local function missing_global(name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 3)
+end
 local env = setmetatable({}, {
   __index = function(_, name)
-    local v = rawget(G, name)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
+    local v = rawget(library_api or G, name)
+    if v == nil then missing_global(name) end
     return v
   end,
   __newindex = readonly_error,
@@ -143,6 +149,73 @@ local function hook()
   if interrupt() then
     sethook(hook, 'l')
     error({err = 'ERR Script killed by user with SCRIPT KILL...'})
+  end
+end
+
+-- ------------------------------------------------------------------ functions
+-- Only the functions' VM has py.register_function (lua_engine.py, functions=true).
+if py.register_function then
+  local load_redis = {register_function = py.register_function, log = redis.log,
+                      LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+                      REDIS_VERSION = py.version, REDIS_VERSION_NUM = py.version_num}
+  local the_library_api = {redis = setmetatable({}, {
+    __index = function(_, name)
+      local v = rawget(load_redis, name)
+      if v == nil then missing_global(name) end
+      return v
+    end,
+    __newindex = readonly_error,
+    __metatable = false,
+  })}
+  local load_timed_out = py.load_timed_out
+
+  local function load_hook()
+    local where = getinfo(2, 'S')
+    if where and where.source == '=redis' then return end
+    if load_timed_out() then
+      sethook(load_hook, 'l')
+      error({err = 'ERR FUNCTION LOAD timeout'})
+    end
+  end
+
+  function engine.compile_library(body)
+    local f, err = loadstring(body, '@user_function')
+    if not f then return false, err end
+    setfenv(f, env)
+    return true, f
+  end
+
+  -- Runs a library's body: its redis.register_function calls land in Python. An error
+  -- comes back as its message ("ERR ..."), as luaEngineCreate reports it.
+  function engine.load_library(f)
+    library_api = the_library_api
+    sethook(load_hook, '', py.hook_instructions)
+    local ok, err = lua_pcall(f)
+    sethook()
+    library_api = nil
+    if ok then return true, nil end
+    if type(err) == 'userdata' then err = error_of(err) or err end
+    if type(err) == 'table' and type(rawget(err, 'err')) == 'string' then
+      return false, rawget(err, 'err')
+    end
+    return false, 'ERR ' .. tostring(err)
+  end
+
+  -- FCALL: the function gets KEYS and ARGV as its two arguments, not as globals.
+  -- (xpcall passes no arguments in Lua 5.1: they wait in upvalues of one runner,
+  -- rather than in a closure made per call.)
+  local call_f, call_keys, call_argv
+  local function run_pending()
+    local f, keys, argv = call_f, call_keys, call_argv
+    call_f, call_keys, call_argv = nil, nil, nil
+    return f(keys, argv)
+  end
+  function engine.call_function(f, keys, argv)
+    call_f, call_keys, call_argv = f, keys, argv
+    sethook(hook, '', py.hook_instructions)
+    local r = pack(xpcall(run_pending, error_handler))
+    sethook()
+    return r[1], r[2]
   end
 end
 

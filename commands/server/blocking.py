@@ -49,7 +49,7 @@ class Waiter:
     """One blocked client: its keys, how to serve it from a ready key, and its reply."""
 
     __slots__ = ("client", "keys", "serve", "timeout_reply", "event", "reply", "done",
-                 "input_ready", "watcher")
+                 "input_ready", "watcher", "has_timeout")
 
     def __init__(self, client, keys, serve, timeout_reply):
         self.client = client
@@ -61,6 +61,7 @@ class Waiter:
         self.done = False
         self.input_ready = False
         self.watcher = None
+        self.has_timeout = False        # INFO clients_in_timeout_table
 
 
 def parse_timeout(arg: bytes) -> float:
@@ -98,11 +99,13 @@ def block(c, keys, timeout: float, serve, timeout_reply):
     # writes them while the client is blocked (a pipelined PING, BLPOP gets its PONG).
     c.flush_batch()
     waiter = Waiter(c, list(dict.fromkeys(keys)), serve, timeout_reply)
+    waiter.has_timeout = timeout > 0
     for key in waiter.keys:
         ks.blocking_keys.setdefault(key, collections.deque()).append(waiter)
     c.blocked_waiter = waiter
     c.blocked_input_bytes = 0
     c.server.blocked_clients += 1
+    began = time.perf_counter_ns()
     try:
         _watch_input(c, waiter)
         deadline = time.monotonic() + timeout if timeout > 0 else None
@@ -121,6 +124,9 @@ def block(c, keys, timeout: float, serve, timeout_reply):
         _stop_watching(waiter)
         c.blocked_waiter = None
         c.server.blocked_clients -= 1
+        # The wait is not the command's duration (commandstats, slow log): the
+        # executor takes it off this call's (executor.record_slow_call).
+        c.blocked_wait = (c.server.total_commands, time.perf_counter_ns() - began)
         if not waiter.done:
             _unregister(ks, waiter)           # timed out
     return waiter.reply if waiter.done else waiter.timeout_reply

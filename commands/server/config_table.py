@@ -17,10 +17,7 @@ from commands.server.config_types import (INT_MAX, INT_MIN, LL_MAX, OBUF_DEFAULT
 # The names settings.py's table used, so a row written for it can be added here as is.
 _MAX_LL, _MAX_U32 = LL_MAX, UINT_MAX
 
-_EVICTION = "this node has no maxmemory / eviction yet (issue 15)"
-_LFU = "this node has no LFU counters yet: they come with eviction (issue 15)"
-_SLOWLOG = "this node has no SLOWLOG yet (issue 15)"
-_LATENCY = "this node has no latency monitor / latency tracking yet (issue 15)"
+_EVICTION = "this node has no client eviction (maxmemory-clients) yet (issue 15)"
 
 
 def _later(feature: str) -> str:
@@ -186,18 +183,20 @@ SETTINGS = {s.name: s for s in [
     Setting("shutdown-timeout", "int", 10, 0, INT_MAX,
             doc="seconds a shutdown waits for lagging replicas (writes are not paused)"),
     # ------------------------------------------------------------ memory and eviction
-    Setting("maxmemory", "memory", 0, 0, ULL_MAX, unsigned=True, missing=_EVICTION),
+    # commands/server/memory.py, commands/data/eviction.py; used_memory is the
+    # estimate of commands/data/memory_model.py.
+    Setting("maxmemory", "memory", 0, 0, ULL_MAX, unsigned=True),
     Setting("maxmemory-policy", "enum", "noeviction",
             choices=("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
                      "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"),
             doc="picks LRU or LFU bookkeeping (OBJECT IDLETIME / FREQ)"),
-    Setting("maxmemory-samples", "int", 5, 1, INT_MAX, missing=_EVICTION),
-    Setting("maxmemory-eviction-tenacity", "int", 10, 0, 100, missing=_EVICTION),
-    Setting("replica-ignore-maxmemory", "bool", True, alias="slave-ignore-maxmemory",
-            missing=_EVICTION),
-    Setting("lfu-log-factor", "int", 10, 0, INT_MAX, missing=_LFU),
-    Setting("lfu-decay-time", "int", 1, 0, INT_MAX, missing=_LFU),
-    Setting("lazyfree-lazy-eviction", "bool", False, no_effect=_LAZYFREE),
+    Setting("maxmemory-samples", "int", 5, 1, INT_MAX),
+    Setting("maxmemory-eviction-tenacity", "int", 10, 0, 100),
+    Setting("replica-ignore-maxmemory", "bool", True, alias="slave-ignore-maxmemory"),
+    Setting("lfu-log-factor", "int", 10, 0, INT_MAX),
+    Setting("lfu-decay-time", "int", 1, 0, INT_MAX),
+    # Picks UNLINK over DEL for the evictions propagated (keyspace.evict).
+    Setting("lazyfree-lazy-eviction", "bool", False),
     # These two only pick UNLINK over DEL where the node propagates a deletion of its own
     # (commands/replication/master.py propagate_deletion, rewrites.py), as Redis 7.0 does.
     Setting("lazyfree-lazy-expire", "bool", False),
@@ -340,12 +339,11 @@ SETTINGS = {s.name: s for s in [
     Setting("acllog-max-len", "int", 128, 0, LL_MAX),
     Setting("acl-pubsub-default", "enum", "resetchannels",
             choices=("allchannels", "resetchannels")),
-    Setting("slowlog-log-slower-than", "int", 10000, -1, LL_MAX, missing=_SLOWLOG),
-    Setting("slowlog-max-len", "int", 128, 0, LL_MAX, missing=_SLOWLOG),
-    Setting("latency-monitor-threshold", "int", 0, 0, LL_MAX, missing=_LATENCY),
-    Setting("latency-tracking", "bool", True, missing=_LATENCY),
-    Setting("latency-tracking-info-percentiles", "percentiles", "50 99 99.9",
-            missing=_LATENCY),
+    Setting("slowlog-log-slower-than", "int", 10000, -1, LL_MAX),
+    Setting("slowlog-max-len", "int", 128, 0, LL_MAX),
+    Setting("latency-monitor-threshold", "int", 0, 0, LL_MAX),
+    Setting("latency-tracking", "bool", True),
+    Setting("latency-tracking-info-percentiles", "percentiles", "50 99 99.9"),
     Setting("busy-reply-threshold", "int", 5000, 0, LL_MAX, alias="lua-time-limit"),
     Setting("tls-port", "int", 0, 0, 65535),
     Setting("tls-session-cache-size", "int", 20 * 1024, 0, INT_MAX),

@@ -143,6 +143,7 @@ class Client:
         self.deny_blocking = False    # BLPOP & co answer at once (the master link; scripts)
         self.script_run = None        # the Lua script this client runs (commands/scripting)
         self.blocked_waiter = None    # set while blocked in BLPOP & co (blocking.py)
+        self.blocked_wait = None      # (call number, ns) the last blocked call waited
         self.held_by_pause = False    # waiting for a CLIENT PAUSE to end (client_pause.py)
         self.asking = False
         # Work after each command this client runs (executor._after_call): ASKING's
@@ -231,6 +232,7 @@ class Client:
                     break
                 drained = len(data) < RECV_SIZE
                 server.net_input_bytes += len(data)
+                server.total_reads += 1
                 self.last_interaction = time.monotonic()
                 out = self._batch = []
                 try:
@@ -350,14 +352,16 @@ class Client:
         if self._writer is not None or self._outbox or self._held:
             self._queue(data, reply=True)
             return
-        self.server.net_output_bytes += len(data)
+        server = self.server
+        server.net_output_bytes += len(data)
+        server.total_writes += 1
         try:
             # The gevent socket would wait on EAGAIN; its non-blocking socket does not.
             sent = self.send_nowait(data)
         except BlockingIOError:
             sent = 0
         if sent < len(data):
-            self.server.net_output_bytes -= len(data) - sent   # counted when really sent
+            server.net_output_bytes -= len(data) - sent   # counted when really sent
             self._queue(data[sent:], reply=True)
 
     def _wait_for_drain(self) -> None:
@@ -403,6 +407,7 @@ class Client:
         """Write past the held outbox, waiting as long as the socket needs (the RDB of a
         full sync). Only while output is held: nothing else writes to the socket then."""
         self.server.net_output_bytes += len(data)
+        self.server.net_repl_output_bytes += len(data)   # only a replica's RDB comes here
         self.sock.sendall(data)
 
     def push_raw(self, data: bytes) -> None:
@@ -474,7 +479,11 @@ class Client:
 
     def _send_all(self, data: bytes) -> None:
         # send() in a loop: sendall() on gevent sockets costs an extra syscall per call.
-        self.server.net_output_bytes += len(data)
+        server = self.server
+        server.net_output_bytes += len(data)
+        server.total_writes += 1
+        if self.replica is not None:
+            server.net_repl_output_bytes += len(data)
         view = memoryview(data)
         sent = self.sock.send(view)
         while sent < len(view):

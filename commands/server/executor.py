@@ -10,6 +10,7 @@ import time
 
 from loguru import logger
 
+from commands.metrics.latency_histogram import QUICK_USEC
 from commands.server.blocking import handle_clients_blocked_on_keys
 from commands.server.resp import QUEUED, Raw, ReplyError, encode
 from commands.server.table import COMMANDS
@@ -109,6 +110,12 @@ def process_command(client, argv):
     # a master, as Redis's processCommand does, so monitoring notices.
     # So does an AOF that cannot be written (server.aof_misconf holds that reply).
     if server.degraded:
+        # maxmemory: evict first; what could grow memory gets -OOM when nothing can be
+        # evicted (not while a long script lets us in: Redis's isInsideYieldingLongCommand).
+        if server.maxmemory_on and server.yielding_script is None:
+            error = server.maxmemory.check(client, cmd, argv)
+            if error is not None:
+                return reject(client, error, cmd)
         if server.misconf or server.aof_misconf is not None:
             if obey:
                 if cmd.is_write:
@@ -151,7 +158,7 @@ def process_command(client, argv):
                 script.wait_busy_or_done(until_done=obey)
                 return process_command(client, argv)
             if "allow-busy" not in cmd.flags:
-                return reject(client, BUSY_SCRIPT_ERROR, cmd)
+                return reject(client, script.busy_error, cmd)
         # CLIENT PAUSE: the command waits, then is processed again from the start, as
         # Redis re-runs a postponed client (commands/server/client_pause.py).
         pause = server.client_pause
@@ -236,15 +243,23 @@ def call(client, cmd, argv):
         dirty = server.keyspace.dirty
     else:
         prop = None
-    start = time.perf_counter()
+    start = time.perf_counter_ns()
     try:
         reply = cmd.handler(client, argv)
     except ReplyError as exc:
         reply = exc
     except Exception:
         reply = internal_error(server, cmd)
-    cmd.usec += (time.perf_counter() - start) * 1e6
-    cmd.calls += 1
+    # The one duration feeds commandstats, the latency histogram, the slow log and the
+    # latency monitor. A call under slow_call_ns (the usual case) is counted in its
+    # command's per-µs counts, which are both its call count and its latency histogram
+    # (commands/metrics/latency_histogram.py). Integer ns: no float arithmetic here.
+    ns = time.perf_counter_ns() - start
+    if ns < server.slow_call_ns:
+        cmd.nsec += ns
+        cmd.durations[ns // 1000] += 1
+    else:
+        record_slow_call(client, cmd, argv, ns)
     server.total_commands += 1
     if isinstance(reply, ReplyError):
         cmd.failed_calls += 1
@@ -264,6 +279,42 @@ def call(client, cmd, argv):
     finally:
         prop.end(client)
     return reply
+
+
+def account_call(client, cmd, argv, ns: int) -> None:
+    """call()'s timing of a command, for the other places that run handlers (EXEC's
+    loop, scripts): it counts the call, its duration, its latency; the slow log and the
+    latency monitor see it."""
+    if ns < client.server.slow_call_ns:
+        cmd.nsec += ns
+        cmd.durations[ns // 1000] += 1
+    else:
+        record_slow_call(client, cmd, argv, ns)
+
+
+def record_slow_call(client, cmd, argv, ns: int) -> None:
+    """A call that took server.slow_call_ns or more: it may belong in the slow log
+    (slowlog-log-slower-than), the latency monitor (latency-monitor-threshold) and the
+    long end of its command's histogram. A blocking command (BLPOP...) does not count
+    the time it waited, as in Redis (blocking.block notes the wait)."""
+    server = client.server
+    waited = client.blocked_wait
+    if waited is not None:
+        client.blocked_wait = None
+        if waited[0] == server.total_commands:      # this very call waited
+            ns = max(ns - waited[1], 0)
+    cmd.nsec += ns
+    duration = ns // 1000                   # µs, as Redis measures
+    if duration < QUICK_USEC:
+        cmd.durations[duration] += 1        # slow for the slow log, not for the counts
+    else:
+        cmd.slow_calls += 1
+        if server.latency_tracking:
+            server.command_latency(cmd).record_slow(duration)
+    server.latency.add_sample_if_needed(
+        "fast-command" if "fast" in cmd.flags else "command", duration // 1000)
+    if "skip-slowlog" not in cmd.flags:
+        server.slowlog.push_if_needed(client, argv, duration)
 
 
 def _after_call(client, cmd, argv) -> None:
@@ -300,7 +351,8 @@ def call_queued(client, queued) -> Raw:
       one per command, and each command still goes through after_command, so the
       stream gets the same MULTI ... EXEC;
     * timing: one clock read per command (the time since the previous one's, which
-      includes encoding its reply: Redis's handlers write their replies too);
+      includes encoding its reply: Redis's handlers write their replies too), accounted
+      as call() does (account_call);
     * no ASKING reset and no serving of blocked clients: call() skips both inside MULTI
       (they happen after EXEC);
     * each reply is encoded when its command returns, straight into one buffer, instead
@@ -318,7 +370,7 @@ def call_queued(client, queued) -> Raw:
         client.prop_depth += 1
         after_command = prop.after_command
     out = bytearray(b"*%d\r\n" % len(queued))
-    clock = time.perf_counter
+    clock = time.perf_counter_ns
     then = clock()
     acl_gate = client.acl_gate and server.acl is not None
     try:
@@ -340,7 +392,6 @@ def call_queued(client, queued) -> Raw:
                 reply = exc
             except Exception:
                 reply = internal_error(server, cmd)
-            cmd.calls += 1
             server.total_commands += 1
             kind = type(reply)
             if kind is int:
@@ -363,7 +414,7 @@ def call_queued(client, queued) -> Raw:
             if prop is not None:
                 after_command(client, cmd, argv, reply, dirty, keyspace.dirty)
             now = clock()
-            cmd.usec += (now - then) * 1e6
+            account_call(client, cmd, argv, now - then)
             then = now
     finally:
         if prop is not None:

@@ -12,6 +12,8 @@ Handlers receive the calling Context and the command's arguments after the name.
 """
 from dataclasses import dataclass, field
 
+from commands.metrics.latency_histogram import new_durations
+
 # Flags that also put a command in an ACL category, as Redis derives them.
 _FLAG_CATEGORIES = {"write": "@write", "readonly": "@read", "admin": "@admin",
                     "fast": "@fast", "pubsub": "@pubsub", "blocking": "@blocking"}
@@ -60,11 +62,27 @@ class Command:
     has_keys: bool = False
     movable_keys: bool = False
     key_finder: object = None         # for movable keys: fn(argv) -> list of key indexes
-    # Statistics (INFO commandstats).
-    calls: int = 0
-    usec: float = 0.0
+    # fn(client, argv) -> bool, for a command whose denyoom flag depends on its
+    # arguments (EVAL: the script's shebang flags; commands/server/memory.py)
+    denyoom_finder: object = None
+    # Statistics (INFO commandstats). A call is counted where its duration is: in
+    # `durations` (calls of 0..255 whole µs, the executor's hot path) or `slow_calls`;
+    # `calls` adds them up (commands/metrics/latency_histogram.py says why).
+    nsec: int = 0                     # their total duration (INFO shows µs)
     rejected_calls: int = 0
     failed_calls: int = 0
+    durations: list = field(default_factory=new_durations)
+    slow_calls: int = 0
+    extra_calls: int = 0              # counted by code that does not time the call
+    latency: object = None            # CommandLatency: the histogram's long calls & co
+
+    @property
+    def calls(self) -> int:
+        return sum(self.durations) + self.slow_calls + self.extra_calls
+
+    @calls.setter
+    def calls(self, value: int) -> None:
+        self.extra_calls += value - self.calls
 
     @property
     def full_name(self) -> str:

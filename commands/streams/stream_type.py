@@ -34,6 +34,7 @@ from array import array
 from sortedcontainers import SortedDict
 
 from commands.data.keyspace import now_ms
+from commands.data.memory_model import ROBJ, jemalloc_size
 from commands.data.value_types import register_type
 from commands.rdb.rdb_strings import canonical_int
 
@@ -662,5 +663,38 @@ def copy_stream(s: StreamValue) -> StreamValue:
     return from_neutral(to_neutral(s))
 
 
+STREAM_STRUCT = 88               # sizeof(stream)
+STREAM_PREALLOC = 4096           # a stream's last listpack is allocated this big at first
+CG_STRUCT, CONSUMER_STRUCT, NACK_STRUCT = 48, 40, 24
+
+
+def _rax_memory(elements: int) -> int:
+    """streamRadixTreeMemoryUsage: 16 bytes an ID, and per radix node its header and
+    the ~30 words of children and data pointers Redis's recipe charges (we count one
+    node per element, which is what a rax of 128-bit IDs mostly has)."""
+    return elements * 16 + (elements + 1) * (4 + 8 * 30)
+
+
+def stream_memory(s, samples: int) -> int:
+    """objectComputeSize of a stream: the rax of nodes, the first `samples` listpacks'
+    average for all but the last node, the last one as allocated, and every consumer
+    group's PEL and consumers (not sampled, as in Redis)."""
+    size = ROBJ + STREAM_STRUCT + _rax_memory(len(s.nodes))
+    nodes = s.nodes
+    if nodes:
+        head = nodes if samples <= 0 else nodes[:samples]
+        sizes = [jemalloc_size(n.listpack_bytes()) for n in head]
+        if len(nodes) <= len(head):
+            size += sum(sizes[:-1])
+        else:
+            size += sum(sizes) // len(sizes) * (len(nodes) - 1)
+        size += jemalloc_size(max(STREAM_PREALLOC, nodes[-1].listpack_bytes()))
+    for group in s.groups.values():
+        size += CG_STRUCT + _rax_memory(len(group.pel)) + NACK_STRUCT * len(group.pel)
+        for consumer in group.consumers.values():
+            size += CONSUMER_STRUCT + len(consumer.name) + _rax_memory(len(consumer.pel))
+    return size
+
+
 register_type(StreamValue, "stream", lambda value: "stream", copy_stream, to_neutral,
-              from_neutral)
+              from_neutral, memory=stream_memory)

@@ -124,10 +124,9 @@ def test_category_members_match_redis(acl):
 
 
 # Commands redis-server has and this node does not (yet): MEMORY, SLOWLOG and LATENCY
-# come with the other parts of issue 15; FUNCTION, MODULE, LOLWUT, SCRIPT DEBUG are not
-# built.
-_NOT_BUILT_PREFIXES = (b"memory", b"slowlog", b"latency", b"function", b"fcall", b"module",
-                       b"lolwut", b"script|debug")
+# come with the other parts of issue 15; MODULE, LOLWUT, SCRIPT DEBUG are not built.
+_NOT_BUILT_PREFIXES = (b"memory", b"slowlog", b"latency", b"module", b"lolwut",
+                       b"script|debug")
 
 def test_commands_as_restricted_users(acl):
     acl.check("ACL", "SETUSER", "bob", "on", ">pw", "-@all", "+get", "+set", "+del",

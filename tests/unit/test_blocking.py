@@ -21,6 +21,7 @@ class FakeServer:
         self.net_input_bytes = 0
         self.blocked_clients = 0
         self.propagator = None
+        self.total_commands = 0
 
 
 class FakeClient:

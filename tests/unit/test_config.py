@@ -69,7 +69,7 @@ def test_memtoull(text, value):
 @pytest.mark.parametrize("args,message", [
     (["--port", "1", "2"], "wrong number of arguments"),
     (["--port"], "wrong number of arguments"),
-    (["--maxmemory", "1gb"], "maxmemory / eviction yet (issue 15)"),
+    (["--maxmemory-clients", "10%"], "client eviction (maxmemory-clients) yet"),
     (["--tls-port", "70000"], "argument must be between 0 and 65535 inclusive"),
     (["--cluster-enabled", "no"], "always runs in cluster mode"),
     (["--save", "0", "1"], "Invalid save parameters"),

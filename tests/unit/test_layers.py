@@ -2,11 +2,12 @@
 
     commands/rdb           imports nothing of the project (sans-I/O codec of Redis's formats)
     commands/data          imports nothing else of commands/
-    commands/server        data
+    commands/metrics       imports nothing else of commands/ (slow log, latency monitor)
+    commands/server        data, metrics
     commands/persistence   data, server, rdb
     commands/replication   data, server, rdb, persistence
     commands/pubsub        data, server
-    commands/families      data, server, rdb, persistence (the command families sit on top)
+    commands/families      data, server, rdb, persistence, metrics (the families sit on top)
     commands/clients       data, server, families (CLIENT subcommands on families' container)
     commands/streams       data, server, rdb, persistence, replication, families (the stream
                            family; it shares families' typed lookups)
@@ -32,11 +33,12 @@ MAX_MODULES = 20
 ALLOWED = {
     "rdb": set(),
     "data": set(),
-    "server": {"data"},
+    "metrics": set(),
+    "server": {"data", "metrics"},
     "persistence": {"data", "server", "rdb"},
     "replication": {"data", "server", "rdb", "persistence"},
     "pubsub": {"data", "server"},
-    "families": {"data", "server", "rdb", "persistence"},
+    "families": {"data", "server", "rdb", "persistence", "metrics"},
     "clients": {"data", "server", "families"},
     "streams": {"data", "server", "rdb", "persistence", "replication", "families"},
     "scripting": {"data", "server", "rdb", "persistence", "replication", "families"},

@@ -8,7 +8,6 @@ encoding); see commands/families/strings.py. The commands here change strings in
 so a write first makes the value a bytearray, as Redis's dbUnshareStringValue makes it
 a private raw string: that is not a change of the value (no dirty count, no WATCH signal).
 """
-from commands.data.keyspace import slot_of
 from commands.data.notifications import notify_keyspace_event
 from commands.families.strings import string_for_write
 
@@ -22,7 +21,7 @@ def unshare(keyspace, key, value) -> bytearray:
     if type(value) is bytearray:
         return value
     mutable = bytearray(value)
-    keyspace.slots[slot_of(key)][key] = mutable
+    keyspace.replace_value(key, mutable)
     return mutable
 
 

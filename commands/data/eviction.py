@@ -1,0 +1,180 @@
+"""Which key maxmemory evicts next (Redis's evict.c), and the LFU counters.
+
+Every policy but the random ones ranks keys by a score -- idle seconds (LRU), 255 minus
+the LFU counter (LFU), how soon the TTL ends (volatile-ttl) -- and, as Redis, does not
+look for the best key of the whole keyspace: each time a key is needed it samples
+`maxmemory-samples` keys and merges them into an *eviction pool* of the 16 best
+candidates seen so far (kept across evictions, so the pool improves as sampling goes
+on), then evicts the best candidate that still exists. allkeys-* sample every key,
+volatile-* only keys with a TTL (so a key without one is never evicted by them).
+
+Sampling as dictGetSomeKeys does: runs of keys from random places, here a random
+non-empty hash slot and a random offset in it; volatile keys are drawn from the
+keyspace's list of keys with a TTL, which gives O(1) random access.
+
+The LFU counter (Redis's 24-bit field: 16 bits of "last decrement time" in minutes, 8
+bits of logarithmic counter) lives in LfuCounters, the dict the keyspace keeps its
+access times in under an LFU policy: a key's access is `lru[key] = clock` either way,
+and here it means LFUDecrAndReturn + LFULogIncr (lfu-log-factor, lfu-decay-time).
+"""
+import bisect
+import time
+from itertools import islice
+
+from cluster.slots import CLUSTER_SLOTS
+
+LFU_INIT_VAL = 5            # a new key's counter: room to be accessed before it ranks last
+EVPOOL_SIZE = 16
+
+# maxmemory-policy -> (samples only keys with a TTL?, how keys are ranked)
+POLICIES = {
+    "volatile-lru": (True, "lru"), "volatile-lfu": (True, "lfu"),
+    "volatile-random": (True, "random"), "volatile-ttl": (True, "ttl"),
+    "allkeys-lru": (False, "lru"), "allkeys-lfu": (False, "lfu"),
+    "allkeys-random": (False, "random"), "noeviction": (False, None),
+}
+
+
+def is_lfu_policy(policy: str) -> bool:
+    return POLICIES[policy][1] == "lfu"
+
+
+class LfuCounters(dict):
+    """key -> LFU word ((minutes << 8) | counter). Item assignment is an access."""
+
+    __slots__ = ("log_factor", "decay_time", "minutes", "random")
+
+    def __init__(self, rng):
+        super().__init__()
+        self.random = rng.random
+        self.log_factor = 10
+        self.decay_time = 1
+        self.tick()
+
+    def configure(self, log_factor: int, decay_time: int) -> None:
+        self.log_factor = log_factor
+        self.decay_time = decay_time
+
+    def tick(self) -> None:
+        """LFUGetTimeInMinutes: unix minutes, 16 bits (the server cron calls this)."""
+        self.minutes = int(time.time() // 60) & 0xFFFF
+
+    def _decayed(self, word: int) -> int:
+        """LFUDecrAndReturn: the counter less one per lfu-decay-time minutes elapsed."""
+        counter = word & 255
+        if self.decay_time:
+            last = word >> 8
+            now = self.minutes
+            elapsed = now - last if now >= last else 65535 - last + now
+            periods = elapsed // self.decay_time
+            if periods:
+                counter = 0 if periods > counter else counter - periods
+        return counter
+
+    def __setitem__(self, key, _clock) -> None:
+        """An access (updateLFU): decay, then a logarithmic increment -- the higher the
+        counter, the less likely (1 / ((counter - 5) * lfu-log-factor + 1)). A key seen
+        for the first time starts at LFU_INIT_VAL."""
+        word = self.get(key)
+        if word is None:
+            counter = LFU_INIT_VAL
+        else:
+            counter = self._decayed(word)
+            if counter < 255:
+                base = counter - LFU_INIT_VAL
+                if base < 0:
+                    base = 0
+                if self.random() < 1.0 / (base * self.log_factor + 1):
+                    counter += 1
+        dict.__setitem__(self, key, (self.minutes << 8) | counter)
+
+    def frequency(self, key) -> int:
+        word = self.get(key)
+        return LFU_INIT_VAL if word is None else self._decayed(word)
+
+    def set_counter(self, key, counter: int) -> None:
+        """RESTORE ... FREQ, an RDB's LFU opcode: the counter as given, decay from now."""
+        dict.__setitem__(self, key, (self.minutes << 8) | counter)
+
+
+class Evictor:
+    """The eviction pool of one keyspace and the sampling that feeds it."""
+
+    def __init__(self, keyspace, rng):
+        self.keyspace = keyspace
+        self.rng = rng
+        self.pool = []              # (score, key) ascending: the best candidate last
+
+    def best_key(self, policy: str, samples: int):
+        """The key to evict next under `policy`, or None when none is evictable."""
+        volatile, rank = POLICIES[policy]
+        ks = self.keyspace
+        if rank is None:
+            return None
+        if rank == "random":
+            if volatile:
+                keys = ks._ttl_keys
+                return keys[self.rng.randrange(len(keys))] if keys else None
+            found = self.sample_keys(1)
+            return found[0] if found else None
+        pool = self.pool
+        while ks._ttl_keys if volatile else ks.size:
+            self._populate(volatile, rank, samples)
+            while pool:
+                _, key = pool.pop()
+                # Pool entries may be ghosts: keys deleted (or persisted) since.
+                if (key in ks.expires) if volatile else (ks.peek(key) is not None):
+                    return key
+        return None
+
+    def _populate(self, volatile: bool, rank: str, samples: int) -> None:
+        """evictionPoolPopulate: score `samples` sampled keys into the pool."""
+        ks = self.keyspace
+        if volatile:
+            ttl_keys, randrange = ks._ttl_keys, self.rng.randrange
+            keys = [ttl_keys[randrange(len(ttl_keys))] for _ in range(samples)]
+        else:
+            keys = self.sample_keys(samples)
+        pool = self.pool
+        lru, clock = ks.lru, ks.lru_clock
+        for key in keys:
+            if rank == "lru":
+                score = clock - lru.get(key, clock)
+            elif rank == "lfu":
+                score = 255 - (lru.frequency(key) if type(lru) is LfuCounters
+                               else LFU_INIT_VAL)
+            else:                                   # ttl: the sooner, the better
+                score = -ks.expires[key]
+            if len(pool) >= EVPOOL_SIZE and score <= pool[0][0]:
+                continue                            # worse than every pooled candidate
+            if any(pooled == key for _, pooled in pool):
+                continue
+            bisect.insort(pool, (score, key))
+            if len(pool) > EVPOOL_SIZE:
+                del pool[0]
+
+    def sample_keys(self, count: int) -> list:
+        """Up to `count` keys from random places, a run from a random offset of a random
+        non-empty slot at a time (dictGetSomeKeys takes runs of buckets likewise)."""
+        ks = self.keyspace
+        keys = []
+        if not ks.size:
+            return keys
+        slots, randrange = ks.slots, self.rng.randrange
+        while len(keys) < count and len(keys) < ks.size:
+            table = slots[self._used_slot()]
+            need = count - len(keys)
+            start = randrange(len(table)) if len(table) > need else 0
+            keys.extend(islice(table, start, start + need))
+        return keys
+
+    def _used_slot(self) -> int:
+        """A random slot holding keys: random probes find one at once in a populated
+        keyspace; a sparse one falls back to the keyspace's search from a random slot."""
+        slots, randrange = self.keyspace.slots, self.rng.randrange
+        for _ in range(256):
+            slot = randrange(CLUSTER_SLOTS)
+            if slots[slot]:
+                return slot
+        found = self.keyspace._next_used_slot(slot)
+        return found if found >= 0 else self.keyspace._next_used_slot(0)
