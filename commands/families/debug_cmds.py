@@ -42,7 +42,7 @@ from commands.rdb.rdb_encode import hash_listpack, zset_listpack
 from commands.server.args import positive_long_arg
 from commands.server.resp import (OK, Bool, Push, Raw, ReplyError, SetReply, Status, Verbatim,
                                   encode_one)
-from commands.server.protection import protected_action_allowed
+from commands.server.settings import protected_action_allowed
 from commands.server.settings import SettingError, parse_memory
 from commands.server.table import command
 

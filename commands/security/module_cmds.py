@@ -11,7 +11,7 @@ no such API, so no module ever loads here. What the commands do is still Redis 7
 """
 from loguru import logger
 
-from commands.server.protection import protected_action_allowed
+from commands.server.settings import protected_action_allowed
 from commands.server.resp import ReplyError, Status
 from commands.server.table import container, subcommand
 

@@ -14,7 +14,7 @@ from loguru import logger
 
 from cluster.listen import listen_to_port, parse_bind
 from commands.server.connection import Client
-from commands.server.protection import PROTECTED_MODE_DENIED, refused_by_protected_mode
+from commands.server.settings import PROTECTED_MODE_DENIED, refused_by_protected_mode
 from commands.server.resp import RequestParser
 
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"

@@ -1,5 +1,5 @@
-"""Redis 7's safe defaults and islocalClient's exact rule (commands/server/protection.py)."""
-from commands.server.protection import (is_local_address, protected_action_allowed,
+"""Redis 7's safe defaults and islocalClient's exact rule (commands/server/settings.py)."""
+from commands.server.settings import (is_local_address, protected_action_allowed,
                                         refused_by_protected_mode)
 from commands.server.settings import Settings
 
