@@ -22,6 +22,7 @@ from cluster.errors import ConfigFileError
 from cluster.logging_levels import set_role_source, setup_logging
 from cluster.operations import ClusterOperations
 from cluster.state import CRON_PERIOD_MS, ClusterState
+from cluster.tls import CONTEXT_SETTINGS, TlsConfigError, configure as configure_tls, tls_needed
 from cluster.view import ClusterView
 from commands import load_all_commands
 from commands.data.eviction import is_lfu_policy
@@ -125,7 +126,9 @@ class Node:
         self.server.functions = FunctionLibraries(self.server)
         self.replication = self._build_replication()
         self.aof = self._build_aof()
-        self.listener = ClientListener(self.server, settings.bind, settings.port)
+        self.server.tls = self._configure_tls_at_startup()
+        self.listener = ClientListener(self.server, settings.bind, settings.port,
+                                       settings.tls_port)
         self.cluster_state, self.bus = self._build_cluster()
         # The two seams between commands/ and cluster/: a read-only view, and the runner
         # of state-machine operations (which answers a ClusterError with an error reply).
@@ -208,6 +211,29 @@ class Node:
         self.server.aof = aof
         return aof
 
+    def _configure_tls_at_startup(self):
+        """The TLS contexts, when tls-port, tls-replication or tls-cluster asks for them
+        (Redis's initServer exits the same way when they cannot be made)."""
+        if not tls_needed(self.settings.values):
+            return None
+        try:
+            return configure_tls(self.settings.values)
+        except TlsConfigError as exc:
+            logger.warning("{}", exc)
+            raise UsageError("Failed to configure TLS. Check logs for more info. (%s)" % exc)
+
+    def _reconfigure_tls(self) -> None:
+        """CONFIG SET of a tls-* setting (Redis's applyTlsCfg): new contexts for new
+        connections, all or nothing; connections already open keep theirs."""
+        if not tls_needed(self.settings.values):
+            return
+        try:
+            self.server.tls = configure_tls(self.settings.values)
+        except TlsConfigError as exc:
+            logger.warning("{}", exc)
+            raise SettingError("Unable to update TLS configuration. Check server logs.")
+        self.bus.tls = self.server.tls if self.settings.tls_cluster else None
+
     def _build_cluster(self):
         settings = self.settings
         path = settings.cluster_config_path()
@@ -217,10 +243,15 @@ class Node:
                           repl_offset=lambda: self.replication.offset,
                           db_size=lambda: keyspace.size,
                           master_last_interaction_ms=self._master_last_interaction_ms)
-        config = ClusterConfig(port=settings.port, cport=settings.cluster_port,
+        # With tls-cluster the node's port in the cluster is its TLS port, and the bus
+        # derives from it (Redis's deriveAnnouncedPorts).
+        port = settings.tls_port if settings.tls_cluster and settings.tls_port else settings.port
+        config = ClusterConfig(port=port, cport=settings.cluster_port,
                                replica_no_failover=settings.cluster_replica_no_failover)
         for name, field in self._CLUSTER_CONFIG_FIELDS.items():
             setattr(config, field, settings.values[name])
+        config.announce_port = self._announced_client_port()
+        config.pport = self._announced_pport()
         clock = Clock()
         try:
             # Both the parse and applying it to a new state may find the file corrupt.
@@ -234,9 +265,29 @@ class Node:
                          on_replication_changed=self._on_replication_changed,
                          secret=self._bus_secret())
         bus.sendbuf_limit = settings.cluster_link_sendbuf_limit or SENDBUF_LIMIT
+        bus.tls = self.server.tls if settings.tls_cluster else None
         if settings.bind_source_addr:       # outgoing bus links leave from this address
             bus.source_address = (settings.bind_source_addr, 0)
         return state, bus
+
+    def _announced_client_port(self) -> int:
+        """cluster-announce-port, or with tls-cluster cluster-announce-tls-port when set
+        (deriveAnnouncedPorts); 0: the port the node listens on."""
+        settings = self.settings
+        if settings.tls_cluster and settings.cluster_announce_tls_port:
+            return settings.cluster_announce_tls_port
+        return settings.cluster_announce_port
+
+    def _announced_pport(self) -> int:
+        """With tls-cluster, the plaintext client port announced beside the TLS one
+        (deriveAnnouncedPorts' pport: the port, or cluster-announce-port when
+        cluster-announce-tls-port is set); 0 otherwise."""
+        settings = self.settings
+        if not (settings.tls_cluster and settings.tls_port):
+            return 0
+        if settings.cluster_announce_tls_port:
+            return settings.cluster_announce_port
+        return settings.port
 
     def _bus_secret(self):
         return self.settings.cluster_bus_secret.encode() or None
@@ -308,8 +359,15 @@ class Node:
         field = self._CLUSTER_CONFIG_FIELDS.get(name)
         if field is not None:
             setattr(self.cluster_state.config, field, value)
+            if name == "cluster-announce-port":
+                self.cluster_state.config.announce_port = self._announced_client_port()
+                self.cluster_state.config.pport = self._announced_pport()
             if name.startswith("cluster-announce-"):
                 self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
+        elif name == "cluster-announce-tls-port":
+            self.cluster_state.config.announce_port = self._announced_client_port()
+            self.cluster_state.config.pport = self._announced_pport()
+            self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
         elif name == "cluster-replica-no-failover":
             self.bus.execute(self.cluster_state.set_replica_no_failover(value, self.bus.now_ms()))
         elif name == "cluster-bus-secret":
@@ -336,8 +394,12 @@ class Node:
         elif name == "aof-disable-auto-gc":
             if not value:
                 self.aof.delete_history_files()
-        elif name in ("port", "bind"):
+        elif name in ("port", "bind", "tls-port"):
+            if name == "tls-port" and value and self.server.tls is None:
+                self._reconfigure_tls()
             self._relisten()
+        elif name in CONTEXT_SETTINGS:
+            self._reconfigure_tls()
         elif name == "requirepass":
             self.server.acl.update_default_password(value)
         elif name == "loglevel":
@@ -356,16 +418,18 @@ class Node:
         client port from our next heartbeat."""
         settings = self.settings
         try:
-            self.listener.relisten(settings.bind, settings.port)
+            self.listener.relisten(settings.bind, settings.port, settings.tls_port)
         except OSError as exc:
             logger.warning("Failed to listen on {}:{}: {}", settings.bind, settings.port,
                            exc.strerror or exc)
-            if self.settings.port != self.listener.requested_port:
+            if settings.port != self.listener.requested_port or \
+                    settings.tls_port != self.listener.requested_tls_port:
                 raise SettingError("Unable to listen on this port. Check server logs.")
             raise SettingError("Failed to bind to specified addresses.")
         config = self.cluster_state.config
-        if config.port != settings.port:
-            config.port = settings.port
+        port = settings.tls_port if settings.tls_cluster and settings.tls_port else settings.port
+        if (config.port, config.pport) != (port, self._announced_pport()):
+            config.port, config.pport = port, self._announced_pport()
             self.bus.execute(self.cluster_state.update_myself_announced(self.bus.now_ms()))
 
     def start(self) -> None:
@@ -377,7 +441,8 @@ class Node:
             self.listener.start()
         except ListenFailed as exc:
             raise UsageError(str(exc))
-        logger.info("Running mode=cluster, port={}.", self.settings.port)
+        logger.info("Running mode=cluster, port={}.",
+                    self.settings.port or self.settings.tls_port)
         logger.warning("Server initialized")
         self._cron = gevent.spawn(self._server_cron)
         try:
@@ -392,7 +457,7 @@ class Node:
             self.listener.stop()
             raise UsageError("Failed listening on port %d (cluster), aborting."
                              % self.bus.cport)
-        if self.listener.streams:
+        if self.listener.streams or self.listener.tls_streams:
             logger.info("Ready to accept connections")
         if self.listener.unix_stream is not None:
             logger.info("The server is now ready to accept connections at {}",

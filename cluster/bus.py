@@ -36,7 +36,6 @@ import gevent.lock
 import gevent.pool
 import gevent.queue
 import gevent.server
-import gevent.socket
 from loguru import logger
 
 from cluster import messages as m
@@ -49,6 +48,7 @@ from cluster.link_format import LinkCodec
 from cluster.listen import listen_to_port, parse_bind
 from cluster.logging_levels import LOG_LEVELS
 from cluster.state import CRON_PERIOD_MS, ClusterState
+from cluster.tls import connect as tls_connect
 
 RECV_SIZE = 64 * 1024
 SENDBUF_LIMIT = 16 * 1024 * 1024  # a peer that stops reading must not grow our memory forever
@@ -142,6 +142,9 @@ class ClusterBus(EffectRunner):
         # cluster-link-sendbuf-limit (node.py sets it); 0 there means our safety cap.
         self.sendbuf_limit = SENDBUF_LIMIT
         self.source_address = None      # bind-source-addr: (ip, 0) for outgoing links
+        # tls-cluster: the cluster/tls.TlsContexts every new link (in and out) uses;
+        # a peer must present a certificate our CA signed, as Redis's bus asks.
+        self.tls = None
         self.save_errors = 0
 
     @staticmethod
@@ -320,8 +323,12 @@ class ClusterBus(EffectRunner):
             sock.close()
             return
         try:
+            if self.tls is not None:
+                sock = self.tls.accept(sock, "yes")
             link = self._new_link(sock, inbound=True)
-        except OSError:
+        except (OSError, ValueError) as exc:
+            if self.tls is not None:
+                self._log("verbose", f"Error accepting cluster node connection: {exc}")
             sock.close()
             return
         self._log("verbose", "Accepting cluster node connection from %s:%d" % address[:2])
@@ -333,12 +340,12 @@ class ClusterBus(EffectRunner):
 
     def _connect(self, effect: Connect) -> None:
         try:
-            sock = gevent.socket.create_connection((effect.ip, effect.cport),
-                                                   timeout=effect.timeout_ms / 1000.0,
-                                                   source_address=self.source_address)
+            sock = tls_connect((effect.ip, effect.cport), self.tls,
+                               timeout=effect.timeout_ms / 1000.0,
+                               source_address=self.source_address)
             sock.settimeout(None)
             link = self._new_link(sock, inbound=False, node_name=effect.node_name)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             self._log("debug", f"Unable to connect to Cluster Node [{effect.ip}]:{effect.cport} -> {exc}")
             self.execute(self.state.link_connect_failed(effect.node_name, self.now_ms()))
             return

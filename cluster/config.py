@@ -22,6 +22,8 @@ class ClusterConfig:
     announce_ip: str = ""               # cluster-announce-ip
     announce_port: int = 0              # cluster-announce-port; 0: port
     announce_bus_port: int = 0          # cluster-announce-bus-port; 0: cport
+    pport: int = 0                      # tls-cluster: the plaintext client port announced
+                                        # beside the TLS one (Redis's pport); 0: none
     announce_hostname: str = ""         # cluster-announce-hostname; "": none
     preferred_endpoint_type: str = "ip"  # cluster-preferred-endpoint-type
     blacklist_ttl: int = 60000          # CLUSTER FORGET ban, ms

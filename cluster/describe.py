@@ -28,12 +28,15 @@ def _epoch(state: ClusterState, node: ClusterNode) -> int:
     return node.config_epoch
 
 
-def node_description(state: ClusterState, node: ClusterNode, for_config: bool = False) -> str:
+def node_description(state: ClusterState, node: ClusterNode, for_config: bool = False,
+                     use_pport: bool = False) -> str:
     """One CLUSTER NODES line (clusterGenNodeDescription), without the newline.
 
     ``for_config`` adds the aux fields nodes.conf carries after the address.
     """
-    address = f"{node.ip}:{node.port}@{node.cport}"
+    # use_pport: a TLS cluster describing itself to a plain client (its plaintext ports).
+    port = node.pport if use_pport and node.pport else node.port
+    address = f"{node.ip}:{port}@{node.cport}"
     if for_config:
         # Redis 7.2's aux fields; the first one is the hostname, empty when none.
         address += f",{node.hostname},tls-port=0,shard-id={node.shard_id}"
@@ -56,19 +59,20 @@ def node_description(state: ClusterState, node: ClusterNode, for_config: bool = 
     return " ".join(parts)
 
 
-def cluster_nodes(state: ClusterState) -> str:
+def cluster_nodes(state: ClusterState, use_pport: bool = False) -> str:
     """CLUSTER NODES: one line per known node, each ending in a newline."""
-    return "".join(node_description(state, node) + "\n" for node in state.nodes.values())
+    return "".join(node_description(state, node, use_pport=use_pport) + "\n"
+                   for node in state.nodes.values())
 
 
-def cluster_replicas(state: ClusterState, node_id: str) -> list[str]:
+def cluster_replicas(state: ClusterState, node_id: str, use_pport: bool = False) -> list[str]:
     """CLUSTER REPLICAS / SLAVES <id>: the CLUSTER NODES lines of its replicas."""
     node = state.nodes.get(node_id)
     if node is None:
         raise ClusterError(f"Unknown node {node_id}")
     if not node.is_master:
         raise ClusterError("The specified node is not a master")
-    return [node_description(state, r) for r in state.replicas_of(node)]
+    return [node_description(state, r, use_pport=use_pport) for r in state.replicas_of(node)]
 
 
 def cluster_info(state: ClusterState) -> str:
@@ -117,7 +121,7 @@ def preferred_endpoint(state: ClusterState, node: ClusterNode) -> str:
     return node.ip
 
 
-def _node_reply(state: ClusterState, node: ClusterNode) -> list[Any]:
+def _node_reply(state: ClusterState, node: ClusterNode, use_pport: bool = False) -> list[Any]:
     """addNodeToNodeReply: [endpoint, port, id, metadata]. The endpoint is the preferred
     one (nil for unknown-endpoint); the metadata map holds the other known addresses."""
     kind = state.config.preferred_endpoint_type
@@ -127,7 +131,8 @@ def _node_reply(state: ClusterState, node: ClusterNode) -> list[Any]:
     if kind != "hostname" and node.hostname:
         metadata["hostname"] = node.hostname
     endpoint = None if kind == "unknown-endpoint" else preferred_endpoint(state, node)
-    return [endpoint, node.port, node.name, metadata]
+    port = node.pport if use_pport and node.pport else node.port
+    return [endpoint, port, node.name, metadata]
 
 
 def _repl_offset(state: ClusterState, node: ClusterNode) -> int:
@@ -140,23 +145,23 @@ def _replica_available(state: ClusterState, node: ClusterNode) -> bool:
     return not node.failed and _repl_offset(state, node) != 0
 
 
-def cluster_slots(state: ClusterState) -> list[list[Any]]:
+def cluster_slots(state: ClusterState, use_pport: bool = False) -> list[list[Any]]:
     """CLUSTER SLOTS: [start, end, master, replica...] per contiguous range, in slot
     order as Redis 7.0 walks them."""
     reply = []
     for node in state.nodes.values():
         if not node.is_master or not node.slots:
             continue
-        replicas = [_node_reply(state, r) for r in state.replicas_of(node)
+        replicas = [_node_reply(state, r, use_pport) for r in state.replicas_of(node)
                     if _replica_available(state, r)]
-        master = _node_reply(state, node)
+        master = _node_reply(state, node, use_pport)
         for start, end in node.slot_ranges:
             reply.append([start, end, master, *replicas])
     reply.sort(key=lambda entry: entry[0])
     return reply
 
 
-def _shard_node(state: ClusterState, node: ClusterNode) -> dict[str, Any]:
+def _shard_node(state: ClusterState, node: ClusterNode, tls_cluster: bool) -> dict[str, Any]:
     offset = _repl_offset(state, node)
     if node.failed:
         health = "fail"
@@ -164,12 +169,16 @@ def _shard_node(state: ClusterState, node: ClusterNode) -> dict[str, Any]:
         health = "loading"
     else:
         health = "online"
-    reply: dict[str, Any] = {
-        "id": node.name,
-        "port": node.port,
-        "ip": node.ip,
-        "endpoint": preferred_endpoint(state, node),
-    }
+    reply: dict[str, Any] = {"id": node.name}
+    # In a TLS cluster a node's port is its TLS port and pport its plaintext one
+    # (addNodeDetailsToShardReply); a port that is 0 is left out.
+    plaintext, tls = (node.pport, node.port) if tls_cluster else (node.port, 0)
+    if plaintext:
+        reply["port"] = plaintext
+    if tls:
+        reply["tls-port"] = tls
+    reply["ip"] = node.ip
+    reply["endpoint"] = preferred_endpoint(state, node)
     if node.hostname:
         reply["hostname"] = node.hostname
     reply["role"] = "master" if node.is_master else "replica"
@@ -178,7 +187,7 @@ def _shard_node(state: ClusterState, node: ClusterNode) -> dict[str, Any]:
     return reply
 
 
-def cluster_shards(state: ClusterState) -> list[dict[str, Any]]:
+def cluster_shards(state: ClusterState, tls_cluster: bool = False) -> list[dict[str, Any]]:
     """CLUSTER SHARDS: one map per master with its slots and its nodes."""
     reply = []
     for node in state.nodes.values():
@@ -188,7 +197,7 @@ def cluster_shards(state: ClusterState) -> list[dict[str, Any]]:
         for start, end in node.slot_ranges:
             slots += (start, end)
         members = [node, *state.replicas_of(node)]
-        reply.append({"slots": slots, "nodes": [_shard_node(state, n) for n in members]})
+        reply.append({"slots": slots, "nodes": [_shard_node(state, n, tls_cluster) for n in members]})
     return reply
 
 

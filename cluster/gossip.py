@@ -47,6 +47,7 @@ class Gossip:
             ip=self.config.announce_ip,
             port=me.port,     # the announced ports (ClusterConfig.announced_ports)
             cport=me.cport,
+            pport=me.pport,
             cluster_ok=self.state_ok,
             mflags=mflags,
             shard_id=me.shard_id,
@@ -57,7 +58,7 @@ class Gossip:
     @staticmethod
     def _gossip_entry(node: ClusterNode) -> m.GossipEntry:
         return m.GossipEntry(node.name, node.pong_received // 1000, node.ip,
-                             node.port, node.cport, node.flags)
+                             node.port, node.cport, node.flags, node.pport)
 
     def send_ping(self: ClusterState, link_id: LinkId, msg_type: int) -> None:
         """clusterSendPing: a heartbeat with max(3, N/10) random nodes plus every PFAIL node."""
@@ -94,7 +95,7 @@ class Gossip:
                 continue
             chosen.add(node)
             gossip.append(entry(node.name, node.pong_received // 1000, node.ip,
-                                node.port, node.cport, flags))
+                                node.port, node.cport, flags, node.pport))
             freshnodes -= 1
             needed -= 1
         # Every PFAIL node, so failure reports reach a majority of masters in time.
@@ -166,7 +167,7 @@ class Gossip:
                         and (node.ip, node.port, node.cport) != (g.ip, g.port, g.cport) and g.ip:
                     if node.link is not None:
                         self.free_link(node.link)
-                    node.ip, node.port, node.cport = g.ip, g.port, g.cport
+                    node.ip, node.port, node.cport, node.pport = g.ip, g.port, g.cport, g.pport
                     node.flags &= ~NODE_NOADDR
             elif sender is not None and not flags & NODE_NOADDR and g.ip \
                     and not self._blacklisted(g.node_id):
@@ -174,7 +175,7 @@ class Gossip:
                 node = ClusterNode(g.node_id, flags & (NODE_MASTER | NODE_SLAVE | NODE_NOFAILOVER | NODE_FAIL), now)
                 if node.failed:
                     node.fail_time = now
-                node.ip, node.port, node.cport = g.ip, g.port, g.cport
+                node.ip, node.port, node.cport, node.pport = g.ip, g.port, g.cport, g.pport
                 self.add_node(node)
                 self._save()
 

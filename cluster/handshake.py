@@ -116,6 +116,7 @@ class Handshake:
             node = ClusterNode(random_node_name(self.rng), NODE_HANDSHAKE, self._now)
             node.ip = hdr.ip or link.peer_ip
             node.port = hdr.port
+            node.pport = hdr.pport
             node.cport = hdr.cport
             self.add_node(node)
             self._save()

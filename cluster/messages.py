@@ -108,6 +108,7 @@ class Header:
     shard_id: str
     slots: list[SlotRange] = field(default_factory=list)  # the master's slots if a replica
     hostname: str = ""     # cluster-announce-hostname; "" when none (read from heartbeats)
+    pport: int = 0         # tls-cluster: the plaintext client port beside `port` (TLS)
 
 
 @dataclass(slots=True)
@@ -118,6 +119,7 @@ class GossipEntry:
     port: int
     cport: int
     flags: int
+    pport: int = 0         # tls-cluster: the node's plaintext client port
 
 
 @dataclass(slots=True)
@@ -223,7 +225,10 @@ def _header_fields(h: Header) -> list[Any]:
         h.port, h.cport, 0 if h.cluster_ok else 1, h.mflags,
         _id_bytes(h.shard_id), _flat_slots(h.slots),
     ]
-    if h.hostname:
+    # Optional trailing fields: the hostname, then pport (only in a TLS cluster).
+    if h.pport:
+        fields += [h.hostname, h.pport]
+    elif h.hostname:
         fields.append(h.hostname)
     return fields
 
@@ -234,6 +239,9 @@ def encode_body(msg: Message) -> bytes:
     if t in _HEARTBEATS:
         body = [t, _header_fields(msg.header),
                 [[_id_bytes(g.node_id), g.pong_received_s, g.ip, g.port, g.cport, g.flags]
+                 if not g.pport else   # a TLS cluster's plaintext port, when there is one
+                 [_id_bytes(g.node_id), g.pong_received_s, g.ip, g.port, g.cport, g.flags,
+                  g.pport]
                  for g in msg.gossip]]
     elif t == FAIL:
         body = [t, _header_fields(msg.header), _id_bytes(msg.node_id)]
@@ -322,8 +330,13 @@ def check_hostname(value: Any) -> str:
 
 
 def _header(value: Any) -> Header:
+    pport = 0
+    if type(value) is list and len(value) == 15:
+        pport = _int(value[14], "pport", 0xFFFF)
+        value = value[:14]
     if type(value) is list and len(value) == 14:
-        hostname = check_hostname(value[13])
+        # "" only as the placeholder before a pport
+        hostname = check_hostname(value[13]) if value[13] or not pport else ""
         value = value[:13]
     else:
         hostname = ""
@@ -345,6 +358,7 @@ def _header(value: Any) -> Header:
         shard_id=_node_id(f[11], "shard id"),
         slots=_slot_ranges(f[12], "slots"),
         hostname=hostname,
+        pport=pport,
     )
 
 
@@ -367,6 +381,10 @@ def _gossip(value: Any) -> list[GossipEntry]:
 
 def _gossip_entry_slow(item: Any) -> GossipEntry:
     """Validate one entry field by field, to name the bad field in the error."""
+    pport = 0
+    if type(item) is list and len(item) == 7:
+        pport = _int(item[6], "gossip pport", 0xFFFF)
+        item = item[:6]
     g = _list(item, "gossip entry", 6)
     return GossipEntry(
         node_id=_node_id(g[0], "gossip node id"),
@@ -375,6 +393,7 @@ def _gossip_entry_slow(item: Any) -> GossipEntry:
         port=_int(g[3], "gossip port", 0xFFFF),
         cport=_int(g[4], "gossip cport", 0xFFFF),
         flags=_int(g[5], "gossip flags", 0xFFFF),
+        pport=pport,
     )
 
 

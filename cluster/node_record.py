@@ -41,7 +41,7 @@ class ClusterNode:
     """One node as this node sees it. Times are in the state's ms clock."""
 
     __slots__ = (
-        "name", "flags", "ctime", "ip", "port", "cport", "hostname", "shard_id",
+        "name", "flags", "ctime", "ip", "port", "pport", "cport", "hostname", "shard_id",
         "config_epoch", "master_name", "repl_offset", "slots", "_ranges",
         "ping_sent", "pong_received", "data_received", "fail_time", "voted_time",
         "fail_reports", "link", "inbound_link", "connecting", "meet_sent",
@@ -54,6 +54,7 @@ class ClusterNode:
         self.ctime = now_ms
         self.ip = ""
         self.port = 0
+        self.pport = 0            # a TLS cluster's plaintext client port (0: none, or not TLS)
         self.cport = 0
         self.hostname = ""        # its cluster-announce-hostname, "" when it has none
         self.shard_id = ""

@@ -191,7 +191,7 @@ def _pack_header(h: m.Header, msg_type: int, totlen: int, count: int = 0,
         _name_bytes(h.sender), slots_to_bitmap(h.slots),
         _name_bytes(h.master_id) if h.master_id else _NULL_NAME,
         _ip_bytes(h.ip), extensions, b"",
-        0, h.cport, h.flags, 0 if h.cluster_ok else 1,
+        h.pport, h.cport, h.flags, 0 if h.cluster_ok else 1,
         bytes([h.mflags if mflags is None else mflags, 0, 0]))
 
 
@@ -205,7 +205,7 @@ def _gossip_entry(g: m.GossipEntry) -> bytes:
     # ping_sent is not carried by our messages (no receiver reads it): 0.
     return GOSSIP.pack(_name_bytes(g.node_id), 0, g.pong_received_s & _MAX_U32,
                        _ip_bytes(g.ip), g.port, g.cport,
-                       g.flags, 0, 0)
+                       g.flags, g.pport, 0)
 
 
 def _ping_ext(ext_type: int, payload: bytes) -> bytes:
@@ -271,7 +271,7 @@ def frame_length(prefix: bytes, max_frame: int) -> int:
 
 def _header(f: tuple) -> m.Header:
     (_sig, _totlen, _ver, port, _type, _count, current_epoch, config_epoch, offset, sender,
-     myslots, slaveof, myip, _exts, _unused, _pport, cport, flags, state, mflags) = f
+     myslots, slaveof, myip, _exts, _unused, pport, cport, flags, state, mflags) = f
     sender_name = _name(sender, "sender")
     master = None if slaveof == _NULL_NAME else _name(slaveof, "slaveof")
     return m.Header(
@@ -289,15 +289,17 @@ def _header(f: tuple) -> m.Header:
         # Redis 7.0 has no shard ids: a shard is named after its master.
         shard_id=master or sender_name,
         slots=bitmap_to_slots(myslots),
+        pport=pport,
     )
 
 
 def _gossip(frame: bytes, count: int) -> list[m.GossipEntry]:
     entries = []
-    for nodename, _ping_sent, pong_received, ip, port, cport, flags, _pport, _unused \
+    for nodename, _ping_sent, pong_received, ip, port, cport, flags, pport, _unused \
             in GOSSIP.iter_unpack(frame[CLUSTERMSG_MIN_LEN:CLUSTERMSG_MIN_LEN + count * GOSSIP.size]):
         entries.append(m.GossipEntry(_name(nodename, "gossip nodename"), pong_received,
-                                     _c_string(ip, "gossip ip"), port, cport, flags))
+                                     _c_string(ip, "gossip ip"), port, cport, flags,
+                                     pport))
     return entries
 
 

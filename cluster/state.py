@@ -172,6 +172,7 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         me = self.myself
         me.ip = self.config.announce_ip
         me.port, me.cport = self.config.announced_ports()
+        me.pport = self.config.pport
         me.hostname = self.config.announce_hostname
 
     def add_node(self, node: ClusterNode) -> None:
@@ -410,8 +411,9 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         effect in myself's record and so in the next heartbeat."""
         me = self.myself
         port, cport = self.config.announced_ports()
-        changed = (me.port, me.cport, me.hostname) != (port, cport, self.config.announce_hostname)
-        me.port, me.cport = port, cport
+        changed = (me.port, me.cport, me.pport, me.hostname) != \
+            (port, cport, self.config.pport, self.config.announce_hostname)
+        me.port, me.cport, me.pport = port, cport, self.config.pport
         me.hostname = self.config.announce_hostname
         announce_ip = self.config.announce_ip
         if announce_ip != self._announced_ip:
@@ -463,9 +465,10 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         if node is self.myself:
             return False
         ip = hdr.ip or link.peer_ip
-        if not ip or (node.ip == ip and node.port == hdr.port and node.cport == hdr.cport):
+        if not ip or (node.ip == ip and node.port == hdr.port and node.cport == hdr.cport
+                      and node.pport == hdr.pport):
             return False
-        node.ip, node.port, node.cport = ip, hdr.port, hdr.cport
+        node.ip, node.port, node.cport, node.pport = ip, hdr.port, hdr.cport, hdr.pport
         if node.link is not None and node.link != link.link_id:
             self.free_link(node.link)
         node.flags &= ~NODE_NOADDR

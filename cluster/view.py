@@ -89,8 +89,13 @@ class ClusterView:
 
     # ------------------------------------------------------------ CLUSTER replies
 
-    def nodes_text(self) -> str:
-        return describe.cluster_nodes(self._state)
+    @property
+    def tls_cluster(self) -> bool:
+        """The bus is TLS (tls-cluster): ports are TLS ports, pport the plaintext ones."""
+        return self._bus is not None and self._bus.tls is not None
+
+    def nodes_text(self, use_pport: bool = False) -> str:
+        return describe.cluster_nodes(self._state, use_pport)
 
     def info_text(self) -> str:
         text = describe.cluster_info(self._state)
@@ -106,17 +111,17 @@ class ClusterView:
                     % self._bus.auth_failures
         return text
 
-    def slots_reply(self) -> list:
-        return describe.cluster_slots(self._state)
+    def slots_reply(self, use_pport: bool = False) -> list:
+        return describe.cluster_slots(self._state, use_pport)
 
     def shards_reply(self) -> list:
-        return describe.cluster_shards(self._state)
+        return describe.cluster_shards(self._state, self.tls_cluster)
 
     def links_reply(self) -> list:
         return describe.cluster_links(self._state, self._bus.link_info)
 
-    def replica_lines(self, master_name: str) -> list:
-        return describe.cluster_replicas(self._state, master_name)
+    def replica_lines(self, master_name: str, use_pport: bool = False) -> list:
+        return describe.cluster_replicas(self._state, master_name, use_pport)
 
     def connections(self) -> int:
         """Open bus links (INFO cluster_connections)."""

@@ -40,7 +40,7 @@ COMMAND_MODULES = (
     "clients.client_modes", "families.diagnostics.observability_cmds",
     "streams.stream_cmds", "streams.stream_read", "streams.stream_groups",
     "streams.stream_info", "scripting.eval_cmds", "scripting.function_cmds",
-    "security.acl_cmds", "families.diagnostics.memory_cmds",
+    "security.acl_cmds", "security.module_cmds", "families.diagnostics.memory_cmds",
 )
 
 

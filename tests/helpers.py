@@ -136,7 +136,11 @@ def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True,
 
     With slots=True (the default) the node claims all 16384 slots, a one-node cluster, and
     this waits for cluster_state:ok, so keyed commands are served at once; tests of
-    cluster formation pass slots=False."""
+    cluster formation pass slots=False.
+
+    DEBUG is turned on (`--enable-debug-command yes`; Redis 7's default, and ours, is
+    no): many tests use DEBUG SLEEP / RELOAD / SET-ACTIVE-EXPIRE. A test of the default
+    passes `--enable-debug-command no` (later flags win)."""
     port = port or free_port()
     cwd = cwd or tempfile.mkdtemp(prefix="node-%d-" % port)
     # A config file, like redis-server's, must come first; flags after it win over it.
@@ -144,7 +148,7 @@ def start_node(*extra, port=None, cwd=None, wait=True, timeout=10.0, slots=True,
     # Redis's 5 s repl-diskless-sync-delay would make every full sync in the tests wait;
     # a test that wants it passes its own value (later flags win).
     args = [PYTHON, os.path.join(root, "node.py"), *conf, "-p", str(port), "--dir", cwd,
-            *QUICK_SYNC, *extra[len(conf):]]
+            *QUICK_SYNC, "--enable-debug-command", "yes", *extra[len(conf):]]
     proc = Process(args, port, cwd, os.path.join(cwd, "node.log"))
     if not wait:
         return proc

@@ -97,7 +97,7 @@ def cluster_info(c, argv):
 
 @subcommand(CLUSTER, "nodes", 2, "loading stale", summary="Returns the cluster configuration for a node.")
 def cluster_nodes(c, argv):
-    return Verbatim(c.server.cluster.nodes_text().encode())
+    return Verbatim(c.server.cluster.nodes_text(_use_pport(c)).encode())
 
 
 @subcommand(CLUSTER, "myid", 2, "loading stale", summary="Returns the ID of a node.")
@@ -107,7 +107,7 @@ def cluster_myid(c, argv):
 
 @subcommand(CLUSTER, "slots", 2, "loading stale", summary="Returns the mapping of cluster slots to nodes.")
 def cluster_slots(c, argv):
-    return c.server.cluster.slots_reply()
+    return c.server.cluster.slots_reply(_use_pport(c))
 
 
 @subcommand(CLUSTER, "shards", 2, "loading stale", since="7.0.0",
@@ -151,7 +151,13 @@ def _replicas(c, argv):
         raise ReplyError("ERR Unknown node %s" % name)
     if not node.is_master:
         raise ReplyError("ERR The specified node is not a master")
-    return [line.encode() for line in view.replica_lines(name)]
+    return [line.encode() for line in view.replica_lines(name, _use_pport(c))]
+
+
+def _use_pport(c) -> bool:
+    """A TLS cluster answers a client on the plain port with the plaintext ports
+    (Redis: server.tls_cluster and the connection is not TLS)."""
+    return c.server.cluster.tls_cluster and not c.tls
 
 
 @subcommand(CLUSTER, "count-failure-reports", 3, "admin stale",

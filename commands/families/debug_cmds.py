@@ -1,9 +1,8 @@
 """DEBUG: the subcommands Redis's own test-suite, redis-cli and client libraries' tests use.
 
-DEBUG is enabled by default here (enable-debug-command defaults to yes; Redis 7's
-default is no): test suites use DEBUG SLEEP to simulate a stuck node and DEBUG
-SET-ACTIVE-EXPIRE to freeze expiry. `enable-debug-command no|local` restricts it as
-Redis does. Replies and errors are redis-server 7.0.15's (debug.c).
+DEBUG is off by default, as in Redis 7 (`enable-debug-command no`; `local` allows it
+from loopback clients, `yes` to all). Test suites turn it on: they use DEBUG SLEEP to
+simulate a stuck node and DEBUG SET-ACTIVE-EXPIRE to freeze expiry. Replies and errors are redis-server 7.0.15's (debug.c).
 
     inspecting      OBJECT, LISTPACK, QUICKLIST, DIGEST, DIGEST-VALUE
     the server      SLEEP, SET-ACTIVE-EXPIRE, QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID,
@@ -43,7 +42,8 @@ from commands.rdb.rdb_encode import hash_listpack, zset_listpack
 from commands.server.args import positive_long_arg
 from commands.server.resp import (OK, Bool, Push, Raw, ReplyError, SetReply, Status, Verbatim,
                                   encode_one)
-from commands.server.settings import SettingError, parse_memory, protected_action_allowed
+from commands.server.settings import protected_action_allowed
+from commands.server.settings import SettingError, parse_memory
 from commands.server.table import command
 
 _ADMIN = "admin noscript loading stale"

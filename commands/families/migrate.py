@@ -113,10 +113,11 @@ class _ConnectError(Exception):
 
 
 class _TargetConnection:
-    __slots__ = ("sock", "reader", "db", "last_use", "cooperative")
+    __slots__ = ("sock", "reader", "db", "last_use", "cooperative", "tls")
 
-    def __init__(self, sock, cooperative=True):
+    def __init__(self, sock, cooperative=True, tls=False):
         self.sock = sock
+        self.tls = tls                # over TLS (cached apart from plain connections)
         self.reader = hiredis.Reader()
         self.db = 0                   # a new connection is on db 0
         self.last_use = time.monotonic()
@@ -155,12 +156,12 @@ class _TargetConnection:
             pass
 
 
-_cache: dict = {}                     # (host, port) -> idle _TargetConnection
+_cache: dict = {}                     # (host, port, tls) -> idle _TargetConnection
 _reaper = None
 
 
-def _checkout(host: bytes, port: bytes, timeout: float) -> _TargetConnection:
-    conn = _cache.pop((host, port), None)
+def _checkout(host: bytes, port: bytes, timeout: float, tls=None) -> _TargetConnection:
+    conn = _cache.pop((host, port, tls is not None), None)
     if conn is not None:
         conn.sock.settimeout(timeout)
         return conn
@@ -174,10 +175,15 @@ def _checkout(host: bytes, port: bytes, timeout: float) -> _TargetConnection:
         # target when it writes, hence "writing" (and a retry unless it timed out).
         raise _TransferError.of(exc, writing=True) from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return _TargetConnection(sock)
+    if tls is not None:
+        try:
+            sock = tls.connect(sock, timeout)
+        except OSError as exc:          # ssl.SSLError included
+            raise _TransferError.of(exc, writing=True) from None
+    return _TargetConnection(sock, tls=tls is not None)
 
 
-def _connect_blocking(host: bytes, port: bytes, timeout: float) -> _TargetConnection:
+def _connect_blocking(host: bytes, port: bytes, timeout: float, tls=None) -> _TargetConnection:
     """A plain blocking socket, for a MIGRATE inside EXEC: there it must block the whole
     node, as Redis does, or other clients would run in the middle of the transaction."""
     real_socket = get_original("socket", "socket")
@@ -195,7 +201,13 @@ def _connect_blocking(host: bytes, port: bytes, timeout: float) -> _TargetConnec
         sock.close()
         raise _TransferError.of(exc, writing=True) from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return _TargetConnection(sock, cooperative=False)
+    if tls is not None:
+        try:
+            sock = tls.blocking_client().wrap_socket(sock)     # stdlib ssl: blocks
+        except OSError as exc:
+            sock.close()
+            raise _TransferError.of(exc, writing=True) from None
+    return _TargetConnection(sock, cooperative=False, tls=tls is not None)
 
 
 def _checkin(host: bytes, port: bytes, conn: _TargetConnection) -> None:
@@ -204,13 +216,13 @@ def _checkin(host: bytes, port: bytes, conn: _TargetConnection) -> None:
         conn.close()
         return
     conn.last_use = time.monotonic()
-    old = _cache.pop((host, port), None)
+    old = _cache.pop((host, port, conn.tls), None)
     if old is not None:               # another MIGRATE cached one meanwhile: keep one
         old.close()
     if len(_cache) >= CACHE_MAX_ITEMS:
         victim = random.choice(list(_cache))
         _cache.pop(victim).close()
-    _cache[(host, port)] = conn
+    _cache[(host, port, conn.tls)] = conn
     if _reaper is None:
         _reaper = gevent.spawn(_close_idle_connections)
 
@@ -331,14 +343,18 @@ def migrate(c, argv):
     # Run by EXEC (the client is still "in MULTI" then): yielding would let other
     # clients into the transaction, so this one blocks the node like Redis's MIGRATE.
     atomic = c.multi is not None
-    return _Migration(ks, argv[1], argv[2], db, timeout / 1000.0, opts, atomic).run(keys)
+    # tls-cluster: the target is a cluster node, reached over TLS (migrateGetSocket).
+    tls = c.server.tls if c.server.settings.tls_cluster else None
+    return _Migration(ks, argv[1], argv[2], db, timeout / 1000.0, opts, atomic,
+                      tls).run(keys)
 
 
 class _Migration:
     """One MIGRATE call: snapshot the keys, send them, apply the acknowledgements."""
 
-    def __init__(self, ks, host, port, db, timeout, opts, atomic=False):
+    def __init__(self, ks, host, port, db, timeout, opts, atomic=False, tls=None):
         self.ks = ks
+        self.tls = tls                # cluster/tls.TlsContexts with tls-cluster
         self.atomic = atomic          # inside EXEC: blocking socket, no yields
         self.host = host
         self.port = port
@@ -422,9 +438,9 @@ class _Migration:
     def _round(self, items, may_retry: bool) -> None:
         while True:
             if self.atomic:
-                conn = _connect_blocking(self.host, self.port, self.timeout)
+                conn = _connect_blocking(self.host, self.port, self.timeout, self.tls)
             else:
-                conn = _checkout(self.host, self.port, self.timeout)
+                conn = _checkout(self.host, self.port, self.timeout, self.tls)
             self.processed = 0
             try:
                 self._exchange(conn, items)

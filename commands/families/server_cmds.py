@@ -11,7 +11,8 @@ from commands.server import info
 from commands.server.args import SYNTAX_ERROR
 from commands.server.resp import OK, Raw, ReplyError, Status, Verbatim
 from commands.server.config_table import lookup
-from commands.server.settings import ConfigSetError, SettingError, protected_action_allowed
+from commands.server.settings import protected_action_allowed
+from commands.server.settings import ConfigSetError, SettingError
 from commands.server.table import command, container, subcommand
 
 _ADMIN = "admin noscript loading stale"

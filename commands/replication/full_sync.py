@@ -417,7 +417,7 @@ def _send_now(client, data: bytes) -> bool:
     if client.closed:
         return False
     try:
-        sent = client.sock._sock.send(data)
+        sent = client.send_nowait(data)
     except OSError:
         return False
     client.server.net_output_bytes += sent

@@ -38,6 +38,7 @@ from commands.replication.backlog import ReplBacklog
 from commands.replication.propagation import encode_command
 from commands.replication.rdb_transfer import (PayloadReader, TransferError, copy_to_file,
                                                parse_preamble, temp_file_path)
+from cluster.tls import connect as tls_connect
 from commands.server.connection import Client
 from commands.server.executor import process_command
 from commands.server.resp import ReplyError
@@ -200,8 +201,10 @@ class ReplicaLink:
         settings = self.server.settings
         self.state = "connecting"
         source = (settings.bind_source_addr, 0) if settings.bind_source_addr else None
-        sock = gevent.socket.create_connection((self.host, self.port), CONNECT_TIMEOUT,
-                                               source_address=source)
+        # tls-replication: the link to the master is TLS (to its tls-port).
+        tls = self.server.tls if settings.tls_replication else None
+        sock = tls_connect((self.host, self.port), tls, CONNECT_TIMEOUT,
+                           source_address=source)
         self.sock = sock
         sock.settimeout(settings.repl_timeout)
         self.state = "handshake"

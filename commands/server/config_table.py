@@ -17,10 +17,7 @@ from commands.server.config_types import (INT_MAX, INT_MIN, LL_MAX, OBUF_DEFAULT
 # The names settings.py's table used, so a row written for it can be added here as is.
 _MAX_LL, _MAX_U32 = LL_MAX, UINT_MAX
 
-_TLS = "this node has no TLS yet (issue 15)"
 _EVICTION = "this node has no client eviction (maxmemory-clients) yet (issue 15)"
-_PROTECTED_MODE = "this node has no protected mode yet (issue 15)"
-_MODULES = "this node has no modules (MODULE LOAD)"
 
 
 def _later(feature: str) -> str:
@@ -106,7 +103,9 @@ SETTINGS = {s.name: s for s in [
     # Client-side caching (commands/server/tracking.py). size_t: unsigned bounds.
     Setting("tracking-table-max-keys", "int", 1000000, 0, _MAX_LL, unsigned=True),
     Setting("maxclients", "int", 10000, 1, UINT_MAX, unsigned=True),
-    Setting("protected-mode", "bool", True, missing=_PROTECTED_MODE),
+    # Clients from outside loopback are refused while the default user has no password
+    # (commands/server/listener.py: refuse_unprotected).
+    Setting("protected-mode", "bool", True),
     Setting("unixsocket", "string", "", mutable=False, empty_is_null=True),
     Setting("unixsocketperm", "octal", 0, 0, 0o777, mutable=False, unsigned=True),
     Setting("socket-mark-id", "int", 0, 0, UINT_MAX, mutable=False, unsigned=True,
@@ -120,10 +119,9 @@ SETTINGS = {s.name: s for s in [
     Setting("requirepass", "string", "", empty_is_null=True,
             doc="password clients must AUTH with"),
     Setting("enable-protected-configs", "enum", "no", choices=_YES_NO_LOCAL, mutable=False),
-    Setting("enable-debug-command", "enum", "yes", choices=_YES_NO_LOCAL, mutable=False,
-            doc="ours defaults to yes: test suites need DEBUG"),
-    Setting("enable-module-command", "enum", "no", choices=_YES_NO_LOCAL, mutable=False,
-            missing=_MODULES),
+    Setting("enable-debug-command", "enum", "no", choices=_YES_NO_LOCAL, mutable=False),
+    # MODULE is there (commands/families/module_cmds.py), but no module can load.
+    Setting("enable-module-command", "enum", "no", choices=_YES_NO_LOCAL, mutable=False),
     # ------------------------------------------------------------ process
     Setting("daemonize", "bool", False, mutable=False),
     Setting("supervised", "enum", "no", choices=("upstart", "systemd", "auto", "no"),
@@ -311,7 +309,8 @@ SETTINGS = {s.name: s for s in [
     # Behind NAT or in a container: what peers and clients are told (cluster/config.py).
     Setting("cluster-announce-port", "int", 0, 0, 65535, doc="0: port"),
     Setting("cluster-announce-bus-port", "int", 0, 0, 65535, doc="0: the bus port"),
-    Setting("cluster-announce-tls-port", "int", 0, 0, 65535, missing=_TLS),
+    # With tls-cluster: the TLS port peers and clients are told (node.py).
+    Setting("cluster-announce-tls-port", "int", 0, 0, 65535),
     # Checked as Redis's isValidAnnouncedHostname.
     Setting("cluster-announce-hostname", "hostname", "", empty_is_null=True),
     Setting("cluster-preferred-endpoint-type", "enum", "ip",
@@ -346,19 +345,20 @@ SETTINGS = {s.name: s for s in [
     Setting("latency-tracking", "bool", True),
     Setting("latency-tracking-info-percentiles", "percentiles", "50 99 99.9"),
     Setting("busy-reply-threshold", "int", 5000, 0, LL_MAX, alias="lua-time-limit"),
-    Setting("tls-port", "int", 0, 0, 65535, missing=_TLS),
-    Setting("tls-session-cache-size", "int", 20 * 1024, 0, INT_MAX, missing=_TLS),
-    Setting("tls-session-cache-timeout", "int", 300, 0, INT_MAX, missing=_TLS),
-    Setting("tls-cluster", "bool", False, missing=_TLS),
-    Setting("tls-replication", "bool", False, missing=_TLS),
-    Setting("tls-auth-clients", "enum", "yes", choices=("no", "yes", "optional"),
-            missing=_TLS),
-    Setting("tls-prefer-server-ciphers", "bool", False, missing=_TLS),
-    Setting("tls-session-caching", "bool", True, missing=_TLS),
-    *(Setting(name, "string", "", empty_is_null=True, missing=_TLS) for name in (
-        "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
-        "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file",
-        "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols", "tls-ciphers",
+    Setting("tls-port", "int", 0, 0, 65535),
+    Setting("tls-session-cache-size", "int", 20 * 1024, 0, INT_MAX),
+    Setting("tls-session-cache-timeout", "int", 300, 0, INT_MAX),
+    Setting("tls-cluster", "bool", False),
+    Setting("tls-replication", "bool", False),
+    Setting("tls-auth-clients", "enum", "yes", choices=("no", "yes", "optional")),
+    Setting("tls-prefer-server-ciphers", "bool", False),
+    Setting("tls-session-caching", "bool", True),
+    # The files are VOLATILE in Redis: CONFIG SET of the same path re-reads them.
+    *(Setting(name, "string", "", empty_is_null=True, volatile=True) for name in (
+        "tls-cert-file", "tls-key-file", "tls-client-cert-file", "tls-client-key-file",
+        "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir")),
+    *(Setting(name, "string", "", empty_is_null=True) for name in (
+        "tls-key-file-pass", "tls-client-key-file-pass", "tls-protocols", "tls-ciphers",
         "tls-ciphersuites")),
 ]}
 

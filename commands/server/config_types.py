@@ -135,6 +135,8 @@ class Setting:
     deny_loading: bool = False    # DENY_LOADING_CONFIG: -LOADING while the dataset loads
     unsigned: bool = False    # size_t/uint/ull field: Redis checks the bounds unsigned
     empty_is_null: bool = False   # EMPTY_STRING_IS_NULL: "" is "unset", not rewritten
+    volatile: bool = False    # VOLATILE_CONFIG: CONFIG SET of the same value applies it
+                              # again (a certificate file re-read after its rotation)
     check: Callable = None    # extra validation of a parsed value; raises SettingError
     missing: str = None       # a feature this node does not have: only the default is
                               # accepted, anything else is refused naming the feature

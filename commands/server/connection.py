@@ -13,6 +13,11 @@ client never blocks the greenlet that produced the message, and the bytes queued
 client are capped (the client is closed past the cap, like Redis's
 client-output-buffer-limit).
 
+A TLS client (tls-port) runs this same loop on a cluster/tls.TlsSocket: the two
+socket calls that bypass gevent for speed (the send that must not wait, the wait for
+readability) are bound per connection in __init__/serve, so a plain client pays
+nothing for TLS existing.
+
 Clients whose requests arrive in the same turn of the event loop are served in the order
 their sockets became readable, as Redis serves epoll's ready list. libev wakes the
 waiting greenlets last-in first-out, so the latest arrival would be served first: a
@@ -33,6 +38,7 @@ import gevent
 import gevent.event
 from loguru import logger
 
+from cluster.tls import TlsSocket
 from commands.server.executor import process_command
 from commands.server.resp import ProtocolError, QueryBufferLimit, encode
 
@@ -100,8 +106,14 @@ class Client:
         self.addr_text = "%s:%d" % address[:2] if address else ""
         self.laddr_text = ""
         self.unix_socket = False      # connected through `unixsocket` (flag U)
+        self.tls = False              # connected through tls-port (cluster/tls.py)
         self.fd = -1
+        self.send_nowait = None       # fn(bytes) -> bytes sent now, never waiting
         if sock is not None:
+            # The raw socket's send() for a plain client; a TLS one must go through
+            # OpenSSL (the raw socket would carry the bytes unencrypted).
+            self.send_nowait = sock.send_nowait if isinstance(sock, TlsSocket) else \
+                sock._sock.send
             try:
                 laddr = sock.getsockname()
                 # A unix socket's name is its path (Redis shows "<path>:0").
@@ -197,7 +209,8 @@ class Client:
         # would almost surely fail with EAGAIN and then wait: gevent raises and catches
         # that in Python for every request of a request/response client. Waiting for
         # readability first skips the failing syscall and the exception.
-        wait_readable = sock._wait
+        # (TLS: unless OpenSSL already holds decrypted bytes.)
+        wait_readable = sock.wait_readable if isinstance(sock, TlsSocket) else sock._wait
         read_event = sock._read_event
         hub = gevent.get_hub()
         loop = hub.loop
@@ -344,7 +357,7 @@ class Client:
         server.total_writes += 1
         try:
             # The gevent socket would wait on EAGAIN; its non-blocking socket does not.
-            sent = self.sock._sock.send(data)
+            sent = self.send_nowait(data)
         except BlockingIOError:
             sent = 0
         if sent < len(data):

@@ -49,6 +49,7 @@ class Server:
         self.acl = None               # the users (commands/security/acl_users.py: Acl)
         self.replication = None       # commands/replication/master.py: ids, offsets, replicas
         self.propagator = None        # commands/replication/propagation.py: what call() propagates
+        self.tls = None               # cluster/tls.TlsContexts while TLS is configured (node.py)
         self.supervised = ""          # "systemd" / "upstart" when supervised (node.py)
         self.hz = settings.hz         # the cron's rate now (dynamic-hz may raise it)
         self.read_only_replica = False  # keyless writes get -READONLY (a replica)

@@ -38,6 +38,13 @@ TRYAGAIN = ReplyError("TRYAGAIN Multiple keys request during rehashing of slot")
 _ONLY_ARGV1 = (1,)     # key_indexes() of a one-key command (first = last = 1)
 
 
+def client_port(node, client) -> int:
+    """The port a redirected client is sent to: in a TLS cluster (where nodes announce a
+    plaintext `pport` beside their TLS port) a client on the plain port gets the plain
+    one, as Redis's getNodeByQuery's caller does (use_pport)."""
+    return node.pport if node.pport and not client.tls else node.port
+
+
 def redirect(kind: str, slot: int, endpoint: str, port: int) -> ReplyError:
     """-MOVED or -ASK: the node's preferred endpoint (its ip, its hostname or '?', or ""
     for unknown-endpoint: "MOVED 3999 :7002", as Redis writes it) and its port."""
@@ -139,7 +146,8 @@ class Router:
             if existing:
                 return TRYAGAIN
             target = view.migrating_slots_to[slot]
-            return redirect("ASK", slot, view.preferred_endpoint(target), target.port)
+            return redirect("ASK", slot, view.preferred_endpoint(target),
+                            client_port(target, client))
         if importing and (client.asking or asking_cmd):
             if multiple_keys and missing:
                 return TRYAGAIN
@@ -148,7 +156,8 @@ class Router:
                 myself.master_name == owner.name:
             return None
         if owner is not myself:
-            return redirect("MOVED", slot, view.preferred_endpoint(owner), owner.port)
+            return redirect("MOVED", slot, view.preferred_endpoint(owner),
+                            client_port(owner, client))
         return None
 
     def blocked_key_error(self, key):

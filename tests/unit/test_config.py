@@ -70,7 +70,7 @@ def test_memtoull(text, value):
     (["--port", "1", "2"], "wrong number of arguments"),
     (["--port"], "wrong number of arguments"),
     (["--maxmemory-clients", "10%"], "client eviction (maxmemory-clients) yet"),
-    (["--tls-port", "7000"], "TLS yet (issue 15)"),
+    (["--tls-port", "70000"], "argument must be between 0 and 65535 inclusive"),
     (["--cluster-enabled", "no"], "always runs in cluster mode"),
     (["--save", "0", "1"], "Invalid save parameters"),
     (["--nosuch", "1"], "Bad directive or wrong number of arguments"),

@@ -207,3 +207,15 @@ def test_next_epoch_saturates_at_max_epoch():
     assert next_epoch(0) == 1
     assert next_epoch(MAX_EPOCH - 1) == MAX_EPOCH
     assert next_epoch(MAX_EPOCH) == MAX_EPOCH
+
+
+def test_tls_cluster_pport_round_trips_and_costs_nothing_without_tls():
+    """A TLS cluster's plaintext port (Redis's pport) travels in the header and in gossip
+    entries as optional trailing fields: absent (not even a 0) when there is none."""
+    plain = m.Ping(header(), [m.GossipEntry(ID_B, 1700000000, "127.0.0.1", 7001, 17001, 1)])
+    tls = m.Ping(header(pport=6380, hostname=""),
+                 [m.GossipEntry(ID_B, 1700000000, "127.0.0.1", 7001, 17001, 1, 6381)])
+    named = m.Pong(header(pport=6380, hostname="n1.example"), [])
+    for msg in (plain, tls, named):
+        assert m.decode(m.encode(msg)) == msg
+    assert len(m.encode(tls)) > len(m.encode(plain))

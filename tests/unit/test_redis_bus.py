@@ -229,3 +229,10 @@ def test_encoding_is_total_for_what_the_compact_format_lets_in():
     odd = m.Ping(header(ip="é" * 46), [m.GossipEntry(ID_B, 2 ** 40, "ü", 1, 2, 3)])
     decoded = rb.decode(rb.encode(odd))
     assert decoded.header.ip == "?" * 45 and decoded.gossip[0].ip == "?"
+
+
+def test_pport_is_carried_in_header_and_gossip():
+    """Redis 7.0's pport fields (the plaintext port of a TLS cluster's node)."""
+    msg = m.Ping(header(pport=6380), [m.GossipEntry(ID_B, 1700000000, "127.0.0.1", 7001,
+                                                    17001, 1, 6381)])
+    assert rb.decode(encode(msg)) == msg
