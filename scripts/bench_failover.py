@@ -31,7 +31,7 @@ sys.path.insert(0, ROOT)
 
 from tests.helpers import RawClient, start_node, start_redis, wait_until  # noqa: E402
 from tests.integration.cluster_helpers import parse_nodes  # noqa: E402
-from tests.integration.cluster_util import Cluster, redis_cli  # noqa: E402
+from tests.integration.cluster_util import Cluster  # noqa: E402
 
 
 def call(port, *args):
