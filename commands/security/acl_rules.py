@@ -67,6 +67,16 @@ def hash_password(password: bytes) -> str:
     return hashlib.sha256(password).hexdigest()
 
 
+def _password_digest(op: bytes) -> str:
+    """The SHA-256 hex digest a password rule names: hashed from the clear text of
+    `>pass` / `<pass`, given as is by `#hash` / `!hash` (64 lower-case hex digits)."""
+    if op[:1] in (b">", b"<"):
+        return hash_password(op[1:])
+    if not _valid_hash(op[1:]):
+        raise RuleError("EBADMSG")
+    return op[1:].decode()
+
+
 def _valid_hash(text: bytes) -> bool:
     return len(text) == 64 and all(c in b"0123456789abcdef" for c in text)
 
@@ -516,22 +526,12 @@ class User:
             self.nopass = False
             self.passwords = []
         elif op[:1] in (b">", b"#"):
-            if op[:1] == b">":
-                digest = hash_password(op[1:])
-            else:
-                if not _valid_hash(op[1:]):
-                    raise RuleError("EBADMSG")
-                digest = op[1:].decode()
+            digest = _password_digest(op)
             if digest not in self.passwords:
                 self.passwords.append(digest)
             self.nopass = False
         elif op[:1] in (b"<", b"!"):
-            if op[:1] == b"<":
-                digest = hash_password(op[1:])
-            else:
-                if not _valid_hash(op[1:]):
-                    raise RuleError("EBADMSG")
-                digest = op[1:].decode()
+            digest = _password_digest(op)
             if digest not in self.passwords:
                 raise RuleError("ENODEV")
             self.passwords.remove(digest)

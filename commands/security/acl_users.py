@@ -163,28 +163,33 @@ class Acl:
                               % cmd.full_name)
         return ReplyError(_NOPERM[result])
 
-    def check_exec(self, client, cmd, argv):
-        """EXEC checks each queued command again: the rules may have changed since."""
+    def _denial(self, client, cmd, argv, context):
+        """The client's user's verdict on a command run on its behalf (EXEC's queue, a
+        script's redis.call): None when allowed; else the check's result, logged in
+        ACL LOG with ``context``."""
         user = client.user
         if user is None or not user.restricted:
             return None
         result, index = user.check(cmd, argv)
         if result == OK:
             return None
-        self._log_denial(client, result, "multi", cmd, argv, index)
+        self._log_denial(client, result, context, cmd, argv, index)
+        return result
+
+    def check_exec(self, client, cmd, argv):
+        """EXEC checks each queued command again: the rules may have changed since."""
+        result = self._denial(client, cmd, argv, "multi")
+        if result is None:
+            return None
         return ReplyError("NOPERM ACLs rules changed between the moment the transaction "
                           "was accumulated and the EXEC call. This command is no longer "
                           "allowed for the following reason: %s" % _EXEC_REASONS[result])
 
     def check_script(self, client, cmd, argv):
         """redis.call: the calling client's user. An error text or None."""
-        user = client.user
-        if user is None or not user.restricted:
+        result = self._denial(client, cmd, argv, "lua")
+        if result is None:
             return None
-        result, index = user.check(cmd, argv)
-        if result == OK:
-            return None
-        self._log_denial(client, result, "lua", cmd, argv, index)
         return "The user executing the script %s" % SCRIPT_REASONS[result]
 
     def _log_denial(self, client, result, context, cmd, argv, index) -> None:
