@@ -1,6 +1,8 @@
 import pytest
 import redis
 
+from tests.helpers import RawClient, start_node, wait_until
+
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
 def r(node, request):
@@ -11,3 +13,23 @@ def r(node, request):
     client.flushall()
     yield client
     client.close()
+
+
+@pytest.fixture
+def two_masters():
+    """Two masters holding half the slots each (node timeout 1000), met and ok:
+    (proc a, proc b, RawClient a, RawClient b)."""
+    a = start_node("--cluster-node-timeout", "1000", slots=False)
+    b = start_node("--cluster-node-timeout", "1000", slots=False)
+    try:
+        ca, cb = RawClient(a.port), RawClient(b.port)
+        assert ca.call("CLUSTER", "ADDSLOTSRANGE", "0", "8191") == ("+", "OK")
+        assert cb.call("CLUSTER", "ADDSLOTSRANGE", "8192", "16383") == ("+", "OK")
+        assert ca.call("CLUSTER", "MEET", "127.0.0.1", str(b.port)) == ("+", "OK")
+        for c in (ca, cb):
+            wait_until(lambda c=c: b"cluster_state:ok" in c.call("CLUSTER", "INFO")[1],
+                       timeout=15, message="cluster ok")
+        yield a, b, ca, cb
+    finally:
+        a.stop()
+        b.stop()

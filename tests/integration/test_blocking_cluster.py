@@ -3,9 +3,7 @@ with -CLUSTERDOWN when the cluster goes down, as Redis's
 clusterRedirectBlockedClientIfNeeded does."""
 import threading
 
-import pytest
-
-from tests.helpers import RawClient, start_node, wait_until
+from tests.helpers import RawClient, wait_until
 
 
 def blpop_in_thread(port, key, result):
@@ -18,26 +16,8 @@ def blpop_in_thread(port, key, result):
     return client, thread
 
 
-@pytest.fixture
-def two_nodes():
-    a = start_node("--cluster-node-timeout", "1000", slots=False)
-    b = start_node("--cluster-node-timeout", "1000", slots=False)
-    try:
-        ca, cb = RawClient(a.port), RawClient(b.port)
-        assert ca.call("CLUSTER", "ADDSLOTSRANGE", "0", "8191") == ("+", "OK")
-        assert cb.call("CLUSTER", "ADDSLOTSRANGE", "8192", "16383") == ("+", "OK")
-        assert ca.call("CLUSTER", "MEET", "127.0.0.1", str(b.port)) == ("+", "OK")
-        for c in (ca, cb):
-            wait_until(lambda c=c: b"cluster_state:ok" in c.call("CLUSTER", "INFO")[1],
-                       timeout=15, message="cluster ok")
-        yield a, b, ca, cb
-    finally:
-        a.stop()
-        b.stop()
-
-
-def test_blocked_client_gets_moved_when_its_slot_moves(two_nodes):
-    a, b, ca, cb = two_nodes
+def test_blocked_client_gets_moved_when_its_slot_moves(two_masters):
+    a, b, ca, cb = two_masters
     key = "{06S}list"       # must live on node a: checked below
     slot = ca.call("CLUSTER", "KEYSLOT", key)[1]
     assert slot < 8192
@@ -52,8 +32,8 @@ def test_blocked_client_gets_moved_when_its_slot_moves(two_nodes):
     blocked.close()
 
 
-def test_blocked_client_gets_clusterdown(two_nodes):
-    a, b, ca, cb = two_nodes
+def test_blocked_client_gets_clusterdown(two_masters):
+    a, b, ca, cb = two_masters
     result = []
     blocked, thread = blpop_in_thread(a.port, "{06S}q", result)
     wait_until(lambda: b"blocked_clients:1" in ca.call("INFO", "clients")[1], timeout=5,

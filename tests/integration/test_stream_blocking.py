@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.helpers import RawClient, start_node, wait_until
+from tests.helpers import RawClient, wait_until
 from tests.integration import test_blocking
 from tests.integration.test_blocking import client_id, start_blocking, wait_blocked
 
@@ -93,35 +93,23 @@ def test_blocking_reads_in_multi_answer_at_once(clients):
     assert c.call("EXEC") == ("*", [("*", None), ("+", "OK"), ("*", None)])
 
 
-def test_blocked_xread_gets_moved_when_its_slot_moves():
-    a = start_node("--cluster-node-timeout", "1000", slots=False)
-    b = start_node("--cluster-node-timeout", "1000", slots=False)
-    try:
-        ca, cb = RawClient(a.port), RawClient(b.port)
-        assert ca.call("CLUSTER", "ADDSLOTSRANGE", "0", "8191") == ("+", "OK")
-        assert cb.call("CLUSTER", "ADDSLOTSRANGE", "8192", "16383") == ("+", "OK")
-        assert ca.call("CLUSTER", "MEET", "127.0.0.1", str(b.port)) == ("+", "OK")
-        for c in (ca, cb):
-            wait_until(lambda c=c: b"cluster_state:ok" in c.call("CLUSTER", "INFO")[1],
-                       timeout=15, message="cluster ok")
-        key = "{06S}stream"
-        slot = ca.call("CLUSTER", "KEYSLOT", key)[1]
-        assert slot < 8192
-        blocked = RawClient(a.port, timeout=30)
-        result = []
-        thread = threading.Thread(target=lambda: result.append(
-            blocked.call("XREAD", "BLOCK", 0, "STREAMS", key, "$")), daemon=True)
-        thread.start()
-        wait_until(lambda: b"blocked_clients:1" in ca.call("INFO", "clients")[1],
-                   timeout=5, message="the client to block")
-        b_id = cb.call("CLUSTER", "MYID")[1].decode()
-        assert ca.call("CLUSTER", "SETSLOT", str(slot), "NODE", b_id) == ("+", "OK")
-        thread.join(timeout=5)
-        assert result == [("-", "MOVED %d 127.0.0.1:%d" % (slot, b.port))]
-        blocked.close()
-    finally:
-        a.stop()
-        b.stop()
+def test_blocked_xread_gets_moved_when_its_slot_moves(two_masters):
+    a, b, ca, cb = two_masters
+    key = "{06S}stream"
+    slot = ca.call("CLUSTER", "KEYSLOT", key)[1]
+    assert slot < 8192
+    blocked = RawClient(a.port, timeout=30)
+    result = []
+    thread = threading.Thread(target=lambda: result.append(
+        blocked.call("XREAD", "BLOCK", 0, "STREAMS", key, "$")), daemon=True)
+    thread.start()
+    wait_until(lambda: b"blocked_clients:1" in ca.call("INFO", "clients")[1],
+               timeout=5, message="the client to block")
+    b_id = cb.call("CLUSTER", "MYID")[1].decode()
+    assert ca.call("CLUSTER", "SETSLOT", str(slot), "NODE", b_id) == ("+", "OK")
+    thread.join(timeout=5)
+    assert result == [("-", "MOVED %d 127.0.0.1:%d" % (slot, b.port))]
+    blocked.close()
 
 
 def test_flushall_ends_group_waits_and_keeps_plain_readers(clients):
@@ -141,33 +129,21 @@ def test_flushall_ends_group_waits_and_keeps_plain_readers(clients):
 
 
 @pytest.mark.long
-def test_blocked_xreadgroup_gets_clusterdown():
-    a = start_node("--cluster-node-timeout", "1000", slots=False)
-    b = start_node("--cluster-node-timeout", "1000", slots=False)
-    try:
-        ca, cb = RawClient(a.port), RawClient(b.port)
-        assert ca.call("CLUSTER", "ADDSLOTSRANGE", "0", "8191") == ("+", "OK")
-        assert cb.call("CLUSTER", "ADDSLOTSRANGE", "8192", "16383") == ("+", "OK")
-        assert ca.call("CLUSTER", "MEET", "127.0.0.1", str(b.port)) == ("+", "OK")
-        for c in (ca, cb):
-            wait_until(lambda c=c: b"cluster_state:ok" in c.call("CLUSTER", "INFO")[1],
-                       timeout=15, message="cluster ok")
-        key = "{06S}stream"
-        assert ca.call("XGROUP", "CREATE", key, "g", "$", "MKSTREAM") == ("+", "OK")
-        blocked = RawClient(a.port, timeout=30)
-        result = []
-        thread = threading.Thread(target=lambda: result.append(blocked.call(
-            "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", key, ">")), daemon=True)
-        thread.start()
-        wait_until(lambda: b"blocked_clients:1" in ca.call("INFO", "clients")[1],
-                   timeout=5, message="the client to block")
-        b.stop()     # a cannot reach a majority of masters: after node_timeout it is down
-        thread.join(timeout=30)
-        assert result == [("-", "CLUSTERDOWN The cluster is down")]
-        blocked.close()
-    finally:
-        a.stop()
-        b.stop()
+def test_blocked_xreadgroup_gets_clusterdown(two_masters):
+    a, b, ca, cb = two_masters
+    key = "{06S}stream"
+    assert ca.call("XGROUP", "CREATE", key, "g", "$", "MKSTREAM") == ("+", "OK")
+    blocked = RawClient(a.port, timeout=30)
+    result = []
+    thread = threading.Thread(target=lambda: result.append(blocked.call(
+        "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", key, ">")), daemon=True)
+    thread.start()
+    wait_until(lambda: b"blocked_clients:1" in ca.call("INFO", "clients")[1],
+               timeout=5, message="the client to block")
+    b.stop()     # a cannot reach a majority of masters: after node_timeout it is down
+    thread.join(timeout=30)
+    assert result == [("-", "CLUSTERDOWN The cluster is down")]
+    blocked.close()
 
 
 def test_an_actively_expired_stream_ends_group_waits(clients):
