@@ -20,16 +20,27 @@ FAIL_UNDO_TIME_MULT = 2        # a master with slots stays FAIL this long * node
 
 class FailureDetection:
     def add_failure_report(self: ClusterState, failing: ClusterNode, sender: ClusterNode) -> bool:
-        """Record (or refresh) ``sender``'s report about ``failing``; True if it is new."""
-        is_new = sender.name not in failing.fail_reports
-        failing.fail_reports[sender.name] = self._now
+        """Record (or refresh) ``sender``'s report about ``failing``; True if it is new.
+
+        A refreshed report moves to the end, so the dict stays ordered oldest first (the
+        clock never goes back): counting drops the expired ones from the front without
+        walking the rest. During a failure every heartbeat from a master carries the
+        report again, and each one counts them: at 1000 nodes, hundreds per packet."""
+        reports = failing.fail_reports
+        is_new = reports.pop(sender.name, None) is None
+        reports[sender.name] = self._now
         return is_new
 
     def node_failure_reports_count(self: ClusterState, node: ClusterNode) -> int:
         """Valid reports, after dropping those older than the validity window."""
         oldest = self._now - self.config.node_timeout * FAIL_REPORT_VALIDITY_MULT
         reports = node.fail_reports
-        for name in [n for n, t in reports.items() if t < oldest]:
+        expired = []
+        for name, reported in reports.items():   # oldest first
+            if reported >= oldest:
+                break
+            expired.append(name)
+        for name in expired:
             del reports[name]
         return len(reports)
 

@@ -143,32 +143,42 @@ class Gossip:
         now = self._now
         me = self.myself
         reporter = sender is not None and sender.is_voting_master
+        failing = NODE_FAIL | NODE_PFAIL
+        # Gossip is most of what a node does at scale: N/10 entries in every heartbeat.
+        # The usual entry is about a healthy node we know and think healthy, and costs
+        # a lookup and a few flag tests; everything else is under those tests.
+        latest_pong = (now + 500) // 1000   # a pong time no later than this is believable
+        known = self.nodes.get
         for g in gossip:
             flags = g.flags
-            node = self.nodes.get(g.node_id)
+            node = known(g.node_id)
             if node is not None:
-                if reporter and node is not me:
-                    if flags & (NODE_FAIL | NODE_PFAIL):
+                if flags & failing:
+                    if reporter and node is not me:
                         if self.add_failure_report(node, sender):
                             self._log("verbose", f"Node {sender.name} reported node {node.name} "
                                                  "as not reachable.")
                         self.mark_node_as_failing_if_needed(node)
-                    elif node.fail_reports.pop(sender.name, None) is not None:
+                else:
+                    reports = node.fail_reports
+                    if reports and reporter and node is not me \
+                            and reports.pop(sender.name, None) is not None:
                         self._log("verbose", f"Node {sender.name} reported node {node.name} "
                                              "is back online.")
-                # Someone heard from it recently: no need to ping it ourselves so soon.
-                if not flags & (NODE_FAIL | NODE_PFAIL) and node.ping_sent == 0 \
-                        and not node.fail_reports:
-                    pongtime = g.pong_received_s * 1000
-                    if node.pong_received < pongtime <= now + 500:
-                        node.pong_received = pongtime
-                # It was unreachable and is healthy at another address: follow it.
-                if node.flags & (NODE_FAIL | NODE_PFAIL) and not flags & (NODE_NOADDR | NODE_FAIL | NODE_PFAIL) \
-                        and (node.ip, node.port, node.cport) != (g.ip, g.port, g.cport) and g.ip:
-                    if node.link is not None:
-                        self.free_link(node.link)
-                    node.ip, node.port, node.cport, node.pport = g.ip, g.port, g.cport, g.pport
-                    node.flags &= ~NODE_NOADDR
+                    # Someone heard from it recently: no need to ping it ourselves so soon.
+                    if not node.ping_sent and not reports:
+                        pong_s = g.pong_received_s
+                        if pong_s <= latest_pong:
+                            pongtime = pong_s * 1000
+                            if pongtime > node.pong_received:
+                                node.pong_received = pongtime
+                    # It was unreachable and is healthy at another address: follow it.
+                    if node.flags & failing and not flags & NODE_NOADDR and g.ip \
+                            and (node.ip, node.port, node.cport) != (g.ip, g.port, g.cport):
+                        if node.link is not None:
+                            self.free_link(node.link)
+                        node.ip, node.port, node.cport, node.pport = g.ip, g.port, g.cport, g.pport
+                        node.flags &= ~NODE_NOADDR
             elif sender is not None and not flags & NODE_NOADDR and g.ip \
                     and not self._blacklisted(g.node_id):
                 # No handshake: we trust the sender, and the node will answer our PING.

@@ -206,8 +206,35 @@ _HEARTBEATS = {PING: Ping, PONG: Pong, MEET: Meet}
 # Encoding
 # --------------------------------------------------------------------------
 
+# Node ids are 40 hex characters in the state and 20 raw bytes on the wire. A cluster
+# has a bounded set of ids, and every heartbeat carries N/10 of them each way, so the
+# conversions are remembered: a dict hit costs a quarter of bytes.fromhex, and a decoded
+# id is then the very str object the node table holds as a key (its hash cached, equal
+# by identity). Cleared when it grows past any real cluster, so junk ids cannot pile up.
+_ID_CACHE_LIMIT = 1 << 16
+_id_to_bytes: dict[str, bytes] = {}
+_id_to_text: dict[bytes, str] = {}
+
+
 def _id_bytes(node_id: str) -> bytes:
-    return bytes.fromhex(node_id)
+    raw = _id_to_bytes.get(node_id)
+    if raw is None:
+        raw = bytes.fromhex(node_id)
+        if len(_id_to_bytes) >= _ID_CACHE_LIMIT:
+            _id_to_bytes.clear()
+        _id_to_bytes[node_id] = raw
+    return raw
+
+
+def _id_text(raw: bytes) -> str:
+    """The id for 20 raw bytes the caller checked."""
+    text = _id_to_text.get(raw)
+    if text is None:
+        text = raw.hex()
+        if len(_id_to_text) >= _ID_CACHE_LIMIT:
+            _id_to_text.clear()
+        _id_to_text[raw] = text
+    return text
 
 
 def _flat_slots(ranges: list[SlotRange]) -> list[int]:
@@ -237,8 +264,10 @@ def encode_body(msg: Message) -> bytes:
     """The msgpack body of ``msg`` (no frame prefix)."""
     t = msg.TYPE
     if t in _HEARTBEATS:
+        ids = _id_to_bytes
         body = [t, _header_fields(msg.header),
-                [[_id_bytes(g.node_id), g.pong_received_s, g.ip, g.port, g.cport, g.flags]
+                [[ids.get(g.node_id) or _id_bytes(g.node_id), g.pong_received_s, g.ip,
+                  g.port, g.cport, g.flags]
                  if not g.pport else   # a TLS cluster's plaintext port, when there is one
                  [_id_bytes(g.node_id), g.pong_received_s, g.ip, g.port, g.cport, g.flags,
                   g.pport]
@@ -281,7 +310,7 @@ def _int(value: Any, what: str, hi: int = _MAX_U64) -> int:
 def _node_id(value: Any, what: str) -> str:
     if type(value) is not bytes or len(value) != 20:
         raise _fail(f"{what} must be a 20-byte node id")
-    return value.hex()
+    return _id_text(value)
 
 
 def _ip(value: Any, what: str) -> str:
@@ -363,7 +392,9 @@ def _header(value: Any) -> Header:
 
 
 def _gossip(value: Any) -> list[GossipEntry]:
-    entries = []
+    entries: list[GossipEntry] = []
+    append = entries.append
+    texts = _id_to_text
     for item in _list(value, "gossip section"):
         # Fast path with the checks inlined: gossip is most of what the bus decodes.
         if type(item) is list and len(item) == 6:
@@ -373,9 +404,9 @@ def _gossip(value: Any) -> list[GossipEntry]:
                     and type(port) is int and 0 <= port <= 0xFFFF
                     and type(cport) is int and 0 <= cport <= 0xFFFF
                     and type(flags) is int and 0 <= flags <= 0xFFFF):
-                entries.append(GossipEntry(nid.hex(), pong, ip, port, cport, flags))
+                append(GossipEntry(texts.get(nid) or _id_text(nid), pong, ip, port, cport, flags))
                 continue
-        entries.append(_gossip_entry_slow(item))
+        append(_gossip_entry_slow(item))
     return entries
 
 
