@@ -19,6 +19,8 @@ from cluster.slots import slots_to_ranges
 if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState
 
+_HEARTBEAT_CLASSES = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}
+
 
 class Gossip:
     def _send(self: ClusterState, link_id: LinkId, msg: m.Message) -> None:
@@ -103,7 +105,7 @@ class Gossip:
             if node.flags & NODE_PFAIL and not node.flags & (NODE_HANDSHAKE | NODE_NOADDR):
                 if self.nodes.get(node.name) is node:
                     gossip.append(self._gossip_entry(node))
-        cls = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}[msg_type]
+        cls = _HEARTBEAT_CLASSES[msg_type]
         if msg_type == m.MEET and receiver is not None:
             receiver.meet_sent = self._now
         self._send(link_id, cls(self.build_header(), gossip))

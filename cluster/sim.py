@@ -389,13 +389,15 @@ class Simulation:
             if node.alive and node.state is state:
                 self._apply(node, state.link_connect_failed(effect.node_name, self.now))
 
+        if target is None or not target.alive:
+            # Refused. (At scale, every node retries a dead one every 100 ms: keep it short.)
+            self._schedule(self._delay(), lambda: self._at_node(node, fail))
+            return
+
         def both_ways() -> bool:
             return self._reachable(node.index, target.index) and \
                 self._reachable(target.index, node.index)
 
-        if target is None or not target.alive:
-            self._schedule(self._delay(), lambda: self._at_node(node, fail))  # refused
-            return
         if not both_ways():
             # SYNs (or SYN-ACKs) vanish until the timeout.
             self._schedule(effect.timeout_ms, lambda: self._at_node(node, fail))

@@ -89,6 +89,12 @@ def _elections(sim: Simulation) -> int:
                if text.startswith("Starting a failover election"))
 
 
+def progress(n: int, what: str, virtual_ms: int | None, wall_s: float) -> None:
+    """A phase done, on stderr: a run of 1000 nodes takes a while."""
+    took = "-" if virtual_ms is None else f"{virtual_ms / 1000:.1f}"
+    print(f"  {n} nodes {what}: {took} virtual s, {wall_s:.0f} s wall", file=sys.stderr, flush=True)
+
+
 def settle_heap() -> None:
     """The formed cluster (N node tables of N records) lives to the end of the run: move
     it out of the garbage collector's sight. Every full collection would walk all of it
@@ -108,6 +114,7 @@ def run(n: int, args) -> dict:
     phase = time.perf_counter()
     convergence = sim.run_until(sim.full_knowledge, args.limit * 1000)
     converge_wall = time.perf_counter() - phase
+    progress(n, "converged", convergence, converge_wall)
     sim.run_until(lambda: all(x.state.state_ok for x in sim.nodes), args.limit * 1000)
     settle_heap()
     sim.run_for(args.node_timeout)  # let the join traffic settle
@@ -115,6 +122,7 @@ def run(n: int, args) -> dict:
     phase = time.perf_counter()
     sim.run_for(args.measure * 1000)
     measure_wall = time.perf_counter() - phase
+    progress(n, f"measured {args.measure} idle s", args.measure * 1000, measure_wall)
     seconds = args.measure
     bytes_per_node = (sim.total_bytes - bytes0) / n / seconds
     msgs_per_node = (sim.total_messages - msgs0) / n / seconds
@@ -125,6 +133,7 @@ def run(n: int, args) -> dict:
     phase = time.perf_counter()
     detection = sim.run_until(lambda: sim.flagged_everywhere(victim, NODE_FAIL), args.limit * 1000)
     detect_wall = time.perf_counter() - phase
+    progress(n, "detected the kill", detection, detect_wall)
     if recorder:
         sim.run_for(args.node_timeout)  # a little of what follows, for the replay
         recorder.close()
