@@ -4,10 +4,11 @@ import re
 import pytest
 
 from cluster import messages as m
-from cluster.effects import Connect, SaveConfig
+from cluster.effects import Connect, SaveConfig, Send
 from cluster.errors import ClusterError
+from cluster.links import ClusterLink
 from cluster.node_record import (NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_PFAIL,
-                                 NODE_MYSELF)
+                                 NODE_MYSELF, ClusterNode)
 from cluster.state import ClusterConfig, ClusterState
 from tests.unit.cluster_net import Net
 
@@ -345,3 +346,50 @@ def test_connect_effect_for_unlinked_node():
     effects = s.cluster_cron(100)
     assert [type(e) for e in effects if isinstance(e, Connect)] == [Connect]
     assert s.cluster_cron(200) == [] or not any(isinstance(e, Connect) for e in s.cluster_cron(300))
+
+
+def _state_knowing_masters(count):
+    """A state that knows ``count`` masters with a slot each, linked: the raw material
+    for the failure-report tests below."""
+    rng = random.Random(7)
+    state = ClusterState(ClusterConfig(port=7000, node_timeout=1000), rng, 0)
+    state.myself.slots.add(0)
+    peers = []
+    for i in range(count):
+        node = ClusterNode("%040x" % rng.getrandbits(160), NODE_MASTER, 0)
+        node.ip, node.port, node.cport, node.link = "127.0.0.1", 7001 + i, 17001 + i, i + 1
+        node.slots.add(i + 1)
+        state.add_node(node)
+        state.links[i + 1] = ClusterLink(i + 1, node, False, 0)
+        peers.append(node)
+    return state, peers
+
+
+def test_failure_reports_expire_oldest_first_and_a_refresh_moves_to_the_end():
+    state, peers = _state_knowing_masters(4)
+    failing, r1, r2, r3 = peers
+    state._now = 1000
+    assert state.add_failure_report(failing, r1)
+    state._now = 2000
+    assert state.add_failure_report(failing, r2)
+    state._now = 2500
+    assert not state.add_failure_report(failing, r1)   # refreshed, not new
+    assert state.add_failure_report(failing, r3)
+    assert list(failing.fail_reports) == [r2.name, r1.name, r3.name]
+    # Valid for 2 * node_timeout: at 4100 only r2's (from 2000) has expired.
+    state._now = 4100
+    assert state.node_failure_reports_count(failing) == 2
+    assert list(failing.fail_reports) == [r1.name, r3.name]
+
+
+def test_a_new_pfail_is_reported_at_once_to_the_five_smallest_masters():
+    state, peers = _state_knowing_masters(12)
+    state._now = 5000
+    peers[0].flags |= NODE_PFAIL          # the failed one is never a target
+    state._pfail_nodes = [peers[0]]       # as the cron that flagged it leaves them
+    state._report_new_pfail()
+    pings = [e for e in state._effects if type(e) is Send and type(e.message) is m.Ping]
+    reachable = sorted(p.name for p in peers[1:])
+    assert {state.links[e.link_id].node.name for e in pings} == set(reachable[:5])
+    assert len(pings) == 5
+    assert all(any(g.node_id == peers[0].name for g in e.message.gossip) for e in pings)
