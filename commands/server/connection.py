@@ -33,14 +33,18 @@ look at the loop's pending count and at server.pubsub.
 """
 import socket
 import time
+from binascii import crc_hqx
+from time import perf_counter_ns
 
 import gevent
 import gevent.event
 from loguru import logger
 
 from cluster.tls import TlsSocket
-from commands.server.executor import process_command
-from commands.server.resp import ProtocolError, QueryBufferLimit, encode
+from commands.data.keyspace import slot_of
+from commands.server.executor import internal_error, process_command, record_slow_call
+from commands.server.fast_path import open_for as open_fast_path
+from commands.server.resp import ProtocolError, QueryBufferLimit, Raw, ReplyError, encode
 
 RECV_SIZE = 64 * 1024
 YIELD_EVERY = 64
@@ -234,31 +238,14 @@ class Client:
                 server.net_input_bytes += len(data)
                 server.total_reads += 1
                 self.last_interaction = time.monotonic()
-                out = self._batch = []
+                self._batch = []
                 try:
                     parser.feed(data)
-                    while True:
-                        argv = parser.get()
-                        if argv is None:
-                            break
-                        encode(process_command(self, argv), out, self.resp3)
-                        if self.after_reply:
-                            self._after_reply(out)
-                        if self.close_after_reply:
-                            break
-                        since_yield += 1
-                        if since_yield >= YIELD_EVERY:
-                            since_yield = 0
-                            if out:
-                                if aof is not None:
-                                    aof.before_reply()
-                                self.write(b"".join(out))
-                                out = self._batch = []
-                            gevent.sleep(0)
-                            if self.closed:
-                                return
+                    since_yield = self._run(parser.take(), since_yield)
+                    if self.closed:
+                        return
                 except ProtocolError as exc:
-                    out.append(b"-ERR Protocol error: %s\r\n" % str(exc).encode())
+                    self._batch.append(b"-ERR Protocol error: %s\r\n" % str(exc).encode())
                     self.close_after_reply = True
                     logger.log("VERBOSE", "Protocol error ({}) from client: addr={}", exc,
                                self.addr_text)
@@ -266,6 +253,7 @@ class Client:
                     logger.warning("Closing client that reached max query buffer length: "
                                    "addr={}", self.addr_text)
                     self.close_after_reply = True
+                out = self._batch
                 if out:
                     if aof is not None:
                         # The AOF first: with appendfsync always the replies wait for
@@ -279,6 +267,119 @@ class Client:
             pass  # the peer reset the connection: normal
         finally:
             self.close()
+
+    def _run(self, requests: list, since_yield: int) -> int:
+        """Run the requests of one read, their replies encoded into self._batch.
+
+        A request takes the fast path (commands/server/fast_path.py) when the connection
+        and the node are plain, the command is one of the fast ones and its key's slot
+        is served here: the handler runs with its statistics kept here, from one clock
+        read per request (the time since the previous request ended, which includes
+        encoding its reply, as Redis's handlers write their replies too). Anything else
+        takes process_command, which makes every check and answers every error as Redis
+        does; after it, and after yielding, the fast path is asked again.
+
+        Returns the requests run since the loop last yielded."""
+        server = self.server
+        parser = self.parser
+        fast_table = server.fast_commands
+        fast = open_fast_path(self)
+        view = server.cluster
+        if view is not None:
+            owners, myself = view.slots, view.myself
+            routable = view.cluster_ok and not view.migrating_slots_to
+        else:
+            owners = myself = None
+            routable = True
+        router = server.router
+        resp3 = self.resp3
+        clock = perf_counter_ns
+        slow_ns = server.slow_call_ns
+        out = self._batch
+        done = 0
+        then = clock()
+        try:
+            for argv in requests:
+                done += 1
+                if type(argv) is not list:
+                    raise argv              # the stream's ProtocolError, after the rest
+                cmd = fast_table.get(argv[0]) if fast else None
+                if cmd is not None:
+                    if not cmd.argc_min <= len(argv) <= cmd.argc_max:
+                        cmd = None
+                    elif not cmd.has_keys or owners is None:
+                        pass
+                    elif not routable:
+                        cmd = None
+                    elif cmd.last_key == 1:      # one key, argv[1] (all fast ones start there)
+                        key = argv[1]
+                        # key_hash_slot inlined for keys without "{" (byte 123)
+                        if owners[crc_hqx(key, 0) & 0x3FFF if 123 not in key
+                                  else slot_of(key)] is not myself:
+                            cmd = None
+                    elif router(self, cmd, argv) is not None:
+                        cmd = None
+                if cmd is not None:
+                    self.last_command = cmd
+                    try:
+                        reply = cmd.handler(self, argv)
+                    except ReplyError as exc:
+                        reply = exc
+                    except Exception:
+                        reply = internal_error(server, cmd)
+                    kind = type(reply)
+                    if kind is Raw:
+                        out.append(reply)
+                    elif kind is bytes:
+                        out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                    elif kind is int:
+                        out.append(b":%d\r\n" % reply)
+                    else:
+                        if isinstance(reply, ReplyError):
+                            cmd.failed_calls += 1
+                            server.count_error(reply.code)
+                        encode(reply, out, resp3)
+                    server.total_commands += 1
+                    now = clock()
+                    ns = now - then
+                    then = now
+                    if ns < slow_ns:
+                        cmd.nsec += ns
+                        cmd.durations[ns // 1000] += 1
+                    else:
+                        record_slow_call(self, cmd, argv, ns)
+                else:
+                    parser.mark(done)       # CLIENT LIST's qbuf: what is left of the read
+                    encode(process_command(self, argv), out, self.resp3)
+                    if self.after_reply:
+                        self._after_reply(out)
+                    if self.close_after_reply:
+                        break
+                    fast = open_fast_path(self)
+                    if view is not None:
+                        routable = view.cluster_ok and not view.migrating_slots_to
+                    resp3 = self.resp3
+                    slow_ns = server.slow_call_ns
+                    then = clock()
+                since_yield += 1
+                if since_yield >= YIELD_EVERY:
+                    since_yield = 0
+                    if out:
+                        if server.aof is not None:
+                            server.aof.before_reply()
+                        self.write(b"".join(out))
+                        out = self._batch = []     # a new list: see _after_reply
+                    gevent.sleep(0)
+                    if self.closed:
+                        break
+                    fast = open_fast_path(self)
+                    if view is not None:
+                        routable = view.cluster_ok and not view.migrating_slots_to
+                    slow_ns = server.slow_call_ns
+                    then = clock()
+        finally:
+            parser.finished()
+        return since_yield
 
     # ------------------------------------------------------------ after a reply
 
