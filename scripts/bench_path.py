@@ -5,9 +5,9 @@
     .venv/bin/python scripts/bench_path.py --tests set,get --batch 1
     .venv/bin/python scripts/bench_path.py --profile set    # cProfile of that command
 
-A node is built as node.py builds it (in a temporary folder, listening on a free loopback
-port, owning every slot) and a socketless client is fed the same bytes a redis-benchmark
-client sends: `--batch` requests per read. The loop is Client.serve's (parse, process,
+The client side of a node is built as node.py builds it, owning every slot (no bus, no
+listening socket), and a socketless client is fed the same bytes a redis-benchmark client
+sends: `--batch` requests per read. The loop is Client.serve's (parse, process,
 encode) minus recv and send; the bare loop is scripts/bare_server.py's. The difference is
 our own per-command path, with no network noise: what issue 16 is about, as ns per
 command. redis-benchmark's numbers (scripts/bench.py) add the sockets and the event loop.
@@ -16,25 +16,30 @@ import argparse
 import cProfile
 import os
 import pstats
+import random
 import sys
-import tempfile
 import timeit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-import gevent  # noqa: E402
 import hiredis  # noqa: E402
-from loguru import logger  # noqa: E402
 
 import bare_server  # noqa: E402
-from commands.server.command_line import parse_arguments  # noqa: E402
+from cluster.config import ClusterConfig  # noqa: E402
+from cluster.operations import ClusterOperations  # noqa: E402
+from cluster.slots import CLUSTER_SLOTS  # noqa: E402
+from cluster.state import ClusterState  # noqa: E402
+from cluster.view import ClusterView  # noqa: E402
+from commands import load_all_commands  # noqa: E402
+from commands.data.keyspace import Keyspace  # noqa: E402
 from commands.server.connection import YIELD_EVERY, Client  # noqa: E402
-from commands.server.executor import process_command  # noqa: E402
-from commands.server.resp import RequestParser  # noqa: E402
-from node import Node  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
+from commands.server.context import Server  # noqa: E402
+from commands.server.executor import build_fast_table  # noqa: E402
+from commands.server.resp import ReplyError, RequestParser  # noqa: E402
+from commands.server.routing import Router  # noqa: E402
+from commands.server.settings import Settings  # noqa: E402
 
 # What redis-benchmark sends for each test (its keys: key:__rand_int__ -> key:000000000042).
 REQUESTS = {
@@ -56,26 +61,28 @@ def multibulk(argv) -> bytes:
     return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
 
 
-def build_node():
-    logger.remove()
-    folder = tempfile.mkdtemp(prefix="bench-path-")
-    settings = parse_arguments(["--port", str(free_port()), "--dir", folder,
-                                "--save", "", "--appendonly", "no"])
-    node = Node(settings)
-    node.start()
-    admin = Client(node.server)
-    process_command(admin, [b"CLUSTER", b"ADDSLOTSRANGE", b"0", b"16383"])
-    for _ in range(200):                  # the cluster cron says ok within a second or two
-        if node.server.cluster.cluster_ok:
-            break
-        gevent.sleep(0.05)
-    return node
+def build_server():
+    """The client side of a node, wired as node.py wires it, owning every slot of a
+    one-node cluster (a ClusterState with no bus: nothing listens, nothing is sent)."""
+    load_all_commands()
+    settings = Settings()
+    keyspace = Keyspace()
+    server = Server(settings, keyspace)
+    server.fast_commands = build_fast_table()
+    state = ClusterState(ClusterConfig(port=7000), random.Random(1), 0)
+    for slot in range(CLUSTER_SLOTS):
+        state.slots[slot] = state.myself
+    state.state_ok = True
+    server.cluster = ClusterView(state)
+    server.cluster_ops = ClusterOperations(state, None, ReplyError)
+    server.router = Router(server.cluster, keyspace, settings)
+    return server
 
 
-def our_loop(node, data):
+def our_loop(server, data):
     """Client.serve's work for one read, minus recv and send (Client._run yields every
     YIELD_EVERY requests; --batch stays below that, so it never does here)."""
-    client = Client(node.server)
+    client = Client(server)
     client.parser = parser = RequestParser()
 
     def run():
@@ -110,11 +117,9 @@ def main():
     args = parser.parse_args()
     if args.batch >= YIELD_EVERY:
         sys.exit("--batch must stay below %d" % YIELD_EVERY)
-    node = build_node()
-    if not node.server.cluster.cluster_ok:
-        sys.exit("the node did not reach cluster_state:ok")
+    server = build_server()
     if args.profile:
-        run = our_loop(node, multibulk(REQUESTS[args.profile]) * args.batch)
+        run = our_loop(server, multibulk(REQUESTS[args.profile]) * args.batch)
         cProfile.runctx("for _ in range(20000): run()", globals(), {"run": run},
                         "/tmp/bench_path.prof")
         pstats.Stats("/tmp/bench_path.prof").sort_stats("tottime").print_stats(25)
@@ -125,10 +130,10 @@ def main():
         data = multibulk(REQUESTS[test]) * args.batch
         if test == "lrange_100":      # a list of 100 elements to read
             seed = multibulk([b"RPUSH", b"mylist"] + [b"xxx"] * 100)
-            our_loop(node, seed)()
+            our_loop(server, seed)()
             bare_loop(multibulk([b"LPUSH", b"mylist"] + [b"xxx"] * 100))()
         timings = {}
-        for name, run in (("ours", our_loop(node, data)), ("bare", bare_loop(data))):
+        for name, run in (("ours", our_loop(server, data)), ("bare", bare_loop(data))):
             number = max(1, 20000 // args.batch)
             best = min(timeit.repeat(run, number=number, repeat=5))
             timings[name] = 1e9 * best / (number * args.batch)

@@ -42,11 +42,12 @@ from loguru import logger
 
 from cluster.tls import TlsSocket
 from commands.data.keyspace import slot_of
-from commands.server.executor import internal_error, process_command, record_slow_call
-from commands.server.fast_path import open_for as open_fast_path
+from commands.server.executor import (KEYS, ONE_KEY, internal_error, open_fast_path,
+                                      process_command, record_slow_call)
 from commands.server.resp import ProtocolError, QueryBufferLimit, Raw, ReplyError, encode
 
 RECV_SIZE = 64 * 1024
+ALL_SLOTS_MINE = (True,) * 16384    # _fast_path_state's owner table without a cluster
 YIELD_EVERY = 64
 PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with no limit set
 # Replies waiting for a client that does not read: past this, stop reading its requests
@@ -271,7 +272,7 @@ class Client:
     def _run(self, requests: list, since_yield: int) -> int:
         """Run the requests of one read, their replies encoded into self._batch.
 
-        A request takes the fast path (commands/server/fast_path.py) when the connection
+        A request takes the fast path (executor.py: open_fast_path) when the connection
         and the node are plain, the command is one of the fast ones and its key's slot
         is served here: the handler runs with its statistics kept here, from one clock
         read per request (the time since the previous request ended, which includes
@@ -282,43 +283,35 @@ class Client:
         Returns the requests run since the loop last yielded."""
         server = self.server
         parser = self.parser
+        keyspace = server.keyspace
         fast_table = server.fast_commands
-        fast = open_fast_path(self)
-        view = server.cluster
-        if view is not None:
-            owners, myself = view.slots, view.myself
-            routable = view.cluster_ok and not view.migrating_slots_to
-        else:
-            owners = myself = None
-            routable = True
         router = server.router
-        resp3 = self.resp3
-        clock = perf_counter_ns
-        slow_ns = server.slow_call_ns
+        view = server.cluster
         out = self._batch
-        done = 0
-        then = clock()
+        done = ran = 0
+        yield_at = YIELD_EVERY - since_yield
+        fast = False                # set by _fast_path_state below
         try:
+            fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
+            then = perf_counter_ns()
             for argv in requests:
                 done += 1
-                if type(argv) is not list:
-                    raise argv              # the stream's ProtocolError, after the rest
                 cmd = fast_table.get(argv[0]) if fast else None
-                if cmd is not None:
-                    if not cmd.argc_min <= len(argv) <= cmd.argc_max:
-                        cmd = None
-                    elif not cmd.has_keys or owners is None:
-                        pass
-                    elif not routable:
-                        cmd = None
-                    elif cmd.last_key == 1:      # one key, argv[1] (all fast ones start there)
+                if cmd is not None and cmd.argc_min <= len(argv) <= cmd.argc_max:
+                    route = cmd.fast_route
+                    if route == ONE_KEY:
                         key = argv[1]
-                        # key_hash_slot inlined for keys without "{" (byte 123)
-                        if owners[crc_hqx(key, 0) & 0x3FFF if 123 not in key
-                                  else slot_of(key)] is not myself:
+                        # key_hash_slot inlined for keys without "{" (byte 123); the
+                        # keyspace is told, so that it does not hash the key again.
+                        slot = crc_hqx(key, 0) & 0x3FFF if 123 not in key else slot_of(key)
+                        if owners[slot] is not myself:
                             cmd = None
-                    elif router(self, cmd, argv) is not None:
+                        keyspace.hint_key = key
+                        keyspace.hint_slot = slot
+                    elif route == KEYS and router(self, cmd, argv) is not None:
                         cmd = None
+                else:
+                    cmd = None
                 if cmd is not None:
                     self.last_command = cmd
                     try:
@@ -339,8 +332,8 @@ class Client:
                             cmd.failed_calls += 1
                             server.count_error(reply.code)
                         encode(reply, out, resp3)
-                    server.total_commands += 1
-                    now = clock()
+                    ran += 1
+                    now = perf_counter_ns()
                     ns = now - then
                     then = now
                     if ns < slow_ns:
@@ -349,21 +342,20 @@ class Client:
                     else:
                         record_slow_call(self, cmd, argv, ns)
                 else:
+                    server.total_commands += ran
+                    ran = 0
                     parser.mark(done)       # CLIENT LIST's qbuf: what is left of the read
                     encode(process_command(self, argv), out, self.resp3)
                     if self.after_reply:
                         self._after_reply(out)
                     if self.close_after_reply:
                         break
-                    fast = open_fast_path(self)
-                    if view is not None:
-                        routable = view.cluster_ok and not view.migrating_slots_to
-                    resp3 = self.resp3
-                    slow_ns = server.slow_call_ns
-                    then = clock()
-                since_yield += 1
-                if since_yield >= YIELD_EVERY:
-                    since_yield = 0
+                    fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
+                    then = perf_counter_ns()
+                if done == yield_at:
+                    yield_at += YIELD_EVERY
+                    server.total_commands += ran
+                    ran = 0
                     if out:
                         if server.aof is not None:
                             server.aof.before_reply()
@@ -372,14 +364,28 @@ class Client:
                     gevent.sleep(0)
                     if self.closed:
                         break
-                    fast = open_fast_path(self)
-                    if view is not None:
-                        routable = view.cluster_ok and not view.migrating_slots_to
-                    slow_ns = server.slow_call_ns
-                    then = clock()
+                    fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
+                    then = perf_counter_ns()
         finally:
+            server.total_commands += ran
             parser.finished()
-        return since_yield
+        if parser.failure is not None:
+            raise parser.failure            # after the requests that came before it
+        return YIELD_EVERY - (yield_at - done)
+
+    def _fast_path_state(self, view) -> tuple:
+        """What _run's fast path needs, read again whenever it may have changed: whether
+        it is open, the slot owner table and this node (a table owning nothing while
+        the cluster is down or a slot migrates: every keyed request then goes the
+        generic way), the protocol, the slow-call threshold."""
+        fast = open_fast_path(self)
+        if view is None:                    # no cluster (unit tests): every slot is ours
+            owners, myself = ALL_SLOTS_MINE, True
+        elif view.cluster_ok and not view.migrating_slots_to:
+            owners, myself = view.slots, view.myself
+        else:
+            owners, myself = ALL_SLOTS_MINE, False
+        return fast, owners, myself, self.resp3, self.server.slow_call_ns
 
     # ------------------------------------------------------------ after a reply
 

@@ -105,7 +105,7 @@ class RequestParser:
     """
 
     __slots__ = ("_reader", "_inline", "_command", "_max_bulk", "_max_query", "_pending",
-                 "_taken", "_head", "_failed", "_python_only")
+                 "_taken", "_head", "_failed", "_python_only", "failure")
 
     def __init__(self, max_bulk_len=512 * 1024 * 1024, max_query_buffer=1024 * 1024 * 1024):
         self._reader = hiredis.Reader()
@@ -118,6 +118,9 @@ class RequestParser:
         # is still the client's query buffer for CLIENT LIST (buffered()).
         self._taken = []
         self._head = 0
+        # The ProtocolError or QueryBufferLimit that ended the stream, once take() has
+        # handed over the requests before it.
+        self.failure = None
         self._failed = False
         self._python_only = False    # hiredis miscounted this read: Python parses the rest
 
@@ -241,12 +244,14 @@ class RequestParser:
 
     def take(self) -> list:
         """Every request parsed so far, in one list, and forget them: the serve loop runs
-        the list instead of calling get() per request. An item that is not a list is the
-        ProtocolError or QueryBufferLimit that ended the stream (raise it there, after
-        the requests before it). The loop says with mark() how far it has got."""
+        the list instead of calling get() per request, then raises `failure` if the
+        stream ended in an error after them. The loop says with mark() how far it has
+        got."""
         taken = self._taken = self._pending
         self._pending = []
         self._head = 0
+        if taken and type(taken[-1]) is not list:
+            self.failure = taken.pop()
         return taken
 
     def mark(self, done: int) -> None:
@@ -264,15 +269,16 @@ class RequestParser:
         head = self._head
         if head >= len(taken):
             self.finished()
+            if self.failure is not None:
+                raise self.failure
             if not self._pending:
                 return None
             taken = self.take()
+            if not taken:
+                raise self.failure
             head = 0
-        cmd = taken[head]
         self._head = head + 1
-        if type(cmd) is not list:
-            raise cmd
-        return cmd
+        return taken[head]
 
     def buffered(self) -> tuple:
         """(query buffer bytes, argument bytes) as CLIENT LIST's qbuf and argv-mem count

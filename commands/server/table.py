@@ -62,6 +62,7 @@ class Command:
     has_keys: bool = False
     argc_min: int = 0                 # the arity as a range of len(argv)
     argc_max: int = 0
+    fast_route: int = 0               # how the fast path routes it (executor.py)
     movable_keys: bool = False
     key_finder: object = None         # for movable keys: fn(argv) -> list of key indexes
     # fn(client, argv) -> bool, for a command whose denyoom flag depends on its
