@@ -238,6 +238,43 @@ class Keyspace:
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None
 
+    def set_strings(self, argv, slot: int = -1) -> None:
+        """MSET's stores: set_string() for the key/value pairs argv[1:], with what does
+        not change between them looked up once and the counters added up at the end.
+        `slot` is the keys' one slot when the caller knows they share it (routing
+        refuses a multi-key command across slots with -CROSSSLOT), or -1 to hash each
+        key."""
+        expires, lru, clock = self.expires, self.lru, self.lru_clock
+        hooks, blocking, notify = self.key_hooks, self.blocking_keys, self.notify_flags
+        table = self.slots[slot] if slot >= 0 else None
+        added = grown = stored = 0
+        for i in range(1, len(argv), 2):
+            key = argv[i]
+            value = argv[i + 1]
+            keys = table if table is not None else self.slots[slot_of(key)]
+            old = keys.get(key)
+            if old is None:
+                keys[key] = value
+                added += 1
+                grown += len(key) + len(value) + STRING_KEY_COST
+                if notify:
+                    notify_keyspace_event(self, "n", b"new", key)
+            elif type(old) is bytes and not (expires and key in expires):
+                keys[key] = value
+                grown += len(value) - len(old)
+            else:
+                self.set(key, value)        # another type, a TTL to drop, expired
+                continue
+            lru[key] = clock
+            stored += 1
+            if hooks:
+                self.signal(key)
+            if blocking and key in blocking:
+                self.ready_keys[key] = None
+        self.size += added
+        self.used_memory += grown
+        self.dirty += stored
+
     def load_key(self, key: bytes, value, expire_ms=None) -> None:
         """A key from a snapshot being loaded (RDB, full sync): set() without what only
         a client's write needs (no watcher or blocked client can be waiting on a key
