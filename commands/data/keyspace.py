@@ -146,14 +146,19 @@ class Keyspace:
         return value
 
     def lookup_read(self, key: bytes):
-        """get() that also counts keyspace hits and misses, for read commands."""
-        value = self.get(key)
+        """get() that also counts keyspace hits and misses, for read commands. The
+        hottest read (GET), so a key without a TTL is looked up here, without get()."""
+        slot = self.hint_slot if key is self.hint_key else slot_of(key)
+        value = self.slots[slot].get(key)
+        if value is not None and self.expires and key in self.expires:
+            value = self.get(key, slot)         # get() has the expiry rules
         if value is None:
             self.keyspace_misses += 1
             if self.notify_flags:
                 notify_keyspace_event(self, "m", b"keymiss", key)
-        else:
-            self.keyspace_hits += 1
+            return None
+        self.lru[key] = self.lru_clock
+        self.keyspace_hits += 1
         return value
 
     def exists(self, key: bytes) -> bool:
