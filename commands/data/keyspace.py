@@ -243,20 +243,19 @@ class Keyspace:
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None
 
-    def set_strings(self, argv, slot: int = -1) -> None:
+    def set_strings(self, argv) -> None:
         """MSET's stores: set_string() for the key/value pairs argv[1:], with what does
         not change between them looked up once and the counters added up at the end.
-        `slot` is the keys' one slot when the caller knows they share it (routing
-        refuses a multi-key command across slots with -CROSSSLOT), or -1 to hash each
-        key."""
+        Each key is hashed: a script, our master's stream or an AOF may bring keys of
+        several slots even to a cluster node."""
         expires, lru, clock = self.expires, self.lru, self.lru_clock
         hooks, blocking, notify = self.key_hooks, self.blocking_keys, self.notify_flags
-        table = self.slots[slot] if slot >= 0 else None
+        slots = self.slots
         added = grown = stored = 0
         for i in range(1, len(argv), 2):
             key = argv[i]
             value = argv[i + 1]
-            keys = table if table is not None else self.slots[slot_of(key)]
+            keys = slots[self.hint_slot if key is self.hint_key else slot_of(key)]
             old = keys.get(key)
             if old is None:
                 keys[key] = value

@@ -263,8 +263,7 @@ def _mset_generic(c, argv, nx):
             ks.set(argv[i], argv[i + 1])
             notify_keyspace_event(ks, "$", b"set", argv[i])
     else:
-        # A cluster node has refused keys of different slots (-CROSSSLOT): one hash.
-        ks.set_strings(argv, slot_of(argv[1]) if c.server.router is not None else -1)
+        ks.set_strings(argv)
     return 1 if nx else OK
 
 
