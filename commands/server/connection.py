@@ -217,6 +217,9 @@ class Client:
         # (TLS: unless OpenSSL already holds decrypted bytes.)
         wait_readable = sock.wait_readable if isinstance(sock, TlsSocket) else sock._wait
         read_event = sock._read_event
+        # Once readable, the plain socket's own recv() (gevent's wrapper would only add a
+        # Python frame); a wake-up for nothing raises BlockingIOError and waits again.
+        recv = sock.recv if isinstance(sock, TlsSocket) else sock._sock.recv
         hub = gevent.get_hub()
         loop = hub.loop
         step_aside = arrival_order(hub).step_aside
@@ -232,7 +235,11 @@ class Client:
                     if ordered and loop.pendingcnt and server.pubsub is not None \
                             and any(server.pubsub.tables):
                         step_aside()          # someone became readable before us
-                data = sock.recv(RECV_SIZE)
+                try:
+                    data = recv(RECV_SIZE)
+                except BlockingIOError:
+                    drained = True
+                    continue
                 if not data:
                     break
                 drained = len(data) < RECV_SIZE
