@@ -449,6 +449,8 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
     def _send_update_if_stale(self, sender: ClusterNode, link: ClusterLink, hdr: m.Header) -> None:
         """The sender claims slots a node with a newer configEpoch owns: tell it (UPDATE)."""
         for start, end in hdr.slots:
+            if self.slots[start:end + 1].count(sender) == end + 1 - start:
+                continue              # all the sender's already: nothing stale here
             for slot in range(start, end + 1):
                 owner = self.slots[slot]
                 if owner is None or owner is sender or slot in self.owner_not_claiming_slot:
