@@ -91,6 +91,43 @@ def slots_to_ranges(slots: Iterable[int]) -> list[SlotRange]:
 _BISECT_RUNS = 16
 
 
+def ranges_plus_slot(ranges: list[SlotRange], slot: int) -> list[SlotRange]:
+    """``ranges`` (sorted, disjoint, not adjacent) with ``slot`` added, as a new list."""
+    i = bisect_right(ranges, (slot, CLUSTER_SLOTS))    # ranges[:i] start at or before slot
+    before = ranges[i - 1] if i else None
+    if before is not None and before[1] >= slot:
+        return ranges                                     # already there
+    after = ranges[i] if i < len(ranges) else None
+    joins_before = before is not None and before[1] == slot - 1
+    joins_after = after is not None and after[0] == slot + 1
+    out = ranges.copy()
+    if joins_before and joins_after:
+        out[i - 1:i + 1] = [(before[0], after[1])]
+    elif joins_before:
+        out[i - 1] = (before[0], slot)
+    elif joins_after:
+        out[i] = (slot, after[1])
+    else:
+        out.insert(i, (slot, slot))
+    return out
+
+
+def ranges_minus_slot(ranges: list[SlotRange], slot: int) -> list[SlotRange]:
+    """``ranges`` (sorted, disjoint) without ``slot``, as a new list."""
+    i = bisect_right(ranges, (slot, CLUSTER_SLOTS)) - 1
+    if i < 0 or ranges[i][1] < slot:
+        return ranges                                     # not there
+    start, end = ranges[i]
+    pieces = []
+    if start < slot:
+        pieces.append((start, slot - 1))
+    if slot < end:
+        pieces.append((slot + 1, end))
+    out = ranges.copy()
+    out[i:i + 1] = pieces
+    return out
+
+
 def ranges_to_slots(ranges: Iterable[SlotRange]) -> Iterator[int]:
     """Expand inclusive ranges into slots."""
     for start, end in ranges:

@@ -223,9 +223,9 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
             self.slots_assigned += 1
         else:
             old.slots.discard(slot)
-            old.slots_changed()
+            old.slot_removed(slot)
         node.slots.add(slot)
-        node.slots_changed()
+        node.slot_added(slot)
         self.slots[slot] = node
 
     def _del_slot(self, slot: int) -> None:
@@ -233,7 +233,7 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         if old is None:
             return
         old.slots.discard(slot)
-        old.slots_changed()
+        old.slot_removed(slot)
         self.slots[slot] = None
         self.slots_assigned -= 1
 
