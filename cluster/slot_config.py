@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from cluster import messages as m
 from cluster.epochs import next_epoch
 from cluster.node_record import ClusterNode
-from cluster.slots import SlotRange
+from cluster.slots import SlotRange, are_sorted_ranges, ranges_difference
 
 if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState
@@ -45,8 +45,10 @@ class SlotConfig:
         for start, end in claimed:
             if table[start:end + 1].count(sender) == end + 1 - start:
                 owned_claims += end + 1 - start
-                if not_claiming:
-                    not_claiming.difference_update(range(start, end + 1))
+                if not_claiming:    # usually a slot or two: look at those, not the range
+                    not_claiming.difference_update(
+                        [slot for slot in not_claiming if start <= slot <= end]
+                        if len(not_claiming) <= end - start else range(start, end + 1))
                 continue
             for slot in range(start, end + 1):
                 owner = table[slot]
@@ -86,8 +88,11 @@ class SlotConfig:
         if len(sender_slots) > owned_claims:
             # Slots bound to the sender that it no longer claims stay bound,
             # but anyone, whatever its epoch, may take them now.
-            not_claiming.update(sender_slots.difference(
-                *(range(start, end + 1) for start, end in claimed)))
+            if are_sorted_ranges(claimed):     # as every peer sends them: no set built
+                not_claiming.update(ranges_difference(sender.slot_ranges, claimed))
+            else:
+                not_claiming.update(sender_slots.difference(
+                    *(range(start, end + 1) for start, end in claimed)))
         if moved:
             self._update_state_later()
             self._save(fsync=True)

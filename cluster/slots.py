@@ -128,6 +128,33 @@ def ranges_minus_slot(ranges: list[SlotRange], slot: int) -> list[SlotRange]:
     return out
 
 
+def ranges_difference(ranges: list[SlotRange], minus: list[SlotRange]) -> list[int]:
+    """The slots of ``ranges`` that are not in ``minus`` (both sorted and disjoint), in
+    time proportional to the number of ranges and of slots returned."""
+    out: list[int] = []
+    j, count = 0, len(minus)
+    for start, end in ranges:
+        while j < count and minus[j][1] < start:
+            j += 1
+        k = j
+        while start <= end:
+            if k == count or minus[k][0] > end:
+                out.extend(range(start, end + 1))
+                break
+            cut_start, cut_end = minus[k]
+            if cut_start > start:
+                out.extend(range(start, cut_start))
+            start = cut_end + 1
+            k += 1
+    return out
+
+
+def are_sorted_ranges(ranges: list[SlotRange]) -> bool:
+    """Sorted, disjoint, each start <= end: what a well-formed claim looks like."""
+    return all(start <= end for start, end in ranges) and \
+        all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))
+
+
 def ranges_to_slots(ranges: Iterable[SlotRange]) -> Iterator[int]:
     """Expand inclusive ranges into slots."""
     for start, end in ranges:

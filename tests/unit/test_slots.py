@@ -4,8 +4,8 @@ import random
 import pytest
 
 from cluster.errors import ClusterError
-from cluster.slots import (count_slots, format_ranges, key_hash_slot, parse_slot,
-                           ranges_minus_slot, ranges_plus_slot, ranges_to_slots,
+from cluster.slots import (are_sorted_ranges, count_slots, format_ranges, key_hash_slot,
+                           parse_slot, ranges_difference, ranges_minus_slot, ranges_plus_slot, ranges_to_slots,
                            slots_to_ranges)
 from commands.data.keyspace import slot_of
 
@@ -89,6 +89,18 @@ def test_ranges_plus_and_minus_one_slot():
         assert ranges == before
         assert updated == slots_to_ranges(slots)
         ranges = updated
+
+
+def test_ranges_difference():
+    rng = random.Random(5)
+    for _ in range(500):
+        a = {s for s in range(rng.randrange(1, 3000)) if rng.random() < rng.random()}
+        b = {s for s in range(rng.randrange(1, 3000)) if rng.random() < rng.random()}
+        assert ranges_difference(slots_to_ranges(a), slots_to_ranges(b)) == sorted(a - b)
+    assert are_sorted_ranges([(0, 5), (7, 7), (9, 100)])
+    assert not are_sorted_ranges([(7, 7), (0, 5)])
+    assert not are_sorted_ranges([(0, 5), (5, 9)])
+    assert not are_sorted_ranges([(5, 0)])
 
 
 @pytest.mark.parametrize("arg", [b"-1", b"16384", b"abc", b"", b"01", b" 1", b"1.0"])
