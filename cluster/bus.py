@@ -248,6 +248,14 @@ class ClusterBus(EffectRunner):
         if self.on_replication_changed is not None:
             self.on_replication_changed(effect)
 
+    def send_message(self, link_id, msg: m.Message) -> None:
+        """Send a message the state named without a state change (PUBLISH:
+        cluster/operations.py)."""
+        self._queue_send(link_id, msg)
+
+    def log_warning(self, text: str) -> None:
+        self._log("warning", text)
+
     def _queue_send(self, link_id, msg: m.Message) -> None:
         link = self.links.get(link_id)
         if link is None or link.closed:

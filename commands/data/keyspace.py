@@ -119,13 +119,19 @@ class Keyspace:
         self.notify_flags = 0
         self.notify_publish = None
         self._rng = random.Random()
+        # The slot of the key the running command was routed by, as the serve loop's
+        # fast path hashed it (connection.py): get() and set_string() take it from here
+        # instead of hashing the key again. A key object and its slot never part (bytes
+        # are immutable, and holding the key keeps it from being another object).
+        self.hint_key = None
+        self.hint_slot = 0
 
     # ------------------------------------------------------------ reads
 
     def get(self, key: bytes, slot: int = -1):
         """The value of `key` or None; expires it first if its time has passed."""
         if slot < 0:
-            slot = slot_of(key)
+            slot = self.hint_slot if key is self.hint_key else slot_of(key)
         value = self.slots[slot].get(key)
         if value is None:
             return None
@@ -174,7 +180,7 @@ class Keyspace:
         """Store `value`; the old TTL is dropped unless keep_ttl. A key past its time is
         expired first; a created key publishes 'new'."""
         if slot < 0:
-            slot = slot_of(key)
+            slot = self.hint_slot if key is self.hint_key else slot_of(key)
         table = self.slots[slot]
         old = table.get(key)
         if old is None:
@@ -212,7 +218,7 @@ class Keyspace:
         """set() for plain SET key value, the hottest write: a new key or a string
         without a TTL is stored here with no more work than it needs; anything else
         (another type, a TTL to drop or an expired key to replace) takes set()."""
-        table = self.slots[slot_of(key)]
+        table = self.slots[self.hint_slot if key is self.hint_key else slot_of(key)]
         old = table.get(key)
         if old is None:
             table[key] = value

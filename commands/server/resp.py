@@ -40,6 +40,14 @@ _HEADER_SHAPE = bytes(48 if b in b"0123456789" else 42 if b in b"*%~>|$=!" else 
                       for b in range(256))
 _BIG_SHAPE = b"*00000"
 _STAR = 42   # b"*"[0]
+# For checking a whole read at once (RequestParser._take_all_bulk): every element header
+# starts a line, so mapping each line end to "\n", each array header to "*" and every
+# type byte that is neither an array nor a bulk string to "+" lets two C searches see
+# every element's type. ("\n+" may also match inside a payload: then the read is
+# checked request by request instead, for nothing.)
+_ELEMENT_SHAPE = bytes(10 if b == 10 else 42 if b == 42 else 43 if b in b"+-:,#_(=%~>|!"
+                       else 46 for b in range(256))
+_EMPTY_ARRAY = b"*0\r\n"
 
 
 # ---------------------------------------------------------------- reply value types
@@ -97,7 +105,7 @@ class RequestParser:
     """
 
     __slots__ = ("_reader", "_inline", "_command", "_max_bulk", "_max_query", "_pending",
-                 "_head", "_failed", "_python_only")
+                 "_taken", "_head", "_failed", "_python_only", "failure")
 
     def __init__(self, max_bulk_len=512 * 1024 * 1024, max_query_buffer=1024 * 1024 * 1024):
         self._reader = hiredis.Reader()
@@ -106,7 +114,13 @@ class RequestParser:
         self._max_bulk = max_bulk_len
         self._max_query = max_query_buffer
         self._pending = []           # commands parsed, then at most one error at the end
-        self._head = 0               # index in _pending of the next command get() returns
+        # The list take() handed out, and how much of it has run (mark()): what is left
+        # is still the client's query buffer for CLIENT LIST (buffered()).
+        self._taken = []
+        self._head = 0
+        # The ProtocolError or QueryBufferLimit that ended the stream, once take() has
+        # handed over the requests before it.
+        self.failure = None
         self._failed = False
         self._python_only = False    # hiredis miscounted this read: Python parses the rest
 
@@ -144,6 +158,8 @@ class RequestParser:
         must not see; return where the first request it did not finish begins (then that
         one is parsed in Python from its first byte)."""
         big = data.translate(_HEADER_SHAPE).find(_BIG_SHAPE, pos)
+        if big < 0 and self._take_all_bulk(data, pos):
+            return len(data)
         stop = len(data) if big < 0 else big
         offset = pos
         if stop > pos:
@@ -176,12 +192,13 @@ class RequestParser:
             if offset != stop:
                 # hiredis holds part of a request (or choked on one): start it afresh.
                 self._reader = hiredis.Reader()
-            if offset > stop or (drained and offset < stop and data[offset] != _STAR):
-                # The sizes do not add up: hiredis took a status, verbatim or big-number
-                # element for a bulk ('*1\r\n+PING\r\n'). Redis refuses those; parse the
-                # read again in Python, which does. (A miscount that happens to land on a
-                # '*' goes unnoticed: that client's own stream is misread from there, no
-                # one else's.)
+            if offset > stop or (drained and offset < stop and data[offset] != _STAR) or \
+                    data.translate(_ELEMENT_SHAPE).find(b"\n+", pos, min(offset, stop)) >= 0:
+                # hiredis took a status, verbatim or big-number element for a bulk
+                # ('*1\r\n+PING\r\n'): Redis refuses those; parse the read again in
+                # Python, which does. Such an element starts a line with its type byte
+                # (the search may also match inside a payload: then Python parses the
+                # read for nothing), and it throws the sizes out.
                 del pending[parsed_before:]
                 self._python_only = True
                 offset = pos
@@ -189,20 +206,79 @@ class RequestParser:
             self._command = MultibulkCommand(self._max_bulk, self._max_query)
         return offset
 
+    def _take_all_bulk(self, data, pos) -> bool:
+        """The usual read: whole requests of bulk strings and nothing else. Parses
+        data[pos:] with hiredis and checks it at once, in C, rather than adding up each
+        request's size: true if it holds only complete requests whose elements are all
+        bulk strings (the requests are then pending). Otherwise nothing is taken and the
+        reader is fresh: _feed_hiredis's request-by-request way must say what it holds.
+
+        The checks, given that every element header starts a line: no line starts with
+        a type byte other than "*" or "$" (no status, verbatim or big number, which
+        hiredis would hand over as bytes, nor any other type; no "$-1", the null that
+        hiredis reads as None), and the "*" headers are
+        exactly the requests hiredis returned (no nested array, no request begun but not
+        finished); then an empty request fed after them comes back alone, so hiredis
+        holds nothing else (no bulk string begun at the top level)."""
+        reader = self._reader
+        reader.feed(data, pos)
+        requests = []
+        try:
+            request = reader.gets()
+            while request is not False:
+                requests.append(request)
+                request = reader.gets()
+            shape = data.translate(_ELEMENT_SHAPE)
+            if shape.find(b"\n+", pos) < 0 and data.find(b"$-", pos) < 0 and \
+                    shape.count(b"\n*", pos) + 1 == len(requests) and None not in requests:
+                reader.feed(_EMPTY_ARRAY)
+                if reader.gets() == []:
+                    if [] in requests:          # '*0' requests are ignored
+                        requests = [request for request in requests if request]
+                    self._pending.extend(requests)
+                    return True
+        except hiredis.ProtocolError:
+            pass
+        self._reader = hiredis.Reader()
+        return False
+
+    def take(self) -> list:
+        """Every request parsed so far, in one list, and forget them: the serve loop runs
+        the list instead of calling get() per request, then raises `failure` if the
+        stream ended in an error after them. The loop says with mark() how far it has
+        got."""
+        taken = self._taken = self._pending
+        self._pending = []
+        self._head = 0
+        if taken and type(taken[-1]) is not list:
+            self.failure = taken.pop()
+        return taken
+
+    def mark(self, done: int) -> None:
+        """The first `done` requests of the last take() have run."""
+        self._head = done
+
+    def finished(self) -> None:
+        """All of the last take() has run (or never will): let its arguments go."""
+        self._taken.clear()
+        self._head = 0
+
     def get(self):
         """The next complete command (a list of bytes), or None when more input is needed."""
-        pending = self._pending
+        taken = self._taken
         head = self._head
-        if head < len(pending):
-            cmd = pending[head]
-            self._head = head + 1
-            if type(cmd) is not list:
-                raise cmd
-            return cmd
-        if head:
-            pending.clear()
-            self._head = 0
-        return None
+        if head >= len(taken):
+            self.finished()
+            if self.failure is not None:
+                raise self.failure
+            if not self._pending:
+                return None
+            taken = self.take()
+            if not taken:
+                raise self.failure
+            head = 0
+        self._head = head + 1
+        return taken[head]
 
     def buffered(self) -> tuple:
         """(query buffer bytes, argument bytes) as CLIENT LIST's qbuf and argv-mem count
@@ -217,7 +293,7 @@ class RequestParser:
         if command is not None:
             size += len(command.line) + (command.filled() if command.bulk >= 0 else 0)
             argv = sum(len(arg) for arg in command.args)
-        for cmd in self._pending[self._head:]:
+        for cmd in self._taken[self._head:] + self._pending:
             if type(cmd) is list:
                 size += request_size(cmd)
         return size, argv
