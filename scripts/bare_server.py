@@ -2,7 +2,11 @@
 """A measuring stick, not a product: the least a Redis server on our stack can do.
 
     .venv/bin/python scripts/bare_server.py PORT
+    .venv/bin/python scripts/bare_server.py PORT --cluster PORT1,PORT2,PORT3
 
+With --cluster, CLUSTER NODES describes the listed servers as masters splitting the
+16384 slots evenly (no bus, no routing: redis-benchmark --cluster sends each key to its
+owner, and that is all it needs).
 gevent's StreamServer, one greenlet per connection, hiredis.Reader, one send per read,
 one dict for the keyspace and the same Python containers our node uses for each type
 (bytes, collections.deque, set, dict, dict + sortedcontainers.SortedList). It answers
@@ -21,6 +25,7 @@ from sortedcontainers import SortedList
 
 db = {}
 channels = {}        # PUBLISH counts receivers; nobody subscribes here
+cluster_nodes = b""  # --cluster: the CLUSTER NODES text
 
 
 def bulk(value):
@@ -130,6 +135,22 @@ def cmd_ping(argv):
     return b"+PONG\r\n"
 
 
+def cmd_cluster(argv):
+    if not cluster_nodes:
+        return b"-ERR This instance has cluster support disabled\r\n"
+    return bulk(cluster_nodes)
+
+
+def describe_cluster(me: int, ports: list) -> bytes:
+    lines = []
+    for i, port in enumerate(ports):
+        first, last = 16384 * i // len(ports), 16384 * (i + 1) // len(ports) - 1
+        lines.append("%040x 127.0.0.1:%d@%d %smaster - 0 0 %d connected %d-%d\n"
+                     % (i + 1, port, port + 10000, "myself," if port == me else "", i + 1,
+                        first, last))
+    return "".join(lines).encode()
+
+
 def cmd_config(argv):
     # redis-benchmark asks CONFIG GET save / appendonly before it starts.
     return b"*0\r\n"
@@ -161,4 +182,7 @@ def serve(sock, address):
 
 
 if __name__ == "__main__":
-    StreamServer(("127.0.0.1", int(sys.argv[1])), serve).serve_forever()
+    port = int(sys.argv[1])
+    if sys.argv[2:3] == ["--cluster"]:
+        cluster_nodes = describe_cluster(port, [int(p) for p in sys.argv[3].split(",")])
+    StreamServer(("127.0.0.1", port), serve).serve_forever()

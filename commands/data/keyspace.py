@@ -146,14 +146,19 @@ class Keyspace:
         return value
 
     def lookup_read(self, key: bytes):
-        """get() that also counts keyspace hits and misses, for read commands."""
-        value = self.get(key)
+        """get() that also counts keyspace hits and misses, for read commands. The
+        hottest read (GET), so a key without a TTL is looked up here, without get()."""
+        slot = self.hint_slot if key is self.hint_key else slot_of(key)
+        value = self.slots[slot].get(key)
+        if value is not None and self.expires and key in self.expires:
+            value = self.get(key, slot)         # get() has the expiry rules
         if value is None:
             self.keyspace_misses += 1
             if self.notify_flags:
                 notify_keyspace_event(self, "m", b"keymiss", key)
-        else:
-            self.keyspace_hits += 1
+            return None
+        self.lru[key] = self.lru_clock
+        self.keyspace_hits += 1
         return value
 
     def exists(self, key: bytes) -> bool:
@@ -237,6 +242,42 @@ class Keyspace:
             self.signal(key)
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None
+
+    def set_strings(self, argv) -> None:
+        """MSET's stores: set_string() for the key/value pairs argv[1:], with what does
+        not change between them looked up once and the counters added up at the end.
+        Each key is hashed: a script, our master's stream or an AOF may bring keys of
+        several slots even to a cluster node."""
+        expires, lru, clock = self.expires, self.lru, self.lru_clock
+        hooks, blocking, notify = self.key_hooks, self.blocking_keys, self.notify_flags
+        slots = self.slots
+        added = grown = stored = 0
+        for i in range(1, len(argv), 2):
+            key = argv[i]
+            value = argv[i + 1]
+            keys = slots[self.hint_slot if key is self.hint_key else slot_of(key)]
+            old = keys.get(key)
+            if old is None:
+                keys[key] = value
+                added += 1
+                grown += len(key) + len(value) + STRING_KEY_COST
+                if notify:
+                    notify_keyspace_event(self, "n", b"new", key)
+            elif type(old) is bytes and not (expires and key in expires):
+                keys[key] = value
+                grown += len(value) - len(old)
+            else:
+                self.set(key, value)        # another type, a TTL to drop, expired
+                continue
+            lru[key] = clock
+            stored += 1
+            if hooks:
+                self.signal(key)
+            if blocking and key in blocking:
+                self.ready_keys[key] = None
+        self.size += added
+        self.used_memory += grown
+        self.dirty += stored
 
     def load_key(self, key: bytes, value, expire_ms=None) -> None:
         """A key from a snapshot being loaded (RDB, full sync): set() without what only

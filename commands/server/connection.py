@@ -290,25 +290,28 @@ class Client:
         out = self._batch
         done = ran = 0
         yield_at = YIELD_EVERY - since_yield
+        # Names the loop reads per request, as locals (a global costs a dict lookup).
+        one_key, keys, raw, reply_error = ONE_KEY, KEYS, Raw, ReplyError
+        clock, crc16 = perf_counter_ns, crc_hqx
         fast = False                # set by _fast_path_state below
         try:
             fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
-            then = perf_counter_ns()
+            then = clock()
             for argv in requests:
                 done += 1
                 cmd = fast_table.get(argv[0]) if fast else None
                 if cmd is not None and cmd.argc_min <= len(argv) <= cmd.argc_max:
                     route = cmd.fast_route
-                    if route == ONE_KEY:
+                    if route == one_key:
                         key = argv[1]
                         # key_hash_slot inlined for keys without "{" (byte 123); the
                         # keyspace is told, so that it does not hash the key again.
-                        slot = crc_hqx(key, 0) & 0x3FFF if 123 not in key else slot_of(key)
+                        slot = crc16(key, 0) & 0x3FFF if 123 not in key else slot_of(key)
                         if owners[slot] is not myself:
                             cmd = None
                         keyspace.hint_key = key
                         keyspace.hint_slot = slot
-                    elif route == KEYS and router(self, cmd, argv) is not None:
+                    elif route == keys and router(self, cmd, argv) is not None:
                         cmd = None
                 else:
                     cmd = None
@@ -316,12 +319,12 @@ class Client:
                     self.last_command = cmd
                     try:
                         reply = cmd.handler(self, argv)
-                    except ReplyError as exc:
+                    except reply_error as exc:
                         reply = exc
                     except Exception:
                         reply = internal_error(server, cmd)
                     kind = type(reply)
-                    if kind is Raw:
+                    if kind is raw:
                         out.append(reply)
                     elif kind is bytes:
                         out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
@@ -333,7 +336,7 @@ class Client:
                             server.count_error(reply.code)
                         encode(reply, out, resp3)
                     ran += 1
-                    now = perf_counter_ns()
+                    now = clock()
                     ns = now - then
                     then = now
                     if ns < slow_ns:
@@ -351,7 +354,7 @@ class Client:
                     if self.close_after_reply:
                         break
                     fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
-                    then = perf_counter_ns()
+                    then = clock()
                 if done == yield_at:
                     yield_at += YIELD_EVERY
                     server.total_commands += ran
@@ -365,7 +368,7 @@ class Client:
                     if self.closed:
                         break
                     fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
-                    then = perf_counter_ns()
+                    then = clock()
         finally:
             server.total_commands += ran
             parser.finished()

@@ -40,13 +40,11 @@ _HEADER_SHAPE = bytes(48 if b in b"0123456789" else 42 if b in b"*%~>|$=!" else 
                       for b in range(256))
 _BIG_SHAPE = b"*00000"
 _STAR = 42   # b"*"[0]
-# For checking a whole read at once (RequestParser._take_all_bulk): every element header
-# starts a line, so mapping each line end to "\n", each array header to "*" and every
-# type byte that is neither an array nor a bulk string to "+" lets two C searches see
-# every element's type. ("\n+" may also match inside a payload: then the read is
-# checked request by request instead, for nothing.)
-_ELEMENT_SHAPE = bytes(10 if b == 10 else 42 if b == 42 else 43 if b in b"+-:,#_(=%~>|!"
-                       else 46 for b in range(256))
+# For checking a whole read at once (RequestParser._take_all_bulk): digits become "0",
+# line ends "\n", array and bulk headers "*" and "$", every other type byte "+".
+_READ_SHAPE = bytes(48 if b in b"0123456789" else 10 if b == 10 else 42 if b == 42
+                    else 36 if b == 36 else 43 if b in b"+-:,#_(=%~>|!" else 46
+                    for b in range(256))
 _EMPTY_ARRAY = b"*0\r\n"
 
 
@@ -131,6 +129,9 @@ class RequestParser:
     def feed(self, data) -> None:
         if self._failed:
             return
+        if self._command is None and not self._inline and data[:1] == b"*" and \
+                self._take_all_bulk(data):
+            return                                  # the usual read, checked at once
         pos, end = 0, len(data)
         self._python_only = False
         try:
@@ -158,8 +159,6 @@ class RequestParser:
         must not see; return where the first request it did not finish begins (then that
         one is parsed in Python from its first byte)."""
         big = data.translate(_HEADER_SHAPE).find(_BIG_SHAPE, pos)
-        if big < 0 and self._take_all_bulk(data, pos):
-            return len(data)
         stop = len(data) if big < 0 else big
         offset = pos
         if stop > pos:
@@ -193,7 +192,7 @@ class RequestParser:
                 # hiredis holds part of a request (or choked on one): start it afresh.
                 self._reader = hiredis.Reader()
             if offset > stop or (drained and offset < stop and data[offset] != _STAR) or \
-                    data.translate(_ELEMENT_SHAPE).find(b"\n+", pos, min(offset, stop)) >= 0:
+                    data.translate(_READ_SHAPE).find(b"\n+", pos, min(offset, stop)) >= 0:
                 # hiredis took a status, verbatim or big-number element for a bulk
                 # ('*1\r\n+PING\r\n'): Redis refuses those; parse the read again in
                 # Python, which does. Such an element starts a line with its type byte
@@ -206,31 +205,35 @@ class RequestParser:
             self._command = MultibulkCommand(self._max_bulk, self._max_query)
         return offset
 
-    def _take_all_bulk(self, data, pos) -> bool:
-        """The usual read: whole requests of bulk strings and nothing else. Parses
-        data[pos:] with hiredis and checks it at once, in C, rather than adding up each
+    def _take_all_bulk(self, data) -> bool:
+        """The usual read: whole requests of bulk strings and nothing else. Checks the
+        read and parses it with hiredis, at once and in C, rather than adding up each
         request's size: true if it holds only complete requests whose elements are all
         bulk strings (the requests are then pending). Otherwise nothing is taken and the
-        reader is fresh: _feed_hiredis's request-by-request way must say what it holds.
+        reader is fresh: feed()'s request-by-request way must say what the read holds.
 
-        The checks, given that every element header starts a line: no line starts with
-        a type byte other than "*" or "$" (no status, verbatim or big number, which
-        hiredis would hand over as bytes, nor any other type; no "$-1", the null that
-        hiredis reads as None), and the "*" headers are
-        exactly the requests hiredis returned (no nested array, no request begun but not
-        finished); then an empty request fed after them comes back alone, so hiredis
-        holds nothing else (no bulk string begun at the top level)."""
+        Every header starts a line, so one translation (_READ_SHAPE) shows them all:
+        no count or length of five digits (hiredis must never see one: it allocates on
+        the count), then, parsed, no line starting with a type byte other than "*" or
+        "$" (a status, verbatim or big number hiredis would hand over as bytes, or any
+        other type), no "$-1" (the null hiredis reads as None), and exactly as many
+        "*" headers as requests (no nested array, no request begun but not finished);
+        an empty request fed after them comes back alone, so hiredis holds nothing else
+        (no bulk string begun at the top level). A payload can only make a check fail
+        for nothing, then the read is parsed request by request."""
+        shape = data.translate(_READ_SHAPE)
+        if shape.find(b"*00000") >= 0 or shape.find(b"$00000") >= 0:
+            return False
         reader = self._reader
-        reader.feed(data, pos)
+        reader.feed(data)
         requests = []
         try:
             request = reader.gets()
             while request is not False:
                 requests.append(request)
                 request = reader.gets()
-            shape = data.translate(_ELEMENT_SHAPE)
-            if shape.find(b"\n+", pos) < 0 and data.find(b"$-", pos) < 0 and \
-                    shape.count(b"\n*", pos) + 1 == len(requests) and None not in requests:
+            if shape.find(b"\n+") < 0 and shape.find(b"$+") < 0 and \
+                    shape.count(b"\n*") + 1 == len(requests) and None not in requests:
                 reader.feed(_EMPTY_ARRAY)
                 if reader.gets() == []:
                     if [] in requests:          # '*0' requests are ignored
