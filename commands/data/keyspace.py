@@ -637,12 +637,7 @@ class Keyspace:
         return len(self.slots[slot])
 
     def keys_in_slot(self, slot: int, count: int) -> list:
-        keys = []
-        for key in self.slots[slot]:
-            if len(keys) >= count:
-                break
-            keys.append(key)
-        return keys
+        return list(islice(self.slots[slot], count))
 
     def delete_slot(self, slot: int) -> int:
         keys = list(self.slots[slot])
