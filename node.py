@@ -41,6 +41,7 @@ from commands.server.blocking import handle_clients_blocked_on_keys, redirect_bl
 from commands.families.server_cmds import wait_for_replicas
 from commands.security.acl_users import Acl, user_declaration_error
 from commands.server.context import Server
+from commands.server.executor import build_fast_table
 from commands.server.listener import ClientListener, ListenFailed, close_idle_clients
 from commands.server.command_line import ConfigError, UsageError, parse_arguments
 from commands.server.process_control import (DEFAULT_PIDFILE, arm_watchdog, daemonize,
@@ -112,6 +113,7 @@ class Node:
         self.server = Server(settings, self.keyspace)
         self.server.shutdown_requested = self.request_stop
         load_all_commands()
+        self.server.fast_commands = build_fast_table()
         self.server.acl = self._build_acl()
         # Persistence: one background child at a time (BGSAVE, AOF rewrite, full sync).
         self.server.children = Children()

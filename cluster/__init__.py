@@ -25,7 +25,7 @@ Layout (one concern per file):
     logging_levels.py  Redis log levels -> loguru levels (node.py and the bus)
     view.py         read-only view for commands/ (slot owner, cluster ok, role)
     describe.py     CLUSTER NODES/INFO/SLOTS/SHARDS/LINKS text, nodes.conf lines
-    nodesconf.py    nodes.conf load/save (atomic, fsync)
+    nodesconf.py    nodes.conf load; durable save (atomic, fsync), other saves in place
     bus.py          gevent adapter: sockets, link greenlets, cron greenlet
     sim.py          deterministic simulator: many states on a virtual clock
 

@@ -15,7 +15,7 @@ from cluster import messages as m
 from cluster.effects import ReplicationChanged
 from cluster.entry_point import entry_point
 from cluster.errors import ClusterError
-from cluster.node_record import random_node_name
+from cluster.node_record import NODE_HANDSHAKE, NODE_MYSELF, random_node_name
 from cluster.slots import CLUSTER_SLOTS, parse_slot
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -229,25 +229,33 @@ class ClusterAdmin:
     # Pub/Sub across the bus
     # ------------------------------------------------------------------
 
-    @entry_point
-    def publish(self: ClusterState, channel: bytes, message: bytes, sharded: bool,
-                now_ms: int) -> None:
-        """Propagate PUBLISH to every node, SPUBLISH to the nodes of my shard."""
+    def publish_targets(self: ClusterState, channel: bytes, message: bytes,
+                        sharded: bool) -> tuple:
+        """(message, link ids) that propagate PUBLISH to every node, SPUBLISH to the
+        nodes of my shard (clusterPropagatePublish); (None, ()) when the payload is too
+        large for the bus. Not an entry point: publishing changes nothing in the cluster
+        state, so the caller sends the message itself (ClusterOperations.publish) and
+        every PUBLISH skips the bookkeeping of a state change."""
         if len(channel) + len(message) > m.MAX_FRAME_BYTES - 256:
-            self._log("warning", "PUBLISH payload too large for the cluster bus, not propagated")
-            return
+            return None, ()
         me = self.myself
-        cls = m.PublishShard if sharded else m.Publish
-        msg = cls(me.name, channel, message)
-        if not sharded:
-            self.broadcast(msg)
-        else:
+        if sharded:
             master = self.master_of(me)
-            for node in self.nodes.values():
-                if node is me or node.link is None or node.in_handshake:
-                    continue
-                if node is master or (master is not None and node.master_name == master.name):
-                    self._send(node.link, msg)
+            nodes = [node for node in self.nodes.values()
+                     if node is master or (master is not None and
+                                           node.master_name == master.name)]
+        else:
+            nodes = self.node_list()
+        msg = (m.PublishShard if sharded else m.Publish)(me.name, channel, message)
+        links = []
+        for node in nodes:
+            if node is me or node.link is None or node.flags & (NODE_MYSELF | NODE_HANDSHAKE):
+                continue
+            if node.name in self.isolated_nodes or node.link not in self.links:
+                continue                 # fault hook: traffic to this node is dropped
+            self.stats_sent[msg.TYPE] += 1
+            links.append(node.link)
+        return msg, links
 
     # ------------------------------------------------------------------
     # Fault hooks (DEBUG DROP-CLUSTER-PACKET-FILTER, DEBUG CLUSTERLINK KILL, partitions)

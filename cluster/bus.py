@@ -248,6 +248,14 @@ class ClusterBus(EffectRunner):
         if self.on_replication_changed is not None:
             self.on_replication_changed(effect)
 
+    def send_message(self, link_id, msg: m.Message) -> None:
+        """Send a message the state named without a state change (PUBLISH:
+        cluster/operations.py)."""
+        self._queue_send(link_id, msg)
+
+    def log_warning(self, text: str) -> None:
+        self._log("warning", text)
+
     def _queue_send(self, link_id, msg: m.Message) -> None:
         link = self.links.get(link_id)
         if link is None or link.closed:
@@ -296,13 +304,17 @@ class ClusterBus(EffectRunner):
 
     def save_config_now(self, fsync: bool = True) -> None:
         """Save and wait (CLUSTER SAVECONFIG, a durable SaveConfig, the saver greenlet);
-        raises OSError on failure."""
+        raises OSError on failure. A durable save goes to the threadpool (fsync blocks);
+        one without fsync is written in place, inline (see nodesconf.overwrite)."""
         if self.config_path is None:
             return
         with self._save_lock:
             # Rendered without yielding, so the file is the state at one instant.
             text = nodesconf.render(self.state)
-            gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text, fsync))
+            if fsync:
+                gevent.get_hub().threadpool.apply(nodesconf.save, (self.config_path, text))
+            else:
+                nodesconf.overwrite(self.config_path, text)
 
     # ------------------------------------------------------------------
     # Links

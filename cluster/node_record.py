@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from cluster.slots import SlotRange, slots_to_ranges
+from cluster.slots import SlotRange, ranges_minus_slot, ranges_plus_slot, slots_to_ranges
 
 # Node flags, with Redis's bit values: they travel in headers and gossip entries.
 NODE_MASTER = 1
@@ -116,6 +116,19 @@ class ClusterNode:
 
     def slots_changed(self) -> None:
         self._ranges = None
+
+    # One slot gained or lost (after self.slots.add / discard): the cached ranges are
+    # adjusted rather than dropped, so a reshard, which moves one slot at a time, does
+    # not sort a master's thousands of slots again after each. A new list each time:
+    # the old one may sit in a header already built.
+
+    def slot_added(self, slot: int) -> None:
+        if self._ranges is not None:
+            self._ranges = ranges_plus_slot(self._ranges, slot)
+
+    def slot_removed(self, slot: int) -> None:
+        if self._ranges is not None:
+            self._ranges = ranges_minus_slot(self._ranges, slot)
 
     def __repr__(self) -> str:
         return f"<ClusterNode {self.name[:8]} {self.ip}:{self.port} flags={self.flags}>"

@@ -38,6 +38,16 @@ class ClusterOperations:
         self._bus.execute(outcome)
         return outcome.reply
 
+    def publish(self, channel: bytes, message: bytes, sharded: bool) -> None:
+        """PUBLISH (every node) or SPUBLISH (my shard) over the bus: sent straight to the
+        links the state names, no state change (ClusterState.publish_targets)."""
+        msg, links = self._state.publish_targets(channel, message, sharded)
+        if msg is None:
+            self._bus.log_warning("PUBLISH payload too large for the cluster bus, "
+                                  "not propagated")
+        for link_id in links:
+            self._bus.send_message(link_id, msg)
+
     def save_config(self) -> None:
         """CLUSTER SAVECONFIG: nodes.conf written and fsynced now (raises OSError)."""
         self._bus.save_config_now(fsync=True)

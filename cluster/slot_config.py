@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 from cluster import messages as m
 from cluster.epochs import next_epoch
 from cluster.node_record import ClusterNode
-from cluster.slots import SlotRange
+from cluster.slots import SlotRange, are_sorted_ranges, ranges_difference
 
 if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState
+
+
+_FEW_MOVES = 32      # more slots moved at once: drop the owners' cached ranges instead
 
 
 class SlotConfig:
@@ -29,16 +32,24 @@ class SlotConfig:
         new_master = None
         migrated_our_slots = 0
         dirty_slots: list[int] = []
-        changed = False
         owned_claims = 0
         table = self.slots
         importing = self.importing_slots_from
         not_claiming = self.owner_not_claiming_slot
         sender_slots = sender.slots
-        losers: set[ClusterNode] = set()
+        moved: list[tuple[ClusterNode | None, int]] = []    # (old owner, slot)
         # This loop runs once per claimed slot, 16384 per node that learns a full
-        # cluster: it inlines _add_slot and keeps everything in locals.
+        # cluster: it inlines _add_slot and keeps everything in locals. A range the
+        # sender already owns whole (what every heartbeat of a stable master claims,
+        # and all but one slot of each one a reshard sends) is checked in C instead.
         for start, end in claimed:
+            if table[start:end + 1].count(sender) == end + 1 - start:
+                owned_claims += end + 1 - start
+                if not_claiming:    # usually a slot or two: look at those, not the range
+                    not_claiming.difference_update(
+                        [slot for slot in not_claiming if start <= slot <= end]
+                        if len(not_claiming) <= end - start else range(start, end + 1))
+                continue
             for slot in range(start, end + 1):
                 owner = table[slot]
                 if owner is sender:
@@ -60,21 +71,29 @@ class SlotConfig:
                             new_master = sender
                             migrated_our_slots += 1
                         owner.slots.discard(slot)
-                        losers.add(owner)
                     sender_slots.add(slot)
                     table[slot] = sender
                     not_claiming.discard(slot)
                     owned_claims += 1
-                    changed = True
-        for owner in losers:
-            owner.slots_changed()
-        sender.slots_changed()
+                    moved.append((owner, slot))
+        if len(moved) <= _FEW_MOVES:
+            for owner, slot in moved:  # a reshard's heartbeat: one slot, ranges adjusted
+                if owner is not None:
+                    owner.slot_removed(slot)
+                sender.slot_added(slot)
+        else:
+            for owner in {owner for owner, _ in moved if owner is not None}:
+                owner.slots_changed()
+            sender.slots_changed()
         if len(sender_slots) > owned_claims:
             # Slots bound to the sender that it no longer claims stay bound,
             # but anyone, whatever its epoch, may take them now.
-            claimed_slots = {s for start, end in claimed for s in range(start, end + 1)}
-            not_claiming.update(sender_slots - claimed_slots)
-        if changed:
+            if are_sorted_ranges(claimed):     # as every peer sends them: no set built
+                not_claiming.update(ranges_difference(sender.slot_ranges, claimed))
+            else:
+                not_claiming.update(sender_slots.difference(
+                    *(range(start, end + 1) for start, end in claimed)))
+        if moved:
             self._update_state_later()
             self._save(fsync=True)
         my_master = self.nodes.get(me.master_name) if me.is_replica and me.master_name else None

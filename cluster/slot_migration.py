@@ -85,9 +85,10 @@ class SlotMigration:
             self.set_my_master(node)
         if node is me and slot in self.importing_slots_from:
             # The slot moved by hand: take a new epoch so the cluster adopts our claim over
-            # the old owner's, and tell everyone at once.
+            # the old owner's, and tell everyone at once. Only a new epoch is saved with
+            # fsync (the bump asks for it), as in Redis: the slot itself is saved without,
+            # like every SETSLOT -- a reshard closes a slot every few ms.
             if self.bump_config_epoch_without_consensus():
                 self._log("warning", f"configEpoch updated after importing slot {slot}")
             del self.importing_slots_from[slot]
             self.broadcast_pong()
-            self._save(fsync=True)

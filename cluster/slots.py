@@ -8,6 +8,7 @@ of the key or of its ``{hash tag}``.
 from __future__ import annotations
 
 from binascii import crc_hqx
+from bisect import bisect_right
 from typing import Iterable, Iterator
 
 from cluster.errors import ClusterError
@@ -58,19 +59,100 @@ def _is_plain_integer(value: bytes | str) -> bool:
 
 
 def slots_to_ranges(slots: Iterable[int]) -> list[SlotRange]:
-    """Collapse slots (any order, duplicates allowed) into sorted inclusive ranges."""
+    """Collapse slots (any order, duplicates allowed) into sorted inclusive ranges.
+
+    nodes.conf and every heartbeat header need a node's ranges again after each slot it
+    gains or loses, and a reshard changes a slot every few ms, so this is kept cheap for
+    the usual case of a few long runs: in the sorted list, ``slot - index`` is the same
+    along a run and grows at each gap, so the end of each run is found by bisection
+    (O(runs * log n) after a C sort, instead of a Python step per slot). A fragmented
+    set falls back to the plain walk once it has shown many runs."""
+    ordered = sorted(slots if isinstance(slots, (set, frozenset)) else set(slots))
+    n = len(ordered)
+    indexes = range(n)
     ranges: list[SlotRange] = []
-    start = prev = None
-    for slot in sorted(set(slots)):
-        if prev is not None and slot == prev + 1:
+    i = 0
+    while i < n and len(ranges) < _BISECT_RUNS:
+        run_key = ordered[i] - i
+        j = bisect_right(indexes, run_key, i, n, key=lambda k: ordered[k] - k)
+        ranges.append((ordered[i], ordered[j - 1]))
+        i = j
+    if i < n:                          # many short runs: one step per slot is cheaper
+        start = prev = ordered[i]
+        for slot in ordered[i + 1:]:
+            if slot != prev + 1:
+                ranges.append((start, prev))
+                start = slot
             prev = slot
-            continue
-        if start is not None:
-            ranges.append((start, prev))
-        start = prev = slot
-    if start is not None:
         ranges.append((start, prev))
     return ranges
+
+
+_BISECT_RUNS = 16
+
+
+def ranges_plus_slot(ranges: list[SlotRange], slot: int) -> list[SlotRange]:
+    """``ranges`` (sorted, disjoint, not adjacent) with ``slot`` added, as a new list."""
+    i = bisect_right(ranges, (slot, CLUSTER_SLOTS))    # ranges[:i] start at or before slot
+    before = ranges[i - 1] if i else None
+    if before is not None and before[1] >= slot:
+        return ranges                                     # already there
+    after = ranges[i] if i < len(ranges) else None
+    joins_before = before is not None and before[1] == slot - 1
+    joins_after = after is not None and after[0] == slot + 1
+    out = ranges.copy()
+    if joins_before and joins_after:
+        out[i - 1:i + 1] = [(before[0], after[1])]
+    elif joins_before:
+        out[i - 1] = (before[0], slot)
+    elif joins_after:
+        out[i] = (slot, after[1])
+    else:
+        out.insert(i, (slot, slot))
+    return out
+
+
+def ranges_minus_slot(ranges: list[SlotRange], slot: int) -> list[SlotRange]:
+    """``ranges`` (sorted, disjoint) without ``slot``, as a new list."""
+    i = bisect_right(ranges, (slot, CLUSTER_SLOTS)) - 1
+    if i < 0 or ranges[i][1] < slot:
+        return ranges                                     # not there
+    start, end = ranges[i]
+    pieces = []
+    if start < slot:
+        pieces.append((start, slot - 1))
+    if slot < end:
+        pieces.append((slot + 1, end))
+    out = ranges.copy()
+    out[i:i + 1] = pieces
+    return out
+
+
+def ranges_difference(ranges: list[SlotRange], minus: list[SlotRange]) -> list[int]:
+    """The slots of ``ranges`` that are not in ``minus`` (both sorted and disjoint), in
+    time proportional to the number of ranges and of slots returned."""
+    out: list[int] = []
+    j, count = 0, len(minus)
+    for start, end in ranges:
+        while j < count and minus[j][1] < start:
+            j += 1
+        k = j
+        while start <= end:
+            if k == count or minus[k][0] > end:
+                out.extend(range(start, end + 1))
+                break
+            cut_start, cut_end = minus[k]
+            if cut_start > start:
+                out.extend(range(start, cut_start))
+            start = cut_end + 1
+            k += 1
+    return out
+
+
+def are_sorted_ranges(ranges: list[SlotRange]) -> bool:
+    """Sorted, disjoint, each start <= end: what a well-formed claim looks like."""
+    return all(start <= end for start, end in ranges) and \
+        all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))
 
 
 def ranges_to_slots(ranges: Iterable[SlotRange]) -> Iterator[int]:

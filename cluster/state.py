@@ -231,9 +231,9 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
             self.slots_assigned += 1
         else:
             old.slots.discard(slot)
-            old.slots_changed()
+            old.slot_removed(slot)
         node.slots.add(slot)
-        node.slots_changed()
+        node.slot_added(slot)
         self.slots[slot] = node
 
     def _del_slot(self, slot: int) -> None:
@@ -241,7 +241,7 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         if old is None:
             return
         old.slots.discard(slot)
-        old.slots_changed()
+        old.slot_removed(slot)
         self.slots[slot] = None
         self.slots_assigned -= 1
 
@@ -457,6 +457,8 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
     def _send_update_if_stale(self, sender: ClusterNode, link: ClusterLink, hdr: m.Header) -> None:
         """The sender claims slots a node with a newer configEpoch owns: tell it (UPDATE)."""
         for start, end in hdr.slots:
+            if self.slots[start:end + 1].count(sender) == end + 1 - start:
+                continue              # all the sender's already: nothing stale here
             for slot in range(start, end + 1):
                 owner = self.slots[slot]
                 if owner is None or owner is sender or slot in self.owner_not_claiming_slot:

@@ -5,7 +5,8 @@
     .venv/bin/python scripts/bench_cluster_mode.py --quick    # -n 20000, 10k keys
 
 1. redis-benchmark --cluster -t set,get -c 50 -n N at -P 1 and -P 16 against each cluster
-   (both created with redis-cli --cluster create), ops/s and the ratio ours / redis.
+   (both created with redis-cli --cluster create) and against three bare gevent servers
+   (scripts/bare_server.py --cluster), ops/s and the ratios ours / bare and ours / redis.
 2. Routing cost on the hot path, measured two ways:
    a. in-process: the Router call (plus the executor's guard) over realistic argv, timed
       with timeit on a node that owns every slot, as ns per command and as a share of the
@@ -54,24 +55,48 @@ def run_benchmark(port, pipeline, requests, cluster=False, clients=50):
     return results
 
 
-def table(title, rows):
-    print(title)
-    print("  %-5s %-4s %12s %12s %7s" % ("test", "-P", "ours ops/s", "redis ops/s", "ratio"))
-    for test, p, a, b in rows:
-        print("  %-5s %-4d %12.0f %12.0f %6.2fx" % (test, p, a, b, a / b if b else 0))
-
-
 # ---------------------------------------------------------------- 1. cluster throughput
+
+def start_bare_cluster(count=3):
+    """scripts/bare_server.py x count, describing themselves as a cluster (the measuring
+    stick for the cluster benchmark: no routing, no bus, one dict each)."""
+    ports = [free_port() for _ in range(count)]
+    servers = []
+    try:
+        for port in ports:
+            cwd = tempfile.mkdtemp(prefix="bare-%d-" % port)
+            servers.append(Process(
+                [PYTHON, os.path.join(ROOT, "scripts", "bare_server.py"), str(port),
+                 "--cluster", ",".join(map(str, ports))],
+                port, cwd, os.path.join(cwd, "bare.log")).wait_ready())
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
+
 
 def cluster_throughput(ours, ref, requests):
     rows = []
-    for pipeline in (1, 16):
-        mine = run_benchmark(ours.ports[0], pipeline, requests, cluster=True)
-        theirs = run_benchmark(ref.ports[0], pipeline, requests, cluster=True)
-        for test in TESTS.split(","):
-            rows.append((test, pipeline, mine.get(test, 0.0), theirs.get(test, 0.0)))
-    table("redis-benchmark --cluster -t %s -c 50 -n %d (3 masters each)" % (TESTS, requests),
-          rows)
+    bare = start_bare_cluster()
+    try:
+        for pipeline in (1, 16):
+            mine = run_benchmark(ours.ports[0], pipeline, requests, cluster=True)
+            stick = run_benchmark(bare[0].port, pipeline, requests, cluster=True)
+            theirs = run_benchmark(ref.ports[0], pipeline, requests, cluster=True)
+            for test in TESTS.split(","):
+                rows.append((test, pipeline, mine.get(test, 0.0), theirs.get(test, 0.0),
+                             stick.get(test, 0.0)))
+    finally:
+        for server in bare:
+            server.stop()
+    print("redis-benchmark --cluster -t %s -c 50 -n %d (3 masters each; bare = "
+          "scripts/bare_server.py --cluster)" % (TESTS, requests))
+    print("  %-5s %-4s %12s %12s %12s %9s %10s" % ("test", "-P", "ours ops/s", "bare ops/s",
+                                                  "redis ops/s", "ours/bare", "ours/redis"))
+    for test, p, a, b, c in rows:
+        print("  %-5s %-4d %12.0f %12.0f %12.0f %8.2fx %9.2fx"
+              % (test, p, a, c, b, a / c if c else 0, a / b if b else 0))
     return rows
 
 

@@ -119,13 +119,19 @@ class Keyspace:
         self.notify_flags = 0
         self.notify_publish = None
         self._rng = random.Random()
+        # The slot of the key the running command was routed by, as the serve loop's
+        # fast path hashed it (connection.py): get() and set_string() take it from here
+        # instead of hashing the key again. A key object and its slot never part (bytes
+        # are immutable, and holding the key keeps it from being another object).
+        self.hint_key = None
+        self.hint_slot = 0
 
     # ------------------------------------------------------------ reads
 
     def get(self, key: bytes, slot: int = -1):
         """The value of `key` or None; expires it first if its time has passed."""
         if slot < 0:
-            slot = slot_of(key)
+            slot = self.hint_slot if key is self.hint_key else slot_of(key)
         value = self.slots[slot].get(key)
         if value is None:
             return None
@@ -140,14 +146,19 @@ class Keyspace:
         return value
 
     def lookup_read(self, key: bytes):
-        """get() that also counts keyspace hits and misses, for read commands."""
-        value = self.get(key)
+        """get() that also counts keyspace hits and misses, for read commands. The
+        hottest read (GET), so a key without a TTL is looked up here, without get()."""
+        slot = self.hint_slot if key is self.hint_key else slot_of(key)
+        value = self.slots[slot].get(key)
+        if value is not None and self.expires and key in self.expires:
+            value = self.get(key, slot)         # get() has the expiry rules
         if value is None:
             self.keyspace_misses += 1
             if self.notify_flags:
                 notify_keyspace_event(self, "m", b"keymiss", key)
-        else:
-            self.keyspace_hits += 1
+            return None
+        self.lru[key] = self.lru_clock
+        self.keyspace_hits += 1
         return value
 
     def exists(self, key: bytes) -> bool:
@@ -174,7 +185,7 @@ class Keyspace:
         """Store `value`; the old TTL is dropped unless keep_ttl. A key past its time is
         expired first; a created key publishes 'new'."""
         if slot < 0:
-            slot = slot_of(key)
+            slot = self.hint_slot if key is self.hint_key else slot_of(key)
         table = self.slots[slot]
         old = table.get(key)
         if old is None:
@@ -212,7 +223,7 @@ class Keyspace:
         """set() for plain SET key value, the hottest write: a new key or a string
         without a TTL is stored here with no more work than it needs; anything else
         (another type, a TTL to drop or an expired key to replace) takes set()."""
-        table = self.slots[slot_of(key)]
+        table = self.slots[self.hint_slot if key is self.hint_key else slot_of(key)]
         old = table.get(key)
         if old is None:
             table[key] = value
@@ -231,6 +242,42 @@ class Keyspace:
             self.signal(key)
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None
+
+    def set_strings(self, argv) -> None:
+        """MSET's stores: set_string() for the key/value pairs argv[1:], with what does
+        not change between them looked up once and the counters added up at the end.
+        Each key is hashed: a script, our master's stream or an AOF may bring keys of
+        several slots even to a cluster node."""
+        expires, lru, clock = self.expires, self.lru, self.lru_clock
+        hooks, blocking, notify = self.key_hooks, self.blocking_keys, self.notify_flags
+        slots = self.slots
+        added = grown = stored = 0
+        for i in range(1, len(argv), 2):
+            key = argv[i]
+            value = argv[i + 1]
+            keys = slots[self.hint_slot if key is self.hint_key else slot_of(key)]
+            old = keys.get(key)
+            if old is None:
+                keys[key] = value
+                added += 1
+                grown += len(key) + len(value) + STRING_KEY_COST
+                if notify:
+                    notify_keyspace_event(self, "n", b"new", key)
+            elif type(old) is bytes and not (expires and key in expires):
+                keys[key] = value
+                grown += len(value) - len(old)
+            else:
+                self.set(key, value)        # another type, a TTL to drop, expired
+                continue
+            lru[key] = clock
+            stored += 1
+            if hooks:
+                self.signal(key)
+            if blocking and key in blocking:
+                self.ready_keys[key] = None
+        self.size += added
+        self.used_memory += grown
+        self.dirty += stored
 
     def load_key(self, key: bytes, value, expire_ms=None) -> None:
         """A key from a snapshot being loaded (RDB, full sync): set() without what only
@@ -590,12 +637,7 @@ class Keyspace:
         return len(self.slots[slot])
 
     def keys_in_slot(self, slot: int, count: int) -> list:
-        keys = []
-        for key in self.slots[slot]:
-            if len(keys) >= count:
-                break
-            keys.append(key)
-        return keys
+        return list(islice(self.slots[slot], count))
 
     def delete_slot(self, slot: int) -> int:
         keys = list(self.slots[slot])

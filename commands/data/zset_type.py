@@ -198,6 +198,8 @@ def _bisect_members(ordered, n, pred) -> int:
 def parse_score(data: bytes):
     """A score argument as getDoubleFromObject reads it: the whole string, no leading
     space, no nan, no overflow or underflow. None when invalid."""
+    if data.isdigit() and len(data) < 16:
+        return float(int(data))     # the usual score, exact: strtod's result too
     if not data or data[:1].isspace() or b"\x00" in data:
         return None
     value, used, underflow = strtod(data)

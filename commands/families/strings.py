@@ -258,10 +258,12 @@ def _mset_generic(c, argv, nx):
         for i in range(1, len(argv), 2):
             if ks.get(argv[i]) is not None:
                 return 0
-    for i in range(1, len(argv), 2):
-        ks.set(argv[i], argv[i + 1])
-        if ks.notify_flags:
+    if ks.notify_flags:       # each key's 'new' (if created), then its 'set', in turn
+        for i in range(1, len(argv), 2):
+            ks.set(argv[i], argv[i + 1])
             notify_keyspace_event(ks, "$", b"set", argv[i])
+    else:
+        ks.set_strings(argv)
     return 1 if nx else OK
 
 
@@ -293,7 +295,7 @@ def msetnx(c, argv):
 def incr_by(c, key, delta):
     """Redis's incrDecrCommand. The TTL is kept; the result is stored canonically."""
     ks = c.server.keyspace
-    slot = slot_of(key)       # once, for the read and the write
+    slot = ks.hint_slot if key is ks.hint_key else slot_of(key)   # for the read and write
     value = ks.get(key, slot)
     if value is None:
         current = 0

@@ -77,7 +77,10 @@ _ZADD_FLAGS = (b"nx", b"xx", b"ch", b"incr", b"gt", b"lt")
 
 
 def _zadd(c, key, flags, pairs):
-    nx, xx, ch, incr, gt, lt = (f in flags for f in _ZADD_FLAGS)
+    if flags:
+        nx, xx, ch, incr, gt, lt = (f in flags for f in _ZADD_FLAGS)
+    else:
+        nx = xx = ch = incr = gt = lt = False
     if nx and xx:
         raise ReplyError("ERR XX and NX options at the same time are not compatible")
     if (gt and nx) or (lt and nx) or (gt and lt):

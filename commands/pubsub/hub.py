@@ -239,7 +239,7 @@ def hub(server) -> PubSubHub:
 def propagate(server, channel: bytes, message: bytes, sharded: bool) -> None:
     """Hand a PUBLISH (every node) or SPUBLISH (my shard) to the cluster bus."""
     if server.cluster_ops is not None:
-        server.cluster_ops.run("publish", channel, message, sharded)
+        server.cluster_ops.publish(channel, message, sharded)
 
 
 # ---------------------------------------------------------------- (un)subscribing

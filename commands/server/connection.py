@@ -33,16 +33,21 @@ look at the loop's pending count and at server.pubsub.
 """
 import socket
 import time
+from binascii import crc_hqx
+from time import perf_counter_ns
 
 import gevent
 import gevent.event
 from loguru import logger
 
 from cluster.tls import TlsSocket
-from commands.server.executor import process_command
-from commands.server.resp import ProtocolError, QueryBufferLimit, encode
+from commands.data.keyspace import slot_of
+from commands.server.executor import (KEYS, ONE_KEY, internal_error, open_fast_path,
+                                      process_command, record_slow_call)
+from commands.server.resp import ProtocolError, QueryBufferLimit, Raw, ReplyError, encode
 
 RECV_SIZE = 64 * 1024
+ALL_SLOTS_MINE = (True,) * 16384    # _fast_path_state's owner table without a cluster
 YIELD_EVERY = 64
 PUSH_BUFFER_LIMIT = 32 * 1024 * 1024   # cap for normal clients (MONITOR) with no limit set
 # Replies waiting for a client that does not read: past this, stop reading its requests
@@ -212,6 +217,9 @@ class Client:
         # (TLS: unless OpenSSL already holds decrypted bytes.)
         wait_readable = sock.wait_readable if isinstance(sock, TlsSocket) else sock._wait
         read_event = sock._read_event
+        # Once readable, the plain socket's own recv() (gevent's wrapper would only add a
+        # Python frame); a wake-up for nothing raises BlockingIOError and waits again.
+        recv = sock.recv if isinstance(sock, TlsSocket) else sock._sock.recv
         hub = gevent.get_hub()
         loop = hub.loop
         step_aside = arrival_order(hub).step_aside
@@ -227,38 +235,25 @@ class Client:
                     if ordered and loop.pendingcnt and server.pubsub is not None \
                             and any(server.pubsub.tables):
                         step_aside()          # someone became readable before us
-                data = sock.recv(RECV_SIZE)
+                try:
+                    data = recv(RECV_SIZE)
+                except BlockingIOError:
+                    drained = True
+                    continue
                 if not data:
                     break
                 drained = len(data) < RECV_SIZE
                 server.net_input_bytes += len(data)
                 server.total_reads += 1
                 self.last_interaction = time.monotonic()
-                out = self._batch = []
+                self._batch = []
                 try:
                     parser.feed(data)
-                    while True:
-                        argv = parser.get()
-                        if argv is None:
-                            break
-                        encode(process_command(self, argv), out, self.resp3)
-                        if self.after_reply:
-                            self._after_reply(out)
-                        if self.close_after_reply:
-                            break
-                        since_yield += 1
-                        if since_yield >= YIELD_EVERY:
-                            since_yield = 0
-                            if out:
-                                if aof is not None:
-                                    aof.before_reply()
-                                self.write(b"".join(out))
-                                out = self._batch = []
-                            gevent.sleep(0)
-                            if self.closed:
-                                return
+                    since_yield = self._run(parser.take(), since_yield)
+                    if self.closed:
+                        return
                 except ProtocolError as exc:
-                    out.append(b"-ERR Protocol error: %s\r\n" % str(exc).encode())
+                    self._batch.append(b"-ERR Protocol error: %s\r\n" % str(exc).encode())
                     self.close_after_reply = True
                     logger.log("VERBOSE", "Protocol error ({}) from client: addr={}", exc,
                                self.addr_text)
@@ -266,6 +261,7 @@ class Client:
                     logger.warning("Closing client that reached max query buffer length: "
                                    "addr={}", self.addr_text)
                     self.close_after_reply = True
+                out = self._batch
                 if out:
                     if aof is not None:
                         # The AOF first: with appendfsync always the replies wait for
@@ -279,6 +275,129 @@ class Client:
             pass  # the peer reset the connection: normal
         finally:
             self.close()
+
+    def _run(self, requests: list, since_yield: int) -> int:
+        """Run the requests of one read, their replies encoded into self._batch.
+
+        A request takes the fast path (executor.py: open_fast_path) when the connection
+        and the node are plain, the command is one of the fast ones and its key's slot
+        is served here: the handler runs with its statistics kept here, from one clock
+        read per request (the time since the previous request ended, which includes
+        encoding its reply, as Redis's handlers write their replies too). Anything else
+        takes process_command, which makes every check and answers every error as Redis
+        does; after it, and after yielding, the fast path is asked again.
+
+        Returns the requests run since the loop last yielded."""
+        server = self.server
+        parser = self.parser
+        keyspace = server.keyspace
+        fast_table = server.fast_commands
+        router = server.router
+        view = server.cluster
+        out = self._batch
+        done = ran = 0
+        yield_at = YIELD_EVERY - since_yield
+        # Names the loop reads per request, as locals (a global costs a dict lookup).
+        one_key, keys, raw, reply_error = ONE_KEY, KEYS, Raw, ReplyError
+        clock, crc16 = perf_counter_ns, crc_hqx
+        fast = False                # set by _fast_path_state below
+        try:
+            fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
+            then = clock()
+            for argv in requests:
+                done += 1
+                cmd = fast_table.get(argv[0]) if fast else None
+                if cmd is not None and cmd.argc_min <= len(argv) <= cmd.argc_max:
+                    route = cmd.fast_route
+                    if route == one_key:
+                        key = argv[1]
+                        # key_hash_slot inlined for keys without "{" (byte 123); the
+                        # keyspace is told, so that it does not hash the key again.
+                        slot = crc16(key, 0) & 0x3FFF if 123 not in key else slot_of(key)
+                        if owners[slot] is not myself:
+                            cmd = None
+                        keyspace.hint_key = key
+                        keyspace.hint_slot = slot
+                    elif route == keys and router(self, cmd, argv) is not None:
+                        cmd = None
+                else:
+                    cmd = None
+                if cmd is not None:
+                    # What executor.call and account_call do for this case, written out
+                    # here: a call per request is what the fast path saves.
+                    self.last_command = cmd
+                    try:
+                        reply = cmd.handler(self, argv)
+                    except reply_error as exc:
+                        reply = exc
+                    except Exception:
+                        reply = internal_error(server, cmd)
+                    kind = type(reply)
+                    if kind is raw:
+                        out.append(reply)
+                    elif kind is bytes:
+                        out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                    elif kind is int:
+                        out.append(b":%d\r\n" % reply)
+                    else:
+                        if isinstance(reply, ReplyError):
+                            cmd.failed_calls += 1
+                            server.count_error(reply.code)
+                        encode(reply, out, resp3)
+                    ran += 1
+                    now = clock()
+                    ns = now - then
+                    then = now
+                    if ns < slow_ns:
+                        cmd.nsec += ns
+                        cmd.durations[ns // 1000] += 1
+                    else:
+                        record_slow_call(self, cmd, argv, ns)
+                else:
+                    server.total_commands += ran
+                    ran = 0
+                    parser.mark(done)       # CLIENT LIST's qbuf: what is left of the read
+                    encode(process_command(self, argv), out, self.resp3)
+                    if self.after_reply:
+                        self._after_reply(out)
+                    if self.close_after_reply:
+                        break
+                    fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
+                    then = clock()
+                if done == yield_at:
+                    yield_at += YIELD_EVERY
+                    server.total_commands += ran
+                    ran = 0
+                    if out:
+                        if server.aof is not None:
+                            server.aof.before_reply()
+                        self.write(b"".join(out))
+                        out = self._batch = []     # a new list: see _after_reply
+                    gevent.sleep(0)
+                    if self.closed:
+                        break
+                    fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
+                    then = clock()
+        finally:
+            server.total_commands += ran
+            parser.finished()
+        if parser.failure is not None:
+            raise parser.failure            # after the requests that came before it
+        return YIELD_EVERY - (yield_at - done)
+
+    def _fast_path_state(self, view) -> tuple:
+        """What _run's fast path needs, read again whenever it may have changed: whether
+        it is open, the slot owner table and this node (a table owning nothing while
+        the cluster is down or a slot migrates: every keyed request then goes the
+        generic way), the protocol, the slow-call threshold."""
+        fast = open_fast_path(self)
+        if view is None:                    # no cluster (unit tests): every slot is ours
+            owners, myself = ALL_SLOTS_MINE, True
+        elif view.cluster_ok and not view.migrating_slots_to:
+            owners, myself = view.slots, view.myself
+        else:
+            owners, myself = ALL_SLOTS_MINE, False
+        return fast, owners, myself, self.resp3, self.server.slow_call_ns
 
     # ------------------------------------------------------------ after a reply
 

@@ -46,6 +46,9 @@ class Server:
         self.deliver_publish = None   # fn(channel, message, sharded): PUBLISH from the bus
         self.pubsub = None            # the Pub/Sub registry (commands/pubsub/channels.py), on first use
         self.router = None            # fn(client, cmd, argv) -> error reply or None
+        # spelling -> Command of the commands the serve loop may run on its fast path
+        # (executor.py: build_fast_table; node.py fills it once the commands are loaded)
+        self.fast_commands = {}
         self.acl = None               # the users (commands/security/acl_users.py: Acl)
         self.replication = None       # commands/replication/master.py: ids, offsets, replicas
         self.propagator = None        # commands/replication/propagation.py: what call() propagates

@@ -40,6 +40,12 @@ _HEADER_SHAPE = bytes(48 if b in b"0123456789" else 42 if b in b"*%~>|$=!" else 
                       for b in range(256))
 _BIG_SHAPE = b"*00000"
 _STAR = 42   # b"*"[0]
+# For checking a whole read at once (RequestParser._take_all_bulk): digits become "0",
+# line ends "\n", array and bulk headers "*" and "$", every other type byte "+".
+_READ_SHAPE = bytes(48 if b in b"0123456789" else 10 if b == 10 else 42 if b == 42
+                    else 36 if b == 36 else 43 if b in b"+-:,#_(=%~>|!" else 46
+                    for b in range(256))
+_EMPTY_ARRAY = b"*0\r\n"
 
 
 # ---------------------------------------------------------------- reply value types
@@ -97,7 +103,7 @@ class RequestParser:
     """
 
     __slots__ = ("_reader", "_inline", "_command", "_max_bulk", "_max_query", "_pending",
-                 "_head", "_failed", "_python_only")
+                 "_taken", "_head", "_failed", "_python_only", "failure")
 
     def __init__(self, max_bulk_len=512 * 1024 * 1024, max_query_buffer=1024 * 1024 * 1024):
         self._reader = hiredis.Reader()
@@ -106,7 +112,13 @@ class RequestParser:
         self._max_bulk = max_bulk_len
         self._max_query = max_query_buffer
         self._pending = []           # commands parsed, then at most one error at the end
-        self._head = 0               # index in _pending of the next command get() returns
+        # The list take() handed out, and how much of it has run (mark()): what is left
+        # is still the client's query buffer for CLIENT LIST (buffered()).
+        self._taken = []
+        self._head = 0
+        # The ProtocolError or QueryBufferLimit that ended the stream, once take() has
+        # handed over the requests before it.
+        self.failure = None
         self._failed = False
         self._python_only = False    # hiredis miscounted this read: Python parses the rest
 
@@ -117,6 +129,9 @@ class RequestParser:
     def feed(self, data) -> None:
         if self._failed:
             return
+        if self._command is None and not self._inline and data[:1] == b"*" and \
+                self._take_all_bulk(data):
+            return                                  # the usual read, checked at once
         pos, end = 0, len(data)
         self._python_only = False
         try:
@@ -176,12 +191,13 @@ class RequestParser:
             if offset != stop:
                 # hiredis holds part of a request (or choked on one): start it afresh.
                 self._reader = hiredis.Reader()
-            if offset > stop or (drained and offset < stop and data[offset] != _STAR):
-                # The sizes do not add up: hiredis took a status, verbatim or big-number
-                # element for a bulk ('*1\r\n+PING\r\n'). Redis refuses those; parse the
-                # read again in Python, which does. (A miscount that happens to land on a
-                # '*' goes unnoticed: that client's own stream is misread from there, no
-                # one else's.)
+            if offset > stop or (drained and offset < stop and data[offset] != _STAR) or \
+                    data.translate(_READ_SHAPE).find(b"\n+", pos, min(offset, stop)) >= 0:
+                # hiredis took a status, verbatim or big-number element for a bulk
+                # ('*1\r\n+PING\r\n'): Redis refuses those; parse the read again in
+                # Python, which does. Such an element starts a line with its type byte
+                # (the search may also match inside a payload: then Python parses the
+                # read for nothing), and it throws the sizes out.
                 del pending[parsed_before:]
                 self._python_only = True
                 offset = pos
@@ -189,20 +205,83 @@ class RequestParser:
             self._command = MultibulkCommand(self._max_bulk, self._max_query)
         return offset
 
+    def _take_all_bulk(self, data) -> bool:
+        """The usual read: whole requests of bulk strings and nothing else. Checks the
+        read and parses it with hiredis, at once and in C, rather than adding up each
+        request's size: true if it holds only complete requests whose elements are all
+        bulk strings (the requests are then pending). Otherwise nothing is taken and the
+        reader is fresh: feed()'s request-by-request way must say what the read holds.
+
+        Every header starts a line, so one translation (_READ_SHAPE) shows them all:
+        no count or length of five digits (hiredis must never see one: it allocates on
+        the count), then, parsed, no line starting with a type byte other than "*" or
+        "$" (a status, verbatim or big number hiredis would hand over as bytes, or any
+        other type), no "$-1" (the null hiredis reads as None), and exactly as many
+        "*" headers as requests (no nested array, no request begun but not finished);
+        an empty request fed after them comes back alone, so hiredis holds nothing else
+        (no bulk string begun at the top level). A payload can only make a check fail
+        for nothing, then the read is parsed request by request."""
+        shape = data.translate(_READ_SHAPE)
+        if shape.find(b"*00000") >= 0 or shape.find(b"$00000") >= 0:
+            return False
+        reader = self._reader
+        reader.feed(data)
+        requests = []
+        try:
+            request = reader.gets()
+            while request is not False:
+                requests.append(request)
+                request = reader.gets()
+            if shape.find(b"\n+") < 0 and shape.find(b"$+") < 0 and \
+                    shape.count(b"\n*") + 1 == len(requests) and None not in requests:
+                reader.feed(_EMPTY_ARRAY)
+                if reader.gets() == []:
+                    if [] in requests:          # '*0' requests are ignored
+                        requests = [request for request in requests if request]
+                    self._pending.extend(requests)
+                    return True
+        except hiredis.ProtocolError:
+            pass
+        self._reader = hiredis.Reader()
+        return False
+
+    def take(self) -> list:
+        """Every request parsed so far, in one list, and forget them: the serve loop runs
+        the list instead of calling get() per request, then raises `failure` if the
+        stream ended in an error after them. The loop says with mark() how far it has
+        got."""
+        taken = self._taken = self._pending
+        self._pending = []
+        self._head = 0
+        if taken and type(taken[-1]) is not list:
+            self.failure = taken.pop()
+        return taken
+
+    def mark(self, done: int) -> None:
+        """The first `done` requests of the last take() have run."""
+        self._head = done
+
+    def finished(self) -> None:
+        """All of the last take() has run (or never will): let its arguments go."""
+        self._taken.clear()
+        self._head = 0
+
     def get(self):
         """The next complete command (a list of bytes), or None when more input is needed."""
-        pending = self._pending
+        taken = self._taken
         head = self._head
-        if head < len(pending):
-            cmd = pending[head]
-            self._head = head + 1
-            if type(cmd) is not list:
-                raise cmd
-            return cmd
-        if head:
-            pending.clear()
-            self._head = 0
-        return None
+        if head >= len(taken):
+            self.finished()
+            if self.failure is not None:
+                raise self.failure
+            if not self._pending:
+                return None
+            taken = self.take()
+            if not taken:
+                raise self.failure
+            head = 0
+        self._head = head + 1
+        return taken[head]
 
     def buffered(self) -> tuple:
         """(query buffer bytes, argument bytes) as CLIENT LIST's qbuf and argv-mem count
@@ -217,7 +296,7 @@ class RequestParser:
         if command is not None:
             size += len(command.line) + (command.filled() if command.bulk >= 0 else 0)
             argv = sum(len(arg) for arg in command.args)
-        for cmd in self._pending[self._head:]:
+        for cmd in self._taken[self._head:] + self._pending:
             if type(cmd) is list:
                 size += request_size(cmd)
         return size, argv

@@ -60,6 +60,9 @@ class Command:
     # Precomputed for the hot path.
     is_write: bool = False
     has_keys: bool = False
+    argc_min: int = 0                 # the arity as a range of len(argv)
+    argc_max: int = 0
+    fast_route: int = 0               # how the fast path routes it (executor.py)
     movable_keys: bool = False
     key_finder: object = None         # for movable keys: fn(argv) -> list of key indexes
     # fn(client, argv) -> bool, for a command whose denyoom flag depends on its
@@ -129,6 +132,8 @@ def _make(name, arity, flags, keys, group, summary, since, complexity, key_finde
                   complexity=complexity, categories=ordered, tips=tuple(tips),
                   key_specs=tuple(key_specs))
     cmd.is_write = "write" in flagset
+    cmd.argc_min = abs(arity)
+    cmd.argc_max = arity if arity >= 0 else 1 << 31
     cmd.movable_keys = key_finder is not None
     cmd.key_finder = key_finder
     cmd.has_keys = bool(first) or cmd.movable_keys

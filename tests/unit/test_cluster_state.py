@@ -9,6 +9,7 @@ from cluster.errors import ClusterError
 from cluster.links import ClusterLink
 from cluster.node_record import (NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_PFAIL,
                                  NODE_MYSELF, ClusterNode)
+from cluster.slots import slots_to_ranges
 from cluster.state import ClusterConfig, ClusterState
 from tests.unit.cluster_net import Net
 
@@ -393,3 +394,31 @@ def test_a_new_pfail_is_reported_at_once_to_the_five_smallest_masters():
     assert {state.links[e.link_id].node.name for e in pings} == set(reachable[:5])
     assert len(pings) == 5
     assert all(any(g.node_id == peers[0].name for g in e.message.gossip) for e in pings)
+
+
+def test_setslot_node_fsyncs_only_a_new_epoch_and_keeps_slot_ranges():
+    """Closing an imported slot (SETSLOT NODE on the importer) saves nodes.conf with
+    fsync only when it takes a new configEpoch, as Redis 7.0 does; a reshard's later
+    slots, with the epoch already the greatest, are saved without. Every master's
+    cached slot ranges follow each moved slot on every node."""
+    net = Net(3)
+    with_slots(net, 3)
+    full_mesh(net, 3)
+    a, b, c = net.states
+    a_name, b_name = a.myself.name, b.myself.name
+    fsyncs = []
+    for slot in range(3):
+        net.apply(1, b.set_slot([str(slot), "importing", a_name], net.now))
+        net.apply(0, a.set_slot([str(slot), "migrating", b_name], net.now))
+        effects = b.set_slot([str(slot), "node", b_name], net.now)
+        fsyncs.append(SaveConfig(True) in effects)
+        assert SaveConfig(True) in effects or SaveConfig(False) in effects
+        net.apply(1, effects)
+        net.apply(0, a.set_slot([str(slot), "node", b_name], net.now))
+        net.apply(2, c.set_slot([str(slot), "node", b_name], net.now))
+    assert fsyncs == [True, False, False]      # the first slot bumped the epoch
+    net.advance(1000)
+    for state in net.states:
+        for node in state.nodes.values():
+            assert node.slot_ranges == slots_to_ranges(node.slots)
+        assert state.nodes[b_name].slot_ranges[0] == (0, 2)

@@ -12,7 +12,7 @@ ENTRY_POINTS = [
     "take_effects", "process_packet", "cluster_cron",
     "link_accepted", "link_connected", "link_connect_failed", "link_closed",
     "meet", "add_slots", "add_slots_range", "del_slots", "del_slots_range", "flush_slots",
-    "count_failure_reports", "set_config_epoch", "bump_epoch", "forget", "reset", "publish",
+    "count_failure_reports", "set_config_epoch", "bump_epoch", "forget", "reset",
     "set_drop_packet_filter", "isolate_node", "kill_links",
     "set_slot", "replicate", "set_master_link_status", "set_replica_no_failover", "failover",
 ]
@@ -56,3 +56,14 @@ def test_a_refused_operation_raises_and_leaves_no_effects_behind():
         s.meet("127.0.0.1", "nope", None, 10)
     assert s.take_effects(20) == []
     assert not s._entered
+
+
+def test_publish_is_not_a_state_change():
+    """PUBLISH only names the links to send to (the caller sends): no effects, nothing
+    saved, and a payload too large for the bus is refused."""
+    s = new_state()
+    s.take_effects(0)
+    msg, links = s.publish_targets(b"channel", b"message", False)
+    assert msg is not None and msg.channel == b"channel" and links == []
+    assert s.take_effects(100) == []
+    assert s.publish_targets(b"c", b"x" * (1 << 30), False) == (None, ())

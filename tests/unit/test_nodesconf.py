@@ -59,6 +59,26 @@ def test_save_load_round_trip(tmp_path):
     assert {n.name for n in again.nodes} == {n.name for n in loaded.nodes}
 
 
+def test_overwrite_in_place(tmp_path):
+    """The save without fsync writes over the file like Redis: same inode, no temp
+    file, a longer old file padded then truncated to the new content."""
+    net = cluster()
+    a = net.states[0]
+    path = str(tmp_path / "nodes.conf")
+    text = nodesconf.render(a)
+    nodesconf.overwrite(path, text)               # created when missing
+    assert open(path).read() == text
+    inode = os.stat(path).st_ino
+    nodesconf.overwrite(path, text + "x" * 500)   # longer
+    nodesconf.overwrite(path, text)               # shorter: truncated, not padded
+    assert open(path).read() == text
+    assert os.stat(path).st_ino == inode
+    assert os.listdir(tmp_path) == ["nodes.conf"]
+    # A crash between the padded write and the truncation leaves blank lines only.
+    padded = nodesconf.parse(text + "\n" * 300)
+    assert [n.name for n in padded.nodes] == [n.name for n in nodesconf.parse(text).nodes]
+
+
 def test_missing_or_empty_file_means_new_node(tmp_path):
     assert nodesconf.load(str(tmp_path / "absent.conf")) is None
     (tmp_path / "empty.conf").write_text("")

@@ -220,6 +220,47 @@ def test_non_bulk_elements_and_odd_numbers_are_refused_like_redis(data, message)
     assert commands == [] and str(error) == message
 
 
+# Elements a request may hold, well-formed or not: what a whole read checked at once
+# (RequestParser._take_all_bulk) must treat exactly as request by request.
+ODD_ELEMENTS = [b"+PING\r\n", b"=8\r\ntxt:PING\r\n", b"(123\r\n", b":5\r\n", b",1.5\r\n",
+                b"#t\r\n", b"_\r\n", b"-ERR x\r\n", b"$-1\r\n", b"*1\r\n$1\r\na\r\n",
+                b"*0\r\n", b"%1\r\n$1\r\na\r\n$1\r\nb\r\n", b"~1\r\n$1\r\na\r\n"]
+
+
+def stream_and_requests(draw_requests):
+    stream = b""
+    for elements in draw_requests:
+        stream += b"*%d\r\n" % len(elements) + b"".join(
+            element if isinstance(element, bytes) and element[:1] in b"+=(:,#_-$*%~"
+            and element in ODD_ELEMENTS else b"$%d\r\n%s\r\n" % (len(element), element)
+            for element in elements)
+    return stream
+
+
+def parse_bytewise(data):
+    """The request-by-request way: fed a byte at a time, no read is ever whole."""
+    parser = RequestParser()
+    commands = []
+    try:
+        for i in range(len(data)):
+            parser.feed(data[i:i + 1])
+            while (cmd := parser.get()) is not None:
+                commands.append(cmd)
+    except (ProtocolError, QueryBufferLimit) as exc:
+        return commands, str(exc)
+    return commands, None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.binary(max_size=12), st.sampled_from(ODD_ELEMENTS)),
+                         min_size=1, max_size=4), min_size=1, max_size=6),
+       st.sampled_from([b"", b"*0\r\n", b"*-1\r\n", b"*2\r\n$3\r\nGET\r\n", b"$5\r\nab"]))
+def test_a_whole_read_is_parsed_as_request_by_request(requests, tail):
+    data = stream_and_requests(requests) + tail
+    commands, error = parse_all(data)
+    assert (commands, str(error) if error else None) == parse_bytewise(data)
+
+
 def test_a_big_bulk_is_copied_once_into_a_buffer_of_its_size():
     size = 8 * 1024 * 1024
     head = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % size

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""The per-command path in-process, without sockets: ours beside the bare server's.
+
+    .venv/bin/python scripts/bench_path.py                  # every command, 16 per read
+    .venv/bin/python scripts/bench_path.py --tests set,get --batch 1
+    .venv/bin/python scripts/bench_path.py --profile set    # cProfile of that command
+
+The client side of a node is built as node.py builds it, owning every slot (no bus, no
+listening socket), and a socketless client is fed the same bytes a redis-benchmark client
+sends: `--batch` requests per read. The loop is Client.serve's (parse, process,
+encode) minus recv and send; the bare loop is scripts/bare_server.py's. The difference is
+our own per-command path, with no network noise: what issue 16 is about, as ns per
+command. redis-benchmark's numbers (scripts/bench.py) add the sockets and the event loop.
+"""
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import sys
+import timeit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import hiredis  # noqa: E402
+
+import bare_server  # noqa: E402
+from cluster.config import ClusterConfig  # noqa: E402
+from cluster.operations import ClusterOperations  # noqa: E402
+from cluster.slots import CLUSTER_SLOTS  # noqa: E402
+from cluster.state import ClusterState  # noqa: E402
+from cluster.view import ClusterView  # noqa: E402
+from commands import load_all_commands  # noqa: E402
+from commands.data.keyspace import Keyspace  # noqa: E402
+from commands.server.connection import YIELD_EVERY, Client  # noqa: E402
+from commands.server.context import Server  # noqa: E402
+from commands.server.executor import build_fast_table  # noqa: E402
+from commands.server.resp import ReplyError, RequestParser  # noqa: E402
+from commands.server.routing import Router  # noqa: E402
+from commands.server.settings import Settings  # noqa: E402
+
+# What redis-benchmark sends for each test (its keys: key:__rand_int__ -> key:000000000042).
+REQUESTS = {
+    "set": [b"SET", b"key:000000000042", b"xxx"],
+    "get": [b"GET", b"key:000000000042"],
+    "incr": [b"INCR", b"counter:000000000042"],
+    "mset": [b"MSET"] + [b"key:000000000042", b"xxx"] * 10,
+    "lpush": [b"LPUSH", b"mylist", b"xxx"],
+    "lpop": [b"LPOP", b"mylist"],
+    "sadd": [b"SADD", b"myset", b"element:000000000042"],
+    "hset": [b"HSET", b"myhash", b"element:000000000042", b"xxx"],
+    "zadd": [b"ZADD", b"myzset", b"0", b"element:000000000042"],
+    "lrange_100": [b"LRANGE", b"mylist", b"0", b"99"],
+    "publish": [b"PUBLISH", b"channel:000000000042", b"message"],
+}
+
+
+def multibulk(argv) -> bytes:
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
+
+
+def build_server():
+    """The client side of a node, wired as node.py wires it, owning every slot of a
+    one-node cluster (a ClusterState with no bus: nothing listens, nothing is sent)."""
+    load_all_commands()
+    settings = Settings()
+    keyspace = Keyspace()
+    server = Server(settings, keyspace)
+    server.fast_commands = build_fast_table()
+    state = ClusterState(ClusterConfig(port=7000), random.Random(1), 0)
+    for slot in range(CLUSTER_SLOTS):
+        state.slots[slot] = state.myself
+    state.state_ok = True
+    server.cluster = ClusterView(state)
+    server.cluster_ops = ClusterOperations(state, None, ReplyError)
+    server.router = Router(server.cluster, keyspace, settings)
+    return server
+
+
+def our_loop(server, data):
+    """Client.serve's work for one read, minus recv and send (Client._run yields every
+    YIELD_EVERY requests; --batch stays below that, so it never does here)."""
+    client = Client(server)
+    client.parser = parser = RequestParser()
+
+    def run():
+        client._batch = []
+        parser.feed(data)
+        client._run(parser.take(), 0)
+        b"".join(client._batch)
+    return run
+
+
+def bare_loop(data):
+    reader = hiredis.Reader()
+    commands = bare_server.COMMANDS
+
+    def run():
+        out = []
+        reader.feed(data)
+        while True:
+            argv = reader.gets()
+            if argv is False:
+                break
+            out.append(commands[argv[0]](argv))
+        b"".join(out)
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", default=",".join(REQUESTS))
+    parser.add_argument("--batch", type=int, default=16, help="requests per read (-P)")
+    parser.add_argument("--profile", default=None, help="cProfile one test")
+    args = parser.parse_args()
+    if args.batch >= YIELD_EVERY:
+        sys.exit("--batch must stay below %d" % YIELD_EVERY)
+    server = build_server()
+    if args.profile:
+        run = our_loop(server, multibulk(REQUESTS[args.profile]) * args.batch)
+        cProfile.runctx("for _ in range(20000): run()", globals(), {"run": run},
+                        "/tmp/bench_path.prof")
+        pstats.Stats("/tmp/bench_path.prof").sort_stats("tottime").print_stats(25)
+        return
+    print("ns per command, %d requests per read (best of 5)" % args.batch)
+    print("%-11s %8s %8s %9s" % ("test", "ours", "bare", "ours/bare"))
+    for test in args.tests.split(","):
+        data = multibulk(REQUESTS[test]) * args.batch
+        if test == "lrange_100":      # a list of 100 elements to read
+            seed = multibulk([b"RPUSH", b"mylist"] + [b"xxx"] * 100)
+            our_loop(server, seed)()
+            bare_loop(multibulk([b"LPUSH", b"mylist"] + [b"xxx"] * 100))()
+        timings = {}
+        for name, run in (("ours", our_loop(server, data)), ("bare", bare_loop(data))):
+            number = max(1, 20000 // args.batch)
+            best = min(timeit.repeat(run, number=number, repeat=5))
+            timings[name] = 1e9 * best / (number * args.batch)
+        print("%-11s %8.0f %8.0f %8.2fx" % (test, timings["ours"], timings["bare"],
+                                            timings["bare"] / timings["ours"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
