@@ -41,6 +41,8 @@ class ClusterOperations:
     def publish(self, channel: bytes, message: bytes, sharded: bool) -> None:
         """PUBLISH (every node) or SPUBLISH (my shard) over the bus: sent straight to the
         links the state names, no state change (ClusterState.publish_targets)."""
+        if len(self._state.nodes) == 1:
+            return                      # alone in the cluster: nobody to tell
         msg, links = self._state.publish_targets(channel, message, sharded)
         if msg is None:
             self._bus.log_warning("PUBLISH payload too large for the cluster bus, "

@@ -4,7 +4,8 @@ Keys live in one dict per hash slot. That *is* the per-slot index the cluster ne
 (COUNTKEYSINSLOT is len(), GETKEYSINSLOT and deleting a slot's keys touch only that slot)
 and it costs no memory beyond the dicts themselves. It also gives SCAN an exact guarantee:
 the cursor walks slots, and a slot's keys are returned together, so a key present for the
-whole scan is returned exactly once.
+whole scan is returned exactly once. The walks over whole slots (SCAN, RANDOMKEY, a
+slot's keys) are in keyspace_views.py, a mixin of Keyspace.
 
 Values are Python objects: bytes or bytearray for strings (bytearray once modified in
 place by APPEND/SETRANGE, which is Redis's "raw" encoding), other types register their
@@ -31,10 +32,10 @@ their positions in `_ttl_pos`).
 """
 import random
 import time
-from itertools import islice
 
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
 from commands.data.eviction import LFU_INIT_VAL, LfuCounters
+from commands.data.keyspace_views import KeyspaceViews, now_ms
 from commands.data.memory_model import EXPIRE_ENTRY, STRING_KEY_COST, accounted_size
 from commands.data.notifications import notify_keyspace_event
 
@@ -44,10 +45,6 @@ WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 ACTIVE_EXPIRE_SAMPLE = 20           # keys per loop at active-expire-effort 1
 ACTIVE_EXPIRE_ACCEPTABLE_STALE = 10  # percent of a sample expired that ends the cycle
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 slot_of = key_hash_slot  # the node's one CRC16 (cluster/slots.py), under its old name here
@@ -71,7 +68,7 @@ class ExpireCycleStats:
         self.stale_perc = stale * 0.05 + self.stale_perc * 0.95
 
 
-class Keyspace:
+class Keyspace(KeyspaceViews):
     def __init__(self):
         self.slots = [dict() for _ in range(CLUSTER_SLOTS)]
         self.size = 0
@@ -630,78 +627,3 @@ class Keyspace:
             notify_keyspace_event(self, "e", b"evicted", key)
         if self.propagate_deletion is not None:
             self.propagate_deletion(key, expired=False, evicted=True)
-
-    # ------------------------------------------------------------ whole-keyspace views
-
-    def count_in_slot(self, slot: int) -> int:
-        return len(self.slots[slot])
-
-    def keys_in_slot(self, slot: int, count: int) -> list:
-        return list(islice(self.slots[slot], count))
-
-    def delete_slot(self, slot: int) -> int:
-        keys = list(self.slots[slot])
-        for key in keys:
-            self._remove(key, slot)
-            if self.propagate_deletion is not None:
-                self.propagate_deletion(key, expired=False)
-        self.dirty += len(keys)
-        return len(keys)
-
-    def iter_keys(self):
-        """Every live key (expired ones are skipped, not deleted)."""
-        now = now_ms()
-        expires = self.expires
-        for table in self.slots:
-            if table:
-                for key in list(table):
-                    when = expires.get(key)
-                    if when is None or when >= now:
-                        yield key
-
-    def random_key(self):
-        """A random live key, or None; tries random slots first, like dictGetFairRandomKey."""
-        if not self.size:
-            return None
-        for _ in range(100):
-            for _ in range(64):
-                table = self.slots[self._rng.randrange(CLUSTER_SLOTS)]
-                if table:
-                    break
-            else:
-                nonempty = [t for t in self.slots if t]
-                table = self._rng.choice(nonempty)
-            key = self._rng.choice(list(table))
-            if self.get(key) is not None:
-                return key
-            if not self.size:
-                return None
-        return None
-
-    def scan(self, cursor: int, count: int):
-        """(next cursor, keys) walking whole slots from `cursor` until `count` keys.
-
-        Empty slots are skipped at C speed (so a walk over all 16384 costs well under a
-        millisecond), which lets one call reach the keys however sparse they are:
-        unlike a bounded walk, it never answers an empty page while keys remain, and a
-        data set of at most `count` keys comes back whole with cursor 0, as from Redis
-        for a small keyspace. The cursor is 0 as soon as no key is left after it."""
-        keys = []
-        slot = cursor
-        while len(keys) < count:
-            slot = self._next_used_slot(slot)
-            if slot < 0:
-                return 0, keys
-            keys.extend(self.slots[slot])
-            slot += 1
-        if self._next_used_slot(slot) < 0:
-            return 0, keys
-        return slot, keys
-
-    def _next_used_slot(self, start: int) -> int:
-        """The first slot at or after `start` holding keys, -1 if none: filter() finds
-        the first non-empty table in C, and any key in it names its slot."""
-        if start >= CLUSTER_SLOTS or not self.size:
-            return -1
-        table = next(filter(None, islice(self.slots, start, None)), None)
-        return -1 if table is None else slot_of(next(iter(table)))

@@ -72,12 +72,13 @@ def _set_pairs(c, argv, name):
     if argc % 2:
         raise ReplyError("ERR wrong number of arguments for '%s' command" % name)
     key = argv[1]
-    h = write_hash(c.server.keyspace, key)
+    ks = c.server.keyspace
+    h = write_hash(ks, key)
     created = h is None
     if created:
         h = Hash()
-    max_entries, max_value = limits(c)
-    if h.listpack:
+    if h.listpack:              # (a hash that is not a listpack never becomes one here)
+        max_entries, max_value = limits(c)
         _check_lengths(h, argv[2:], max_value)
     index = h.index
     before = len(h)
@@ -88,7 +89,13 @@ def _set_pairs(c, argv, name):
         h[field] = argv[i + 1]
     if h.listpack and len(h) > max_entries:
         h.listpack = False
-    _store(c, key, h, created, b"hset")
+    # _store, written out (HSET is hot)
+    if created:
+        ks.set(key, h)
+    else:
+        ks.modified(key)
+    if ks.notify_flags:
+        notify_keyspace_event(ks, "h", b"hset", key)
     return len(h) - before
 
 
