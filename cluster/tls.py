@@ -114,27 +114,25 @@ class TlsContexts:
         OSError (the timeout included) if it fails."""
         tls = self.server(auth_mode).wrap_socket(sock, server_side=True,
                                                  do_handshake_on_connect=False)
-        try:
-            tls.settimeout(timeout)
-            tls.do_handshake()
-            tls.settimeout(None)
-        except BaseException:
-            tls.close()
-            raise
-        return tls
+        return _handshake(tls, timeout, None)
 
     def connect(self, sock, timeout: float = HANDSHAKE_TIMEOUT) -> TlsSocket:
         """The client side of the handshake on a connected socket."""
         tls = self.client.wrap_socket(sock, server_side=False, do_handshake_on_connect=False)
-        try:
-            previous = tls.gettimeout()
-            tls.settimeout(timeout)
-            tls.do_handshake()
-            tls.settimeout(previous)
-        except BaseException:
-            tls.close()
-            raise
-        return tls
+        return _handshake(tls, timeout, tls.gettimeout())
+
+
+def _handshake(tls, timeout: float, timeout_after):
+    """The handshake within `timeout`, then `timeout_after` on the socket; a failed one
+    closes the socket and raises."""
+    try:
+        tls.settimeout(timeout)
+        tls.do_handshake()
+        tls.settimeout(timeout_after)
+    except BaseException:
+        tls.close()
+        raise
+    return tls
 
 
 def tls_needed(values: dict) -> bool:

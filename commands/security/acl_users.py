@@ -150,14 +150,10 @@ class Acl:
         permissions (Redis's processCommand). An error reply or None."""
         if not client.authenticated and self.auth_required and "no-auth" not in cmd.flags:
             return NOAUTH
-        user = client.user
-        if user is None or not user.restricted:
+        result = self._denial(client, cmd, argv,
+                              "multi" if client.multi is not None else "toplevel")
+        if result is None:
             return None
-        result, index = user.check(cmd, argv)
-        if result == OK:
-            return None
-        self._log_denial(client, result, "multi" if client.multi is not None
-                         else "toplevel", cmd, argv, index)
         if result == DENIED_CMD:
             return ReplyError("NOPERM this user has no permissions to run the '%s' command"
                               % cmd.full_name)
