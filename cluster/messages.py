@@ -384,6 +384,34 @@ def check_hostname(value: Any) -> str:
 
 
 def _header(value: Any) -> Header:
+    """The header of a message: every message has one, so the usual header (13 fields,
+    every check passing) is checked in one expression; anything else is checked field
+    by field by _checked_header, which names the bad field."""
+    if type(value) is list and len(value) == 13:
+        (sender, current_epoch, config_epoch, repl_offset, flags, master, ip, port, cport,
+         state, mflags, shard, slots) = value
+        if (type(sender) is bytes and len(sender) == 20
+                and type(shard) is bytes and len(shard) == 20
+                and (master is None or type(master) is bytes and len(master) == 20)
+                and type(current_epoch) is int and 0 <= current_epoch <= MAX_EPOCH
+                and type(config_epoch) is int and 0 <= config_epoch <= MAX_EPOCH
+                and type(repl_offset) is int and 0 <= repl_offset <= _MAX_U64
+                and type(flags) is int and 0 <= flags <= 0xFFFF
+                and type(ip) is str and len(ip) <= _MAX_IP_LEN
+                and type(port) is int and 0 <= port <= 0xFFFF
+                and type(cport) is int and 0 <= cport <= 0xFFFF
+                and type(state) is int and 0 <= state <= 1
+                and type(mflags) is int and 0 <= mflags <= 0xFF):
+            texts = _id_to_text
+            return Header(texts.get(sender) or _id_text(sender), current_epoch, config_epoch,
+                          repl_offset, flags,
+                          None if master is None else texts.get(master) or _id_text(master),
+                          ip, port, cport, state == 0, mflags,
+                          texts.get(shard) or _id_text(shard), _slot_ranges(slots, "slots"))
+    return _checked_header(value)
+
+
+def _checked_header(value: Any) -> Header:
     pport = 0
     if type(value) is list and len(value) == 15:
         pport = _int(value[14], "pport", 0xFFFF)
