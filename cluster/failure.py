@@ -27,6 +27,8 @@ class FailureDetection:
         walking the rest. During a failure every heartbeat from a master carries the
         report again, and each one counts them: at 1000 nodes, hundreds per packet."""
         reports = failing.fail_reports
+        if reports is None:
+            reports = failing.fail_reports = {}
         is_new = reports.pop(sender.name, None) is None
         reports[sender.name] = self._now
         return is_new
@@ -35,6 +37,8 @@ class FailureDetection:
         """Valid reports, after dropping those older than the validity window."""
         oldest = self._now - self.config.node_timeout * FAIL_REPORT_VALIDITY_MULT
         reports = node.fail_reports
+        if reports is None:
+            return 0
         expired = []
         for name, reported in reports.items():   # oldest first
             if reported >= oldest:
@@ -42,6 +46,8 @@ class FailureDetection:
             expired.append(name)
         for name in expired:
             del reports[name]
+        if not reports:
+            node.fail_reports = None
         return len(reports)
 
     def mark_node_as_failing_if_needed(self: ClusterState, node: ClusterNode) -> None:

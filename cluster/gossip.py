@@ -21,6 +21,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _HEARTBEAT_CLASSES = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}
 
+# One int object per port number for the node records gossip creates (ints above 256
+# are a new object each): every heartbeat that gossips a node reads its record's ports,
+# and in a large (or simulated) cluster shared ones stay in the cache. At most 65536.
+_PORTS: dict[int, int] = {}
+
+
+def shared_port(port: int) -> int:
+    return _PORTS.setdefault(port, port)
+
 
 class Gossip:
     def _send(self: ClusterState, link_id: LinkId, msg: m.Message) -> None:
@@ -167,10 +176,12 @@ class Gossip:
                         self.mark_node_as_failing_if_needed(node)
                 else:
                     reports = node.fail_reports
-                    if reports and reporter and node is not me \
+                    if reports is not None and reporter and node is not me \
                             and reports.pop(sender.name, None) is not None:
                         self._log("verbose", f"Node {sender.name} reported node {node.name} "
                                              "is back online.")
+                        if not reports:
+                            reports = node.fail_reports = None
                     # Someone heard from it recently: no need to ping it ourselves so soon.
                     if not node.ping_sent and not reports and pong_s <= latest_pong:
                         pongtime = pong_s * 1000
@@ -189,7 +200,8 @@ class Gossip:
                 node = ClusterNode(node_id, flags & (NODE_MASTER | NODE_SLAVE | NODE_NOFAILOVER | NODE_FAIL), now)
                 if node.failed:
                     node.fail_time = now
-                node.ip, node.port, node.cport, node.pport = ip, port, cport, pport
+                node.ip, node.port, node.cport, node.pport = ip, shared_port(port), \
+                    shared_port(cport), pport
                 self.add_node(node)
                 self._save()
 

@@ -54,6 +54,7 @@ a redis-server, is :mod:`cluster.redis_bus`, decoding to the same message classe
 from __future__ import annotations
 
 import struct
+import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, Union
 
@@ -448,8 +449,9 @@ def _gossip(ips: Any, records: Any) -> list[tuple]:
     """The entries of a gossip section, as tuples in GossipEntry's field order. The
     records' sizes and integer ranges are the struct format's own; what is left to
     check is the address table and the indexes into it."""
-    for ip in _list(ips, "gossip addresses"):
-        _ip(ip, "gossip ip")
+    # Interned: a node record made from an entry keeps its address, and every heartbeat
+    # that gossips the node reads it; one shared string stays in the cache.
+    ips = [sys.intern(_ip(ip, "gossip ip")) for ip in _list(ips, "gossip addresses")]
     if type(records) is not bytes or len(records) % GOSSIP_RECORD_BYTES:
         raise _fail(f"gossip records must be binary, {GOSSIP_RECORD_BYTES} bytes each")
     texts = _id_to_text

@@ -69,7 +69,10 @@ class ClusterNode:
         self.fail_time = 0
         self.voted_time = 0       # when I last voted for a replica of this master; 0: never
         # sender name -> time of its latest report that this node is PFAIL/FAIL
-        self.fail_reports: dict[str, int] = {}
+        # Failure reports about this node: reporter name -> when, oldest first; None
+        # while there are none (nearly always): the gossip path then tests a pointer
+        # instead of reading a dict, for every entry of every heartbeat.
+        self.fail_reports: dict[str, int] | None = None
         self.link = None          # outbound link id
         self.inbound_link = None  # inbound link id, once the peer identified itself
         self.connecting = False   # a Connect effect is outstanding

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from cluster import messages as m
 from cluster.epochs import next_epoch
 from cluster.node_record import ClusterNode
-from cluster.slots import SlotRange, are_sorted_ranges, ranges_difference
+from cluster.slots import SLOT_NUMBERS, SlotRange, are_sorted_ranges, ranges_difference
 
 if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState
@@ -58,7 +58,7 @@ class SlotConfig:
             if owners.count(None) == span and not any(start <= s <= end for s in importing):
                 claimed_slots = range(start, end + 1)
                 table[start:end + 1] = [sender] * span
-                sender_slots.update(claimed_slots)
+                sender_slots.update(SLOT_NUMBERS[start:end + 1])
                 if not_claiming:
                     not_claiming.difference_update(claimed_slots)
                 self.slots_assigned += span

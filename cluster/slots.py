@@ -14,6 +14,10 @@ from typing import Iterable, Iterator
 from cluster.errors import ClusterError
 
 CLUSTER_SLOTS = 16384
+# One int object per slot number, for the per-node slot sets to share: a simulated
+# cluster of 1000 nodes holds 16 million slot entries, and ints above 256 are otherwise
+# a new 32-byte object each.
+SLOT_NUMBERS = tuple(range(CLUSTER_SLOTS))
 _SLOT_MASK = CLUSTER_SLOTS - 1
 
 SlotRange = tuple[int, int]  # inclusive (start, end), like "0-5460" in CLUSTER NODES

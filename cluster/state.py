@@ -218,7 +218,8 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
             if peer is node:
                 del self.migrating_slots_to[slot]
         for other in self.nodes.values():
-            other.fail_reports.pop(node.name, None)
+            if other.fail_reports is not None:
+                other.fail_reports.pop(node.name, None)
             if other.master_name == node.name:
                 other.master_name = None
         for link_id in (node.link, node.inbound_link):
