@@ -117,7 +117,8 @@ class Keyspace(KeyspaceViews):
         self.notify_publish = None
         self._rng = random.Random()
         # The slot of the key the running command was routed by, as the serve loop's
-        # fast path hashed it (connection.py): get() and set_string() take it from here
+        # fast path hashed it (connection.py), or as a command that hashed a key itself
+        # says (MIGRATE): get(), lookup_read() and set_string() take it from here
         # instead of hashing the key again. A key object and its slot never part (bytes
         # are immutable, and holding the key keeps it from being another object).
         self.hint_key = None
@@ -335,8 +336,9 @@ class Keyspace(KeyspaceViews):
                 self.used_memory += new - old
         return self.used_memory
 
-    def delete(self, key: bytes) -> bool:
-        slot = slot_of(key)
+    def delete(self, key: bytes, slot: int = -1) -> bool:
+        if slot < 0:
+            slot = slot_of(key)
         if self.get(key, slot) is None:
             return False
         self._remove(key, slot)
@@ -396,6 +398,14 @@ class Keyspace(KeyspaceViews):
         """WATCH: remember whether the key existed, to spot its expiry at EXEC."""
         client.watched[key] = self.exists(key)
         self.watchers.setdefault(key, set()).add(client)
+        self.key_hooks = True
+
+    def guard_key(self, guard, key: bytes) -> None:
+        """Have `guard.dirty_cas` set when the key changes, as for a WATCHing client,
+        without WATCH's existence check (MIGRATE's guards: the key was just looked up).
+        Undone by unwatch_all(guard)."""
+        guard.watched[key] = True
+        self.watchers.setdefault(key, set()).add(guard)
         self.key_hooks = True
 
     def unwatch_all(self, client) -> None:

@@ -10,13 +10,14 @@ RESTORE answers as Redis does: fewer than 10 bytes, a newer version or a wrong c
 `ERR DUMP payload version or checksum are wrong`; a payload whose footer is right but
 whose body does not decode to a value -> `ERR Bad data format`.
 """
-from commands.data.keyspace import now_ms
+from commands.data.keyspace import now_ms, slot_of
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import INT64_MAX
 from commands.data.value_codec import UnsupportedValue, from_saved, to_saved
 from commands.rdb import BadDataFormat, DumpPayloadError, RdbError
 from commands.rdb import dump_payload as rdb_dump_payload
 from commands.rdb import load_payload as rdb_load_payload
+from commands.rdb import string_payload as rdb_string_payload
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError
 from commands.server.table import command, key_spec
@@ -38,6 +39,8 @@ def _saved_form(value):
 def dump_payload(value, compress: bool = True) -> bytes:
     """The DUMP payload of a live value (Redis's createDumpPayload); compress is
     rdbcompression, as in Redis."""
+    if type(value) is bytes:          # most keys: no codec lookup
+        return rdb_string_payload(value, compress)
     kind, neutral, encoding = _saved_form(value)
     return rdb_dump_payload(kind, neutral, encoding, compress)
 
@@ -102,7 +105,8 @@ def restore_generic(c, argv):
     replace, absttl, idle, freq = _parse_restore_options(argv)
     ks = c.server.keyspace
     key = argv[1]
-    if not replace and ks.get(key) is not None:
+    slot = slot_of(key)               # hashed once for the lookup and the store
+    if not replace and ks.get(key, slot) is not None:
         raise ReplyError(BUSYKEY)
     ttl = int_arg(argv[2])
     if ttl < 0:
@@ -125,7 +129,7 @@ def restore_generic(c, argv):
         if deleted:
             notify_keyspace_event(ks, "g", b"del", key)
         return OK
-    ks.set(key, value)
+    ks.set(key, value, slot=slot)
     if ttl:
         ks.set_expire(key, ttl)
     # objectSetLRUOrLFU: the policy decides which of the two hints applies.

@@ -43,7 +43,7 @@ import hiredis
 from gevent import socket as gsocket
 from gevent.monkey import get_original
 
-from commands.data.keyspace import now_ms
+from commands.data.keyspace import now_ms, slot_of
 from commands.data.notifications import notify_keyspace_event
 from commands.families.dump import dump_payload
 from commands.server import info
@@ -293,12 +293,14 @@ def _restore_request(key: bytes, ttl: int, payload: bytes, replace: bool) -> byt
 
 class _KeyGuard:
     """Stands in for a WATCHing client: the keyspace sets dirty_cas when the key changes
-    (written, deleted, expired, flushed)."""
-    __slots__ = ("watched", "dirty_cas")
+    (written, deleted, expired, flushed). It also keeps the key's slot, hashed once for
+    every keyspace call of the migration."""
+    __slots__ = ("watched", "dirty_cas", "slot")
 
-    def __init__(self):
+    def __init__(self, slot: int):
         self.watched = {}
         self.dirty_cas = False
+        self.slot = slot
 
 
 class _Options:
@@ -356,7 +358,12 @@ def migrate(c, argv):
     if timeout <= 0:
         timeout = DEFAULT_TIMEOUT_MS
     ks = c.server.keyspace
-    keys = [key for key in opts.keys if ks.lookup_read(key) is not None]
+    keys = []                         # (key, slot) of the keys there are
+    for key in opts.keys:
+        slot = slot_of(key)
+        ks.hint_key, ks.hint_slot = key, slot       # lookup_read: not hashed again
+        if ks.lookup_read(key) is not None:
+            keys.append((key, slot))
     if not keys:
         # Not an error: the keys often just expired meanwhile.
         return NOKEY
@@ -388,11 +395,11 @@ class _Migration:
 
     def run(self, keys):
         try:
-            for key in keys:
-                guard = _KeyGuard()
-                self.ks.watch(guard, key)
+            for key, slot in keys:
+                guard = _KeyGuard(slot)
+                self.ks.guard_key(guard, key)
                 self.guards[key] = guard
-            items = self._first_round(keys)
+            items = self._first_round(self.guards)
             self._round(items, may_retry=True)
             rounds = 0
             while self.in_flight_changes and rounds < MAX_FOLLOW_UP_ROUNDS:
@@ -416,8 +423,9 @@ class _Migration:
     def _snapshot(self, key):
         """(ttl, payload) of the key as it is now, or None if it is gone. The guard is
         reset first, so it reports changes made after this copy was taken."""
-        self.guards[key].dirty_cas = False
-        value = self.ks.get(key)
+        guard = self.guards[key]
+        guard.dirty_cas = False
+        value = self.ks.get(key, guard.slot)
         if value is None:
             return None
         ttl = 0
@@ -517,7 +525,8 @@ class _Migration:
             return
         if self.opts.copy:
             return
-        if self.guards[key].dirty_cas:
+        guard = self.guards[key]
+        if guard.dirty_cas:
             self.in_flight_changes.append(key)
-        elif self.ks.delete(key):
+        elif self.ks.delete(key, guard.slot):
             notify_keyspace_event(self.ks, "g", b"del", key)
