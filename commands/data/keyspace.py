@@ -118,8 +118,8 @@ class Keyspace(KeyspaceViews):
         self._rng = random.Random()
         # The slot of the key the running command was routed by, as the serve loop's
         # fast path hashed it (connection.py), or as a command that hashed a key itself
-        # says (MIGRATE): get(), lookup_read() and set_string() take it from here
-        # instead of hashing the key again. A key object and its slot never part (bytes
+        # says (the Router for a one-key command, MIGRATE): get(), lookup_read(), set(),
+        # set_string() and delete() take it from here instead of hashing the key again. A key object and its slot never part (bytes
         # are immutable, and holding the key keeps it from being another object).
         self.hint_key = None
         self.hint_slot = 0
@@ -338,7 +338,7 @@ class Keyspace(KeyspaceViews):
 
     def delete(self, key: bytes, slot: int = -1) -> bool:
         if slot < 0:
-            slot = slot_of(key)
+            slot = self.hint_slot if key is self.hint_key else slot_of(key)
         if self.get(key, slot) is None:
             return False
         self._remove(key, slot)

@@ -10,7 +10,7 @@ RESTORE answers as Redis does: fewer than 10 bytes, a newer version or a wrong c
 `ERR DUMP payload version or checksum are wrong`; a payload whose footer is right but
 whose body does not decode to a value -> `ERR Bad data format`.
 """
-from commands.data.keyspace import now_ms, slot_of
+from commands.data.keyspace import now_ms
 from commands.data.notifications import notify_keyspace_event
 from commands.data.numbers import INT64_MAX
 from commands.data.value_codec import UnsupportedValue, from_saved, to_saved
@@ -102,11 +102,14 @@ def _parse_restore_options(argv):
 
 def restore_generic(c, argv):
     """RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] (restoreCommand)."""
-    replace, absttl, idle, freq = _parse_restore_options(argv)
+    if len(argv) == 4:                # no options: what MIGRATE sends
+        replace = absttl = False
+        idle = freq = None
+    else:
+        replace, absttl, idle, freq = _parse_restore_options(argv)
     ks = c.server.keyspace
     key = argv[1]
-    slot = slot_of(key)               # hashed once for the lookup and the store
-    if not replace and ks.get(key, slot) is not None:
+    if not replace and ks.get(key) is not None:
         raise ReplyError(BUSYKEY)
     ttl = int_arg(argv[2])
     if ttl < 0:
@@ -129,7 +132,7 @@ def restore_generic(c, argv):
         if deleted:
             notify_keyspace_event(ks, "g", b"del", key)
         return OK
-    ks.set(key, value, slot=slot)
+    ks.set(key, value)
     if ttl:
         ks.set_expire(key, ttl)
     # objectSetLRUOrLFU: the policy decides which of the two hints applies.

@@ -70,6 +70,11 @@ class Router:
             # key_hash_slot (cluster/slots.py) inlined for keys without "{" (byte 123):
             # a function call less on every keyed command.
             slot = crc_hqx(key, 0) & 0x3FFF if 123 not in key else slot_of(key)
+            # The keyspace takes the slot from here rather than hash the key again
+            # (commands/data/keyspace.py: hint_key).
+            keyspace = self.keyspace
+            keyspace.hint_key = key
+            keyspace.hint_slot = slot
             owner = view.slots[slot]
             if owner is view.myself and view.cluster_ok and \
                     slot not in view.migrating_slots_to:
