@@ -408,6 +408,18 @@ class Keyspace(KeyspaceViews):
         self.watchers.setdefault(key, set()).add(guard)
         self.key_hooks = True
 
+    def unguard_keys(self, guards: dict) -> None:
+        """Undo guard_key() for every key -> guard of `guards`, at once."""
+        watchers = self.watchers
+        for key, guard in guards.items():
+            clients = watchers.get(key)
+            if clients is not None:
+                clients.discard(guard)
+                if not clients:
+                    del watchers[key]
+            guard.watched.clear()
+        self.key_hooks = bool(watchers) or self.tracking is not None
+
     def unwatch_all(self, client) -> None:
         for key in client.watched:
             clients = self.watchers.get(key)

@@ -412,8 +412,7 @@ class _Migration:
             raise ReplyError("IOERR error or timeout %s to target instance"
                              % ("writing" if exc.writing else "reading")) from None
         finally:
-            for guard in self.guards.values():
-                self.ks.unwatch_all(guard)
+            self.ks.unguard_keys(self.guards)
         if self.error is not None:
             raise ReplyError("ERR Target instance replied with error: %s" % self.error)
         return OK
@@ -435,14 +434,22 @@ class _Migration:
         return ttl, dump_payload(value)
 
     def _first_round(self, keys):
-        """[(key, request bytes, number of replies)] for RESTORE-ASKING of each key."""
+        """[(key, request bytes, number of replies)] for RESTORE-ASKING of each key:
+        _snapshot() written out in the loop, as it runs for every key of a reshard."""
         items = []
         replace = self.opts.replace
+        get, expires, guards = self.ks.get, self.ks.expires, self.guards
         for n, key in enumerate(keys, 1):
-            snap = self._snapshot(key)
-            if snap is not None:      # expired since the lookup: skipped, as in Redis
-                ttl, payload = snap
-                items.append((key, _restore_request(key, ttl, payload, replace), 1))
+            guard = guards[key]
+            guard.dirty_cas = False
+            value = get(key, guard.slot)
+            if value is not None:     # expired since the lookup: skipped, as in Redis
+                ttl = 0
+                when = expires.get(key) if expires else None
+                if when is not None:
+                    ttl = max(1, when - now_ms())     # 0 would mean "no TTL" to RESTORE
+                items.append((key, _restore_request(key, ttl, dump_payload(value), replace),
+                              1))
             if n % SNAPSHOT_YIELD_EVERY == 0 and not self.atomic:
                 gevent.sleep(0)       # a big batch must not starve the other clients
         return items
@@ -508,11 +515,15 @@ class _Migration:
                 preamble_error = preamble_error or str(reply)
             else:
                 conn.db = self.db
+        gets = conn.reader.gets
+        reply_error = hiredis.ReplyError
         for key, _, count in items:
             error = preamble_error
             for _ in range(count):
-                reply = conn.read_reply()
-                if error is None and isinstance(reply, hiredis.ReplyError):
+                reply = gets()        # the replies mostly come in one read
+                if reply is False:
+                    reply = conn.read_reply()
+                if error is None and isinstance(reply, reply_error):
                     error = str(reply)
             self.processed += 1
             self._acknowledged(key, error)
