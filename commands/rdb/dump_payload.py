@@ -66,6 +66,10 @@ def load_payload(payload, skip_checksum: bool = False):
     payload = bytes(payload)          # values are slices of it: bytes, not bytearray
     verify_payload(payload, skip_checksum)
     end = len(payload) - 10
+    if payload[0] == RDB_TYPE_STRING and end >= 2 and payload[1] == end - 2 < 64:
+        # A raw string under 64 bytes filling the body (<0> <6-bit length> <bytes>):
+        # what MIGRATE carries most, read without the decoder table.
+        return "string", payload[2:end]
     try:
         if end < 1:
             raise RdbError("no type byte")
