@@ -170,4 +170,5 @@ class Handshake:
         self._log("debug", f"Renaming node {node.name} into {new_name}")
         del self.nodes[node.name]
         node.name = new_name
+        self._node_list = None       # (add_node would list the same node twice)
         self.add_node(node)

@@ -201,11 +201,11 @@ def _ip_bytes(ip: str) -> bytes:
     return ip.encode("ascii", "replace")[:NET_IP_STR_LEN - 1]
 
 
-def _gossip_entry(g: m.GossipEntry) -> bytes:
+def _gossip_entry(entry: tuple) -> bytes:
+    node_id, pong_received_s, ip, port, cport, flags, pport = entry   # m.GossipEntry
     # ping_sent is not carried by our messages (no receiver reads it): 0.
-    return GOSSIP.pack(_name_bytes(g.node_id), 0, g.pong_received_s & _MAX_U32,
-                       _ip_bytes(g.ip), g.port, g.cport,
-                       g.flags, g.pport, 0)
+    return GOSSIP.pack(_name_bytes(node_id), 0, pong_received_s & _MAX_U32,
+                       _ip_bytes(ip), port, cport, flags, pport, 0)
 
 
 def _ping_ext(ext_type: int, payload: bytes) -> bytes:

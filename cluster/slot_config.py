@@ -6,6 +6,7 @@ cluster converge: for every slot, the claim with the highest configEpoch wins.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from cluster import messages as m
@@ -39,16 +40,30 @@ class SlotConfig:
         sender_slots = sender.slots
         moved: list[tuple[ClusterNode | None, int]] = []    # (old owner, slot)
         # This loop runs once per claimed slot, 16384 per node that learns a full
-        # cluster: it inlines _add_slot and keeps everything in locals. A range the
-        # sender already owns whole (what every heartbeat of a stable master claims,
-        # and all but one slot of each one a reshard sends) is checked in C instead.
+        # cluster: it inlines _add_slot and keeps everything in locals. Two kinds of
+        # range are handled whole, in C: one the sender already owns (what every
+        # heartbeat of a stable master claims, and all but one slot of each one a
+        # reshard sends), and one nobody owns yet (what a joining node learns from
+        # each master's first heartbeat).
         for start, end in claimed:
-            if table[start:end + 1].count(sender) == end + 1 - start:
-                owned_claims += end + 1 - start
+            span = end + 1 - start
+            owners = table[start:end + 1]
+            if owners.count(sender) == span:
+                owned_claims += span
                 if not_claiming:    # usually a slot or two: look at those, not the range
                     not_claiming.difference_update(
                         [slot for slot in not_claiming if start <= slot <= end]
                         if len(not_claiming) <= end - start else range(start, end + 1))
+                continue
+            if owners.count(None) == span and not any(start <= s <= end for s in importing):
+                claimed_slots = range(start, end + 1)
+                table[start:end + 1] = [sender] * span
+                sender_slots.update(claimed_slots)
+                if not_claiming:
+                    not_claiming.difference_update(claimed_slots)
+                self.slots_assigned += span
+                owned_claims += span
+                moved.extend(zip(repeat(None), claimed_slots))
                 continue
             for slot in range(start, end + 1):
                 owner = table[slot]

@@ -184,8 +184,13 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         me.hostname = self.config.announce_hostname
 
     def add_node(self, node: ClusterNode) -> None:
+        replaced = self.nodes.get(node.name)
         self.nodes[node.name] = node
-        self._node_list = None
+        # A joining node learns N nodes one by one: extend the list, don't rebuild it.
+        if replaced is None and self._node_list is not None:
+            self._node_list.append(node)
+        else:
+            self._node_list = None
         self._cron_watch[node] = None
 
     def watch_node(self, node: ClusterNode) -> None:

@@ -89,7 +89,7 @@ def test_hostname_travels_in_both_formats():
     assert m.decode(m.encode(m.Pong(header(), []))).header.hostname == ""
     fields = m._header_fields(header())
     for bad in ("", "bad host", "x" * 256, 7):
-        body = m.msgpack.packb([m.PONG, fields + [bad], []], use_bin_type=True)
+        body = m.msgpack.packb([m.PONG, fields + [bad], [], b""], use_bin_type=True)
         with pytest.raises(BusProtocolError, match="hostname"):
             m.decode_body(body)
     # Redis's format: a hostname extension that would break a CLUSTER NODES line.

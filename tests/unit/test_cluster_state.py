@@ -393,7 +393,8 @@ def test_a_new_pfail_is_reported_at_once_to_the_five_smallest_masters():
     reachable = sorted(p.name for p in peers[1:])
     assert {state.links[e.link_id].node.name for e in pings} == set(reachable[:5])
     assert len(pings) == 5
-    assert all(any(g.node_id == peers[0].name for g in e.message.gossip) for e in pings)
+    assert all(any(node_id == peers[0].name for node_id, *_ in e.message.gossip)
+               for e in pings)
 
 
 def test_setslot_node_fsyncs_only_a_new_epoch_and_keeps_slot_ranges():

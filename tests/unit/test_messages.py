@@ -1,4 +1,5 @@
 import random
+import struct
 
 import msgpack
 import pytest
@@ -96,30 +97,39 @@ def with_field(i, value):
     return fields
 
 
+# One well-formed gossip record: node id, pong seconds, address index 0, ports, flags.
+RECORD = struct.pack(">20sQHHHHH", bytes(20), 1, 0, 7001, 17001, 1, 0)
+
+
 @pytest.mark.parametrize("obj", [
     {"type": 0},                                       # a map
     [],                                                # empty
     ["ping"],                                          # type not an int
-    [99, good_header_fields(), []],                    # unknown type
+    [99, good_header_fields(), [], b""],               # unknown type
     [0, good_header_fields()],                         # missing gossip
-    [0, "header", []],                                 # header not a list
-    [0, good_header_fields()[:-1], []],                # short header
-    [0, with_field(0, "a" * 40), []],                  # sender as str
-    [0, with_field(0, bytes(19)), []],                 # sender too short
-    [0, with_field(1, -1), []],                        # negative epoch
-    [0, with_field(1, True), []],                      # bool epoch
-    [0, with_field(1, 1.5), []],                       # float epoch
-    [0, with_field(7, 70000), []],                     # port out of range
-    [0, with_field(6, b"127.0.0.1"), []],              # ip as bin
-    [0, with_field(6, "x" * 100), []],                 # ip too long
-    [0, with_field(9, 2), []],                         # state not 0/1
+    [0, good_header_fields(), []],                     # the old one-list gossip section
+    [0, "header", [], b""],                                 # header not a list
+    [0, good_header_fields()[:-1], [], b""],                # short header
+    [0, with_field(0, "a" * 40), [], b""],                  # sender as str
+    [0, with_field(0, bytes(19)), [], b""],                 # sender too short
+    [0, with_field(1, -1), [], b""],                        # negative epoch
+    [0, with_field(1, True), [], b""],                      # bool epoch
+    [0, with_field(1, 1.5), [], b""],                       # float epoch
+    [0, with_field(7, 70000), [], b""],                     # port out of range
+    [0, with_field(6, b"127.0.0.1"), [], b""],              # ip as bin
+    [0, with_field(6, "x" * 100), [], b""],                 # ip too long
+    [0, with_field(9, 2), [], b""],                         # state not 0/1
     [0, with_field(12, [5]), []],                      # odd slot list
     [0, with_field(12, [10, 5]), []],                  # start > end
     [0, with_field(12, [0, 16384]), []],               # slot out of range
     [0, with_field(12, [5, 10, 8, 20]), []],           # overlapping ranges
-    [0, good_header_fields(), [[bytes(20), 1, "ip", 1, 1]]],        # short gossip entry
-    [0, good_header_fields(), [[bytes(20), -1, "ip", 1, 1, 1]]],    # negative pong
-    [0, good_header_fields(), "gossip"],                            # gossip not a list
+    [0, good_header_fields(), ["ip"], RECORD[:-1]],                 # short gossip record
+    [0, good_header_fields(), ["ip"], RECORD + b"x"],               # trailing bytes
+    [0, good_header_fields(), [], RECORD],                          # address index 0 of none
+    [0, good_header_fields(), "ip", RECORD],                        # addresses not a list
+    [0, good_header_fields(), [b"ip"], RECORD],                     # address as bin
+    [0, good_header_fields(), ["x" * 100], RECORD],                 # address too long
+    [0, good_header_fields(), ["ip"], "records"],                   # records not binary
     [3, good_header_fields(), "b" * 40],                            # FAIL id as str
     [4, bytes(20), "chan", b"msg"],                                 # channel as str
     [7, good_header_fields(), 1, bytes(20), [3, 1]],                # UPDATE bad slots
