@@ -110,6 +110,22 @@ def progress(n: int, what: str, virtual_ms: int | None, phase: Phase) -> None:
           f"{phase.cpu():.0f} s CPU", file=sys.stderr, flush=True)
 
 
+def reporting(n: int, sim: Simulation, predicate):
+    """``predicate``, which also says on stderr, once a minute of wall time, how far the run
+    has got: at 2000 nodes forming takes hours."""
+    last = [time.perf_counter()]
+
+    def check() -> bool:
+        if time.perf_counter() - last[0] >= 60:
+            last[0] = time.perf_counter()
+            known = sum(len(x.state.nodes) for x in sim.nodes)
+            print(f"  {n} nodes: {sim.now / 1000:.1f} virtual s, {sim.total_messages:,} "
+                  f"messages, {known / n / n:.1%} of the node tables filled, "
+                  f"{time.process_time():.0f} s CPU so far", file=sys.stderr, flush=True)
+        return predicate()
+    return check
+
+
 def collect_less_often() -> None:
     """The simulated cluster's objects pile up while it forms (N node tables of N records)
     and messages come and go by the million. Python starts a full collection, which walks
@@ -138,7 +154,7 @@ def run(n: int, args) -> dict:
     sim.assign_slots()
     sim.meet_all(args.pattern)
     phase = Phase()
-    convergence = sim.run_until(sim.full_knowledge, args.limit * 1000)
+    convergence = sim.run_until(reporting(n, sim, sim.full_knowledge), args.limit * 1000)
     converge_wall, converge_cpu = phase.wall(), phase.cpu()
     progress(n, "converged", convergence, phase)
     sim.run_until(lambda: all(x.state.state_ok for x in sim.nodes), args.limit * 1000)
@@ -157,7 +173,8 @@ def run(n: int, args) -> dict:
     if recorder:
         recorder.note(f"killed {sim.nodes[victim].ip}:{sim.nodes[victim].port}")
     phase = Phase()
-    detection = sim.run_until(lambda: sim.flagged_everywhere(victim, NODE_FAIL), args.limit * 1000)
+    detection = sim.run_until(reporting(n, sim, lambda: sim.flagged_everywhere(victim, NODE_FAIL)),
+                              args.limit * 1000)
     detect_wall, detect_cpu = phase.wall(), phase.cpu()
     progress(n, "detected the kill", detection, phase)
     if recorder:

@@ -48,6 +48,25 @@ def test_heartbeat_is_small_and_publish_is_light():
     assert len(publish) < 50
 
 
+_U16 = st.integers(0, 0xFFFF)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.binary(min_size=20, max_size=20).map(bytes.hex),
+                          st.integers(0, 2**64 - 1),
+                          st.sampled_from(["127.0.0.1", "", "::1", "10.0.0.7", "é" * 20]),
+                          _U16, _U16, _U16, _U16), max_size=60))
+def test_gossip_records_round_trip(entries):
+    """The packed gossip section gives back every entry, in order, as the tuples it took;
+    the address table holds each address once."""
+    msg = m.Pong(header(), entries)
+    decoded = m.decode(m.encode(msg))
+    assert decoded.gossip == entries
+    body = msgpack.unpackb(m.encode(msg)[m.PREFIX_LEN:], raw=False)
+    assert sorted(body[2]) == sorted({entry[2] for entry in entries})
+    assert len(body[3]) == m.GOSSIP_RECORD_BYTES * len(entries)
+
+
 def test_frame_reader_incremental_byte_by_byte():
     data = b"".join(m.encode(msg) for msg in ALL_MESSAGES)
     reader = m.FrameReader()
