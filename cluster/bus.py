@@ -121,6 +121,7 @@ class ClusterBus(EffectRunner):
         self._stopping = gevent.event.Event()
         self._saving = False
         self._save_wanted = False   # nodes.conf is behind the state
+        self._save_inline = False   # carrying out a CLUSTER command's outcome (below)
         # One write of nodes.conf at a time, rendered under the lock: a later save
         # always holds a later state and lands after an earlier one.
         self._save_lock = gevent.lock.Semaphore()
@@ -203,6 +204,18 @@ class ClusterBus(EffectRunner):
         for listener in self.state_listeners:
             listener()
 
+    def execute_command(self, effects) -> None:
+        """execute() for the outcome of a CLUSTER command (cluster/operations.py): a
+        save without fsync is written now, before the command's reply, as Redis's
+        clusterBeforeSleep saves before the replies go out -- not by the saver greenlet,
+        which would cost a greenlet and a loop turn per command (a reshard sends five
+        SETSLOTs per slot). When a save is already under way, it is left to the saver."""
+        self._save_inline = True
+        try:
+            self.execute(effects)
+        finally:
+            self._save_inline = False
+
     def _track_write_pause(self) -> None:
         """Mirror the state's manual-failover write pause in `writes_resumed`. Every
         change of the state passes through execute() (packets, cron, commands), and the
@@ -284,6 +297,9 @@ class ClusterBus(EffectRunner):
         few ms) costs one write, not one per change."""
         if self.config_path is None:
             return
+        if self._save_inline and not self._saving and not self._save_lock.locked():
+            self._save_without_fsync()      # a CLUSTER command's change: execute_command
+            return
         self._save_wanted = True
         if not self._saving:
             self._saving = True
@@ -293,14 +309,17 @@ class ClusterBus(EffectRunner):
         try:
             while self._save_wanted:
                 self._save_wanted = False
-                try:
-                    self.save_config_now(fsync=False)
-                except OSError as exc:
-                    self.save_errors += 1
-                    self._log("warning", f"Could not save the cluster config file "
-                                         f"{self.config_path}: {exc.strerror or exc}")
+                self._save_without_fsync()
         finally:
             self._saving = False
+
+    def _save_without_fsync(self) -> None:
+        try:
+            self.save_config_now(fsync=False)
+        except OSError as exc:
+            self.save_errors += 1
+            self._log("warning", f"Could not save the cluster config file "
+                                 f"{self.config_path}: {exc.strerror or exc}")
 
     def save_config_now(self, fsync: bool = True) -> None:
         """Save and wait (CLUSTER SAVECONFIG, a durable SaveConfig, the saver greenlet);

@@ -35,7 +35,7 @@ class ClusterOperations:
             outcome = operation(*args, self._bus.now_ms())    # an Outcome (entry_point.py)
         except ClusterError as exc:
             raise self._error_reply("ERR %s" % exc) from None
-        self._bus.execute(outcome)
+        self._bus.execute_command(outcome)
         return outcome.reply
 
     def publish(self, channel: bytes, message: bytes, sharded: bool) -> None:

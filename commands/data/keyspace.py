@@ -117,8 +117,9 @@ class Keyspace(KeyspaceViews):
         self.notify_publish = None
         self._rng = random.Random()
         # The slot of the key the running command was routed by, as the serve loop's
-        # fast path hashed it (connection.py): get() and set_string() take it from here
-        # instead of hashing the key again. A key object and its slot never part (bytes
+        # fast path hashed it (connection.py), or as a command that hashed a key itself
+        # says (the Router for a one-key command, MIGRATE): get(), lookup_read(), set(),
+        # set_string() and delete() take it from here instead of hashing the key again. A key object and its slot never part (bytes
         # are immutable, and holding the key keeps it from being another object).
         self.hint_key = None
         self.hint_slot = 0
@@ -335,8 +336,9 @@ class Keyspace(KeyspaceViews):
                 self.used_memory += new - old
         return self.used_memory
 
-    def delete(self, key: bytes) -> bool:
-        slot = slot_of(key)
+    def delete(self, key: bytes, slot: int = -1) -> bool:
+        if slot < 0:
+            slot = self.hint_slot if key is self.hint_key else slot_of(key)
         if self.get(key, slot) is None:
             return False
         self._remove(key, slot)
@@ -397,6 +399,26 @@ class Keyspace(KeyspaceViews):
         client.watched[key] = self.exists(key)
         self.watchers.setdefault(key, set()).add(client)
         self.key_hooks = True
+
+    def guard_key(self, guard, key: bytes) -> None:
+        """Have `guard.dirty_cas` set when the key changes, as for a WATCHing client,
+        without WATCH's existence check (MIGRATE's guards: the key was just looked up).
+        Undone by unwatch_all(guard)."""
+        guard.watched[key] = True
+        self.watchers.setdefault(key, set()).add(guard)
+        self.key_hooks = True
+
+    def unguard_keys(self, guards: dict) -> None:
+        """Undo guard_key() for every key -> guard of `guards`, at once."""
+        watchers = self.watchers
+        for key, guard in guards.items():
+            clients = watchers.get(key)
+            if clients is not None:
+                clients.discard(guard)
+                if not clients:
+                    del watchers[key]
+            guard.watched.clear()
+        self.key_hooks = bool(watchers) or self.tracking is not None
 
     def unwatch_all(self, client) -> None:
         for key in client.watched:

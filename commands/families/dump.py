@@ -17,6 +17,7 @@ from commands.data.value_codec import UnsupportedValue, from_saved, to_saved
 from commands.rdb import BadDataFormat, DumpPayloadError, RdbError
 from commands.rdb import dump_payload as rdb_dump_payload
 from commands.rdb import load_payload as rdb_load_payload
+from commands.rdb import string_payload as rdb_string_payload
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError
 from commands.server.table import command, key_spec
@@ -38,6 +39,8 @@ def _saved_form(value):
 def dump_payload(value, compress: bool = True) -> bytes:
     """The DUMP payload of a live value (Redis's createDumpPayload); compress is
     rdbcompression, as in Redis."""
+    if type(value) is bytes:          # most keys: no codec lookup
+        return rdb_string_payload(value, compress)
     kind, neutral, encoding = _saved_form(value)
     return rdb_dump_payload(kind, neutral, encoding, compress)
 
@@ -99,7 +102,11 @@ def _parse_restore_options(argv):
 
 def restore_generic(c, argv):
     """RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] (restoreCommand)."""
-    replace, absttl, idle, freq = _parse_restore_options(argv)
+    if len(argv) == 4:                # no options: what MIGRATE sends
+        replace = absttl = False
+        idle = freq = None
+    else:
+        replace, absttl, idle, freq = _parse_restore_options(argv)
     ks = c.server.keyspace
     key = argv[1]
     if not replace and ks.get(key) is not None:

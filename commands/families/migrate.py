@@ -43,7 +43,7 @@ import hiredis
 from gevent import socket as gsocket
 from gevent.monkey import get_original
 
-from commands.data.keyspace import now_ms
+from commands.data.keyspace import now_ms, slot_of
 from commands.data.notifications import notify_keyspace_event
 from commands.families.dump import dump_payload
 from commands.server import info
@@ -293,12 +293,14 @@ def _restore_request(key: bytes, ttl: int, payload: bytes, replace: bool) -> byt
 
 class _KeyGuard:
     """Stands in for a WATCHing client: the keyspace sets dirty_cas when the key changes
-    (written, deleted, expired, flushed)."""
-    __slots__ = ("watched", "dirty_cas")
+    (written, deleted, expired, flushed). It also keeps the key's slot, hashed once for
+    every keyspace call of the migration."""
+    __slots__ = ("watched", "dirty_cas", "slot")
 
-    def __init__(self):
+    def __init__(self, slot: int):
         self.watched = {}
         self.dirty_cas = False
+        self.slot = slot
 
 
 class _Options:
@@ -356,7 +358,12 @@ def migrate(c, argv):
     if timeout <= 0:
         timeout = DEFAULT_TIMEOUT_MS
     ks = c.server.keyspace
-    keys = [key for key in opts.keys if ks.lookup_read(key) is not None]
+    keys = []                         # (key, slot) of the keys there are
+    for key in opts.keys:
+        slot = slot_of(key)
+        ks.hint_key, ks.hint_slot = key, slot       # lookup_read: not hashed again
+        if ks.lookup_read(key) is not None:
+            keys.append((key, slot))
     if not keys:
         # Not an error: the keys often just expired meanwhile.
         return NOKEY
@@ -388,11 +395,11 @@ class _Migration:
 
     def run(self, keys):
         try:
-            for key in keys:
-                guard = _KeyGuard()
-                self.ks.watch(guard, key)
+            for key, slot in keys:
+                guard = _KeyGuard(slot)
+                self.ks.guard_key(guard, key)
                 self.guards[key] = guard
-            items = self._first_round(keys)
+            items = self._first_round(self.guards)
             self._round(items, may_retry=True)
             rounds = 0
             while self.in_flight_changes and rounds < MAX_FOLLOW_UP_ROUNDS:
@@ -405,8 +412,7 @@ class _Migration:
             raise ReplyError("IOERR error or timeout %s to target instance"
                              % ("writing" if exc.writing else "reading")) from None
         finally:
-            for guard in self.guards.values():
-                self.ks.unwatch_all(guard)
+            self.ks.unguard_keys(self.guards)
         if self.error is not None:
             raise ReplyError("ERR Target instance replied with error: %s" % self.error)
         return OK
@@ -416,8 +422,9 @@ class _Migration:
     def _snapshot(self, key):
         """(ttl, payload) of the key as it is now, or None if it is gone. The guard is
         reset first, so it reports changes made after this copy was taken."""
-        self.guards[key].dirty_cas = False
-        value = self.ks.get(key)
+        guard = self.guards[key]
+        guard.dirty_cas = False
+        value = self.ks.get(key, guard.slot)
         if value is None:
             return None
         ttl = 0
@@ -427,14 +434,22 @@ class _Migration:
         return ttl, dump_payload(value)
 
     def _first_round(self, keys):
-        """[(key, request bytes, number of replies)] for RESTORE-ASKING of each key."""
+        """[(key, request bytes, number of replies)] for RESTORE-ASKING of each key:
+        _snapshot() written out in the loop, as it runs for every key of a reshard."""
         items = []
         replace = self.opts.replace
+        get, expires, guards = self.ks.get, self.ks.expires, self.guards
         for n, key in enumerate(keys, 1):
-            snap = self._snapshot(key)
-            if snap is not None:      # expired since the lookup: skipped, as in Redis
-                ttl, payload = snap
-                items.append((key, _restore_request(key, ttl, payload, replace), 1))
+            guard = guards[key]
+            guard.dirty_cas = False
+            value = get(key, guard.slot)
+            if value is not None:     # expired since the lookup: skipped, as in Redis
+                ttl = 0
+                when = expires.get(key) if expires else None
+                if when is not None:
+                    ttl = max(1, when - now_ms())     # 0 would mean "no TTL" to RESTORE
+                items.append((key, _restore_request(key, ttl, dump_payload(value), replace),
+                              1))
             if n % SNAPSHOT_YIELD_EVERY == 0 and not self.atomic:
                 gevent.sleep(0)       # a big batch must not starve the other clients
         return items
@@ -500,11 +515,15 @@ class _Migration:
                 preamble_error = preamble_error or str(reply)
             else:
                 conn.db = self.db
+        gets = conn.reader.gets
+        reply_error = hiredis.ReplyError
         for key, _, count in items:
             error = preamble_error
             for _ in range(count):
-                reply = conn.read_reply()
-                if error is None and isinstance(reply, hiredis.ReplyError):
+                reply = gets()        # the replies mostly come in one read
+                if reply is False:
+                    reply = conn.read_reply()
+                if error is None and isinstance(reply, reply_error):
                     error = str(reply)
             self.processed += 1
             self._acknowledged(key, error)
@@ -517,7 +536,8 @@ class _Migration:
             return
         if self.opts.copy:
             return
-        if self.guards[key].dirty_cas:
+        guard = self.guards[key]
+        if guard.dirty_cas:
             self.in_flight_changes.append(key)
-        elif self.ks.delete(key):
+        elif self.ks.delete(key, guard.slot):
             notify_keyspace_event(self.ks, "g", b"del", key)

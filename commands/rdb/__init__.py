@@ -25,7 +25,7 @@ Modules, one concern each (their docstrings describe the byte layouts):
     dump_payload    DUMP / RESTORE payloads
     function_payload  FUNCTION DUMP / RESTORE payloads (the libraries' RDB records)
 """
-from commands.rdb.dump_payload import dump_payload, load_payload, verify_payload
+from commands.rdb.dump_payload import dump_payload, load_payload, string_payload, verify_payload
 from commands.rdb.errors import BadDataFormat, DumpPayloadError, RdbError, RdbTruncated
 from commands.rdb.rdb_constants import RDB_VERSION
 from commands.rdb.rdb_decode import decode_value
@@ -37,5 +37,6 @@ __all__ = [
     "Aux", "BadDataFormat", "DumpPayloadError", "FunctionLibrary", "KeyEntry",
     "RDB_VERSION", "RdbError", "RdbReader", "RdbTruncated", "RdbWriter", "ResizeDb",
     "SelectDb", "decode_value", "default_encoding", "dump_payload", "encode_legacy",
-    "encode_value", "load_payload", "read_rdb", "verify_payload", "write_rdb",
+    "encode_value", "load_payload", "read_rdb", "string_payload", "verify_payload",
+    "write_rdb",
 ]

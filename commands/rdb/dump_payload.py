@@ -17,11 +17,13 @@ import struct
 
 from commands.rdb.checksum import crc64
 from commands.rdb.errors import BadDataFormat, DumpPayloadError, RdbError
-from commands.rdb.rdb_constants import RDB_VERSION
+from commands.rdb.rdb_constants import RDB_TYPE_STRING, RDB_VERSION
 from commands.rdb.rdb_decode import decode_value
 from commands.rdb.rdb_encode import encode_into
+from commands.rdb.rdb_strings import encode_string
 
 _FOOTER_VERSION = struct.Struct("<H").pack(RDB_VERSION)
+_STRING_TYPE = bytes((RDB_TYPE_STRING,))
 _U16 = struct.Struct("<H")
 _U64 = struct.Struct("<Q")
 
@@ -35,6 +37,13 @@ def dump_payload(kind: str, value, encoding=None, compress: bool = True, *,
     parts[0] = bytes((rdb_type,))
     parts.append(_FOOTER_VERSION)
     body = b"".join(parts)
+    return body + _U64.pack(crc64(body))
+
+
+def string_payload(value: bytes, compress: bool = True) -> bytes:
+    """dump_payload("string", value): the common case (MIGRATE sends one per key), the
+    same bytes without the writer lookup."""
+    body = b"".join((_STRING_TYPE, encode_string(value, compress), _FOOTER_VERSION))
     return body + _U64.pack(crc64(body))
 
 
@@ -57,6 +66,10 @@ def load_payload(payload, skip_checksum: bool = False):
     payload = bytes(payload)          # values are slices of it: bytes, not bytearray
     verify_payload(payload, skip_checksum)
     end = len(payload) - 10
+    if payload[0] == RDB_TYPE_STRING and end >= 2 and payload[1] == end - 2 < 64:
+        # A raw string under 64 bytes filling the body (<0> <6-bit length> <bytes>):
+        # what MIGRATE carries most, read without the decoder table.
+        return "string", payload[2:end]
     try:
         if end < 1:
             raise RdbError("no type byte")

@@ -516,6 +516,8 @@ FAST_COMMAND_NAMES = (
     "zadd", "zincrby", "zrem", "zscore", "zcard", "zrank", "zrevrank", "zrange",
     "zrangebyscore", "zcount",
     "publish", "ping", "echo",
+    # What MIGRATE sends to the importing node of a reshard, ten keys to a request.
+    "restore", "restore-asking",
 )
 
 
@@ -534,6 +536,10 @@ def build_fast_table() -> dict:
             continue                 # a command module not loaded (unit tests)
         if not cmd.has_keys:
             cmd.fast_route = NO_KEYS
+        elif "asking" in cmd.flags:
+            # RESTORE-ASKING is served in a slot this node imports (not in the owner
+            # table the inline check reads): the Router decides.
+            cmd.fast_route = KEYS
         elif cmd.first_key == cmd.last_key == 1 and cmd.key_finder is None:
             cmd.fast_route = ONE_KEY
         else:

@@ -444,7 +444,10 @@ def encode(value, out: list, resp3: bool) -> None:
     elif t is list or t is tuple:
         out.append(b"*%d\r\n" % len(value))
         for item in value:
-            encode(item, out, resp3)
+            if type(item) is bytes:   # most arrays hold bulk strings: no call for those
+                out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+            else:
+                encode(item, out, resp3)
     elif t is Status:
         out.append(b"+%s\r\n" % value.encode())
     elif isinstance(value, ReplyError):

@@ -70,8 +70,21 @@ class Router:
             # key_hash_slot (cluster/slots.py) inlined for keys without "{" (byte 123):
             # a function call less on every keyed command.
             slot = crc_hqx(key, 0) & 0x3FFF if 123 not in key else slot_of(key)
-            if view.slots[slot] is view.myself and view.cluster_ok and \
+            # The keyspace takes the slot from here rather than hash the key again
+            # (commands/data/keyspace.py: hint_key).
+            keyspace = self.keyspace
+            keyspace.hint_key = key
+            keyspace.hint_slot = slot
+            owner = view.slots[slot]
+            if owner is view.myself and view.cluster_ok and \
                     slot not in view.migrating_slots_to:
+                return None
+            # The other case a reshard hits for every key: one key of a slot this node
+            # imports, with ASKING (RESTORE-ASKING): served, as route() would decide
+            # (6 below; one key cannot be a partial multi-key request).
+            if slot in view.importing_slots_from and owner is not None and \
+                    owner is not view.myself and view.cluster_ok and \
+                    (client.asking or "asking" in cmd.flags):
                 return None
             return self.route(client, [(cmd, argv)])
         if cmd.name == "exec":
@@ -123,7 +136,8 @@ class Router:
                         return CROSSSLOT
                     multiple_keys = True
                 # A shard channel is served by the source until the slot is handed over.
-                if (migrating or importing) and not pubsubshard:
+                # MIGRATE is served whatever exists (4 below): nothing to count.
+                if (migrating or importing) and not pubsubshard and not is_migrate:
                     if self.keyspace.is_live(key):
                         existing += 1
                     else:

@@ -15,7 +15,8 @@ from cluster import messages as m
 from cluster import nodesconf
 from cluster.bus import Clock, ClusterBus
 from cluster.effects import Log, SaveConfig, Send
-from cluster.node_record import NODE_FAIL, NODE_HANDSHAKE
+from cluster.node_record import NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, ClusterNode
+from cluster.operations import ClusterOperations
 from cluster.state import ClusterConfig, ClusterState
 from tests.helpers import free_port
 
@@ -164,3 +165,26 @@ def test_a_vote_is_not_sent_when_its_durable_save_fails(tmp_path):
     good.execute([SaveConfig(True), Send(1, ack)])
     [on_disk_when_sent] = sent
     assert on_disk_when_sent is not None and on_disk_when_sent.nodes[0].name == state.myself.name
+
+
+def test_a_cluster_commands_change_is_saved_before_it_returns(tmp_path):
+    """A CLUSTER command's nodes.conf change (here ADDSLOTS, then SETSLOT IMPORTING) is
+    written inline before ClusterOperations.run returns -- before the reply, as Redis's
+    clusterBeforeSleep saves before writing replies -- with no saver greenlet; a change
+    from the bus (execute) still goes to the saver."""
+    state = ClusterState(ClusterConfig(port=7000), random.Random(1), 0)
+    bus = ClusterBus(state, "127.0.0.1", 17000, str(tmp_path / "nodes.conf"))
+    other = ClusterNode("b" * 40, NODE_MASTER, 0)
+    state.add_node(other)
+    ops = ClusterOperations(state, bus, RuntimeError)
+    ops.run("add_slots", [b"1", b"2"])
+    assert not bus._saving
+    saved = nodesconf.load(bus.config_path)
+    assert [n for n in saved.nodes if n.name == state.myself.name][0].slots == [(1, 2)]
+    ops.run("set_slot", [b"5", b"importing", other.name.encode()])
+    assert not bus._saving
+    with open(bus.config_path) as f:
+        assert "[5-<-%s]" % other.name in f.read()
+    bus.execute([SaveConfig(False)])
+    assert bus._saving                # the saver greenlet takes it, later
+    wait_for(lambda: not bus._saving, what="the saver greenlet")
