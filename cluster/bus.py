@@ -237,13 +237,9 @@ class ClusterBus(EffectRunner):
         if not effect.fsync:
             self._request_save()
             return
-        try:
-            self.save_config_now(fsync=True)
-        except OSError as exc:
-            self.save_errors += 1
-            self._log("warning", f"Could not save the cluster config file {self.config_path}, "
-                                 f"not sending what depends on it: {exc.strerror or exc}")
-            raise NotDurable(str(exc)) from None
+        failure = self._save_or_log(True, ", not sending what depends on it")
+        if failure is not None:
+            raise NotDurable(str(failure))
 
     def connect(self, effect: Connect) -> None:
         self._greenlets.spawn(self._connect, effect)
@@ -314,12 +310,18 @@ class ClusterBus(EffectRunner):
             self._saving = False
 
     def _save_without_fsync(self) -> None:
+        self._save_or_log(False)
+
+    def _save_or_log(self, fsync: bool, consequence: str = "") -> OSError | None:
+        """Save now; a failure is counted, logged with what it means, and returned."""
         try:
-            self.save_config_now(fsync=False)
+            self.save_config_now(fsync=fsync)
         except OSError as exc:
             self.save_errors += 1
-            self._log("warning", f"Could not save the cluster config file "
-                                 f"{self.config_path}: {exc.strerror or exc}")
+            self._log("warning", f"Could not save the cluster config file {self.config_path}"
+                                 f"{consequence}: {exc.strerror or exc}")
+            return exc
+        return None
 
     def save_config_now(self, fsync: bool = True) -> None:
         """Save and wait (CLUSTER SAVECONFIG, a durable SaveConfig, the saver greenlet);
