@@ -119,8 +119,12 @@ def reporting(n: int, sim: Simulation, predicate):
         if time.perf_counter() - last[0] >= 60:
             last[0] = time.perf_counter()
             known = sum(len(x.state.nodes) for x in sim.nodes)
+            # Gossip fills the tables fast; the handshakes (a link each way per pair,
+            # a PING and a PONG on each) are most of the work of forming.
+            links = sum(len(x.state.links) for x in sim.nodes)
             print(f"  {n} nodes: {sim.now / 1000:.1f} virtual s, {sim.total_messages:,} "
                   f"messages, {known / n / n:.1%} of the node tables filled, "
+                  f"{links / (2 * n * (n - 1)):.1%} of the links up, "
                   f"{time.process_time():.0f} s CPU so far", file=sys.stderr, flush=True)
         return predicate()
     return check
