@@ -294,7 +294,7 @@ class ClusterBus(EffectRunner):
         if self.config_path is None:
             return
         if self._save_inline and not self._saving and not self._save_lock.locked():
-            self._save_without_fsync()      # a CLUSTER command's change: execute_command
+            self._save_or_log(False)        # a CLUSTER command's change: execute_command
             return
         self._save_wanted = True
         if not self._saving:
@@ -305,12 +305,9 @@ class ClusterBus(EffectRunner):
         try:
             while self._save_wanted:
                 self._save_wanted = False
-                self._save_without_fsync()
+                self._save_or_log(False)
         finally:
             self._saving = False
-
-    def _save_without_fsync(self) -> None:
-        self._save_or_log(False)
 
     def _save_or_log(self, fsync: bool, consequence: str = "") -> OSError | None:
         """Save now; a failure is counted, logged with what it means, and returned."""
