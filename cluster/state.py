@@ -155,7 +155,7 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
             if self._todo_handle_manual_failover:
                 self.handle_manual_failover()
             self.handle_replica_failover()
-        if self._todo_update_state:
+        if self._todo_update_state and not self._fail_until_covered():
             self._todo_update_state = False
             self.update_cluster_state()
         if self._todo_save:
@@ -623,8 +623,10 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
             self.handle_manual_failover()
             self.handle_replica_failover()
             self.replica_migration_cron()
-        if not self.state_ok:
-            self._update_state_later()
+        if not self.state_ok or self._todo_update_state:
+            # (Also what _fail_until_covered left for the cron.)
+            self._todo_update_state = False
+            self.update_cluster_state()
 
     def connect_to(self, node: ClusterNode, now: int, timeout_ms: int) -> None:
         """Ask the adapter for a link to the node's bus port, unless one is on its way."""
@@ -671,6 +673,16 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
     # ------------------------------------------------------------------
     # clusterUpdateState
     # ------------------------------------------------------------------
+
+    def _fail_until_covered(self) -> bool:
+        """The state is fail and stays fail until every slot has an owner, whatever a
+        packet changed. A node joining a cluster of N masters learns their slots one
+        heartbeat at a time; updating the state after each (a walk of all N nodes, for
+        cluster_size) made joining N^2 and forming N^3. The cron updates it every 100 ms
+        meanwhile, as Redis's beforeSleep does once per event loop iteration, however
+        many packets that iteration read."""
+        return not self.state_ok and self.config.require_full_coverage \
+            and self.slots_assigned < CLUSTER_SLOTS
 
     def update_cluster_state(self) -> None:
         now = self._now
