@@ -18,7 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState
 
 
-_FEW_MOVES = 32      # more slots moved at once, or whole ranges bound: drop the owners' cached ranges
+# More slots moved at once (or a whole range bound): the owners' cached ranges are
+# dropped and rebuilt when next read, rather than adjusted slot by slot.
+_FEW_MOVES = 32
 
 
 class SlotConfig:
