@@ -21,6 +21,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _HEARTBEAT_CLASSES = {m.PING: m.Ping, m.PONG: m.Pong, m.MEET: m.Meet}
 
+# Redis gossips max(3, N/10) nodes in every heartbeat: N/10 so that, with every node
+# pinged at least every node_timeout/2, failure reports about a node reach a majority
+# of masters within node_timeout*2 (cluster.c, clusterSendPing). The PING that opens a
+# link and the PONG that answers it are not part of that schedule: they come on top,
+# once per link, and forming a cluster of N nodes opens N^2 links at once. We send the
+# minimum in those: knowledge still spreads (each new link teaches 3 nodes each way,
+# and every node learned opens another link), PFAIL nodes are still all added, and
+# forming 1000 nodes costs 6 million gossip entries instead of 200 million. Not in
+# Redis; below 30 nodes it is the same, as N/10 < 3.
+MIN_GOSSIP_ENTRIES = 3
+
 # One int object per port number for the node records gossip creates (ints above 256
 # are a new object each): every heartbeat that gossips a node reads its record's ports,
 # and in a large (or simulated) cluster shared ones stay in the cache. At most 65536.
@@ -72,8 +83,12 @@ class Gossip:
         return (node.name, node.pong_received // 1000, node.ip, node.port, node.cport,
                 node.flags, node.pport)
 
-    def send_ping(self: ClusterState, link_id: LinkId, msg_type: int) -> None:
-        """clusterSendPing: a heartbeat with max(3, N/10) random nodes plus every PFAIL node."""
+    def send_ping(self: ClusterState, link_id: LinkId, msg_type: int,
+                  opening: bool = False) -> None:
+        """clusterSendPing: a heartbeat with max(3, N/10) random nodes plus every PFAIL node.
+
+        ``opening``: the PING a new link starts with, or the PONG that answers it. Those
+        carry MIN_GOSSIP_ENTRIES (not in Redis, see there)."""
         link = self.links.get(link_id)
         if link is None:
             return
@@ -81,7 +96,8 @@ class Gossip:
         nodes = self.node_list()
         # Two fewer: myself and the receiver are never gossiped.
         freshnodes = len(nodes) - 2
-        wanted = min(max(3, len(nodes) // 10), freshnodes)
+        wanted = MIN_GOSSIP_ENTRIES if opening else max(MIN_GOSSIP_ENTRIES, len(nodes) // 10)
+        wanted = min(wanted, freshnodes)
         if receiver is not None and msg_type == m.PING:
             receiver.ping_sent = self._now
             self.watch_node(receiver)   # the cron waits for its PONG

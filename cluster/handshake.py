@@ -91,7 +91,7 @@ class Handshake:
         node we are meeting, PING for the others."""
         # Keep an older pending ping time: a reconnect must not reset the PFAIL clock.
         old_ping_sent = node.ping_sent
-        self.send_ping(link_id, m.MEET if node.flags & NODE_MEET else m.PING)
+        self.send_ping(link_id, m.MEET if node.flags & NODE_MEET else m.PING, opening=True)
         if old_ping_sent:
             node.ping_sent = old_ping_sent
 
@@ -122,7 +122,10 @@ class Handshake:
             self._save()
             # Not trusted yet: only updates known nodes, adds nothing.
             self.process_gossip_section(msg.gossip, None)
-        self.send_ping(link.link_id, m.PONG)
+        # The answer to the first heartbeat on an inbound link is part of its opening.
+        opening = not link.answered
+        link.answered = True
+        self.send_ping(link.link_id, m.PONG, opening=opening)
 
     # ------------------------------------------------------------------
     # 4. The PONG completes the handshake (node A)
@@ -150,6 +153,7 @@ class Handshake:
             self._log("debug", f"Handshake with node {node.name} completed.")
             node.flags &= ~NODE_HANDSHAKE
             node.flags |= hdr.flags & (NODE_MASTER | NODE_SLAVE)
+            self.bind_stranger_link(node)   # if it connected to us before we knew it
             node.shard_id = hdr.shard_id
             self._save()
             self._update_sender_info(node, hdr)

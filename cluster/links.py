@@ -25,6 +25,9 @@ class ClusterLink:
     ctime: int
     peer_ip: str = ""
     local_ip: str = ""
+    answered: bool = False    # inbound: we answered its first PING or MEET
+    # Inbound, not bound yet: the node id its packets carry, while we don't know it.
+    stranger: str | None = None
 
 
 class LinkHandling:
@@ -63,6 +66,9 @@ class LinkHandling:
 
     def _forget_link(self: ClusterState, link_id: LinkId) -> ClusterLink | None:
         link = self.links.pop(link_id, None)
+        if link is not None and link.stranger is not None \
+                and self._inbound_from_strangers.get(link.stranger) == link_id:
+            del self._inbound_from_strangers[link.stranger]
         if link is not None and link.node is not None:
             node = link.node
             if node.link == link_id:
@@ -79,11 +85,34 @@ class LinkHandling:
         if self._forget_link(link_id) is not None:
             self._effects.append(CloseLink(link_id))
 
+    def note_stranger_link(self: ClusterState, link: ClusterLink, sender_name: str) -> None:
+        """A packet from a node we don't know came on an inbound link. If we learn the
+        node later (from gossip, or a handshake), the link is bound to it then: the
+        peer may have no reason to send on it again for a long time (gossip keeps
+        its view of us fresh, so no ping is due), and a node with no inbound link
+        for long looks like one that dropped us (see cluster_cron's MEET)."""
+        if link.stranger != sender_name:
+            if link.stranger is not None:
+                self._inbound_from_strangers.pop(link.stranger, None)
+            link.stranger = sender_name
+            self._inbound_from_strangers[sender_name] = link.link_id
+
+    def bind_stranger_link(self: ClusterState, node: ClusterNode) -> None:
+        """``node`` is now known by its real name: bind the inbound link it opened."""
+        link_id = self._inbound_from_strangers.pop(node.name, None)
+        link = self.links.get(link_id) if link_id is not None else None
+        if link is not None and link.node is None:
+            self._bind_inbound_link(node, link)
+
     def _bind_inbound_link(self: ClusterState, node: ClusterNode, link: ClusterLink) -> None:
         if node.inbound_link == link.link_id:
             return
         if node.inbound_link is not None:
             # A peer has one inbound link; an older one is stale (it reconnected).
             self.free_link(node.inbound_link)
+        if link.stranger is not None:
+            if self._inbound_from_strangers.get(link.stranger) == link.link_id:
+                del self._inbound_from_strangers[link.stranger]
+            link.stranger = None
         link.node = node
         node.inbound_link = link.link_id

@@ -43,7 +43,7 @@ class ClusterNode:
     __slots__ = (
         "name", "flags", "ctime", "ip", "port", "pport", "cport", "hostname", "shard_id",
         "config_epoch", "master_name", "repl_offset", "slots", "_ranges",
-        "ping_sent", "pong_received", "data_received", "fail_time", "voted_time",
+        "ping_sent", "pong_received", "ping_early", "data_received", "fail_time", "voted_time",
         "fail_reports", "link", "inbound_link", "connecting", "meet_sent",
         "no_inbound_since", "orphaned_time",
     )
@@ -65,6 +65,7 @@ class ClusterNode:
         self._ranges: list[SlotRange] | None = None
         self.ping_sent = 0        # 0 means no ping pending
         self.pong_received = 0
+        self.ping_early = 0.0     # the next ping is due this fraction of ping_interval early
         self.data_received = 0
         self.fail_time = 0
         self.voted_time = 0       # when I last voted for a replica of this master; 0: never

@@ -18,7 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from cluster.state import ClusterState
 
 
-_FEW_MOVES = 32      # more slots moved at once: drop the owners' cached ranges instead
+# More slots moved at once (or a whole range bound): the owners' cached ranges are
+# dropped and rebuilt when next read, rather than adjusted slot by slot.
+_FEW_MOVES = 32
 
 
 class SlotConfig:
@@ -39,6 +41,7 @@ class SlotConfig:
         not_claiming = self.owner_not_claiming_slot
         sender_slots = sender.slots
         moved: list[tuple[ClusterNode | None, int]] = []    # (old owner, slot)
+        bound_whole_ranges = False
         # This loop runs once per claimed slot, 16384 per node that learns a full
         # cluster: it inlines _add_slot and keeps everything in locals. Two kinds of
         # range are handled whole, in C: one the sender already owns (what every
@@ -64,6 +67,7 @@ class SlotConfig:
                 self.slots_assigned += span
                 owned_claims += span
                 moved.extend(zip(repeat(None), claimed_slots))
+                bound_whole_ranges = True
                 continue
             for slot in range(start, end + 1):
                 owner = table[slot]
@@ -91,7 +95,7 @@ class SlotConfig:
                     not_claiming.discard(slot)
                     owned_claims += 1
                     moved.append((owner, slot))
-        if len(moved) <= _FEW_MOVES:
+        if len(moved) <= _FEW_MOVES and not bound_whole_ranges:
             for owner, slot in moved:  # a reshard's heartbeat: one slot, ranges adjusted
                 if owner is not None:
                     owner.slot_removed(slot)

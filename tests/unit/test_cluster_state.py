@@ -10,7 +10,7 @@ from cluster.links import ClusterLink
 from cluster.node_record import (NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_MEET, NODE_PFAIL,
                                  NODE_MYSELF, ClusterNode)
 from cluster.slots import slots_to_ranges
-from cluster.state import ClusterConfig, ClusterState
+from cluster.state import PING_SPREAD, ClusterConfig, ClusterState
 from tests.unit.cluster_net import Net
 
 pytestmark = pytest.mark.timeout(30)
@@ -423,3 +423,80 @@ def test_setslot_node_fsyncs_only_a_new_epoch_and_keeps_slot_ranges():
         for node in state.nodes.values():
             assert node.slot_ranges == slots_to_ranges(node.slots)
         assert state.nodes[b_name].slot_ranges[0] == (0, 2)
+
+
+# ---------------------------------------------------------------- gossip at scale
+
+def _header(name, port, slots=()):
+    return m.Header(name, 0, 0, 0, NODE_MASTER, None, "127.0.0.1", port, port + 10000, True, 0,
+                    "", list(slots))
+
+
+def _peer_header(node):
+    return _header(node.name, node.port, node.slot_ranges)
+
+
+def _gossip_count(effects):
+    [send] = [e for e in effects if type(e) is Send]
+    return len(send.message.gossip)
+
+
+def test_a_link_opens_with_the_minimum_gossip_then_heartbeats_carry_a_tenth():
+    state, peers = _state_knowing_masters(60)       # 61 nodes: N/10 = 6 entries
+    state._now = 5000
+    newcomer = peers[-1]
+    newcomer.link = None
+    del state.links[60]
+    opening = state.link_connected(newcomer.name, 900, 5000)
+    assert type([e for e in opening if type(e) is Send][0].message) is m.Ping
+    assert _gossip_count(opening) == 3
+    state.send_ping(900, m.PING)
+    assert _gossip_count(state.take_effects(5000)) == 6
+    # The answer to the first PING on an inbound link is part of the opening too.
+    state.link_accepted(901, 5000)
+    ping = m.Ping(_peer_header(peers[0]), [])
+    assert _gossip_count(state.process_packet(901, ping, 5000)) == 3
+    assert _gossip_count(state.process_packet(901, ping, 5100)) == 6
+
+
+def test_an_inbound_link_from_a_stranger_is_bound_once_gossip_names_it():
+    """A node that connected to us before we knew it need not send again for a long
+    while; once gossip teaches us the node, its link is ours, and no MEET follows."""
+    state, peers = _state_knowing_masters(3)
+    stranger = "%040x" % 12345
+    state.link_accepted(50, 1000)
+    state.process_packet(50, m.Ping(_header(stranger, 7100), []), 1000)
+    assert state.links[50].node is None and stranger not in state.nodes
+    gossip = [(stranger, 1, "127.0.0.1", 7100, 17100, NODE_MASTER, 0)]
+    state.process_packet(1, m.Pong(_peer_header(peers[0]), gossip), 1100)
+    learned = state.nodes[stranger]
+    assert learned.inbound_link == 50 and state.links[50].node is learned
+    state.link_connected(stranger, 51, 1200)
+    state.process_packet(51, m.Pong(_header(stranger, 7100), []), 1200)
+    for now in range(1300, 4000, 100):       # past the handshake timeout (1000 ms)
+        effects = state.cluster_cron(now)
+        assert not any(type(e) is Send and type(e.message) is m.Meet and e.link_id == 51
+                       for e in effects)
+
+
+def test_pings_to_a_node_come_due_spread_over_the_end_of_the_interval():
+    state, peers = _state_knowing_masters(1)
+    [peer] = peers
+    peer.inbound_link = 1
+    state.links[1].ctime = 0
+    state._ping_oldest_of_random_sample = lambda: None    # only the due pings, here
+    dues = []
+    for round_ in range(40):
+        start = 10_000 * (round_ + 1)
+        state.process_packet(1, m.Pong(_peer_header(peer), []), start)
+        # The cron's ping to it: somewhere in the last PING_SPREAD of ping_interval.
+        for now in range(start + 100, start + 600, 10):
+            effects = state.cluster_cron(now)
+            if any(type(e) is Send and type(e.message) is m.Ping
+                   and e.link_id == 1 for e in effects):
+                dues.append(now - start)
+                break
+    ping_interval = state.ping_interval                       # node_timeout / 2 = 500
+    earliest = ping_interval * (1 - PING_SPREAD)
+    assert all(earliest <= due <= ping_interval + 10 for due in dues), dues
+    assert len(dues) == 40 and len(set(dues)) > 10           # spread, not one moment
