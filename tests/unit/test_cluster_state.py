@@ -500,3 +500,24 @@ def test_pings_to_a_node_come_due_spread_over_the_end_of_the_interval():
     earliest = ping_interval * (1 - PING_SPREAD)
     assert all(earliest <= due <= ping_interval + 10 for due in dues), dues
     assert len(dues) == 40 and len(set(dues)) > 10           # spread, not one moment
+
+
+def test_while_slots_are_uncovered_the_state_is_updated_once_a_second_then_at_once():
+    rng = random.Random(3)
+    state = ClusterState(ClusterConfig(port=7000, node_timeout=15000), rng, 0)
+    state.add_slots_range([0, 8191], 0)
+    peer = ClusterNode("%040x" % rng.getrandbits(160), NODE_MASTER, 0)
+    peer.ip, peer.port, peer.cport, peer.link = "127.0.0.1", 7001, 17001, 1
+    state.add_node(peer)
+    state.links[1] = ClusterLink(1, peer, False, 0)
+    updates = []
+    update = state.update_cluster_state
+    state.update_cluster_state = lambda: (updates.append(state._now), update())[1]
+    for now in range(3000, 5000, 100):        # past the writable delay, half the slots
+        state.cluster_cron(now)
+    assert not state.state_ok
+    assert len(updates) == 2 and updates[1] - updates[0] == 1000     # once a second
+    # The PONG that brings the other half makes the state ok there and then.
+    claim = _header(peer.name, 7001, [(8192, 16383)])
+    state.process_packet(1, m.Pong(claim, []), 5050)
+    assert state.state_ok and state.size == 2 and updates[-1] == 5050
