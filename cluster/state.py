@@ -39,7 +39,7 @@ from cluster.node_record import (
     random_node_name)
 from cluster.replication_state import ReplicationState
 from cluster.restore import ConfigRestore
-from cluster.slots import CLUSTER_SLOTS
+from cluster.slots import CLUSTER_SLOTS, SLOT_NUMBERS
 from cluster.slot_config import SlotConfig
 from cluster.slot_migration import SlotMigration
 
@@ -253,7 +253,9 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         else:
             old.slots.discard(slot)
             old.slot_removed(slot)
-        node.slots.add(slot)
+        # The shared int of that slot number: ints above 256 are a 32-byte object each,
+        # and a node's set of 16384 slots made of fresh ones would hold another 512 KB.
+        node.slots.add(SLOT_NUMBERS[slot])
         node.slot_added(slot)
         self.slots[slot] = node
 

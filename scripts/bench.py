@@ -5,6 +5,7 @@
     .venv/bin/python scripts/bench.py --quick    # -n 20000, 100k keys for memory
     .venv/bin/python scripts/bench.py --rounds 3 # medians of 3 rounds (a noisy machine)
     .venv/bin/python scripts/bench.py --tests set,get --no-memory
+    .venv/bin/python scripts/bench.py --memory-only   # only the 1M keys' memory
     .venv/bin/python scripts/bench.py --types    # geoadd,geosearch, setbit,getbit,
                                                  # bitcount, pfadd,pfcount (ours vs redis)
     .venv/bin/python scripts/bench.py --acl      # SET/GET as a non-default ACL user with
@@ -181,6 +182,7 @@ def compare_memory(ours, ref, keys):
         RawClient(server.port).call("FLUSHALL")
     time.sleep(0.2)
     base_ours = rss_bytes(ours.pid)
+    base_ref = info_field(ref.port, "used_memory_rss")
     t0 = time.monotonic()
     load_keys(ours.port, keys)
     t_ours = time.monotonic() - t0
@@ -191,9 +193,11 @@ def compare_memory(ours, ref, keys):
     redis_rss = info_field(ref.port, "used_memory_rss")
     print()
     print("memory after %d keys with 10-byte values:" % keys)
-    print("  ours  RSS %7.1f MB (%.1f MB before loading; load took %.1fs)"
-          % (ours_rss / 1e6, base_ours / 1e6, t_ours))
-    print("  redis used_memory_rss %7.1f MB (load took %.1fs)" % (redis_rss / 1e6, t_ref))
+    print("  ours  RSS %7.1f MB (%.1f MB before loading, %.1f bytes a key; load took %.1fs)"
+          % (ours_rss / 1e6, base_ours / 1e6, (ours_rss - base_ours) / keys, t_ours))
+    print("  redis used_memory_rss %7.1f MB (%.1f MB before loading, %.1f bytes a key; "
+          "load took %.1fs)" % (redis_rss / 1e6, base_ref / 1e6, (redis_rss - base_ref) / keys,
+                                t_ref))
     print("  ratio ours / redis: %.2fx" % (ours_rss / redis_rss))
 
 
@@ -206,6 +210,8 @@ def main():
                         help="comma list (default: %(default)s)")
     parser.add_argument("--keys", type=int, default=None, help="keys for the memory test")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory test")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory test (no redis-benchmark runs before it)")
     parser.add_argument("--types", action="store_true",
                         help="the geo, bitmap and HyperLogLog commands instead, ours vs "
                              "redis, no memory test")
@@ -243,9 +249,10 @@ def main():
             compare({"ours": ours, "redis": ref}, ["set", "get"], requests, args.rounds,
                     extra=("--user", name, "-a", password))
             return
-        bare = start_bare()
-        compare({"ours": ours, "bare": bare, "redis": ref}, args.tests.split(","),
-                requests, args.rounds)
+        if not args.memory_only:
+            bare = start_bare()
+            compare({"ours": ours, "bare": bare, "redis": ref}, args.tests.split(","),
+                    requests, args.rounds)
         if not args.no_memory:
             compare_memory(ours, ref, keys)
     finally:

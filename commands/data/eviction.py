@@ -13,9 +13,10 @@ non-empty hash slot and a random offset in it; volatile keys are drawn from the
 keyspace's list of keys with a TTL, which gives O(1) random access.
 
 The LFU counter (Redis's 24-bit field: 16 bits of "last decrement time" in minutes, 8
-bits of logarithmic counter) lives in LfuCounters, the dict the keyspace keeps its
-access times in under an LFU policy: a key's access is `lru[key] = clock` either way,
-and here it means LFUDecrAndReturn + LFULogIncr (lfu-log-factor, lfu-decay-time).
+bits of logarithmic counter) lives where the keyspace keeps its access times, a cell
+per key in each slot's `clocks` list; under an LFU policy those lists are LfuCells: a
+key's access is `clocks[pos] = clock` either way, and here it means LFUDecrAndReturn +
+LFULogIncr (lfu-log-factor, lfu-decay-time: LfuClock's arithmetic).
 """
 import bisect
 import time
@@ -39,13 +40,13 @@ def is_lfu_policy(policy: str) -> bool:
     return POLICIES[policy][1] == "lfu"
 
 
-class LfuCounters(dict):
-    """key -> LFU word ((minutes << 8) | counter). Item assignment is an access."""
+class LfuClock:
+    """The LFU parameters and arithmetic on a key's LFU word ((minutes << 8) | counter);
+    None stands for a key with no counter yet."""
 
     __slots__ = ("log_factor", "decay_time", "minutes", "random")
 
     def __init__(self, rng):
-        super().__init__()
         self.random = rng.random
         self.log_factor = 10
         self.decay_time = 1
@@ -71,11 +72,10 @@ class LfuCounters(dict):
                 counter = 0 if periods > counter else counter - periods
         return counter
 
-    def __setitem__(self, key, _clock) -> None:
-        """An access (updateLFU): decay, then a logarithmic increment -- the higher the
-        counter, the less likely (1 / ((counter - 5) * lfu-log-factor + 1)). A key seen
-        for the first time starts at LFU_INIT_VAL."""
-        word = self.get(key)
+    def accessed(self, word) -> int:
+        """The word after an access (updateLFU): decay, then a logarithmic increment --
+        the higher the counter, the less likely (1 / ((counter - 5) * lfu-log-factor +
+        1)). A key seen for the first time starts at LFU_INIT_VAL."""
         if word is None:
             counter = LFU_INIT_VAL
         else:
@@ -86,15 +86,35 @@ class LfuCounters(dict):
                     base = 0
                 if self.random() < 1.0 / (base * self.log_factor + 1):
                     counter += 1
-        dict.__setitem__(self, key, (self.minutes << 8) | counter)
+        return (self.minutes << 8) | counter
 
-    def frequency(self, key) -> int:
-        word = self.get(key)
+    def frequency(self, word) -> int:
         return LFU_INIT_VAL if word is None else self._decayed(word)
 
-    def set_counter(self, key, counter: int) -> None:
+    def word(self, counter: int) -> int:
+        """A word holding `counter` as given, to decay from now."""
+        return (self.minutes << 8) | counter
+
+
+class LfuCells(list):
+    """One hash slot's LFU words by key position (the keyspace's `clocks` under an LFU
+    policy): storing into a cell, or appending one for a new key, is an access."""
+
+    __slots__ = ("lfu",)
+
+    def __init__(self, lfu: LfuClock, words=()):
+        super().__init__(words)
+        self.lfu = lfu
+
+    def __setitem__(self, pos, _clock) -> None:
+        list.__setitem__(self, pos, self.lfu.accessed(list.__getitem__(self, pos)))
+
+    def append(self, _clock) -> None:
+        list.append(self, self.lfu.accessed(None))
+
+    def set_counter(self, pos: int, counter: int) -> None:
         """RESTORE ... FREQ, an RDB's LFU opcode: the counter as given, decay from now."""
-        dict.__setitem__(self, key, (self.minutes << 8) | counter)
+        list.__setitem__(self, pos, self.lfu.word(counter))
 
 
 class Evictor:
@@ -136,13 +156,11 @@ class Evictor:
         else:
             keys = self.sample_keys(samples)
         pool = self.pool
-        lru, clock = ks.lru, ks.lru_clock
         for key in keys:
             if rank == "lru":
-                score = clock - lru.get(key, clock)
+                score = ks.idle_seconds(key)
             elif rank == "lfu":
-                score = 255 - (lru.frequency(key) if type(lru) is LfuCounters
-                               else LFU_INIT_VAL)
+                score = 255 - ks.lfu_frequency(key)
             else:                                   # ttl: the sooner, the better
                 score = -ks.expires[key]
             if len(pool) >= EVPOOL_SIZE and score <= pool[0][0]:

@@ -118,8 +118,10 @@ def area(bits: int, step: int, lon_range=WGS84_LONG, lat_range=WGS84_LAT):
 
 
 # decode_score's fast path: the even bits of every 16-bit value packed into 8 bits, so a
-# 52-bit hash splits into its two coordinates with eight table lookups.
-_EVEN_OF_16 = [_squeeze(v) for v in range(1 << 16)]
+# 52-bit hash splits into its two coordinates with eight table lookups. A bytes object
+# (64 KB; indexing it gives the int): a list of 65536 entries would hold 512 KB for the
+# node's whole life.
+_EVEN_OF_16 = bytes(_squeeze(v) for v in range(1 << 16))
 _CELLS = float(1 << STEP_MAX)
 _LAT_SCALE = LAT_MAX - LAT_MIN
 _LON_SCALE = LONG_MAX - LONG_MIN

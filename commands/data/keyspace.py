@@ -2,7 +2,12 @@
 
 Keys live in one dict per hash slot. That *is* the per-slot index the cluster needs
 (COUNTKEYSINSLOT is len(), GETKEYSINSLOT and deleting a slot's keys touch only that slot)
-and it costs no memory beyond the dicts themselves. It also gives SCAN an exact guarantee:
+and it costs no memory beyond the dicts themselves. A slot's dict maps each key to its
+*position* in two lists of that slot: `values` (the value objects) and `clocks` (the
+key's access time, see below). The positions are small ints, which CPython does not
+allocate (and above 256 they are shared, see _shared_position), so a key costs its dict
+entry and two list cells. A deleted key leaves a hole (None) in the lists; a slot's
+lists are compacted when holes outnumber its keys, and emptied with it. It also gives SCAN an exact guarantee:
 the cursor walks slots, and a slot's keys are returned together, so a key present for the
 whole scan is returned exactly once. The walks over whole slots (SCAN, RANDOMKEY, a
 slot's keys) are in keyspace_views.py, a mixin of Keyspace.
@@ -19,10 +24,14 @@ any other value's share is remembered in `sizes`, and a value changed in place (
 such command calls modified()) is only noted in `resized`: settle_memory() re-estimates
 those keys when the figure is read (INFO, MEMORY, the maxmemory check, the cron).
 
-Access times: `lru` maps a key to the LRU clock (seconds) of its last access; every read
-and write stores it, one dict store. Under an LFU maxmemory-policy it is an LfuCounters
-(commands/data/eviction.py), whose item assignment is Redis's updateLFU instead, so the
-access path stays the same statement.
+Access times: a key's cell in its slot's `clocks` holds the LRU clock (seconds) of its
+last access; every read and write stores it, one list store (Redis keeps the same 24-bit
+field in each object). Kept in a dict of its own, key -> clock, it cost 42 bytes a key,
+about a quarter of a small string key's memory; as a list cell it costs 8. Under an LFU
+maxmemory-policy each slot's `clocks` is an LfuCells (commands/data/eviction.py), whose
+item assignment is Redis's updateLFU instead, so the access path stays the same
+statement. None in a cell: no access known since the policy changed (idle 0, or a new
+key's LFU counter).
 
 Expiry: absolute unix times in ms in `expires`. Keys are expired lazily on access and by
 `active_expire_cycle`, which samples keys with a TTL at random and repeats while more than
@@ -34,7 +43,7 @@ import random
 import time
 
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
-from commands.data.eviction import LFU_INIT_VAL, LfuCounters
+from commands.data.eviction import LFU_INIT_VAL, LfuCells, LfuClock
 from commands.data.keyspace_views import KeyspaceViews, now_ms
 from commands.data.memory_model import EXPIRE_ENTRY, STRING_KEY_COST, accounted_size
 from commands.data.notifications import notify_keyspace_event
@@ -48,6 +57,17 @@ ACTIVE_EXPIRE_ACCEPTABLE_STALE = 10  # percent of a sample expired that ends the
 
 
 slot_of = key_hash_slot  # the node's one CRC16 (cluster/slots.py), under its old name here
+
+# Key positions above 256 as shared int objects (CPython keeps only -5..256 as singletons):
+# in a slot of thousands of keys (hash tags) each position would otherwise be a 32-byte
+# int of its own. Grown on demand to twice the largest position asked for.
+_POSITIONS = list(range(512))
+
+
+def _shared_position(pos: int) -> int:
+    if pos >= len(_POSITIONS):
+        _POSITIONS.extend(range(len(_POSITIONS), 2 * pos))
+    return _POSITIONS[pos]
 
 
 class ExpireCycleStats:
@@ -70,7 +90,10 @@ class ExpireCycleStats:
 
 class Keyspace(KeyspaceViews):
     def __init__(self):
-        self.slots = [dict() for _ in range(CLUSTER_SLOTS)]
+        self.slots = [dict() for _ in range(CLUSTER_SLOTS)]     # key -> position
+        self.values = [[] for _ in range(CLUSTER_SLOTS)]       # position -> value
+        self.clocks = [[] for _ in range(CLUSTER_SLOTS)]       # position -> access time
+        self.lfu = None              # the LfuClock under an LFU policy (use_lfu)
         self.size = 0
         self.expires = {}            # key -> unix ms
         self._ttl_keys = []          # keys with a TTL, for random sampling
@@ -84,9 +107,6 @@ class Keyspace(KeyspaceViews):
         # fn() -> bool: while true, expired keys are not deleted (a client pause keeps
         # the dataset still, Redis's checkClientPauseTimeoutAndReturnIfPaused).
         self.expiry_held = None
-        # key -> LRU clock (seconds) of its last access; an LfuCounters under an LFU
-        # policy (use_lfu), which keeps Redis's LFU word per key instead.
-        self.lru = {}
         self.lru_clock = int(time.monotonic())
         self.used_memory = 0         # the keys' share of used_memory (see the module doc)
         self.sizes = {}              # key -> its share, for values other than bytes
@@ -130,8 +150,8 @@ class Keyspace(KeyspaceViews):
         """The value of `key` or None; expires it first if its time has passed."""
         if slot < 0:
             slot = self.hint_slot if key is self.hint_key else slot_of(key)
-        value = self.slots[slot].get(key)
-        if value is None:
+        pos = self.slots[slot].get(key)
+        if pos is None:
             return None
         # Redis's keyIsExpired: expired once the clock is *past* the expire time.
         if self.expires and key in self.expires and self.expires[key] < now_ms():
@@ -140,24 +160,25 @@ class Keyspace(KeyspaceViews):
                 return None
             if not self.master_applying:
                 return None
-        self.lru[key] = self.lru_clock
-        return value
+        self.clocks[slot][pos] = self.lru_clock
+        return self.values[slot][pos]
 
     def lookup_read(self, key: bytes):
         """get() that also counts keyspace hits and misses, for read commands. The
         hottest read (GET), so a key without a TTL is looked up here, without get()."""
         slot = self.hint_slot if key is self.hint_key else slot_of(key)
-        value = self.slots[slot].get(key)
-        if value is not None and self.expires and key in self.expires:
-            value = self.get(key, slot)         # get() has the expiry rules
-        if value is None:
+        pos = self.slots[slot].get(key)
+        if pos is not None and self.expires and key in self.expires \
+                and self.get(key, slot) is None:    # get() has the expiry rules
+            pos = None
+        if pos is None:
             self.keyspace_misses += 1
             if self.notify_flags:
                 notify_keyspace_event(self, "m", b"keymiss", key)
             return None
-        self.lru[key] = self.lru_clock
+        self.clocks[slot][pos] = self.lru_clock
         self.keyspace_hits += 1
-        return value
+        return self.values[slot][pos]
 
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None
@@ -172,7 +193,17 @@ class Keyspace(KeyspaceViews):
 
     def peek(self, key: bytes):
         """The value without touching its LRU time or expiring it (DEBUG, cluster checks)."""
-        return self.slots[slot_of(key)].get(key)
+        slot = slot_of(key)
+        pos = self.slots[slot].get(key)
+        return None if pos is None else self.values[slot][pos]
+
+    def items(self):
+        """(key, value) of every key in the table, expired or not, slot by slot (saves,
+        AOF rewrites, DEBUG DIGEST). The keyspace must not change meanwhile."""
+        for table, values in zip(self.slots, self.values):
+            if table:
+                for key, pos in table.items():
+                    yield key, values[pos]
 
     def type_name(self, value) -> str:
         return TYPE_NAMES[type(value)]
@@ -185,10 +216,14 @@ class Keyspace(KeyspaceViews):
         if slot < 0:
             slot = self.hint_slot if key is self.hint_key else slot_of(key)
         table = self.slots[slot]
-        old = table.get(key)
-        if old is None:
+        pos = table.get(key)
+        if pos is None:
             self.size += 1
-            table[key] = value
+            values = self.values[slot]
+            pos = len(values)
+            table[key] = pos if pos <= 256 else _shared_position(pos)
+            values.append(value)
+            self.clocks[slot].append(self.lru_clock)
             if type(value) is bytes:
                 self.used_memory += len(key) + len(value) + STRING_KEY_COST
             else:
@@ -202,7 +237,10 @@ class Keyspace(KeyspaceViews):
             # (While a pause holds expiry, the old key is overwritten in place instead.)
             return self.set(key, value, keep_ttl, slot)
         else:
-            table[key] = value
+            values = self.values[slot]
+            old = values[pos]
+            values[pos] = value
+            self.clocks[slot][pos] = self.lru_clock
             if type(value) is bytes and type(old) is bytes:
                 self.used_memory += len(value) - len(old)
             else:
@@ -210,7 +248,6 @@ class Keyspace(KeyspaceViews):
                 self._account(key, value)
         if not keep_ttl and key in self.expires:
             self._forget_ttl(key)
-        self.lru[key] = self.lru_clock
         self.dirty += 1
         if self.key_hooks:
             self.signal(key)
@@ -221,20 +258,27 @@ class Keyspace(KeyspaceViews):
         """set() for plain SET key value, the hottest write: a new key or a string
         without a TTL is stored here with no more work than it needs; anything else
         (another type, a TTL to drop or an expired key to replace) takes set()."""
-        table = self.slots[self.hint_slot if key is self.hint_key else slot_of(key)]
-        old = table.get(key)
-        if old is None:
-            table[key] = value
+        slot = self.hint_slot if key is self.hint_key else slot_of(key)
+        table = self.slots[slot]
+        pos = table.get(key)
+        if pos is None:
+            values = self.values[slot]
+            pos = len(values)
+            table[key] = pos if pos <= 256 else _shared_position(pos)
+            values.append(value)
+            self.clocks[slot].append(self.lru_clock)
             self.size += 1
             self.used_memory += len(key) + len(value) + STRING_KEY_COST
             if self.notify_flags:
                 notify_keyspace_event(self, "n", b"new", key)
-        elif type(old) is bytes and not (self.expires and key in self.expires):
-            table[key] = value
-            self.used_memory += len(value) - len(old)
         else:
-            return self.set(key, value)
-        self.lru[key] = self.lru_clock
+            values = self.values[slot]
+            old = values[pos]
+            if type(old) is not bytes or (self.expires and key in self.expires):
+                return self.set(key, value)
+            values[pos] = value
+            self.clocks[slot][pos] = self.lru_clock
+            self.used_memory += len(value) - len(old)
         self.dirty += 1
         if self.key_hooks:
             self.signal(key)
@@ -246,28 +290,35 @@ class Keyspace(KeyspaceViews):
         not change between them looked up once and the counters added up at the end.
         Each key is hashed: a script, our master's stream or an AOF may bring keys of
         several slots even to a cluster node."""
-        expires, lru, clock = self.expires, self.lru, self.lru_clock
+        expires, clock = self.expires, self.lru_clock
         hooks, blocking, notify = self.key_hooks, self.blocking_keys, self.notify_flags
-        slots = self.slots
+        slots, values_of, clocks_of = self.slots, self.values, self.clocks
         added = grown = stored = 0
         for i in range(1, len(argv), 2):
             key = argv[i]
             value = argv[i + 1]
-            keys = slots[self.hint_slot if key is self.hint_key else slot_of(key)]
-            old = keys.get(key)
-            if old is None:
-                keys[key] = value
+            slot = self.hint_slot if key is self.hint_key else slot_of(key)
+            keys = slots[slot]
+            pos = keys.get(key)
+            if pos is None:
+                values = values_of[slot]
+                pos = len(values)
+                keys[key] = pos if pos <= 256 else _shared_position(pos)
+                values.append(value)
+                clocks_of[slot].append(clock)
                 added += 1
                 grown += len(key) + len(value) + STRING_KEY_COST
                 if notify:
                     notify_keyspace_event(self, "n", b"new", key)
-            elif type(old) is bytes and not (expires and key in expires):
-                keys[key] = value
-                grown += len(value) - len(old)
             else:
-                self.set(key, value)        # another type, a TTL to drop, expired
-                continue
-            lru[key] = clock
+                values = values_of[slot]
+                old = values[pos]
+                if type(old) is not bytes or (expires and key in expires):
+                    self.set(key, value)        # another type, a TTL to drop, expired
+                    continue
+                values[pos] = value
+                clocks_of[slot][pos] = clock
+                grown += len(value) - len(old)
             stored += 1
             if hooks:
                 self.signal(key)
@@ -281,15 +332,22 @@ class Keyspace(KeyspaceViews):
         """A key from a snapshot being loaded (RDB, full sync): set() without what only
         a client's write needs (no watcher or blocked client can be waiting on a key
         of a dataset that is loading); expire_ms is an absolute time in the future."""
-        table = self.slots[slot_of(key)]
-        old = table.get(key)
-        if old is None:
+        slot = slot_of(key)
+        table = self.slots[slot]
+        pos = table.get(key)
+        if pos is None:
             self.size += 1
+            values = self.values[slot]
+            pos = len(values)
+            table[key] = pos if pos <= 256 else _shared_position(pos)
+            values.append(value)
+            self.clocks[slot].append(self.lru_clock)
         else:
-            self._unaccount(key, old)
-        table[key] = value
+            values = self.values[slot]
+            self._unaccount(key, values[pos])
+            values[pos] = value
+            self.clocks[slot][pos] = self.lru_clock
         self._account(key, value)
-        self.lru[key] = self.lru_clock
         if expire_ms is not None:
             if key not in self._ttl_pos:
                 self._ttl_pos[key] = len(self._ttl_keys)
@@ -301,9 +359,10 @@ class Keyspace(KeyspaceViews):
         """Put another object for the same value at `key` (a string made mutable in
         place, Redis's dbUnshareStringValue): no change of the data, so no dirty count
         and no signal, only the memory bookkeeping."""
-        table = self.slots[slot_of(key)]
-        self._unaccount(key, table[key])
-        table[key] = value
+        slot = slot_of(key)
+        values, pos = self.values[slot], self.slots[slot][key]
+        self._unaccount(key, values[pos])
+        values[pos] = value
         self._account(key, value)
 
     # ------------------------------------------------------------ memory
@@ -331,7 +390,7 @@ class Keyspace(KeyspaceViews):
                 old = sizes.get(key)
                 if old is None:
                     continue             # deleted since, or now a bytes value
-                value = self.slots[slot_of(key)][key]
+                value = self.peek(key)
                 new = sizes[key] = accounted_size(key, value)
                 self.used_memory += new - old
         return self.used_memory
@@ -358,13 +417,21 @@ class Keyspace(KeyspaceViews):
         notify_keyspace_event(self, klass, event, key)
 
     def _remove(self, key, slot) -> None:
-        value = self.slots[slot].pop(key)
+        table = self.slots[slot]
+        pos = table.pop(key)
+        values = self.values[slot]
+        value = values[pos]
+        values[pos] = None
+        if not table:
+            values.clear()
+            self.clocks[slot].clear()
+        elif len(values) > 2 * len(table) + 8:
+            self._compact(slot)
         if type(value) is bytes:
             self.used_memory -= len(key) + len(value) + STRING_KEY_COST
         else:
             self.used_memory -= self.sizes.pop(key)
         self.size -= 1
-        self.lru.pop(key, None)
         if key in self.expires:
             self._forget_ttl(key)
         if self.key_hooks:
@@ -373,6 +440,19 @@ class Keyspace(KeyspaceViews):
             self.ready_keys[key] = None   # a deleted stream ends XREADGROUP waits
         if self.on_delete is not None:
             self.on_delete(key)
+
+    def _compact(self, slot: int) -> None:
+        """Close the holes deleted keys left in a slot's lists: the keys take positions
+        0, 1, 2... in their dict's order (the lists stay the same objects)."""
+        table, values, clocks = self.slots[slot], self.values[slot], self.clocks[slot]
+        live = list(table.items())
+        kept_values = [values[pos] for _, pos in live]
+        kept_clocks = [clocks[pos] for _, pos in live]
+        for new, (key, _) in enumerate(live):
+            table[key] = new if new <= 256 else _shared_position(new)
+        values[:] = kept_values
+        del clocks[:]
+        clocks.extend(kept_clocks)          # list.extend: LfuCells counts no access
 
     def signal(self, key: bytes) -> None:
         """A key changed (Redis's signalModifiedKey): every transaction WATCHing it
@@ -456,13 +536,14 @@ class Keyspace(KeyspaceViews):
                     self.signal_watchers(key)
         if self.tracking is not None:
             self.tracking.flushed()
-        for table in self.slots:
+        for table, values, clocks in zip(self.slots, self.values, self.clocks):
             table.clear()
+            values.clear()
+            clocks.clear()
         self.size = 0
         self.expires.clear()
         self._ttl_keys.clear()
         self._ttl_pos.clear()
-        self.lru.clear()
         self.used_memory = 0
         self.sizes.clear()
         self.resized.clear()
@@ -489,15 +570,27 @@ class Keyspace(KeyspaceViews):
         if self.tracking is not None:
             self.tracking.flushed()
         self.dirty += self.size + other.size
-        self.slots, self.size = other.slots, other.size
+        self.slots, self.values, self.size = other.slots, other.values, other.size
         self.expires, self._ttl_keys, self._ttl_pos = \
             other.expires, other._ttl_keys, other._ttl_pos
         self.used_memory, self.sizes, self.resized = \
             other.used_memory, other.sizes, other.resized
-        if type(self.lru) is type(other.lru):
-            self.lru = other.lru
+        if self.lfu is None and other.lfu is None:
+            self.clocks = other.clocks
+        elif self.lfu is not None and other.lfu is not None:
+            self.clocks = other.clocks
+            for clocks in self.clocks:
+                clocks.lfu = self.lfu
         else:
-            self.lru.clear()   # LFU here: the loaded keys start with a new key's counter
+            # The other kind of access time: the loaded keys start afresh (idle 0, or
+            # a new key's LFU counter).
+            self.clocks = [self._fresh_clocks(len(values)) for values in self.values]
+
+    def _fresh_clocks(self, count: int) -> list:
+        """A slot's clocks for `count` positions of which no access is known."""
+        if self.lfu is not None:
+            return LfuCells(self.lfu, [None] * count)
+        return [None] * count
 
     # ------------------------------------------------------------ expiry
 
@@ -599,46 +692,57 @@ class Keyspace(KeyspaceViews):
 
     def tick_lru_clock(self) -> None:
         self.lru_clock = int(time.monotonic())
-        if type(self.lru) is LfuCounters:
-            self.lru.tick()
+        if self.lfu is not None:
+            self.lfu.tick()
+
+    def access_word(self, key: bytes):
+        """The key's access cell: its LRU clock, or its LFU word under an LFU policy;
+        None when no access is known (or no such key)."""
+        slot = slot_of(key)
+        pos = self.slots[slot].get(key)
+        return None if pos is None else self.clocks[slot][pos]
 
     def idle_seconds(self, key: bytes) -> int:
         """OBJECT IDLETIME (under an LRU policy: the caller checks)."""
-        lru = self.lru
-        if type(lru) is LfuCounters:
+        if self.lfu is not None:
             return 0
-        return max(0, self.lru_clock - lru.get(key, self.lru_clock))
+        clock = self.access_word(key)
+        return 0 if clock is None else max(0, self.lru_clock - clock)
 
     def lfu_frequency(self, key: bytes) -> int:
         """OBJECT FREQ: the key's LFU counter, decayed (LFUDecrAndReturn); a key with
         no counter yet reports a new key's."""
-        lru = self.lru
-        if type(lru) is not LfuCounters:
+        if self.lfu is None:
             return LFU_INIT_VAL
-        return lru.frequency(key)
+        return self.lfu.frequency(self.access_word(key))
 
     def use_lfu(self, log_factor: int, decay_time: int) -> None:
         """Keep LFU counters instead of access times (an LFU maxmemory-policy), or
         update their parameters. Switching starts every key afresh (Redis reinterprets
         the old field, which it says "will take some time to adjust")."""
-        if type(self.lru) is not LfuCounters:
-            self.lru = LfuCounters(self._rng)
-        self.lru.configure(log_factor, decay_time)
+        if self.lfu is None:
+            self.lfu = LfuClock(self._rng)
+            self.clocks = [self._fresh_clocks(len(values)) for values in self.values]
+        self.lfu.configure(log_factor, decay_time)
 
     def use_lru(self) -> None:
-        if type(self.lru) is not dict:
-            self.lru = {}
+        if self.lfu is not None:
+            self.lfu = None
+            self.clocks = [self._fresh_clocks(len(values)) for values in self.values]
 
     def restore_access(self, key: bytes, idle=None, freq=None) -> None:
         """objectSetLRUOrLFU: an idle time (seconds) or an LFU counter given with a
         key (RESTORE IDLETIME/FREQ, an RDB's LRU/LFU opcodes); the one the policy
         tracks is kept, the other ignored."""
-        lru = self.lru
-        if type(lru) is LfuCounters:
+        slot = slot_of(key)
+        pos = self.slots[slot].get(key)
+        if pos is None:
+            return
+        if self.lfu is not None:
             if freq is not None:
-                lru.set_counter(key, freq)
+                self.clocks[slot].set_counter(pos, freq)
         elif idle is not None:
-            lru[key] = self.lru_clock - idle
+            self.clocks[slot][pos] = self.lru_clock - idle
 
     def evict(self, key: bytes) -> None:
         """Remove a key for maxmemory (performEvictions): counted, notified ('evicted')

@@ -214,8 +214,14 @@ def debug_object(c, argv):
     return Status("Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d "
                   "lru_seconds_idle:%d%s" % (
                       id(value), encoding, len(body),
-                      ks.lru.get(key, ks.lru_clock) & 0xFFFFFF, ks.idle_seconds(key),
+                      _access_word(ks, key) & 0xFFFFFF, ks.idle_seconds(key),
                       extra))
+
+
+def _access_word(ks, key) -> int:
+    """DEBUG OBJECT's lru: the key's LRU clock or LFU word (the clock when unknown)."""
+    word = ks.access_word(key)
+    return ks.lru_clock if word is None else word
 
 
 def _lookup(c, key):
@@ -270,8 +276,7 @@ def debug_digest(c, argv):
     key in the table counts, also one whose TTL passed but is not yet removed."""
     ks = c.server.keyspace
     expires = ks.expires
-    items = ((key, value, key in expires)
-             for table in ks.slots if table for key, value in table.items())
+    items = ((key, value, key in expires) for key, value in ks.items())
     return Status(dataset_digest(items).hex())
 
 

@@ -61,28 +61,25 @@ def write_commands(keyspace, stream, key_delay_us: int = 0) -> None:
     if keyspace.size:
         out.append(encode_command([b"SELECT", b"0"]))
     size = 0
-    for table in keyspace.slots:
-        if not table:
-            continue
-        for key, value in table.items():
-            kind, neutral, _ = to_saved(value)
-            if kind == "string":
-                records = [encode_command([b"SET", key, neutral])]
-            elif kind == "stream":
-                records = [encode_command(argv) for argv in stream_commands(key, neutral)]
-            else:
-                records = _variadic(kind, key, neutral)
-            when = expires.get(key) if expires else None
-            if when is not None:
-                records.append(encode_command([b"PEXPIREAT", key, b"%d" % when]))
-            out.extend(records)
-            size += sum(map(len, records))
-            if size >= BUFFER_BYTES or delay:
-                stream.write(b"".join(out))
-                out.clear()
-                size = 0
-            if delay:
-                time.sleep(delay)      # a forked child: plain blocking sleep
+    for key, value in keyspace.items():
+        kind, neutral, _ = to_saved(value)
+        if kind == "string":
+            records = [encode_command([b"SET", key, neutral])]
+        elif kind == "stream":
+            records = [encode_command(argv) for argv in stream_commands(key, neutral)]
+        else:
+            records = _variadic(kind, key, neutral)
+        when = expires.get(key) if expires else None
+        if when is not None:
+            records.append(encode_command([b"PEXPIREAT", key, b"%d" % when]))
+        out.extend(records)
+        size += sum(map(len, records))
+        if size >= BUFFER_BYTES or delay:
+            stream.write(b"".join(out))
+            out.clear()
+            size = 0
+        if delay:
+            time.sleep(delay)      # a forked child: plain blocking sleep
     if out:
         stream.write(b"".join(out))
 

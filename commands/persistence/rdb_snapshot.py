@@ -64,14 +64,11 @@ def write_keyspace(keyspace, stream, *, compress=True, checksum=True, fill=None,
         writer.select_db(0, keyspace.size, len(expires))
         write_key = writer.write_key
         delay = key_delay_us / 1e6 if key_delay_us > 0 else 0
-        for table in keyspace.slots:
-            if not table:
-                continue
-            for key, value in table.items():
-                kind, neutral, encoding = to_saved(value)
-                write_key(key, kind, neutral, encoding, expires.get(key) if expires else None)
-                if delay:
-                    time.sleep(delay)
+        for key, value in keyspace.items():
+            kind, neutral, encoding = to_saved(value)
+            write_key(key, kind, neutral, encoding, expires.get(key) if expires else None)
+            if delay:
+                time.sleep(delay)
     writer.finish()
     return writer
 

@@ -68,7 +68,7 @@ class MemoryAccount:
         keyspace = server.keyspace
         # The empty keyspace's 16384 slot tables and the fixed tables around them.
         self.startup = sum(sys.getsizeof(table) for table in keyspace.slots) + \
-            sys.getsizeof(keyspace.expires) + sys.getsizeof(keyspace.lru)
+            sys.getsizeof(keyspace.expires)
         self.peak = 0
         self.clients_normal = 0
         self.clients_slaves = 0

@@ -35,7 +35,9 @@ _GROUP_CATEGORIES = {"string": "@string", "generic": "@keyspace", "hash": "@hash
                      "pubsub": None, "server": None, "cluster": None}
 
 
-@dataclass(eq=False)
+# slots: ~360 commands and subcommands live as long as the node, and a __dict__ of
+# their 33 fields is 1.6 KB each (570 KB together); slots hold them in ~300 bytes.
+@dataclass(eq=False, slots=True)
 class Command:
     name: str
     handler: object

@@ -10,7 +10,7 @@ import random
 import time
 
 from commands import load_all_commands
-from commands.data.eviction import LFU_INIT_VAL, Evictor, LfuCounters
+from commands.data.eviction import LFU_INIT_VAL, Evictor, LfuCells, LfuClock
 from commands.data.keyspace import Keyspace
 from commands.data.memory_model import (EXPIRE_ENTRY, accounted_size, jemalloc_size,
                                         key_usage)
@@ -33,9 +33,8 @@ def _server():
 
 def fresh_total(ks) -> int:
     total = len(ks.expires) * EXPIRE_ENTRY
-    for table in ks.slots:
-        for key, value in table.items():
-            total += accounted_size(key, value)
+    for key, value in ks.items():
+        total += accounted_size(key, value)
     return total
 
 
@@ -95,19 +94,21 @@ def test_used_memory_follows_writes_and_flush():
 
 
 def test_lfu_counter_rules():
-    counters = LfuCounters(random.Random(1))
-    counters.configure(log_factor=0, decay_time=1)
-    counters[b"k"] = 0                       # first access: a new key's counter
-    assert counters.frequency(b"k") == LFU_INIT_VAL
+    lfu = LfuClock(random.Random(1))
+    lfu.configure(log_factor=0, decay_time=1)
+    cells = LfuCells(lfu)
+    cells.append(0)                          # a new key: a new key's counter
+    assert lfu.frequency(cells[0]) == LFU_INIT_VAL
     for _ in range(10):
-        counters[b"k"] = 0                   # factor 0: every access increments
-    assert counters.frequency(b"k") == LFU_INIT_VAL + 10
-    counters.minutes = (counters.minutes + 3) & 0xFFFF      # three decay periods
-    assert counters.frequency(b"k") == LFU_INIT_VAL + 7
-    counters.configure(log_factor=10, decay_time=0)        # no decay
-    counters.set_counter(b"k", 255)
-    counters[b"k"] = 0
-    assert counters.frequency(b"k") == 255   # saturated
+        cells[0] = 0                         # factor 0: every access increments
+    assert lfu.frequency(cells[0]) == LFU_INIT_VAL + 10
+    lfu.minutes = (lfu.minutes + 3) & 0xFFFF        # three decay periods
+    assert lfu.frequency(cells[0]) == LFU_INIT_VAL + 7
+    lfu.configure(log_factor=10, decay_time=0)     # no decay
+    cells.set_counter(0, 255)
+    cells[0] = 0
+    assert lfu.frequency(cells[0]) == 255    # saturated
+    assert lfu.frequency(None) == LFU_INIT_VAL      # no counter yet: a new key's
 
 
 def test_the_pool_follows_the_policy():
@@ -124,7 +125,7 @@ def test_the_pool_follows_the_policy():
             assert evictor.best_key(policy, 5).startswith(b"t")
     # Sampling as many keys as there are finds the soonest to expire.
     assert Evictor(ks, rng).best_key("volatile-ttl", 200) == b"t0"
-    ks.lru[b"p7"] = ks.lru_clock - 1000          # idle the longest
+    ks.restore_access(b"p7", idle=1000)          # idle the longest
     lru = Evictor(ks, rng)
     for _ in range(200):                         # the pool keeps the best seen so far
         lru._populate(False, "lru", 5)
