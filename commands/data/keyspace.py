@@ -7,10 +7,11 @@ and it costs no memory beyond the dicts themselves. A slot's dict maps each key 
 key's access time, see below). The positions are small ints, which CPython does not
 allocate (and above 256 they are shared, see _shared_position), so a key costs its dict
 entry and two list cells. A deleted key leaves a hole (None) in the lists; a slot's
-lists are compacted when holes outnumber its keys, and emptied with it. It also gives SCAN an exact guarantee:
-the cursor walks slots, and a slot's keys are returned together, so a key present for the
-whole scan is returned exactly once. The walks over whole slots (SCAN, RANDOMKEY, a
-slot's keys) are in keyspace_views.py, a mixin of Keyspace.
+lists are compacted when holes outnumber its keys, and emptied with it. The per-slot
+dicts also give SCAN an exact guarantee: the cursor walks slots, and a slot's keys are
+returned together, so a key present for the whole scan is returned exactly once. The
+walks over whole slots (SCAN, RANDOMKEY, a slot's keys) are in keyspace_views.py, a
+mixin of Keyspace.
 
 Values are Python objects: bytes or bytearray for strings (bytearray once modified in
 place by APPEND/SETRANGE, which is Redis's "raw" encoding), other types register their
