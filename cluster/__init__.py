@@ -59,7 +59,7 @@ Redis function -> our name (Redis's cluster_legacy.c / cluster.c):
     clusterUpdateSlotsConfigWith         SlotConfig.update_slots_config_with
     clusterHandleConfigEpochCollision    SlotConfig.handle_config_epoch_collision
     clusterBumpConfigEpochWithoutConsensus  SlotConfig.bump_config_epoch_without_consensus
-    clusterUpdateState                   ClusterState.update_cluster_state
+    clusterUpdateState                   StateUpdate.update_cluster_state (state_update.py)
     clusterHandleSlaveFailover           Failover.handle_replica_failover
       failover_auth_time/sent/count      Election (election.py): phase, time, votes, epoch
     clusterGetSlaveRank                  Failover.get_replica_rank

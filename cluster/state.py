@@ -42,8 +42,8 @@ from cluster.restore import ConfigRestore
 from cluster.slots import CLUSTER_SLOTS, SLOT_NUMBERS
 from cluster.slot_config import SlotConfig
 from cluster.slot_migration import SlotMigration
+from cluster.state_update import StateUpdate
 
-CLUSTER_WRITABLE_DELAY = 2000  # ms a restarted master stays FAIL before serving
 # clusterCron runs every 100 ms (Redis calls it from serverCron at hz 10). The one
 # period of the node: the bus's cron greenlet, the simulator's virtual cron and
 # node.py's data-side cron all tick at it.
@@ -70,7 +70,8 @@ def _node_name(node: ClusterNode) -> str:
 
 
 class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig, Failover,
-                   ManualFailover, ReplicationState, ConfigRestore, ClusterAdmin, SlotMigration):
+                   ManualFailover, ReplicationState, ConfigRestore, ClusterAdmin, SlotMigration,
+                   StateUpdate):
     """The cluster as this node sees it. commands/ reads it through cluster/view.py and
     changes it through cluster/operations.py."""
 
@@ -673,49 +674,3 @@ class ClusterState(Handshake, LinkHandling, Gossip, FailureDetection, SlotConfig
         if best is not None:
             self._log("debug", f"Pinging node {best.name}")
             self.send_ping(best.link, m.PING)
-
-    # ------------------------------------------------------------------
-    # clusterUpdateState
-    # ------------------------------------------------------------------
-
-    def _fail_until_covered(self) -> bool:
-        """The state is fail and stays fail until every slot has an owner, whatever
-        changes meanwhile; only cluster_size can move. Updating the state is a walk of
-        all N nodes (for cluster_size), and a node joining a cluster of N masters learns
-        their slots one heartbeat at a time: updating after each made joining N^2 and
-        forming N^3, and so did updating on every cron (10 a second) while the last
-        slots were missing; in a 1000-node simulation that walk was 70% of the CPU
-        near the end of forming. So in this state the cron updates it once a second:
-        cluster_size may lag by up to a second while the node cannot serve anyway. The
-        packet that brings the last slot owner updates it at once."""
-        return not self.state_ok and self.config.require_full_coverage \
-            and self.slots_assigned < CLUSTER_SLOTS
-
-    def update_cluster_state(self) -> None:
-        now = self._now
-        me = self.myself
-        if me.is_master and not self.state_ok and now - self._start_ms < CLUSTER_WRITABLE_DELAY:
-            return  # give a restarted master time to learn the new configuration
-        ok = True
-        if self.config.require_full_coverage:
-            if self.slots_assigned < CLUSTER_SLOTS:
-                ok = False
-            else:
-                ok = not any(n.flags & NODE_FAIL and n.slots for n in self.nodes.values())
-        size = reachable = 0
-        for n in self.nodes.values():
-            if n.flags & NODE_MASTER and n.slots:
-                size += 1
-                if not n.flags & (NODE_FAIL | NODE_PFAIL):
-                    reachable += 1
-        self.size = size
-        if reachable < size // 2 + 1:
-            ok = False
-            self._among_minority_time = now
-        if ok != self.state_ok:
-            rejoin_delay = min(max(self.config.node_timeout, 500), 5000)
-            if ok and me.is_master and self._among_minority_time is not None \
-                    and now - self._among_minority_time < rejoin_delay:
-                return  # just rejoined the majority: let the others reconfigure us first
-            self._log("warning", f"Cluster state changed: {'ok' if ok else 'fail'}")
-            self.state_ok = ok
