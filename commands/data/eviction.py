@@ -1,4 +1,4 @@
-"""Which key maxmemory evicts next (Redis's evict.c), and the LFU counters.
+"""Which key maxmemory evicts next (Redis's evict.c), LFU counters, keys' access times.
 
 Every policy but the random ones ranks keys by a score -- idle seconds (LRU), 255 minus
 the LFU counter (LFU), how soon the TTL ends (volatile-ttl) -- and, as Redis, does not
@@ -22,7 +22,7 @@ import bisect
 import time
 from itertools import islice
 
-from cluster.slots import CLUSTER_SLOTS
+from cluster.slots import CLUSTER_SLOTS, key_hash_slot
 
 LFU_INIT_VAL = 5            # a new key's counter: room to be accessed before it ranks last
 EVPOOL_SIZE = 16
@@ -115,6 +115,73 @@ class LfuCells(list):
     def set_counter(self, pos: int, counter: int) -> None:
         """RESTORE ... FREQ, an RDB's LFU opcode: the counter as given, decay from now."""
         list.__setitem__(self, pos, self.lfu.word(counter))
+
+
+class KeyAccessTimes:
+    """The keyspace's access times (a mixin of commands.data.keyspace.Keyspace): each
+    key's cell in its slot's `clocks` list holds its LRU clock, or under an LFU policy
+    its LFU word (LfuCells); what OBJECT IDLETIME/FREQ, RESTORE IDLETIME/FREQ and the
+    eviction pool read."""
+
+    def tick_lru_clock(self) -> None:
+        self.lru_clock = int(time.monotonic())
+        if self.lfu is not None:
+            self.lfu.tick()
+
+    def access_word(self, key: bytes):
+        """The key's access cell: its LRU clock, or its LFU word under an LFU policy;
+        None when no access is known (or no such key)."""
+        slot = key_hash_slot(key)
+        pos = self.slots[slot].get(key)
+        return None if pos is None else self.clocks[slot][pos]
+
+    def idle_seconds(self, key: bytes) -> int:
+        """OBJECT IDLETIME (under an LRU policy: the caller checks)."""
+        if self.lfu is not None:
+            return 0
+        clock = self.access_word(key)
+        return 0 if clock is None else max(0, self.lru_clock - clock)
+
+    def lfu_frequency(self, key: bytes) -> int:
+        """OBJECT FREQ: the key's LFU counter, decayed (LFUDecrAndReturn); a key with
+        no counter yet reports a new key's."""
+        if self.lfu is None:
+            return LFU_INIT_VAL
+        return self.lfu.frequency(self.access_word(key))
+
+    def use_lfu(self, log_factor: int, decay_time: int) -> None:
+        """Keep LFU counters instead of access times (an LFU maxmemory-policy), or
+        update their parameters. Switching starts every key afresh (Redis reinterprets
+        the old field, which it says "will take some time to adjust")."""
+        if self.lfu is None:
+            self.lfu = LfuClock(self._rng)
+            self.clocks = [self._fresh_clocks(len(values)) for values in self.values]
+        self.lfu.configure(log_factor, decay_time)
+
+    def use_lru(self) -> None:
+        if self.lfu is not None:
+            self.lfu = None
+            self.clocks = [self._fresh_clocks(len(values)) for values in self.values]
+
+    def restore_access(self, key: bytes, idle=None, freq=None) -> None:
+        """objectSetLRUOrLFU: an idle time (seconds) or an LFU counter given with a
+        key (RESTORE IDLETIME/FREQ, an RDB's LRU/LFU opcodes); the one the policy
+        tracks is kept, the other ignored."""
+        slot = key_hash_slot(key)
+        pos = self.slots[slot].get(key)
+        if pos is None:
+            return
+        if self.lfu is not None:
+            if freq is not None:
+                self.clocks[slot].set_counter(pos, freq)
+        elif idle is not None:
+            self.clocks[slot][pos] = self.lru_clock - idle
+
+    def _fresh_clocks(self, count: int) -> list:
+        """A slot's clocks for `count` positions of which no access is known."""
+        if self.lfu is not None:
+            return LfuCells(self.lfu, [None] * count)
+        return [None] * count
 
 
 class Evictor:

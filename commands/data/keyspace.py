@@ -44,7 +44,7 @@ import random
 import time
 
 from cluster.slots import CLUSTER_SLOTS, key_hash_slot
-from commands.data.eviction import LFU_INIT_VAL, LfuCells, LfuClock
+from commands.data.eviction import KeyAccessTimes
 from commands.data.keyspace_views import KeyspaceViews, now_ms
 from commands.data.memory_model import EXPIRE_ENTRY, STRING_KEY_COST, accounted_size
 from commands.data.notifications import notify_keyspace_event
@@ -89,7 +89,7 @@ class ExpireCycleStats:
         self.stale_perc = stale * 0.05 + self.stale_perc * 0.95
 
 
-class Keyspace(KeyspaceViews):
+class Keyspace(KeyspaceViews, KeyAccessTimes):
     def __init__(self):
         self.slots = [dict() for _ in range(CLUSTER_SLOTS)]     # key -> position
         self.values = [[] for _ in range(CLUSTER_SLOTS)]       # position -> value
@@ -587,12 +587,6 @@ class Keyspace(KeyspaceViews):
             # a new key's LFU counter).
             self.clocks = [self._fresh_clocks(len(values)) for values in self.values]
 
-    def _fresh_clocks(self, count: int) -> list:
-        """A slot's clocks for `count` positions of which no access is known."""
-        if self.lfu is not None:
-            return LfuCells(self.lfu, [None] * count)
-        return [None] * count
-
     # ------------------------------------------------------------ expiry
 
     def ttl_ms(self, key: bytes):
@@ -688,62 +682,6 @@ class Keyspace(KeyspaceViews):
         self.expire_stats.cycle_done(int((time.monotonic() - started) * 1e6),
                                      removed / sampled if sampled else 0.0)
         return removed
-
-    # ------------------------------------------------------------ access times
-
-    def tick_lru_clock(self) -> None:
-        self.lru_clock = int(time.monotonic())
-        if self.lfu is not None:
-            self.lfu.tick()
-
-    def access_word(self, key: bytes):
-        """The key's access cell: its LRU clock, or its LFU word under an LFU policy;
-        None when no access is known (or no such key)."""
-        slot = slot_of(key)
-        pos = self.slots[slot].get(key)
-        return None if pos is None else self.clocks[slot][pos]
-
-    def idle_seconds(self, key: bytes) -> int:
-        """OBJECT IDLETIME (under an LRU policy: the caller checks)."""
-        if self.lfu is not None:
-            return 0
-        clock = self.access_word(key)
-        return 0 if clock is None else max(0, self.lru_clock - clock)
-
-    def lfu_frequency(self, key: bytes) -> int:
-        """OBJECT FREQ: the key's LFU counter, decayed (LFUDecrAndReturn); a key with
-        no counter yet reports a new key's."""
-        if self.lfu is None:
-            return LFU_INIT_VAL
-        return self.lfu.frequency(self.access_word(key))
-
-    def use_lfu(self, log_factor: int, decay_time: int) -> None:
-        """Keep LFU counters instead of access times (an LFU maxmemory-policy), or
-        update their parameters. Switching starts every key afresh (Redis reinterprets
-        the old field, which it says "will take some time to adjust")."""
-        if self.lfu is None:
-            self.lfu = LfuClock(self._rng)
-            self.clocks = [self._fresh_clocks(len(values)) for values in self.values]
-        self.lfu.configure(log_factor, decay_time)
-
-    def use_lru(self) -> None:
-        if self.lfu is not None:
-            self.lfu = None
-            self.clocks = [self._fresh_clocks(len(values)) for values in self.values]
-
-    def restore_access(self, key: bytes, idle=None, freq=None) -> None:
-        """objectSetLRUOrLFU: an idle time (seconds) or an LFU counter given with a
-        key (RESTORE IDLETIME/FREQ, an RDB's LRU/LFU opcodes); the one the policy
-        tracks is kept, the other ignored."""
-        slot = slot_of(key)
-        pos = self.slots[slot].get(key)
-        if pos is None:
-            return
-        if self.lfu is not None:
-            if freq is not None:
-                self.clocks[slot].set_counter(pos, freq)
-        elif idle is not None:
-            self.clocks[slot][pos] = self.lru_clock - idle
 
     def evict(self, key: bytes) -> None:
         """Remove a key for maxmemory (performEvictions): counted, notified ('evicted')
