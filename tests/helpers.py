@@ -4,6 +4,7 @@ Processes are started on loopback, tracked by pid and killed in teardown. Every 
 polls with a deadline.
 """
 import os
+import random
 import re
 import signal
 import socket
@@ -20,19 +21,43 @@ REDIS_LOG_LINE = re.compile(r"^(\d+):([MSCX]) (\d\d [A-Z][a-z]{2} \d{4} "
                             r"\d\d:\d\d:\d\d\.\d{3}) ([.\-*#]) (.+)$")
 
 
+def _port_range():
+    """Ports to pick from: below the kernel's ephemeral range, bus port included.
+
+    A port the kernel hands out (bind to port 0) is an ephemeral port, and so is its
+    port+10000: between our check and the server's bind, an outgoing connection of any
+    process could take the bus port ("Address already in use"). Ports under the range
+    are only ever taken by a listener that asks for them."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral_low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    high = min(ephemeral_low, 65536) - 10000
+    return (10000, high) if high > 12000 else (1024, 55535)
+
+
+_PORT_RANDOM = random.Random()
+
+
+def _bindable(port) -> bool:
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+
+
 def free_port(used=None) -> int:
     """A free loopback port whose port+10000 (the cluster bus) is free too; with a set
     `used`, also one not in it, and it is added (for many nodes started together)."""
-    for _ in range(500):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 10000 > 65535 or (used is not None and port in used):
+    low, high = _port_range()
+    for _ in range(2000):
+        port = _PORT_RANDOM.randrange(low, high)
+        if used is not None and port in used:
             continue
-        try:
-            with socket.socket() as s2:
-                s2.bind(("127.0.0.1", port + 10000))
-        except OSError:
+        if not (_bindable(port) and _bindable(port + 10000)):
             continue
         if used is not None:
             used.add(port)
