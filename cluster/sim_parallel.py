@@ -35,7 +35,7 @@ import pickle
 import traceback
 from typing import Callable
 
-from cluster.sim import SimNode, Simulation
+from cluster.sim import SimNode, Simulation, VirtualClock
 
 
 class _Worker(Simulation):
@@ -132,7 +132,7 @@ def _serve(conn, n: int, index: int, workers: int, options: dict) -> None:
         conn.send(("error", traceback.format_exc(), {}, None))
 
 
-class ParallelSimulation:
+class ParallelSimulation(VirtualClock):
     """The driver's side of a simulation spread over ``workers`` processes: the calls the
     scale runs make on a :class:`Simulation`, each carried out by every worker."""
 
@@ -227,35 +227,18 @@ class ParallelSimulation:
         """Run a module-level function in each worker (it is sent by name); its results."""
         return self._round("apply", (func, args))
 
-    def run_until(self, predicate: Callable[[], bool] | None, limit_ms: int,
-                  check_every_ms: int = 100) -> int | None:
-        """As Simulation.run_until: the workers run window after window until
-        ``predicate()`` (which asks them, through :meth:`holds`) is true."""
-        start = self.now
-        deadline = start + limit_ms
-        next_check = start
-        while True:
-            if predicate is not None and self.now >= next_check:
-                if predicate():
-                    return self.now - start
-                next_check = self.now + check_every_ms
-            horizon = min(deadline, next_check) if predicate is not None else deadline
-            upcoming = self._next_event()
-            if upcoming is not None and upcoming <= horizon:
-                end = min(upcoming + self.lookahead, horizon + 1)
-                self._round("run", end)
-                self.now = end - 1
-                continue
-            if self.now < horizon:
-                self._round("run", horizon + 1)   # nothing before it: every clock jumps
-            self.now = horizon
-            if self.now >= deadline:
-                if predicate is None:
-                    return limit_ms
-                return self.now - start if predicate() else None
-
-    def run_for(self, ms: int) -> None:
-        self.run_until(None, ms)
+    def _advance(self, horizon: int) -> bool:
+        """One window, from the earliest pending event anywhere, if it comes no later
+        than ``horizon``; otherwise every worker's clock moves to the horizon."""
+        upcoming = self._next_event()
+        if upcoming is not None and upcoming <= horizon:
+            end = min(upcoming + self.lookahead, horizon + 1)
+            self._round("run", end)
+            self.now = end - 1
+            return True
+        if self.now < horizon:
+            self._round("run", horizon + 1)
+        return False
 
     def close(self) -> None:
         for conn in self._conns:
