@@ -10,9 +10,12 @@ How the workers stay in step (conservative parallel discrete-event simulation): 
 one node causes at another -- a frame, a SYN, a FIN; ``Simulation._post`` -- arrives at
 least ``latency_ms`` later. So all workers can run the same window of ``latency_ms``
 virtual milliseconds without hearing from each other: nothing sent inside a window can
-land inside it. Between windows the coordinator hands each worker what the others posted
-to its nodes. A window starts at the earliest pending event anywhere, so idle stretches
-are skipped, as in the one-process run.
+land inside it. Between windows the workers swap what they posted to each other's
+nodes, over a pipe between every two of them (a window is a millisecond: a round trip
+through the driving process would double the waiting). A window starts at the earliest
+pending event anywhere, so idle stretches are skipped, as in the one-process run. The
+driver (:class:`ParallelSimulation`) only tells them how far to go -- to the next time
+a predicate is checked -- and carries the calls between (kill, census, ...).
 
 Every worker boots all N nodes, in the same order from the same seed (so every node has
 the same name everywhere), and then runs only its own: the others' crons and effects are
@@ -106,17 +109,64 @@ class _Worker(Simulation):
     def head(self) -> int | None:
         return self._queue[0][0] if self._queue else None
 
+    def advance(self, until: int, upcoming: int | None, peers: dict) -> None:
+        """Window after window, in step with the other workers, until every event up to
+        ``until`` has run. ``upcoming`` is the earliest pending event anywhere."""
+        while upcoming is not None and upcoming <= until:
+            self.run_window(min(upcoming + self.latency_ms, until + 1))
+            upcoming = self._exchange(peers)
+        self.now = max(self.now, until)
 
-def _serve(conn, n: int, index: int, workers: int, options: dict) -> None:
-    """A worker process: requests in, (result, outbox, next event time) out."""
+    def _exchange(self, peers: dict) -> int | None:
+        """Swap this window's parcels with every other worker, directly; returns the
+        earliest pending event anywhere, which every worker works out the same way
+        (from each worker's next event and the earliest arrival it just sent).
+
+        Pairs talk in one fixed order, the lower index sending first, so two workers
+        never both wait to send to each other (a pipe holds only so much)."""
+        outbox = self.take_outbox()
+        head = self.head()
+        sent = [earliest for earliest, _ in outbox.values()]
+        mine_earliest = min(sent) if sent else None
+        reports = {}
+        for low, high in _PAIRS[self.workers]:
+            if self.index not in (low, high):
+                continue
+            peer = high if self.index == low else low
+            mine = (head, mine_earliest, outbox.get(peer, (None, None))[1])
+            conn = peers[peer]
+            if self.index == low:
+                conn.send(mine)
+                reports[peer] = conn.recv()
+            else:
+                reports[peer] = conn.recv()
+                conn.send(mine)
+        self.receive([reports[peer][2] for peer in sorted(reports)
+                      if reports[peer][2] is not None])
+        times = [head, mine_earliest] + [t for report in reports.values() for t in report[:2]]
+        times = [t for t in times if t is not None]
+        return min(times) if times else None
+
+
+def _pairs(workers: int) -> list[tuple[int, int]]:
+    return [(low, high) for low in range(workers) for high in range(low + 1, workers)]
+
+
+_PAIRS = {workers: _pairs(workers) for workers in range(2, 17)}
+
+
+def _serve(conn, peers: dict, n: int, index: int, workers: int, options: dict) -> None:
+    """A worker process: requests in, (result, outbox, next event time) out; while it
+    advances the clock, it swaps events with the other workers (``peers``) directly."""
     try:
         sim = _Worker(n, index, workers, **options)
         conn.send(("ok", None, sim.take_outbox(), sim.head()))
         while True:
             op, arg, parcels = conn.recv()
             sim.receive(parcels)
-            if op == "run":
-                sim.run_window(arg)
+            if op == "advance":
+                until, upcoming = arg
+                sim.advance(until, upcoming, peers)
                 result = None
             elif op == "call":          # a Simulation method: kill, assign_slots, holds, ...
                 name, args = arg
@@ -145,17 +195,27 @@ class ParallelSimulation(VirtualClock):
         self.lookahead = latency_ms
         options = dict(seed=seed, node_timeout=node_timeout, latency_ms=latency_ms,
                        jitter_ms=jitter_ms, loss=loss)
+        if not 2 <= workers <= 16:
+            raise ValueError("2 to 16 workers")
         context = multiprocessing.get_context("fork")
+        # A pipe between every two workers, for the windows' parcels.
+        peers: list[dict] = [{} for _ in range(workers)]
+        for low, high in _PAIRS[workers]:
+            peers[low][high], peers[high][low] = context.Pipe()
         self._conns = []
         self._procs = []
         for index in range(workers):
             parent, child = context.Pipe()
-            proc = context.Process(target=_serve, args=(child, n, index, workers, options),
+            proc = context.Process(target=_serve,
+                                   args=(child, peers[index], n, index, workers, options),
                                    daemon=True)
             proc.start()
             child.close()
             self._conns.append(parent)
             self._procs.append(proc)
+        for ends in peers:
+            for end in ends.values():
+                end.close()     # the workers' own
         self._heads: list[int | None] = [None] * workers
         # Per worker: parcels of events for it from the others, and their earliest arrival.
         self._parcels: list[list[bytes]] = [[] for _ in range(workers)]
@@ -228,16 +288,10 @@ class ParallelSimulation(VirtualClock):
         return self._round("apply", (func, args))
 
     def _advance(self, horizon: int) -> bool:
-        """One window, from the earliest pending event anywhere, if it comes no later
-        than ``horizon``; otherwise every worker's clock moves to the horizon."""
-        upcoming = self._next_event()
-        if upcoming is not None and upcoming <= horizon:
-            end = min(upcoming + self.lookahead, horizon + 1)
-            self._round("run", end)
-            self.now = end - 1
-            return True
+        """Every event up to ``horizon``: the workers run the windows between them, and
+        answer when their clocks are at the horizon."""
         if self.now < horizon:
-            self._round("run", horizon + 1)
+            self._round("advance", (horizon, self._next_event()))
         return False
 
     def close(self) -> None:
