@@ -481,16 +481,22 @@ class Keyspace(KeyspaceViews, KeyAccessTimes):
         self.watchers.setdefault(key, set()).add(client)
         self.key_hooks = True
 
-    def guard_key(self, guard, key: bytes) -> None:
-        """Have `guard.dirty_cas` set when the key changes, as for a WATCHing client,
-        without WATCH's existence check (MIGRATE's guards: the key was just looked up).
-        Undone by unwatch_all(guard)."""
-        guard.watched[key] = True
-        self.watchers.setdefault(key, set()).add(guard)
-        self.key_hooks = True
+    def guard_keys(self, guards: dict) -> None:
+        """For every key -> guard of `guards`, have `guard.dirty_cas` set when the key
+        changes, as for a WATCHing client, without WATCH's existence check (MIGRATE's
+        guards: the keys were just looked up). Undone by unguard_keys(guards), at once."""
+        watchers = self.watchers
+        for key, guard in guards.items():
+            clients = watchers.get(key)
+            if clients is None:
+                watchers[key] = {guard}
+            else:
+                clients.add(guard)
+        if guards:
+            self.key_hooks = True
 
     def unguard_keys(self, guards: dict) -> None:
-        """Undo guard_key() for every key -> guard of `guards`, at once."""
+        """Undo guard_keys(guards)."""
         watchers = self.watchers
         for key, guard in guards.items():
             clients = watchers.get(key)
@@ -498,7 +504,6 @@ class Keyspace(KeyspaceViews, KeyAccessTimes):
                 clients.discard(guard)
                 if not clients:
                     del watchers[key]
-            guard.watched.clear()
         self.key_hooks = bool(watchers) or self.tracking is not None
 
     def unwatch_all(self, client) -> None:
