@@ -77,7 +77,12 @@ def migrate_key_indexes(argv) -> list:
     second-to-last argument, and when it is absent the key is argv[3]. When it is there,
     the spec is "incomplete" and migrateGetKeys parses the options instead: the keys
     follow KEYS -- or there are none (an error) when the key argument is not empty."""
-    if not any(argv[i].lower() == b"keys" for i in range(len(argv) - 2, 1, -1)):
+    for i in range(len(argv) - 2, 1, -1):
+        arg = argv[i]
+        # (Only a 4-byte argument can be KEYS: the keys themselves are not lowered.)
+        if len(arg) == 4 and arg.lower() == b"keys":
+            break
+    else:
         return [3]
     first, count = 3, 1
     i = 6
