@@ -363,9 +363,11 @@ def migrate(c, argv):
     if timeout <= 0:
         timeout = DEFAULT_TIMEOUT_MS
     ks = c.server.keyspace
+    # The Router found every key in one slot (keyspace.py: hint_argv), or nothing did.
+    routed_slot = ks.hint_argv_slot if argv is ks.hint_argv else -1
     keys = []                         # (key, slot, value) of the keys there are
     for key in opts.keys:
-        slot = slot_of(key)
+        slot = routed_slot if routed_slot >= 0 else slot_of(key)
         ks.hint_key, ks.hint_slot = key, slot       # lookup_read: not hashed again
         value = ks.lookup_read(key)
         if value is not None:
