@@ -66,8 +66,9 @@ class SimNode:
 class _Link:
     owner: int       # node index
     peer_link: int   # the other end's link id
+    peer_owner: int  # the other end's node index
     open: bool = True
-    last_delivery: int = 0
+    last_delivery: int = 0   # when the last frame sent from this end arrives (TCP order)
     # Frames a cut is holding back, in order, and TCP's retransmission timeout for them.
     held: list = field(default_factory=list)
     rto: int = 0
@@ -258,6 +259,14 @@ class Simulation:
     def _schedule(self, delay: int, action: Callable[[], None]) -> None:
         heapq.heappush(self._queue, (self.now + delay, next(self._seq), action))
 
+    def _post(self, owner: int, at: int, handler: str, *args) -> None:
+        """An event that happens at node ``owner`` because of another node: a frame
+        arrives, a SYN arrives, a FIN arrives. Named by handler and plain arguments, not
+        a closure, so that cluster/sim_parallel.py can carry it to the process that
+        simulates ``owner``."""
+        action = getattr(self, handler)
+        self._schedule(at - self.now, lambda: action(*args))
+
     def _delay(self) -> int:
         if self.jitter_ms:
             return self.latency_ms + self.rng.randrange(self.jitter_ms + 1)
@@ -316,16 +325,13 @@ class Simulation:
         node.messages_sent += 1
         self.total_bytes += len(frame)
         self.total_messages += 1
-        peer = self.links.get(link.peer_link)
-        if peer is None:  # the other end already closed: the bytes go nowhere
-            return
         if self.loss and self.rng.random() < self.loss:
             self.dropped_messages += 1
             return
-        peer_link_id = link.peer_link
+        peer_link_id, peer_owner = link.peer_link, link.peer_owner
         copies = 2 if self.duplicate and self.rng.random() < self.duplicate else 1
         for _ in range(copies):
-            delay = self._message_delay(node.index, peer.owner)
+            delay = self._message_delay(node.index, peer_owner)
             if self.retransmit and self.rng.random() < self.retransmit:
                 delay += 200 << self.rng.randrange(3)
             if self.reorder and self.rng.random() < self.reorder:
@@ -333,9 +339,9 @@ class Simulation:
                 at = self.now + delay + self.rng.randrange(1, 4 * self.latency_ms + 20)
             else:
                 # TCP keeps order on a link: never deliver before the previous message.
-                at = max(self.now + delay, peer.last_delivery)
-                peer.last_delivery = at
-            self._schedule(at - self.now, lambda: self._deliver(peer_link_id, frame, node.index))
+                at = max(self.now + delay, link.last_delivery)
+                link.last_delivery = at
+            self._post(peer_owner, at, "_deliver", peer_link_id, frame, node.index)
 
     def _deliver(self, link_id: int, frame: bytes, from_index: int) -> None:
         link = self.links.get(link_id)
@@ -403,27 +409,46 @@ class Simulation:
             self._schedule(effect.timeout_ms, lambda: self._at_node(node, fail))
             return
 
+        # The SYN reaches the target after the latency, whose kernel accepts the
+        # connection (its process sees it when it runs); the SYN-ACK comes back after
+        # the latency again, and the connect completes.
+        out_id, in_id = self._new_link_id(), self._new_link_id()
+        delay = self._delay()
+        self._post(target.index, self.now + delay, "_syn_arrived", target.index, in_id,
+                   out_id, node.index)
+
         def established() -> None:
-            if not (node.alive and node.state is state):
+            connecting = node.alive and node.state is state
+            if not (connecting and target.alive and both_ways()):
+                # The target's end, if its kernel accepted the SYN, is reset.
+                self._post(target.index, self.now + self._delay(), "_close_pair", in_id, True)
+                if connecting:
+                    self._at_node(node, fail)
                 return
-            if not target.alive or not both_ways():
-                self._at_node(node, fail)
-                return
-            out_id, in_id = next(self._link_ids), next(self._link_ids)
-            self.links[out_id] = _Link(node.index, in_id)
-            self.links[in_id] = _Link(target.index, out_id)
-            target_state = target.state
-            # The kernel completes the handshake; each process sees it when it runs.
-            self._at_node(target, lambda: target.alive and target.state is target_state and
-                          in_id in self.links and self._apply(
-                              target, target_state.link_accepted(in_id, self.now, node.ip,
-                                                                 target.ip)))
+            self.links[out_id] = _Link(node.index, in_id, target.index)
             self._at_node(node, lambda: node.alive and node.state is state and
                           out_id in self.links and self._apply(
                               node, state.link_connected(effect.node_name, out_id, self.now,
                                                          target.ip, node.ip)))
 
-        self._schedule(2 * self._delay(), established)
+        self._schedule(2 * delay, established)
+
+    def _syn_arrived(self, target_index: int, in_id: int, out_id: int, from_index: int) -> None:
+        """The target's end of a connection: accepted by the kernel of a live, reachable
+        node (a dead one refuses, and the connecting side sees that on its own)."""
+        target = self.nodes[target_index]
+        if not target.alive or not self._reachable(from_index, target_index):
+            return
+        source = self.nodes[from_index]
+        self.links[in_id] = _Link(target_index, out_id, from_index)
+        target_state = target.state
+        self._at_node(target, lambda: target.alive and target.state is target_state and
+                      in_id in self.links and self._apply(
+                          target, target_state.link_accepted(in_id, self.now, source.ip,
+                                                             target.ip)))
+
+    def _new_link_id(self) -> int:
+        return next(self._link_ids)
 
     def _close_pair(self, link_id: int, notify_owner: bool) -> None:
         link = self.links.pop(link_id, None)
@@ -436,9 +461,8 @@ class Simulation:
                 owner_state = owner.state
                 self._at_node(owner, lambda: owner.alive and owner.state is owner_state and
                               self._apply(owner, owner_state.link_closed(link_id, self.now)))
-        peer_id = link.peer_link
         # The FIN or RST reaches the other side after the latency.
-        self._schedule(self._delay(), lambda: self._close_pair(peer_id, notify_owner=True))
+        self._post(link.peer_owner, self.now + self._delay(), "_close_pair", link.peer_link, True)
 
     # ------------------------------------------------------------------
     # Running
@@ -501,6 +525,26 @@ class Simulation:
     def alive_nodes(self) -> list[SimNode]:
         return [n for n in self.nodes if n.alive]
 
+    def observers(self) -> list[SimNode]:
+        """The live nodes this process simulates, whose views the predicates below read:
+        all of them here, a share in a worker of cluster/sim_parallel.py."""
+        return self.alive_nodes()
+
+    def holds(self, predicate: str, *args) -> bool:
+        """A predicate below, by name: the form cluster/sim_parallel.py can ask each of
+        its workers about (and AND the answers)."""
+        return getattr(self, predicate)(*args)
+
+    def census(self) -> dict[str, int]:
+        """Counters of the run so far, summed by cluster/sim_parallel.py over workers."""
+        observers = self.observers()
+        return {"messages": self.total_messages, "bytes": self.total_bytes,
+                "known": sum(len(x.state.nodes) for x in observers),
+                "links": sum(len(x.state.links) for x in observers)}
+
+    def states_ok(self) -> bool:
+        return all(x.state.state_ok for x in self.observers())
+
     def node_named(self, name: str) -> SimNode | None:
         """The process whose identity is ``name`` now (a hard reset changes it)."""
         for node in self.nodes:
@@ -512,7 +556,7 @@ class Simulation:
         """Every live node knows every other live node by its real id, out of handshake."""
         alive = self.alive_nodes()
         names = [n.state.myself.name for n in alive]
-        for node in alive:
+        for node in self.observers():
             known = node.state.nodes
             if len(known) < len(alive):
                 return False
@@ -524,7 +568,7 @@ class Simulation:
 
     def flagged_everywhere(self, i: int, flag: int = NODE_FAIL) -> bool:
         name = self.nodes[i].state.myself.name
-        for node in self.alive_nodes():
+        for node in self.observers():
             if node.index == i:
                 continue
             peer = node.state.nodes.get(name)

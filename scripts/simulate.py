@@ -10,6 +10,11 @@ measure the virtual time to full knowledge, the idle bus load over
 --measure seconds, then kill one master and measure the time until every
 survivor flags it FAIL. Deterministic for a given seed.
 
+    python scripts/simulate.py --nodes 1000 --node-timeout 15000 --workers 2
+
+--workers W shares the nodes out among W processes (cluster/sim_parallel.py), one
+per core; deterministic for a given seed and W.
+
 With --replicas R the first N/(R+1) nodes are masters and the others their
 replicas; --kill-masters K1 K2 ... then kills K1 masters at once, waits for
 recovery, kills K2 more, ... and prints for each round the time from the kill
@@ -37,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cluster.node_record import NODE_FAIL  # noqa: E402
 from cluster.sim import Simulation  # noqa: E402
+from cluster.sim_parallel import ParallelSimulation  # noqa: E402
 from cluster.sim_explore import explore, replay, reproduction, shrink  # noqa: E402
 from cluster.sim_record import SimRecorder  # noqa: E402
 
@@ -89,18 +95,28 @@ def _elections(sim: Simulation) -> int:
                if text.startswith("Starting a failover election"))
 
 
-class Phase:
-    """Wall and CPU seconds since it began. The run is one process on one core, so on an
-    idle machine the two are equal; on a shared one, CPU seconds are what the run cost."""
+def cpu_seconds(sim) -> float:
+    """CPU seconds of the run so far: this process's, plus its workers' with --workers."""
+    spent = time.process_time()
+    if isinstance(sim, ParallelSimulation):
+        spent += sum(sim.in_every_worker(time.process_time))
+    return spent
 
-    def __init__(self):
-        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+class Phase:
+    """Wall and CPU seconds since it began. One process on one core: on an idle machine
+    the two are equal. With --workers, wall is what the cores save; on a shared machine,
+    CPU seconds are what the run cost."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.wall0, self.cpu0 = time.perf_counter(), cpu_seconds(sim)
 
     def wall(self) -> float:
         return time.perf_counter() - self.wall0
 
     def cpu(self) -> float:
-        return time.process_time() - self.cpu0
+        return cpu_seconds(self.sim) - self.cpu0
 
 
 def progress(n: int, what: str, virtual_ms: int | None, phase: Phase) -> None:
@@ -110,23 +126,22 @@ def progress(n: int, what: str, virtual_ms: int | None, phase: Phase) -> None:
           f"{phase.cpu():.0f} s CPU", file=sys.stderr, flush=True)
 
 
-def reporting(n: int, sim: Simulation, predicate):
-    """``predicate``, which also says on stderr, once a minute of wall time, how far the run
-    has got: at 2000 nodes forming takes hours."""
+def reporting(n: int, sim, predicate: str, *args):
+    """The named predicate (Simulation.holds), which also says on stderr, once a minute of
+    wall time, how far the run has got: at 2000 nodes forming takes a while."""
     last = [time.perf_counter()]
 
     def check() -> bool:
         if time.perf_counter() - last[0] >= 60:
             last[0] = time.perf_counter()
-            known = sum(len(x.state.nodes) for x in sim.nodes)
+            counts = sim.census()
             # Gossip fills the tables fast; the handshakes (a link each way per pair,
             # a PING and a PONG on each) are most of the work of forming.
-            links = sum(len(x.state.links) for x in sim.nodes)
-            print(f"  {n} nodes: {sim.now / 1000:.1f} virtual s, {sim.total_messages:,} "
-                  f"messages, {known / n / n:.1%} of the node tables filled, "
-                  f"{links / (2 * n * (n - 1)):.1%} of the links up, "
-                  f"{time.process_time():.0f} s CPU so far", file=sys.stderr, flush=True)
-        return predicate()
+            print(f"  {n} nodes: {sim.now / 1000:.1f} virtual s, {counts['messages']:,} "
+                  f"messages, {counts['known'] / n / n:.1%} of the node tables filled, "
+                  f"{counts['links'] / (2 * n * (n - 1)):.1%} of the links up, "
+                  f"{cpu_seconds(sim):.0f} s CPU so far", file=sys.stderr, flush=True)
+        return sim.holds(predicate, *args)
     return check
 
 
@@ -152,21 +167,36 @@ def settle_heap() -> None:
 
 
 def run(n: int, args) -> dict:
-    whole = Phase()
-    sim = Simulation(n, seed=args.seed, node_timeout=args.node_timeout,
-                     latency_ms=args.latency, jitter_ms=args.jitter, loss=args.loss)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    options = dict(seed=args.seed, node_timeout=args.node_timeout, latency_ms=args.latency,
+                   jitter_ms=args.jitter, loss=args.loss)
+    if args.workers > 1:
+        sim = ParallelSimulation(n, workers=args.workers, **options)
+    else:
+        sim = Simulation(n, **options)
+    try:
+        return measure(n, sim, args, wall0, cpu0)
+    finally:
+        if isinstance(sim, ParallelSimulation):
+            sim.close()
+
+
+def measure(n: int, sim, args, wall0: float, cpu0: float) -> dict:
     recorder = SimRecorder(sim, args.record) if args.record else None
     sim.assign_slots()
     sim.meet_all(args.pattern)
-    phase = Phase()
-    convergence = sim.run_until(reporting(n, sim, sim.full_knowledge), args.limit * 1000)
+    phase = Phase(sim)
+    convergence = sim.run_until(reporting(n, sim, "full_knowledge"), args.limit * 1000)
     converge_wall, converge_cpu = phase.wall(), phase.cpu()
     progress(n, "converged", convergence, phase)
-    sim.run_until(lambda: all(x.state.state_ok for x in sim.nodes), args.limit * 1000)
-    settle_heap()
+    sim.run_until(lambda: sim.holds("states_ok"), args.limit * 1000)
+    if isinstance(sim, ParallelSimulation):
+        sim.in_every_worker(settle_heap)
+    else:
+        settle_heap()
     sim.run_for(args.node_timeout)  # let the join traffic settle
     bytes0, msgs0 = sim.total_bytes, sim.total_messages
-    phase = Phase()
+    phase = Phase(sim)
     sim.run_for(args.measure * 1000)
     measure_wall = phase.wall()
     progress(n, f"measured {args.measure} idle s", args.measure * 1000, phase)
@@ -177,8 +207,8 @@ def run(n: int, args) -> dict:
     sim.kill(victim)
     if recorder:
         recorder.note(f"killed {sim.nodes[victim].ip}:{sim.nodes[victim].port}")
-    phase = Phase()
-    detection = sim.run_until(reporting(n, sim, lambda: sim.flagged_everywhere(victim, NODE_FAIL)),
+    phase = Phase(sim)
+    detection = sim.run_until(reporting(n, sim, "flagged_everywhere", victim, NODE_FAIL),
                               args.limit * 1000)
     detect_wall, detect_cpu = phase.wall(), phase.cpu()
     progress(n, "detected the kill", detection, phase)
@@ -189,7 +219,8 @@ def run(n: int, args) -> dict:
         "nodes": n, "convergence_ms": convergence, "detection_ms": detection,
         "bytes_per_node_s": bytes_per_node, "msgs_per_node_s": msgs_per_node,
         "avg_msg_bytes": bytes_per_node / msgs_per_node if msgs_per_node else 0,
-        "wall_s": whole.wall(), "cpu_s": whole.cpu(), "converge_wall_s": converge_wall,
+        "wall_s": time.perf_counter() - wall0, "cpu_s": cpu_seconds(sim) - cpu0,
+        "converge_wall_s": converge_wall,
         "converge_cpu_s": converge_cpu, "detect_wall_s": detect_wall,
         "detect_cpu_s": detect_cpu, "measure_wall_s": measure_wall,
     }
@@ -272,6 +303,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true",
                         help="--explore the full range: 3-50 masters, 0-2 replicas each")
     parser.add_argument("--replay", metavar="FILE", help="run a saved failing schedule again")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="share the nodes out among this many processes (scale runs)")
     parser.add_argument("--record", metavar="FILE",
                         help="record the run for scripts/cluster_view.py --replay FILE "
                              "(one size and seed; a sample every 500 virtual ms)")
@@ -281,6 +314,9 @@ def main() -> None:
     collect_less_often()
     if args.record and len(args.nodes) * len(args.seeds or [args.seed]) > 1:
         parser.error("--record records one run: give one --nodes size and one seed")
+    if args.workers > 1 and (args.record or args.kill_masters or args.explore or args.replay):
+        parser.error("--workers is for the scale runs (no --record, --kill-masters, "
+                     "--explore or --replay)")
     if args.replay:
         with open(args.replay) as f:
             o = replay(f.read())

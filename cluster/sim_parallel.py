@@ -1,0 +1,265 @@
+"""One simulation on several cores: the nodes are shared out among worker processes.
+
+A 1000-node cluster costs the simulator ~10 CPU seconds per virtual second once formed,
+almost all of it the real state machine and codec handling heartbeats (see README, "The
+simulator at scale"). That work is per node, so it divides: worker k simulates the nodes
+whose index is k modulo the number of workers, each in a :class:`cluster.sim.Simulation`
+of its own.
+
+How the workers stay in step (conservative parallel discrete-event simulation): whatever
+one node causes at another -- a frame, a SYN, a FIN; ``Simulation._post`` -- arrives at
+least ``latency_ms`` later. So all workers can run the same window of ``latency_ms``
+virtual milliseconds without hearing from each other: nothing sent inside a window can
+land inside it. Between windows the coordinator hands each worker what the others posted
+to its nodes. A window starts at the earliest pending event anywhere, so idle stretches
+are skipped, as in the one-process run.
+
+Every worker boots all N nodes, in the same order from the same seed (so every node has
+the same name everywhere), and then runs only its own: the others' crons and effects are
+dropped, and their records serve only for names, addresses and whether they are alive
+(a kill is applied in every worker at the same virtual time).
+
+The same seed gives the same run for a given number of workers; it is not the run one
+process makes (events at the same millisecond are taken in another order). Supported:
+what the scale runs of scripts/simulate.py do (forming, idle load, kills, latency,
+jitter, loss). Not supported: replicas, pauses, partitions, restarts and the fault
+exploration, which stay in one process.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import multiprocessing
+import traceback
+from typing import Callable
+
+from cluster.sim import SimNode, Simulation
+
+
+class _Worker(Simulation):
+    """A Simulation that runs only the nodes ``index`` modulo ``workers``."""
+
+    def __init__(self, n: int, index: int, workers: int, **options):
+        # Before Simulation.__init__: booting the nodes already goes through the overrides.
+        self.index, self.workers = index, workers
+        self.owned = set(range(index, n, workers))
+        self.outbox: list[tuple[int, int, str, tuple]] = []
+        super().__init__(n, **options)
+
+    def _post(self, owner: int, at: int, handler: str, *args) -> None:
+        if owner in self.owned:
+            super()._post(owner, at, handler, *args)
+        else:
+            self.outbox.append((at, owner, handler, args))
+
+    def receive(self, inbox: list[tuple[int, int, str, tuple]]) -> None:
+        """What other workers posted to our nodes, in the coordinator's (fixed) order."""
+        for at, _, handler, args in inbox:
+            heapq.heappush(self._queue, (at, next(self._seq),
+                                         functools.partial(getattr(self, handler), *args)))
+
+    def _apply(self, node: SimNode, effects) -> None:
+        if node.index in self.owned:
+            super()._apply(node, effects)
+
+    def _cron(self, node, state) -> None:
+        if node.index in self.owned:
+            super()._cron(node, state)
+
+    def _new_link_id(self) -> int:
+        return next(self._link_ids) * self.workers + self.index   # unique across workers
+
+    def observers(self) -> list[SimNode]:
+        return [x for x in self.alive_nodes() if x.index in self.owned]
+
+    def kill(self, i: int) -> None:
+        if i in self.owned:
+            super().kill(i)
+        else:
+            self.nodes[i].alive = False   # its own worker closes its links
+
+    def run_window(self, end: int) -> None:
+        """Every event before ``end``; the clock is then at end - 1."""
+        queue = self._queue
+        while queue and queue[0][0] < end:
+            at, _, action = heapq.heappop(queue)
+            self.now = at
+            action()
+        self.now = max(self.now, end - 1)
+
+    def head(self) -> int | None:
+        return self._queue[0][0] if self._queue else None
+
+    def take_outbox(self) -> list:
+        outbox, self.outbox = self.outbox, []
+        return outbox
+
+
+def _serve(conn, n: int, index: int, workers: int, options: dict) -> None:
+    """A worker process: requests in, (result, outbox, next event time) out."""
+    try:
+        sim = _Worker(n, index, workers, **options)
+        conn.send(("ok", None, sim.take_outbox(), sim.head()))
+        while True:
+            op, arg, inbox = conn.recv()
+            sim.receive(inbox)
+            if op == "run":
+                sim.run_window(arg)
+                result = None
+            elif op == "call":          # a Simulation method: kill, assign_slots, holds, ...
+                name, args = arg
+                result = getattr(sim, name)(*args)
+            elif op == "apply":         # a function of this process (gc settings)
+                func, args = arg
+                result = func(*args)
+            else:
+                conn.send(("ok", None, [], None))
+                return
+            conn.send(("ok", result, sim.take_outbox(), sim.head()))
+    except BaseException:   # noqa: BLE001 - reported to the coordinator, which raises
+        conn.send(("error", traceback.format_exc(), [], None))
+
+
+class ParallelSimulation:
+    """The driver's side of a simulation spread over ``workers`` processes: the calls the
+    scale runs make on a :class:`Simulation`, each carried out by every worker."""
+
+    def __init__(self, n: int, *, workers: int = 2, seed: int = 1, node_timeout: int = 5000,
+                 latency_ms: int = 1, jitter_ms: int = 0, loss: float = 0.0):
+        if latency_ms < 1:
+            raise ValueError("workers need a latency of at least 1 ms (their lookahead)")
+        self.n = n
+        self.now = 0
+        self.lookahead = latency_ms
+        options = dict(seed=seed, node_timeout=node_timeout, latency_ms=latency_ms,
+                       jitter_ms=jitter_ms, loss=loss)
+        context = multiprocessing.get_context("fork")
+        self._conns = []
+        self._procs = []
+        for index in range(workers):
+            parent, child = context.Pipe()
+            proc = context.Process(target=_serve, args=(child, n, index, workers, options),
+                                   daemon=True)
+            proc.start()
+            child.close()
+            self._conns.append(parent)
+            self._procs.append(proc)
+        self._heads: list[int | None] = [None] * workers
+        self._inboxes: list[list] = [[] for _ in range(workers)]
+        self._collect()
+
+    # ------------------------------------------------------------------ the protocol
+
+    def _collect(self) -> list:
+        """Every worker's reply: its outbox goes to the inboxes of the owners' workers."""
+        results = []
+        workers = len(self._conns)
+        for k, conn in enumerate(self._conns):
+            status, result, outbox, head = conn.recv()
+            if status != "ok":
+                self.close()
+                raise RuntimeError(f"simulation worker {k} failed:\n{result}")
+            self._heads[k] = head
+            for event in outbox:
+                self._inboxes[event[1] % workers].append(event)
+            results.append(result)
+        return results
+
+    def _round(self, op: str, arg) -> list:
+        for k, conn in enumerate(self._conns):
+            inbox = self._inboxes[k]
+            inbox.sort(key=lambda event: event[0])   # stable: the posting order at a tie
+            conn.send((op, arg, inbox))
+            self._inboxes[k] = []
+        return self._collect()
+
+    def _call(self, name: str, *args) -> list:
+        return self._round("call", (name, args))
+
+    def _next_event(self) -> int | None:
+        times = [h for h in self._heads if h is not None]
+        times += [event[0] for inbox in self._inboxes for event in inbox]
+        return min(times) if times else None
+
+    # ------------------------------------------------------------------ Simulation's calls
+
+    def assign_slots(self, masters: int | None = None) -> None:
+        self._call("assign_slots", masters)
+
+    def meet_all(self, pattern: str = "star") -> None:
+        self._call("meet_all", pattern)
+
+    def kill(self, i: int) -> None:
+        self._call("kill", i)
+
+    def holds(self, predicate: str, *args) -> bool:
+        return all(self._call("holds", predicate, *args))
+
+    def census(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for counts in self._call("census"):
+            for key, value in counts.items():
+                total[key] = total.get(key, 0) + value
+        return total
+
+    @property
+    def total_messages(self) -> int:
+        return self.census()["messages"]
+
+    @property
+    def total_bytes(self) -> int:
+        return self.census()["bytes"]
+
+    def in_every_worker(self, func: Callable, *args) -> list:
+        """Run a module-level function in each worker (it is sent by name); its results."""
+        return self._round("apply", (func, args))
+
+    def run_until(self, predicate: Callable[[], bool] | None, limit_ms: int,
+                  check_every_ms: int = 100) -> int | None:
+        """As Simulation.run_until: the workers run window after window until
+        ``predicate()`` (which asks them, through :meth:`holds`) is true."""
+        start = self.now
+        deadline = start + limit_ms
+        next_check = start
+        while True:
+            if predicate is not None and self.now >= next_check:
+                if predicate():
+                    return self.now - start
+                next_check = self.now + check_every_ms
+            horizon = min(deadline, next_check) if predicate is not None else deadline
+            upcoming = self._next_event()
+            if upcoming is not None and upcoming <= horizon:
+                end = min(upcoming + self.lookahead, horizon + 1)
+                self._round("run", end)
+                self.now = end - 1
+                continue
+            if self.now < horizon:
+                self._round("run", horizon + 1)   # nothing before it: every clock jumps
+            self.now = horizon
+            if self.now >= deadline:
+                if predicate is None:
+                    return limit_ms
+                return self.now - start if predicate() else None
+
+    def run_for(self, ms: int) -> None:
+        self.run_until(None, ms)
+
+    def close(self) -> None:
+        for conn in self._conns:
+            try:
+                conn.send(("stop", None, []))
+            except OSError:
+                pass
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+        self._conns = []
+        self._procs = []
+
+    def __enter__(self) -> ParallelSimulation:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
