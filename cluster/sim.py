@@ -113,7 +113,42 @@ class _NodeRunner(EffectRunner):
         self.sim._replication_changed(self.node, effect)
 
 
-class Simulation:
+class VirtualClock:
+    """Running a simulation: its clock (``now``, virtual ms) and ``_advance``, which runs
+    what comes up to a horizon (an event here; a window of every worker's events in
+    cluster/sim_parallel.py)."""
+
+    now: int
+
+    def _advance(self, horizon: int) -> bool:
+        raise NotImplementedError
+
+    def run_until(self, predicate: Callable[[], bool] | None, limit_ms: int,
+                  check_every_ms: int = 100) -> int | None:
+        """Advance the clock until ``predicate()`` holds (checked every ``check_every_ms``)
+        or ``limit_ms`` passes. Returns the elapsed virtual ms, or None on timeout."""
+        start = self.now
+        deadline = start + limit_ms
+        next_check = start
+        while True:
+            if predicate is not None and self.now >= next_check:
+                if predicate():
+                    return self.now - start
+                next_check = self.now + check_every_ms
+            horizon = min(deadline, next_check) if predicate is not None else deadline
+            if self._advance(horizon):
+                continue
+            self.now = horizon  # nothing happens before the horizon: jump to it
+            if self.now >= deadline:
+                if predicate is None:
+                    return limit_ms
+                return self.now - start if predicate() else None
+
+    def run_for(self, ms: int) -> None:
+        self.run_until(None, ms)
+
+
+class Simulation(VirtualClock):
     def __init__(self, n: int, *, seed: int = 1, node_timeout: int = 5000,
                  latency_ms: int = 1, jitter_ms: int = 0, loss: float = 0.0,
                  keep_logs: bool = False):
@@ -468,32 +503,14 @@ class Simulation:
     # Running
     # ------------------------------------------------------------------
 
-    def run_until(self, predicate: Callable[[], bool] | None, limit_ms: int,
-                  check_every_ms: int = 100) -> int | None:
-        """Advance the clock until ``predicate()`` holds (checked every ``check_every_ms``)
-        or ``limit_ms`` passes. Returns the elapsed virtual ms, or None on timeout."""
-        start = self.now
-        deadline = start + limit_ms
-        next_check = start
-        while True:
-            if predicate is not None and self.now >= next_check:
-                if predicate():
-                    return self.now - start
-                next_check = self.now + check_every_ms
-            horizon = min(deadline, next_check) if predicate is not None else deadline
-            if self._queue and self._queue[0][0] <= horizon:
-                at, _, action = heapq.heappop(self._queue)
-                self.now = at
-                action()
-                continue
-            self.now = horizon  # nothing happens before the horizon: jump to it
-            if self.now >= deadline:
-                if predicate is None:
-                    return limit_ms
-                return self.now - start if predicate() else None
-
-    def run_for(self, ms: int) -> None:
-        self.run_until(None, ms)
+    def _advance(self, horizon: int) -> bool:
+        """The next event, if it comes no later than ``horizon``."""
+        if self._queue and self._queue[0][0] <= horizon:
+            at, _, action = heapq.heappop(self._queue)
+            self.now = at
+            action()
+            return True
+        return False
 
     # ------------------------------------------------------------------
     # Setting up a cluster, and observing it

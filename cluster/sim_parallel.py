@@ -31,10 +31,11 @@ from __future__ import annotations
 import functools
 import heapq
 import multiprocessing
+import pickle
 import traceback
 from typing import Callable
 
-from cluster.sim import SimNode, Simulation
+from cluster.sim import SimNode, Simulation, VirtualClock
 
 
 class _Worker(Simulation):
@@ -53,11 +54,25 @@ class _Worker(Simulation):
         else:
             self.outbox.append((at, owner, handler, args))
 
-    def receive(self, inbox: list[tuple[int, int, str, tuple]]) -> None:
-        """What other workers posted to our nodes, in the coordinator's (fixed) order."""
-        for at, _, handler, args in inbox:
+    def receive(self, parcels: list[bytes]) -> None:
+        """What other workers posted to our nodes: parcels in worker order, events in
+        posting order within each, taken by arrival time (stably, so the same run
+        always queues them the same way)."""
+        events = [event for parcel in parcels for event in pickle.loads(parcel)]
+        events.sort(key=lambda event: event[0])
+        for at, _, handler, args in events:
             heapq.heappush(self._queue, (at, next(self._seq),
                                          functools.partial(getattr(self, handler), *args)))
+
+    def take_outbox(self) -> dict[int, tuple[int, bytes]]:
+        """What our nodes posted to other workers' nodes: worker -> (earliest arrival,
+        the events pickled). The coordinator passes the bytes on unopened."""
+        by_worker: dict[int, list] = {}
+        for event in self.outbox:
+            by_worker.setdefault(event[1] % self.workers, []).append(event)
+        self.outbox = []
+        return {k: (min(event[0] for event in events), pickle.dumps(events, protocol=5))
+                for k, events in by_worker.items()}
 
     def _apply(self, node: SimNode, effects) -> None:
         if node.index in self.owned:
@@ -91,10 +106,6 @@ class _Worker(Simulation):
     def head(self) -> int | None:
         return self._queue[0][0] if self._queue else None
 
-    def take_outbox(self) -> list:
-        outbox, self.outbox = self.outbox, []
-        return outbox
-
 
 def _serve(conn, n: int, index: int, workers: int, options: dict) -> None:
     """A worker process: requests in, (result, outbox, next event time) out."""
@@ -102,8 +113,8 @@ def _serve(conn, n: int, index: int, workers: int, options: dict) -> None:
         sim = _Worker(n, index, workers, **options)
         conn.send(("ok", None, sim.take_outbox(), sim.head()))
         while True:
-            op, arg, inbox = conn.recv()
-            sim.receive(inbox)
+            op, arg, parcels = conn.recv()
+            sim.receive(parcels)
             if op == "run":
                 sim.run_window(arg)
                 result = None
@@ -114,14 +125,14 @@ def _serve(conn, n: int, index: int, workers: int, options: dict) -> None:
                 func, args = arg
                 result = func(*args)
             else:
-                conn.send(("ok", None, [], None))
+                conn.send(("ok", None, {}, None))
                 return
             conn.send(("ok", result, sim.take_outbox(), sim.head()))
     except BaseException:   # noqa: BLE001 - reported to the coordinator, which raises
-        conn.send(("error", traceback.format_exc(), [], None))
+        conn.send(("error", traceback.format_exc(), {}, None))
 
 
-class ParallelSimulation:
+class ParallelSimulation(VirtualClock):
     """The driver's side of a simulation spread over ``workers`` processes: the calls the
     scale runs make on a :class:`Simulation`, each carried out by every worker."""
 
@@ -146,7 +157,9 @@ class ParallelSimulation:
             self._conns.append(parent)
             self._procs.append(proc)
         self._heads: list[int | None] = [None] * workers
-        self._inboxes: list[list] = [[] for _ in range(workers)]
+        # Per worker: parcels of events for it from the others, and their earliest arrival.
+        self._parcels: list[list[bytes]] = [[] for _ in range(workers)]
+        self._earliest: list[int | None] = [None] * workers
         self._collect()
 
     # ------------------------------------------------------------------ the protocol
@@ -154,32 +167,31 @@ class ParallelSimulation:
     def _collect(self) -> list:
         """Every worker's reply: its outbox goes to the inboxes of the owners' workers."""
         results = []
-        workers = len(self._conns)
         for k, conn in enumerate(self._conns):
             status, result, outbox, head = conn.recv()
             if status != "ok":
                 self.close()
                 raise RuntimeError(f"simulation worker {k} failed:\n{result}")
             self._heads[k] = head
-            for event in outbox:
-                self._inboxes[event[1] % workers].append(event)
+            for dest, (earliest, parcel) in outbox.items():
+                self._parcels[dest].append(parcel)
+                if self._earliest[dest] is None or earliest < self._earliest[dest]:
+                    self._earliest[dest] = earliest
             results.append(result)
         return results
 
     def _round(self, op: str, arg) -> list:
         for k, conn in enumerate(self._conns):
-            inbox = self._inboxes[k]
-            inbox.sort(key=lambda event: event[0])   # stable: the posting order at a tie
-            conn.send((op, arg, inbox))
-            self._inboxes[k] = []
+            conn.send((op, arg, self._parcels[k]))
+            self._parcels[k] = []
+            self._earliest[k] = None
         return self._collect()
 
     def _call(self, name: str, *args) -> list:
         return self._round("call", (name, args))
 
     def _next_event(self) -> int | None:
-        times = [h for h in self._heads if h is not None]
-        times += [event[0] for inbox in self._inboxes for event in inbox]
+        times = [t for t in self._heads + self._earliest if t is not None]
         return min(times) if times else None
 
     # ------------------------------------------------------------------ Simulation's calls
@@ -215,35 +227,18 @@ class ParallelSimulation:
         """Run a module-level function in each worker (it is sent by name); its results."""
         return self._round("apply", (func, args))
 
-    def run_until(self, predicate: Callable[[], bool] | None, limit_ms: int,
-                  check_every_ms: int = 100) -> int | None:
-        """As Simulation.run_until: the workers run window after window until
-        ``predicate()`` (which asks them, through :meth:`holds`) is true."""
-        start = self.now
-        deadline = start + limit_ms
-        next_check = start
-        while True:
-            if predicate is not None and self.now >= next_check:
-                if predicate():
-                    return self.now - start
-                next_check = self.now + check_every_ms
-            horizon = min(deadline, next_check) if predicate is not None else deadline
-            upcoming = self._next_event()
-            if upcoming is not None and upcoming <= horizon:
-                end = min(upcoming + self.lookahead, horizon + 1)
-                self._round("run", end)
-                self.now = end - 1
-                continue
-            if self.now < horizon:
-                self._round("run", horizon + 1)   # nothing before it: every clock jumps
-            self.now = horizon
-            if self.now >= deadline:
-                if predicate is None:
-                    return limit_ms
-                return self.now - start if predicate() else None
-
-    def run_for(self, ms: int) -> None:
-        self.run_until(None, ms)
+    def _advance(self, horizon: int) -> bool:
+        """One window, from the earliest pending event anywhere, if it comes no later
+        than ``horizon``; otherwise every worker's clock moves to the horizon."""
+        upcoming = self._next_event()
+        if upcoming is not None and upcoming <= horizon:
+            end = min(upcoming + self.lookahead, horizon + 1)
+            self._round("run", end)
+            self.now = end - 1
+            return True
+        if self.now < horizon:
+            self._round("run", horizon + 1)
+        return False
 
     def close(self) -> None:
         for conn in self._conns:

@@ -87,3 +87,18 @@ def test_same_seed_same_run():
         sim.run_for(5000)
         return took, sim.total_bytes, sim.total_messages
     assert run() == run()
+
+
+def test_a_connection_whose_connecting_side_dies_before_the_syn_ack_is_reset():
+    # The SYN reaches node 0 after the latency and its kernel accepts the connection;
+    # node 1 dies before the SYN-ACK is back: node 0's end is reset, not left open.
+    sim = Simulation(2, latency_ms=5)
+    sim._apply(sim.nodes[1], sim.nodes[1].state.meet("127.0.0.1", 7000, None, sim.now))
+    sim.run_until(lambda: any(link.owner == 0 for link in sim.links.values()), 1000,
+                  check_every_ms=1)
+    accepted = [link_id for link_id, link in sim.links.items() if link.owner == 0]
+    assert accepted and all(i in sim.nodes[0].state.links for i in accepted)
+    sim.kill(1)
+    sim.run_for(50)
+    assert not any(link.owner == 0 for link in sim.links.values())
+    assert not any(i in sim.nodes[0].state.links for i in accepted)
