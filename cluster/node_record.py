@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 
 from cluster.slots import SlotRange, ranges_minus_slot, ranges_plus_slot, slots_to_ranges
@@ -32,7 +33,10 @@ def random_node_name(rng: random.Random) -> str:
     return "%040x" % rng.getrandbits(160)
 
 
+@functools.lru_cache(maxsize=None)
 def flags_to_text(flags: int) -> str:
+    """The flags as CLUSTER NODES and nodes.conf print them. Remembered per value (ten
+    bits, so at most 1024): every save of nodes.conf prints every node's."""
     names = [name for bit, name in FLAG_NAMES if flags & bit]
     return ",".join(names) if names else "noflags"
 

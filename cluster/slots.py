@@ -56,9 +56,12 @@ def parse_slot(value: bytes | str | int) -> int:
 
 
 def _is_plain_integer(value: bytes | str) -> bool:
-    # int() accepts " 12", "1_2" and "+12"; Redis's string2ll does not.
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    digits = text[1:] if text.startswith("-") else text
+    # int() accepts " 12", "1_2" and "+12"; Redis's string2ll does not. (bytes.isdigit
+    # is true for ASCII digits only: a SETSLOT's slot is checked without decoding it.)
+    if isinstance(value, bytes):
+        digits = value[1:] if value[:1] == b"-" else value
+        return digits.isdigit() and (digits == b"0" or digits[:1] != b"0")
+    digits = value[1:] if value.startswith("-") else value
     return digits.isdigit() and digits.isascii() and (digits == "0" or not digits.startswith("0"))
 
 

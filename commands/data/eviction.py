@@ -167,6 +167,8 @@ class KeyAccessTimes:
         """objectSetLRUOrLFU: an idle time (seconds) or an LFU counter given with a
         key (RESTORE IDLETIME/FREQ, an RDB's LRU/LFU opcodes); the one the policy
         tracks is kept, the other ignored."""
+        if idle is None and freq is None:
+            return            # nothing given (MIGRATE's RESTORE-ASKING): no key to hash
         slot = key_hash_slot(key)
         pos = self.slots[slot].get(key)
         if pos is None:

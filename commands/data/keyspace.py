@@ -144,6 +144,12 @@ class Keyspace(KeyspaceViews, KeyAccessTimes):
         # are immutable, and holding the key keeps it from being another object).
         self.hint_key = None
         self.hint_slot = 0
+        # The same for every key of a request with several (MSET, MIGRATE ... KEYS): the
+        # Router found them all in one slot (or refused the request with CROSSSLOT) and
+        # says so for that argv list. A fact about the list's keys, so it holds for as
+        # long as the list lives (the hint keeps it alive: no other list can be it).
+        self.hint_argv = None
+        self.hint_argv_slot = 0
 
     # ------------------------------------------------------------ reads
 
@@ -289,16 +295,21 @@ class Keyspace(KeyspaceViews, KeyAccessTimes):
     def set_strings(self, argv) -> None:
         """MSET's stores: set_string() for the key/value pairs argv[1:], with what does
         not change between them looked up once and the counters added up at the end.
-        Each key is hashed: a script, our master's stream or an AOF may bring keys of
-        several slots even to a cluster node."""
+        Each key is hashed unless the Router found them all in one slot (hint_argv): a
+        script, our master's stream or an AOF may bring keys of several slots even to a
+        cluster node."""
         expires, clock = self.expires, self.lru_clock
         hooks, blocking, notify = self.key_hooks, self.blocking_keys, self.notify_flags
         slots, values_of, clocks_of = self.slots, self.values, self.clocks
+        routed_slot = self.hint_argv_slot if argv is self.hint_argv else -1
         added = grown = stored = 0
         for i in range(1, len(argv), 2):
             key = argv[i]
             value = argv[i + 1]
-            slot = self.hint_slot if key is self.hint_key else slot_of(key)
+            if routed_slot >= 0:
+                slot = routed_slot
+            else:
+                slot = self.hint_slot if key is self.hint_key else slot_of(key)
             keys = slots[slot]
             pos = keys.get(key)
             if pos is None:
@@ -481,16 +492,22 @@ class Keyspace(KeyspaceViews, KeyAccessTimes):
         self.watchers.setdefault(key, set()).add(client)
         self.key_hooks = True
 
-    def guard_key(self, guard, key: bytes) -> None:
-        """Have `guard.dirty_cas` set when the key changes, as for a WATCHing client,
-        without WATCH's existence check (MIGRATE's guards: the key was just looked up).
-        Undone by unwatch_all(guard)."""
-        guard.watched[key] = True
-        self.watchers.setdefault(key, set()).add(guard)
-        self.key_hooks = True
+    def guard_keys(self, guards: dict) -> None:
+        """For every key -> guard of `guards`, have `guard.dirty_cas` set when the key
+        changes, as for a WATCHing client, without WATCH's existence check (MIGRATE's
+        guards: the keys were just looked up). Undone by unguard_keys(guards), at once."""
+        watchers = self.watchers
+        for key, guard in guards.items():
+            clients = watchers.get(key)
+            if clients is None:
+                watchers[key] = {guard}
+            else:
+                clients.add(guard)
+        if guards:
+            self.key_hooks = True
 
     def unguard_keys(self, guards: dict) -> None:
-        """Undo guard_key() for every key -> guard of `guards`, at once."""
+        """Undo guard_keys(guards)."""
         watchers = self.watchers
         for key, guard in guards.items():
             clients = watchers.get(key)
@@ -498,7 +515,6 @@ class Keyspace(KeyspaceViews, KeyAccessTimes):
                 clients.discard(guard)
                 if not clients:
                     del watchers[key]
-            guard.watched.clear()
         self.key_hooks = bool(watchers) or self.tracking is not None
 
     def unwatch_all(self, client) -> None:

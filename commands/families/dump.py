@@ -111,7 +111,8 @@ def restore_generic(c, argv):
     key = argv[1]
     if not replace and ks.get(key) is not None:
         raise ReplyError(BUSYKEY)
-    ttl = int_arg(argv[2])
+    # "0", no TTL, is what MIGRATE sends for most keys: read without parsing.
+    ttl = 0 if argv[2] == b"0" else int_arg(argv[2])
     if ttl < 0:
         raise ReplyError("ERR Invalid TTL value, must be >= 0")
     value = load_payload(argv[3])
@@ -135,9 +136,11 @@ def restore_generic(c, argv):
     ks.set(key, value)
     if ttl:
         ks.set_expire(key, ttl)
-    # objectSetLRUOrLFU: the policy decides which of the two hints applies.
-    ks.restore_access(key, idle, freq)
-    notify_keyspace_event(ks, "g", b"restore", key)
+    if idle is not None or freq is not None:
+        # objectSetLRUOrLFU: the policy decides which of the two hints applies.
+        ks.restore_access(key, idle, freq)
+    if ks.notify_flags:
+        notify_keyspace_event(ks, "g", b"restore", key)
     return OK
 
 

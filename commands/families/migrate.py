@@ -46,6 +46,7 @@ from gevent.monkey import get_original
 from commands.data.keyspace import now_ms, slot_of
 from commands.data.notifications import notify_keyspace_event
 from commands.families.dump import dump_payload
+from commands.rdb import string_payload
 from commands.server import info
 from commands.server.args import SYNTAX_ERROR, int_arg
 from commands.server.resp import OK, ReplyError, Status
@@ -76,7 +77,12 @@ def migrate_key_indexes(argv) -> list:
     second-to-last argument, and when it is absent the key is argv[3]. When it is there,
     the spec is "incomplete" and migrateGetKeys parses the options instead: the keys
     follow KEYS -- or there are none (an error) when the key argument is not empty."""
-    if not any(argv[i].lower() == b"keys" for i in range(len(argv) - 2, 1, -1)):
+    for i in range(len(argv) - 2, 1, -1):
+        arg = argv[i]
+        # (Only a 4-byte argument can be KEYS: the keys themselves are not lowered.)
+        if len(arg) == 4 and arg.lower() == b"keys":
+            break
+    else:
         return [3]
     first, count = 3, 1
     i = 6
@@ -295,10 +301,9 @@ class _KeyGuard:
     """Stands in for a WATCHing client: the keyspace sets dirty_cas when the key changes
     (written, deleted, expired, flushed). It also keeps the key's slot, hashed once for
     every keyspace call of the migration."""
-    __slots__ = ("watched", "dirty_cas", "slot")
+    __slots__ = ("dirty_cas", "slot")
 
     def __init__(self, slot: int):
-        self.watched = {}
         self.dirty_cas = False
         self.slot = slot
 
@@ -358,12 +363,15 @@ def migrate(c, argv):
     if timeout <= 0:
         timeout = DEFAULT_TIMEOUT_MS
     ks = c.server.keyspace
-    keys = []                         # (key, slot) of the keys there are
+    # The Router found every key in one slot (keyspace.py: hint_argv), or nothing did.
+    routed_slot = ks.hint_argv_slot if argv is ks.hint_argv else -1
+    keys = []                         # (key, slot, value) of the keys there are
     for key in opts.keys:
-        slot = slot_of(key)
+        slot = routed_slot if routed_slot >= 0 else slot_of(key)
         ks.hint_key, ks.hint_slot = key, slot       # lookup_read: not hashed again
-        if ks.lookup_read(key) is not None:
-            keys.append((key, slot))
+        value = ks.lookup_read(key)
+        if value is not None:
+            keys.append((key, slot, value))
     if not keys:
         # Not an error: the keys often just expired meanwhile.
         return NOKEY
@@ -394,12 +402,13 @@ class _Migration:
         self.processed = 0            # keys the target answered for in this attempt
 
     def run(self, keys):
+        """keys: (key, slot, value) of each key, as migrate() just looked it up."""
+        guards = self.guards
         try:
-            for key, slot in keys:
-                guard = _KeyGuard(slot)
-                self.ks.guard_key(guard, key)
-                self.guards[key] = guard
-            items = self._first_round(self.guards)
+            for key, slot, _ in keys:
+                guards[key] = _KeyGuard(slot)
+            self.ks.guard_keys(guards)
+            items = self._first_round(keys)
             self._round(items, may_retry=True)
             rounds = 0
             while self.in_flight_changes and rounds < MAX_FOLLOW_UP_ROUNDS:
@@ -434,24 +443,32 @@ class _Migration:
         return ttl, dump_payload(value)
 
     def _first_round(self, keys):
-        """[(key, request bytes, number of replies)] for RESTORE-ASKING of each key:
-        _snapshot() written out in the loop, as it runs for every key of a reshard."""
+        """[(key, request bytes, number of replies)] for RESTORE-ASKING of each key of
+        `keys` ((key, slot, value) as migrate() looked them up): _snapshot() written out
+        in the loop, as it runs for every key of a reshard. Until the loop first yields,
+        nothing else has run since that lookup, so the value found then is the key's
+        value now (and, as in Redis, a key is serialized as it was looked up); after a
+        yield each key is read again."""
         items = []
         replace = self.opts.replace
         get, expires, guards = self.ks.get, self.ks.expires, self.guards
-        for n, key in enumerate(keys, 1):
-            guard = guards[key]
-            guard.dirty_cas = False
-            value = get(key, guard.slot)
+        yielded = False
+        for n, (key, slot, value) in enumerate(keys, 1):
+            guards[key].dirty_cas = False
+            if yielded:
+                value = get(key, slot)
             if value is not None:     # expired since the lookup: skipped, as in Redis
                 ttl = 0
                 when = expires.get(key) if expires else None
                 if when is not None:
                     ttl = max(1, when - now_ms())     # 0 would mean "no TTL" to RESTORE
-                items.append((key, _restore_request(key, ttl, dump_payload(value), replace),
-                              1))
+                # A string, the usual key, without dump_payload's type dispatch.
+                payload = string_payload(value) if type(value) is bytes \
+                    else dump_payload(value)
+                items.append((key, _restore_request(key, ttl, payload, replace), 1))
             if n % SNAPSHOT_YIELD_EVERY == 0 and not self.atomic:
                 gevent.sleep(0)       # a big batch must not starve the other clients
+                yielded = True
         return items
 
     def _follow_up(self, keys):
@@ -517,6 +534,7 @@ class _Migration:
                 conn.db = self.db
         gets = conn.reader.gets
         reply_error = hiredis.ReplyError
+        ks, guards, keep = self.ks, self.guards, opts.copy
         for key, _, count in items:
             error = preamble_error
             for _ in range(count):
@@ -526,18 +544,14 @@ class _Migration:
                 if error is None and isinstance(reply, reply_error):
                     error = str(reply)
             self.processed += 1
-            self._acknowledged(key, error)
-
-    def _acknowledged(self, key, error) -> None:
-        """The target answered for `key`: keep its first error, or delete the key here."""
-        if error is not None:
-            if self.error is None:
-                self.error = error
-            return
-        if self.opts.copy:
-            return
-        guard = self.guards[key]
-        if guard.dirty_cas:
-            self.in_flight_changes.append(key)
-        elif self.ks.delete(key, guard.slot):
-            notify_keyspace_event(self.ks, "g", b"del", key)
+            # The target answered for `key`: keep its first error, or delete the key
+            # here (written out in the loop: this runs for every key of a reshard).
+            if error is not None:
+                if self.error is None:
+                    self.error = error
+            elif not keep:
+                guard = guards[key]
+                if guard.dirty_cas:
+                    self.in_flight_changes.append(key)
+                elif ks.delete(key, guard.slot) and ks.notify_flags:
+                    notify_keyspace_event(ks, "g", b"del", key)

@@ -362,8 +362,12 @@ class Client:
                         self._after_reply(out)
                     if self.close_after_reply:
                         break
-                    fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
-                    then = clock()
+                    if done < len(requests):
+                        # More of this read to run: the command may have closed the fast
+                        # path (or opened it). A read of one request, the usual one of a
+                        # request/response client, has nothing more to ask it for.
+                        fast, owners, myself, resp3, slow_ns = self._fast_path_state(view)
+                        then = clock()
                 if done == yield_at:
                     yield_at += YIELD_EVERY
                     server.total_commands += ran

@@ -144,6 +144,12 @@ class Router:
                         missing += 1
         if owner is None:
             return None                 # no keys after all (e.g. an empty EXEC)
+        if len(commands) == 1:
+            # Every key of this request is in `slot`: its handler need not hash them
+            # again (MSET, MIGRATE; commands/data/keyspace.py: hint_argv).
+            keyspace = self.keyspace
+            keyspace.hint_argv = argv
+            keyspace.hint_argv_slot = slot
 
         if not view.cluster_ok:
             if pubsubshard:

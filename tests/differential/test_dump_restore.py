@@ -59,6 +59,8 @@ def test_restore_errors(diff, payloads, name):
     check("k", "abc", PAYLOAD)
     check("k", "1.5", PAYLOAD)
     check("k", "99999999999999999999", PAYLOAD)
+    for zero in ("00", "-0", "+0", " 0", "0 "):     # only "0" itself is read unparsed
+        check("k", zero, PAYLOAD)
     check("k", "0", PAYLOAD, "bogus")
     check("k", "0", PAYLOAD, "idletime")
     check("k", "0", PAYLOAD, "idletime", "-1")

@@ -4,6 +4,8 @@ import pytest
 
 from cluster import describe
 from cluster.errors import ClusterError
+from cluster.node_record import (NODE_FAIL, NODE_MASTER, NODE_MEET, NODE_MYSELF, NODE_PFAIL,
+                                 NODE_SLAVE, flags_to_text)
 from tests.unit.cluster_net import Net
 
 pytestmark = pytest.mark.timeout(30)
@@ -182,3 +184,10 @@ def test_cluster_slots_is_in_slot_order_whoever_asks():
     for state in (a, b):
         assert [(e[0], e[1], e[2][2]) for e in describe.cluster_slots(state)] == \
             [(0, 4999, b.myself.name), (5000, 16383, a.myself.name)]
+
+
+def test_flags_text_in_redis_order_and_remembered_per_value():
+    assert flags_to_text(NODE_MYSELF | NODE_MASTER) == "myself,master"
+    assert flags_to_text(NODE_SLAVE | NODE_PFAIL | NODE_FAIL) == "slave,fail?,fail"
+    assert flags_to_text(0) == flags_to_text(NODE_MEET) == "noflags"     # MEET not shown
+    assert flags_to_text(NODE_MASTER) is flags_to_text(NODE_MASTER)      # one text per value

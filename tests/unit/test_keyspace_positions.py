@@ -103,3 +103,18 @@ def test_access_times_follow_their_keys_through_compaction():
     assert ks.lfu_frequency(keys[70]) == 200
     ks.use_lru()
     assert ks.idle_seconds(keys[70]) == 0                    # no access known yet
+
+
+def test_restore_access_without_hints_changes_nothing():
+    # MIGRATE's RESTORE-ASKING gives neither IDLETIME nor FREQ: the key keeps the access
+    # time its creation gave it, under LRU and LFU alike.
+    ks = Keyspace()
+    ks.set_string(b"k", b"v")
+    ks.restore_access(b"k", idle=50)
+    ks.restore_access(b"k")
+    assert ks.idle_seconds(b"k") == 50
+    ks.restore_access(b"missing")                 # no key: nothing happens either
+    ks.use_lfu(10, 1)
+    ks.restore_access(b"k", freq=9)
+    ks.restore_access(b"k")
+    assert ks.lfu_frequency(b"k") == 9

@@ -103,7 +103,9 @@ def test_ranges_difference():
     assert not are_sorted_ranges([(5, 0)])
 
 
-@pytest.mark.parametrize("arg", [b"-1", b"16384", b"abc", b"", b"01", b" 1", b"1.0"])
+@pytest.mark.parametrize("arg", [b"-1", b"16384", b"abc", b"", b"01", b" 1", b"1.0",
+                                 b"+1", b"1_2", b"-", b"1 ", b"\xd9\xa3", "01", "\u0663",
+                                 "+5", "1_2"])
 def test_parse_slot_rejects(arg):
     with pytest.raises(ClusterError, match="^Invalid or out of range slot$"):
         parse_slot(arg)
@@ -111,5 +113,7 @@ def test_parse_slot_rejects(arg):
 
 def test_parse_slot_accepts():
     assert parse_slot(b"0") == 0
+    assert parse_slot(b"-0") == parse_slot("-0") == 0     # string2ll reads "-0" as 0
+    assert parse_slot(b"10") == parse_slot("10") == 10
     assert parse_slot("16383") == 16383
     assert parse_slot(42) == 42

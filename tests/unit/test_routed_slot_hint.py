@@ -1,0 +1,89 @@
+"""The Router tells the keyspace the slot of every key of a multi-key request it let
+through (keyspace.hint_argv): MSET stores and MIGRATE looks up without hashing each key
+again. The hint belongs to one argv list; any other list is hashed key by key."""
+
+import socket
+
+from cluster.slots import key_hash_slot
+from commands import load_all_commands
+from commands.data.keyspace import Keyspace
+from commands.families import migrate as migrate_module
+from commands.server import routing
+from commands.server.connection import Client
+from commands.server.context import Server
+from commands.server.executor import process_command
+from commands.server.resp import ReplyError
+from commands.server.settings import Settings
+
+load_all_commands()
+
+
+class _Me:
+    is_master = True
+    master_name = None
+    name = "me"
+
+
+class _View:
+    """A one-node cluster owning every slot, nothing migrating."""
+
+    def __init__(self):
+        self.myself = _Me()
+        self.slots = [self.myself] * 16384
+        self.cluster_ok = True
+        self.writes_held = False
+        self.migrating_slots_to = {}
+        self.importing_slots_from = {}
+
+
+def _client():
+    server = Server(Settings(), Keyspace())
+    server.cluster = _View()
+    server.router = routing.Router(server.cluster, server.keyspace, server.settings)
+    return Client(server)
+
+
+def test_a_routed_mset_leaves_its_slot_and_the_keys_land_in_it():
+    c = _client()
+    ks = c.server.keyspace
+    argv = [b"MSET", b"{u}a", b"1", b"{u}b", b"2", b"{u}a", b"3"]
+    process_command(c, argv)
+    assert ks.hint_argv is argv and ks.hint_argv_slot == key_hash_slot(b"u")
+    slot = key_hash_slot(b"u")
+    assert dict(ks.slots[slot]).keys() == {b"{u}a", b"{u}b"}
+    assert ks.get(b"{u}a") == b"3" and ks.get(b"{u}b") == b"2" and ks.size == 2
+
+
+def test_crossslot_is_refused_and_other_lists_are_hashed_key_by_key():
+    c = _client()
+    ks = c.server.keyspace
+    refused = process_command(c, [b"MSET", b"x", b"1", b"y", b"2"])
+    assert isinstance(refused, ReplyError) and refused.code == "CROSSSLOT"
+    assert ks.size == 0
+    process_command(c, [b"MSET", b"{u}a", b"1", b"{u}b", b"2"])
+    # An MSET that did not come through the Router (a script, the master's stream, the
+    # AOF) may hold keys of several slots: each goes to its own.
+    ks.set_strings([b"MSET", b"x", b"1", b"y", b"2"])
+    assert ks.get(b"x") == b"1" and ks.get(b"y") == b"2"
+    assert b"x" in ks.slots[key_hash_slot(b"x")] and b"y" in ks.slots[key_hash_slot(b"y")]
+
+
+def test_migrate_moves_the_keys_of_a_routed_request(monkeypatch):
+    sent = []
+
+    class Target(migrate_module._TargetConnection):
+        def send(self, data):
+            sent.append(data)
+            self.reader.feed(b"+OK\r\n" * data.count(b"RESTORE-ASKING"))
+    target = Target(socket.socket())
+    monkeypatch.setattr(migrate_module, "_checkout", lambda *args, **kwargs: target)
+    monkeypatch.setattr(migrate_module, "_checkin", lambda *args, **kwargs: target.close())
+    c = _client()
+    ks = c.server.keyspace
+    process_command(c, [b"MSET", b"{u}a", b"1", b"{u}b", b"2"])
+    argv = [b"MIGRATE", b"127.0.0.1", b"1", b"", b"0", b"1000", b"KEYS", b"{u}a", b"{u}b",
+            b"{u}missing"]
+    assert process_command(c, argv) == migrate_module.OK
+    assert ks.hint_argv is argv
+    assert ks.size == 0 and sent and sent[0].count(b"RESTORE-ASKING") == 2
+    assert process_command(c, argv) == migrate_module.NOKEY
