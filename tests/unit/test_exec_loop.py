@@ -5,44 +5,22 @@ and what it must keep (stats, errors, MONITOR, propagation) must stay right."""
 import hiredis
 
 from commands import load_all_commands
-from commands.data.keyspace import Keyspace
 from commands.replication.master import Replication
 from commands.replication.propagation import Propagator
 from commands.server import executor, routing
 from commands.server.connection import Client
-from commands.server.context import Server
 from commands.server.executor import process_command
 from commands.server.resp import Raw
-from commands.server.settings import Settings
 from commands.server.table import COMMANDS
+from tests.unit.one_node import one_node_server
 
 load_all_commands()
 
 N = 1000
 
 
-class _Me:
-    is_master = True
-    master_name = None
-    name = "me"
-
-
-class _View:
-    """A one-node cluster owning every slot, nothing migrating."""
-
-    def __init__(self):
-        self.myself = _Me()
-        self.slots = [self.myself] * 16384
-        self.cluster_ok = True
-        self.writes_held = False
-        self.migrating_slots_to = {}
-        self.importing_slots_from = {}
-
-
 def _setup(replication=True):
-    server = Server(Settings(), Keyspace())
-    server.cluster = _View()
-    server.router = routing.Router(server.cluster, server.keyspace, server.settings)
+    server = one_node_server()
     repl = None
     if replication:
         repl = Replication(server)

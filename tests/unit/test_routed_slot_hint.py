@@ -6,41 +6,17 @@ import socket
 
 from cluster.slots import key_hash_slot
 from commands import load_all_commands
-from commands.data.keyspace import Keyspace
 from commands.families import migrate as migrate_module
-from commands.server import routing
 from commands.server.connection import Client
-from commands.server.context import Server
 from commands.server.executor import process_command
 from commands.server.resp import ReplyError
-from commands.server.settings import Settings
+from tests.unit.one_node import one_node_server
 
 load_all_commands()
 
 
-class _Me:
-    is_master = True
-    master_name = None
-    name = "me"
-
-
-class _View:
-    """A one-node cluster owning every slot, nothing migrating."""
-
-    def __init__(self):
-        self.myself = _Me()
-        self.slots = [self.myself] * 16384
-        self.cluster_ok = True
-        self.writes_held = False
-        self.migrating_slots_to = {}
-        self.importing_slots_from = {}
-
-
 def _client():
-    server = Server(Settings(), Keyspace())
-    server.cluster = _View()
-    server.router = routing.Router(server.cluster, server.keyspace, server.settings)
-    return Client(server)
+    return Client(one_node_server())
 
 
 def test_a_routed_mset_leaves_its_slot_and_the_keys_land_in_it():
