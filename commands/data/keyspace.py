@@ -47,7 +47,7 @@ from cluster.slots import CLUSTER_SLOTS, key_hash_slot
 from commands.data.eviction import KeyAccessTimes
 from commands.data.keyspace_views import KeyspaceViews, now_ms
 from commands.data.memory_model import EXPIRE_ENTRY, STRING_KEY_COST, accounted_size
-from commands.data.notifications import notify_keyspace_event
+from commands.data.notifications import KeyWatchers, notify_keyspace_event
 
 TYPE_NAMES = {bytes: "string", bytearray: "string"}
 
@@ -89,7 +89,7 @@ class ExpireCycleStats:
         self.stale_perc = stale * 0.05 + self.stale_perc * 0.95
 
 
-class Keyspace(KeyspaceViews, KeyAccessTimes):
+class Keyspace(KeyspaceViews, KeyAccessTimes, KeyWatchers):
     def __init__(self):
         self.slots = [dict() for _ in range(CLUSTER_SLOTS)]     # key -> position
         self.values = [[] for _ in range(CLUSTER_SLOTS)]       # position -> value
@@ -465,67 +465,6 @@ class Keyspace(KeyspaceViews, KeyAccessTimes):
         values[:] = kept_values
         del clocks[:]
         clocks.extend(kept_clocks)          # list.extend: LfuCells counts no access
-
-    def signal(self, key: bytes) -> None:
-        """A key changed (Redis's signalModifiedKey): every transaction WATCHing it
-        fails (touchWatchedKey) and clients caching it are told (tracking)."""
-        clients = self.watchers.get(key)
-        if clients:
-            for client in clients:
-                client.dirty_cas = True
-        if self.tracking is not None:
-            self.tracking.key_changed(key)
-
-    def signal_watchers(self, key: bytes) -> None:
-        """A flush: WATCHers of each key fail; tracking clients get one "all keys"."""
-        for client in self.watchers.get(key, ()):
-            client.dirty_cas = True
-
-    def set_tracking(self, tracking) -> None:
-        """Hear of changed keys for client-side caching (None: no longer)."""
-        self.tracking = tracking
-        self.key_hooks = bool(self.watchers) or tracking is not None
-
-    def watch(self, client, key: bytes) -> None:
-        """WATCH: remember whether the key existed, to spot its expiry at EXEC."""
-        client.watched[key] = self.exists(key)
-        self.watchers.setdefault(key, set()).add(client)
-        self.key_hooks = True
-
-    def guard_keys(self, guards: dict) -> None:
-        """For every key -> guard of `guards`, have `guard.dirty_cas` set when the key
-        changes, as for a WATCHing client, without WATCH's existence check (MIGRATE's
-        guards: the keys were just looked up). Undone by unguard_keys(guards), at once."""
-        watchers = self.watchers
-        for key, guard in guards.items():
-            clients = watchers.get(key)
-            if clients is None:
-                watchers[key] = {guard}
-            else:
-                clients.add(guard)
-        if guards:
-            self.key_hooks = True
-
-    def unguard_keys(self, guards: dict) -> None:
-        """Undo guard_keys(guards)."""
-        watchers = self.watchers
-        for key, guard in guards.items():
-            clients = watchers.get(key)
-            if clients is not None:
-                clients.discard(guard)
-                if not clients:
-                    del watchers[key]
-        self.key_hooks = bool(watchers) or self.tracking is not None
-
-    def unwatch_all(self, client) -> None:
-        for key in client.watched:
-            clients = self.watchers.get(key)
-            if clients is not None:
-                clients.discard(client)
-                if not clients:
-                    del self.watchers[key]
-        client.watched.clear()
-        self.key_hooks = bool(self.watchers) or self.tracking is not None
 
     def modified_or_deleted(self, key: bytes, collection) -> None:
         """After members were removed in place: Redis never keeps an empty collection,

@@ -1,4 +1,6 @@
-"""Keyspace notifications, as Redis 7.0's notify.c: Pub/Sub messages about changes to keys.
+"""Who hears of a changed key: keyspace notifications, as Redis 7.0's notify.c (Pub/Sub
+messages about changes to keys), and the clients that WATCH a key, cache it (tracking) or
+guard it (MIGRATE): `KeyWatchers`, a mixin of Keyspace (Redis's signalModifiedKey).
 
 The one call every emitter makes:
 
@@ -26,9 +28,8 @@ Emit the event after the change is made, as Redis does (a subscriber on this nod
 message after the command's effect), and in Redis's order where one command emits several
 (the 'new' of a created key first, then the command's event, then 'del' when the command
 emptied a collection). The keyspace itself emits 'new' (Keyspace.set) and 'expired'
-(lazy and active expiry); the commands emit everything else. Nothing emits 'evicted'
-yet: the node has no eviction (whoever adds it calls notify_keyspace_event(keyspace,
-"e", b"evicted", key) for each key it evicts, as Redis's performEvictions does).
+(lazy and active expiry) and 'evicted' (Keyspace.evict, for each key maxmemory evicts,
+as Redis's performEvictions does); the commands emit everything else.
 
 The setting's text: parse_keyspace_events('KEA') -> flags, format_keyspace_events(flags)
 -> Redis's canonical letters (CONFIG GET), effective_flags(flags) -> what the keyspace
@@ -108,3 +109,71 @@ def notify_keyspace_event(keyspace, klass: str, event: bytes, key: bytes) -> Non
         publish(b"__keyspace@0__:" + key, event)
     if flags & KEYEVENT:
         publish(b"__keyevent@0__:" + event, key)
+
+
+class KeyWatchers:
+    """Keyspace's watchers of keys (signalModifiedKey's side): `watchers` maps a key to
+    the clients (or MIGRATE guards) whose transaction fails if it changes, `tracking`
+    hears of every change for client-side caching, and `key_hooks` says whether either
+    is there (the writes test it before calling signal())."""
+
+    def signal(self, key: bytes) -> None:
+        """A key changed (Redis's signalModifiedKey): every transaction WATCHing it
+        fails (touchWatchedKey) and clients caching it are told (tracking)."""
+        clients = self.watchers.get(key)
+        if clients:
+            for client in clients:
+                client.dirty_cas = True
+        if self.tracking is not None:
+            self.tracking.key_changed(key)
+
+    def signal_watchers(self, key: bytes) -> None:
+        """A flush: WATCHers of each key fail; tracking clients get one "all keys"."""
+        for client in self.watchers.get(key, ()):
+            client.dirty_cas = True
+
+    def set_tracking(self, tracking) -> None:
+        """Hear of changed keys for client-side caching (None: no longer)."""
+        self.tracking = tracking
+        self.key_hooks = bool(self.watchers) or tracking is not None
+
+    def watch(self, client, key: bytes) -> None:
+        """WATCH: remember whether the key existed, to spot its expiry at EXEC."""
+        client.watched[key] = self.exists(key)
+        self.watchers.setdefault(key, set()).add(client)
+        self.key_hooks = True
+
+    def guard_keys(self, guards: dict) -> None:
+        """For every key -> guard of `guards`, have `guard.dirty_cas` set when the key
+        changes, as for a WATCHing client, without WATCH's existence check (MIGRATE's
+        guards: the keys were just looked up). Undone by unguard_keys(guards), at once."""
+        watchers = self.watchers
+        for key, guard in guards.items():
+            clients = watchers.get(key)
+            if clients is None:
+                watchers[key] = {guard}
+            else:
+                clients.add(guard)
+        if guards:
+            self.key_hooks = True
+
+    def unguard_keys(self, guards: dict) -> None:
+        """Undo guard_keys(guards)."""
+        watchers = self.watchers
+        for key, guard in guards.items():
+            clients = watchers.get(key)
+            if clients is not None:
+                clients.discard(guard)
+                if not clients:
+                    del watchers[key]
+        self.key_hooks = bool(watchers) or self.tracking is not None
+
+    def unwatch_all(self, client) -> None:
+        for key in client.watched:
+            clients = self.watchers.get(key)
+            if clients is not None:
+                clients.discard(client)
+                if not clients:
+                    del self.watchers[key]
+        client.watched.clear()
+        self.key_hooks = bool(self.watchers) or self.tracking is not None

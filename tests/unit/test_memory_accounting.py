@@ -19,14 +19,15 @@ from commands.server.connection import Client
 from commands.server.context import Server
 from commands.server.executor import process_command
 from commands.server.settings import Settings
-from tests.unit.test_exec_loop import _setup, _View
+from tests.unit.one_node import OneNodeView
+from tests.unit.test_exec_loop import _setup
 
 load_all_commands()
 
 
 def _server():
     server = Server(Settings(), Keyspace())
-    server.cluster = _View()
+    server.cluster = OneNodeView()
     server.router = routing.Router(server.cluster, server.keyspace, server.settings)
     return server, Client(server)
 
