@@ -69,7 +69,8 @@ class _Worker(Simulation):
 
     def take_outbox(self) -> dict[int, tuple[int, bytes]]:
         """What our nodes posted to other workers' nodes: worker -> (earliest arrival,
-        the events pickled). The coordinator passes the bytes on unopened."""
+        the events pickled), sent to that worker as they are: directly after a window,
+        through the driver after a call (a kill's FINs, meet_all's SYNs)."""
         by_worker: dict[int, list] = {}
         for event in self.outbox:
             by_worker.setdefault(event[1] % self.workers, []).append(event)
