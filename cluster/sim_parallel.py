@@ -48,6 +48,7 @@ class _Worker(Simulation):
         # Before Simulation.__init__: booting the nodes already goes through the overrides.
         self.index, self.workers = index, workers
         self.owned = set(range(index, n, workers))
+        self.pairs = [pair for pair in _pairs(workers) if index in pair]   # our pipes, in order
         self.outbox: list[tuple[int, int, str, tuple]] = []
         super().__init__(n, **options)
 
@@ -130,9 +131,7 @@ class _Worker(Simulation):
         sent = [earliest for earliest, _ in outbox.values()]
         mine_earliest = min(sent) if sent else None
         reports = {}
-        for low, high in _PAIRS[self.workers]:
-            if self.index not in (low, high):
-                continue
+        for low, high in self.pairs:
             peer = high if self.index == low else low
             mine = (head, mine_earliest, outbox.get(peer, (None, None))[1])
             conn = peers[peer]
@@ -150,10 +149,8 @@ class _Worker(Simulation):
 
 
 def _pairs(workers: int) -> list[tuple[int, int]]:
+    """Every two workers, in the one order all of them walk."""
     return [(low, high) for low in range(workers) for high in range(low + 1, workers)]
-
-
-_PAIRS = {workers: _pairs(workers) for workers in range(2, 17)}
 
 
 def _serve(conn, peers: dict, n: int, index: int, workers: int, options: dict) -> None:
@@ -191,17 +188,16 @@ class ParallelSimulation(VirtualClock):
                  latency_ms: int = 1, jitter_ms: int = 0, loss: float = 0.0):
         if latency_ms < 1:
             raise ValueError("workers need a latency of at least 1 ms (their lookahead)")
-        self.n = n
         self.now = 0
         self.lookahead = latency_ms
         options = dict(seed=seed, node_timeout=node_timeout, latency_ms=latency_ms,
                        jitter_ms=jitter_ms, loss=loss)
-        if not 2 <= workers <= 16:
-            raise ValueError("2 to 16 workers")
+        if workers < 2:
+            raise ValueError("at least 2 workers (one is Simulation itself)")
         context = multiprocessing.get_context("fork")
         # A pipe between every two workers, for the windows' parcels.
         peers: list[dict] = [{} for _ in range(workers)]
-        for low, high in _PAIRS[workers]:
+        for low, high in _pairs(workers):
             peers[low][high], peers[high][low] = context.Pipe()
         self._conns = []
         self._procs = []
