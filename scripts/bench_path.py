@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench_path.py                  # every command, 16 per read
     .venv/bin/python scripts/bench_path.py --tests set,get --batch 1
     .venv/bin/python scripts/bench_path.py --profile set    # cProfile of that command
+    .venv/bin/python scripts/bench_path.py --floor          # and the floor loop between
 
 The client side of a node is built as node.py builds it, owning every slot (no bus, no
 listening socket), and a socketless client is fed the same bytes a redis-benchmark client
@@ -11,13 +12,20 @@ sends: `--batch` requests per read. The loop is Client.serve's (parse, process,
 encode) minus recv and send; the bare loop is scripts/bare_server.py's. The difference is
 our own per-command path, with no network noise: what issue 16 is about, as ns per
 command. redis-benchmark's numbers (scripts/bench.py) add the sockets and the event loop.
+
+--floor adds a third loop: the least a node that keeps Redis's behaviours can do for
+these requests, written as one straight loop with nothing else in it (floor_loop). What
+it costs beyond the bare loop is what no rearranging of our serve loop can take away:
+the price of the data model and the bookkeeping themselves, not of the code around them.
 """
 import argparse
+import binascii
 import cProfile
 import os
 import pstats
 import random
 import sys
+import time
 import timeit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,10 +44,13 @@ from commands import load_all_commands  # noqa: E402
 from commands.data.keyspace import Keyspace  # noqa: E402
 from commands.server.connection import YIELD_EVERY, Client  # noqa: E402
 from commands.server.context import Server  # noqa: E402
-from commands.server.executor import build_fast_table  # noqa: E402
-from commands.server.resp import ReplyError, RequestParser  # noqa: E402
+from commands.server.executor import build_fast_table, record_slow_call  # noqa: E402
+from commands.server.resp import Raw, ReplyError, RequestParser  # noqa: E402
 from commands.server.routing import Router  # noqa: E402
 from commands.server.settings import Settings  # noqa: E402
+
+# The tests floor_loop runs: a key at argv[1], a reply of +OK, a bulk string or an integer.
+FLOOR_TESTS = {"set", "get", "incr"}
 
 # What redis-benchmark sends for each test (its keys: key:__rand_int__ -> key:000000000042).
 REQUESTS = {
@@ -93,6 +104,58 @@ def our_loop(server, data):
     return run
 
 
+def floor_loop(server, data):
+    """The floor: for each request our parser hands over (Redis's protocol checks), the
+    command looked up by the bytes sent and its arity checked, the key's slot computed
+    and its owner checked, our handler run on our keyspace (a key's LRU clock and the
+    memory accounting kept, the checks for keyspace events, watched keys and blocked
+    clients made), the command's statistics kept (one clock read a request, its total
+    time and its latency histogram), and its reply encoded. Everything that is off here
+    (MULTI, ACL, MONITOR, pauses, tracking, propagation, the slow log) is left out, not
+    checked: Client._run checks those once per read."""
+    client = Client(server)
+    parser = RequestParser()
+    table = server.fast_commands
+    owners, myself = server.cluster.slots, server.cluster.myself
+    keyspace = server.keyspace
+    clock = time.perf_counter_ns
+    slow_ns = server.slow_call_ns
+
+    def run():
+        out = []
+        parser.feed(data)
+        then = clock()
+        for argv in parser.take():
+            cmd = table.get(argv[0])
+            if cmd is None or not cmd.argc_min <= len(argv) <= cmd.argc_max:
+                raise SystemExit("the floor loop runs only the commands it is given")
+            key = argv[1]
+            slot = binascii.crc_hqx(key, 0) & 0x3FFF
+            if owners[slot] is not myself:
+                raise SystemExit("the floor loop owns every slot")
+            keyspace.hint_key = key
+            keyspace.hint_slot = slot
+            reply = cmd.handler(client, argv)
+            kind = type(reply)
+            if kind is Raw:
+                out.append(reply)
+            elif kind is bytes:
+                out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+            else:
+                out.append(b":%d\r\n" % reply)
+            now = clock()
+            ns = now - then
+            then = now
+            if ns < slow_ns:
+                cmd.nsec += ns
+                cmd.durations[ns // 1000] += 1
+            else:
+                record_slow_call(client, cmd, argv, ns)
+        parser.finished()
+        b"".join(out)
+    return run
+
+
 def bare_loop(data):
     reader = hiredis.Reader()
     commands = bare_server.COMMANDS
@@ -114,6 +177,8 @@ def main():
     parser.add_argument("--tests", default=",".join(REQUESTS))
     parser.add_argument("--batch", type=int, default=16, help="requests per read (-P)")
     parser.add_argument("--profile", default=None, help="cProfile one test")
+    parser.add_argument("--floor", action="store_true",
+                        help="also the floor loop (set, get and incr only)")
     args = parser.parse_args()
     if args.batch >= YIELD_EVERY:
         sys.exit("--batch must stay below %d" % YIELD_EVERY)
@@ -124,21 +189,32 @@ def main():
                         "/tmp/bench_path.prof")
         pstats.Stats("/tmp/bench_path.prof").sort_stats("tottime").print_stats(25)
         return
+    loops = ["ours", "bare"] + (["floor"] if args.floor else [])
+    tests = args.tests.split(",")
+    if args.floor and not set(tests) <= FLOOR_TESTS:
+        sys.exit("--floor runs only --tests %s" % ",".join(sorted(FLOOR_TESTS)))
     print("ns per command, %d requests per read (best of 5)" % args.batch)
-    print("%-11s %8s %8s %9s" % ("test", "ours", "bare", "ours/bare"))
-    for test in args.tests.split(","):
+    print("%-11s" % "test" + "".join("%8s" % name for name in loops) + " ours/bare" +
+          (" floor/bare" if args.floor else ""))
+    for test in tests:
         data = multibulk(REQUESTS[test]) * args.batch
         if test == "lrange_100":      # a list of 100 elements to read
             seed = multibulk([b"RPUSH", b"mylist"] + [b"xxx"] * 100)
             our_loop(server, seed)()
             bare_loop(multibulk([b"LPUSH", b"mylist"] + [b"xxx"] * 100))()
+        runs = {"ours": our_loop(server, data), "bare": bare_loop(data)}
+        if args.floor:
+            runs["floor"] = floor_loop(server, data)
         timings = {}
-        for name, run in (("ours", our_loop(server, data)), ("bare", bare_loop(data))):
+        for name in loops:
             number = max(1, 20000 // args.batch)
-            best = min(timeit.repeat(run, number=number, repeat=5))
+            best = min(timeit.repeat(runs[name], number=number, repeat=5))
             timings[name] = 1e9 * best / (number * args.batch)
-        print("%-11s %8.0f %8.0f %8.2fx" % (test, timings["ours"], timings["bare"],
-                                            timings["bare"] / timings["ours"]), flush=True)
+        line = "%-11s" % test + "".join("%8.0f" % timings[name] for name in loops)
+        line += " %8.2fx" % (timings["bare"] / timings["ours"])
+        if args.floor:
+            line += " %9.2fx" % (timings["bare"] / timings["floor"])
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

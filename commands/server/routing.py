@@ -91,7 +91,35 @@ class Router:
             if client.multi is None:
                 return None             # EXEC without MULTI: the command says so
             return self.route(client, client.multi)
+        # The same for several keys at fixed places (MSET, MGET, DEL...) while no slot
+        # is open anywhere: all in one slot of mine is served. Anything else, CROSSSLOT
+        # included, is left to route(), which decides it in Redis's order.
+        if cmd.key_finder is None and cmd.first_key and view.cluster_ok and \
+                not view.migrating_slots_to and not view.importing_slots_from:
+            slot = self._one_slot(cmd, argv)
+            if slot >= 0 and view.slots[slot] is view.myself:
+                keyspace = self.keyspace
+                keyspace.hint_argv = argv       # see route() below
+                keyspace.hint_argv_slot = slot
+                return None
         return self.route(client, [(cmd, argv)])
+
+    @staticmethod
+    def _one_slot(cmd, argv) -> int:
+        """The slot every key of the request hashes to, or -1 if they are in several
+        (or there is none): Command.key_indexes, without building the list."""
+        last = cmd.last_key if cmd.last_key >= 0 else len(argv) + cmd.last_key
+        end = min(last, len(argv) - 1) + 1
+        first = cmd.first_key
+        if first >= end:
+            return -1
+        first_key = argv[first]
+        slot = crc_hqx(first_key, 0) & 0x3FFF if 123 not in first_key else slot_of(first_key)
+        for key in argv[first + cmd.key_step:end:cmd.key_step]:
+            if key != first_key and \
+                    (crc_hqx(key, 0) & 0x3FFF if 123 not in key else slot_of(key)) != slot:
+                return -1
+        return slot
 
     def route(self, client, commands):
         view = self.view

@@ -63,3 +63,38 @@ def test_migrate_moves_the_keys_of_a_routed_request(monkeypatch):
     assert ks.hint_argv is argv
     assert ks.size == 0 and sent and sent[0].count(b"RESTORE-ASKING") == 2
     assert process_command(c, argv) == migrate_module.NOKEY
+
+
+class _Other:
+    is_master = True
+    master_name = None
+    name = "other"
+    port = 7002
+    pport = 0
+
+
+def test_multi_key_requests_of_a_stable_cluster_are_decided_as_route_decides():
+    """The Router's shortcut for several keys at fixed places (MSET, MGET, DEL...) while
+    no slot is open serves only one slot of ours; every other answer is route()'s."""
+    c = _client()
+    view = c.server.cluster
+    view.preferred_endpoint = lambda node: "127.0.0.1"
+    theirs = key_hash_slot(b"t")
+    view.slots[theirs] = _Other()
+    mine = [b"{u}a", b"{u}b", b"{u}a"]
+    assert process_command(c, [b"DEL"] + mine) == 0
+    assert process_command(c, [b"MSET", b"{u}a", b"1", b"{u}b", b"2"]) is not None
+    assert process_command(c, [b"MGET"] + mine) == [b"1", b"2", b"1"]
+    moved = process_command(c, [b"MGET", b"{t}a", b"{t}b"])
+    assert isinstance(moved, ReplyError) and str(moved) == "MOVED %d 127.0.0.1:7002" % theirs
+    crossslot = process_command(c, [b"EXISTS", b"{u}a", b"{t}a"])
+    assert isinstance(crossslot, ReplyError) and crossslot.code == "CROSSSLOT"
+    # With a slot open anywhere, the shortcut is not taken: a key of a slot being
+    # imported, without ASKING, is redirected to its owner by route().
+    view.importing_slots_from = {key_hash_slot(b"u"): _Other()}
+    view.slots[key_hash_slot(b"u")] = _Other()
+    moved = process_command(c, [b"EXISTS", b"{u}a", b"{u}b"])
+    assert isinstance(moved, ReplyError) and str(moved).startswith("MOVED")
+    view.cluster_ok = False
+    down = process_command(c, [b"EXISTS", b"{t}a", b"{t}b"])
+    assert isinstance(down, ReplyError) and str(down).startswith("CLUSTERDOWN")
