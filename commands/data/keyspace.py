@@ -292,6 +292,21 @@ class Keyspace(KeyspaceViews, KeyAccessTimes, KeyWatchers):
         if self.blocking_keys and key in self.blocking_keys:
             self.ready_keys[key] = None
 
+    def replace_string(self, key: bytes, value: bytes, slot: int) -> None:
+        """set(key, value, keep_ttl=True) for a key whose value get() has just returned as
+        bytes (INCR and its kin): replaced in place, its TTL kept, as Redis overwrites
+        the value it looked up without looking again."""
+        pos = self.slots[slot][key]
+        values = self.values[slot]
+        self.used_memory += len(value) - len(values[pos])
+        values[pos] = value
+        self.clocks[slot][pos] = self.lru_clock
+        self.dirty += 1
+        if self.key_hooks:
+            self.signal(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self.ready_keys[key] = None
+
     def set_strings(self, argv) -> None:
         """MSET's stores: set_string() for the key/value pairs argv[1:], with what does
         not change between them looked up once and the counters added up at the end.

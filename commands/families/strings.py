@@ -312,7 +312,10 @@ def incr_by(c, key, delta):
     result = current + delta
     if result > INT64_MAX or result < INT64_MIN:
         raise ReplyError("ERR increment or decrement would overflow")
-    ks.set(key, b"%d" % result, keep_ttl=True, slot=slot)
+    if type(value) is bytes:
+        ks.replace_string(key, b"%d" % result, slot)
+    else:
+        ks.set(key, b"%d" % result, keep_ttl=True, slot=slot)
     if ks.notify_flags:
         notify_keyspace_event(ks, "$", b"incrby", key)     # INCR and DECR* too
     return result
