@@ -46,6 +46,12 @@ _READ_SHAPE = bytes(48 if b in b"0123456789" else 10 if b == 10 else 42 if b == 
                     else 36 if b == 36 else 43 if b in b"+-:,#_(=%~>|!" else 46
                     for b in range(256))
 _EMPTY_ARRAY = b"*0\r\n"
+# The type bytes of the elements hiredis hands over as bytes, like a bulk string: status
+# (+), big number ((), verbatim (=); `int in bytes` is a memchr. A read without them whose
+# one request, all bytes, takes exactly as many bytes as its canonical encoding is that
+# encoding (hiredis refuses non-canonical headers; any other element type is not bytes):
+# no other check is needed.
+_PLUS, _PAREN, _EQUALS = b"+(="
 
 
 # ---------------------------------------------------------------- reply value types
@@ -220,9 +226,9 @@ class RequestParser:
         "*" headers as requests (no nested array, no request begun but not finished);
         an empty request fed after them comes back alone, so hiredis holds nothing else
         (no bulk string begun at the top level). A payload can only make a check fail
-        for nothing, then the read is parsed request by request."""
-        shape = data.translate(_READ_SHAPE)
-        if shape.find(b"*00000") >= 0 or shape.find(b"$00000") >= 0:
+        for nothing, then the read is parsed request by request. A read of one request
+        needs less: its size says it all (_PLUS)."""
+        if data.translate(_HEADER_SHAPE).find(_BIG_SHAPE) >= 0:
             return False
         reader = self._reader
         reader.feed(data)
@@ -232,6 +238,15 @@ class RequestParser:
             while request is not False:
                 requests.append(request)
                 request = reader.gets()
+            if len(requests) == 1 and type(requests[0]) is list and \
+                    _encoded_size(requests[0]) == len(data) and _PLUS not in data and \
+                    _PAREN not in data and _EQUALS not in data:
+                # One request, the read of a request/response client: it is all bulk
+                # strings, byte for byte (see _PLUS), and hiredis holds nothing.
+                if requests[0]:                 # '*0' is ignored
+                    self._pending.append(requests[0])
+                return True
+            shape = data.translate(_READ_SHAPE)
             if shape.find(b"\n+") < 0 and shape.find(b"$+") < 0 and \
                     shape.count(b"\n*") + 1 == len(requests) and None not in requests:
                 reader.feed(_EMPTY_ARRAY)

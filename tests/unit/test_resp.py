@@ -261,6 +261,19 @@ def test_a_whole_read_is_parsed_as_request_by_request(requests, tail):
     assert (commands, str(error) if error else None) == parse_bytewise(data)
 
 
+@pytest.mark.parametrize("data", [
+    # A verbatim string is 4 bytes longer than the bulk string hiredis makes of it, a
+    # status of 10 bytes 4 shorter: together the request has its canonical size.
+    b"*2\r\n=7\r\ntxt:abc\r\n+0123456789\r\n",
+    # The same with a big number ((): 3 bytes short, like a status of 1-9 bytes.
+    b"*3\r\n=7\r\ntxt:abc\r\n(1234567890\r\n$1\r\nx\r\n",
+])
+def test_a_lone_request_whose_lookalike_elements_even_out_is_still_refused(data):
+    commands, error = parse_all(data)
+    assert commands == [] and str(error) == "expected '$', got '='"
+    assert (commands, str(error)) == parse_bytewise(data)
+
+
 def test_a_big_bulk_is_copied_once_into_a_buffer_of_its_size():
     size = 8 * 1024 * 1024
     head = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % size
