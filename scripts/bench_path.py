@@ -51,6 +51,7 @@ from commands.server.settings import Settings  # noqa: E402
 
 # The tests floor_loop runs: a key at argv[1], a reply of +OK, a bulk string or an integer.
 FLOOR_TESTS = {"set", "get", "incr"}
+STORE_TESTS = {"set", "get"}          # store_loop's: the keyspace call alone
 
 # What redis-benchmark sends for each test (its keys: key:__rand_int__ -> key:000000000042).
 REQUESTS = {
@@ -101,6 +102,38 @@ def our_loop(server, data):
         parser.feed(data)
         client._run(parser.take(), 0)
         b"".join(client._batch)
+    return run
+
+
+def store_loop(server, data, test):
+    """The first layer of the floor: the bare loop (hiredis, no checks) with our keyspace
+    in place of its dict: the key's slot, the owner check and the keyspace's own store
+    or lookup (set_string, lookup_read), the reply written out. No command table, no
+    handler, no statistics."""
+    reader = hiredis.Reader()
+    owners, myself = server.cluster.slots, server.cluster.myself
+    keyspace = server.keyspace
+    store = test == "set"
+
+    def run():
+        out = []
+        reader.feed(data)
+        argv = reader.gets()
+        while argv is not False:
+            key = argv[1]
+            slot = binascii.crc_hqx(key, 0) & 0x3FFF
+            if owners[slot] is not myself:
+                raise SystemExit("the store loop owns every slot")
+            keyspace.hint_key = key
+            keyspace.hint_slot = slot
+            if store:
+                keyspace.set_string(key, argv[2])
+                out.append(b"+OK\r\n")
+            else:
+                value = keyspace.lookup_read(key)
+                out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+            argv = reader.gets()
+        b"".join(out)
     return run
 
 
@@ -189,7 +222,7 @@ def main():
                         "/tmp/bench_path.prof")
         pstats.Stats("/tmp/bench_path.prof").sort_stats("tottime").print_stats(25)
         return
-    loops = ["ours", "bare"] + (["floor"] if args.floor else [])
+    loops = ["ours", "bare"] + (["store", "floor"] if args.floor else [])
     tests = args.tests.split(",")
     if args.floor and not set(tests) <= FLOOR_TESTS:
         sys.exit("--floor runs only --tests %s" % ",".join(sorted(FLOOR_TESTS)))
@@ -205,12 +238,16 @@ def main():
         runs = {"ours": our_loop(server, data), "bare": bare_loop(data)}
         if args.floor:
             runs["floor"] = floor_loop(server, data)
+            runs["store"] = store_loop(server, data, test) if test in STORE_TESTS else None
         timings = {}
         for name in loops:
+            if runs[name] is None:
+                continue
             number = max(1, 20000 // args.batch)
             best = min(timeit.repeat(runs[name], number=number, repeat=5))
             timings[name] = 1e9 * best / (number * args.batch)
-        line = "%-11s" % test + "".join("%8.0f" % timings[name] for name in loops)
+        line = "%-11s" % test + "".join("%8.0f" % timings[name] if name in timings
+                                        else "%8s" % "-" for name in loops)
         line += " %8.2fx" % (timings["bare"] / timings["ours"])
         if args.floor:
             line += " %9.2fx" % (timings["bare"] / timings["floor"])
