@@ -46,12 +46,14 @@ _READ_SHAPE = bytes(48 if b in b"0123456789" else 10 if b == 10 else 42 if b == 
                     else 36 if b == 36 else 43 if b in b"+-:,#_(=%~>|!" else 46
                     for b in range(256))
 _EMPTY_ARRAY = b"*0\r\n"
-# The type bytes of the elements hiredis hands over as bytes, like a bulk string: status
-# (+), big number ((), verbatim (=); `int in bytes` is a memchr. A read without them whose
-# one request, all bytes, takes exactly as many bytes as its canonical encoding is that
-# encoding (hiredis refuses non-canonical headers; any other element type is not bytes):
-# no other check is needed.
-_PLUS, _PAREN, _EQUALS = b"+(="
+# The type bytes of the elements hiredis hands over as bytes and that take fewer bytes
+# than the bulk string it makes of them: status (+) and big number ((); `int in bytes` is
+# a memchr. A read without them whose one request, all bytes, takes exactly as many bytes
+# as its canonical encoding is that encoding: hiredis refuses non-canonical headers, any
+# other element type is not bytes, and a verbatim string (=) or a request left unfinished
+# after it only add bytes.
+_PLUS, _PAREN = b"+("
+_ONLY_ARRAYS = {list}
 
 
 # ---------------------------------------------------------------- reply value types
@@ -185,10 +187,12 @@ class RequestParser:
                             break
                         if cmd:
                             pending.append(cmd)
-                    elif cmd is None:       # '*-1': ignored, like '*0'
-                        size = 5
+                    elif cmd is None and data.startswith(b"*-1\r\n", offset):
+                        size = 5            # '*-1': ignored, like '*0'
                     else:
-                        break               # not a '*' request: an inline one, see feed()
+                        # Not a '*' request ('$-1', '_' and the like are nulls too): an
+                        # inline one, see feed().
+                        break
                     offset += size
                     cmd = reader.gets()
                 drained = True
@@ -240,15 +244,19 @@ class RequestParser:
                 request = reader.gets()
             if len(requests) == 1 and type(requests[0]) is list and \
                     _encoded_size(requests[0]) == len(data) and _PLUS not in data and \
-                    _PAREN not in data and _EQUALS not in data:
+                    _PAREN not in data:
                 # One request, the read of a request/response client: it is all bulk
                 # strings, byte for byte (see _PLUS), and hiredis holds nothing.
                 if requests[0]:                 # '*0' is ignored
                     self._pending.append(requests[0])
                 return True
             shape = data.translate(_READ_SHAPE)
+            # Every request an array, too: a top-level bulk string whose payload starts
+            # with "*" would make up the count ('$2\r\n*=\r\n'), a null ('*-1')
+            # is left to the request-by-request way.
             if shape.find(b"\n+") < 0 and shape.find(b"$+") < 0 and \
-                    shape.count(b"\n*") + 1 == len(requests) and None not in requests:
+                    shape.count(b"\n*") + 1 == len(requests) and \
+                    set(map(type, requests)) == _ONLY_ARRAYS:
                 reader.feed(_EMPTY_ARRAY)
                 if reader.gets() == []:
                     if [] in requests:          # '*0' requests are ignored

@@ -267,11 +267,30 @@ def test_a_whole_read_is_parsed_as_request_by_request(requests, tail):
     b"*2\r\n=7\r\ntxt:abc\r\n+0123456789\r\n",
     # The same with a big number ((): 3 bytes short, like a status of 1-9 bytes.
     b"*3\r\n=7\r\ntxt:abc\r\n(1234567890\r\n$1\r\nx\r\n",
+    # A short status or big number, and an unfinished request after it to even it out.
+    b"*1\r\n+1234567890\r\n*1\r\n",
+    b"*1\r\n(1234567890\r\n*1\r\n",
 ])
 def test_a_lone_request_whose_lookalike_elements_even_out_is_still_refused(data):
     commands, error = parse_all(data)
-    assert commands == [] and str(error) == "expected '$', got '='"
+    assert commands == [] and str(error).startswith("expected '$', got ")
     assert (commands, str(error)) == parse_bytewise(data)
+
+
+@pytest.mark.parametrize("data", [
+    # A bulk string at the top level whose payload starts with "*": it must not pass for
+    # a request (it is an inline command, '$2', then a protocol error).
+    b"*1\r\n$3\r\nGET\r\n$2\r\n*=\r\n*1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$3\r\n37(\r\n$2\r\n*=\r\n",
+    # Nulls at the top level other than '*-1': inline commands, not ignored requests.
+    b"*0\r\n$-1\r\n",
+    b"*1\r\n$4\r\nPING\r\n$-1\r\n*1\r\n$4\r\nPING\r\n",
+    b"*0\r\n_\r\n*1\r\n$4\r\nPING\r\n",
+])
+def test_top_level_elements_that_are_not_arrays_are_inline_commands(data):
+    commands, error = parse_all(data)
+    assert (commands, str(error) if error else None) == parse_bytewise(data)
+    assert all(type(command) is list for command in commands)
 
 
 def test_a_big_bulk_is_copied_once_into_a_buffer_of_its_size():
