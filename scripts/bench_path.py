@@ -4,7 +4,7 @@
     .venv/bin/python scripts/bench_path.py                  # every command, 16 per read
     .venv/bin/python scripts/bench_path.py --tests set,get --batch 1
     .venv/bin/python scripts/bench_path.py --profile set    # cProfile of that command
-    .venv/bin/python scripts/bench_path.py --floor          # and the floor loop between
+    .venv/bin/python scripts/bench_path.py --floor          # set,get,incr with the floor
 
 The client side of a node is built as node.py builds it, owning every slot (no bus, no
 listening socket), and a socketless client is fed the same bytes a redis-benchmark client
@@ -207,7 +207,8 @@ def bare_loop(data):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tests", default=",".join(REQUESTS))
+    parser.add_argument("--tests", default=None, help="default: every test (with "
+                        "--floor: set,get,incr)")
     parser.add_argument("--batch", type=int, default=16, help="requests per read (-P)")
     parser.add_argument("--profile", default=None, help="cProfile one test")
     parser.add_argument("--floor", action="store_true",
@@ -223,9 +224,13 @@ def main():
         pstats.Stats("/tmp/bench_path.prof").sort_stats("tottime").print_stats(25)
         return
     loops = ["ours", "bare"] + (["store", "floor"] if args.floor else [])
-    tests = args.tests.split(",")
+    tests = (args.tests or ",".join(t for t in REQUESTS if not args.floor or
+                                    t in FLOOR_TESTS)).split(",")
     if args.floor and not set(tests) <= FLOOR_TESTS:
         sys.exit("--floor runs only --tests %s" % ",".join(sorted(FLOOR_TESTS)))
+    # GET reads a key that exists, in every loop, whichever tests run before it.
+    our_loop(server, multibulk(REQUESTS["set"]))()
+    bare_loop(multibulk(REQUESTS["set"]))()
     print("ns per command, %d requests per read (best of 5)" % args.batch)
     print("%-11s" % "test" + "".join("%8s" % name for name in loops) + " ours/bare" +
           (" floor/bare" if args.floor else ""))

@@ -1,7 +1,9 @@
 """INCR and its kin replace the string they just read in place (keyspace.replace_string):
 what set() would also have done must still happen."""
 
+from cluster.slots import key_hash_slot
 from commands import load_all_commands
+from commands.families.strings import incr_by
 from commands.server.connection import Client
 from commands.server.executor import process_command
 from commands.server.resp import NULL_ARRAY
@@ -23,7 +25,17 @@ def test_incr_in_place_keeps_the_ttl_counts_memory_and_touches_watchers():
     process_command(a, [b"MULTI"])
     process_command(a, [b"GET", b"n"])
     assert process_command(a, [b"EXEC"]) is NULL_ARRAY    # the watched key changed
-    assert process_command(b, [b"DECRBY", b"n", b"20"]) == -10
+    # The key's LRU clock is the keyspace's now, and a client blocked on the key would
+    # be looked at (what set() did too): the handler alone, before the executor serves
+    # the ready keys.
+    slot = key_hash_slot(b"n")
+    ks.lru_clock += 1000
+    ks.blocking_keys[b"n"] = []
+    assert incr_by(b, b"n", -20) == -10
+    assert ks.clocks[slot][ks.slots[slot][b"n"]] == ks.lru_clock
+    assert b"n" in ks.ready_keys
+    del ks.blocking_keys[b"n"]
+    ks.ready_keys.clear()
     assert process_command(b, [b"GET", b"n"]) == b"-10"
     # A value that is not bytes (APPEND's buffer) takes set() as before.
     process_command(b, [b"SET", b"m", b"1"])

@@ -89,12 +89,20 @@ def test_multi_key_requests_of_a_stable_cluster_are_decided_as_route_decides():
     assert isinstance(moved, ReplyError) and str(moved) == "MOVED %d 127.0.0.1:7002" % theirs
     crossslot = process_command(c, [b"EXISTS", b"{u}a", b"{t}a"])
     assert isinstance(crossslot, ReplyError) and crossslot.code == "CROSSSLOT"
-    # With a slot open anywhere, the shortcut is not taken: a key of a slot being
-    # imported, without ASKING, is redirected to its owner by route().
-    view.importing_slots_from = {key_hash_slot(b"u"): _Other()}
-    view.slots[key_hash_slot(b"u")] = _Other()
-    moved = process_command(c, [b"EXISTS", b"{u}a", b"{u}b"])
+    # Keys of a slot of ours that is migrating, missing here: -ASK (route()).
+    mine_slot = key_hash_slot(b"u")
+    view.migrating_slots_to = {mine_slot: _Other()}
+    ask = process_command(c, [b"EXISTS", b"{u}x", b"{u}y"])
+    assert isinstance(ask, ReplyError) and str(ask) == "ASK %d 127.0.0.1:7002" % mine_slot
+    view.migrating_slots_to = {}
+    # A slot of another node being imported here, without ASKING: -MOVED to its owner.
+    view.importing_slots_from = {theirs: _Other()}
+    moved = process_command(c, [b"EXISTS", b"{t}a", b"{t}b"])
     assert isinstance(moved, ReplyError) and str(moved).startswith("MOVED")
+    # While some other slot is imported, keys of ours are still served.
+    assert process_command(c, [b"EXISTS", b"{u}a", b"{u}b"]) == 2
+    view.importing_slots_from = {}
+    # The cluster down: even keys of a slot of ours are refused.
     view.cluster_ok = False
-    down = process_command(c, [b"EXISTS", b"{t}a", b"{t}b"])
+    down = process_command(c, [b"EXISTS", b"{u}a", b"{u}b"])
     assert isinstance(down, ReplyError) and str(down).startswith("CLUSTERDOWN")
