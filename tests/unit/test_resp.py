@@ -254,7 +254,9 @@ def parse_bytewise(data):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(st.one_of(st.binary(max_size=12), st.sampled_from(ODD_ELEMENTS)),
                          min_size=1, max_size=4), min_size=1, max_size=6),
-       st.sampled_from([b"", b"*0\r\n", b"*-1\r\n", b"*2\r\n$3\r\nGET\r\n", b"$5\r\nab"]))
+       st.sampled_from([b"", b"*0\r\n", b"*-1\r\n", b"*2\r\n$3\r\nGET\r\n", b"$5\r\nab",
+                        b"$2\r\n*=\r\n", b"$-1\r\n", b"_\r\n*0\r\n",
+                        b"$1\r\n*\r\n*1\r\n$4\r\nPING\r\n"]))
 def test_a_whole_read_is_parsed_as_request_by_request(requests, tail):
     data = stream_and_requests(requests) + tail
     commands, error = parse_all(data)
